@@ -1,0 +1,133 @@
+"""Flow timings, measured in one run against a real Prefect API and a real `kamflow serve` runner.
+
+    .venv/bin/python bench/bench_flows.py [--auto 30] [--resumes 8]
+
+Prints the median time of an automatically decided discount request through its flow in-process (with
+Prefect's heartbeat off and on) next to the same work without Prefect (the baseline), and the median time
+from a resume call to the waiting flow having recorded the decision.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+from uuid import UUID
+
+from prefect.flow_runs import resume_flow_run
+from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+from prefect.testing.utilities import prefect_test_harness
+
+from flows.discount import discount_authorization
+from kamflow import clock, discounts, migrate
+from kamflow.client import request_discount, wait_for
+from kamflow.db import get_engine, unit_of_work
+from kamflow.demo_data import generate
+from kamflow.models import Customer, DiscountRequest
+from kamflow.settings import Settings, use_settings
+
+
+def ask(pct: Decimal) -> discounts.DiscountRequestIn:
+    with unit_of_work() as session:
+        kam = session.query(Customer).filter_by(code="C0001").one().kam.login
+    return discounts.DiscountRequestIn(
+        customer="C0001", price_column=3, discount_pct=pct, order_total=Decimal("1000"), requester=kam
+    )
+
+
+def median_seconds(runs: int, work) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--auto", type=int, default=30)
+    parser.add_argument("--resumes", type=int, default=8)
+    args = parser.parse_args()
+    data = Path(tempfile.mkdtemp(prefix="kamflow-bench-"))
+    with prefect_test_harness(server_startup_timeout=120):
+        api = str(PREFECT_API_URL.value())
+        settings = Settings(data_dir=data, prefect_api_url=api)
+        use_settings(settings)
+        migrate.upgrade(settings)
+        generate(get_engine(settings), customers=40, seed=7, today=clock.today())
+        small = ask(Decimal("1"))
+
+        baseline = median_seconds(args.auto, lambda: submit_and_roll_back(small))
+        discount_authorization(small)  # the first flow run pays Prefect's start-up once
+        with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            quiet = median_seconds(args.auto, lambda: discount_authorization(small))
+        with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: 30}):
+            beating = median_seconds(args.auto, lambda: discount_authorization(small))
+        print(f"auto-decided request, baseline without Prefect: median {baseline * 1000:.1f} ms")
+        print(
+            f"auto-decided request through its flow in-process (heartbeat off): median {quiet * 1000:.1f} ms "
+            f"= {quiet / baseline:.1f}x baseline (goal <= 300 ms)"
+        )
+        print(f"auto-decided request through its flow in-process (heartbeat 30 s): median {beating * 1000:.1f} ms")
+
+        env = {
+            **os.environ,
+            "KAMFLOW_DATA_DIR": str(data),
+            "KAMFLOW_PREFECT_API_URL": api,
+            "PREFECT_API_URL": api,
+            "PREFECT_HOME": str(data / "prefect"),
+        }
+        runner = subprocess.Popen(
+            [sys.executable, "-m", "kamflow.cli", "serve"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            above = ask(Decimal("24"))
+            latencies = []
+            for _ in range(args.resumes):
+                view = wait_for("a pending request", lambda: try_request(above), timeout=180)
+                start = time.perf_counter()
+                resume_flow_run(
+                    UUID(view["flow_run_id"]), run_input={"approver": view["assignee"], "action": "approve"}
+                )
+                wait_for("the decision", lambda rid=view["request_id"]: decided(rid), timeout=60)
+                latencies.append(time.perf_counter() - start)
+            print(
+                f"resume call -> waiting flow recorded the decision: median {statistics.median(latencies):.2f} s "
+                f"(min {min(latencies):.2f}, max {max(latencies):.2f}, n={len(latencies)}; goal <= 2 s)"
+            )
+        finally:
+            runner.terminate()
+            runner.wait(30)
+
+
+def submit_and_roll_back(request: discounts.DiscountRequestIn) -> None:
+    """The flow's work without Prefect; rolled back so the baseline repeats it on the same data."""
+    with unit_of_work() as session:
+        discounts.submit(session, request=request, flow_run_id=None, now=clock.now())
+        session.rollback()
+
+
+def try_request(request: discounts.DiscountRequestIn) -> dict | None:  # type: ignore[type-arg]
+    try:
+        return request_discount(request)
+    except Exception:  # the runner may still be registering its deployments
+        return None
+
+
+def decided(request_id: int) -> bool | None:
+    with unit_of_work() as session:
+        return True if session.get(DiscountRequest, request_id).status != "pending" else None  # type: ignore[union-attr]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Prefect flows: one file per business process, plus the shared human step. Orchestration only."""

@@ -1,0 +1,1 @@
+"""kamflow: approvals and credit control for a key-account sales organisation."""

@@ -1,0 +1,235 @@
+"""The `kamflow` command. Exit codes: 0 ok, 2 invalid input, 3 not permitted, 4 not found, 5 service down."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from kamflow.errors import InvalidInput, KamflowError
+from kamflow.settings import get_settings
+
+app = typer.Typer(
+    help="kamflow: approvals and credit control for key accounts.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+discount_app = typer.Typer(
+    help="Discount authorization (price-list columns, norms, promotions).", no_args_is_help=True
+)
+app.add_typer(discount_app, name="discount")
+
+AsUser = Annotated[str | None, typer.Option("--as", help="Acting user's login (default: $KAMFLOW_USER).")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+
+
+def _acting(login: str | None) -> str:
+    who = login or get_settings().user
+    if not who:
+        raise InvalidInput("say who is acting: --as LOGIN or KAMFLOW_USER", field="as")
+    return who
+
+
+def _emit(data: Any, as_json: bool, human: Callable[[Any], str]) -> None:
+    print(json.dumps(data, indent=2, default=str) if as_json else human(data))
+
+
+def _run(as_json: bool, action: Callable[[], Any], human: Callable[[Any], str]) -> None:
+    """Run a command body; turn every known failure into its message and exit code."""
+    try:
+        from kamflow.serving import configure
+
+        configure(get_settings())
+        _emit(action(), as_json, human)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "input"
+        _fail(InvalidInput(f"{field}: {first['msg']}", field=field), as_json)
+    except KamflowError as exc:
+        _fail(exc, as_json)
+
+
+def _fail(exc: KamflowError, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(exc.as_dict()))
+    else:
+        print(f"error: {exc.message}", file=sys.stderr)
+    raise typer.Exit(exc.exit_code)
+
+
+def _request_text(view: dict[str, Any]) -> str:
+    lines = [
+        f"request {view['request_id']} for {view['customer']}: {view['status'].upper()}"
+        + (f" (granted {view['granted_pct']}%)" if view.get("granted_pct") else "")
+    ]
+    if view.get("task_id"):
+        lines.append(f"waiting for {view['assignee']} — task {view['task_id']}")
+    lines += [f"  - {r['rule']}: {r['text']}" for r in view["reasons"]]
+    lines.append(f"rules version {view['rules_version'][:12]}")
+    return "\n".join(lines)
+
+
+@app.command()
+def init(
+    demo: Annotated[bool, typer.Option("--demo", help="Fill an empty database with the demo company.")] = False,
+    customers: Annotated[int, typer.Option(min=1, help="Demo customers.")] = 200,
+    seed: Annotated[int, typer.Option(help="Demo seed: the same seed gives the same data.")] = 7,
+    as_json: Json = False,
+) -> None:
+    """Create or upgrade the domain database (Alembic head); with --demo, fill it with the demo company."""
+
+    def body() -> dict[str, Any]:
+        from kamflow import clock, migrate
+
+        settings = get_settings()
+        migrate.upgrade(settings)
+        result: dict[str, Any] = {"database": settings.db_url, "migrated": "head"}
+        if demo:
+            from kamflow.db import get_engine
+            from kamflow.demo_data import generate
+
+            summary = generate(get_engine(settings), customers=customers, seed=seed, today=clock.today())
+            result["demo"] = summary.model_dump() if hasattr(summary, "model_dump") else vars(summary)
+        return result
+
+    _run(as_json, body, lambda r: f"database ready: {r['database']}" + (f"\ndemo: {r['demo']}" if demo else ""))
+
+
+@app.command()
+def serve() -> None:
+    """Run what flows need to wait and resume: the local Prefect server (unless KAMFLOW_PREFECT_API_URL
+    points elsewhere) and every kamflow deployment. Stop with Ctrl-C."""
+    from kamflow import serving
+
+    settings = get_settings()
+    serving.configure(settings)
+    server = None
+    if settings.prefect_api_url is None and not serving.api_ready(settings.api_url):
+        server = serving.start_local_server(settings)
+    print(f"kamflow serving; Prefect UI: {settings.api_url.removesuffix('/api')}", flush=True)
+    try:
+        serving.serve(settings)
+    finally:
+        if server is not None:
+            serving.stop(server)
+
+
+@app.command()
+def demo() -> None:
+    """Run the main job end to end on embedded defaults and print a summary."""
+    from kamflow.demo import run
+
+    _run(False, run, str)
+
+
+@discount_app.command("request")
+def discount_request(
+    customer: Annotated[str, typer.Option(help="Customer code, e.g. C0001.")],
+    column: Annotated[str, typer.Option(help="Price-list column.")],
+    discount_pct: Annotated[str, typer.Option(help="Discount asked, percent (0 < % < 100).")],
+    order_total: Annotated[str, typer.Option(help="Order total before discount.")],
+    note: Annotated[str, typer.Option(help="Why the discount is needed.")] = "",
+    acting: AsUser = None,
+    as_json: Json = False,
+) -> None:
+    """Ask for a discount: the rules approve, reject, or escalate it to the department head."""
+
+    def body() -> dict[str, Any]:
+        from kamflow.client import request_discount
+        from kamflow.discounts import DiscountRequestIn
+
+        return request_discount(
+            DiscountRequestIn.model_validate(
+                {
+                    "customer": customer,
+                    "price_column": column,
+                    "discount_pct": discount_pct,
+                    "order_total": order_total,
+                    "note": note,
+                    "requester": _acting(acting),
+                }
+            )
+        )
+
+    _run(as_json, body, _request_text)
+
+
+@discount_app.command("show")
+def discount_show(request_id: int, as_json: Json = False) -> None:
+    """Show a discount request, its decision and reasons."""
+    from kamflow.client import show_request
+
+    _run(as_json, lambda: show_request(request_id), _request_text)
+
+
+@app.command()
+def tasks(acting: AsUser = None, as_json: Json = False) -> None:
+    """The acting user's pending approval tasks: their own and those delegated to them."""
+
+    def body() -> list[dict[str, Any]]:
+        from kamflow import approvals, clock, org
+        from kamflow.db import unit_of_work
+
+        with unit_of_work() as session:
+            me = org.employee(session, _acting(acting))
+            return [
+                {
+                    "task_id": t.id,
+                    "process": t.process,
+                    "subject_id": t.subject_id,
+                    "title": t.title,
+                    "owner": t.owner.login,
+                    "due_at": t.due_at.isoformat(),
+                    "level": t.level,
+                }
+                for t in approvals.pending_for(session, me, on=clock.today())
+            ]
+
+    _run(
+        as_json,
+        body,
+        lambda rows: (
+            "\n".join(
+                f"task {r['task_id']}: {r['title']} (due {r['due_at'][:16]}"
+                + (f", for {r['owner']})" if r["owner"] != (acting or get_settings().user) else ")")
+                for r in rows
+            )
+            or "no pending tasks"
+        ),
+    )
+
+
+@app.command()
+def decide(
+    task_id: int,
+    action: Annotated[str, typer.Argument(help="approve | reject | counter")],
+    discount_pct: Annotated[str | None, typer.Option(help="For counter: the lower discount granted.")] = None,
+    comment: Annotated[str, typer.Option(help="Your comment (audited).")] = "",
+    acting: AsUser = None,
+    as_json: Json = False,
+) -> None:
+    """Decide a waiting task: resumes its flow run with your answer (the same path as the UI form)."""
+
+    def body() -> dict[str, Any]:
+        from kamflow.client import Answer
+        from kamflow.client import decide as resume
+
+        return resume(
+            task_id,
+            login=_acting(acting),
+            answer=Answer(action=action, discount_pct=discount_pct, comment=comment),
+        )
+
+    _run(as_json, body, lambda view: _request_text(view) if "request_id" in view else str(view))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

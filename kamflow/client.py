@@ -1,0 +1,147 @@
+"""What a user's command does against the running processes: start a flow run through its deployment,
+resume a waiting one with an answer, and read back what the domain database says."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from kamflow import approvals, clock, discounts, org
+from kamflow.db import unit_of_work
+from kamflow.errors import InvalidInput, KamflowError, NotFound
+from kamflow.models import ApprovalTask, DiscountRequest
+from kamflow.reports import plain
+from kamflow.serving import DISCOUNT_DEPLOYMENT
+
+T = TypeVar("T")
+WAIT_SECONDS = 90.0
+
+
+class ServiceUnavailable(KamflowError):
+    exit_code = 5
+    kind = "unavailable"
+
+
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float = WAIT_SECONDS) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = probe()
+        if found is not None:
+            return found
+        if time.monotonic() > deadline:
+            raise ServiceUnavailable(f"timed out waiting for {what}; is `kamflow serve` running?")
+        time.sleep(0.2)
+
+
+def request_view(row: DiscountRequest, task: ApprovalTask | None, assignee: str | None) -> dict[str, Any]:
+    decision = row.decision
+    return {
+        "request_id": row.id,
+        "status": row.status,
+        "customer": row.customer.code,
+        "discount_pct": plain(row.discount_pct),
+        "granted_pct": None if row.granted_pct is None else plain(row.granted_pct),
+        "task_id": task.id if task and task.status == "pending" else None,
+        "assignee": assignee,
+        "reasons": [{"rule": r["rule"], "text": r["text"]} for r in decision["reasons"]],
+        "rules_version": row.rules_version,
+        "decided_by": task.actor.login if task and task.actor else None,
+        "flow_run_id": row.flow_run_id,
+    }
+
+
+def show_request(request_id: int) -> dict[str, Any]:
+    with unit_of_work() as session:
+        row = discounts.get(session, request_id)
+        task = approvals.current(session, process=discounts.PROCESS, subject_id=row.id)
+        who = (
+            approvals.assignee(session, task, on=clock.today()).login
+            if task and task.status == "pending"
+            else None
+        )
+        return request_view(row, task, who)
+
+
+def _settled_request(flow_run_id: str) -> dict[str, Any] | None:
+    with unit_of_work() as session:
+        row = session.query(DiscountRequest).filter_by(flow_run_id=flow_run_id).one_or_none()
+        if row is None:
+            return None
+        task = approvals.current(session, process=discounts.PROCESS, subject_id=row.id)
+        if row.status == "pending" and task is None:
+            return None
+    return show_request(row.id)
+
+
+def request_discount(request: discounts.DiscountRequestIn) -> dict[str, Any]:
+    """Check the request (writing nothing if it is wrong), start its flow run, return what it decided."""
+    from prefect.client.schemas.objects import FlowRun
+    from prefect.deployments import run_deployment
+
+    with unit_of_work() as session:
+        discounts.facts(session, request, on=request.requested_on or clock.today())
+        session.rollback()
+    try:
+        run = cast(
+            FlowRun,
+            run_deployment(
+                DISCOUNT_DEPLOYMENT, parameters={"request": request.model_dump(mode="json")}, timeout=0
+            ),
+        )
+    except Exception as exc:  # the Prefect client raises many kinds; all mean the service is not there
+        raise ServiceUnavailable(f"could not start {DISCOUNT_DEPLOYMENT}: {exc}") from exc
+    return wait_for(f"flow run {run.id}", lambda: _settled_request(str(run.id)))
+
+
+class Answer(BaseModel):
+    action: str
+    discount_pct: str | None = None
+    comment: str = ""
+
+
+def decide(task_id: int, *, login: str, answer: Answer) -> dict[str, Any]:
+    """Check that `login` may give this answer (writing nothing if not), resume the waiting flow run with it
+    — the same path as the Prefect UI's form — and return the subject as it then stands."""
+    from prefect.exceptions import ObjectNotFound
+    from prefect.flow_runs import resume_flow_run
+
+    from flows.registry import answer_model
+
+    with unit_of_work() as session:
+        task = approvals.get(session, task_id)
+        org.employee(session, login)
+        run_input = {"approver": login, **answer.model_dump(exclude_none=True)}
+        model, check = answer_model(session, task)
+        given = model.model_validate(run_input)
+        approvals.verify_actor(session, task, login=login, on=clock.today())
+        check(task, given.payload())
+        flow_run_id, refused_before = task.flow_run_id, task.refused_inputs
+        session.rollback()
+    if flow_run_id is None:
+        raise NotFound(f"task {task_id} has no waiting flow run", field="task")
+    try:
+        resume_flow_run(UUID(flow_run_id), run_input=given.model_dump(mode="json"))
+    except ObjectNotFound as exc:
+        raise NotFound(f"flow run {flow_run_id} of task {task_id} is gone", field="task") from exc
+    except Exception as exc:
+        raise InvalidInput(f"task {task_id} is not waiting for an answer any more: {exc}", field="task") from exc
+
+    def settled() -> dict[str, Any] | None:
+        with unit_of_work() as session:
+            now_task = approvals.get(session, task_id)
+            if now_task.refused_inputs > refused_before:
+                raise InvalidInput(f"the flow refused the answer to task {task_id}", field="task")
+            if now_task.status == "pending":
+                return None
+            if now_task.process == discounts.PROCESS:
+                row = discounts.get(session, now_task.subject_id)
+                if row.status == "pending":
+                    return None
+                return {"task_id": task_id, **show_request(row.id)}
+            return {"task_id": task_id, "status": now_task.status, "action": now_task.action}
+
+    return wait_for(f"the answer to task {task_id} to land", settled)

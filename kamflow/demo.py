@@ -1,0 +1,138 @@
+"""`kamflow demo`: the main job end to end on embedded defaults.
+
+It resets the domain database to the demo company, starts `kamflow serve` (local Prefect server and the
+deployments), sends discount requests that the rules approve, reject and escalate, answers the escalated
+ones as the department head would (approve, counter, reject), and prints what happened and why.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from kamflow import clock, migrate
+from kamflow.client import Answer, ServiceUnavailable, decide, request_discount, wait_for
+from kamflow.db import get_engine, unit_of_work
+from kamflow.demo_data import generate
+from kamflow.discounts import DiscountRequestIn
+from kamflow.models import Customer, DiscountNorm, PriceColumn
+from kamflow.serving import prefect_environment
+from kamflow.settings import get_settings
+
+COLUMN = 3
+
+
+def _norm(customer: str) -> Decimal:
+    with unit_of_work() as session:
+        return session.execute(
+            select(DiscountNorm.max_pct)
+            .join(PriceColumn, PriceColumn.id == DiscountNorm.price_column_id)
+            .join(Customer, Customer.customer_class == DiscountNorm.customer_class)
+            .where(Customer.code == customer, PriceColumn.number == COLUMN)
+        ).scalar_one()
+
+
+def _kam(customer: str) -> str:
+    with unit_of_work() as session:
+        return session.execute(select(Customer).where(Customer.code == customer)).scalar_one().kam.login
+
+
+def _first_request(ask: DiscountRequestIn) -> dict[str, Any]:
+    """The runner needs a moment to register its deployments; retry the first request until it can."""
+
+    def attempt() -> dict[str, Any] | None:
+        try:
+            return request_discount(ask)
+        except ServiceUnavailable:
+            return None
+
+    return wait_for("`kamflow serve` to start", attempt, timeout=180)
+
+
+def run() -> str:
+    settings = get_settings()
+    migrate.downgrade(settings, "base")
+    migrate.upgrade(settings)
+    company = generate(get_engine(settings), customers=200, seed=7, today=clock.today())
+    log = (settings.prefect_home_dir / "demo-serve.log").open("ab")
+    serving = subprocess.Popen(
+        [sys.executable, "-m", "kamflow.cli", "serve"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **prefect_environment(settings)},
+    )
+    try:
+        return _story(company)
+    finally:
+        serving.send_signal(signal.SIGINT)
+        try:
+            serving.wait(30)
+        except subprocess.TimeoutExpired:
+            serving.kill()
+
+
+def _ask(customer: str, pct: Decimal, total: str, note: str) -> DiscountRequestIn:
+    return DiscountRequestIn(
+        customer=customer,
+        price_column=COLUMN,
+        discount_pct=pct,
+        order_total=Decimal(total),
+        note=note,
+        requester=_kam(customer),
+    )
+
+
+def _story(company: Any) -> str:
+    healthy, late = "C0001", "C0002"
+    norm = _norm(healthy)
+    asks = [
+        ("within the norm", _ask(healthy, norm - 2, "150000", "regular spring order")),
+        ("above the norm", _ask(healthy, norm + 3, "420000", "competitor offer on the table")),
+        ("above the norm again", _ask(healthy, norm + 5, "380000", "volume for the new store")),
+        ("customer with overdue debt", _ask(late, _norm(late) - 1, "90000", "repeat order")),
+        ("above the ceiling", _ask(healthy, Decimal("45"), "50000", "clearance")),
+    ]
+    results = [
+        (label, _first_request(asks[0][1]) if i == 0 else request_discount(ask))
+        for i, (label, ask) in enumerate(asks)
+    ]
+    answers = iter(
+        [
+            Answer(action="approve", comment="Strategic account; matches the competitor."),
+            Answer(action="counter", discount_pct=str(norm + 2), comment="Meet halfway."),
+            Answer(action="reject", comment="Settle the overdue invoices first."),
+        ]
+    )
+    final = []
+    for label, view in results:
+        if view["status"] == "pending":
+            answer = next(answers)
+            view = decide(view["task_id"], login=view["assignee"], answer=answer) | {"escalated": True}
+        final.append((label, view))
+    lines = [
+        f"kamflow demo — {company.customers} customers, {company.invoices} invoices; "
+        "department heads decide escalations",
+        "",
+    ]
+    for label, view in final:
+        how = f"by {view['decided_by']}" if view.get("escalated") else "by the rules"
+        granted = f", granted {view['granted_pct']}%" if view.get("granted_pct") else ""
+        lines.append(
+            f"#{view['request_id']} {view['customer']} asked {view['discount_pct']}% ({label}): "
+            f"{view['status'].upper()} {how}{granted}"
+        )
+        lines += [f"    {r['rule']}: {r['text']}" for r in view["reasons"]]
+    settings = get_settings()
+    lines += [
+        "",
+        f"Rule set version {final[0][1]['rules_version'][:12]}; every decision is in the audit trail.",
+        f"Flow runs: PREFECT_HOME={settings.prefect_home_dir} .venv/bin/prefect flow-run ls",
+        f"Prefect UI on the same data: ./dev kamflow serve, then open {settings.api_url.removesuffix('/api')}",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,217 @@
+"""Discount authorization (clauses 2.9, 2.18): the request, its facts, and what is recorded."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kamflow import approvals, audit, clock, ledger, org
+from kamflow.errors import InvalidInput, NotFound, NotPermitted
+from kamflow.models import (
+    ApprovalTask,
+    Customer,
+    DiscountNorm,
+    DiscountRequest,
+    Employee,
+    PriceColumn,
+    Promotion,
+)
+from kamflow.reports import pct
+from rules.engine import get_ruleset
+
+RULESET = "discount"
+PROCESS = "discount-authorization"
+STATUS_BY_OUTCOME = {"approve": "approved", "escalate": "pending", "reject": "rejected"}
+
+Login = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+
+
+class DiscountRequestIn(BaseModel):
+    """A KAM's request for a discount on an order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer: Annotated[str, StringConstraints(pattern=r"^C\d{4,}$")] = Field(
+        description="Customer code, e.g. C0001."
+    )
+    price_column: int = Field(ge=1, le=99, description="Price-list column the discount is asked on.")
+    discount_pct: Decimal = Field(
+        gt=0, lt=100, max_digits=7, decimal_places=4, description="Discount asked, in percent (0 < % < 100)."
+    )
+    order_total: Decimal = Field(
+        gt=0,
+        max_digits=18,
+        decimal_places=2,
+        description="Order total before the discount, in the customer's currency.",
+    )
+    note: str = Field(default="", max_length=2000, description="Why the discount is needed.")
+    requester: Login = Field(description="Login of the employee asking (normally the customer's KAM).")
+    requested_on: dt.date | None = Field(default=None, description="Business date of the request; default today.")
+
+
+class DiscountDecisionPayload(BaseModel):
+    """What a department head may answer on an escalated discount."""
+
+    action: Literal["approve", "reject", "counter"]
+    discount_pct: Decimal | None = Field(default=None, gt=0, lt=100)
+
+
+def _customer(session: Session, code: str) -> Customer:
+    found = session.scalar(select(Customer).where(Customer.code == code))
+    if found is None:
+        raise NotFound(f"no customer with code {code!r}", field="customer")
+    return found
+
+
+def _norm(session: Session, customer: Customer, column: int) -> Decimal:
+    norm = session.scalar(
+        select(DiscountNorm.max_pct)
+        .join(PriceColumn, PriceColumn.id == DiscountNorm.price_column_id)
+        .where(PriceColumn.number == column, DiscountNorm.customer_class == customer.customer_class)
+    )
+    if norm is None:
+        columns = sorted(session.scalars(select(PriceColumn.number)).all())
+        raise InvalidInput(f"price column {column} does not exist (columns: {columns})", field="price_column")
+    return norm
+
+
+def _active_promotion(session: Session, customer: Customer, on: dt.date) -> Promotion | None:
+    return session.scalar(
+        select(Promotion)
+        .where(Promotion.valid_from <= on, Promotion.valid_to >= on)
+        .where((Promotion.customer_class.is_(None)) | (Promotion.customer_class == customer.customer_class))
+        .order_by(Promotion.id)
+    )
+
+
+def facts(
+    session: Session, request: DiscountRequestIn, *, on: dt.date
+) -> tuple[Customer, Employee, dict[str, Any]]:
+    """Check the request against the database and gather the facts the discount rule set expects.
+    Raises a KamflowError naming the field for anything that does not fit; reads only."""
+    customer = _customer(session, request.customer)
+    requester = org.employee(session, request.requester)
+    if requester.id != customer.kam_id and requester not in org.superiors(customer.kam):
+        raise NotPermitted(f"{requester.login} does not look after customer {customer.code}", field="requester")
+    norm = _norm(session, customer, request.price_column)
+    promotion = _active_promotion(session, customer, on)
+    return (
+        customer,
+        requester,
+        {
+            "customer_class": customer.customer_class,
+            "price_column": request.price_column,
+            "discount_pct": request.discount_pct,
+            "norm_pct": norm,
+            "excess_pct": request.discount_pct - norm,
+            "promotion_active": promotion is not None,
+            "overdue_amount": ledger.overdue_amount(session, customer_id=customer.id, as_of=on),
+            "order_total": request.order_total,
+        },
+    )
+
+
+def submit(
+    session: Session, *, request: DiscountRequestIn, flow_run_id: str | None, now: dt.datetime
+) -> DiscountRequest:
+    """Decide a request by the rules, store it and audit it. One row per flow run: a re-run of the same
+    run finds its request as it was decided, and decides nothing again."""
+    if flow_run_id is not None:
+        existing = session.scalar(select(DiscountRequest).where(DiscountRequest.flow_run_id == flow_run_id))
+        if existing is not None:
+            return existing
+    on = request.requested_on or clock.today(now)
+    customer, requester, request_facts = facts(session, request, on=on)
+    ruleset = get_ruleset(RULESET)
+    decision = ruleset.decide(request_facts)
+    audit.remember_ruleset(session, ruleset, at=now)
+    status = STATUS_BY_OUTCOME[decision.outcome]
+    row = DiscountRequest(
+        flow_run_id=flow_run_id,
+        customer_id=customer.id,
+        price_column=request.price_column,
+        discount_pct=request.discount_pct,
+        order_total=request.order_total,
+        currency=customer.currency,
+        note=request.note,
+        requester_id=requester.id,
+        status=status,
+        granted_pct=request.discount_pct if status == "approved" else None,
+        decision=decision.model_dump(mode="json"),
+        rules_version=decision.version,
+        created_at=now,
+        decided_at=None if status == "pending" else now,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        at=now,
+        actor="rules",
+        action=f"discount_{decision.outcome}",
+        subject_type="discount_request",
+        subject_id=row.id,
+        decision=decision,
+        detail={"requester": requester.login, "customer": customer.code},
+    )
+    return row
+
+
+def check_answer(request: DiscountRequest) -> approvals.Check:
+    """The business check on a person's answer: a counter-offer must be a lower discount."""
+
+    def check(_task: ApprovalTask, payload: dict[str, Any]) -> None:
+        answer = DiscountDecisionPayload.model_validate(payload)
+        if answer.action != "counter":
+            return
+        if answer.discount_pct is None:
+            raise InvalidInput("a counter-offer needs --discount-pct", field="discount_pct")
+        if answer.discount_pct >= request.discount_pct:
+            raise InvalidInput(
+                f"a counter-offer must be below the requested {pct(request.discount_pct)}",
+                field="discount_pct",
+            )
+
+    return check
+
+
+def apply_answer(session: Session, *, request_id: int, task_id: int, now: dt.datetime) -> DiscountRequest:
+    """Carry a decided task's answer onto its request, once."""
+    request = get(session, request_id)
+    if request.status != "pending":
+        return request
+    task = approvals.get(session, task_id)
+    answer = DiscountDecisionPayload.model_validate(task.payload)
+    if answer.action == "reject":
+        request.status, request.granted_pct = "rejected", None
+    else:
+        request.status = "approved"
+        request.granted_pct = answer.discount_pct if answer.action == "counter" else request.discount_pct
+    request.decided_at = now
+    actor = task.actor.login if task.actor else "unknown"
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action=f"discount_{answer.action}",
+        subject_type="discount_request",
+        subject_id=request.id,
+        detail={
+            "task": task.id,
+            "comment": task.comment,
+            "granted_pct": None if request.granted_pct is None else str(request.granted_pct),
+        },
+    )
+    return request
+
+
+def get(session: Session, request_id: int) -> DiscountRequest:
+    found = session.get(DiscountRequest, request_id)
+    if found is None:
+        raise NotFound(f"no discount request {request_id}", field="request")
+    return found

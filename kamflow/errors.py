@@ -1,0 +1,37 @@
+"""Errors users see. Each carries the CLI exit code it maps to and, where it has one, the field at fault."""
+
+from __future__ import annotations
+
+
+class KamflowError(Exception):
+    exit_code = 1
+    kind = "error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"error": self.kind, "field": self.field, "message": self.message}
+
+
+class InvalidInput(KamflowError):
+    """Input breaks a rule: exit 2."""
+
+    exit_code = 2
+    kind = "invalid_input"
+
+
+class NotPermitted(KamflowError):
+    """The acting user may not do this: exit 3."""
+
+    exit_code = 3
+    kind = "not_permitted"
+
+
+class NotFound(KamflowError):
+    """A named thing does not exist: exit 4."""
+
+    exit_code = 4
+    kind = "not_found"

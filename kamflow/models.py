@@ -1,0 +1,279 @@
+"""Domain tables (SQLAlchemy 2 typed models). Money is Numeric/Decimal beside a currency column."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+Money = Numeric(18, 2)
+Percent = Numeric(7, 4)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware instants, stored as UTC on every backend (SQLite drops the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where an instant is required")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class Employee(Base):
+    __tablename__ = "employees"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[str] = mapped_column(String(200))
+    department: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(50), index=True)
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    manager: Mapped[Employee | None] = relationship(remote_side=[id])
+
+
+class Delegation(Base):
+    """Clause 1.4: during an absence, an order names who acts for whom, and for how long."""
+
+    __tablename__ = "delegations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    from_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
+    to_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date] = mapped_column(Date)
+    order_ref: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    customer_class: Mapped[str] = mapped_column(String(1))
+    company_type: Mapped[str] = mapped_column(String(30), default="private")
+    kam_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
+    credit_limit: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    payment_terms_days: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    kam: Mapped[Employee] = relationship()
+
+
+class PriceList(Base):
+    __tablename__ = "price_lists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    currency: Mapped[str] = mapped_column(String(3))
+
+
+class PriceColumn(Base):
+    """A level of price/discount in a price list (clause 2.9)."""
+
+    __tablename__ = "price_columns"
+    __table_args__ = (UniqueConstraint("price_list_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    price_list_id: Mapped[int] = mapped_column(ForeignKey("price_lists.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class DiscountNorm(Base):
+    """The company norm: the largest discount a KAM may give on a column to a customer class."""
+
+    __tablename__ = "discount_norms"
+    __table_args__ = (UniqueConstraint("price_column_id", "customer_class"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    price_column_id: Mapped[int] = mapped_column(ForeignKey("price_columns.id"))
+    customer_class: Mapped[str] = mapped_column(String(1))
+    max_pct: Mapped[Decimal] = mapped_column(Percent)
+
+
+class Promotion(Base):
+    """A time-bound discount programme decided by management (clause 2.18)."""
+
+    __tablename__ = "promotions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date] = mapped_column(Date)
+    extra_pct: Mapped[Decimal] = mapped_column(Percent)
+    customer_class: Mapped[str | None] = mapped_column(String(1))
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(30), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    order_date: Mapped[dt.date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+    __table_args__ = (Index("ix_invoices_customer_due", "customer_id", "due_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(30), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    issue_date: Mapped[dt.date] = mapped_column(Date)
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    disputed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    paid_on: Mapped[dt.date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Money)
+
+
+class DiscountRequest(Base):
+    __tablename__ = "discount_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    flow_run_id: Mapped[str | None] = mapped_column(String(36), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    price_column: Mapped[int] = mapped_column(Integer)
+    discount_pct: Mapped[Decimal] = mapped_column(Percent)
+    order_total: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    note: Mapped[str] = mapped_column(Text, default="")
+    requester_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    granted_pct: Mapped[Decimal | None] = mapped_column(Percent)
+    decision: Mapped[dict[str, Any]] = mapped_column(JSON)
+    rules_version: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    customer: Mapped[Customer] = relationship()
+    requester: Mapped[Employee] = relationship()
+
+
+class ApprovalTask(Base):
+    """A person's turn to decide. One row per level; an escalation closes one row and opens the next.
+
+    The owner is who the task is for; who may act on it today follows from delegations (kamflow.org)."""
+
+    __tablename__ = "approval_tasks"
+    __table_args__ = (Index("ix_approval_tasks_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process: Mapped[str] = mapped_column(String(50))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    explanation: Mapped[str] = mapped_column(Text)
+    level: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(50))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    flow_run_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    refused_inputs: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    action: Mapped[str | None] = mapped_column(String(20))
+    comment: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    owner: Mapped[Employee] = relationship(foreign_keys=[owner_id])
+    actor: Mapped[Employee | None] = relationship(foreign_keys=[actor_id])
+
+
+class RuleSetVersion(Base):
+    """The exact text of every rule-set version ever used, so past decisions can be re-explained."""
+
+    __tablename__ = "rule_set_versions"
+
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ruleset: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    first_used_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(Base):
+    """Append-only trail: who, when, what, why, and under which rule-set version."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_subject", "subject_type", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(50))
+    subject_type: Mapped[str] = mapped_column(String(50))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    reasons: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    rules_version: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+def _refuse_change(_mapper: Mapper[Any], _connection: Any, target: AuditEvent) -> None:
+    raise PermissionError(f"audit event {target.id} is append-only")
+
+
+event.listen(AuditEvent, "before_update", _refuse_change)
+event.listen(AuditEvent, "before_delete", _refuse_change)

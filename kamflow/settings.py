@@ -1,0 +1,85 @@
+"""Settings: one place, read from the environment (`KAMFLOW_` prefix) or given to the constructor."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything kamflow reads from its environment. Tests build their own instance."""
+
+    model_config = SettingsConfigDict(env_prefix="KAMFLOW_", env_nested_delimiter="__", extra="ignore")
+
+    data_dir: Path = Field(default=PROJECT_ROOT / "data", description="Folder for the embedded databases.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the domain database; default: SQLite in data_dir."
+    )
+    prefect_home: Path | None = Field(default=None, description="PREFECT_HOME; default: data_dir/prefect.")
+    prefect_api_url: str | None = Field(
+        default=None,
+        description="Prefect API the CLI and flows talk to; default: the local server `kamflow serve` starts.",
+    )
+    prefect_port: int = Field(default=4200, ge=1, le=65535, description="Port of the local Prefect server.")
+    timezone: str = Field(default="Europe/Madrid", description="Company timezone (IANA name).")
+    currency: str = Field(default="EUR", min_length=3, max_length=3, description="Company currency (ISO 4217).")
+    rules_dir: Path = Field(default=PROJECT_ROOT / "rules", description="Folder of the rule files.")
+    approval_deadline_hours: int = Field(
+        default=48, ge=1, description="Hours an approver has before a task escalates to the next level."
+    )
+    deadline_sweep_seconds: int = Field(
+        default=60,
+        ge=5,
+        description="How often `kamflow serve` escalates approval tasks past their deadline.",
+    )
+    user: str | None = Field(default=None, description="Acting user's login when `--as` is not given.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @property
+    def approval_deadline(self) -> timedelta:
+        return timedelta(hours=self.approval_deadline_hours)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'kamflow.db'}"
+
+    @property
+    def prefect_home_dir(self) -> Path:
+        return self.prefect_home or self.data_dir / "prefect"
+
+    @property
+    def api_url(self) -> str:
+        return self.prefect_api_url or f"http://127.0.0.1:{self.prefect_port}/api"
+
+
+_current: list[Settings] = []
+
+
+def get_settings() -> Settings:
+    """The process's settings: read from the environment once, unless `use_settings` gave others."""
+    if not _current:
+        _current.append(Settings())
+    return _current[0]
+
+
+def use_settings(settings: Settings) -> None:
+    """Make `settings` the process's settings (tests and embedding programs)."""
+    _current[:] = [settings]

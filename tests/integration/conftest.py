@@ -1,0 +1,110 @@
+"""One Prefect API for the whole session (Prefect's test harness) and a real `kamflow serve` runner
+process against it, on a demo-company SQLite database. Nothing here is mocked."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from prefect.settings import PREFECT_API_URL
+from prefect.testing.utilities import prefect_test_harness
+
+from kamflow import clock, migrate
+from kamflow.db import dispose_engines, get_engine
+from kamflow.demo_data import generate
+from kamflow.settings import Settings, use_settings
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    env: dict[str, str]
+    runner: subprocess.Popen[bytes] | None = None
+
+    def start_runner(self) -> None:
+        log = (self.settings.data_dir / "runner.log").open("ab")
+        self.runner = subprocess.Popen(
+            [sys.executable, "-m", "kamflow.cli", "serve"],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def kill_runner(self) -> None:
+        """Kill the runner and every flow process it started, as a crash would."""
+        assert self.runner is not None
+        os.killpg(self.runner.pid, signal.SIGKILL)
+        self.runner.wait()
+
+    def stop_runner(self) -> None:
+        if self.runner is not None and self.runner.poll() is None:
+            os.killpg(self.runner.pid, signal.SIGINT)
+            try:
+                self.runner.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill_runner()
+
+    def kamflow(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "kamflow.cli", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[str]:
+    with prefect_test_harness(server_startup_timeout=120):
+        yield str(PREFECT_API_URL.value())
+
+
+@pytest.fixture(scope="session")
+def stack(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    data = tmp_path_factory.mktemp("stack")
+    settings = Settings(data_dir=data, prefect_api_url=prefect_api, approval_deadline_hours=48)
+    migrate.upgrade(settings)
+    generate(get_engine(settings), customers=40, seed=7, today=clock.today())
+    env = {
+        **os.environ,
+        "KAMFLOW_DATA_DIR": str(data),
+        "KAMFLOW_PREFECT_API_URL": prefect_api,
+        "PREFECT_API_URL": prefect_api,
+        "PREFECT_HOME": str(data / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    stack = Stack(settings=settings, env=env)
+    stack.start_runner()
+    yield stack
+    stack.stop_runner()
+    dispose_engines()
+
+
+@pytest.fixture
+def live(stack: Stack) -> Stack:
+    """The stack, with this process's settings pointed at its database."""
+    use_settings(stack.settings)
+    if stack.runner is None or stack.runner.poll() is not None:
+        stack.start_runner()
+    return stack
+
+
+def wait_until(what: str, probe, timeout: float = 90.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while (found := probe()) is None:
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+    return found
+
+
+def logs(path: Path) -> str:
+    return path.read_text(errors="replace")[-4000:] if path.exists() else ""

@@ -1,0 +1,69 @@
+"""The same migrations and services on a real PostgreSQL (CI starts one; see .ci/run)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from kamflow import discounts, migrate
+from kamflow.db import dispose_engines, get_engine, unit_of_work
+from kamflow.demo_data import generate
+from kamflow.settings import Settings, use_settings
+from tests.conftest import NOW, TODAY, customer
+
+URL = os.environ.get("KAMFLOW_TEST_POSTGRES_URL")
+if URL is None and os.environ.get("CI"):
+    raise RuntimeError("CI must provide KAMFLOW_TEST_POSTGRES_URL (.ci/run starts PostgreSQL)")
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(URL is None, reason="set KAMFLOW_TEST_POSTGRES_URL to a PostgreSQL server"),
+]
+
+
+@pytest.fixture
+def pg_settings(tmp_path) -> Iterator[Settings]:  # type: ignore[no-untyped-def]
+    assert URL is not None
+    name = f"kamflow_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    settings = Settings(data_dir=tmp_path, database_url=URL.rsplit("/", 1)[0] + f"/{name}")
+    use_settings(settings)
+    yield settings
+    dispose_engines()
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE {name}"))
+    admin.dispose()
+
+
+def test_migrations_go_up_down_and_up_on_postgresql(pg_settings: Settings) -> None:
+    migrate.upgrade(pg_settings)
+    migrate.downgrade(pg_settings)
+    assert inspect(get_engine(pg_settings)).get_table_names() == ["alembic_version"]
+    migrate.upgrade(pg_settings)
+    assert "approval_tasks" in inspect(get_engine(pg_settings)).get_table_names()
+
+
+def test_a_discount_is_decided_and_the_audit_trail_refuses_changes_on_postgresql(
+    pg_settings: Settings,
+) -> None:
+    migrate.upgrade(pg_settings)
+    generate(get_engine(pg_settings), customers=20, seed=7, today=TODAY)
+    with unit_of_work() as session:
+        kam = customer(session, "C0001").kam.login
+        ask = discounts.DiscountRequestIn(
+            customer="C0001",
+            price_column=3,
+            discount_pct="60",  # type: ignore[arg-type]
+            order_total="1000",
+            requester=kam,
+            requested_on=TODAY,
+        )  # type: ignore[arg-type]
+        row = discounts.submit(session, request=ask, flow_run_id="pg", now=NOW)
+        assert row.status == "rejected"
+    with pytest.raises(Exception, match="append-only"), get_engine(pg_settings).begin() as connection:
+        connection.execute(text("UPDATE audit_events SET actor = 'x'"))

@@ -1,0 +1,208 @@
+"""Approval tasks: who gets them, who may decide, delegation, deadlines — on a real SQLite database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kamflow import approvals, audit, org
+from kamflow.errors import InvalidInput, NotPermitted
+from kamflow.models import ApprovalTask, AuditEvent, Delegation
+from tests.conftest import NOW, TODAY
+
+DEADLINE = dt.timedelta(hours=48)
+
+
+def no_check(_task: ApprovalTask, _payload: dict[str, Any]) -> None:
+    return None
+
+
+def open_for(session: Session, requester: str = "kam.north1", subject_id: int = 1) -> ApprovalTask:
+    return approvals.open_task(
+        session,
+        process="test",
+        subject_id=subject_id,
+        title="t",
+        explanation="e",
+        role="department_head",
+        requester=org.employee(session, requester),
+        flow_run_id=None,
+        now=NOW,
+        deadline=DEADLINE,
+    )
+
+
+def delegate(session: Session, frm: str, to: str, start: dt.date, end: dt.date) -> None:
+    session.add(
+        Delegation(
+            from_id=org.employee(session, frm).id,
+            to_id=org.employee(session, to).id,
+            valid_from=start,
+            valid_to=end,
+            order_ref="Order 12/2026",
+            created_at=NOW,
+        )
+    )
+    session.flush()
+
+
+def test_a_task_goes_to_the_requesters_own_department_head(session: Session) -> None:
+    assert open_for(session, "kam.north1").owner.login == "head.north"
+    assert open_for(session, "kam.south2", subject_id=2).owner.login == "head.south"
+
+
+def test_opening_the_same_subject_twice_gives_the_same_task(session: Session) -> None:
+    assert open_for(session).id == open_for(session).id
+
+
+def test_the_requester_may_never_decide_their_own_request(session: Session) -> None:
+    task = open_for(session, "kam.north1")
+    with pytest.raises(NotPermitted, match="asked for this"):
+        approvals.verify_actor(session, task, login="kam.north1", on=TODAY)
+
+
+def test_someone_else_may_not_decide(session: Session) -> None:
+    task = open_for(session)
+    with pytest.raises(NotPermitted, match=r"is for head\.north, not head\.south"):
+        approvals.verify_actor(session, task, login="head.south", on=TODAY)
+
+
+def test_a_task_is_decided_once(session: Session) -> None:
+    task = open_for(session)
+    approvals.decide(
+        session,
+        task=task,
+        login="head.north",
+        action="approve",
+        comment="ok",
+        payload={},
+        check=no_check,
+        now=NOW,
+        on=TODAY,
+    )
+    assert task.status == "decided" and task.actor is not None and task.actor.login == "head.north"
+    with pytest.raises(InvalidInput, match="already decided"):
+        approvals.decide(
+            session,
+            task=task,
+            login="head.north",
+            action="reject",
+            comment="",
+            payload={},
+            check=no_check,
+            now=NOW,
+            on=TODAY,
+        )
+    decided = [
+        e
+        for e in audit.trail(session, subject_type="approval_task", subject_id=task.id)
+        if e.action == "task_decided"
+    ]
+    assert len(decided) == 1 and decided[0].detail["action"] == "approve"
+
+
+def test_a_failed_business_check_writes_nothing(session: Session) -> None:
+    task = open_for(session)
+
+    def refuse_all(_task: ApprovalTask, _payload: dict[str, Any]) -> None:
+        raise InvalidInput("no", field="discount_pct")
+
+    with pytest.raises(InvalidInput):
+        approvals.decide(
+            session,
+            task=task,
+            login="head.north",
+            action="counter",
+            comment="",
+            payload={},
+            check=refuse_all,
+            now=NOW,
+            on=TODAY,
+        )
+    session.refresh(task)
+    assert task.status == "pending" and task.actor_id is None
+
+
+def test_a_delegate_acts_within_the_window_and_the_owner_again_after_it(session: Session) -> None:
+    task = open_for(session)
+    delegate(session, "head.north", "head.south", TODAY, TODAY + dt.timedelta(days=6))
+    south, north = org.employee(session, "head.south"), org.employee(session, "head.north")
+    assert [t.id for t in approvals.pending_for(session, south, on=TODAY)] == [task.id]
+    assert approvals.pending_for(session, north, on=TODAY) == []
+    with pytest.raises(NotPermitted):
+        approvals.verify_actor(session, task, login="head.north", on=TODAY)
+    after = TODAY + dt.timedelta(days=7)
+    assert [t.id for t in approvals.pending_for(session, north, on=after)] == [task.id]
+    approvals.decide(
+        session,
+        task=task,
+        login="head.south",
+        action="approve",
+        comment="",
+        payload={},
+        check=no_check,
+        now=NOW,
+        on=TODAY,
+    )
+    signed = audit.trail(session, subject_type="approval_task", subject_id=task.id)[-1].detail["signed"]
+    assert signed == "head.south for head.north"
+
+
+def test_delegation_chains_end_at_the_last_active_delegate_and_cycles_stop(session: Session) -> None:
+    end = TODAY + dt.timedelta(days=3)
+    delegate(session, "head.north", "head.south", TODAY, end)
+    delegate(session, "head.south", "commercial", TODAY, end)
+    north = org.employee(session, "head.north")
+    assert org.acting_for(session, north, on=TODAY).login == "commercial"
+    delegate(session, "commercial", "head.north", TODAY, end)
+    assert org.acting_for(session, north, on=TODAY).login == "commercial"
+
+
+def test_an_inactive_delegate_falls_back_to_the_owner(session: Session) -> None:
+    delegate(session, "head.north", "head.south", TODAY, TODAY)
+    org.employee(session, "head.south").active = False
+    assert org.acting_for(session, org.employee(session, "head.north"), on=TODAY).login == "head.north"
+
+
+def test_past_the_deadline_a_task_goes_up_one_level(session: Session) -> None:
+    task = open_for(session)
+    assert approvals.escalate_overdue(session, now=NOW + DEADLINE, deadline=DEADLINE) == []
+    opened = approvals.escalate_overdue(session, now=NOW + DEADLINE + dt.timedelta(seconds=1), deadline=DEADLINE)
+    assert [t.owner.login for t in opened] == ["commercial"] and task.status == "escalated"
+    live = approvals.current(session, process="test", subject_id=1)
+    assert live is not None and live.id == opened[0].id and live.level == 2
+    with pytest.raises(InvalidInput):
+        approvals.verify_actor(session, task, login="head.north", on=TODAY)
+    approvals.verify_actor(session, live, login="commercial", on=TODAY)
+
+
+def test_at_the_top_a_late_task_is_flagged_and_keeps_waiting(session: Session) -> None:
+    task = open_for(session)
+    later = NOW
+    for _ in range(3):
+        later += DEADLINE + dt.timedelta(seconds=1)
+        approvals.escalate_overdue(session, now=later, deadline=DEADLINE)
+    live = approvals.current(session, process="test", subject_id=1)
+    assert live is not None and live.owner.login == "director" and live.status == "pending"
+    assert live.due_at > later
+    flagged = session.scalars(select(AuditEvent).where(AuditEvent.action == "deadline_passed")).all()
+    assert len(flagged) == 1 and task.status == "escalated"
+
+
+def test_a_refused_answer_moves_the_wait_to_a_new_key(session: Session) -> None:
+    task = open_for(session)
+    first = approvals.waiting_key(session, process="test", subject_id=1)
+    approvals.refuse(session, task=task, login="kam.north1", reason="requester", now=NOW)
+    assert approvals.waiting_key(session, process="test", subject_id=1) != first
+
+
+def test_the_audit_trail_is_append_only(session: Session) -> None:
+    task = open_for(session)
+    event = audit.trail(session, subject_type="approval_task", subject_id=task.id)[0]
+    event.actor = "someone else"
+    with pytest.raises(PermissionError):
+        session.flush()

@@ -1,0 +1,136 @@
+"""Discount requests: facts from the database, the rules' decision, what is stored and audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kamflow import audit, discounts, org
+from kamflow.errors import InvalidInput, NotFound, NotPermitted
+from kamflow.models import DiscountRequest, RuleSetVersion
+from tests.conftest import NOW, TODAY, customer
+
+
+def ask(session: Session, code: str = "C0001", **changes: Any) -> discounts.DiscountRequestIn:
+    values: dict[str, Any] = {
+        "customer": code,
+        "price_column": 3,
+        "discount_pct": "5",
+        "order_total": "150000",
+        "requester": customer(session, code).kam.login,
+        "requested_on": TODAY,
+    }
+    return discounts.DiscountRequestIn.model_validate(values | changes)
+
+
+def norm(session: Session, code: str = "C0001", column: int = 3) -> Decimal:
+    facts = discounts.facts(session, ask(session, code, price_column=column), on=TODAY)[2]
+    return Decimal(facts["norm_pct"])
+
+
+def test_within_the_norm_is_approved_and_audited_with_its_reasons(session: Session) -> None:
+    row = discounts.submit(session, request=ask(session, discount_pct=norm(session)), flow_run_id="r1", now=NOW)
+    assert row.status == "approved" and row.granted_pct == row.discount_pct
+    [event] = audit.trail(session, subject_type="discount_request", subject_id=row.id)
+    assert event.action == "discount_approve" and event.rules_version == row.rules_version
+    assert event.reasons and all(r["text"] for r in event.reasons)
+    assert session.get(RuleSetVersion, row.rules_version) is not None
+
+
+def test_above_the_norm_waits_for_the_department_head(session: Session) -> None:
+    row = discounts.submit(session, request=ask(session, discount_pct=norm(session) + 1), flow_run_id="r", now=NOW)
+    assert row.status == "pending" and row.decision["role"] == "department_head"
+    assert "above-norm" in [r["rule"] for r in row.decision["reasons"]]
+
+
+def test_overdue_receivables_escalate(session: Session) -> None:
+    small = norm(session, "C0002") / 2
+    row = discounts.submit(session, request=ask(session, "C0002", discount_pct=small), flow_run_id="r", now=NOW)
+    assert row.status == "pending"
+    assert Decimal(row.decision["facts"]["overdue_amount"]) > 0
+
+
+def test_above_the_ceiling_is_rejected(session: Session) -> None:
+    row = discounts.submit(session, request=ask(session, discount_pct="60"), flow_run_id="r", now=NOW)
+    assert row.status == "rejected" and row.decided_at is not None
+
+
+def test_the_same_flow_run_records_one_request(session: Session) -> None:
+    first = discounts.submit(session, request=ask(session), flow_run_id="same", now=NOW)
+    again = discounts.submit(session, request=ask(session, discount_pct="1"), flow_run_id="same", now=NOW)
+    assert first.id == again.id
+    assert session.scalar(select(func.count()).select_from(DiscountRequest)) == 1
+
+
+def test_an_unknown_customer_is_named(session: Session) -> None:
+    with pytest.raises(NotFound) as err:
+        discounts.facts(session, ask(session).model_copy(update={"customer": "C9999"}), on=TODAY)
+    assert err.value.field == "customer"
+
+
+def test_a_column_that_does_not_exist_is_named(session: Session) -> None:
+    with pytest.raises(InvalidInput) as err:
+        discounts.facts(session, ask(session, price_column=42), on=TODAY)
+    assert err.value.field == "price_column" and "42" in err.value.message
+
+
+def test_a_kam_may_not_ask_for_another_kams_customer(session: Session) -> None:
+    owner = customer(session, "C0001").kam.login
+    other = next(k for k in ("kam.north1", "kam.south1") if k != owner)
+    with pytest.raises(NotPermitted) as err:
+        discounts.facts(session, ask(session, requester=other), on=TODAY)
+    assert err.value.field == "requester"
+    boss = org.superiors(customer(session, "C0001").kam)[0].login
+    discounts.facts(session, ask(session, requester=boss), on=TODAY)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("discount_pct", "0"),
+        ("discount_pct", "100"),
+        ("discount_pct", "-3"),
+        ("discount_pct", "abc"),
+        ("order_total", "0"),
+        ("order_total", "ten"),
+        ("price_column", "x"),
+        ("customer", "ACME"),
+    ],
+)
+def test_bad_values_name_their_field(session: Session, field: str, value: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        ask(session, **{field: value})
+    assert err.value.errors()[0]["loc"] == (field,)
+
+
+def test_an_active_promotion_escalates_a_discount_on_top(session: Session) -> None:
+    from kamflow.models import Promotion
+
+    promo = session.scalars(select(Promotion).where(Promotion.valid_to >= TODAY)).first()
+    assert promo is not None
+    promo.customer_class = None
+    row = discounts.submit(session, request=ask(session, discount_pct="1"), flow_run_id="p", now=NOW)
+    assert "promotion" in [r["rule"] for r in row.decision["reasons"]] and row.status == "pending"
+
+
+def test_the_counter_offer_must_be_lower(session: Session) -> None:
+    row = discounts.submit(session, request=ask(session, discount_pct=norm(session) + 2), flow_run_id="c", now=NOW)
+    check = discounts.check_answer(row)
+    with pytest.raises(InvalidInput) as err:
+        check(None, {"action": "counter", "discount_pct": str(row.discount_pct)})  # type: ignore[arg-type]
+    assert err.value.field == "discount_pct"
+    check(None, {"action": "counter", "discount_pct": "1"})  # type: ignore[arg-type]
+
+
+def test_requested_on_defaults_to_the_company_today(session: Session) -> None:
+    request = ask(session).model_copy(update={"requested_on": None})
+    row = discounts.submit(
+        session, request=request, flow_run_id="d", now=dt.datetime(2026, 3, 16, 23, 30, tzinfo=dt.UTC)
+    )
+    assert row.id > 0
