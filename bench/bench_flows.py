@@ -20,6 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from uuid import UUID
 
+from prefect import get_client
 from prefect.flow_runs import resume_flow_run
 from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
@@ -55,6 +56,7 @@ def main() -> None:
     parser.add_argument("--auto", type=int, default=30)
     parser.add_argument("--resumes", type=int, default=8)
     args = parser.parse_args()
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     data = Path(tempfile.mkdtemp(prefix="kamflow-bench-"))
     with prefect_test_harness(server_startup_timeout=120):
         api = str(PREFECT_API_URL.value())
@@ -95,6 +97,7 @@ def main() -> None:
             latencies = []
             for _ in range(args.resumes):
                 view = wait_for("a pending request", lambda: try_request(above), timeout=180)
+                wait_for("the run to suspend", lambda rid=view["flow_run_id"]: suspended(rid), timeout=60)
                 start = time.perf_counter()
                 resume_flow_run(
                     UUID(view["flow_run_id"]), run_input={"approver": view["assignee"], "action": "approve"}
@@ -122,6 +125,12 @@ def try_request(request: discounts.DiscountRequestIn) -> dict | None:  # type: i
         return request_discount(request)
     except Exception:  # the runner may still be registering its deployments
         return None
+
+
+def suspended(flow_run_id: str) -> bool | None:
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(UUID(flow_run_id)).state
+    return True if state is not None and state.is_paused() else None
 
 
 def decided(request_id: int) -> bool | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Callable
@@ -93,7 +94,7 @@ def init(
             from kamflow.demo_data import generate
 
             summary = generate(get_engine(settings), customers=customers, seed=seed, today=clock.today())
-            result["demo"] = summary.model_dump() if hasattr(summary, "model_dump") else vars(summary)
+            result["demo"] = dataclasses.asdict(summary)
         return result
 
     _run(as_json, body, lambda r: f"database ready: {r['database']}" + (f"\ndemo: {r['demo']}" if demo else ""))

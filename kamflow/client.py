@@ -97,6 +97,30 @@ def request_discount(request: discounts.DiscountRequestIn) -> dict[str, Any]:
     return wait_for(f"flow run {run.id}", lambda: _settled_request(str(run.id)))
 
 
+def resume_waiting(flow_run_id: UUID, *, run_input: dict[str, Any], what: str) -> None:
+    """Resume a run waiting for input. A run that has just opened its task may not have suspended yet:
+    give it a moment rather than refuse."""
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound
+    from prefect.flow_runs import resume_flow_run
+
+    def paused() -> bool | None:
+        with get_client(sync_client=True) as client:
+            try:
+                state = client.read_flow_run(flow_run_id).state
+            except ObjectNotFound as exc:
+                raise NotFound(f"the flow run of {what} is gone", field="task") from exc
+        if state is not None and state.is_final():
+            raise InvalidInput(f"{what} is not waiting for an answer any more ({state.name})", field="task")
+        return True if state is not None and state.is_paused() else None
+
+    wait_for(f"the flow run of {what} to wait for its answer", paused, timeout=30)
+    try:
+        resume_flow_run(flow_run_id, run_input=run_input)
+    except Exception as exc:  # another answer got there first
+        raise InvalidInput(f"{what} is not waiting for an answer any more: {exc}", field="task") from exc
+
+
 class Answer(BaseModel):
     action: str
     discount_pct: str | None = None
@@ -106,9 +130,6 @@ class Answer(BaseModel):
 def decide(task_id: int, *, login: str, answer: Answer) -> dict[str, Any]:
     """Check that `login` may give this answer (writing nothing if not), resume the waiting flow run with it
     — the same path as the Prefect UI's form — and return the subject as it then stands."""
-    from prefect.exceptions import ObjectNotFound
-    from prefect.flow_runs import resume_flow_run
-
     from flows.registry import answer_model
 
     with unit_of_work() as session:
@@ -123,12 +144,7 @@ def decide(task_id: int, *, login: str, answer: Answer) -> dict[str, Any]:
         session.rollback()
     if flow_run_id is None:
         raise NotFound(f"task {task_id} has no waiting flow run", field="task")
-    try:
-        resume_flow_run(UUID(flow_run_id), run_input=given.model_dump(mode="json"))
-    except ObjectNotFound as exc:
-        raise NotFound(f"flow run {flow_run_id} of task {task_id} is gone", field="task") from exc
-    except Exception as exc:
-        raise InvalidInput(f"task {task_id} is not waiting for an answer any more: {exc}", field="task") from exc
+    resume_waiting(UUID(flow_run_id), run_input=given.model_dump(mode="json"), what=f"task {task_id}")
 
     def settled() -> dict[str, Any] | None:
         with unit_of_work() as session:
