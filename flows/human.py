@@ -4,10 +4,16 @@ The task lives in the domain database; the flow run is suspended (no process is 
 resumed with a typed answer from the Prefect UI's form or `kamflow decide`. On resume the flow re-runs from
 the top, finds its task in the database and reads the answer; an answer from someone who may not decide is
 refused, audited, and the run waits again under a new key.
+
+A subject may have several tasks pending at once (the parallel steps of a document chain): `wait_for_any`
+waits for an answer to any of them. The answer's `task` (or else the approver's login) says which one; that
+one is decided, and the caller waits again — under the next key — until it has what it needs.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from prefect import get_run_logger
@@ -15,6 +21,7 @@ from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
 from prefect.runtime import flow_run
 from pydantic import Field
+from sqlalchemy.orm import Session
 
 from kamflow import approvals, clock, org
 from kamflow.db import unit_of_work
@@ -30,10 +37,16 @@ class ApprovalInput(RunInput):
         description="Your kamflow login. Only the task's assignee (or their delegate) may decide."
     )
     comment: str = Field(default="", max_length=2000, description="Your comment; it goes into the audit trail.")
+    task: int | None = Field(
+        default=None, description="The task you answer; needed only when you hold several tasks on this subject."
+    )
 
     def payload(self) -> dict[str, Any]:
         """The process-specific part of the answer, JSON-safe."""
-        return self.model_dump(mode="json", exclude={"approver", "comment"})
+        return self.model_dump(mode="json", exclude={"approver", "comment", "task"})
+
+
+Then = Callable[[Session, ApprovalTask, dt.datetime], None]
 
 
 def task_markdown(task: ApprovalTask, *, assignee: str) -> str:
@@ -42,6 +55,19 @@ def task_markdown(task: ApprovalTask, *, assignee: str) -> str:
         f"**Task {task.id}** for **{assignee}** ({task.role}), due {task.due_at:%Y-%m-%d %H:%M} UTC.\n\n"
         "Enter your login, choose an action and submit."
     )
+
+
+def waiting_markdown(session: Session, waiting: list[ApprovalTask], *, on: dt.date) -> str:
+    """The resume form's text: the task, or the first task and the list of all that wait."""
+    first = waiting[0]
+    text = task_markdown(first, assignee=approvals.assignee(session, first, on=on).login)
+    if len(waiting) == 1:
+        return text
+    rows = "\n".join(
+        f"| {t.id} | {approvals.assignee(session, t, on=on).login} | {t.role} | {t.due_at:%Y-%m-%d %H:%M} |"
+        for t in waiting
+    )
+    return f"{text}\n\n**Waiting for**\n\n| task | who | step | due (UTC) |\n|---|---|---|---|\n{rows}"
 
 
 def human_step(
@@ -56,49 +82,70 @@ def human_step(
     check: approvals.Check,
 ) -> ApprovalTask:
     """Open (or find) the subject's approval task and return it once a permitted person has decided it."""
+    with unit_of_work() as session:
+        task = approvals.open_task(
+            session,
+            process=process,
+            subject_id=subject_id,
+            title=title,
+            explanation=explanation,
+            role=role,
+            requester=org.employee(session, requester),
+            flow_run_id=str(flow_run.id),
+            now=clock.now(),
+            deadline=get_settings().approval_deadline,
+        )
+        if task.status == "decided":
+            return task
+    return wait_for_any(process=process, subject_id=subject_id, answer=answer, check_for=lambda _s, _t: check)
+
+
+def wait_for_any(
+    *,
+    process: str,
+    subject_id: int,
+    answer: type[ApprovalInput],
+    check_for: approvals.CheckFor,
+    then: Then | None = None,
+) -> ApprovalTask:
+    """Wait (suspended) for a permitted answer to any of the subject's pending tasks; decide that task, run
+    `then` in the same transaction, and return the task. Refused answers are audited and waited past."""
     logger = get_run_logger()
-    settings = get_settings()
     while True:
-        now = clock.now()
         with unit_of_work() as session:
-            task = approvals.open_task(
-                session,
-                process=process,
-                subject_id=subject_id,
-                title=title,
-                explanation=explanation,
-                role=role,
-                requester=org.employee(session, requester),
-                flow_run_id=str(flow_run.id),
-                now=now,
-                deadline=settings.approval_deadline,
-            )
-            if task.status == "decided":
-                return task
+            now = clock.now()
             key = approvals.waiting_key(session, process=process, subject_id=subject_id)
-            form = answer.with_initial_data(
-                description=task_markdown(
-                    task, assignee=approvals.assignee(session, task, on=clock.today(now)).login
-                )
-            )
+            waiting = approvals.pending(session, process=process, subject_id=subject_id)
+            if not waiting:
+                raise RuntimeError(f"{process} {subject_id}: nothing to wait for")
+            form = answer.with_initial_data(description=waiting_markdown(session, waiting, on=clock.today(now)))
         given = suspend_flow_run(wait_for_input=form, key=key, timeout=None)
         now = clock.now()
         with unit_of_work() as session:
-            live = approvals.current(session, process=process, subject_id=subject_id)
-            assert live is not None
+            task = approvals.answered(
+                session,
+                process=process,
+                subject_id=subject_id,
+                login=given.approver,
+                task_id=given.task,
+                on=clock.today(now),
+            )
             try:
                 approvals.decide(
                     session,
-                    task=live,
+                    task=task,
                     login=given.approver,
                     action=str(given.payload().get("action")),
                     comment=given.comment,
                     payload=given.payload(),
-                    check=check,
+                    check=check_for(session, task),
                     now=now,
                     on=clock.today(now),
                 )
+                if then is not None:
+                    then(session, task, now)
+                return task
             except KamflowError as refused:
                 session.rollback()
-                approvals.refuse(session, task=live, login=given.approver, reason=refused.message, now=now)
+                approvals.refuse(session, task=task, login=given.approver, reason=refused.message, now=now)
                 logger.warning("answer refused: %s", refused.message)

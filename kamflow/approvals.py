@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -14,6 +14,7 @@ from kamflow.errors import InvalidInput, NotFound, NotPermitted
 from kamflow.models import ApprovalTask, Employee
 
 Check = Callable[[ApprovalTask, dict[str, Any]], None]
+CheckFor = Callable[[Session, ApprovalTask], Check]
 
 
 def current(session: Session, *, process: str, subject_id: int) -> ApprovalTask | None:
@@ -49,13 +50,44 @@ def open_task(
     existing = current(session, process=process, subject_id=subject_id)
     if existing is not None:
         return existing
-    owner = org.holder_of(session, role=role, near=requester)
+    return add_task(
+        session,
+        process=process,
+        subject_id=subject_id,
+        title=title,
+        explanation=explanation,
+        role=role,
+        owner=org.holder_of(session, role=role, near=requester),
+        requester=requester,
+        flow_run_id=flow_run_id,
+        now=now,
+        due_at=now + deadline,
+    )
+
+
+def add_task(
+    session: Session,
+    *,
+    process: str,
+    subject_id: int,
+    title: str,
+    explanation: str,
+    role: str,
+    owner: Employee,
+    requester: Employee,
+    flow_run_id: str | None,
+    now: dt.datetime,
+    due_at: dt.datetime,
+    level: int = 1,
+) -> ApprovalTask:
+    """A new pending task for `owner`, audited. Not idempotent: processes with several tasks per subject
+    guard it with their own state."""
     task = ApprovalTask(
         process=process,
         subject_id=subject_id,
         title=title,
         explanation=explanation,
-        level=1,
+        level=level,
         role=role,
         owner_id=owner.id,
         requester_id=requester.id,
@@ -63,7 +95,7 @@ def open_task(
         flow_run_id=flow_run_id,
         refused_inputs=0,
         created_at=now,
-        due_at=now + deadline,
+        due_at=due_at,
         payload={},
     )
     session.add(task)
@@ -86,19 +118,54 @@ def open_task(
     return task
 
 
+def pending(session: Session, *, process: str, subject_id: int) -> list[ApprovalTask]:
+    """Every task of a subject still waiting for someone, oldest first."""
+    return list(
+        session.scalars(
+            select(ApprovalTask)
+            .where(
+                ApprovalTask.process == process,
+                ApprovalTask.subject_id == subject_id,
+                ApprovalTask.status == "pending",
+            )
+            .order_by(ApprovalTask.id)
+        )
+    )
+
+
+def answered(
+    session: Session, *, process: str, subject_id: int, login: str, task_id: int | None, on: dt.date
+) -> ApprovalTask:
+    """The task an answer is for: the one it names, else the first pending one `login` may act on, else the
+    first pending one (deciding it then refuses `login`, with the reason)."""
+    named = session.get(ApprovalTask, task_id) if task_id is not None else None
+    if named is not None and named.process == process and named.subject_id == subject_id:
+        return named
+    waiting = pending(session, process=process, subject_id=subject_id)
+    mine = [task for task in waiting if assignee(session, task, on=on).login == login]
+    if mine or waiting:
+        return (mine or waiting)[0]
+    found = current(session, process=process, subject_id=subject_id)
+    if found is None:
+        raise NotFound(f"no approval task for {process} {subject_id}", field="task")
+    return found
+
+
 def assignee(session: Session, task: ApprovalTask, *, on: dt.date) -> Employee:
     """Who may act on the task on a date: its owner or the owner's delegate."""
     return org.acting_for(session, task.owner, on=on)
 
 
 def waiting_key(session: Session, *, process: str, subject_id: int) -> str:
-    """The key of the subject's next wait for input: it moves on with every refused input."""
-    refused = session.scalar(
-        select(func.coalesce(func.sum(ApprovalTask.refused_inputs), 0)).where(
-            ApprovalTask.process == process, ApprovalTask.subject_id == subject_id
-        )
-    )
-    return f"{process}-{subject_id}-{refused}"
+    """The key of the subject's next wait for input: it moves on with every refused input and every decision,
+    and only with what the waiting flow itself writes (an escalation meanwhile keeps the key)."""
+    refused, decided = session.execute(
+        select(
+            func.coalesce(func.sum(ApprovalTask.refused_inputs), 0),
+            func.count().filter(ApprovalTask.status == "decided"),
+        ).where(ApprovalTask.process == process, ApprovalTask.subject_id == subject_id)
+    ).one()
+    return f"{process}-{subject_id}-{refused}" + (f"-{decided}" if decided else "")
 
 
 def verify_actor(session: Session, task: ApprovalTask, *, login: str, on: dt.date) -> Employee:
@@ -178,56 +245,85 @@ def refuse(session: Session, *, task: ApprovalTask, login: str, reason: str, now
     )
 
 
-def escalate_overdue(session: Session, *, now: dt.datetime, deadline: dt.timedelta) -> list[ApprovalTask]:
+def escalate(
+    session: Session, task: ApprovalTask, *, to: Employee, now: dt.datetime, due_at: dt.datetime
+) -> ApprovalTask:
+    """Close a late task as escalated and open its successor one level up, for `to`."""
+    task.status = "escalated"
+    successor = add_task(
+        session,
+        process=task.process,
+        subject_id=task.subject_id,
+        title=task.title,
+        explanation=task.explanation,
+        role=to.role,
+        owner=to,
+        requester=session.get_one(Employee, task.requester_id),
+        flow_run_id=task.flow_run_id,
+        now=now,
+        due_at=due_at,
+        level=task.level + 1,
+    )
+    audit.record(
+        session,
+        at=now,
+        actor="kamflow",
+        action="task_escalated",
+        subject_type="approval_task",
+        subject_id=task.id,
+        detail={"from": task.owner.login, "to": to.login, "new_task": successor.id},
+    )
+    return successor
+
+
+def keep_waiting(
+    session: Session, task: ApprovalTask, *, now: dt.datetime, due_at: dt.datetime, note: str
+) -> None:
+    """A late task with nobody to escalate to: flag it (audited) and give it a new deadline."""
+    task.due_at = due_at
+    audit.record(
+        session,
+        at=now,
+        actor="kamflow",
+        action="deadline_passed",
+        subject_type="approval_task",
+        subject_id=task.id,
+        detail={"owner": task.owner.login, "note": note},
+    )
+
+
+def cancel(session: Session, task: ApprovalTask, *, now: dt.datetime, reason: str) -> None:
+    """A pending task nobody needs to decide any more (its step is settled or its chain ended)."""
+    task.status = "cancelled"
+    audit.record(
+        session,
+        at=now,
+        actor="kamflow",
+        action="task_cancelled",
+        subject_type="approval_task",
+        subject_id=task.id,
+        detail={"owner": task.owner.login, "reason": reason},
+    )
+
+
+def escalate_overdue(
+    session: Session, *, now: dt.datetime, deadline: dt.timedelta, exclude: Collection[str] = ()
+) -> list[ApprovalTask]:
     """Past its deadline a task goes to the owner's superior; at the top it stays and is flagged again
-    after another deadline. Never a silent failure: every step is audited."""
+    after another deadline. Never a silent failure: every step is audited. Processes in `exclude` keep
+    their own deadlines."""
     overdue = session.scalars(
-        select(ApprovalTask).where(ApprovalTask.status == "pending", ApprovalTask.due_at < now)
+        select(ApprovalTask).where(
+            ApprovalTask.status == "pending", ApprovalTask.due_at < now, ApprovalTask.process.not_in(exclude)
+        )
     ).all()
     opened: list[ApprovalTask] = []
     for task in overdue:
         boss = task.owner.manager
         if boss is None:
-            task.due_at = now + deadline
-            audit.record(
-                session,
-                at=now,
-                actor="kamflow",
-                action="deadline_passed",
-                subject_type="approval_task",
-                subject_id=task.id,
-                detail={"owner": task.owner.login, "note": "no higher level; still waiting"},
-            )
-            continue
-        task.status = "escalated"
-        successor = ApprovalTask(
-            process=task.process,
-            subject_id=task.subject_id,
-            title=task.title,
-            explanation=task.explanation,
-            level=task.level + 1,
-            role=boss.role,
-            owner_id=boss.id,
-            requester_id=task.requester_id,
-            status="pending",
-            flow_run_id=task.flow_run_id,
-            refused_inputs=0,
-            created_at=now,
-            due_at=now + deadline,
-            payload={},
-        )
-        session.add(successor)
-        session.flush()
-        audit.record(
-            session,
-            at=now,
-            actor="kamflow",
-            action="task_escalated",
-            subject_type="approval_task",
-            subject_id=task.id,
-            detail={"from": task.owner.login, "to": boss.login, "new_task": successor.id},
-        )
-        opened.append(successor)
+            keep_waiting(session, task, now=now, due_at=now + deadline, note="no higher level; still waiting")
+        else:
+            opened.append(escalate(session, task, to=boss, now=now, due_at=now + deadline))
     return opened
 
 

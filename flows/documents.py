@@ -1,0 +1,81 @@
+"""Flow `document-approval`: a draft goes through its type's chain, every step a set of people's tasks."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact
+from prefect.runtime import flow_run
+from pydantic import BaseModel, Field
+
+from flows.human import ApprovalInput, wait_for_any
+from kamflow import clock
+from kamflow.db import unit_of_work
+from kamflow.documents import service, views
+from kamflow.documents.service import MAX_TEXT, DocumentIn
+
+
+class DocumentAnswer(ApprovalInput):
+    """An answer on a document step: agree/approve/acknowledge, return to the author, reject — or, for the
+    author after a return, the revised text."""
+
+    action: Literal["approve", "return", "reject", "revise"] = Field(
+        description="approve: agree, approve or acknowledge, by the step · return: back to the author for "
+        "corrections (comment required) · reject: end the chain (comment required) · revise: the author's new text"
+    )
+    content: str | None = Field(
+        default=None,
+        max_length=MAX_TEXT,
+        description="Only for the approver's correction or the author's revision: the whole new text (Markdown).",
+    )
+
+    def payload(self) -> dict[str, Any]:
+        """For documents the comment belongs to the answer: a return or a reject must say why."""
+        return self.model_dump(mode="json", exclude={"approver", "task"})
+
+
+class DocumentOutcome(BaseModel):
+    document_id: int
+    status: str
+    version: int
+    content_hash: str
+
+
+def _outcome_if_finished(document_id: int) -> DocumentOutcome | None:
+    with unit_of_work() as session:
+        if not service.finished(session, document_id):
+            return None
+        view = views.show(session, document_id, on=clock.today())
+        return DocumentOutcome(
+            document_id=document_id,
+            status=view["status"],
+            version=view["version"],
+            content_hash=view["content_hash"],
+        )
+
+
+def _publish_sheet(document_id: int) -> None:
+    with unit_of_work() as session:
+        sheet = views.sheet_markdown(session, document_id)
+    create_markdown_artifact(
+        key=f"document-{document_id}-approval-sheet",
+        markdown=sheet,
+        description=f"Approval sheet of document {document_id}",
+    )
+
+
+@flow(name=service.PROCESS, persist_result=True, log_prints=False)
+def document_approval(document: DocumentIn) -> DocumentOutcome:
+    with unit_of_work() as session:
+        document_id = service.submit(session, document=document, flow_run_id=str(flow_run.id), now=clock.now()).id
+    while (outcome := _outcome_if_finished(document_id)) is None:
+        wait_for_any(
+            process=service.PROCESS,
+            subject_id=document_id,
+            answer=DocumentAnswer,
+            check_for=service.check_for,
+            then=service.apply,
+        )
+        _publish_sheet(document_id)
+    return outcome

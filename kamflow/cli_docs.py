@@ -1,0 +1,196 @@
+"""`kamflow doc …` (internal documents through their approval chains) and `kamflow delegate` (clause 1.4).
+
+kamflow.cli registers these; they use its helpers at call time (importing it here would be circular)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from kamflow.errors import InvalidInput
+
+doc_app = typer.Typer(
+    help="Internal documents: submit a draft into its approval chain, revise it, read its sheet.",
+    no_args_is_help=True,
+)
+AsUser = Annotated[str | None, typer.Option("--as", help="Acting user's login (default: $KAMFLOW_USER).")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+DocId = Annotated[int, typer.Argument(help="Document number.")]
+TextFile = Annotated[Path, typer.Argument(help="The text, Markdown with sections.")]
+
+
+def _run(as_json: bool, body: Callable[[], Any], human: Callable[[Any], str]) -> None:
+    from kamflow import cli
+
+    cli._run(as_json, body, human)
+
+
+def _acting(login: str | None) -> str:
+    from kamflow import cli
+
+    return cli._acting(login)
+
+
+def read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"cannot read {path}: {exc}", field="file") from exc
+
+
+def _date(value: str, field: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInput(f"{field}: {value!r} is not a date (YYYY-MM-DD)", field=field) from exc
+
+
+def _fields(pairs: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInput(f"--field wants NAME=VALUE, got {pair!r}", field="field")
+        found[name.strip()] = value.strip()
+    return found
+
+
+def doc_text(view: dict[str, Any]) -> str:
+    """A document as a few lines: status, version, the current round's steps, who it waits for."""
+    lines = [
+        f"document {view['document_id']} ({view['type']}) version {view['version']} "
+        f"`{view['content_hash'][:12]}`: {view['status'].upper().replace('_', ' ')} — {view['title']}"
+    ]
+    for step in view["steps"]:
+        acted = ", ".join(f"{t['by']} {t['action']}" for t in step["tasks"] if t["by"])
+        lines.append(
+            f"  {step['stage']}/{step['step']} ({step['kind']}, needs {step['needed']}): {step['status']}"
+            + (f" — {acted}" if acted else "")
+        )
+    lines += [f"waiting for {w['assignee']} — task {w['task_id']} ({w['step']})" for w in view["waiting_for"]]
+    return "\n".join(lines)
+
+
+def _acks_text(journal: dict[str, Any]) -> str:
+    def row(r: dict[str, Any]) -> str:
+        return f"  {r['name']} ({r['login']}, {r['position']}): {r['acknowledged_at'] or 'not yet'}"
+
+    rows = [row(r) for r in journal["acknowledged"] + journal["not_yet"]]
+    return f"document {journal['document_id']} version {journal['version']}:\n" + (
+        "\n".join(rows) or "  nobody asked"
+    )
+
+
+@doc_app.command("submit")
+def doc_submit(
+    file: TextFile,
+    doc_type: Annotated[
+        str, typer.Option("--type", help="job_description | customer_contract | shortage_act | discount_agreement")
+    ],
+    title: Annotated[str | None, typer.Option(help="Title; default: the text's first heading.")] = None,
+    field: Annotated[
+        list[str] | None,
+        typer.Option(help="A field the type asks for, NAME=VALUE (repeat), e.g. department=Sales North"),
+    ] = None,
+    acting: AsUser = None,
+    as_json: Json = False,
+) -> None:
+    """Submit a draft: its type's chain starts (the draft must have the type's sections and fields)."""
+
+    def body() -> dict[str, Any]:
+        from kamflow.documents.commands import submit
+        from kamflow.documents.service import DocumentIn
+
+        return submit(
+            DocumentIn.model_validate(
+                {
+                    "doc_type": doc_type,
+                    "title": title,
+                    "content": read_text(file),
+                    "author": _acting(acting),
+                    "fields": _fields(field or []),
+                }
+            )
+        )
+
+    _run(as_json, body, doc_text)
+
+
+@doc_app.command("revise")
+def doc_revise(
+    document_id: DocId,
+    file: TextFile,
+    comment: Annotated[str, typer.Option(help="What changed (audited).")] = "",
+    acting: AsUser = None,
+    as_json: Json = False,
+) -> None:
+    """The author's new version of a returned document; the chain asks everyone again, showing the diff."""
+
+    def body() -> dict[str, Any]:
+        from kamflow.documents.commands import revise
+
+        return revise(document_id, login=_acting(acting), content=read_text(file), comment=comment)
+
+    _run(as_json, body, doc_text)
+
+
+@doc_app.command("show")
+def doc_show(document_id: DocId, as_json: Json = False) -> None:
+    """A document: status, version and hash, the current round's steps and who it waits for."""
+    from kamflow.documents.commands import show
+
+    _run(as_json, lambda: show(document_id), doc_text)
+
+
+@doc_app.command("sheet")
+def doc_sheet(document_id: DocId, as_json: Json = False) -> None:
+    """The approval sheet (Markdown): APPROVED and AGREED blocks, each signature with its date and version hash."""
+    from kamflow.documents.commands import sheet
+
+    _run(as_json, lambda: {"document_id": document_id, "markdown": sheet(document_id)}, lambda r: r["markdown"])
+
+
+@doc_app.command("acks")
+def doc_acks(document_id: DocId, as_json: Json = False) -> None:
+    """The acknowledgment journal of the effective version: who has acknowledged it and who has not."""
+    from kamflow.documents.commands import acks
+
+    _run(as_json, lambda: acks(document_id), _acks_text)
+
+
+def delegate(
+    frm: Annotated[str, typer.Option("--from", help="Login of the person who will be absent.")],
+    to: Annotated[str, typer.Option("--to", help="Login of the person who acts for them.")],
+    from_date: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")],
+    to_date: Annotated[str, typer.Option(help="Last day, YYYY-MM-DD.")],
+    order_ref: Annotated[str, typer.Option(help="The order naming the delegate, e.g. 'Order 12/2026'.")],
+    acting: AsUser = None,
+    as_json: Json = False,
+) -> None:
+    """Name a delegate for an absence (clause 1.4): their pending and new tasks go to the delegate within the
+    window and come back after it. Self-delegation and cycles are refused."""
+
+    def body() -> dict[str, Any]:
+        from kamflow.documents.commands import delegate as record
+
+        return record(
+            acting=_acting(acting),
+            frm=frm,
+            to=to,
+            valid_from=_date(from_date, "from_date"),
+            valid_to=_date(to_date, "to_date"),
+            order_ref=order_ref,
+        )
+
+    _run(
+        as_json,
+        body,
+        lambda d: (
+            f"delegation {d['delegation_id']}: {d['to']} for {d['from']} from {d['from_date']} "
+            f"to {d['to_date']} ({d['order_ref']})"
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Internal documents and their approval chains (job descriptions, customer contracts, acts, agreements)."""

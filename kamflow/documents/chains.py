@@ -1,0 +1,154 @@
+"""Approval chains as data: per document type, ordered stages of parallel steps (`chains.yaml`).
+
+A stage's steps run in parallel and the stage is done when every step has its quorum; the next stage opens
+then. A step names who acts, how many of them must agree, its deadline in business days, how often to
+remind, and whom to escalate to when the deadline passes."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+
+from kamflow.errors import InvalidInput
+
+CHAINS_FILE = Path(__file__).with_name("chains.yaml")
+
+StageKind = Literal["agree", "approve", "acknowledge"]
+FieldKind = Literal["department", "position", "customer", "text"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Who(Strict):
+    """Exactly one way to name the people who act on a step."""
+
+    role: str | None = Field(default=None, description="Every active holder of this role.")
+    position: str | None = Field(default=None, description="Every active holder of this named position.")
+    superior: Literal["author"] | None = Field(default=None, description="The author's direct superior.")
+    department_head: str | None = Field(
+        default=None, description="The head of the department named in this document field."
+    )
+    position_holders: str | None = Field(
+        default=None, description="Every active holder of the position named in this document field."
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Who:
+        given = [name for name, value in self.model_dump().items() if value is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"name exactly one of role, position, superior, department_head, position_holders; got {given}"
+            )
+        return self
+
+    def document_field(self) -> str | None:
+        """The document field this step reads, if any."""
+        return self.department_head or self.position_holders
+
+
+class Escalation(Strict):
+    """Whom a late step goes to: the assignee's superior, the holder of a role, or nobody (remind only)."""
+
+    to: Literal["superior", "role", "none"] = "superior"
+    role: str | None = None
+
+    @model_validator(mode="after")
+    def _role_when_needed(self) -> Escalation:
+        if (self.to == "role") != (self.role is not None):
+            raise ValueError("give a role exactly when escalating to a role")
+        return self
+
+
+class Timing(Strict):
+    """How long a step may take, how often its people are reminded, and where it goes when late."""
+
+    deadline_days: PositiveInt = Field(default=3, description="Business days to act.")
+    remind_every_days: int = Field(default=1, ge=0, description="Business days between reminders; 0: never.")
+    escalate: Escalation = Escalation()
+
+
+class Step(Timing):
+    name: str = Field(min_length=1, max_length=40)
+    who: Who
+    quorum: Literal["all", "any"] | PositiveInt = Field(
+        default="all", description="How many of the people named must agree: all, any one, or N."
+    )
+
+    def needed(self, people: int) -> int:
+        if self.quorum == "all":
+            return people
+        if self.quorum == "any":
+            return 1
+        return self.quorum
+
+
+class Stage(Strict):
+    name: str = Field(min_length=1, max_length=40)
+    kind: StageKind
+    may_correct: bool = Field(default=False, description="Whoever approves here may correct the text.")
+    steps: list[Step] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_step_names(self) -> Stage:
+        names = [step.name for step in self.steps]
+        if len(set(names)) != len(names):
+            raise ValueError(f"step names repeat in stage {self.name!r}: {names}")
+        return self
+
+
+class Chain(Strict):
+    title: str
+    required_sections: list[str] = Field(min_length=1)
+    fields: dict[str, FieldKind] = Field(default_factory=dict, description="Document fields the author gives.")
+    revision: Timing = Field(
+        default=Timing(deadline_days=5, escalate=Escalation(to="none")),
+        description="The author's turn after a return: deadline and reminders.",
+    )
+    stages: list[Stage] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _shape(self) -> Chain:
+        kinds = [stage.kind for stage in self.stages]
+        reviewing = [kind for kind in kinds if kind != "acknowledge"]
+        if not reviewing or reviewing[-1] != "approve" or kinds[: len(reviewing)] != reviewing:
+            raise ValueError("stages: agreement stages, then an approval stage, then only acknowledgment")
+        for stage in self.stages:
+            for step in stage.steps:
+                named = step.who.document_field()
+                if named is not None and named not in self.fields:
+                    raise ValueError(f"step {step.name!r} reads field {named!r}, which the chain does not declare")
+        return self
+
+    def reviewing_stages(self) -> int:
+        """How many stages come before acknowledgment."""
+        return sum(1 for stage in self.stages if stage.kind != "acknowledge")
+
+
+class Chains(Strict):
+    types: dict[str, Chain]
+
+    def get(self, document_type: str) -> Chain:
+        if document_type not in self.types:
+            raise InvalidInput(
+                f"unknown document type {document_type!r} (types: {', '.join(sorted(self.types))})", field="type"
+            )
+        return self.types[document_type]
+
+
+def parse(text: str, *, source: str) -> Chains:
+    """Chains from YAML text; a malformed file fails here, naming the place."""
+    try:
+        return Chains(types=yaml.safe_load(text))
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise ValueError(f"{source}: {exc}") from exc
+
+
+@functools.cache
+def load(path: Path = CHAINS_FILE) -> Chains:
+    return parse(path.read_text(encoding="utf-8"), source=str(path))

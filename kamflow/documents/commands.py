@@ -1,0 +1,112 @@
+"""What the `kamflow doc` and `kamflow delegate` commands do: check (writing nothing when wrong), start or resume
+the document's flow run, and read back what the domain database says."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kamflow import audit, client, clock, org
+from kamflow.db import unit_of_work
+from kamflow.documents import service, views
+from kamflow.documents.chains import load
+from kamflow.documents.tables import Document
+from kamflow.errors import NotFound, NotPermitted
+from kamflow.models import Employee
+
+DEPLOYMENT = "document-approval/document-approval"
+
+
+def _started(flow_run_id: str) -> dict[str, Any] | None:
+    with unit_of_work() as session:
+        found = session.scalar(select(Document.id).where(Document.flow_run_id == flow_run_id))
+        return None if found is None else views.show(session, found, on=clock.today())
+
+
+def submit(document: service.DocumentIn) -> dict[str, Any]:
+    """Check the draft against its type's chain, start its flow run, and return it once its first stage is open."""
+    with unit_of_work() as session:
+        service.validate(session, document, load())
+        session.rollback()
+    run_id = client.start_run(DEPLOYMENT, {"document": document.model_dump(mode="json")})
+    return client.wait_for(f"flow run {run_id}", lambda: _started(run_id))
+
+
+def revise(document_id: int, *, login: str, content: str, comment: str) -> dict[str, Any]:
+    """The author's new version of a returned document: the chain starts again from its first stage."""
+    with unit_of_work() as session:
+        task = service.revision_task(session, document_id, login=login, on=clock.today())
+        task_id = task.id
+    return client.decide(
+        task_id, login=login, answer=client.Answer(action="revise", content=content, comment=comment)
+    )
+
+
+def show(document_id: int) -> dict[str, Any]:
+    with unit_of_work() as session:
+        return views.show(session, document_id, on=clock.today())
+
+
+def sheet(document_id: int) -> str:
+    with unit_of_work() as session:
+        return views.sheet_markdown(session, document_id)
+
+
+def acks(document_id: int) -> dict[str, Any]:
+    with unit_of_work() as session:
+        return views.acks(session, document_id)
+
+
+def may_delegate(acting: Employee, frm: Employee) -> bool:
+    """The person themselves, anyone above them, HR and the director may record an order naming a delegate."""
+    return acting.id == frm.id or acting in org.superiors(frm) or acting.role in ("hr", "director")
+
+
+def delegate(
+    *, acting: str, frm: str, to: str, valid_from: dt.date, valid_to: dt.date, order_ref: str
+) -> dict[str, Any]:
+    """Record a delegation (clause 1.4), audited; refuses self-delegation and cycles, naming the field."""
+    now = clock.now()
+    with unit_of_work() as session:
+        actor = _named(session, acting, field="as")
+        absent = _named(session, frm, field="from")
+        if not may_delegate(actor, absent):
+            raise NotPermitted(f"{actor.login} may not name a delegate for {absent.login}", field="as")
+        delegation = org.delegate(
+            session,
+            frm=absent,
+            to=_named(session, to, field="to"),
+            valid_from=valid_from,
+            valid_to=valid_to,
+            order_ref=order_ref,
+            now=now,
+        )
+        view = {
+            "delegation_id": delegation.id,
+            "from": frm,
+            "to": to,
+            "from_date": valid_from.isoformat(),
+            "to_date": valid_to.isoformat(),
+            "order_ref": order_ref,
+        }
+        audit.record(
+            session,
+            at=now,
+            actor=actor.login,
+            action="delegation_created",
+            subject_type="delegation",
+            subject_id=delegation.id,
+            detail=view,
+        )
+        return view
+
+
+def _named(session: Session, login: str, *, field: str) -> Employee:
+    """An employee by login, the error naming the command's own field."""
+    try:
+        return org.employee(session, login)
+    except NotFound as exc:
+        raise NotFound(exc.message, field=field) from exc

@@ -1,0 +1,117 @@
+"""Helpers for the document chain's unit tests: submit a draft and answer its tasks the way the flow does
+(approvals.decide, then service.apply, in one transaction) — without Prefect."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from kamflow import approvals
+from kamflow.documents import service
+from kamflow.documents.chains import Chains, parse
+from kamflow.documents.tables import Document
+from kamflow.models import ApprovalTask
+from tests.conftest import NOW, TODAY
+
+DRAFT = """# Job description of the test clerk
+
+## 1. General provisions
+
+1.1. The clerk is a specialist.
+
+## 2. Duties
+
+2.1. Files the papers.
+
+## 3. Rights
+
+3.1. May ask for papers.
+
+## 4. Responsibility
+
+4.1. Within the labour code.
+"""
+
+
+def submit(
+    session: Session,
+    *,
+    author: str = "head.north",
+    doc_type: str = "job_description",
+    content: str = DRAFT,
+    fields: dict[str, str] | None = None,
+    chains: Chains | None = None,
+    now: dt.datetime = NOW,
+) -> Document:
+    return service.submit(
+        session,
+        document=service.DocumentIn(
+            doc_type=doc_type,
+            content=content,
+            author=author,
+            fields={"department": "Sales North", "position": "Key Account Manager"} if fields is None else fields,
+        ),
+        flow_run_id=None,
+        now=now,
+        chains=chains,
+    )
+
+
+def waiting(session: Session, document: Document, *, on: dt.date = TODAY) -> dict[str, ApprovalTask]:
+    """The document's pending tasks by the login of who may act on them."""
+    return {
+        approvals.assignee(session, t, on=on).login: t
+        for t in approvals.pending(session, process=service.PROCESS, subject_id=document.id)
+    }
+
+
+def act(
+    session: Session,
+    task: ApprovalTask,
+    login: str,
+    action: str = "approve",
+    *,
+    comment: str = "",
+    content: str | None = None,
+    now: dt.datetime = NOW,
+) -> None:
+    payload: dict[str, Any] = {"action": action, "comment": comment, "content": content}
+    approvals.decide(
+        session,
+        task=task,
+        login=login,
+        action=action,
+        comment=comment,
+        payload=payload,
+        check=service.check_for(session, task),
+        now=now,
+        on=now.date(),
+    )
+    service.apply(session, task, now)
+
+
+def agree_all(session: Session, document: Document, *, now: dt.datetime = NOW) -> None:
+    for login, task in waiting(session, document).items():
+        act(session, task, login, now=now)
+
+
+def one_stage_chain(step: str) -> Chains:
+    """A chain of one approval stage with the given step (YAML), for quorum tests."""
+    return parse(
+        f"""
+memo:
+  title: Memo
+  required_sections: [Body]
+  stages:
+    - name: approval
+      kind: approve
+      steps:
+        - {step}
+""",
+        source="test",
+    )
+
+
+MEMO = "# Memo\n\n## Body\n\nText.\n"

@@ -1,0 +1,88 @@
+"""Reminders and deadline escalation of document steps, driven by an injected clock (no sleeping)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kamflow import approvals
+from kamflow.documents import service
+from kamflow.documents.tables import DocumentStepTask
+from kamflow.models import AuditEvent
+from tests.conftest import NOW
+from tests.unit.documents.conftest import MEMO, act, agree_all, one_stage_chain, submit, waiting
+
+DAY = dt.timedelta(days=1)
+SECOND = dt.timedelta(seconds=1)  # NOW is Monday 09:30 UTC; agreement steps have 3 business days
+
+
+def reminders(session: Session) -> list[tuple[int, str]]:
+    events = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "task_reminder").order_by(AuditEvent.id)
+    )
+    return [(e.detail["reminder"], e.detail["to"]) for e in events]
+
+
+def test_each_waiting_person_is_reminded_once_a_business_day(session: Session) -> None:
+    friday = NOW - 3 * DAY
+    document = submit(session, now=friday)
+    service.sweep(session, now=friday + DAY)
+    service.sweep(session, now=NOW - SECOND)
+    assert reminders(session) == []  # not on Saturday, nor on Monday before the hour
+    service.sweep(session, now=NOW)
+    assert sorted(reminders(session)) == [(1, "commercial"), (1, "hr"), (1, "legal"), (1, "planning")]
+    service.sweep(session, now=NOW + dt.timedelta(hours=3))
+    assert len(reminders(session)) == 4
+    act(session, waiting(session, document)["legal"], "legal")
+    service.sweep(session, now=NOW + DAY)
+    assert sorted(reminders(session)[4:]) == [(2, "commercial"), (2, "hr"), (2, "planning")]
+    assert sorted(link.reminders for link in session.scalars(select(DocumentStepTask))) == [1, 2, 2, 2]
+
+
+def test_past_the_deadline_a_step_goes_to_the_superior_and_the_chain_goes_on(session: Session) -> None:
+    document = submit(session)
+    for login in ("hr", "planning", "commercial"):
+        act(session, waiting(session, document)[login], login)
+    thursday = NOW + 3 * DAY
+    assert service.sweep(session, now=thursday) == []
+    [opened] = service.sweep(session, now=thursday + SECOND)
+    assert opened.owner.login == "director" and opened.level == 2  # the legal counsel's superior
+    assert waiting(session, document).keys() == {"director"}
+    assert service.step_of(session, opened).name == "legal"
+    act(session, opened, "director", now=thursday + 2 * SECOND)
+    assert [t.role for t in approvals.pending(session, process=service.PROCESS, subject_id=document.id)] == [
+        "director"
+    ]
+
+
+def test_a_step_with_nobody_to_escalate_to_is_flagged_and_keeps_waiting(session: Session) -> None:
+    document = submit(session)
+    agree_all(session, document)
+    approval = waiting(session, document)["director"]
+    late = approval.due_at + SECOND
+    assert service.sweep(session, now=late) == []
+    assert approval.status == "pending" and approval.due_at > late
+    flagged = session.scalars(select(AuditEvent).where(AuditEvent.action == "deadline_passed")).all()
+    assert [e.subject_id for e in flagged] == [approval.id]
+
+
+def test_a_step_may_escalate_to_a_configured_role(session: Session) -> None:
+    chains = one_stage_chain(
+        "{name: credit, who: {role: credit_controller}, escalate: {to: role, role: director}}"
+    )
+    memo = submit(session, author="kam.north1", doc_type="memo", content=MEMO, fields={}, chains=chains)
+    task = waiting(session, memo)["credit"]
+    [opened] = service.sweep(session, now=task.due_at + SECOND)
+    assert opened.owner.login == "director"  # not the credit controller's superior (the commercial director)
+
+
+def test_the_general_sweep_leaves_document_steps_to_their_chain(session: Session) -> None:
+    submit(session)
+    later = NOW + 10 * DAY
+    assert (
+        approvals.escalate_overdue(session, now=later, deadline=dt.timedelta(hours=48), exclude=(service.PROCESS,))
+        == []
+    )
+    assert len(service.sweep(session, now=later)) == 4
