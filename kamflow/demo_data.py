@@ -19,6 +19,9 @@ Facts the tests and the demo rely on (keep them):
 * Price list "Base 2026" (EUR), columns 1..5, a discount norm for every column x class.
 * Promotions: WINTER (class B, +3 %, from today-30 to today+30, active) and AUTUMN (all classes, +2 %,
   ended today-60).
+* Financial statements for the two last year ends before `today`, from their own random stream (so the
+  ledger does not change with them), shaped to an Altman zone: C0001 safe, C0002 distress, the others by
+  payment behaviour; a fifth of the class-C customers have none.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, Table, insert, select, text
 
+from kamflow.credit import facts
+from kamflow.credit.tables import FinancialStatement
 from kamflow.models import (
     Customer,
     DiscountNorm,
@@ -189,6 +194,21 @@ LEGAL_FORMS = {
 
 # payment behaviour: name, weight
 PROFILES = (("prompt", 60), ("late", 25), ("instalments", 10), ("bad", 5))
+# the Altman zone a customer's statements are shaped to, by payment behaviour: zone, weight
+ZONES = {
+    "strict": (("safe", 1),),  # C0001
+    "prompt": (("safe", 7), ("grey", 3)),
+    "late": (("safe", 2), ("grey", 6), ("distress", 2)),
+    "instalments": (("safe", 5), ("grey", 5)),
+    "bad": (("grey", 3), ("distress", 7)),
+}
+# ranges of X1 (working capital), X2 (retained earnings), X3 (EBIT), each / total assets, and the equity
+# ratio, per zone
+SHAPES = {
+    "safe": ((0.15, 0.35), (0.20, 0.40), (0.08, 0.20), (0.40, 0.60)),
+    "grey": ((0.00, 0.15), (0.00, 0.15), (0.00, 0.06), (0.20, 0.40)),
+    "distress": ((-0.15, 0.02), (-0.20, 0.00), (-0.10, 0.00), (0.02, 0.15)),
+}
 
 
 @dataclass(frozen=True)
@@ -201,6 +221,7 @@ class DemoSummary:
     payments: int
     orders: int
     key_accounts: tuple[str, ...]  # codes of the class-A customers
+    statements: int = 0
 
 
 def money(cents: int) -> Decimal:
@@ -271,7 +292,7 @@ def _payment_plan(rng: random.Random, profile: str, cents: int, due: int) -> lis
 class _Writer:
     """Buffers rows with pre-assigned ids and inserts them in foreign-key order, a chunk at a time."""
 
-    ORDER = (Customer, Order, Invoice, Payment)
+    ORDER = (Customer, FinancialStatement, Order, Invoice, Payment)
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -419,16 +440,68 @@ def _bills(
     return bills
 
 
+def _statement(books: random.Random, zone: str, company_type: str, sales_cents: int) -> dict[str, Decimal | None]:
+    """Figures of one statement whose Altman score for the company type falls in `zone`."""
+    model_zone = None
+    while model_zone != zone:
+        x1, x2, x3, equity_ratio = (books.uniform(low, high) for low, high in SHAPES[zone])
+        assets = int(sales_cents / books.uniform(0.8, 2.2))
+        current_liabilities = int(assets * books.uniform(0.15, 0.35))
+        current_assets = current_liabilities + int(assets * x1)
+        equity = int(assets * equity_ratio)
+        figures = {
+            "current_assets": money(current_assets),
+            "current_liabilities": money(current_liabilities),
+            "inventory": money(int(current_assets * books.uniform(0.2, 0.5))),
+            "total_assets": money(assets),
+            "total_liabilities": money(assets - equity),
+            "equity": money(equity),
+            "retained_earnings": money(int(assets * x2)),
+            "ebit": money(int(assets * x3)),
+            "sales": money(sales_cents),
+        }
+        market_value = (
+            money(int(equity * books.uniform(1.0, 3.0))) if company_type == "public_manufacturer" else None
+        )
+        model_zone = facts.altman(facts.Statement(**figures, market_value_equity=market_value), company_type).zone
+    return {**figures, "market_value_equity": market_value}
+
+
+def _write_statements(
+    w: _Writer,
+    books: random.Random,
+    customer_id: int,
+    company_type: str,
+    zone: str,
+    annual_cents: int,
+    today: dt.date,
+) -> None:
+    """The statements of the last two year ends before `today`, both shaped to `zone`."""
+    total_sales = annual_cents * books.randint(5, 20)
+    for years_back in (2, 1):
+        w.add(
+            "financial_statements",
+            {
+                "id": w.next_id("financial_statements"),
+                "customer_id": customer_id,
+                "period_end": dt.date(today.year - years_back, 12, 31),
+                "currency": CURRENCY,
+                **_statement(books, zone, company_type, int(total_sales * books.uniform(0.85, 1.0))),
+            },
+        )
+
+
 def _write_customer(
     w: _Writer,
     rng: random.Random,
+    books: random.Random,
     index: int,
     annual_cents: int,
     customer_class: str,
     kam_id: int,
     today: dt.date,
 ) -> None:
-    """One customer with its invoices, payments and orders; C0001 healthy, C0002 overdue."""
+    """One customer with its invoices, payments, orders and statements; C0001 healthy, C0002 overdue."""
     customer_id = w.next_id("customers")  # == index + 1
     company_type = _weighted(rng, COMPANY_TYPES)
     name = _customer_name(rng, company_type)
@@ -511,6 +584,9 @@ def _write_customer(
             )
     for day, cents in open_orders:
         order(day, cents, "open")
+    if customer_class != "C" or books.random() >= 0.2:
+        zone = "distress" if index == 1 else _weighted(books, ZONES[profile])
+        _write_statements(w, books, customer_id, company_type, zone, annual_cents, today)
 
 
 def _reset_sequences(connection: Connection) -> None:
@@ -529,6 +605,7 @@ def generate(engine: Engine, *, customers: int = 200, seed: int = 7, today: dt.d
     if customers < 2:
         raise ValueError("the demo needs at least 2 customers (C0001 and C0002)")
     rng = random.Random(seed)
+    books = random.Random(f"statements-{seed}")
     annual = annual_revenues(rng, customers)
     classes = abc_classes(annual)
     with engine.begin() as connection:
@@ -538,7 +615,7 @@ def generate(engine: Engine, *, customers: int = 200, seed: int = 7, today: dt.d
         writer = _Writer(connection)
         for index in range(customers):
             kam_id = kam_ids[index % len(KAMS)]
-            _write_customer(writer, rng, index, annual[index], classes[index], kam_id, today)
+            _write_customer(writer, rng, books, index, annual[index], classes[index], kam_id, today)
             writer.flush_if_full()
         writer.flush()
         _reset_sequences(connection)
@@ -549,4 +626,5 @@ def generate(engine: Engine, *, customers: int = 200, seed: int = 7, today: dt.d
         payments=writer.counts["payments"],
         orders=writer.counts["orders"],
         key_accounts=tuple(f"C{i + 1:04d}" for i, cls in enumerate(classes) if cls == "A"),
+        statements=writer.counts["financial_statements"],
     )

@@ -1,0 +1,192 @@
+"""Flows `order-credit-check` and `credit-limit-change` (clauses 2.6, 2.8): thin orchestration over
+`kamflow.credit.orders` and `kamflow.credit.limits`, and `settle`, the shape every credit flow shares.
+
+A blocked order waits (suspended) for the credit controller or the department head. A limit change the
+rules do not approve at once waits for its approver; once in force, it re-checks the customer's blocked
+orders in the same transaction, and this flow ends the waits of the orders it released.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal, TypeVar
+from uuid import UUID
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+from prefect.runtime import flow_run
+from pydantic import BaseModel, Field
+
+from flows.human import ApprovalInput, human_step
+from kamflow import approvals, clock
+from kamflow.client import resume_waiting
+from kamflow.credit import limits, orders, reports
+from kamflow.credit.limits import LimitChangeIn
+from kamflow.credit.orders import OrderIn
+from kamflow.credit.tables import CreditLimitChange, OrderCreditCheck
+from kamflow.db import unit_of_work
+from kamflow.errors import KamflowError
+
+
+class OrderCreditAnswer(ApprovalInput):
+    """The credit controller's (or department head's) answer to a blocked order."""
+
+    action: Literal["release", "release_with_prepayment", "reject"] = Field(
+        description="release: accept the order on credit · release_with_prepayment: accept it against a "
+        "prepayment · reject: refuse the order"
+    )
+    amount: Decimal | None = Field(
+        default=None, gt=0, description="Only for release_with_prepayment: the prepayment the customer must make."
+    )
+
+
+class LimitChangeAnswer(ApprovalInput):
+    """The approver's answer to a credit-limit change."""
+
+    action: Literal["approve", "reject"] = Field(description="approve: put the new limit in force · reject: keep")
+
+
+class OrderOutcome(BaseModel):
+    check_id: int
+    order: str
+    status: str
+    rules_version: str
+
+
+class LimitOutcome(BaseModel):
+    change_id: int
+    status: str
+    released_orders: list[int]
+    rules_version: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """Where a subject stands: whether it waits for a person, and what the human step and the report show."""
+
+    process: str
+    subject_id: int
+    waiting: bool
+    title: str
+    role: str
+    report: str
+    report_key: str
+    summary: str
+    check: approvals.Check
+
+
+Row = TypeVar("Row")
+
+
+def settle(
+    request: Any,
+    *,
+    submit: Callable[..., Row],
+    apply: Callable[..., Row],
+    step: Callable[[Row], Step],
+    requester: str,
+    answer: type[ApprovalInput],
+) -> Row:
+    """The shape of every credit process: the rules decide on the request (`submit`, once per flow run); a
+    subject that waits goes to a person through the shared human step and their answer is carried over
+    (`apply`); the report becomes a markdown artifact."""
+    with unit_of_work() as session:
+        row = submit(session, request=request, flow_run_id=str(flow_run.id), now=clock.now())
+        now = step(row)
+    if now.waiting:
+        task = human_step(
+            process=now.process,
+            subject_id=now.subject_id,
+            title=now.title,
+            explanation=now.report,
+            role=now.role,
+            requester=requester,
+            answer=answer,
+            check=now.check,
+        )
+        with unit_of_work() as session:
+            row = apply(session, subject_id=now.subject_id, task_id=task.id, now=clock.now())
+            now = step(row)
+    create_markdown_artifact(key=now.report_key, markdown=now.report, description=now.summary)
+    return row
+
+
+def _order_step(check: OrderCreditCheck) -> Step:
+    number = check.order.number
+    return Step(
+        process=orders.PROCESS,
+        subject_id=check.id,
+        waiting=check.status == "blocked",
+        title=f"Order {number} for {check.customer.code}: credit block",
+        role=check.decision["role"],
+        report=reports.order_markdown(check),
+        report_key=f"order-credit-check-{check.id}",
+        summary=f"Order {number}: {check.status}",
+        check=orders.check_answer(check),
+    )
+
+
+@flow(name=orders.PROCESS, persist_result=True, log_prints=False)
+def order_credit_check(order: OrderIn) -> OrderOutcome:
+    check = settle(
+        order,
+        submit=orders.submit,
+        apply=orders.apply_answer,
+        step=_order_step,
+        requester=order.requester,
+        answer=OrderCreditAnswer,
+    )
+    return OrderOutcome(
+        check_id=check.id, order=check.order.number, status=check.status, rules_version=check.rules_version
+    )
+
+
+def _end_waits(released: list[int]) -> None:
+    """Resume the runs of orders a re-check released: each finds its order released and finishes."""
+    logger = get_run_logger()
+    with unit_of_work() as session:
+        runs = [(check_id, orders.get(session, check_id).flow_run_id) for check_id in released]
+    for check_id, run_id in runs:
+        if run_id is None:
+            continue
+        comment = "released by kamflow: re-checked under a new limit"
+        try:
+            resume_waiting(
+                UUID(run_id),
+                run_input={"approver": "kamflow", "action": "release", "comment": comment},
+                what=f"order credit check {check_id}",
+            )
+        except KamflowError as gone:  # it finished on its own, or a re-run of this flow resumed it already
+            logger.info("order credit check %s: %s", check_id, gone.message)
+
+
+def _limit_step(change: CreditLimitChange) -> Step:
+    return Step(
+        process=limits.PROCESS,
+        subject_id=change.id,
+        waiting=change.status == "pending",
+        title=f"Credit limit for {change.customer.code}: {change.category} to {change.new_limit:,.2f}",
+        role=change.decision["role"],
+        report=reports.limit_markdown(change),
+        report_key=f"credit-limit-change-{change.id}",
+        summary=f"Limit change {change.id}: {change.status}",
+        check=limits.check_answer(change),
+    )
+
+
+@flow(name=limits.PROCESS, persist_result=True, log_prints=False)
+def credit_limit_change(change: LimitChangeIn) -> LimitOutcome:
+    row = settle(
+        change,
+        submit=limits.submit,
+        apply=limits.apply_answer,
+        step=_limit_step,
+        requester=change.requester,
+        answer=LimitChangeAnswer,
+    )
+    _end_waits(row.released)
+    return LimitOutcome(
+        change_id=row.id, status=row.status, released_orders=row.released, rules_version=row.rules_version
+    )

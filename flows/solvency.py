@@ -1,0 +1,69 @@
+"""Flow `solvency-check` (clause 2.5): the rules classify the customer and decide; an unusual case waits
+for the department head. Thin orchestration over `kamflow.credit.solvency`; a markdown report per check."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from prefect import flow
+from pydantic import BaseModel, Field
+
+from flows.human import ApprovalInput
+from flows.order_credit import Step, settle
+from kamflow.credit import reports, solvency
+from kamflow.credit.solvency import SolvencyCheckIn
+from kamflow.credit.tables import CreditCheck
+
+
+class SolvencyAnswer(ApprovalInput):
+    """The department head's answer to an escalated solvency check."""
+
+    action: Literal["approve_limit", "prepayment", "reject"] = Field(
+        description="approve_limit: grant a credit limit · prepayment: sell against prepayment only · "
+        "reject: no business on credit"
+    )
+    amount: Decimal | None = Field(
+        default=None, ge=0, description="Only for approve_limit: the limit you grant (default: the proposed one)."
+    )
+
+
+class SolvencyOutcome(BaseModel):
+    check_id: int
+    risk_class: str
+    decision: str | None
+    approved_limit: Decimal | None
+    rules_version: str
+
+
+def _step(check: CreditCheck) -> Step:
+    return Step(
+        process=solvency.PROCESS,
+        subject_id=check.id,
+        waiting=check.status == "pending",
+        title=f"Solvency of {check.customer.code}: risk class {check.risk_class}",
+        role=check.decisions["solvency"]["role"],
+        report=reports.solvency_markdown(check),
+        report_key=f"solvency-check-{check.id}",
+        summary=f"Solvency check {check.id} of {check.customer.code}: {check.decision or check.status}",
+        check=solvency.check_answer(check),
+    )
+
+
+@flow(name=solvency.PROCESS, persist_result=True, log_prints=False)
+def solvency_check(request: SolvencyCheckIn) -> SolvencyOutcome:
+    check = settle(
+        request,
+        submit=solvency.submit,
+        apply=solvency.apply_answer,
+        step=_step,
+        requester=request.requester,
+        answer=SolvencyAnswer,
+    )
+    return SolvencyOutcome(
+        check_id=check.id,
+        risk_class=check.risk_class,
+        decision=check.decision,
+        approved_limit=check.approved_limit,
+        rules_version=check.rules_version,
+    )

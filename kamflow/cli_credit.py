@@ -1,0 +1,236 @@
+"""`kamflow credit …`, `kamflow order …` and `kamflow import …`: solvency checks, exposure, credit limits,
+orders through the credit check, and data from CSV files.
+
+kamflow.cli registers these; they use its helpers at call time (importing it here would be circular)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+credit_app = typer.Typer(help="Credit control: solvency checks, exposure and credit limits.", no_args_is_help=True)
+limit_app = typer.Typer(help="Credit limits: base, temporary and sub-limits.", no_args_is_help=True)
+credit_app.add_typer(limit_app, name="limit")
+order_app = typer.Typer(help="Orders: every order passes the order credit check.", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Import a CSV file (UTF-8, comma-separated, a header line; amounts like 1234.50, dates YYYY-MM-DD). "
+    "Every row is checked; a file with a bad row imports nothing and the error names each bad line and field.",
+    no_args_is_help=True,
+)
+
+AsUser = Annotated[str | None, typer.Option("--as", help="Acting user's login (default: $KAMFLOW_USER).")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+Customer = Annotated[str, typer.Argument(help="Customer code, e.g. C0001.")]
+IMPORT_COLUMNS = {
+    "customers": "code, name, customer_class (A|B|C), company_type (private|public_manufacturer|"
+    "non_manufacturer), kam (login), credit_limit, currency, payment_terms_days, open_orders_limit*, "
+    "open_invoices_limit*, overdue_limit*",
+    "invoices": "number, customer, issue_date, due_date, amount, currency*, order* (order number), disputed*",
+    "payments": "invoice (number), paid_on, amount",
+    "orders": "number, customer, order_date, amount, currency*, status* (open|invoiced)",
+    "statements": "customer, period_end, current_assets, current_liabilities, inventory, total_assets, "
+    "total_liabilities, equity, retained_earnings, ebit, sales, market_value_equity*",
+}
+
+
+def _cli() -> Any:
+    from kamflow import cli
+
+    return cli
+
+
+def _reasons(view: dict[str, Any]) -> list[str]:
+    return [f"  - {r['rule']}: {r['text']}" for r in view["reasons"]]
+
+
+def _waiting(view: dict[str, Any]) -> list[str]:
+    return [f"waiting for {view['assignee']} — task {view['task_id']}"] if view.get("task_id") else []
+
+
+def _order_text(view: dict[str, Any]) -> str:
+    prepayment = f" against a prepayment of {view['prepayment_amount']}" if view.get("prepayment_amount") else ""
+    head = (
+        f"order {view['order']} for {view['customer']}, {view['amount']} {view['currency']}: "
+        f"{view['status'].upper()}{prepayment} "
+        f"(exposure after {view['exposure_after']}, limit {view['credit_limit']})"
+    )
+    return "\n".join([head, *_waiting(view), *_reasons(view), f"rules version {view['rules_version'][:12]}"])
+
+
+def _limit_text(view: dict[str, Any]) -> str:
+    until = f" until {view['until']}" if view.get("until") else ""
+    released = f"re-check released: {', '.join(view['released_orders'])}" if view["released_orders"] else ""
+    head = (
+        f"{view['category']} limit of {view['customer']} {view['old_limit']} → {view['new_limit']}{until}: "
+        f"{view['status'].upper()}"
+    )
+    return "\n".join(
+        [
+            head,
+            *_waiting(view),
+            *_reasons(view),
+            *([released] if released else []),
+            f"rules version {view['rules_version'][:12]}",
+        ]
+    )
+
+
+def _check_text(view: dict[str, Any]) -> str:
+    altman = view["scores"].get("altman")
+    score = f"Altman {altman['model']} {altman['score']} ({altman['zone']})" if altman else "no statements"
+    head = (
+        f"solvency of {view['customer']}: risk class {view['risk_class']}, {score} — "
+        f"{(view['decision'] or view['outcome']).upper()}"
+        + (f", limit {view['approved_limit']}" if view.get("approved_limit") else "")
+    )
+    return "\n".join([head, f"proposed: {view['formula']}", *_waiting(view), *_reasons(view)])
+
+
+def _exposure_text(view: dict[str, Any]) -> str:
+    until = (
+        f" (temporary until {view['temporary_until']}; base {view['base_limit']})"
+        if view["temporary_until"]
+        else ""
+    )
+    lines = [
+        f"exposure of {view['customer']} {view['name']} as of {view['as_of']}, limit {view['credit_limit']}{until}"
+    ]
+    lines += [
+        f"  {c['category']:<14}{c['amount']:>18}  limit {c['limit']:>16}"
+        + (f"  headroom {c['headroom']:>16}  {c['utilisation_pct']}%" if c["utilisation_pct"] else "")
+        for c in view["categories"]
+    ]
+    lines.append(f"oldest overdue: {view['oldest_overdue_days']} days (grace {view['grace_days']} days)")
+    return "\n".join(lines)
+
+
+def text_for(view: dict[str, Any]) -> str | None:
+    """How `kamflow decide` prints a credit subject; None for other subjects."""
+    if "order" in view and "check_id" in view:
+        return _order_text(view)
+    if "change_id" in view:
+        return _limit_text(view)
+    if "risk_class" in view:
+        return _check_text(view)
+    return None
+
+
+@credit_app.command("check")
+def credit_check(
+    customer: Customer,
+    purpose: Annotated[str, typer.Option(help="request | contract | first_order")] = "request",
+    order_amount: Annotated[str, typer.Option(help="The first order's amount, if the check is for one.")] = "0",
+    acting: AsUser = None,
+    as_json: Json = False,
+) -> None:
+    """Check a customer's solvency: ratios, Altman score, payment history → risk class and decision."""
+
+    def body() -> dict[str, Any]:
+        from kamflow.credit.client import check_solvency
+        from kamflow.credit.solvency import SolvencyCheckIn
+
+        request = {"customer": customer, "purpose": purpose, "order_amount": order_amount}
+        return check_solvency(SolvencyCheckIn.model_validate({**request, "requester": _cli()._acting(acting)}))
+
+    _cli()._run(as_json, body, _check_text)
+
+
+@credit_app.command("exposure")
+def credit_exposure(
+    customer: Customer,
+    as_of: Annotated[str | None, typer.Option(help="Business date YYYY-MM-DD (default today).")] = None,
+    as_json: Json = False,
+) -> None:
+    """A customer's exposure by category against the limits in force."""
+
+    def body() -> dict[str, Any]:
+        from kamflow.credit.client import exposure
+
+        return exposure(customer, on=_date(as_of, "as_of"))
+
+    _cli()._run(as_json, body, _exposure_text)
+
+
+@limit_app.command("set")
+def limit_set(
+    customer: Customer,
+    amount: Annotated[str, typer.Argument(help="The new limit.")],
+    until: Annotated[
+        str | None, typer.Option(help="Last day (YYYY-MM-DD) of a temporary total limit; then the base applies.")
+    ] = None,
+    category: Annotated[str, typer.Option(help="total | open_orders | open_invoices | overdue")] = "total",
+    confirm: Annotated[bool, typer.Option("--confirm", help="Set it even below the current exposure.")] = False,
+    reason: Annotated[str, typer.Option(help="Why (audited).")] = "",
+    acting: AsUser = None,
+    as_json: Json = False,
+) -> None:
+    """Set a credit limit. Above the rules' threshold it waits for approval; once in force, the customer's
+    blocked orders are re-checked."""
+
+    def body() -> dict[str, Any]:
+        from kamflow.credit.client import set_limit
+        from kamflow.credit.limits import LimitChangeIn
+
+        request = {"customer": customer, "amount": amount, "until": until, "category": category}
+        return set_limit(
+            LimitChangeIn.model_validate(
+                {**request, "confirm": confirm, "reason": reason, "requester": _cli()._acting(acting)}
+            )
+        )
+
+    _cli()._run(as_json, body, _limit_text)
+
+
+@order_app.command("submit")
+def order_submit(
+    customer: Annotated[str, typer.Option(help="Customer code, e.g. C0001.")],
+    amount: Annotated[str, typer.Option(help="Order amount in the customer's currency.")],
+    number: Annotated[str | None, typer.Option(help="Order number (default: assigned).")] = None,
+    acting: AsUser = None,
+    as_json: Json = False,
+) -> None:
+    """Enter an order: approved within the credit conditions, or blocked for the credit controller."""
+
+    def body() -> dict[str, Any]:
+        from kamflow.credit.client import submit_order
+        from kamflow.credit.orders import OrderIn
+
+        request = {"customer": customer, "amount": amount, "number": number}
+        return submit_order(OrderIn.model_validate({**request, "requester": _cli()._acting(acting)}))
+
+    _cli()._run(as_json, body, _order_text)
+
+
+def _date(value: str | None, field: str) -> dt.date | None:
+    from kamflow.errors import InvalidInput
+
+    try:
+        return None if value is None else dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{field}: {value!r} is not a date (YYYY-MM-DD)", field=field) from None
+
+
+def _import_command(kind: str) -> Callable[..., None]:
+    def command(
+        file: Annotated[Path, typer.Argument(help="The CSV file.")],
+        as_json: Json = False,
+    ) -> None:
+        def body() -> dict[str, Any]:
+            from kamflow.db import unit_of_work
+            from kamflow.imports import import_file
+
+            with unit_of_work() as session:
+                return import_file(session, kind, file)
+
+        _cli()._run(as_json, body, lambda r: f"imported {r['imported']} {kind} from {r['file']}")
+
+    command.__doc__ = f"Import {kind}. Columns (* optional, any order): {IMPORT_COLUMNS[kind]}."
+    return command
+
+
+for _kind in IMPORT_COLUMNS:
+    import_app.command(_kind)(_import_command(_kind))

@@ -1,0 +1,247 @@
+"""Credit-limit changes (clauses 2.5, 2.8): a new base, temporary or sub-limit, decided by the
+`credit_limit` rules — at once, or after a person approves it. A temporary total limit lasts until its
+date, then the base limit applies again. A limit below the current exposure needs an explicit
+confirmation. After a change takes effect, the customer's blocked orders are re-checked (see
+`kamflow.credit.orders.recheck_blocked`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kamflow import approvals, audit, clock
+from kamflow.credit import facts, orders, standing, tasks
+from kamflow.credit.standing import CustomerCode, Login
+from kamflow.credit.tables import CreditLimitChange, CreditTerms
+from kamflow.errors import InvalidInput
+from kamflow.models import ApprovalTask, Customer, Employee
+from rules.engine import get_ruleset
+
+PROCESS = "credit-limit-change"
+RULESET = "credit_limit"
+STATUS_BY_OUTCOME = {"approve": "applied", "escalate": "pending", "reject": "rejected"}
+Category = Literal["total", "open_orders", "open_invoices", "overdue"]
+
+
+class LimitChangeIn(BaseModel):
+    """A request to set one of a customer's credit limits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer: CustomerCode = Field(description="Customer code, e.g. C0001.")
+    amount: Decimal = Field(ge=0, max_digits=18, decimal_places=2, description="The new limit.")
+    category: Category = Field(
+        default="total", description="Which limit: total, or a sub-limit (open_orders, open_invoices, overdue)."
+    )
+    until: dt.date | None = Field(
+        default=None,
+        description="Last day of a temporary total limit; the day after, the base limit applies again.",
+    )
+    confirm: bool = Field(default=False, description="Confirms a limit below the current exposure.")
+    reason: str = Field(default="", max_length=2000, description="Why (audited).")
+    requester: Login = Field(description="Login of the person asking.")
+    requested_on: dt.date | None = Field(default=None, description="Business date; default today.")
+
+
+class LimitAnswerPayload(BaseModel):
+    action: Literal["approve", "reject"]
+
+
+def _old_and_exposure(s: standing.Standing, request: LimitChangeIn) -> tuple[Decimal, Decimal]:
+    """The limit the request replaces (for a temporary limit: the one in force today; for a new base: the
+    base) and the exposure it covers."""
+    limits, exposure = s.limits, s.exposure
+    if request.category == "total":
+        return (limits.base if request.until is None else limits.total), exposure.total
+    if request.category == "open_orders":
+        return limits.open_orders, exposure.open_orders
+    if request.category == "open_invoices":
+        return limits.open_invoices, exposure.open_invoices
+    return limits.overdue, exposure.overdue
+
+
+def prepare(session: Session, request: LimitChangeIn, *, on: dt.date) -> tuple[Customer, Employee, dict[str, Any]]:
+    """Check the request (a KamflowError naming the field if it does not fit) and gather the facts the
+    `credit_limit` rules expect; reads only."""
+    client = standing.customer(session, request.customer)
+    person = standing.requester(session, request.requester, client, also=("credit_controller",))
+    if request.until is not None and request.category != "total":
+        raise InvalidInput("only the total limit can be temporary", field="until")
+    if request.until is not None and request.until < on:
+        raise InvalidInput(f"a temporary limit cannot end before {on.isoformat()}", field="until")
+    old, exposure = _old_and_exposure(standing.standing(session, client, on=on), request)
+    if request.amount < exposure and not request.confirm:
+        raise InvalidInput(
+            f"the new {request.category} limit {facts.money(request.amount)} is below the current exposure "
+            f"{facts.money(exposure)}; repeat with --confirm to set it anyway",
+            field="confirm",
+        )
+    return (
+        client,
+        person,
+        {
+            "category": request.category,
+            "old_limit": old,
+            "new_limit": request.amount,
+            "increase": request.amount - old,
+            "temporary": request.until is not None,
+            "requester_role": person.role,
+            "exposure": exposure,
+        },
+    )
+
+
+def submit(
+    session: Session, *, request: LimitChangeIn, flow_run_id: str | None, now: dt.datetime
+) -> CreditLimitChange:
+    """Decide the change by the rules, record and audit it, and apply it if the rules approve. One per
+    flow run: a re-run finds the change as it was decided."""
+    if flow_run_id is not None:
+        existing = session.scalar(select(CreditLimitChange).where(CreditLimitChange.flow_run_id == flow_run_id))
+        if existing is not None:
+            return existing
+    client, person, change_facts = prepare(session, request, on=request.requested_on or clock.today(now))
+    ruleset = get_ruleset(RULESET)
+    audit.remember_ruleset(session, ruleset, at=now)
+    decision = ruleset.decide(change_facts)
+    change = CreditLimitChange(
+        flow_run_id=flow_run_id,
+        customer_id=client.id,
+        category=request.category,
+        old_limit=change_facts["old_limit"],
+        new_limit=request.amount,
+        until=request.until,
+        exposure=change_facts["exposure"],
+        confirmed=request.confirm,
+        reason=request.reason,
+        requester_id=person.id,
+        status="pending",
+        decision=decision.model_dump(mode="json"),
+        rules_version=decision.version,
+        released=[],
+        created_at=now,
+        decided_at=None,
+    )
+    tasks.record_decision(
+        session,
+        change,
+        subject_type="credit_limit_change",
+        action="limit_change",
+        decision=decision,
+        now=now,
+        customer=client.code,
+        requester=person.login,
+        reason=request.reason,
+    )
+    status = STATUS_BY_OUTCOME[decision.outcome]
+    if status == "applied":
+        _apply(session, change, actor=person.login, now=now)
+    elif status == "rejected":
+        change.status, change.decided_at = "rejected", now
+    return change
+
+
+def _apply(session: Session, change: CreditLimitChange, *, actor: str, now: dt.datetime) -> None:
+    """Put the new limit in force, once, and re-check the customer's blocked orders under it in the same
+    transaction. A new base limit is the customer's credit limit; a temporary one and the sub-limits live
+    in the customer's credit terms."""
+    terms = session.get(CreditTerms, change.customer_id)
+    if terms is None and not (change.category == "total" and change.until is None):
+        zero = Decimal("0.00")
+        terms = CreditTerms(
+            customer_id=change.customer_id,
+            open_orders_limit=zero,
+            open_invoices_limit=zero,
+            overdue_limit=zero,
+            updated_at=now,
+        )
+        session.add(terms)
+    if change.category == "total" and change.until is None:
+        change.customer.credit_limit = change.new_limit
+    elif change.category == "total":
+        assert terms is not None
+        terms.temporary_limit, terms.temporary_until = change.new_limit, change.until
+    else:
+        assert terms is not None
+        setattr(terms, f"{change.category}_limit", change.new_limit)
+    if terms is not None:
+        terms.updated_at = now
+    change.status, change.decided_at = "applied", now
+    session.flush()
+    change.released = [
+        check.id for check in orders.recheck_blocked(session, customer_id=change.customer_id, now=now)
+    ]
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="limit_applied",
+        subject_type="credit_limit_change",
+        subject_id=change.id,
+        detail={
+            "customer": change.customer.code,
+            "category": change.category,
+            "old_limit": str(change.old_limit),
+            "new_limit": str(change.new_limit),
+            "until": change.until.isoformat() if change.until else None,
+            "confirmed_below_exposure": change.confirmed and change.new_limit < change.exposure,
+            "released_orders": change.released,
+        },
+    )
+
+
+def check_answer(_change: CreditLimitChange) -> approvals.Check:
+    def verify(_task: ApprovalTask, payload: dict[str, Any]) -> None:
+        LimitAnswerPayload.model_validate(payload)
+
+    return verify
+
+
+def apply_answer(session: Session, *, subject_id: int, task_id: int, now: dt.datetime) -> CreditLimitChange:
+    """Carry a decided task's answer onto the pending change, once: approve applies it, reject closes it."""
+    change = get(session, subject_id)
+    if change.status != "pending":
+        return change
+    task, answer, actor = tasks.read_answer(session, task_id, LimitAnswerPayload)
+    tasks.audit_answer(
+        session,
+        task,
+        actor=actor,
+        action=f"limit_change_{answer.action}",
+        subject_type="credit_limit_change",
+        subject_id=change.id,
+        now=now,
+    )
+    if answer.action == "approve":
+        _apply(session, change, actor=actor, now=now)
+    else:
+        change.status, change.decided_at = "rejected", now
+    return change
+
+
+def get(session: Session, change_id: int) -> CreditLimitChange:
+    return standing.get_row(session, CreditLimitChange, change_id, "credit limit change")
+
+
+def view(session: Session, change: CreditLimitChange) -> dict[str, Any]:
+    """What `kamflow credit limit set` and `kamflow decide` show of a limit change."""
+    waiting = tasks.waiting(session, process=PROCESS, subject_id=change.id, on=clock.today())
+    return {
+        "change_id": change.id,
+        "customer": change.customer.code,
+        "category": change.category,
+        "old_limit": str(change.old_limit),
+        "new_limit": str(change.new_limit),
+        "until": change.until.isoformat() if change.until else None,
+        "exposure": str(change.exposure),
+        "status": change.status,
+        "reasons": [{"rule": r["rule"], "text": r["text"]} for r in change.decision["reasons"]],
+        "released_orders": [orders.get(session, check_id).order.number for check_id in change.released],
+        "rules_version": change.rules_version,
+        "flow_run_id": change.flow_run_id,
+    } | waiting

@@ -1,0 +1,247 @@
+"""Order credit control (clauses 2.6, 2.8): every order's exposure against the limits, decided by the
+`order_credit` rules. A blocked order waits for the credit controller or the department head (release,
+release against a prepayment, or reject); when a limit changes, blocked orders are re-checked and those
+that now pass are released — never a silent bypass: every step is audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Literal
+from uuid import uuid4
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kamflow import approvals, audit, clock
+from kamflow.credit import facts, standing, tasks
+from kamflow.credit.standing import CustomerCode, Login
+from kamflow.credit.tables import OrderCreditCheck
+from kamflow.errors import InvalidInput
+from kamflow.models import ApprovalTask, Customer, Employee, Order
+from rules.engine import Decision, get_ruleset
+
+PROCESS = "order-credit-check"
+RULESET = "order_credit"
+ENTERS_ORDERS = ("sales_support", "credit_controller")
+STATUS_BY_OUTCOME = {"approve": "approved", "block": "blocked"}
+ORDER_STATUS = {"approved": "open", "released": "open", "blocked": "blocked", "rejected": "rejected"}
+
+
+class OrderIn(BaseModel):
+    """An order taken from a customer (clause 2.6), to be checked against the credit conditions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer: CustomerCode = Field(description="Customer code, e.g. C0001.")
+    amount: Decimal = Field(
+        gt=0, max_digits=18, decimal_places=2, description="Order amount in the customer's currency."
+    )
+    number: str | None = Field(
+        default=None, min_length=1, max_length=30, description="Order number; default: one is assigned."
+    )
+    requester: Login = Field(description="Who enters the order: the customer's KAM, a superior or sales support.")
+    ordered_on: dt.date | None = Field(default=None, description="Business date of the order; default today.")
+
+
+class OrderAnswerPayload(BaseModel):
+    action: Literal["release", "release_with_prepayment", "reject"]
+    amount: Decimal | None = None
+
+
+def prepare(session: Session, request: OrderIn) -> tuple[Customer, Employee]:
+    """Check the order against the database (a KamflowError naming the field if it does not fit); reads only."""
+    client = standing.customer(session, request.customer)
+    person = standing.requester(session, request.requester, client, also=ENTERS_ORDERS)
+    if request.number is not None and session.scalar(select(Order.id).where(Order.number == request.number)):
+        raise InvalidInput(f"order number {request.number} is taken", field="number")
+    return client, person
+
+
+def order_facts(session: Session, client: Customer, *, on: dt.date, amount: Decimal) -> dict[str, Any]:
+    """The facts the `order_credit` rules decide on: exposure after the order, limits, overdue debt and the
+    latest solvency check."""
+    now = standing.standing(session, client, on=on, this_order=amount)
+    exposure, limits = now.exposure, now.limits
+    check = standing.latest_check(session, client.id)
+    return {
+        "customer_class": client.customer_class,
+        "order_amount": amount,
+        "open_invoices": exposure.open_invoices,
+        "open_orders_after": exposure.open_orders_after,
+        "overdue_amount": exposure.overdue,
+        "oldest_overdue_days": now.oldest_overdue_days,
+        "grace_days": now.grace_days,
+        "exposure_after": exposure.total,
+        "credit_limit": limits.total,
+        "over_limit_amount": facts.over_limit(exposure.total, limits.total),
+        "open_orders_limit": limits.open_orders,
+        "open_invoices_limit": limits.open_invoices,
+        "overdue_limit": limits.overdue,
+        "risk_class": check.risk_class if check else "none",
+        "solvency_decision": (check.decision or "none") if check else "none",
+    }
+
+
+def _decide(session: Session, client: Customer, *, on: dt.date, amount: Decimal, now: dt.datetime) -> Decision:
+    ruleset = get_ruleset(RULESET)
+    audit.remember_ruleset(session, ruleset, at=now)
+    return ruleset.decide(order_facts(session, client, on=on, amount=amount))
+
+
+def submit(session: Session, *, request: OrderIn, flow_run_id: str | None, now: dt.datetime) -> OrderCreditCheck:
+    """Record the order and its credit decision, and audit it. One per flow run: a re-run of the same run
+    finds the order as it was decided and decides nothing again."""
+    if flow_run_id is not None:
+        existing = session.scalar(select(OrderCreditCheck).where(OrderCreditCheck.flow_run_id == flow_run_id))
+        if existing is not None:
+            return existing
+    on = request.ordered_on or clock.today(now)
+    client, person = prepare(session, request)
+    decision = _decide(session, client, on=on, amount=request.amount, now=now)
+    status = STATUS_BY_OUTCOME[decision.outcome]
+    order = Order(
+        number=request.number or f"new-{uuid4().hex[:26]}",
+        customer_id=client.id,
+        order_date=on,
+        amount=request.amount,
+        currency=client.currency,
+        status=ORDER_STATUS[status],
+    )
+    session.add(order)
+    session.flush()
+    if request.number is None:
+        order.number = f"SO-{order.id:08d}"
+    check = OrderCreditCheck(
+        flow_run_id=flow_run_id,
+        order_id=order.id,
+        customer_id=client.id,
+        requester_id=person.id,
+        status=status,
+        prepayment_amount=None,
+        decision=decision.model_dump(mode="json"),
+        rules_version=decision.version,
+        created_at=now,
+        decided_at=None if status == "blocked" else now,
+    )
+    return tasks.record_decision(
+        session,
+        check,
+        subject_type="order_credit_check",
+        action="order",
+        decision=decision,
+        now=now,
+        order=order.number,
+        customer=client.code,
+        requester=person.login,
+    )
+
+
+def check_answer(check: OrderCreditCheck) -> approvals.Check:
+    """A release against prepayment names a prepayment up to the order's amount; nothing else takes one."""
+    order_amount = check.order.amount
+
+    def verify(_task: ApprovalTask, payload: dict[str, Any]) -> None:
+        answer = OrderAnswerPayload.model_validate(payload)
+        if answer.action != "release_with_prepayment":
+            if answer.amount is not None:
+                raise InvalidInput(f"{answer.action} takes no amount", field="amount")
+            return
+        if answer.amount is None or answer.amount <= 0:
+            raise InvalidInput("a release with prepayment needs the prepayment (--amount)", field="amount")
+        if answer.amount > order_amount:
+            raise InvalidInput(
+                f"the prepayment cannot exceed the order's {facts.money(order_amount)}", field="amount"
+            )
+
+    return verify
+
+
+def apply_answer(session: Session, *, subject_id: int, task_id: int, now: dt.datetime) -> OrderCreditCheck:
+    """Carry a decided task's answer onto the blocked order, once."""
+    check = get(session, subject_id)
+    if check.status != "blocked":
+        return check
+    task, answer, actor = tasks.read_answer(session, task_id, OrderAnswerPayload)
+    check.status = "rejected" if answer.action == "reject" else "released"
+    check.prepayment_amount = answer.amount if answer.action == "release_with_prepayment" else None
+    check.order.status = ORDER_STATUS[check.status]
+    check.decided_at = now
+    tasks.audit_answer(
+        session,
+        task,
+        actor=actor,
+        action=f"order_{answer.action}",
+        subject_type="order_credit_check",
+        subject_id=check.id,
+        now=now,
+        order=check.order.number,
+        prepayment_amount=None if check.prepayment_amount is None else str(check.prepayment_amount),
+    )
+    return check
+
+
+def recheck_blocked(session: Session, *, customer_id: int, now: dt.datetime) -> list[OrderCreditCheck]:
+    """Re-decide the customer's blocked orders, oldest first, under the limits in force now, so no order
+    stays blocked under a limit that no longer applies. One that now passes is released by kamflow (its
+    task closed, the decision replaced, all audited) and counts in the exposure of the next; one that
+    still fails stays blocked, and the re-check is audited. Returns the released ones."""
+    client = standing.get_row(session, Customer, customer_id, "customer")
+    on = clock.today(now)
+    blocked = session.scalars(
+        select(OrderCreditCheck)
+        .where(OrderCreditCheck.customer_id == customer_id, OrderCreditCheck.status == "blocked")
+        .order_by(OrderCreditCheck.id)
+    ).all()
+    released = []
+    for check in blocked:
+        decision = _decide(session, client, on=on, amount=check.order.amount, now=now)
+        task = approvals.current(session, process=PROCESS, subject_id=check.id)
+        comment = f"re-checked under the limits of {on.isoformat()}: within the credit conditions"
+        freed = (
+            decision.outcome == "approve"
+            and task is not None
+            and tasks.close(session, task, action="release", comment=comment, now=now)
+        )
+        if freed:
+            check.status, check.decided_at = "released", now
+            check.decision, check.rules_version = decision.model_dump(mode="json"), decision.version
+            check.order.status = ORDER_STATUS["released"]
+            session.flush()
+            released.append(check)
+        audit.record(
+            session,
+            at=now,
+            actor="kamflow",
+            action="order_released_on_recheck" if freed else "order_still_blocked_on_recheck",
+            subject_type="order_credit_check",
+            subject_id=check.id,
+            decision=decision,
+            detail={"order": check.order.number, "task": task.id if task else None},
+        )
+    return released
+
+
+def get(session: Session, check_id: int) -> OrderCreditCheck:
+    return standing.get_row(session, OrderCreditCheck, check_id, "order credit check")
+
+
+def view(session: Session, check: OrderCreditCheck) -> dict[str, Any]:
+    """What `kamflow order submit` and `kamflow decide` show of an order's credit decision."""
+    waiting = tasks.waiting(session, process=PROCESS, subject_id=check.id, on=clock.today())
+    decision = check.decision
+    return {
+        "check_id": check.id,
+        "order": check.order.number,
+        "customer": check.customer.code,
+        "amount": str(check.order.amount),
+        "currency": check.order.currency,
+        "status": check.status,
+        "prepayment_amount": None if check.prepayment_amount is None else str(check.prepayment_amount),
+        "exposure_after": decision["facts"]["exposure_after"],
+        "credit_limit": decision["facts"]["credit_limit"],
+        "reasons": [{"rule": r["rule"], "text": r["text"]} for r in decision["reasons"]],
+        "rules_version": check.rules_version,
+        "flow_run_id": check.flow_run_id,
+    } | waiting

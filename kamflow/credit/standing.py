@@ -1,0 +1,138 @@
+"""A customer's credit standing on a day: who they are, what they owe and have on order, and the limits
+in force. Reads only; every figure comes from `kamflow.ledger` and `kamflow.credit.facts`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, Any, TypeVar
+
+from pydantic import StringConstraints
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kamflow import ledger, org
+from kamflow.credit import facts
+from kamflow.credit.tables import CreditCheck, CreditTerms
+from kamflow.errors import InvalidInput, NotFound, NotPermitted
+from kamflow.models import Base, Customer, Employee
+from kamflow.settings import get_settings
+
+CustomerCode = Annotated[str, StringConstraints(pattern=r"^C\d{4,}$", strip_whitespace=True)]
+Login = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+
+
+Row = TypeVar("Row", bound=Base)
+
+
+def get_row(session: Session, table: type[Row], row_id: int, what: str) -> Row:
+    """The row with this id (NotFound naming `what` otherwise)."""
+    found = session.get(table, row_id)
+    if found is None:
+        raise NotFound(f"no {what} {row_id}", field=what.rsplit(" ", 1)[-1])
+    return found
+
+
+def customer(session: Session, code: str) -> Customer:
+    """The active customer with this code (NotFound / InvalidInput on `customer`)."""
+    found = session.scalar(select(Customer).where(Customer.code == code))
+    if found is None:
+        raise NotFound(f"no customer with code {code!r}", field="customer")
+    if not found.active:
+        raise InvalidInput(f"customer {code} is not active", field="customer")
+    return found
+
+
+def requester(session: Session, login: str, client: Customer, *, also: tuple[str, ...]) -> Employee:
+    """The person asking, if they look after the customer (its KAM or one of the KAM's superiors) or hold
+    one of the roles in `also`; NotPermitted on `requester` otherwise."""
+    person = org.employee(session, login)
+    if person.id != client.kam_id and person not in org.superiors(client.kam) and person.role not in also:
+        raise NotPermitted(f"{person.login} does not look after customer {client.code}", field="requester")
+    return person
+
+
+@dataclass(frozen=True)
+class Standing:
+    customer: Customer
+    on: dt.date
+    exposure: facts.Exposure
+    limits: facts.Limits
+    oldest_overdue_days: int
+    grace_days: int
+
+
+def limits(session: Session, client: Customer, *, on: dt.date) -> facts.Limits:
+    terms = session.get(CreditTerms, client.id)
+    total, until = facts.effective_limit(
+        client.credit_limit,
+        terms.temporary_limit if terms else None,
+        terms.temporary_until if terms else None,
+        on,
+    )
+    zero = Decimal("0.00")
+    return facts.Limits(
+        total=total,
+        base=client.credit_limit,
+        temporary_until=until,
+        open_orders=terms.open_orders_limit if terms else zero,
+        open_invoices=terms.open_invoices_limit if terms else zero,
+        overdue=terms.overdue_limit if terms else zero,
+    )
+
+
+def standing(session: Session, client: Customer, *, on: dt.date, this_order: Decimal = facts.ZERO) -> Standing:
+    """Exposure by category (with `this_order` on top) and the limits in force on `on`."""
+    grace = get_settings().grace_days
+    owed = session.execute(ledger.receivables(on, grace_days=grace, customer_ids=[client.id])).one_or_none()
+    ordered = session.execute(ledger.open_orders(on, customer_ids=[client.id])).one_or_none()
+    exposure = facts.Exposure(
+        open_invoices=owed.open_amount if owed else Decimal("0.00"),
+        open_orders=ordered.open_orders if ordered else Decimal("0.00"),
+        overdue=owed.overdue_amount if owed else Decimal("0.00"),
+        this_order=this_order,
+    )
+    return Standing(
+        customer=client,
+        on=on,
+        exposure=exposure,
+        limits=limits(session, client, on=on),
+        oldest_overdue_days=owed.oldest_overdue_days if owed else 0,
+        grace_days=grace,
+    )
+
+
+def latest_check(session: Session, customer_id: int) -> CreditCheck | None:
+    """The customer's latest decided solvency check."""
+    return session.scalar(
+        select(CreditCheck)
+        .where(CreditCheck.customer_id == customer_id, CreditCheck.status == "decided")
+        .order_by(CreditCheck.id.desc())
+        .limit(1)
+    )
+
+
+def exposure_view(s: Standing) -> dict[str, Any]:
+    """The breakdown `kamflow credit exposure` shows."""
+    return {
+        "customer": s.customer.code,
+        "name": s.customer.name,
+        "as_of": s.on.isoformat(),
+        "currency": s.customer.currency,
+        "credit_limit": str(s.limits.total),
+        "base_limit": str(s.limits.base),
+        "temporary_until": s.limits.temporary_until.isoformat() if s.limits.temporary_until else None,
+        "grace_days": s.grace_days,
+        "oldest_overdue_days": s.oldest_overdue_days,
+        "categories": [
+            {
+                "category": line.category,
+                "amount": str(line.amount),
+                "limit": str(line.limit),
+                "headroom": str(line.headroom),
+                "utilisation_pct": None if line.utilisation_pct is None else str(line.utilisation_pct),
+            }
+            for line in facts.breakdown(s.exposure, s.limits)
+        ],
+    }

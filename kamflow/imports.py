@@ -1,0 +1,421 @@
+"""`kamflow import KIND FILE.csv`: customers, invoices, payments, orders and financial statements.
+
+The file: UTF-8 (a byte-order mark is fine), comma-separated, quoted as spreadsheets quote, a header line
+naming the columns in any order (optional ones, marked *, may be left out or left empty). Amounts use a
+dot for decimals, at most two places, no thousands separators; dates are YYYY-MM-DD; yes/no columns take
+true/false.
+
+Columns (* optional):
+
+- customers: code (C0001…), name, customer_class (A, B or C), company_type (private,
+  public_manufacturer or non_manufacturer), kam (a login), credit_limit, currency, payment_terms_days,
+  open_orders_limit*, open_invoices_limit*, overdue_limit*
+- invoices: number, customer, issue_date, due_date, amount, currency*, order* (its order's number),
+  disputed*
+- payments: invoice (its number), paid_on, amount
+- orders: number, customer, order_date, amount, currency*, status* (open or invoiced; default open)
+- statements: customer, period_end, current_assets, current_liabilities, inventory, total_assets,
+  total_liabilities, equity, retained_earnings, ebit, sales, market_value_equity*
+
+Every row is checked on its own (types, signs, ranges) and against the database and the rest of the file:
+unknown customers, invoices or orders, numbers already taken, a currency other than the customer's,
+payments beyond what is open on the invoice. A file with any bad row imports nothing; the error lists
+every bad row with its line and field. A good file is written in one transaction. Imported orders are
+the existing order book: they count in exposure as they are, without an order credit check.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from kamflow import clock
+from kamflow.credit.tables import CreditTerms, FinancialStatement
+from kamflow.errors import InvalidInput
+from kamflow.models import Customer, Employee, Invoice, Order, Payment
+
+CustomerCode = Annotated[str, StringConstraints(pattern=r"^C\d{4,}$")]
+Number = Annotated[str, StringConstraints(min_length=1, max_length=30)]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2, allow_inf_nan=False)]
+Positive = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2, allow_inf_nan=False)]
+Signed = Annotated[Decimal, Field(max_digits=18, decimal_places=2, allow_inf_nan=False)]
+LOOKUP_CHUNK = 500
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class CustomerRow(_Row):
+    code: CustomerCode
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    customer_class: Literal["A", "B", "C"]
+    company_type: Literal["private", "public_manufacturer", "non_manufacturer"]
+    kam: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    credit_limit: Money
+    currency: Currency
+    payment_terms_days: int = Field(ge=0, le=365)
+    open_orders_limit: Money = Decimal(0)
+    open_invoices_limit: Money = Decimal(0)
+    overdue_limit: Money = Decimal(0)
+
+
+class InvoiceRow(_Row):
+    number: Number
+    customer: CustomerCode
+    issue_date: dt.date
+    due_date: dt.date
+    amount: Positive
+    currency: Currency | None = None
+    order: Number | None = None
+    disputed: bool = False
+
+    @model_validator(mode="after")
+    def _due_after_issue(self) -> InvoiceRow:
+        if self.due_date < self.issue_date:
+            raise ValueError("due_date: before the issue date")
+        return self
+
+
+class PaymentRow(_Row):
+    invoice: Number
+    paid_on: dt.date
+    amount: Positive
+
+
+class OrderRow(_Row):
+    number: Number
+    customer: CustomerCode
+    order_date: dt.date
+    amount: Positive
+    currency: Currency | None = None
+    status: Literal["open", "invoiced"] = "open"
+
+
+class StatementRow(_Row):
+    customer: CustomerCode
+    period_end: dt.date
+    current_assets: Money
+    current_liabilities: Positive
+    inventory: Money
+    total_assets: Positive
+    total_liabilities: Positive
+    equity: Signed
+    retained_earnings: Signed
+    ebit: Signed
+    sales: Money
+    market_value_equity: Money | None = None
+
+    @model_validator(mode="after")
+    def _parts_within_wholes(self) -> StatementRow:
+        if self.inventory > self.current_assets:
+            raise ValueError("inventory: above the current assets")
+        if self.current_assets > self.total_assets:
+            raise ValueError("current_assets: above the total assets")
+        return self
+
+
+ROWS: dict[str, type[_Row]] = {
+    "customers": CustomerRow,
+    "invoices": InvoiceRow,
+    "payments": PaymentRow,
+    "orders": OrderRow,
+    "statements": StatementRow,
+}
+KINDS = tuple(ROWS)
+R = TypeVar("R", bound=_Row)
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}, {self.field}: {self.message}"
+
+
+class ImportRejected(InvalidInput):
+    """A file with bad rows: every problem, with its line and field; nothing was written."""
+
+    def __init__(self, path: Path, problems: Sequence[Problem]) -> None:
+        lines = len({p.line for p in problems})
+        listing = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"{path.name}: {lines} bad line(s), nothing imported\n{listing}", field=problems[0].field)
+        self.problems = list(problems)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**super().as_dict(), "problems": [vars(p) for p in self.problems]}
+
+
+@dataclass
+class _Batch:
+    """The rows of a file as they pass the checks, and the problems found so far."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def problem(self, line: int, field_name: str, message: str) -> None:
+        self.problems.append(Problem(line, field_name, message))
+
+
+def _read(path: Path, model: type[R], batch: _Batch) -> list[tuple[int, R]]:
+    """Parse and validate every row; problems go into the batch."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeError) as error:
+        raise InvalidInput(f"cannot read {path}: {error}", field="file") from None
+    reader = csv.DictReader(text.splitlines(keepends=True))
+    header = reader.fieldnames or []
+    names = model.model_fields
+    required = [name for name, info in names.items() if info.is_required()]
+    for column in header:
+        if column not in names:
+            batch.problem(1, column or "header", f"unknown column; the columns are {', '.join(names)}")
+    for column in required:
+        if column not in header:
+            batch.problem(1, column, "required column missing")
+    if batch.problems:
+        return []
+    rows: list[tuple[int, R]] = []
+    for record in reader:
+        line = reader.line_num
+        if None in record:
+            batch.problem(line, "row", "more cells than columns in the header")
+            continue
+        values = {name: value for name, value in record.items() if value is not None and value.strip() != ""}
+        try:
+            rows.append((line, model.model_validate(values)))
+        except ValidationError as error:
+            for issue in error.errors():
+                where = ".".join(str(part) for part in issue["loc"])
+                message = str(issue["msg"]).removeprefix("Value error, ")
+                if not where and ": " in message:
+                    where, message = message.split(": ", 1)
+                batch.problem(line, where or "row", message)
+    if not rows and not batch.problems:
+        batch.problem(1, "file", "no rows to import")
+    return rows
+
+
+def _lookup(session: Session, column: InstrumentedAttribute[Any], keys: Iterable[Any]) -> dict[Any, Any]:
+    """The rows whose `column` is one of `keys`, by key (in chunks, so any number of keys works)."""
+    wanted = sorted(set(keys))
+    found: dict[Any, Any] = {}
+    model = column.class_
+    for start in range(0, len(wanted), LOOKUP_CHUNK):
+        for row in session.scalars(select(model).where(column.in_(wanted[start : start + LOOKUP_CHUNK]))):
+            found[getattr(row, column.key)] = row
+    return found
+
+
+def _unique(
+    batch: _Batch, rows: Sequence[tuple[int, Any]], key: Callable[[Any], Any], taken: set[Any], what: str
+) -> None:
+    """Report rows whose key is taken in the database or repeats an earlier row of the file."""
+    first: dict[Any, int] = {}
+    for line, row in rows:
+        value = key(row)
+        if value in taken:
+            batch.problem(line, what, f"{value} already exists")
+        elif value in first:
+            batch.problem(line, what, f"{value} repeats line {first[value]}")
+        else:
+            first[value] = line
+
+
+def _new_numbers(
+    session: Session, batch: _Batch, rows: Sequence[tuple[int, Any]], column: InstrumentedAttribute[str]
+) -> None:
+    """Report rows whose `number` is taken in the database or repeats an earlier row."""
+    taken = set(_lookup(session, column, (row.number for _, row in rows)))
+    _unique(batch, rows, lambda row: row.number, taken, "number")
+
+
+def _customers_of(session: Session, batch: _Batch, rows: Sequence[tuple[int, Any]]) -> dict[str, Customer]:
+    """The customers the rows name; each unknown one is a problem of its row."""
+    customers = _lookup(session, Customer.code, (row.customer for _, row in rows))
+    for line, row in rows:
+        client = customers.get(row.customer)
+        if client is None:
+            batch.problem(line, "customer", f"no customer {row.customer}")
+        elif getattr(row, "currency", None) not in (None, client.currency):
+            batch.problem(line, "currency", f"{row.currency} is not the customer's currency {client.currency}")
+    return customers
+
+
+def _import_customers(session: Session, batch: _Batch, rows: Sequence[tuple[int, CustomerRow]]) -> None:
+    taken = set(_lookup(session, Customer.code, (row.code for _, row in rows)))
+    _unique(batch, rows, lambda row: row.code, taken, "code")
+    kams = _lookup(session, Employee.login, (row.kam for _, row in rows))
+    for line, row in rows:
+        if row.kam not in kams or not kams[row.kam].active:
+            batch.problem(line, "kam", f"no active employee {row.kam!r}")
+    if batch.problems:
+        return
+    limits = ("open_orders_limit", "open_invoices_limit", "overdue_limit")
+    terms = []
+    for _, row in rows:
+        client = Customer(
+            code=row.code,
+            name=row.name,
+            customer_class=row.customer_class,
+            company_type=row.company_type,
+            kam_id=kams[row.kam].id,
+            credit_limit=row.credit_limit,
+            currency=row.currency,
+            payment_terms_days=row.payment_terms_days,
+            active=True,
+        )
+        session.add(client)
+        if any(getattr(row, name) > 0 for name in limits):
+            terms.append((client, row))
+    session.flush()
+    now = clock.now()
+    session.add_all(
+        CreditTerms(customer_id=client.id, updated_at=now, **{name: getattr(row, name) for name in limits})
+        for client, row in terms
+    )
+
+
+def _import_invoices(session: Session, batch: _Batch, rows: Sequence[tuple[int, InvoiceRow]]) -> None:
+    customers = _customers_of(session, batch, rows)
+    _new_numbers(session, batch, rows, Invoice.number)
+    orders = _lookup(session, Order.number, (row.order for _, row in rows if row.order))
+    for line, row in rows:
+        order = orders.get(row.order) if row.order else None
+        if row.order and order is None:
+            batch.problem(line, "order", f"no order {row.order}")
+        elif order is not None and row.customer in customers and order.customer_id != customers[row.customer].id:
+            batch.problem(line, "order", f"order {row.order} is another customer's")
+    if batch.problems:
+        return
+    session.execute(
+        insert(Invoice),
+        [
+            {
+                "number": row.number,
+                "customer_id": customers[row.customer].id,
+                "order_id": orders[row.order].id if row.order else None,
+                "issue_date": row.issue_date,
+                "due_date": row.due_date,
+                "amount": row.amount,
+                "currency": customers[row.customer].currency,
+                "disputed": row.disputed,
+            }
+            for _, row in rows
+        ],
+    )
+
+
+def _import_payments(session: Session, batch: _Batch, rows: Sequence[tuple[int, PaymentRow]]) -> None:
+    invoices = _lookup(session, Invoice.number, (row.invoice for _, row in rows))
+    paid: defaultdict[int, Decimal] = defaultdict(Decimal)
+    for invoice_id, amount in session.execute(
+        select(Payment.invoice_id, func.sum(Payment.amount))
+        .where(Payment.invoice_id.in_([invoice.id for invoice in invoices.values()]))
+        .group_by(Payment.invoice_id)
+    ):
+        paid[invoice_id] = Decimal(amount).quantize(Decimal("0.01"))
+    for line, row in rows:
+        invoice = invoices.get(row.invoice)
+        if invoice is None:
+            batch.problem(line, "invoice", f"no invoice {row.invoice}")
+            continue
+        if row.paid_on < invoice.issue_date:
+            batch.problem(line, "paid_on", f"before the invoice's issue date {invoice.issue_date.isoformat()}")
+        paid[invoice.id] += row.amount
+        if paid[invoice.id] > invoice.amount:
+            batch.problem(line, "amount", f"payments would exceed invoice {invoice.number}'s {invoice.amount}")
+    if batch.problems:
+        return
+    session.execute(
+        insert(Payment),
+        [
+            {"invoice_id": invoices[row.invoice].id, "paid_on": row.paid_on, "amount": row.amount}
+            for _, row in rows
+        ],
+    )
+
+
+def _import_orders(session: Session, batch: _Batch, rows: Sequence[tuple[int, OrderRow]]) -> None:
+    customers = _customers_of(session, batch, rows)
+    _new_numbers(session, batch, rows, Order.number)
+    if batch.problems:
+        return
+    session.execute(
+        insert(Order),
+        [
+            {
+                "number": row.number,
+                "customer_id": customers[row.customer].id,
+                "order_date": row.order_date,
+                "amount": row.amount,
+                "currency": customers[row.customer].currency,
+                "status": row.status,
+            }
+            for _, row in rows
+        ],
+    )
+
+
+def _import_statements(session: Session, batch: _Batch, rows: Sequence[tuple[int, StatementRow]]) -> None:
+    customers = _customers_of(session, batch, rows)
+    ids = [client.id for client in customers.values()]
+    taken = {
+        (code, period)
+        for code, period in session.execute(
+            select(Customer.code, FinancialStatement.period_end)
+            .join(Customer, Customer.id == FinancialStatement.customer_id)
+            .where(FinancialStatement.customer_id.in_(ids))
+        )
+    }
+    _unique(batch, rows, lambda row: (row.customer, row.period_end), taken, "period_end")
+    if batch.problems:
+        return
+    session.execute(
+        insert(FinancialStatement),
+        [
+            {
+                "customer_id": customers[row.customer].id,
+                "currency": customers[row.customer].currency,
+                **row.model_dump(exclude={"customer"}),
+            }
+            for _, row in rows
+        ],
+    )
+
+
+WRITERS: dict[str, Callable[[Session, _Batch, Any], None]] = {
+    "customers": _import_customers,
+    "invoices": _import_invoices,
+    "payments": _import_payments,
+    "orders": _import_orders,
+    "statements": _import_statements,
+}
+
+
+def import_file(session: Session, kind: str, path: Path) -> dict[str, Any]:
+    """Check every row of the file, then write them all; ImportRejected (and nothing written) if any row
+    is bad. The caller's unit of work commits."""
+    if kind not in ROWS:
+        raise InvalidInput(f"unknown kind {kind!r}; one of {', '.join(KINDS)}", field="kind")
+    batch = _Batch()
+    rows = _read(path, ROWS[kind], batch)
+    WRITERS[kind](session, batch, rows)  # checks the valid rows against the database; writes if all is well
+    if batch.problems:
+        session.rollback()
+        raise ImportRejected(path, sorted(batch.problems, key=lambda p: p.line))
+    session.flush()
+    return {"kind": kind, "file": str(path), "imported": len(rows)}

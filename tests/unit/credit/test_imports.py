@@ -1,0 +1,173 @@
+"""`kamflow import`: the sample files import; a bad file names every bad line and field and writes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+import kamflow
+from kamflow import imports
+from kamflow.cli import app
+from kamflow.cli_credit import IMPORT_COLUMNS
+from kamflow.credit import standing
+from kamflow.credit.tables import CreditTerms, FinancialStatement
+from kamflow.models import Customer, Invoice, Order, Payment
+from kamflow.settings import Settings
+from tests.conftest import TODAY, customer
+
+SAMPLES = Path(kamflow.__file__).parent / "demo_csv"
+ORDER = ("customers", "orders", "invoices", "payments", "statements")
+TABLES = (Customer, Order, Invoice, Payment, FinancialStatement, CreditTerms)
+
+
+def counts(session: Session) -> tuple[int, ...]:
+    return tuple(session.scalar(select(func.count()).select_from(table)) or 0 for table in TABLES)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "file.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_sample_files_import_in_order(session: Session) -> None:
+    before = counts(session)
+    for kind in ORDER:
+        assert imports.import_file(session, kind, SAMPLES / f"{kind}.csv")["imported"] >= 2
+    assert [after - was for after, was in zip(counts(session), before, strict=True)] == [2, 3, 2, 2, 2, 1]
+    alfa = customer(session, "C9001")
+    assert session.get(CreditTerms, alfa.id).open_orders_limit == Decimal("20000.00")  # type: ignore[union-attr]
+    exposure = standing.standing(session, alfa, on=TODAY).exposure
+    # 12000 invoiced (IMP-ORD-1, counted once) less 7000 paid; IMP-ORD-2 open
+    assert (exposure.open_invoices, exposure.open_orders) == (Decimal("5000.00"), Decimal("8000.00"))
+    assert customer(session, "C9002").name == "Industrias Beta, S.A."
+
+
+BAD_INVOICES = """number,customer,issue_date,due_date,amount,currency
+X-1,C0001,2026-01-10,2026-02-09,100.00,EUR
+X-2,C0001,2026-01-10,2026-02-09,-5.00,EUR
+X-3,C9999,2026-01-10,2026-02-09,10.00,
+X-4,C0001,10/01/2026,2026-02-09,10.00,EUR
+X-5,C0001,2026-01-10,2026-01-09,10.00,EUR
+X-6,C0001,2026-01-10,2026-02-09,10.00,USD
+X-1,C0001,2026-01-10,2026-02-09,10.00,EUR
+INV-00000001,C0001,2026-01-10,2026-02-09,10.00,EUR
+X-9,C0001,2026-01-10,2026-02-09,"1,000.00",EUR
+"""
+
+
+def test_a_bad_file_names_every_bad_line_and_field_and_imports_nothing(session: Session, tmp_path: Path) -> None:
+    before = counts(session)
+    with pytest.raises(imports.ImportRejected) as rejected:
+        imports.import_file(session, "invoices", write(tmp_path, BAD_INVOICES))
+    assert [(p.line, p.field) for p in rejected.value.problems] == [
+        (3, "amount"),
+        (4, "customer"),
+        (5, "issue_date"),
+        (6, "due_date"),
+        (7, "currency"),
+        (8, "number"),
+        (9, "number"),
+        (10, "amount"),
+    ]
+    problems = {p.line: p.message for p in rejected.value.problems}
+    assert "greater than 0" in problems[3] and problems[4] == "no customer C9999"
+    assert problems[8] == "X-1 repeats line 2" and problems[9] == "INV-00000001 already exists"
+    assert rejected.value.exit_code == 2 and "8 bad line(s), nothing imported" in rejected.value.message
+    assert counts(session) == before
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "problem"),
+    [
+        ("orders", "number,customer,order_date\nA,C0001,2026-01-01\n", (1, "amount", "required column missing")),
+        ("payments", "invoice,paid_on,amount,note\n", (1, "note", "unknown column")),
+        ("payments", "", (1, "invoice", "required column missing")),
+        ("payments", "invoice,paid_on,amount\n", (1, "file", "no rows to import")),
+        ("payments", "invoice,paid_on,amount\nINV-00000001,2026-01-01,1,extra\n", (2, "row", "more cells")),
+        (
+            "customers",
+            "code,name,customer_class,company_type,kam,credit_limit,currency,payment_terms_days\n"
+            "C9100,X,A,private,nobody,0,EUR,30\n",
+            (2, "kam", "no active employee"),
+        ),
+        (
+            "statements",
+            "customer,period_end,current_assets,current_liabilities,inventory,total_assets,"
+            "total_liabilities,equity,retained_earnings,ebit,sales\nC0001,2025-12-31,10,0,5,100,50,50,1,1,1\n",
+            (2, "current_liabilities", "greater than 0"),
+        ),
+        (
+            "statements",
+            "customer,period_end,current_assets,current_liabilities,inventory,total_assets,"
+            "total_liabilities,equity,retained_earnings,ebit,sales\nC0001,2025-12-31,10,5,50,100,50,50,1,1,1\n",
+            (2, "inventory", "above the current assets"),
+        ),
+    ],
+)
+def test_each_kind_of_bad_file(
+    session: Session, tmp_path: Path, kind: str, text: str, problem: tuple[int, str, str]
+) -> None:
+    before = counts(session)
+    with pytest.raises(imports.ImportRejected) as rejected:
+        imports.import_file(session, kind, write(tmp_path, text))
+    first = rejected.value.problems[0]
+    assert (first.line, first.field) == problem[:2] and problem[2] in first.message
+    assert counts(session) == before
+
+
+def test_payments_beyond_the_open_amount_are_refused(session: Session, tmp_path: Path) -> None:
+    number, amount = session.execute(select(Invoice.number, Invoice.amount).order_by(Invoice.id.desc())).first()  # type: ignore[misc]
+    paid = session.scalar(
+        select(func.coalesce(func.sum(Payment.amount), 0)).join(Invoice).where(Invoice.number == number)
+    )
+    rest = amount - Decimal(paid).quantize(Decimal("0.01"))
+    text = f"invoice,paid_on,amount\n{number},2026-03-16,{rest}\n{number},2026-03-16,0.01\n"
+    with pytest.raises(imports.ImportRejected) as rejected:
+        imports.import_file(session, "payments", write(tmp_path, text))
+    assert [(p.line, p.field) for p in rejected.value.problems] == [(3, "amount")]
+
+
+def test_an_existing_statement_period_is_refused(session: Session, tmp_path: Path) -> None:
+    header = (SAMPLES / "statements.csv").read_text().splitlines()[0]
+    row = "C0001,2025-12-31,10,5,1,100,50,50,1,1,1,"
+    with pytest.raises(imports.ImportRejected) as rejected:
+        imports.import_file(session, "statements", write(tmp_path, f"{header}\n{row}\n"))
+    assert [(p.line, p.field) for p in rejected.value.problems] == [(2, "period_end")]
+
+
+def test_the_help_of_each_import_command_lists_every_column() -> None:
+    for kind, model in imports.ROWS.items():
+        assert all(name in IMPORT_COLUMNS[kind] for name in model.model_fields)
+    assert set(IMPORT_COLUMNS) == set(imports.KINDS)
+
+
+@pytest.fixture
+def cli_env(settings: Settings) -> Iterator[None]:
+    """The CLI configures Prefect through the environment: give it back afterwards."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def test_the_cli_reports_problems_as_json_with_exit_code_2(
+    cli_env: None, session: Session, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    bad = runner.invoke(app, ["import", "invoices", str(write(tmp_path, BAD_INVOICES)), "--json"])
+    assert bad.exit_code == 2
+    answer = json.loads(bad.stdout)
+    assert answer["error"] == "invalid_input" and answer["field"] == "amount" and len(answer["problems"]) == 8
+    good = runner.invoke(app, ["import", "customers", str(SAMPLES / "customers.csv")])
+    assert good.exit_code == 0 and "imported 2 customers" in good.stdout
+    missing = runner.invoke(app, ["import", "orders", str(tmp_path / "nope.csv"), "--json"])
+    assert missing.exit_code == 2 and json.loads(missing.stdout)["field"] == "file"
