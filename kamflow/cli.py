@@ -6,11 +6,16 @@ import dataclasses
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 
+from kamflow.cli_credit import credit_app, import_app, order_app, text_for
+from kamflow.cli_docs import delegate, doc_app, doc_text, read_text
+from kamflow.cli_review import collection_app, review
+from kamflow.cli_rules import rules_app
 from kamflow.errors import InvalidInput, KamflowError
 from kamflow.settings import get_settings
 
@@ -207,9 +212,25 @@ def tasks(acting: AsUser = None, as_json: Json = False) -> None:
 @app.command()
 def decide(
     task_id: int,
-    action: Annotated[str, typer.Argument(help="approve | reject | counter")],
+    action: Annotated[
+        str,
+        typer.Argument(
+            help="approve | reject | counter (discounts) | approve | return | reject (documents) | "
+            "release | release_with_prepayment | reject (orders) | approve | reject (credit limits) | "
+            "approve_limit | prepayment | reject (solvency)"
+        ),
+    ],
     discount_pct: Annotated[str | None, typer.Option(help="For counter: the lower discount granted.")] = None,
-    comment: Annotated[str, typer.Option(help="Your comment (audited).")] = "",
+    amount: Annotated[
+        str | None,
+        typer.Option(help="Orders, release_with_prepayment: the prepayment. Solvency, approve_limit: the limit."),
+    ] = None,
+    comment: Annotated[
+        str, typer.Option(help="Your comment (audited; required to return or reject a document).")
+    ] = "",
+    file: Annotated[
+        Path | None, typer.Option(help="Documents: the corrected text you approve and sign (a new version).")
+    ] = None,
     acting: AsUser = None,
     as_json: Json = False,
 ) -> None:
@@ -219,13 +240,31 @@ def decide(
         from kamflow.client import Answer
         from kamflow.client import decide as resume
 
+        content = None if file is None else read_text(file)
         return resume(
             task_id,
             login=_acting(acting),
-            answer=Answer(action=action, discount_pct=discount_pct, comment=comment),
+            answer=Answer(
+                action=action, discount_pct=discount_pct, amount=amount, comment=comment, content=content
+            ),
         )
 
-    _run(as_json, body, lambda view: _request_text(view) if "request_id" in view else str(view))
+    def human(view: dict[str, Any]) -> str:
+        if "request_id" in view:
+            return _request_text(view)
+        return doc_text(view) if "document_id" in view else text_for(view) or str(view)
+
+    _run(as_json, body, human)
+
+
+app.add_typer(doc_app, name="doc")
+app.add_typer(credit_app, name="credit")
+app.add_typer(order_app, name="order")
+app.add_typer(import_app, name="import")
+app.command()(delegate)
+app.command()(review)
+app.add_typer(collection_app, name="collection")
+app.add_typer(rules_app, name="rules")
 
 
 def main() -> None:

@@ -11,7 +11,10 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from kamflow import approvals, clock, discounts, org
+from kamflow.credit import views as credit_views
 from kamflow.db import unit_of_work
+from kamflow.documents import service as documents
+from kamflow.documents import views as document_views
 from kamflow.errors import InvalidInput, KamflowError, NotFound
 from kamflow.models import ApprovalTask, DiscountRequest
 from kamflow.reports import plain
@@ -77,32 +80,39 @@ def _settled_request(flow_run_id: str) -> dict[str, Any] | None:
     return show_request(row.id)
 
 
-def request_discount(request: discounts.DiscountRequestIn) -> dict[str, Any]:
-    """Check the request (writing nothing if it is wrong), start its flow run, return what it decided."""
+def start_run(deployment: str, parameters: dict[str, Any]) -> str:
+    """Start a flow run of a deployment without waiting for it; returns its id. A runner that has just started
+    may not have registered its deployments yet: give it a moment."""
     from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
+    from prefect.exceptions import ObjectNotFound
 
+    def started() -> str | None:
+        try:
+            return str(cast(FlowRun, run_deployment(deployment, parameters=parameters, timeout=0)).id)
+        except ObjectNotFound:
+            return None
+        except Exception as exc:  # the Prefect client raises many kinds; all mean the service is not there
+            raise ServiceUnavailable(f"could not start {deployment}: {exc}") from exc
+
+    return wait_for(f"deployment {deployment}", started, timeout=30)
+
+
+def request_discount(request: discounts.DiscountRequestIn) -> dict[str, Any]:
+    """Check the request (writing nothing if it is wrong), start its flow run, return what it decided."""
     with unit_of_work() as session:
         discounts.facts(session, request, on=request.requested_on or clock.today())
         session.rollback()
-    try:
-        run = cast(
-            FlowRun,
-            run_deployment(
-                DISCOUNT_DEPLOYMENT, parameters={"request": request.model_dump(mode="json")}, timeout=0
-            ),
-        )
-    except Exception as exc:  # the Prefect client raises many kinds; all mean the service is not there
-        raise ServiceUnavailable(f"could not start {DISCOUNT_DEPLOYMENT}: {exc}") from exc
-    return wait_for(f"flow run {run.id}", lambda: _settled_request(str(run.id)))
+    run_id = start_run(DISCOUNT_DEPLOYMENT, {"request": request.model_dump(mode="json")})
+    return wait_for(f"flow run {run_id}", lambda: _settled_request(run_id))
 
 
 def resume_waiting(flow_run_id: UUID, *, run_input: dict[str, Any], what: str) -> None:
     """Resume a run waiting for input. A run that has just opened its task may not have suspended yet:
     give it a moment rather than refuse."""
     from prefect import get_client
+    from prefect.client.schemas.responses import SetStateStatus
     from prefect.exceptions import ObjectNotFound
-    from prefect.flow_runs import resume_flow_run
 
     def paused() -> bool | None:
         with get_client(sync_client=True) as client:
@@ -116,15 +126,21 @@ def resume_waiting(flow_run_id: UUID, *, run_input: dict[str, Any], what: str) -
 
     wait_for(f"the flow run of {what} to wait for its answer", paused, timeout=30)
     try:
-        resume_flow_run(flow_run_id, run_input=run_input)
-    except Exception as exc:  # another answer got there first
+        with get_client(sync_client=True) as client:
+            result = client.resume_flow_run(flow_run_id, run_input=run_input)
+    except Exception as exc:  # the Prefect client raises many kinds
         raise InvalidInput(f"{what} is not waiting for an answer any more: {exc}", field="task") from exc
+    if result.status != SetStateStatus.ACCEPT:  # another answer got there first: the server aborts this one
+        reason = getattr(result.details, "reason", result.status.value)
+        raise InvalidInput(f"{what} is not waiting for an answer any more: {reason}", field="task")
 
 
 class Answer(BaseModel):
     action: str
     discount_pct: str | None = None
+    amount: str | None = None
     comment: str = ""
+    content: str | None = None
 
 
 def decide(task_id: int, *, login: str, answer: Answer) -> dict[str, Any]:
@@ -135,7 +151,7 @@ def decide(task_id: int, *, login: str, answer: Answer) -> dict[str, Any]:
     with unit_of_work() as session:
         task = approvals.get(session, task_id)
         org.employee(session, login)
-        run_input = {"approver": login, **answer.model_dump(exclude_none=True)}
+        run_input = {"approver": login, "task": task_id, **answer.model_dump(exclude_none=True)}
         model, check = answer_model(session, task)
         given = model.model_validate(run_input)
         approvals.verify_actor(session, task, login=login, on=clock.today())
@@ -158,6 +174,11 @@ def decide(task_id: int, *, login: str, answer: Answer) -> dict[str, Any]:
                 if row.status == "pending":
                     return None
                 return {"task_id": task_id, **show_request(row.id)}
+            if now_task.process == documents.PROCESS:
+                return {"task_id": task_id, **document_views.show(session, now_task.subject_id, on=clock.today())}
+            if now_task.process in credit_views.VIEWS:
+                view = credit_views.decided(session, now_task.process, now_task.subject_id)
+                return None if view is None else {"task_id": task_id, **view}
             return {"task_id": task_id, "status": now_task.status, "action": now_task.action}
 
     return wait_for(f"the answer to task {task_id} to land", settled)

@@ -2,17 +2,38 @@
 
 SQLite keeps NUMERIC as binary floating point; every money aggregate is cast back to Numeric(18, 2) so the
 result arrives as an exact Decimal rounded to the cent (PostgreSQL computes it exactly in the first place).
+
+The set-based facts (`receivables`, `days_late`, `paid_late`, `sales`, `dso`, `open_orders`) each return a
+SELECT with one row per customer that has anything to count, keyed by `customer_id`: run it for one
+customer (`customer_ids=[id]`), for a shard (`customer_ids=select(Customer.id).where(...)`) or for everyone
+(`customer_ids=None`), and stream it (`session.execute(query).yield_per(n)`) — one query, never one per
+invoice. A customer with no row has nothing to count (amounts 0, counts 0, averages undefined).
+`invoice_balances` is the per-invoice level beneath them: one row per invoice with its unpaid amount.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from decimal import Decimal
+from typing import Any, TypeAlias, TypeVar
 
-from sqlalchemy import cast, func, select
+from sqlalchemy import Date, Integer, Numeric, Select, and_, case, cast, func, literal, literal_column, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
-from kamflow.models import Invoice, Money, Payment
+from kamflow.models import Invoice, Money, Order, Payment
+
+Rows: TypeAlias = "Select[*tuple[Any, ...]]"
+"""A SELECT of any columns (the type of every fact query)."""
+CustomerFilter: TypeAlias = "Collection[int] | Select[int] | None"
+"""Which customers a fact covers: ids, a SELECT of ids, or None for all."""
+OPEN_ORDER = "open"
+"""The status of an order accepted on credit and not yet wholly invoiced."""
+CENT = Decimal("0.005")
+"""Below this an open balance is paid (SQLite sums in binary floating point)."""
 
 
 def paid_until(as_of: dt.date):  # type: ignore[no-untyped-def]
@@ -27,12 +48,198 @@ def paid_until(as_of: dt.date):  # type: ignore[no-untyped-def]
 
 def overdue_amount(session: Session, *, customer_id: int, as_of: dt.date) -> Decimal:
     """What the customer owes on invoices whose due date has passed, as of a date."""
+    row = session.execute(receivables(as_of, customer_ids=[customer_id])).one_or_none()
+    return Decimal("0.00") if row is None else Decimal(row.overdue_amount)
+
+
+class days_between(FunctionElement[int]):
+    """Whole days from the second date to the first, in SQL (negative if the first is earlier)."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(days_between, "sqlite")
+def _days_between_sqlite(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
+    later, earlier = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
+
+
+@compiles(days_between)
+def _days_between_default(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
+    later, earlier = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"(CAST({later} AS DATE) - CAST({earlier} AS DATE))"
+
+
+_Query = TypeVar("_Query", bound=Rows)
+
+
+def _only(query: _Query, column: Any, customer_ids: CustomerFilter) -> _Query:
+    return query if customer_ids is None else query.where(column.in_(customer_ids))
+
+
+def _money_sum(amount: Any) -> Any:
+    return cast(func.coalesce(func.sum(amount), 0), Money)
+
+
+def receivables(as_of: dt.date, *, grace_days: int = 0, customer_ids: CustomerFilter = None) -> Rows:
+    """Open receivables per customer as of a date, from invoices issued by then and payments made by then.
+
+    Columns: `customer_id`; `open_amount` (unpaid on all invoices); `overdue_amount` (the unpaid part of
+    invoices due more than `grace_days` before `as_of`: with 0 grace days an invoice is overdue the day
+    after its due date); `oldest_overdue_days` (days since the due date of the oldest of those, 0 if
+    none); `open_invoices` (how many invoices are unpaid). An overpaid invoice offsets nothing."""
     paid = paid_until(as_of)
     open_part = Invoice.amount - func.coalesce(paid.c.paid, 0)
-    total = session.scalar(
-        select(cast(func.coalesce(func.sum(open_part), 0), Money))
-        .select_from(Invoice)
+    overdue = Invoice.due_date < as_of - dt.timedelta(days=grace_days)
+    query = (
+        select(
+            Invoice.customer_id,
+            _money_sum(open_part).label("open_amount"),
+            _money_sum(case((overdue, open_part), else_=0)).label("overdue_amount"),
+            func.coalesce(
+                func.max(case((overdue, days_between(literal(as_of, Date), Invoice.due_date)))), 0
+            ).label("oldest_overdue_days"),
+            func.count().label("open_invoices"),
+        )
         .outerjoin(paid, paid.c.invoice_id == Invoice.id)
-        .where(Invoice.customer_id == customer_id, Invoice.due_date < as_of, open_part > Decimal("0.005"))
+        .where(Invoice.issue_date <= as_of, open_part > CENT)
+        .group_by(Invoice.customer_id)
     )
-    return Decimal(total or 0).quantize(Decimal("0.01"))
+    return _only(query, Invoice.customer_id, customer_ids)
+
+
+def days_late(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter = None) -> Rows:
+    """How late a customer pays, weighted by amount, over the `days` up to `as_of`.
+
+    Columns: `customer_id`; `paid_amount` (paid in the window); `weighted_days_late` (each payment's days
+    after its invoice's due date, 0 if on time or early, averaged weighted by the amount paid; two
+    places). Customers who paid nothing in the window have no row."""
+    late = case((Payment.paid_on > Invoice.due_date, days_between(Payment.paid_on, Invoice.due_date)), else_=0)
+    query = (
+        select(
+            Invoice.customer_id,
+            _money_sum(Payment.amount).label("paid_amount"),
+            cast(
+                func.sum(Payment.amount * late) * literal_column("1.0") / func.sum(Payment.amount), Numeric(12, 2)
+            ).label("weighted_days_late"),
+        )
+        .join(Invoice, Invoice.id == Payment.invoice_id)
+        .where(Payment.paid_on > as_of - dt.timedelta(days=days), Payment.paid_on <= as_of)
+        .group_by(Invoice.customer_id)
+    )
+    return _only(query, Invoice.customer_id, customer_ids)
+
+
+def paid_late(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter = None) -> Rows:
+    """How many invoices that fell due in the `days` before `as_of` were not paid in full by their due
+    date (paid later, or not yet).
+
+    Columns: `customer_id`, `invoices_due`, `invoices_late`. Customers with nothing due have no row."""
+    by_due = (
+        select(Payment.invoice_id, func.sum(Payment.amount).label("paid"))
+        .join(Invoice, Invoice.id == Payment.invoice_id)
+        .where(Payment.paid_on <= Invoice.due_date)
+        .group_by(Payment.invoice_id)
+        .subquery()
+    )
+    unpaid_at_due = Invoice.amount - func.coalesce(by_due.c.paid, 0) > CENT
+    query = (
+        select(
+            Invoice.customer_id,
+            func.count().label("invoices_due"),
+            func.coalesce(func.sum(case((unpaid_at_due, 1), else_=0)), 0).label("invoices_late"),
+        )
+        .outerjoin(by_due, by_due.c.invoice_id == Invoice.id)
+        .where(Invoice.due_date > as_of - dt.timedelta(days=days), Invoice.due_date < as_of)
+        .group_by(Invoice.customer_id)
+    )
+    return _only(query, Invoice.customer_id, customer_ids)
+
+
+def sales(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter = None) -> Rows:
+    """Invoiced sales per customer in the `days` up to and including `as_of`.
+
+    Columns: `customer_id`, `sales`. Customers invoiced nothing in the window have no row."""
+    query = (
+        select(Invoice.customer_id, _money_sum(Invoice.amount).label("sales"))
+        .where(Invoice.issue_date > as_of - dt.timedelta(days=days), Invoice.issue_date <= as_of)
+        .group_by(Invoice.customer_id)
+    )
+    return _only(query, Invoice.customer_id, customer_ids)
+
+
+def dso(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter = None) -> Rows:
+    """Days sales outstanding: open receivables ÷ sales of the last `days` × `days`, one place.
+
+    Columns: `customer_id`, `dso`. Customers with no sales in the window have no row (DSO undefined)."""
+    invoiced = sales(as_of, days=days, customer_ids=customer_ids).subquery()
+    owed = receivables(as_of, customer_ids=customer_ids).subquery()
+    return (
+        select(
+            invoiced.c.customer_id,
+            cast(
+                func.coalesce(owed.c.open_amount, 0) * days * literal_column("1.0") / invoiced.c.sales,
+                Numeric(12, 1),
+            ).label("dso"),
+        )
+        .outerjoin(owed, owed.c.customer_id == invoiced.c.customer_id)
+        .where(invoiced.c.sales > 0)
+    )
+
+
+def open_orders(as_of: dt.date, *, customer_ids: CustomerFilter = None) -> Rows:
+    """Open orders not yet invoiced, per customer, as of a date: for each order with status "open" taken
+    by then, its amount less what has been invoiced against it by then (never below 0). An order once
+    invoiced is counted among receivables, not here, so exposure counts it once.
+
+    Columns: `customer_id`, `open_orders` (amount), `orders` (how many open orders)."""
+    invoiced = _only(  # an order is invoiced to its own customer: read only those customers' invoices
+        select(Invoice.order_id, func.sum(Invoice.amount).label("invoiced"))
+        .join(Order, Order.id == Invoice.order_id)
+        .where(Order.status == OPEN_ORDER, Invoice.issue_date <= as_of)  # only open orders are looked up
+        .group_by(Invoice.order_id),
+        Invoice.customer_id,
+        customer_ids,
+    ).subquery()
+    rest = Order.amount - func.coalesce(invoiced.c.invoiced, 0)
+    query = (
+        select(
+            Order.customer_id,
+            _money_sum(case((rest > 0, rest), else_=0)).label("open_orders"),
+            func.count().label("orders"),
+        )
+        .outerjoin(invoiced, invoiced.c.order_id == Order.id)
+        .where(Order.status == OPEN_ORDER, Order.order_date <= as_of)
+        .group_by(Order.customer_id)
+    )
+    return _only(query, Order.customer_id, customer_ids)
+
+
+def invoice_balances(as_of: dt.date, *, open_only: bool = False, customer_ids: CustomerFilter = None) -> Rows:
+    """One row per invoice issued by `as_of` (only those with something unpaid if `open_only`), with what
+    is unpaid on it by then (use as a subquery).
+
+    Columns: `invoice_id`, `customer_id`, `issue_date`, `due_date`, `amount`, `disputed`, `open_amount`
+    (amount less payments made by `as_of`; binary floating point on SQLite, so compare it with CENT and cast
+    sums to Money). Payments are joined per invoice, so a customer filter reads only those customers'
+    invoices and payments (grouped in the order of the customer/due-date index)."""
+    paid = and_(Payment.invoice_id == Invoice.id, Payment.paid_on <= as_of)
+    open_amount = Invoice.amount - func.coalesce(func.sum(Payment.amount), 0)
+    query = (
+        select(
+            Invoice.id.label("invoice_id"),
+            Invoice.customer_id,
+            Invoice.issue_date,
+            Invoice.due_date,
+            Invoice.amount,
+            Invoice.disputed,
+            open_amount.label("open_amount"),
+        )
+        .outerjoin(Payment, paid)
+        .where(Invoice.issue_date <= as_of)
+        .group_by(Invoice.customer_id, Invoice.due_date, Invoice.id)
+    )
+    if open_only:
+        query = query.having(open_amount > CENT)
+    return _only(query, Invoice.customer_id, customer_ids)

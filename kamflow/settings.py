@@ -38,6 +38,16 @@ class Settings(BaseSettings):
         ge=5,
         description="How often `kamflow serve` escalates approval tasks past their deadline.",
     )
+    grace_days: int = Field(
+        default=5,
+        ge=0,
+        le=90,
+        description="Days after its due date before an unpaid invoice counts as overdue for credit control.",
+    )
+    review_cron: str = Field(
+        default="0 2 * * *",
+        description="When the nightly credit review runs (cron, in the company timezone).",
+    )
     user: str | None = Field(default=None, description="Acting user's login when `--as` is not given.")
 
     @field_validator("timezone")

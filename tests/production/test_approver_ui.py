@@ -1,0 +1,81 @@
+"""A department head decides in the real Prefect UI: headless Chromium (Debian's, never a downloaded one)
+logs in to the authenticated UI on loopback, finds the waiting approval among the runs, opens "⋮" → Resume,
+reads the decision's reasons, fills the form and submits it; the domain database shows the decision.
+A screenshot of the form is kept in tests/production/artifacts/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from prefect import get_client
+
+from tests.integration.conftest import wait_until
+from tests.production.conftest import (
+    CHROMIUM,
+    Production,
+    chromium_missing,
+    decisions,
+    escalate,
+    require,
+    settled,
+)
+
+pytestmark = pytest.mark.production
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+# Debian's Chromium as root, offline: the flags the machine's notes give (Playwright adds a fresh profile).
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def test_a_department_head_decides_in_the_prefect_ui(prod: Production) -> None:
+    require(chromium_missing())
+    from playwright.sync_api import expect, sync_playwright
+
+    view = escalate(prod)
+    with get_client(sync_client=True) as client:
+        run_name = client.read_flow_run(view["flow_run_id"]).name
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 2200})
+            page.set_default_timeout(30_000)
+            page.goto(prod.ui_url)
+            page.get_by_placeholder("admin:pass").fill(prod.auth_string)
+            page.get_by_role("button", name="Login").click()
+            page.get_by_role("link", name="Runs", exact=True).click()
+            page.get_by_role("link", name=run_name, exact=True).click()
+            page.get_by_role("button", name="Open menu").click()
+            page.get_by_role("menuitem", name="Resume").click()
+
+            form = page.get_by_role("dialog", name="Resume Flow Run")
+            # The reasons arrive as rendered markdown: a table of the request and a list of the rules that fired.
+            expect(form.locator("table")).to_contain_text("C0001")
+            expect(form.locator("li").filter(has_text="above-norm")).to_be_visible()
+            expect(form).not_to_contain_text("**")
+            expect(form).to_contain_text("Only the task's assignee (or their delegate) may decide.")
+            form.get_by_label("Approver").fill("head.north")
+            form.get_by_label("Comment (Optional)").fill("Approved in the UI: strategic customer")
+            form.get_by_label("Action").click()
+            page.get_by_role("option", name="approve", exact=True).click()
+            form.screenshot(path=ARTIFACTS / "approval-form.png")
+            form.get_by_role("button", name="Resume", exact=True).click()
+            expect(page.get_by_text("Flow run resumed")).to_be_visible()
+        finally:
+            browser.close()
+
+    assert wait_until("the decision from the UI", lambda: settled(view["request_id"]), timeout=120) == "approved"
+    [event] = decisions(view["task_id"])
+    assert event.actor == "head.north"
+    assert event.detail.get("comment") == "Approved in the UI: strategic customer"

@@ -1,0 +1,29 @@
+"""deploy/prefect.yaml, which the production shape deploys, declares every deployment of flows/registry.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from flows.registry import deployments
+from kamflow.settings import PROJECT_ROOT, Settings
+
+
+def plain(schedule: Any) -> dict[str, Any]:
+    if hasattr(schedule, "interval"):
+        return {"interval": int(schedule.interval.total_seconds())}
+    return {"cron": schedule.cron, "timezone": schedule.timezone}
+
+
+def test_prefect_yaml_declares_every_registered_deployment_on_the_kamflow_pool() -> None:
+    spec = yaml.safe_load((PROJECT_ROOT / "deploy" / "prefect.yaml").read_text())
+    declared = {
+        d["name"]: (d["entrypoint"], d.get("schedules", []), d["work_pool"]["name"]) for d in spec["deployments"]
+    }
+    registered = {
+        d.name: (d.entrypoint, [plain(s.schedule) for s in d.schedules or []], "kamflow")
+        for d in deployments(Settings())
+    }
+    assert declared == registered
+    assert spec["pull"] == [], "entrypoints are module paths: workers need the package, not a checkout"
