@@ -9,7 +9,7 @@
 #   deploy/production.sh status        one line per part; exit 0 only if everything runs
 #   deploy/production.sh env           the client settings: eval "$(deploy/production.sh env)"
 # On several machines (deploy/README.md), with PREFECT_API_URL, PREFECT_API_AUTH_STRING (and, for workers,
-# KAMFLOW_DATABASE_URL) pointing at the server machine:
+# KAMFLOW_DATABASE_URL and KAMFLOW_SECRET_KEY) pointing at the server machine:
 #   deploy/production.sh deploy        the work pool, every deployment, the crash detection
 #   deploy/production.sh workers       N supervised workers on this machine (down/status as above)
 #
@@ -72,6 +72,7 @@ import secrets
 for name in ("PG_SUPER_PASSWORD", "PG_KAMFLOW_PASSWORD", "PG_PREFECT_PASSWORD"):
     print(f"{name}={secrets.token_hex(16)}")
 print(f"API_AUTH_STRING=kamflow:{secrets.token_hex(24)}")
+print(f"KAMFLOW_SECRET_KEY={secrets.token_hex(32)}")
 EOF
     )
   fi
@@ -87,6 +88,7 @@ export KAMFLOW_DATABASE_URL=postgresql+psycopg://kamflow:$PG_KAMFLOW_PASSWORD@12
 export KAMFLOW_PREFECT_API_URL=$API_URL
 export PREFECT_API_URL=$API_URL
 export PREFECT_API_AUTH_STRING=$API_AUTH_STRING
+export KAMFLOW_SECRET_KEY=$KAMFLOW_SECRET_KEY
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
 EOF
   )
@@ -336,7 +338,7 @@ case "$cmd" in
     say "ready. Clients: eval \"\$($SELF env)\"; UI: http://127.0.0.1:$PREFECT_PORT (log in with \$PREFECT_API_AUTH_STRING)"
     ;;
   workers)
-    from_environment PREFECT_API_URL PREFECT_API_AUTH_STRING KAMFLOW_DATABASE_URL
+    from_environment PREFECT_API_URL PREFECT_API_AUTH_STRING KAMFLOW_DATABASE_URL KAMFLOW_SECRET_KEY
     mkdir -p "$RUN" "$LOGS"
     echo workers > "$STATE/role"
     workers_up

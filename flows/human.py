@@ -36,14 +36,17 @@ class ApprovalInput(RunInput):
     approver: str = Field(
         description="Your kamflow login. Only the task's assignee (or their delegate) may decide."
     )
+    approval_code: str = Field(
+        description="Your personal one-time approval code for this task: `kamflow tasks` shows it to you."
+    )
     comment: str = Field(default="", max_length=2000, description="Your comment; it goes into the audit trail.")
-    task: int | None = Field(
-        default=None, description="The task you answer; needed only when you hold several tasks on this subject."
+    task: int = Field(
+        default=0, ge=0, description="Only if you hold several tasks on this subject: the task number you answer."
     )
 
     def payload(self) -> dict[str, Any]:
         """The process-specific part of the answer, JSON-safe."""
-        return self.model_dump(mode="json", exclude={"approver", "comment", "task"})
+        return self.model_dump(mode="json", exclude={"approver", "approval_code", "comment", "task"})
 
 
 Then = Callable[[Session, ApprovalTask, dt.datetime], None]
@@ -52,8 +55,9 @@ Then = Callable[[Session, ApprovalTask, dt.datetime], None]
 def task_markdown(task: ApprovalTask, *, assignee: str) -> str:
     return (
         f"## {task.title}\n\n{task.explanation}\n\n"
-        f"**Task {task.id}** for **{assignee}** ({task.role}), due {task.due_at:%Y-%m-%d %H:%M} UTC.\n\n"
-        "Enter your login, choose an action and submit."
+        f"**Task {task.id}** for **{assignee}** ({task.role.replace('_', ' ')}), "
+        f"due {task.due_at:%Y-%m-%d %H:%M} UTC.\n\n"
+        "Enter your login and your approval code (`kamflow tasks` shows it), choose an action and submit."
     )
 
 
@@ -127,10 +131,13 @@ def wait_for_any(
                 process=process,
                 subject_id=subject_id,
                 login=given.approver,
-                task_id=given.task,
+                task_id=given.task or None,
                 on=clock.today(now),
             )
             try:
+                approvals.verify_code(
+                    task, login=given.approver, code=given.approval_code, secret=get_settings().approval_secret
+                )
                 approvals.decide(
                     session,
                     task=task,

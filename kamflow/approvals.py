@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import hmac
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -179,6 +182,22 @@ def verify_actor(session: Session, task: ApprovalTask, *, login: str, on: dt.dat
     if who.id != actor.id:
         raise NotPermitted(f"task {task.id} is for {who.login}, not {login}", field="approver")
     return actor
+
+
+def approval_code(task: ApprovalTask, *, login: str, secret: bytes) -> str:
+    """The personal one-time code that proves an answer comes from `login` for this task.
+
+    Prefect's resume carries no identity, so the answer must. The code is bound to the task (and so to the
+    document version it asks about), the person and the moment the task was opened; it dies with the task:
+    once decided, escalated or cancelled, no code opens it again."""
+    message = f"{task.id}|{login}|{task.created_at.isoformat()}".encode()
+    digest = base64.b32encode(hmac.new(secret, message, hashlib.sha256).digest()).decode()
+    return f"{digest[:4]}-{digest[4:8]}"
+
+
+def verify_code(task: ApprovalTask, *, login: str, code: str, secret: bytes) -> None:
+    if not hmac.compare_digest(code.strip().upper(), approval_code(task, login=login, secret=secret)):
+        raise NotPermitted(f"wrong approval code for task {task.id} and {login}", field="approval_code")
 
 
 def decide(

@@ -191,6 +191,9 @@ def tasks(acting: AsUser = None, as_json: Json = False) -> None:
                     "owner": t.owner.login,
                     "due_at": t.due_at.isoformat(),
                     "level": t.level,
+                    "approval_code": approvals.approval_code(
+                        t, login=me.login, secret=get_settings().approval_secret
+                    ),
                 }
                 for t in approvals.pending_for(session, me, on=clock.today())
             ]
@@ -202,6 +205,7 @@ def tasks(acting: AsUser = None, as_json: Json = False) -> None:
             "\n".join(
                 f"task {r['task_id']}: {r['title']} (due {r['due_at'][:16]}"
                 + (f", for {r['owner']})" if r["owner"] != (acting or get_settings().user) else ")")
+                + f" — approval code {r['approval_code']}"
                 for r in rows
             )
             or "no pending tasks"

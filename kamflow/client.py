@@ -19,6 +19,7 @@ from kamflow.errors import InvalidInput, KamflowError, NotFound
 from kamflow.models import ApprovalTask, DiscountRequest
 from kamflow.reports import plain
 from kamflow.serving import DISCOUNT_DEPLOYMENT
+from kamflow.settings import get_settings
 
 T = TypeVar("T")
 WAIT_SECONDS = 90.0
@@ -151,7 +152,12 @@ def decide(task_id: int, *, login: str, answer: Answer) -> dict[str, Any]:
     with unit_of_work() as session:
         task = approvals.get(session, task_id)
         org.employee(session, login)
-        run_input = {"approver": login, "task": task_id, **answer.model_dump(exclude_none=True)}
+        run_input = {
+            "approver": login,
+            "approval_code": approvals.approval_code(task, login=login, secret=get_settings().approval_secret),
+            "task": task_id,
+            **answer.model_dump(exclude_none=True),
+        }
         model, check = answer_model(session, task)
         given = model.model_validate(run_input)
         approvals.verify_actor(session, task, login=login, on=clock.today())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -48,6 +49,12 @@ class Settings(BaseSettings):
         default="0 2 * * *",
         description="When the nightly credit review runs (cron, in the company timezone).",
     )
+    secret_key: str | None = Field(
+        default=None,
+        min_length=16,
+        description="Secret behind the approvers' one-time codes; every process must share it. "
+        "Default: a random key kept in data_dir/secret.key.",
+    )
     user: str | None = Field(default=None, description="Acting user's login when `--as` is not given.")
 
     @field_validator("timezone")
@@ -58,6 +65,17 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown timezone {value!r}") from exc
         return value
+
+    @property
+    def approval_secret(self) -> bytes:
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_hex(32))
+        return path.read_text().strip().encode()
 
     @property
     def approval_deadline(self) -> timedelta:

@@ -22,7 +22,7 @@ from kamflow.credit import orders, standing
 from kamflow.credit.tables import CreditLimitChange, OrderCreditCheck
 from kamflow.db import unit_of_work
 from kamflow.models import AuditEvent, Order
-from tests.conftest import customer
+from tests.conftest import approval_code, customer
 from tests.integration.conftest import Stack, logs, wait_until
 
 pytestmark = pytest.mark.integration
@@ -124,7 +124,13 @@ def test_a_blocked_order_is_released_against_a_prepayment_through_prefects_clien
     wait_until("the run to suspend", lambda: True if run_state(view["flow_run_id"]).is_paused() else None)
     resume_flow_run(
         UUID(view["flow_run_id"]),
-        run_input={"approver": "credit", "action": "release_with_prepayment", "amount": "300.00", "comment": "ok"},
+        run_input={
+            "approver": "credit",
+            "approval_code": approval_code(view["task_id"], "credit"),
+            "action": "release_with_prepayment",
+            "amount": "300.00",
+            "comment": "ok",
+        },
     )
     assert wait_until("the release", lambda: None if status_of(view["check_id"]) == "blocked" else True)
     with unit_of_work() as session:

@@ -19,7 +19,7 @@ from kamflow.db import unit_of_work
 from kamflow.discounts import DiscountRequestIn
 from kamflow.models import AuditEvent, DiscountRequest
 from kamflow.reports import plain
-from tests.conftest import customer
+from tests.conftest import approval_code, customer
 from tests.integration.conftest import Stack, logs, wait_until
 
 pytestmark = pytest.mark.integration
@@ -94,7 +94,11 @@ def test_above_the_norm_waits_for_the_head_and_resumes_through_prefects_client(l
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(UUID(view["flow_run_id"]))
         assert run.state is not None and run.state.is_paused()
-    resume_flow_run(run.id, run_input={"approver": view["assignee"], "action": "approve", "comment": "fine"})
+    code = approval_code(view["task_id"], view["assignee"])
+    resume_flow_run(
+        run.id,
+        run_input={"approver": view["assignee"], "approval_code": code, "action": "approve", "comment": "fine"},
+    )
     assert wait_until("the approval", lambda: request_status(view["request_id"])) == "approved"
     with unit_of_work() as session:
         actions = [
@@ -113,7 +117,10 @@ def test_an_answer_from_the_requester_is_refused_and_the_run_waits_again(live: S
     _, norm = kam_and_norm()
     view = request(live, norm + 1)
     kam = customer_kam()
-    resume_flow_run(UUID(view["flow_run_id"]), run_input={"approver": kam, "action": "approve"})
+    code = approval_code(view["task_id"], kam)
+    resume_flow_run(
+        UUID(view["flow_run_id"]), run_input={"approver": kam, "approval_code": code, "action": "approve"}
+    )
 
     def refused_and_waiting() -> bool | None:
         with unit_of_work() as session:
@@ -136,6 +143,40 @@ def test_an_answer_from_the_requester_is_refused_and_the_run_waits_again(live: S
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["granted_pct"] == plain(norm)
+
+
+@pytest.mark.parametrize("code_of", ["wrong", "another person's"])
+def test_an_answer_without_the_assignees_code_is_refused_audited_and_waited_past(
+    live: Stack, code_of: str
+) -> None:
+    _, norm = kam_and_norm()
+    view = request(live, norm + 1)
+    head = view["assignee"]
+    code = "ABCD-EFGH" if code_of == "wrong" else approval_code(view["task_id"], "commercial")
+    resume_flow_run(
+        UUID(view["flow_run_id"]), run_input={"approver": head, "approval_code": code, "action": "approve"}
+    )
+
+    def refused() -> list[AuditEvent] | None:
+        with unit_of_work() as session:
+            events = audit.trail(session, subject_type="approval_task", subject_id=view["task_id"])
+        return [e for e in events if e.action == "input_refused"] or None
+
+    [event] = wait_until("the refusal", refused)
+    assert event.actor == head and "approval code" in event.detail["reason"]
+    assert request_status(view["request_id"]) is None
+    done = live.kamflow("decide", str(view["task_id"]), "approve", "--as", head, "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["status"] == "approved"
+
+
+def test_tasks_show_each_person_their_own_code(live: Stack) -> None:
+    _, norm = kam_and_norm()
+    view = request(live, norm + 1)
+    mine = json.loads(live.kamflow("tasks", "--as", view["assignee"], "--json").stdout)
+    [task] = [t for t in mine if t["task_id"] == view["task_id"]]
+    assert task["approval_code"] == approval_code(view["task_id"], view["assignee"])
+    assert task["approval_code"] != approval_code(view["task_id"], "commercial")
 
 
 def customer_kam(code: str = "C0001") -> str:

@@ -177,6 +177,7 @@ def production() -> Iterator[Production]:
             data_dir=Path(env["KAMFLOW_DATA_DIR"]),
             database_url=stack.client["KAMFLOW_DATABASE_URL"],
             prefect_api_url=stack.client["PREFECT_API_URL"],
+            secret_key=stack.client["KAMFLOW_SECRET_KEY"],
         )
         yield stack
     finally:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from prefect import get_client
 
+from tests.conftest import approval_code
 from tests.integration.conftest import wait_until
 from tests.production.conftest import (
     CHROMIUM,
@@ -66,6 +67,7 @@ def test_a_department_head_decides_in_the_prefect_ui(prod: Production) -> None:
             expect(form).not_to_contain_text("**")
             expect(form).to_contain_text("Only the task's assignee (or their delegate) may decide.")
             form.get_by_label("Approver").fill("head.north")
+            form.get_by_label("Approval Code").fill(approval_code(view["task_id"], "head.north"))
             form.get_by_label("Comment (Optional)").fill("Approved in the UI: strategic customer")
             form.get_by_label("Action").click()
             page.get_by_role("option", name="approve", exact=True).click()

@@ -22,12 +22,13 @@ from prefect.flow_runs import resume_flow_run
 from prefect.states import Scheduled
 from sqlalchemy import func, select, text
 
-from kamflow import audit, discounts
+from kamflow import approvals, audit, discounts
 from kamflow.db import get_engine, unit_of_work
 from kamflow.discounts import DiscountRequestIn
 from kamflow.models import ApprovalTask, DiscountRequest
 from kamflow.review.tables import CreditReview
 from kamflow.serving import DISCOUNT_DEPLOYMENT
+from tests.conftest import approval_code
 from tests.integration.conftest import wait_until
 from tests.integration.test_discount_process import kam_and_norm
 from tests.production.conftest import Production, alive, decisions, descendants, escalate, settled
@@ -57,6 +58,13 @@ def kill(pids: list[int]) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
+def current_task(request_id: int) -> int:
+    with unit_of_work() as session:
+        task = approvals.current(session, process=discounts.PROCESS, subject_id=request_id)
+        assert task is not None
+        return task.id
+
+
 def actions(request_id: int) -> list[str]:
     with unit_of_work() as session:
         return [e.action for e in audit.trail(session, subject_type="discount_request", subject_id=request_id)]
@@ -79,7 +87,13 @@ def test_an_escalated_discount_waits_on_a_worker_and_resumes_through_prefects_ap
 
     resume_flow_run(
         run.id,
-        run_input={"approver": "head.north", "action": "counter", "discount_pct": str(norm), "comment": "norm"},
+        run_input={
+            "approver": "head.north",
+            "approval_code": approval_code(view["task_id"], "head.north"),
+            "action": "counter",
+            "discount_pct": str(norm),
+            "comment": "norm",
+        },
     )
     assert wait_until("the counter-offer", lambda: settled(view["request_id"])) == "approved"
     with unit_of_work() as session:
@@ -149,7 +163,9 @@ def test_a_worker_killed_mid_run_leaves_the_run_crashed_and_its_rerun_acts_once(
     with get_client(sync_client=True) as client:  # what the UI's "Retry" does
         client.set_flow_run_state(run_id, Scheduled(), force=True)
     wait_until("the re-run to wait for the head", lambda: in_state(run_id, StateType.PAUSED), timeout=120)
-    resume_flow_run(run_id, run_input={"approver": "head.north", "action": "approve"})
+    task = current_task(row.id)
+    code = approval_code(task, "head.north")
+    resume_flow_run(run_id, run_input={"approver": "head.north", "approval_code": code, "action": "approve"})
     assert wait_until("the approval", lambda: settled(row.id)) == "approved"
     assert actions(row.id) == ["discount_escalate", "discount_approve"]
     with unit_of_work() as session:
