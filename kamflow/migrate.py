@@ -28,7 +28,7 @@ def _run(settings: Settings | None, step: Callable[[Config], object]) -> None:
         step(config)
 
 
-def upgrade(settings: Settings | None = None, revision: str = "heads") -> None:
+def upgrade(settings: Settings | None = None, revision: str = "head") -> None:
     _run(settings, lambda config: command.upgrade(config, revision))
 
 

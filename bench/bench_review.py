@@ -1,0 +1,148 @@
+"""The nightly credit review at scale, measured in one run against a baseline measured on the same data.
+
+    .venv/bin/python bench/bench_review.py [--customers 100000] [--seed 7]
+
+Generates the demo company (`kamflow.demo_data.generate`, about 10 invoices per customer) into a fresh
+SQLite database, copies it, then prints:
+  - the baseline: one bare SQL ageing query over every customer plus plain-Python dunning decisions;
+  - the whole review flow (`nightly-credit-review`, in-process under Prefect's test harness, 1 shard): its
+    time, the ratio to the baseline (goal <= 2) and the peak memory of this process (goal <= 500 MB; the
+    Prefect server runs in its own process and is not counted);
+  - the same first night with 2 shards (parallel Prefect tasks in this process) on the untouched copy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import resource
+import shutil
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from prefect import flow
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+from prefect.testing.utilities import prefect_test_harness
+from sqlalchemy import Select, case, cast, func, select
+
+from flows.review import nightly_credit_review
+from kamflow import ledger, migrate
+from kamflow.db import dispose_engines, get_engine
+from kamflow.demo_data import generate
+from kamflow.models import Money
+from kamflow.review.dunning import Policy, load_policy
+from kamflow.settings import Settings, use_settings
+
+AS_OF = dt.date(2026, 3, 16)
+
+
+def reset_peak() -> None:
+    """Linux: start measuring this process's peak resident memory afresh."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def peak_mb() -> float:
+    status = Path("/proc/self/status").read_text()
+    hwm = next((line for line in status.splitlines() if line.startswith("VmHWM:")), None)
+    if hwm is None:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return int(hwm.split()[1]) / 1024
+
+
+def ageing_query(policy: Policy) -> Select[Any]:
+    """The bare ageing query: open amount per customer by bucket, and the oldest overdue due date."""
+    bal = ledger.invoice_balances(AS_OF, open_only=True).subquery()
+    columns: list[Any] = [bal.c.customer_id]
+    for bucket in policy.ageing:
+        earliest, latest = bucket.due_window(AS_OF)
+        due = bal.c.due_date <= latest if earliest is None else bal.c.due_date.between(earliest, latest)
+        columns.append(cast(func.coalesce(func.sum(case((due, bal.c.open_amount))), 0), Money))
+    columns.append(func.min(case((bal.c.due_date < AS_OF, bal.c.due_date))))
+    return select(*columns).group_by(bal.c.customer_id)
+
+
+def baseline(settings: Settings, policy: Policy) -> tuple[float, int]:
+    """Bare SQL ageing plus plain-Python decisions: the level each customer's oldest overdue invoice
+    reaches, stop shipments beyond the serious days, nothing stored."""
+    start = time.perf_counter()
+    with get_engine(settings).connect() as connection:
+        rows = connection.execute(ageing_query(policy)).all()
+    first = policy.levels[0].days
+    acted = 0
+    for row in rows:
+        *buckets, oldest = row[1:]
+        overdue = sum(buckets, Decimal(0))
+        days = (AS_OF - oldest).days if oldest else 0
+        level = 1 if overdue > policy.tolerance and days >= first else 0
+        block = level and days > policy.serious_overdue_days
+        acted += bool(level or block)
+    return time.perf_counter() - start, acted
+
+
+def review_flow(data_dir: Path, shards: int) -> tuple[float, float, int]:
+    settings = Settings(data_dir=data_dir)
+    use_settings(settings)
+    dispose_engines()
+    reset_peak()
+    start = time.perf_counter()
+    outcome = nightly_credit_review(business_date=AS_OF, shards=shards)
+    seconds = time.perf_counter() - start
+    dispose_engines()
+    return seconds, peak_mb(), sum(outcome.tasks.values())
+
+
+@flow
+def warm_up() -> None:
+    """Prefect's first flow run in a process pays its start-up; not the review's cost."""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="kamflow-bench-review-"))
+    one, two = root / "one", root / "two"
+    one.mkdir()
+    settings = Settings(data_dir=one)
+    migrate.upgrade(settings)
+    start = time.perf_counter()
+    made = generate(get_engine(settings), customers=args.customers, seed=args.seed, today=AS_OF)
+    print(
+        f"generated {made.customers:,} customers, {made.invoices:,} invoices, {made.payments:,} payments, "
+        f"{made.orders:,} orders in {time.perf_counter() - start:.0f} s (SQLite, {root})"
+    )
+    dispose_engines()
+    shutil.copytree(one, two)
+    policy = load_policy()
+
+    with (
+        prefect_test_harness(server_startup_timeout=120),
+        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+    ):
+        warm_up()
+        reset_peak()
+        base, acted = baseline(settings, policy)
+        base_peak = peak_mb()
+        print(
+            f"baseline, bare SQL ageing + plain-Python decisions: {base:.1f} s, peak {base_peak:.0f} MB, "
+            f"{acted:,} customers acted on"
+        )
+        took, peak, tasks = review_flow(one, shards=1)
+        print(
+            f"review flow, 1 shard: {took:.1f} s = {took / base:.1f}x the baseline (goal <= 2), "
+            f"peak {peak:.0f} MB (goal <= 500), {tasks:,} collection tasks"
+        )
+        took2, peak2, tasks2 = review_flow(two, shards=2)
+        print(
+            f"review flow, 2 shards (parallel tasks, one process): {took2:.1f} s = {took2 / base:.1f}x the "
+            f"baseline, peak {peak2:.0f} MB, {tasks2:,} collection tasks"
+        )
+    shutil.rmtree(root)
+
+
+if __name__ == "__main__":
+    main()

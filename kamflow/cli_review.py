@@ -1,0 +1,254 @@
+"""`kamflow review` and `kamflow collection …`: run the nightly credit review on demand, and the KAM's side
+of collection (tasks, promises to pay, disputed-invoice holds).
+
+kamflow.cli registers these; they use its helpers at call time (importing it here would be circular)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+from uuid import UUID
+
+import typer
+from pydantic import BaseModel, ConfigDict, Field
+
+from kamflow.cli_credit import AsUser, Json
+
+collection_app = typer.Typer(
+    help="Collection: the KAM's tasks from the nightly credit review, promises to pay, disputed invoices.",
+    no_args_is_help=True,
+)
+REVIEW_WAIT_SECONDS = 4 * 3600.0
+
+
+class ReviewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    as_of: dt.date | None = Field(default=None, description="Business date to review as of; default today.")
+    shards: int = Field(default=1, ge=1, le=64, description="Slices of the customers reviewed in parallel.")
+
+
+def _cli() -> Any:
+    from kamflow import cli
+
+    return cli
+
+
+def _review_view(as_of: dt.date, flow_run_id: str) -> dict[str, Any]:
+    from kamflow.db import unit_of_work
+    from kamflow.review import service
+    from kamflow.review.dunning import load_policy
+
+    with unit_of_work() as session:
+        review = service.get_review(session, as_of)
+        previous = service.latest_completed(session, before=as_of)
+        summary = service.summary(session, review, policy=load_policy(), previous=previous)
+    return {
+        "business_date": as_of.isoformat(),
+        "status": summary.status,
+        "flow_run_id": flow_run_id,
+        "customers": summary.totals.customers,
+        "raised": summary.totals.raised,
+        "levels": summary.levels_table(),
+        "tasks": summary.tasks,
+        "totals": summary.totals.to_json()["money"],
+        "top_risks": summary.top_risks,
+        "summary": summary.markdown(),
+    }
+
+
+def run_review(request: ReviewRequest) -> dict[str, Any]:
+    """Refuse a backdated date (writing nothing), start the review through its deployment, wait for it and
+    return what it found; a failed review is an error naming the customer that broke it."""
+    from kamflow import clock
+    from kamflow.db import unit_of_work
+    from kamflow.review import service
+
+    as_of = request.as_of or clock.today()
+    with unit_of_work() as session:
+        service.refuse_backdated(session, as_of)
+
+    from prefect import get_client
+    from sqlalchemy import select
+
+    from kamflow.client import start_run, wait_for
+    from kamflow.review.tables import CreditReview
+
+    run_id = UUID(
+        start_run(
+            f"{service.PROCESS}/{service.PROCESS}", {"business_date": as_of.isoformat(), "shards": request.shards}
+        )
+    )
+
+    def settled() -> bool | None:
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(run_id).state
+        if state is None or not state.is_final():
+            return None
+        if state.is_completed():
+            return True
+        with unit_of_work() as session:
+            found = session.scalar(select(CreditReview).where(CreditReview.business_date == as_of))
+            reason = (found.error if found else None) or state.message or state.name
+        raise service.ReviewFailed(f"the review of {as_of} failed: {reason}", customer=None)
+
+    wait_for(f"the review of {as_of}", settled, timeout=REVIEW_WAIT_SECONDS)
+    return _review_view(as_of, str(run_id))
+
+
+def review(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Business date (YYYY-MM-DD); default today.")
+    ] = None,
+    shards: Annotated[str, typer.Option(help="Slices of the customers reviewed in parallel (1-64).")] = "1",
+    as_json: Json = False,
+) -> None:
+    """Run the nightly credit review now (through `kamflow serve`) and print its summary."""
+    cli = _cli()
+    cli._run(
+        as_json,
+        lambda: run_review(ReviewRequest.model_validate({"as_of": as_of, "shards": shards})),
+        lambda view: view["summary"],
+    )
+
+
+def _task_view(task: Any, customer: str) -> dict[str, Any]:
+    return {
+        "task_id": task.id,
+        "customer": customer,
+        "action": task.action,
+        "channel": task.channel,
+        "level": task.level,
+        "business_date": task.business_date.isoformat(),
+        "next_action_on": task.next_action_on.isoformat(),
+        "amount": str(task.amount),
+        "fee": str(task.fee),
+        "status": task.status,
+        "reasons": [reason["text"] for reason in task.reasons],
+    }
+
+
+def _task_line(view: dict[str, Any]) -> str:
+    level = f" level {view['level']}" if view["level"] else ""
+    channel = f" by {view['channel']}" if view["channel"] else ""
+    return (
+        f"task {view['task_id']}: {view['customer']} {view['action']}{level}{channel}, by {view['next_action_on']}"
+        f" ({view['amount']} overdue) — " + "; ".join(view["reasons"])
+    )
+
+
+@collection_app.command("tasks")
+def collection_tasks(acting: AsUser = None, as_json: Json = False) -> None:
+    """Your open collection tasks (and those of people you stand in for), soonest first."""
+    cli = _cli()
+
+    def body() -> list[dict[str, Any]]:
+        from kamflow import clock, org
+        from kamflow.db import unit_of_work
+        from kamflow.review import collection
+
+        with unit_of_work() as session:
+            me = org.employee(session, cli._acting(acting))
+            return [_task_view(task, code) for task, code in collection.tasks_for(session, me, on=clock.today())]
+
+    cli._run(as_json, body, lambda rows: "\n".join(_task_line(row) for row in rows) or "no open collection tasks")
+
+
+@collection_app.command("done")
+def collection_done(
+    task_id: Annotated[int, typer.Argument(help="The collection task carried out.")],
+    note: Annotated[str, typer.Option(help="What was done (audited).")] = "",
+    acting: AsUser = None,
+    as_json: Json = False,
+) -> None:
+    """Mark a collection task carried out today; a dunning level then counts as carried out."""
+    cli = _cli()
+
+    def body() -> dict[str, Any]:
+        from kamflow import clock
+        from kamflow.db import unit_of_work
+        from kamflow.models import Customer
+        from kamflow.review import collection
+
+        with unit_of_work() as session:
+            task = collection.complete_task(
+                session, task_id=task_id, login=cli._acting(acting), note=note, on=clock.today(), now=clock.now()
+            )
+            return _task_view(task, session.get_one(Customer, task.customer_id).code)
+
+    cli._run(as_json, body, _task_line)
+
+
+@collection_app.command("promise")
+def collection_promise(
+    customer: Annotated[str, typer.Argument(help="Customer code, e.g. C0002.")],
+    amount: Annotated[str, typer.Option(help="Amount promised, e.g. 1250.00.")],
+    date: Annotated[str, typer.Option(help="Date promised (YYYY-MM-DD), today or later.")],
+    acting: AsUser = None,
+    as_json: Json = False,
+) -> None:
+    """Record a customer's promise to pay: the next reviews hold the dunning level until the date."""
+    cli = _cli()
+
+    def body() -> dict[str, Any]:
+        from kamflow import clock
+        from kamflow.db import unit_of_work
+        from kamflow.review import collection
+
+        promise = collection.PromiseIn.model_validate(
+            {"customer": customer, "amount": amount, "promised_for": date, "recorded_by": cli._acting(acting)}
+        )
+        with unit_of_work() as session:
+            row = collection.record_promise(session, promise, on=clock.today(), now=clock.now())
+            return {
+                "promise_id": row.id,
+                "customer": promise.customer,
+                "amount": str(row.amount),
+                "currency": row.currency,
+                "promised_for": row.promised_for.isoformat(),
+                "status": row.status,
+            }
+
+    cli._run(
+        as_json,
+        body,
+        lambda v: (
+            f"promise {v['promise_id']}: {v['customer']} pays {v['amount']} {v['currency']} by {v['promised_for']}"
+        ),
+    )
+
+
+@collection_app.command("hold")
+def collection_hold(
+    invoice: Annotated[str, typer.Argument(help="Invoice number, e.g. INV-00000042.")],
+    reason: Annotated[str, typer.Option(help="What the customer disputes.")] = "disputed",
+    release: Annotated[bool, typer.Option("--release", help="Release the hold: the dispute is settled.")] = False,
+    acting: AsUser = None,
+    as_json: Json = False,
+) -> None:
+    """Put a disputed invoice on hold (no dunning for it), or release the hold."""
+    cli = _cli()
+
+    def body() -> dict[str, Any]:
+        from kamflow import clock
+        from kamflow.db import unit_of_work
+        from kamflow.review import collection
+
+        hold = collection.HoldIn.model_validate(
+            {"invoice": invoice, "reason": reason, "placed_by": cli._acting(acting), "release": release}
+        )
+        with unit_of_work() as session:
+            row = collection.hold_invoice(session, hold, on=clock.today(), now=clock.now())
+            return {
+                "invoice": hold.invoice,
+                "on_hold": row.released_on is None,
+                "since": row.placed_on.isoformat(),
+                "released_on": None if row.released_on is None else row.released_on.isoformat(),
+                "reason": row.reason,
+            }
+
+    cli._run(
+        as_json,
+        body,
+        lambda v: f"invoice {v['invoice']} " + ("on hold: " + v["reason"] if v["on_hold"] else "released"),
+    )

@@ -1,0 +1,181 @@
+"""What people do between reviews: carry out a collection task, record a customer's promise to pay, put a
+disputed invoice on hold. Each checks who is acting, writes nothing when it refuses, and is audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from kamflow import audit, org
+from kamflow.credit import standing
+from kamflow.credit.standing import CustomerCode, Login
+from kamflow.errors import InvalidInput, NotFound, NotPermitted
+from kamflow.models import Customer, Employee, Invoice
+from kamflow.review.dunning import DUNNING
+from kamflow.review.tables import CollectionTask, DunningState, InvoiceHold, PaymentPromise
+
+CREDIT_CONTROLLER = ("credit_controller",)
+
+
+class PromiseIn(BaseModel):
+    """A customer's promise to pay, as the KAM records it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer: CustomerCode = Field(description="Customer code, e.g. C0002.")
+    amount: Decimal = Field(gt=0, max_digits=18, decimal_places=2, description="Amount promised.")
+    promised_for: dt.date = Field(description="Date the customer promised to pay by (today or later).")
+    recorded_by: Login = Field(description="Login of the person recording it (the KAM or above).")
+
+
+class HoldIn(BaseModel):
+    """Put a disputed invoice on hold: no dunning for it while the dispute lasts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    invoice: Annotated[str, StringConstraints(min_length=1, max_length=30, strip_whitespace=True)] = Field(
+        description="Invoice number, e.g. INV-00000042."
+    )
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)] = Field(
+        description="What is disputed."
+    )
+    placed_by: Login = Field(description="Login of the person placing the hold.")
+    release: bool = Field(default=False, description="Release the hold instead (the dispute is settled).")
+
+
+def tasks_for(session: Session, person: Employee, *, on: dt.date) -> list[tuple[CollectionTask, str]]:
+    """The open collection tasks a person may act on (their own and those of people they stand in for),
+    each with its customer's code, soonest next action first."""
+    owners = session.scalars(
+        select(CollectionTask.assignee_id).where(CollectionTask.status == "open").distinct()
+    ).all()
+    mine = [
+        owner for owner in owners if org.acting_for(session, session.get_one(Employee, owner), on=on) == person
+    ]
+    rows = session.execute(
+        select(CollectionTask, Customer.code)
+        .join(Customer, Customer.id == CollectionTask.customer_id)
+        .where(CollectionTask.status == "open", CollectionTask.assignee_id.in_(mine))
+        .order_by(CollectionTask.next_action_on, CollectionTask.id)
+    )
+    return [(task, code) for task, code in rows]
+
+
+def complete_task(
+    session: Session, *, task_id: int, login: str, note: str, on: dt.date, now: dt.datetime
+) -> CollectionTask:
+    """Mark a collection task carried out; a dunning task's level then counts as carried out, so the next
+    review may raise the customer one more level."""
+    task = session.get(CollectionTask, task_id)
+    if task is None:
+        raise NotFound(f"no collection task {task_id}", field="task")
+    if task.status != "open":
+        raise InvalidInput(f"collection task {task_id} is already {task.status}", field="task")
+    actor = org.employee(session, login)
+    owner = session.get_one(Employee, task.assignee_id)
+    if org.acting_for(session, owner, on=on).id != actor.id and actor.id != owner.id:
+        raise NotPermitted(f"collection task {task_id} is for {owner.login}, not {login}", field="as")
+    if on < task.business_date:
+        raise InvalidInput(
+            f"task {task_id} was made on {task.business_date}; it cannot be done before", field="on"
+        )
+    task.status, task.done_on, task.done_by_id, task.note = "done", on, actor.id, note
+    if task.action == DUNNING:
+        session.execute(
+            update(DunningState)
+            .where(DunningState.customer_id == task.customer_id, DunningState.level == task.level)
+            .values(carried_out=True, last_reminder_on=on)
+        )
+    audit.record(
+        session,
+        at=now,
+        actor=actor.login,
+        action="collection_task_done",
+        subject_type="collection_task",
+        subject_id=task.id,
+        detail={"on": on.isoformat(), "note": note, "action": task.action, "level": task.level},
+    )
+    return task
+
+
+def record_promise(session: Session, promise: PromiseIn, *, on: dt.date, now: dt.datetime) -> PaymentPromise:
+    """Record a promise to pay; it replaces the customer's open one. The next review holds the dunning level
+    until the date, then finds it kept (paid since) or broken (escalated)."""
+    client = standing.customer(session, promise.customer)
+    person = standing.requester(session, promise.recorded_by, client, also=CREDIT_CONTROLLER)
+    if promise.promised_for < on:
+        raise InvalidInput(f"the promised date {promise.promised_for} is before today, {on}", field="date")
+    session.execute(
+        update(PaymentPromise)
+        .where(PaymentPromise.customer_id == client.id, PaymentPromise.status == "open")
+        .values(status="superseded", resolved_on=on)
+    )
+    row = PaymentPromise(
+        customer_id=client.id,
+        amount=promise.amount,
+        currency=client.currency,
+        promised_for=promise.promised_for,
+        recorded_on=on,
+        recorded_by_id=person.id,
+        recorded_at=now,
+        status="open",
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        at=now,
+        actor=person.login,
+        action="promise_recorded",
+        subject_type="payment_promise",
+        subject_id=row.id,
+        detail={"customer": client.code, "amount": str(promise.amount), "date": promise.promised_for.isoformat()},
+    )
+    return row
+
+
+def hold_invoice(session: Session, hold: HoldIn, *, on: dt.date, now: dt.datetime) -> InvoiceHold:
+    """Put a disputed invoice on hold from `on` (or release its hold): it stays a receivable, but dunning
+    leaves it out."""
+    invoice = session.scalar(select(Invoice).where(Invoice.number == hold.invoice))
+    if invoice is None:
+        raise NotFound(f"no invoice {hold.invoice!r}", field="invoice")
+    client = session.get_one(Customer, invoice.customer_id)
+    person = standing.requester(session, hold.placed_by, client, also=CREDIT_CONTROLLER)
+    row = session.scalar(select(InvoiceHold).where(InvoiceHold.invoice_id == invoice.id))
+    held = row is not None and row.released_on is None
+    if hold.release != held:
+        state = "is not on hold" if hold.release else "is already on hold"
+        raise InvalidInput(f"invoice {hold.invoice} {state}", field="invoice")
+    if hold.release:
+        assert row is not None
+        row.released_on = on
+    elif row is None:
+        row = InvoiceHold(
+            invoice_id=invoice.id, reason=hold.reason, placed_on=on, placed_by_id=person.id, placed_at=now
+        )
+        session.add(row)
+    else:
+        row.reason, row.placed_on, row.placed_by_id, row.placed_at, row.released_on = (
+            hold.reason,
+            on,
+            person.id,
+            now,
+            None,
+        )
+    session.flush()
+    audit.record(
+        session,
+        at=now,
+        actor=person.login,
+        action="invoice_hold_released" if hold.release else "invoice_held",
+        subject_type="invoice",
+        subject_id=invoice.id,
+        detail={"invoice": invoice.number, "customer": client.code, "reason": hold.reason},
+    )
+    return row

@@ -1,0 +1,134 @@
+"""The nightly credit review under a real Prefect API: in-process, then with two shards through the CLI and
+the deployment `kamflow serve` serves. The artifacts are checked through Prefect's client (key, type, rows)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+from uuid import UUID
+
+import pytest
+from prefect import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from sqlalchemy import func, select, text, update
+
+from flows.review import LEVELS_KEY, PROGRESS_KEY, RISKS_KEY, SUMMARY_KEY, nightly_credit_review
+from kamflow import clock, ledger, migrate
+from kamflow.db import get_engine, unit_of_work
+from kamflow.demo_data import generate
+from kamflow.models import Customer, Invoice
+from kamflow.review import service
+from kamflow.review.tables import CollectionTask, CreditReview, CustomerReview
+from kamflow.settings import Settings
+from tests.conftest import NOW, TODAY
+from tests.integration.conftest import Stack, logs
+from tests.integration.test_postgres import URL as PG_URL
+from tests.integration.test_postgres import pg_settings  # noqa: F401  (the fixture)
+
+pytestmark = pytest.mark.integration
+
+
+def artifacts_of(flow_run_id: UUID) -> dict[str, Any]:
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    return {artifact.key or "": artifact for artifact in found}
+
+
+def rows(artifact: Any) -> list[dict[str, Any]]:
+    data = json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
+    assert isinstance(data, list)
+    return data
+
+
+def tasks_of(day: dt.date) -> int:
+    with unit_of_work() as session:
+        return session.scalar(select(func.count()).where(CollectionTask.business_date == day)) or 0
+
+
+def test_the_review_runs_in_process_named_after_its_date_with_its_artifacts(live: Stack) -> None:
+    day = clock.today()
+    state = nightly_credit_review(business_date=day, return_state=True)
+    assert state.is_completed(), state.message
+    flow_run_id = state.state_details.flow_run_id
+    assert flow_run_id is not None
+    with get_client(sync_client=True) as client:
+        assert client.read_flow_run(flow_run_id).name == f"credit-review-{day}"
+
+    found = artifacts_of(flow_run_id)
+    assert {key: found[key].type for key in (PROGRESS_KEY, LEVELS_KEY, RISKS_KEY, SUMMARY_KEY)} == {
+        PROGRESS_KEY: "progress",
+        LEVELS_KEY: "table",
+        RISKS_KEY: "table",
+        SUMMARY_KEY: "markdown",
+    }
+    assert found[PROGRESS_KEY].data == 100.0
+    levels = rows(found[LEVELS_KEY])
+    assert [row["level"] for row in levels] == [0, 1, 2, 3, 4] and sum(row["customers"] for row in levels) == 40
+    risks = rows(found[RISKS_KEY])
+    assert 0 < len(risks) <= 10 and all(row["reasons"] and row["customer"].startswith("C") for row in risks)
+    assert f"# Credit review of {day}: completed" in found[SUMMARY_KEY].data
+
+
+def test_two_shards_through_the_cli_and_the_served_deployment_create_nothing_twice(live: Stack) -> None:
+    day = clock.today() + dt.timedelta(days=1)
+    done = live.kamflow("review", "--as-of", day.isoformat(), "--shards", "2", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr + logs(live.settings.data_dir / "runner.log")
+    view = json.loads(done.stdout)
+    assert (view["status"], view["customers"], view["business_date"]) == ("completed", 40, day.isoformat())
+    flow_run_id = UUID(view["flow_run_id"])
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(flow_run_id)
+        shards = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    assert run.deployment_id is not None and run.name == f"credit-review-{day}"
+    assert sorted(t.name for t in shards) == ["shard-0-of-2", "shard-1-of-2"]
+    assert all(t.state is not None and t.state.is_completed() for t in shards)
+    assert set(artifacts_of(flow_run_id)) >= {PROGRESS_KEY, LEVELS_KEY, RISKS_KEY, SUMMARY_KEY}
+
+    made = tasks_of(day)
+    again = nightly_credit_review(business_date=day, shards=1, return_state=True)  # the same night again
+    assert again.is_completed(), again.message
+    assert tasks_of(day) == made
+    with unit_of_work() as session:
+        assert session.scalar(select(func.count()).where(CreditReview.business_date == day)) == 1
+
+
+def test_a_failed_review_is_a_failed_run_naming_the_customer_that_broke_it(live: Stack) -> None:
+    day = clock.today() + dt.timedelta(days=2)
+    with unit_of_work() as session:
+        invoice = session.scalars(
+            select(Invoice).join(Customer).where(Customer.code == "C0002").order_by(Invoice.id)
+        ).first()
+        assert invoice is not None
+        amount = invoice.amount
+        session.execute(text("UPDATE invoices SET amount = 1e999 WHERE id = :id"), {"id": invoice.id})  # corrupt
+    try:
+        state = nightly_credit_review(business_date=day, shards=2, return_state=True)
+    finally:
+        with unit_of_work() as session:
+            session.execute(update(Invoice).where(Invoice.id == invoice.id).values(amount=amount))
+    assert state.is_failed() and state.message and "customer C0002" in state.message
+    with unit_of_work() as session:
+        review = session.scalars(select(CreditReview).where(CreditReview.business_date == day)).one()
+        assert review.status == "failed" and review.error and "C0002" in review.error
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(PG_URL is None, reason="set KAMFLOW_TEST_POSTGRES_URL to a PostgreSQL server")
+def test_the_review_agrees_with_the_ledger_on_postgresql(pg_settings: Settings) -> None:  # noqa: F811
+    migrate.upgrade(pg_settings)
+    generate(get_engine(pg_settings), customers=20, seed=7, today=TODAY)
+    with unit_of_work() as session:
+        service.start_review(session, as_of=TODAY, shards=2, now=NOW)
+    for shard in range(2):
+        with unit_of_work() as session:
+            service.run_review(session, as_of=TODAY, shard=shard, shards=2, now=NOW)
+    with unit_of_work() as session:
+        summary = service.finish_review(session, as_of=TODAY, now=NOW)
+        owed = {row.customer_id: row for row in session.execute(ledger.receivables(TODAY))}
+        found = session.scalars(select(CustomerReview)).all()
+    assert summary.totals.customers == len(found) == 20 and summary.tasks
+    for row in found:
+        theirs = owed.get(row.customer_id)
+        assert row.overdue == (theirs.overdue_amount if theirs else 0)
+        assert row.not_due + row.overdue == (theirs.open_amount if theirs else 0)

@@ -1,0 +1,111 @@
+"""The KAM's side of collection through the real CLI: bad input names the field, exits with its code and
+writes nothing; the right person records promises, holds disputed invoices and carries out tasks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from kamflow import clock
+from kamflow.cli import app
+from kamflow.models import AuditEvent, Customer, Employee, Invoice
+from kamflow.review.tables import CollectionTask, InvoiceHold, PaymentPromise
+from kamflow.serving import prefect_environment
+from kamflow.settings import Settings
+from tests.conftest import TODAY
+from tests.unit.review.conftest import review
+
+
+@pytest.fixture
+def kamflow(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """`kamflow ... --json` in-process; the Prefect environment the CLI sets is given back afterwards."""
+    for name, value in prefect_environment(settings).items():
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+
+    def run(*args: str) -> tuple[int, Any]:
+        done = runner.invoke(app, [*args, "--json"])
+        return done.exit_code, json.loads(done.stdout) if done.stdout.strip() else None
+
+    return run
+
+
+def written(session: Session) -> tuple[int, ...]:
+    return tuple(
+        session.scalar(select(func.count()).select_from(model)) or 0
+        for model in (PaymentPromise, InvoiceHold, AuditEvent)
+    )
+
+
+def an_invoice_of(session: Session, code: str) -> str:
+    return (
+        session.scalars(
+            select(Invoice.number).join(Customer).where(Customer.code == code).order_by(Invoice.id)
+        ).first()
+        or ""
+    )
+
+
+def test_bad_promises_name_the_field_and_write_nothing(session: Session, kamflow: Any) -> None:
+    later = (clock.today() + dt.timedelta(days=7)).isoformat()
+    before = written(session)
+    for args, code, field in [
+        (["C0002", "--amount", "-5", "--date", later, "--as", "kam.north2"], 2, "amount"),
+        (["C0002", "--amount", "1.005", "--date", later, "--as", "kam.north2"], 2, "amount"),
+        (["C0002", "--amount", "100", "--date", "2020-01-01", "--as", "kam.north2"], 2, "date"),
+        (["C0002", "--amount", "100", "--date", "31/12/2030", "--as", "kam.north2"], 2, "promised_for"),
+        (["C0002", "--amount", "100", "--date", later, "--as", "kam.south1"], 3, "requester"),
+        (["C9999", "--amount", "100", "--date", later, "--as", "kam.north2"], 4, "customer"),
+    ]:
+        exit_code, answer = kamflow("collection", "promise", *args)
+        assert (exit_code, answer["field"]) == (code, field), answer
+    assert written(session) == before
+    exit_code, answer = kamflow(
+        "collection", "promise", "C0002", "--amount", "1250.50", "--date", later, "--as", "kam.north2"
+    )
+    assert exit_code == 0 and answer["status"] == "open" and answer["amount"] == "1250.50"
+    assert written(session)[0] == before[0] + 1
+
+
+def test_holding_a_disputed_invoice(session: Session, kamflow: Any) -> None:
+    number = an_invoice_of(session, "C0002")
+    assert kamflow("collection", "hold", "INV-NOPE", "--as", "kam.north2")[0] == 4
+    assert kamflow("collection", "hold", number, "--as", "kam.south1")[0] == 3
+    exit_code, answer = kamflow("collection", "hold", number, "--reason", "short delivery", "--as", "kam.north2")
+    assert exit_code == 0 and answer["on_hold"] and answer["reason"] == "short delivery"
+    exit_code, answer = kamflow("collection", "hold", number, "--as", "kam.north2")
+    assert (exit_code, answer["field"]) == (2, "invoice")
+    exit_code, answer = kamflow("collection", "hold", number, "--release", "--as", "credit")
+    assert exit_code == 0 and not answer["on_hold"]
+
+
+def test_tasks_are_listed_for_their_assignee_and_done_by_them_only(session: Session, kamflow: Any) -> None:
+    review(session, TODAY)
+    exit_code, mine = kamflow("collection", "tasks", "--as", "kam.north2")
+    theirs = (
+        select(Customer.code).join(Employee, Employee.id == Customer.kam_id).where(Employee.login == "kam.north2")
+    )
+    assert exit_code == 0 and mine and {row["customer"] for row in mine} <= set(session.scalars(theirs))
+    task = mine[0]
+    assert kamflow("collection", "done", str(task["task_id"]), "--as", "kam.south1")[0] == 3
+    assert kamflow("collection", "done", "999999", "--as", "kam.north2")[0] == 4
+    exit_code, answer = kamflow(
+        "collection", "done", str(task["task_id"]), "--note", "called", "--as", "kam.north2"
+    )
+    assert exit_code == 0 and answer["status"] == "done"
+    assert session.get(CollectionTask, task["task_id"]).status == "done"  # type: ignore[union-attr]
+    assert kamflow("collection", "done", str(task["task_id"]), "--as", "kam.north2")[1]["field"] == "task"
+
+
+def test_the_review_command_refuses_bad_dates_before_starting_anything(session: Session, kamflow: Any) -> None:
+    assert kamflow("review", "--as-of", "2024-13-01")[1]["field"] == "as_of"
+    assert kamflow("review", "--shards", "0")[1]["field"] == "shards"
+    review(session, TODAY)
+    exit_code, answer = kamflow("review", "--as-of", (TODAY - dt.timedelta(days=1)).isoformat())
+    assert (exit_code, answer["field"]) == (2, "business_date")

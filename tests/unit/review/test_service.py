@@ -1,0 +1,90 @@
+"""The review over the whole demo company: sharded, set-based, agreeing with the ledger, failing loudly."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from kamflow import ledger as ledger_facts
+from kamflow.errors import InvalidInput
+from kamflow.review import service
+from kamflow.review.dunning import load_policy
+from kamflow.review.tables import CreditReview, CustomerReview, ReviewShard
+from tests.conftest import TODAY
+from tests.unit.review.conftest import Ledger, at, review
+
+
+def test_three_shards_review_everyone_once_and_agree_with_the_ledger(session: Session) -> None:
+    summary = review(session, TODAY, shards=3)
+    assert summary.totals.customers == 40 == sum(summary.totals.levels.values())
+    rows = {
+        row.customer_id: row
+        for row in session.scalars(
+            select(CustomerReview).join(CreditReview).where(CreditReview.business_date == TODAY)
+        )
+    }
+    assert len(rows) == 40
+    owed = {row.customer_id: row for row in session.execute(ledger_facts.receivables(TODAY))}
+    assert owed, "the demo company owes something"
+    for customer_id, row in rows.items():
+        theirs = owed.get(customer_id)
+        assert row.not_due + row.overdue == (theirs.open_amount if theirs else Decimal(0))
+        assert row.overdue == (theirs.overdue_amount if theirs else Decimal(0))
+        assert (row.oldest_overdue_days or 0) == (theirs.oldest_overdue_days if theirs else 0)
+    money = summary.totals.money["EUR"]
+    assert money["overdue"] == sum((row.overdue for row in rows.values()), Decimal(0))
+    assert sum(money[label] for label in summary.bucket_labels) == money["overdue"]
+    assert summary.tasks and summary.top_risks and len(summary.top_risks) <= service.TOP_RISKS
+    assert "No previous review to compare with." in summary.markdown()
+
+
+def test_the_next_night_compares_with_the_previous_one(session: Session) -> None:
+    review(session, TODAY)
+    summary = review(session, TODAY + dt.timedelta(days=1), shards=2)
+    assert summary.previous_date == TODAY
+    assert f"## Changes since the review of {TODAY}" in summary.markdown()
+    assert sum(row["change"] for row in summary.levels_table()) == 0  # the same 40 customers
+
+
+def test_a_customer_that_breaks_the_review_is_named_and_the_review_marked_failed(
+    session: Session, ledger: Ledger
+) -> None:
+    day = dt.date(2024, 3, 31)
+    broken = ledger.invoice("100.00", dt.date(2024, 3, 1))
+    session.execute(text("UPDATE invoices SET amount = 1e999 WHERE id = :id"), {"id": broken.id})  # corrupt
+    session.commit()
+    service.start_review(session, as_of=day, shards=2, now=at(day))
+    session.commit()
+    shard = ledger.customer.id % 2
+    with pytest.raises(service.ReviewFailed, match="customer C9001") as failure:
+        service.run_review(session, as_of=day, shard=shard, shards=2, now=at(day))
+    assert failure.value.customer == "C9001" and "not a finite number" in failure.value.message
+    found = session.scalars(select(CreditReview).where(CreditReview.business_date == day)).one()
+    assert found.status == "failed" and found.error and "C9001" in found.error
+    failed = session.scalars(
+        select(ReviewShard).where(ReviewShard.review_id == found.id, ReviewShard.shard == shard)
+    )
+    assert failed.one().status == "failed"
+    with pytest.raises(InvalidInput, match="not completed"):
+        service.finish_review(session, as_of=day, now=at(day))
+
+
+def test_a_shard_outside_the_running_review_is_refused(session: Session) -> None:
+    with pytest.raises(InvalidInput, match="no credit review"):
+        service.run_review(session, as_of=TODAY, shard=0, shards=1, now=at(TODAY))
+    service.start_review(session, as_of=TODAY, shards=2, now=at(TODAY))
+    with pytest.raises(InvalidInput, match="shard 2 of 2"):
+        service.run_review(session, as_of=TODAY, shard=2, shards=2, now=at(TODAY))
+
+
+def test_a_policy_that_says_nothing_of_an_action_the_rules_decide_is_refused(session: Session) -> None:
+    policy = load_policy()
+    lacking = policy.model_copy(update={"actions": {k: v for k, v in policy.actions.items() if k != "escalate"}})
+    service.start_review(session, as_of=TODAY, shards=1, now=at(TODAY))
+    with pytest.raises(InvalidInput, match=r"actions \['escalate'\]") as refused:
+        service.run_review(session, as_of=TODAY, shard=0, shards=1, now=at(TODAY), policy=lacking)
+    assert refused.value.field == "actions"
