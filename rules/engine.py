@@ -1,34 +1,42 @@
 """Rule files decided by durable-rules, every decision explained.
 
-durable-rules 2.0.28 is tamed here (see ARCHITECTURE.md, "Known sharp edges", and rules/README.md):
-a host without its dispatcher thread, one lock around every engine call, a fresh host and a unique
-name per load, one session per decision (or per chunk of a batch) deleted afterwards, facts with
-explicit ids, a catch-all rule so every fact is handled, and action failures raised, not swallowed.
+durable-rules 2.0.28 is tamed here (see ARCHITECTURE.md, "Known sharp edges", and rules/README.md): its C
+engine is driven directly (no `Host`, no dispatcher thread, no Python action layer), one lock around every
+engine call, a unique name per load, one session per decision (or per chunk of a batch) deleted afterwards,
+facts with explicit ids, and a catch-all rule so that every fact is handled and none goes missing unnoticed.
 """
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import logging
+import re
+import string
 import threading
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from hashlib import sha256
+from json.encoder import encode_basestring
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
 import durable_rules_engine
-from durable.engine import Host
 from pydantic import BaseModel, Field
 
-from rules.compile import Expression, compile_condition, engine_number
+from rules.conditions import NUMERIC, Expression, compile_condition, engine_number, facts_in
 from rules.spec import (
     DEFAULT_RULE_ID,
     NAME,
+    PYTHON_TYPES,
     Case,
+    Default,
+    Rule,
     RuleFile,
     RuleFileError,
     check_facts,
@@ -51,16 +59,21 @@ log = logging.getLogger(__name__)
 
 RULES_DIR = Path(__file__).parent
 CHUNK = 1000
-"""Facts per engine session in decide_many, and each rule's `cap` (matches handed to one action call)."""
+"""Facts per engine session in decide_many, and each rule's `cap` (matches handed out in one action)."""
+SHORT_DECIMAL = 16
+"""Decimals whose string is at most this long (and has no exponent) go to the engine as that string: it reads
+up to 15 significant digits exactly as float() does (checked on 200k random values); longer ones go through
+float()."""
+MAX_VERDICTS = 4096
+"""Distinct combinations of fired rules whose outcome, role and reason templates a rule set keeps worked out."""
 
 _ENGINE_LOCK = threading.Lock()
 _load_numbers = itertools.count(1)
 _session_numbers = itertools.count(1)
 _collected: list[int] = []
 """Engine handles of rule sets no longer referenced; deleted at the next load, under the lock."""
-_MARKER = '"_fact":1'
-"""Every asserted fact carries it (fact names start with a letter), so the catch-all never matches the
-session's own state document, which durable-rules keeps among the facts."""
+_FACT_IDS = re.compile(r'"id":(\d+)')
+"""A fact's id in an action's JSON (the session's state document has the id "sid-<sid>", a string)."""
 
 
 class Reason(BaseModel):
@@ -81,192 +94,329 @@ class Decision(BaseModel):
         return [reason.rule for reason in self.reasons]
 
 
-@dataclass(frozen=True)
-class _Rule:
-    id: str
-    outcome: int
-    """Index into the outcomes: lower wins."""
-    role: int
-    """Index into the roles: higher wins; -1 for none."""
-    reason: str
-    fields: tuple[str, ...]
+Model = TypeVar("Model", bound=BaseModel)
+_set = object.__setattr__
+_FIELDS = {Reason: set(Reason.model_fields), Decision: set(Decision.model_fields)}
+"""Shared by every model _built makes: every field is set, so pydantic never has a name to add to them."""
 
-    def explain(self, facts: Mapping[str, Any]) -> Reason:
-        shown = {name: _display(facts[name]) for name in self.fields}
-        return Reason(rule=self.id, text=self.reason.format_map(shown))
+
+def _built(model: type[Model], values: dict[str, Any]) -> Model:
+    """A model from values this module made and knows valid: `model_construct` without its per-field work
+    (Reason and Decision have no defaults, aliases or private attributes), which makes batches faster."""
+    built = model.__new__(model)
+    _set(built, "__dict__", values)
+    _set(built, "__pydantic_fields_set__", _FIELDS[model])
+    _set(built, "__pydantic_extra__", None)
+    _set(built, "__pydantic_private__", None)
+    return built
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """What one combination of fired rules decides: outcome, role, and (rule id, reason template) of each
+    fired rule in listing order, the templates %-style: "Discount %(discount_pct)s%% is ..."."""
+
+    outcome: str
+    role: str | None
+    reasons: tuple[tuple[str, str], ...]
+    shown: tuple[tuple[str, Callable[[Any], str]], ...]
+    """The facts the reasons print, each with the function that prints it."""
+
+
+def _show_decimal(value: str | int) -> str:
+    """A decimal fact (as Decision.facts keeps it) as reasons print it: no trailing zeros, no exponent."""
+    if type(value) is int:
+        return str(value)
+    assert isinstance(value, str)
+    if "E" in value:
+        return format(Decimal(value).normalize(), "f")
+    return value.rstrip("0").rstrip(".") if "." in value else value
+
+
+_SHOW: dict[str, Callable[[Any], str]] = {
+    "decimal": _show_decimal,
+    "integer": str,
+    "string": str,
+    "boolean": lambda value: "yes" if value else "no",
+}
+
+
+_TYPES = {kind: frozenset(types) for kind, types in PYTHON_TYPES.items()}
+_DECIMALS = {Decimal}
+_ENCODERS: dict[str, Callable[[Any], str]] = {
+    "string": encode_basestring,
+    "boolean": {True: "true", False: "false"}.__getitem__,
+}
+
+
+def _encoded(kind: str, values: list[Any], types: set[type], safe: list[Any]) -> list[str]:
+    """Values of one fact as JSON the engine reads (given them as Decision.facts keeps them); ValueError or
+    OverflowError if one is beyond what the engine reads."""
+    if kind not in NUMERIC:
+        return list(map(_ENCODERS[kind], values))
+    if types == _DECIMALS and max(map(len, safe)) <= SHORT_DECIMAL and "E" not in "".join(safe):
+        return safe  # Decimals' own strings, short and without exponent: the engine reads them as float() does
+    texts = list(map(repr, map(float, values)))
+    joined = "".join(texts)
+    if "e" in joined or "n" in joined:  # an exponent (engine_number writes it as the engine reads it), inf, nan
+        return list(map(engine_number, values))
+    return texts
+
+
+def _json_safe(kind: str, values: list[Any], types: set[type]) -> list[Any]:
+    """Values of one fact as Decision.facts keeps them (Decimals as their strings); ValueError if a Decimal
+    is not finite."""
+    if Decimal not in types:
+        return values
+    texts = list(map(str, values))
+    joined = "".join(texts)
+    if "N" in joined or "I" in joined:  # NaN, sNaN, Infinity: a finite Decimal's string has neither
+        raise ValueError("a decimal that is not finite")
+    return (
+        texts
+        if len(types) == 1
+        else [text if type(v) is Decimal else v for text, v in zip(texts, values, strict=True)]
+    )
+
+
+class _Refused(Exception):
+    """A fact set that does not fit, by its index in a batch."""
+
+    def __init__(self, index: int, message: str) -> None:
+        super().__init__(message)
+        self.index, self.message = index, message
 
 
 class RuleSet:
     """A loaded rule file that decides fact sets with durable-rules."""
 
     def __init__(self, spec: RuleFile, text: str) -> None:
+        self.spec = spec
         self.name = spec.ruleset
         self.version = sha256(text.encode("utf-8")).hexdigest()
         self.text = text
         self.description = spec.description
         self.cases: list[Case] = list(spec.cases)
-        self._types: dict[str, str] = dict(spec.facts)
-        self._outcomes = spec.outcomes
-        self._roles = spec.roles
-        listed = sorted(spec.rules, key=lambda rule: (rule.priority is None, rule.priority or 0))  # stable
-        self._rules = [self._rule(rule.id, rule.outcome, rule.role, rule.reason) for rule in listed]
-        self._default = self._rule(
-            DEFAULT_RULE_ID, spec.default.outcome, spec.default.role, spec.default.reason
-        )
-        self._encoders = [
-            (f'"{name}":', _ENCODERS[fact_type], name) for name, fact_type in self._types.items()
-        ]
-        expressions = [compile_condition(rule.when, self._types) for rule in listed]
-        self._engine = _Engine(f"{self.name}-{self.version[:12]}-{next(_load_numbers)}", expressions)
-
-    def _rule(self, rule_id: str, outcome: str, role: str | None, reason: str) -> _Rule:
-        role_index = -1 if role is None else self._roles.index(role)
-        return _Rule(
-            rule_id, self._outcomes.index(outcome), role_index, reason, tuple(template_fields(reason))
-        )
+        self.fact_types: dict[str, str] = dict(spec.facts)
+        self.listed = sorted(spec.rules, key=lambda rule: (rule.priority is None, rule.priority or 0))  # stable
+        """The rules in listing order (priority, then file order): the order of a decision's reasons."""
+        self._names = frozenset(self.fact_types)
+        read = set().union(*(facts_in(rule.when) for rule in self.listed))
+        self._engine_facts = [name for name in self.fact_types if name in read]  # the others: reasons only
+        self._body = ",".join(f'"{name}":%s' for name in self._engine_facts)
+        self._verdicts: dict[int, _Verdict] = {}
+        expressions = [compile_condition(rule.when, self.fact_types) for rule in self.listed]
+        name = f"{self.name}-{self.version[:12]}-{next(_load_numbers)}"
+        self._engine = _Engine(name, expressions, every_fact={"$ex": {self._engine_facts[0]: 1}})
 
     def decide(self, facts: Mapping[str, Any]) -> Decision:
         """Decide one fact set (ValueError naming the fact if one is missing, undeclared or mistyped)."""
-        return self._decide([facts], [self._engine_json(facts)])[0]
+        try:
+            return self._decide([facts])[0]
+        except _Refused as refused:
+            raise ValueError(refused.message) from None
 
     def decide_many(self, facts: Sequence[Mapping[str, Any]]) -> list[Decision]:
         """Decide many fact sets, CHUNK of them per engine session; all are checked before any is decided."""
-        bodies = []
-        for index, one in enumerate(facts):
-            try:
-                bodies.append(self._engine_json(one))
-            except ValueError as error:
-                raise ValueError(f"fact set {index}: {error}") from None
-        return self._decide(facts, bodies)
+        try:
+            return self._decide(facts)
+        except _Refused as refused:
+            raise ValueError(f"fact set {refused.index}: {refused.message}") from None
 
-    def _engine_json(self, facts: Mapping[str, Any]) -> str:
-        check_facts(self._types, facts)
-        return ",".join([key + encode(facts[name]) for key, encode, name in self._encoders])
+    def typed_facts(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Facts from JSON (a stored Decision's `facts`, a command line): decimals from strings or numbers
+        (read exactly, never through float), the rest as they are. ValueError naming the first fact that does
+        not fit; facts this rule set does not declare are refused too."""
+        typed = dict(data)
+        for name, kind in self.fact_types.items():
+            value = typed.get(name)
+            if kind == "decimal" and type(value) is str:
+                try:
+                    typed[name] = Decimal(value)
+                except ArithmeticError:
+                    raise ValueError(f"fact {name!r} must be a decimal number, got {value!r}") from None
+        check_facts(self.fact_types, typed)
+        return typed
 
-    def _decide(self, facts: Sequence[Mapping[str, Any]], bodies: list[str]) -> list[Decision]:
+    def _decide(self, facts: Sequence[Mapping[str, Any]]) -> list[Decision]:
         decisions: list[Decision] = []
-        for start in range(0, len(bodies), CHUNK):
-            chunk = bodies[start : start + CHUNK]
-            sid = str(next(_session_numbers))
-            head = f'{{"sid":"{sid}",{_MARKER},"id":'
-            facts_json = "[" + ",".join([f"{head}{i},{body}}}" for i, body in enumerate(chunk)]) + "]"
-            fired = self._engine.run(sid, facts_json, len(chunk))
-            decisions.extend(self._decision(facts[start + i], hits) for i, hits in enumerate(fired))
+        with _no_cycle_collection():
+            bodies, safes = self._prepare(facts)
+            for start in range(0, len(bodies), CHUNK):
+                fired = self._engine.run(bodies[start : start + CHUNK])
+                decisions += [self._decision(mask, safe) for mask, safe in zip(fired, safes[start:], strict=False)]
         return decisions
 
-    def _decision(self, facts: Mapping[str, Any], hits: list[int]) -> Decision:
-        rules = [self._rules[hit] for hit in hits] or [self._default]
-        outcome = min(rule.outcome for rule in rules)
-        role = max(rule.role for rule in rules if rule.outcome == outcome)
-        return Decision(
-            ruleset=self.name,
-            outcome=self._outcomes[outcome],
-            role=None if role < 0 else self._roles[role],
-            reasons=[rule.explain(facts) for rule in rules],
-            facts={name: _json_safe(facts[name]) for name in self._types},
-            version=self.version,
+    def _prepare(self, facts: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
+        """Check fact sets; their JSON for the engine (without sid and id) and their JSON-safe copies. Done
+        fact by fact over all the sets (several times faster than set by set); if anything does not fit,
+        _refuse finds the first fact set and fact that does not."""
+        try:
+            if not all([one.keys() == self._names for one in facts]):
+                self._refuse(facts)
+            columns = {name: list(map(itemgetter(name), facts)) for name in self.fact_types}
+            types = {name: set(map(type, column)) for name, column in columns.items()}
+            if not all(types[name] <= _TYPES[kind] for name, kind in self.fact_types.items()):
+                self._refuse(facts)
+            safe = {name: _json_safe(kind, columns[name], types[name]) for name, kind in self.fact_types.items()}
+            encoded = [
+                _encoded(self.fact_types[name], columns[name], types[name], safe[name])
+                for name in self._engine_facts
+            ]
+        except (ValueError, OverflowError):
+            self._refuse(facts)
+        bodies = list(map(self._body.__mod__, zip(*encoded, strict=True)))
+        return bodies, [dict(zip(safe, row, strict=True)) for row in zip(*safe.values(), strict=True)]
+
+    def _refuse(self, facts: Sequence[Mapping[str, Any]]) -> NoReturn:
+        """Raise _Refused for the first fact set that _prepare cannot take, naming the fact and the reason."""
+        for index, one in enumerate(facts):
+            try:
+                check_facts(self.fact_types, one)
+            except ValueError as error:
+                raise _Refused(index, str(error)) from None
+            for name in self._engine_facts:  # the types fit: is a number beyond what the engine reads?
+                try:
+                    _encoded(self.fact_types[name], [one[name]], set(), [])
+                except ValueError as error:
+                    raise _Refused(index, f"fact {name!r}: {error}") from None
+        raise AssertionError(f"{self.name}: fact sets refused without a reason")
+
+    def _decision(self, fired: int, facts: dict[str, Any]) -> Decision:
+        verdict = self._verdicts.get(fired) or self._verdict(fired)
+        shown = {name: show(facts[name]) for name, show in verdict.shown}
+        return _built(
+            Decision,
+            {
+                "ruleset": self.name,
+                "outcome": verdict.outcome,
+                "role": verdict.role,
+                "reasons": [
+                    _built(Reason, {"rule": rule, "text": reason % shown}) for rule, reason in verdict.reasons
+                ],
+                "facts": facts,
+                "version": self.version,
+            },
         )
 
+    def _verdict(self, fired: int) -> _Verdict:
+        """Work out (and keep) what a combination of fired rules (bit k: listed rule k) decides."""
+        chosen: list[tuple[str, Rule | Default]] = [
+            (rule.id, rule) for k, rule in enumerate(self.listed) if fired >> k & 1
+        ] or [(DEFAULT_RULE_ID, self.spec.default)]
+        rules = [rule for _, rule in chosen]
+        outcomes, roles = self.spec.outcomes, self.spec.roles
+        outcome = min((rule.outcome for rule in rules), key=outcomes.index)
+        named = [rule.role for rule in rules if rule.outcome == outcome and rule.role is not None]
+        printed = dict.fromkeys(name for rule in rules for name in template_fields(rule.reason))
+        verdict = _Verdict(
+            outcome,
+            max(named, key=roles.index) if named else None,
+            tuple((rule_id, _percent_style(rule.reason)) for rule_id, rule in chosen),
+            tuple((name, _SHOW[self.fact_types[name]]) for name in printed),
+        )
+        if len(self._verdicts) < MAX_VERDICTS:
+            self._verdicts[fired] = verdict
+        return verdict
 
-def _json_safe(value: Any) -> Any:
-    return str(value) if type(value) is Decimal else value
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector paused while a batch makes its many objects (none in a cycle): otherwise it
+    walks every live object again and again, a third of a batch's time. Whoever paused it first restarts it."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
-def _display(value: Any) -> str:
-    """A fact as a reason shows it: Decimals without trailing zeros or exponent (12.5, 100), yes/no."""
-    if type(value) is Decimal:
-        return format(value.normalize(), "f")
-    if type(value) is bool:
-        return "yes" if value else "no"
-    return str(value)
+def _percent_style(template: str) -> str:
+    """A `{fact}` reason template as a %-style one, which fills in faster."""
+    return "".join(
+        literal.replace("%", "%%") + ("" if field is None else f"%({field})s")
+        for literal, field, _, _ in string.Formatter().parse(template)
+    )
 
 
-_ENCODERS: dict[str, Callable[[Any], str]] = {
-    "decimal": engine_number,
-    "integer": engine_number,
-    "string": lambda value: json.dumps(value, ensure_ascii=False),
-    "boolean": lambda value: "true" if value else "false",
-}
-
-
-class _Host(Host):  # type: ignore[misc]
-    """A durable-rules host without its dispatcher and timer threads (they lost results and segfaulted
-    under threads): every call runs in the caller's thread, under _ENGINE_LOCK. Timers never fire."""
-
-    def __init__(self, actions: dict[str, Callable[[Any], None]]) -> None:
-        self._actions = actions
-        super().__init__()
-
-    def _run(self) -> None:
-        return
-
-    def get_action(self, action_name: str) -> Callable[[Any], None]:
-        return self._actions[action_name]
+def _definition_json(value: Any) -> str:
+    """A rule set definition as JSON durable-rules reads: its numbers written by engine_number."""
+    if isinstance(value, dict):
+        return (
+            "{"
+            + ",".join(f"{encode_basestring(key)}:{_definition_json(item)}" for key, item in value.items())
+            + "}"
+        )
+    if isinstance(value, list):
+        return "[" + ",".join(_definition_json(item) for item in value) + "]"
+    if isinstance(value, float):
+        return engine_number(value)
+    return json.dumps(value, ensure_ascii=False)
 
 
 class _Engine:
-    """One compiled rule set on its own host. Rule k's action records the ids of the facts it matched;
-    the last rule matches every fact, so no fact goes unhandled (see rules/README.md)."""
+    """One compiled rule set in durable-rules' C engine, driven directly: facts in as JSON, then the
+    engine's actions read back as JSON, which is all durable-rules' Python layer (Host, Closure, Promise)
+    does around them, less its state updates. Rule k's bit in a fact's mask says that rule k matched it.
+    A last rule matches every fact (not the session's state document, which the engine keeps among the
+    facts), so that no fact goes unhandled (see rules/README.md) and a lost one is noticed."""
 
-    def __init__(self, name: str, expressions: list[Expression]) -> None:
-        catch_all: Expression = {"$ex": {"_fact": 1}}
-        self._hits: list[list[int]] = [[] for _ in range(len(expressions) + 1)]
+    def __init__(self, name: str, expressions: list[Expression], every_fact: Expression) -> None:
+        self._every = len(expressions)
         definition = {
-            f"r{k}": {"all": [{"m": expression}], "run": str(k), "cap": CHUNK}
-            for k, expression in enumerate([*expressions, catch_all])
+            f"r{k}": {"all": [{"m": expression}], "cap": CHUNK}
+            for k, expression in enumerate([*expressions, every_fact])
         }
-        actions = {str(k): self._action(k) for k in range(len(self._hits))}
         with _ENGINE_LOCK:
             while _collected:
                 durable_rules_engine.delete_ruleset(_collected.pop())
-            host = _Host(actions)
-            host.register_rulesets({name: definition})
-        self._rules = host.get_ruleset(name)
-        weakref.finalize(self, _collected.append, self._rules._handle)
+            self._handle: int = durable_rules_engine.create_ruleset(name, _definition_json(definition))
+        weakref.finalize(self, _collected.append, self._handle)
 
-    def _action(self, rule: int) -> Callable[[Any], None]:
-        def action(closure: Any) -> None:
-            self.record(rule, closure.m)
-
-        return action
-
-    def record(self, rule: int, frames: list[Any]) -> None:
-        """Every rule's action: note the ids of the facts the rule matched."""
-        self._hits[rule].extend([frame._d["id"] for frame in frames])
-
-    def run(self, sid: str, facts_json: str, count: int) -> list[list[int]]:
-        """Assert a JSON list of `count` facts (ids 0..count-1, all in session `sid`) and return, per fact,
-        the indices of the rules that fired for it, ascending. The session is deleted afterwards."""
-        rules = self._rules
-        errors: list[BaseException | None] = []
+    def run(self, bodies: list[str]) -> list[int]:
+        """Assert these facts (JSON without sid and id) in a new session and return, per fact, the mask of
+        the rules that matched it. The session is deleted afterwards, unless the engine failed on the way:
+        deleting a session with actions pending crashes durable-rules, and a leaked session is the lesser harm."""
+        sid = str(next(_session_numbers))
+        head = f'{{"sid":"{sid}","id":'
+        facts_json = "[" + ",".join([f"{head}{i},{body}}}" for i, body in enumerate(bodies)]) + "]"
+        handle = self._handle
         with _ENGINE_LOCK:
-            for hits in self._hits:
-                hits.clear()
             try:
-                # Not Ruleset.assert_facts: its json.dumps writes numbers (1e-05) the engine cannot read.
-                result = durable_rules_engine.assert_facts(rules._handle, facts_json)
-                handle = rules._handle_result(result, facts_json)
-                rules.do_actions(handle, lambda error, _state: errors.append(error))
-                failure = rules.get_state(sid).get("exception")
-            finally:
-                rules.delete_state(sid)
-            *by_rule, seen = self._hits
-            fired: list[list[int]] = [[] for _ in range(count)]
-            for rule, hits in enumerate(by_rule):
-                for fact in hits:
-                    fired[fact].append(rule)
-        if errors and errors[0] is not None:
-            raise errors[0]
-        if failure:
-            raise RuntimeError(f"a rule action failed in durable-rules: {failure}")
-        if len(seen) != count:
-            raise RuntimeError(f"durable-rules handled {len(seen)} of {count} facts")
+                code, state = durable_rules_engine.assert_facts(handle, facts_json)
+                if code != 0:
+                    raise RuntimeError(f"durable-rules did not take the facts (result {code})")
+                started = durable_rules_engine.start_action_for_state(handle, state)
+                actions = [] if started is None else [started[1]]
+                while started is not None:
+                    action = durable_rules_engine.complete_and_start_action(handle, state)
+                    if action is None:
+                        break
+                    actions.append(action)
+            except durable_rules_engine.error as error:
+                raise RuntimeError(f"durable-rules failed: {error}") from None
+            durable_rules_engine.delete_state(handle, sid)
+        fired = [0] * len(bodies)
+        handled = 0
+        for action in actions:  # {"r<k>":[{"m":{"sid":"..","id":<fact>,...}}, ...]}
+            rule = int(action[3 : action.index('"', 3)])
+            ids = _FACT_IDS.findall(action)
+            if rule == self._every:
+                handled += len(ids)
+                continue
+            bit = 1 << rule
+            for fact in ids:
+                fired[int(fact)] |= bit
+        if handled != len(bodies):
+            raise RuntimeError(f"durable-rules handled {handled} of {len(bodies)} facts")
         return fired
 
 
 def load_ruleset_text(text: str, source: str) -> RuleSet:
     """A rule set from the text of a rule file (e.g. a stored version); RuleFileError names `source`."""
-    return RuleSet(parse_rule_file(text, source), text)
+    return _load(text, source, None)
 
 
 def load_ruleset(path: Path) -> RuleSet:
@@ -275,7 +425,15 @@ def load_ruleset(path: Path) -> RuleSet:
         text = path.read_bytes().decode("utf-8")
     except (OSError, UnicodeError) as error:
         raise RuleFileError(str(path), None, None, f"cannot read the rule file: {error}") from None
-    return RuleSet(parse_rule_file(text, str(path), name=path.stem), text)
+    return _load(text, str(path), path.stem)
+
+
+def _load(text: str, source: str, name: str | None) -> RuleSet:
+    spec = parse_rule_file(text, source, name)
+    try:
+        return RuleSet(spec, text)
+    except durable_rules_engine.error as error:
+        raise RuleFileError(source, None, None, f"durable-rules refused the rule set: {error}") from None
 
 
 _cache: dict[Path, tuple[tuple[int, int], RuleSet]] = {}
@@ -289,7 +447,7 @@ def get_ruleset(name: str, rules_dir: Path | None = None) -> RuleSet:
     only if there never was a good one."""
     if not NAME.fullmatch(name):
         raise ValueError(f"{name!r} is not a rule set name")
-    path = ((rules_dir or RULES_DIR) / f"{name}.yaml").resolve()
+    path = (rules_dir or RULES_DIR) / f"{name}.yaml"
     with _cache_lock:
         cached = _cache.get(path)
         stamp = _stamp(path)

@@ -11,23 +11,33 @@ import re
 import string
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal, NoReturn
+from typing import Any, Literal, NoReturn
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
+from pydantic import Field, ValidationError
+
+from rules.conditions import (
+    LIST_OPS,
+    NUMERIC,
+    ORDER_OPS,
+    AllOf,
+    AnyOf,
+    Condition,
+    Leaf,
+    Not,
+    StrictModel,
+    alternatives,
+    compile_condition,
+    engine_number,
+)
 
 FactType = Literal["decimal", "integer", "string", "boolean"]
-Op = Literal["eq", "ne", "lt", "le", "gt", "ge", "between", "in", "not_in"]
 Path = tuple[str | int, ...]
 
-NUMERIC: frozenset[str] = frozenset({"decimal", "integer"})
-ORDER_OPS: frozenset[str] = frozenset({"lt", "le", "gt", "ge", "between"})
-LIST_OPS: frozenset[str] = frozenset({"in", "not_in"})
 DEFAULT_RULE_ID = "default"
 ESCALATE = "escalate"
-# durable-rules parses neither `1e-05` nor `1e+16` (error 204), and Python writes floats outside this range
-# that way; rule values must lie inside it (facts are written by rules.engine, which has no such limit).
-ENGINE_MIN, ENGINE_MAX = Decimal("0.0001"), Decimal("1e15")
+MAX_ALTERNATIVES = 256
+"""durable-rules multiplies a condition's `any`s out; far more alternatives fail (error 113) or hang."""
 
 NAME = re.compile(r"[a-z][a-z0-9_]*")
 _RULE_ID = re.compile(r"[a-z0-9][a-z0-9_.-]*")
@@ -44,51 +54,7 @@ class RuleFileError(Exception):
         super().__init__(f"{where}:{rule} {message}")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Leaf(_Model):
-    fact: str
-    op: Op
-    value: Any = None
-    other: str | None = None
-
-
-class AllOf(_Model):
-    all: list[Condition] = Field(min_length=1)
-
-
-class AnyOf(_Model):
-    any: list[Condition] = Field(min_length=1)
-
-
-class Not(_Model):
-    not_: Condition = Field(alias="not")
-
-
-def _condition_kind(value: Any) -> str | None:
-    if isinstance(value, dict):
-        return next(
-            (key for key in ("all", "any", "not") if key in value), "leaf" if "fact" in value else None
-        )
-    return None
-
-
-Condition = Annotated[
-    Annotated[Leaf, Tag("leaf")]
-    | Annotated[AllOf, Tag("all")]
-    | Annotated[AnyOf, Tag("any")]
-    | Annotated[Not, Tag("not")],
-    Discriminator(
-        _condition_kind,
-        custom_error_type="condition",
-        custom_error_message="a condition is {fact, op, value|other}, {all: [..]}, {any: [..]} or {not: ..}",
-    ),
-]
-
-
-class Rule(_Model):
+class Rule(StrictModel):
     id: str
     description: str = ""
     priority: int | None = None
@@ -98,19 +64,19 @@ class Rule(_Model):
     reason: str
 
 
-class Default(_Model):
+class Default(StrictModel):
     outcome: str
     role: str | None = None
     reason: str
 
 
-class Expect(_Model):
+class Expect(StrictModel):
     outcome: str
     role: str | None
     fired: list[str]
 
 
-class Case(_Model):
+class Case(StrictModel):
     """A test case carried in the rule file: these facts must give this outcome, role and fired rules."""
 
     name: str
@@ -118,24 +84,31 @@ class Case(_Model):
     expect: Expect
 
 
-class RuleFile(_Model):
+class RuleFile(StrictModel):
     ruleset: str
     description: str = ""
     version_notes: str = ""
     facts: dict[str, FactType] = Field(min_length=1)
     outcomes: list[str] = Field(min_length=1)
-    roles: list[str] = []
+    roles: list[str] = Field(default_factory=list)
     default: Default
     rules: list[Rule] = Field(min_length=1)
-    cases: list[Case] = []
+    cases: list[Case] = Field(default_factory=list)
+
+
+PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    "decimal": (Decimal, int),
+    "integer": (int,),
+    "string": (str,),
+    "boolean": (bool,),
+}
+_TYPE_WORDS = {"decimal": "a Decimal or int", "integer": "an int", "string": "a str", "boolean": "a bool"}
 
 
 def fits(fact_type: str, value: Any) -> bool:
-    """Whether a value has the Python type a fact of this type takes (Decimal or int for decimals)."""
-    kind = type(value)
-    if fact_type == "decimal":
-        return kind is int or (kind is Decimal and value.is_finite())
-    return kind is {"integer": int, "string": str, "boolean": bool}[fact_type]
+    """Whether a value has the Python type a fact of this type takes (a finite Decimal or int for decimals;
+    bool is no int here)."""
+    return type(value) in PYTHON_TYPES[fact_type] and (type(value) is not Decimal or value.is_finite())
 
 
 def check_facts(types: Mapping[str, str], facts: Mapping[str, Any]) -> None:
@@ -148,17 +121,9 @@ def check_facts(types: Mapping[str, str], facts: Mapping[str, Any]) -> None:
             raise ValueError(
                 f"fact {name!r} must be {_TYPE_WORDS[fact_type]}, got {type(value).__name__} {value!r}"
             )
-    for name in facts:
-        if name not in types:
-            raise ValueError(f"unknown fact {name!r}; declared: {', '.join(types)}")
-
-
-_TYPE_WORDS = {
-    "decimal": "a Decimal or int",
-    "integer": "an int",
-    "string": "a str",
-    "boolean": "a bool",
-}
+    if len(facts) > len(types):
+        unknown = next(name for name in facts if name not in types)
+        raise ValueError(f"unknown fact {unknown!r}; declared: {', '.join(types)}")
 
 
 def template_fields(template: str) -> list[str]:
@@ -182,7 +147,9 @@ def parse_rule_file(text: str, source: str, name: str | None = None) -> RuleFile
     except ValidationError as error:
         first = error.errors()[0]
         path = _known_prefix(lines, first["loc"])
-        raise RuleFileError(source, lines[path], _rule_id_at(data, path), first["msg"]) from None
+        where = (*path, first["loc"][-1]) if first["type"] == "missing" else path
+        message = f"{_dotted(where)}: {first['msg']}" if where else first["msg"]
+        raise RuleFileError(source, lines[path], _rule_id_at(data, path), message) from None
     if name is not None and spec.ruleset != name:
         message = f"ruleset {spec.ruleset!r} must be named as its file, {name!r}"
         raise RuleFileError(source, lines[("ruleset",)], None, message)
@@ -233,6 +200,10 @@ def _known_prefix(lines: Mapping[Path, int], loc: tuple[str | int, ...]) -> Path
     return path
 
 
+def _dotted(path: Path) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path).lstrip(".")
+
+
 def _rule_id_at(data: Any, path: Path) -> str | None:
     if len(path) >= 2 and path[0] == "rules":
         rule_id = data["rules"][path[1]].get("id") if isinstance(data["rules"][path[1]], dict) else None
@@ -273,6 +244,13 @@ class _Checker:
                 self.fail((*path, "id"), f"rule id {rule.id!r} is used twice")
             seen.add(rule.id)
             self.condition((*path, "when"), rule.when)
+            count = alternatives(compile_condition(rule.when, spec.facts))
+            if count > MAX_ALTERNATIVES:
+                self.fail(
+                    (*path, "when"),
+                    f"the condition has {count} alternatives (any/in multiplied out); "
+                    f"durable-rules takes at most {MAX_ALTERNATIVES}",
+                )
             self.decision(path, rule.outcome, rule.role)
             self.template((*path, "reason"), rule.reason)
         self.rule_id = None
@@ -348,11 +326,13 @@ class _Checker:
 
     def value(self, path: Path, fact: str, fact_type: str, value: Any) -> None:
         if not fits(fact_type, value):
-            self.fail(path, f"value {value!r} does not fit {fact} ({fact_type})")
-        if fact_type in NUMERIC and value != 0 and not ENGINE_MIN <= abs(value) < ENGINE_MAX:
-            self.fail(
-                path, f"value {value} is outside what the engine reads (0, or 0.0001 <= |value| < 1e15)"
-            )
+            shown = repr(value) if isinstance(value, str) else value
+            self.fail(path, f"value {shown} does not fit {fact} ({fact_type})")
+        if fact_type in NUMERIC:
+            try:
+                engine_number(value)
+            except ValueError as error:
+                self.fail(path, f"value {error}")
 
     def case(self, path: Path, case: Case, rule_ids: set[str]) -> None:
         label = f"case {case.name!r}: "
@@ -362,9 +342,7 @@ class _Checker:
             self.fail((*path, "facts"), label + str(error))
         expect = case.expect
         if expect.outcome not in self.spec.outcomes:
-            self.fail(
-                (*path, "expect", "outcome"), f"{label}outcome {expect.outcome!r} is not one of outcomes"
-            )
+            self.fail((*path, "expect", "outcome"), f"{label}outcome {expect.outcome!r} is not one of outcomes")
         if expect.role is not None and expect.role not in self.spec.roles:
             self.fail((*path, "expect", "role"), f"{label}role {expect.role!r} is not one of roles")
         for index, rule_id in enumerate(expect.fired):

@@ -1,0 +1,373 @@
+"""`kamflow rules …`: check rule files, run their cases, explain a decision (new or stored), and replay stored
+decisions against a candidate rule file. Rule sets are read from the settings' `rules_dir`, as they are now
+on disk. Every command reads only; a report that finds a problem exits 2.
+
+kamflow.cli registers this; it uses the CLI's helpers at call time (importing them here would be circular)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from kamflow.cli_credit import Json
+from kamflow.errors import InvalidInput
+from kamflow.settings import get_settings
+from rules.engine import Decision, RuleFileError, RuleSet, load_ruleset, load_ruleset_text
+from rules.spec import NAME
+
+rules_app = typer.Typer(
+    help="Rule sets: check the files, run their cases, explain decisions, replay history against a change.",
+    no_args_is_help=True,
+)
+
+
+def _report(as_json: bool, body: Callable[[], dict[str, Any]], human: Callable[[dict[str, Any]], str]) -> None:
+    """Run a command body and print its report as the CLI does; exit 2 if the report is not `ok`."""
+    from kamflow import cli
+
+    reports: list[dict[str, Any]] = []
+
+    def run() -> dict[str, Any]:
+        reports.append(body())
+        return reports[0]
+
+    cli._run(as_json, run, human)
+    if reports and not reports[0].get("ok", True):
+        raise typer.Exit(2)
+
+
+def _path(name: str) -> Path:
+    if not NAME.fullmatch(name):
+        raise InvalidInput(f"{name!r} is not a rule set name (lowercase letters, digits, _)", field="ruleset")
+    return get_settings().rules_dir / f"{name}.yaml"
+
+
+def _load(name: str) -> RuleSet:
+    """The rule set as its file is now (not a cached version); a file that does not load is bad input."""
+    try:
+        return load_ruleset(_path(name))
+    except RuleFileError as error:
+        raise InvalidInput(str(error), field="ruleset") from None
+
+
+def _every_file() -> list[Path]:
+    folder = get_settings().rules_dir
+    found = sorted(folder.glob("*.yaml"))
+    if not found:
+        raise InvalidInput(f"no rule files (*.yaml) in {folder}", field="rules_dir")
+    return found
+
+
+def _verdict(outcome: str, role: str | None, fired: list[str]) -> str:
+    return f"{outcome}{'/' + role if role else ''} [{', '.join(fired)}]"
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
+# --- lint --------------------------------------------------------------------------------------------------
+
+
+def _lint_one(path: Path) -> dict[str, Any]:
+    try:
+        ruleset = load_ruleset(path)
+    except RuleFileError as error:
+        return {
+            "file": str(path),
+            "ok": False,
+            "line": error.line,
+            "rule": error.rule_id,
+            "message": error.message,
+            "error": str(error),
+        }
+    return {
+        "file": str(path),
+        "ok": True,
+        "ruleset": ruleset.name,
+        "version": ruleset.version,
+        "rules": len(ruleset.listed),
+        "cases": len(ruleset.cases),
+    }
+
+
+def _lint_text(report: dict[str, Any]) -> str:
+    lines = [
+        f"ok     {row['file']}: {row['ruleset']} {row['version'][:12]}, {row['rules']} rules, {row['cases']} cases"
+        if row["ok"]
+        else f"ERROR  {row['error']}"
+        for row in report["files"]
+    ]
+    bad = sum(not row["ok"] for row in report["files"])
+    return "\n".join([*lines, f"{len(report['files'])} files, {bad} with errors"])
+
+
+@rules_app.command("lint")
+def lint(
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="Rule files to check; default: every *.yaml in the rules folder.")
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Load and check rule files: every error with its file, line and rule id. Exit 2 if any file has one."""
+
+    def body() -> dict[str, Any]:
+        rows = [_lint_one(path) for path in (files or _every_file())]
+        return {"ok": all(row["ok"] for row in rows), "files": rows}
+
+    _report(as_json, body, _lint_text)
+
+
+# --- test --------------------------------------------------------------------------------------------------
+
+
+def _test_one(name: str) -> dict[str, Any]:
+    from rules.cases import run_cases
+
+    try:
+        ruleset = load_ruleset(_path(name))
+    except RuleFileError as error:
+        return {"ruleset": name, "ok": False, "error": str(error), "cases": [], "uncovered": []}
+    report = run_cases(ruleset)
+    cases = [
+        {
+            "case": result.case.name,
+            "expected": _verdict(result.case.expect.outcome, result.case.expect.role, result.case.expect.fired),
+            "got": _verdict(result.decision.outcome, result.decision.role, result.decision.fired),
+            "pass": result.passed,
+        }
+        for result in report.results
+    ]
+    return {
+        "ruleset": name,
+        "version": ruleset.version,
+        "ok": not report.failed,
+        "cases": cases,
+        "uncovered": report.uncovered,
+    }
+
+
+def _test_text(report: dict[str, Any]) -> str:
+    rows = [["ruleset", "case", "expected", "got", "pass"]]
+    rows += [
+        [one["ruleset"], case["case"], case["expected"], case["got"], "ok" if case["pass"] else "FAIL"]
+        for one in report["rulesets"]
+        for case in one["cases"]
+    ]
+    lines = _table(rows)
+    lines += [f"ERROR  {one['error']}" for one in report["rulesets"] if "error" in one]
+    lines += [
+        f"uncovered in {one['ruleset']} (no case fires them): {', '.join(one['uncovered'])}"
+        for one in report["rulesets"]
+        if one["uncovered"]
+    ]
+    cases = [case for one in report["rulesets"] for case in one["cases"]]
+    failed = sum(not case["pass"] for case in cases)
+    lines.append(f"{len(report['rulesets'])} rule sets, {len(cases)} cases, {failed} failed")
+    return "\n".join(lines)
+
+
+@rules_app.command("test")
+def test(
+    rulesets: Annotated[
+        list[str] | None, typer.Argument(help="Rule set names; default: every rule file in the rules folder.")
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Run every case of the rule sets: a table of expected and got, and the rules no case fires.
+    Exit 2 if a case fails or a file does not load."""
+
+    def body() -> dict[str, Any]:
+        names = rulesets or [path.stem for path in _every_file()]
+        results = [_test_one(name) for name in names]
+        return {"ok": all(one["ok"] for one in results), "rulesets": results}
+
+    _report(as_json, body, _test_text)
+
+
+# --- explain -----------------------------------------------------------------------------------------------
+
+
+def _facts_json(text: str) -> dict[str, Any]:
+    """--facts: a JSON object, or @FILE holding one; numbers read exactly (as Decimal where fractional)."""
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except (OSError, UnicodeError) as error:
+            raise InvalidInput(f"cannot read the facts file: {error}", field="facts") from None
+    try:
+        data = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as error:
+        raise InvalidInput(f"facts are not valid JSON: {error}", field="facts") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("facts must be a JSON object of fact names and values", field="facts")
+    return data
+
+
+def _decision_view(ruleset: RuleSet, decision: Decision) -> dict[str, Any]:
+    described = {rule.id: rule.description for rule in ruleset.listed}
+    return {
+        "ruleset": decision.ruleset,
+        "version": decision.version,
+        "outcome": decision.outcome,
+        "role": decision.role,
+        "reasons": [
+            {"rule": reason.rule, "text": reason.text, "description": described.get(reason.rule, "")}
+            for reason in decision.reasons
+        ],
+        "facts": decision.facts,
+    }
+
+
+def _explain_text(view: dict[str, Any]) -> str:
+    lines = []
+    if "audit_event" in view:
+        lines.append(
+            f"audit event {view['audit_event']}: {view['action']} of {view['subject']} at {view['decided_at']}"
+            f" by {view['actor']}"
+        )
+    role = f" -> {view['role']}" if view["role"] else ""
+    lines.append(f"{view['ruleset']} (version {view['version'][:12]}): {view['outcome'].upper()}{role}")
+    lines += [f"  - {reason['rule']}: {reason['text']}" for reason in view["reasons"]]
+    lines.append("facts: " + ", ".join(f"{name}={value}" for name, value in view["facts"].items()))
+    if "as_stored" in view:
+        lines.append(
+            "the same reasons as stored"
+            if view["as_stored"]
+            else "NOT the reasons stored: "
+            + "; ".join(f"{r['rule']}: {r['text']}" for r in view["stored_reasons"])
+        )
+    return "\n".join(lines)
+
+
+@rules_app.command("explain")
+def explain(
+    ruleset: Annotated[str, typer.Argument(help="Rule set name, e.g. discount.")],
+    facts: Annotated[
+        str | None,
+        typer.Option("--facts", help='Facts as a JSON object (\'{"discount_pct": "14", ...}\') or @FILE.'),
+    ] = None,
+    decision: Annotated[
+        int | None,
+        typer.Option(
+            "--decision", help="Instead: an audit event id; explains that stored decision with its own version."
+        ),
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Decide facts and print the outcome, who acts next, and every rule that fired with its reason; or
+    re-explain a stored decision exactly as it was made (--decision)."""
+
+    def body() -> dict[str, Any]:
+        if (facts is None) == (decision is None):
+            raise InvalidInput("give exactly one of --facts or --decision", field="facts")
+        if decision is not None:
+            return _reexplain(ruleset, decision)
+        loaded = _load(ruleset)
+        try:
+            typed = loaded.typed_facts(_facts_json(facts or ""))
+        except ValueError as error:
+            raise InvalidInput(f"facts: {error}", field="facts") from None
+        return _decision_view(loaded, loaded.decide(typed))
+
+    _report(as_json, body, _explain_text)
+
+
+def _reexplain(ruleset: str, event_id: int) -> dict[str, Any]:
+    from kamflow.db import unit_of_work
+    from kamflow.replay import reexplain
+
+    _path(ruleset)  # a bad name is refused before the database is opened
+    with unit_of_work() as session:
+        found = reexplain(session, event_id=event_id, ruleset=ruleset)
+        event = found.event
+        return {
+            "audit_event": event.id,
+            "action": event.action,
+            "subject": f"{event.subject_type} {event.subject_id}",
+            "decided_at": event.at.isoformat(),
+            "actor": event.actor,
+            **_decision_view(found.ruleset, found.decision),
+            "as_stored": found.as_stored,
+            "stored_reasons": event.reasons,
+        }
+
+
+# --- replay ------------------------------------------------------------------------------------------------
+
+
+def _replay_text(view: dict[str, Any]) -> str:
+    since = f" since {view['since']}" if view["since"] else ""
+    lines = [
+        f"{view['ruleset']}: {view['decisions']} stored decisions{since} replayed with candidate version "
+        f"{view['candidate_version'][:12]}: {view['changed']} change outcome or role, "
+        f"{view['reasons_changed']} only their reasons"
+    ]
+    if view["transitions"]:
+        lines += _table(
+            [["old", "new", "count"]] + [[t["old"], t["new"], str(t["count"])] for t in view["transitions"]]
+        )
+    for change in view["first_changed"]:
+        old, new = change["old"], change["new"]
+        lines.append(
+            f"audit event {change['audit_event']} ({change['subject']}, {change['at']}): "
+            f"{old['outcome']}{'/' + old['role'] if old['role'] else ''} -> "
+            f"{new['outcome']}{'/' + new['role'] if new['role'] else ''}"
+        )
+        lines += [f"    was {r['rule']}: {r['text']}" for r in old["reasons"]]
+        lines += [f"    now {r['rule']}: {r['text']}" for r in new["reasons"]]
+    if view["not_replayed"]:
+        lines.append(f"{view['not_replayed']} not replayed: " + "; ".join(view["first_not_replayed"]))
+    if view["not_reproduced"]:
+        lines.append(f"stored reasons not reproduced by their own version: audit events {view['not_reproduced']}")
+    return "\n".join(lines)
+
+
+@rules_app.command("replay")
+def replay(
+    ruleset: Annotated[str, typer.Argument(help="Rule set name, e.g. discount.")],
+    candidate: Annotated[Path, typer.Option("--candidate", help="The changed rule file to try.")],
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only decisions from this date on (YYYY-MM-DD, company time).")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="Changed decisions to show in full.")] = 10,
+    as_json: Json = False,
+) -> None:
+    """Decide the stored decisions of a rule set again with a candidate file: counts by old -> new outcome
+    and the first changed decisions with their old and new reasons."""
+
+    def body() -> dict[str, Any]:
+        from kamflow.db import unit_of_work
+        from kamflow.replay import replay as replay_history
+
+        _path(ruleset)
+        start = _since(since)
+        try:
+            text = candidate.read_bytes().decode("utf-8")
+            trial = load_ruleset_text(text, str(candidate))
+        except (OSError, UnicodeError) as error:
+            raise InvalidInput(f"cannot read the candidate file: {error}", field="candidate") from None
+        except RuleFileError as error:
+            raise InvalidInput(str(error), field="candidate") from None
+        with unit_of_work() as session:
+            return replay_history(session, ruleset=ruleset, candidate=trial, since=start, limit=limit).to_json()
+
+    _report(as_json, body, _replay_text)
+
+
+def _since(value: str | None) -> dt.datetime | None:
+    """The start of a business date in the company's timezone."""
+    if value is None:
+        return None
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"--since {value!r} is not a date (YYYY-MM-DD)", field="since") from None
+    return dt.datetime.combine(day, dt.time(), tzinfo=get_settings().tz)

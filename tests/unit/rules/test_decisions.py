@@ -1,0 +1,330 @@
+"""Decisions by the real durable-rules engine agree with plain Python: in bulk, from threads, per operator."""
+
+from __future__ import annotations
+
+import gc
+import operator
+import random
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import durable_rules_engine
+import pytest
+
+from bench.bench_rules import plain_decide, random_facts
+from rules import engine
+from rules.conditions import AllOf, AnyOf, Leaf, Not
+from rules.engine import RULES_DIR, Decision, get_ruleset, load_ruleset, load_ruleset_text
+from rules.spec import parse_rule_file
+
+
+def verdicts(decisions: list[Any]) -> list[tuple[str, str | None, list[str]]]:
+    return [(decision.outcome, decision.role, decision.fired) for decision in decisions]
+
+
+def test_a_hundred_thousand_batch_decisions_agree_with_plain_python() -> None:
+    ruleset = get_ruleset("discount")
+    for seed in range(10):
+        facts = random_facts(10_000, seed)
+        assert verdicts(ruleset.decide_many(facts)) == [plain_decide(one) for one in facts]
+
+
+def test_one_by_one_decisions_agree_and_free_their_sessions() -> None:
+    ruleset = get_ruleset("discount")
+    facts = random_facts(3_000, 99)  # more than the engine's 1024 live sessions
+    assert verdicts([ruleset.decide(one) for one in facts]) == [plain_decide(one) for one in facts]
+
+
+def test_decisions_from_eight_threads_at_once_agree() -> None:
+    ruleset = get_ruleset("discount")
+    facts = random_facts(16_000, 8)
+    start = threading.Barrier(8)
+
+    def work(worker: int) -> list[Any]:
+        mine = facts[worker * 2_000 : (worker + 1) * 2_000]
+        start.wait()
+        return ruleset.decide_many(mine[:1_700]) + [ruleset.decide(one) for one in mine[1_700:]]
+
+    with ThreadPoolExecutor(8) as pool:
+        decisions = [decision for part in pool.map(work, range(8)) for decision in part]
+    assert verdicts(decisions) == [plain_decide(one) for one in facts]
+
+
+def test_the_same_rule_set_loaded_twice_in_one_process_both_decide() -> None:
+    path = RULES_DIR / "discount.yaml"
+    first, second = load_ruleset(path), load_ruleset(path)
+    stored = load_ruleset_text(first.text, "audit trail")
+    facts = random_facts(300, 3)
+    expected = [plain_decide(one) for one in facts]
+    for ruleset in (first, second, stored, first):
+        assert ruleset.version == second.version
+        assert verdicts(ruleset.decide_many(facts)) == expected
+
+
+def test_a_rule_set_no_longer_used_is_freed_in_the_engine_at_the_next_load() -> None:
+    ruleset = load_ruleset(RULES_DIR / "discount.yaml")
+    handle = ruleset._engine._handle
+    del ruleset
+    gc.collect()
+    assert handle in engine._collected
+    kept = load_ruleset(RULES_DIR / "discount.yaml")
+    assert engine._collected == []
+    assert kept.decide(kept.cases[0].facts).outcome == kept.cases[0].expect.outcome
+
+
+OPERATORS_FILE = """\
+ruleset: operators
+facts: {x: decimal, y: decimal, n: integer, s: string, b: boolean}
+outcomes: [hit]
+default: {outcome: hit, reason: "none"}
+rules:
+  - {id: eq, when: {fact: x, op: eq, value: 1.5}, outcome: hit, reason: "x {x}"}
+  - {id: ne, when: {fact: s, op: ne, value: "é\\"q"}, outcome: hit, reason: "s {s}"}
+  - {id: lt, when: {fact: x, op: lt, value: 2}, outcome: hit, reason: "x {x}"}
+  - {id: le, when: {fact: n, op: le, value: 3}, outcome: hit, reason: "n {n}"}
+  - {id: gt, when: {fact: x, op: gt, other: y}, outcome: hit, reason: "x {x} y {y}"}
+  - {id: ge, when: {fact: n, op: ge, other: x}, outcome: hit, reason: "n {n} x {x}"}
+  - {id: between, when: {fact: y, op: between, value: [0.5, 2.5]}, outcome: hit, reason: "y {y}"}
+  - {id: in, when: {fact: s, op: in, value: [a, "é\\"q"]}, outcome: hit, reason: "s {s}"}
+  - {id: not-in, when: {fact: n, op: not_in, value: [1, 3]}, outcome: hit, reason: "n {n}"}
+  - {id: bool, when: {fact: b, op: eq, value: true}, outcome: hit, reason: "b {b}"}
+  - id: any-overlapping
+    when: {any: [{fact: x, op: ge, value: 1}, {fact: x, op: ge, value: 2}, {fact: b, op: eq, value: true}]}
+    outcome: hit
+    reason: "once"
+  - id: not-all
+    when: {not: {all: [{fact: x, op: lt, other: y}, {fact: s, op: eq, value: a}]}}
+    outcome: hit
+    reason: "x {x}"
+  - id: not-any
+    when: {not: {any: [{fact: n, op: eq, value: 2}, {not: {fact: b, op: ne, value: false}}]}}
+    outcome: hit
+    reason: "n {n}"
+  - id: not-between
+    when: {not: {fact: x, op: between, value: [1, 2]}}
+    outcome: hit
+    reason: "x {x}"
+  - id: not-in-list
+    when: {not: {fact: s, op: in, value: [a, b]}}
+    outcome: hit
+    reason: "s {s}"
+  - id: not-not-in
+    when: {not: {fact: n, op: not_in, value: [0, 4]}}
+    outcome: hit
+    reason: "n {n}"
+  - id: not-other
+    when:
+      not: {any: [{fact: x, op: le, other: y}, {fact: y, op: eq, other: x}, {fact: n, op: ne, other: x}]}
+    outcome: hit
+    reason: "n {n} x {x}"
+"""
+
+
+COMPARISONS = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
+}
+
+
+def holds(condition: Leaf | AllOf | AnyOf | Not, facts: dict[str, Any]) -> bool:
+    """The condition evaluated in plain Python, on the Decimals themselves."""
+    if isinstance(condition, Not):
+        return not holds(condition.not_, facts)
+    if isinstance(condition, AllOf):
+        return all(holds(part, facts) for part in condition.all)
+    if isinstance(condition, AnyOf):
+        return any(holds(part, facts) for part in condition.any)
+    left = facts[condition.fact]
+    right = facts[condition.other] if condition.other is not None else condition.value
+    if condition.op == "between":
+        return bool(right[0] <= left <= right[1])
+    if condition.op in ("in", "not_in"):
+        return (left in right) == (condition.op == "in")
+    return bool(COMPARISONS[condition.op](left, right))
+
+
+def test_every_operator_and_combination_decides_as_plain_python(tmp_path: Path) -> None:
+    (tmp_path / "operators.yaml").write_text(OPERATORS_FILE)
+    ruleset = load_ruleset(tmp_path / "operators.yaml")
+    rules = parse_rule_file(OPERATORS_FILE, "operators.yaml").rules
+    rnd = random.Random(5)
+    values = [Decimal("0.5"), Decimal("1"), Decimal("1.50"), Decimal(2), Decimal("2.5"), Decimal(3), 4]
+    facts = [
+        {
+            "x": rnd.choice(values),
+            "y": rnd.choice(values),
+            "n": rnd.randint(0, 4),
+            "s": rnd.choice(["a", "b", 'é"q']),
+            "b": rnd.random() < 0.5,
+        }
+        for _ in range(3_000)
+    ]
+    expected = [[rule.id for rule in rules if holds(rule.when, one)] or ["default"] for one in facts]
+    assert [decision.fired for decision in ruleset.decide_many(facts)] == expected
+    assert [ruleset.decide(one).fired for one in facts[:200]] == expected[:200]
+
+
+NUMBERS_FILE = """\
+ruleset: numbers
+facts: {small: decimal, big: decimal, count: integer, label: string}
+outcomes: [ok]
+default: {outcome: ok, reason: "none"}
+rules:
+  - {id: small-positive, when: {fact: small, op: gt, value: 0}, outcome: ok, reason: "{small}"}
+  - {id: small-below-big, when: {fact: small, op: lt, other: big}, outcome: ok, reason: "{big}"}
+  - {id: count-above-big, when: {fact: count, op: gt, other: big}, outcome: ok, reason: "{count}"}
+"""
+
+
+@pytest.mark.parametrize(
+    ("small", "big", "count", "fired"),
+    [
+        (Decimal("0.00001"), Decimal("1E+20"), 10**17, ["small-positive", "small-below-big"]),
+        (Decimal("1E-300"), Decimal("2E-300"), 0, ["small-positive", "small-below-big"]),
+        (Decimal("-1E-7"), Decimal("-1E+16"), -(10**17), ["default"]),
+        (Decimal("0.30"), Decimal("0.3"), 1, ["small-positive", "count-above-big"]),
+    ],
+)
+def test_numbers_of_any_size_reach_the_engine(small: Decimal, big: Decimal, count: int, fired: list[str]) -> None:
+    ruleset = load_ruleset_text(NUMBERS_FILE, "numbers.yaml")
+    facts = {"small": small, "big": big, "count": count, "label": "x"}
+    assert ruleset.decide(facts).fired == fired
+    assert ruleset.decide_many([facts])[0].fired == fired
+
+
+def test_rules_are_listed_by_priority_then_file_order_and_the_default_explains_itself() -> None:
+    ruleset = load_ruleset_text(
+        """\
+ruleset: order
+facts: {x: integer}
+outcomes: [stop, go]
+roles: [clerk, boss]
+default: {outcome: stop, role: boss, reason: "x is {x}: no rule"}
+rules:
+  - {id: third, when: {fact: x, op: gt, value: 0}, outcome: go, role: boss, reason: "3"}
+  - {id: fourth, when: {fact: x, op: gt, value: 0}, outcome: go, role: clerk, reason: "4"}
+  - {id: second, priority: 5, when: {fact: x, op: gt, value: 1}, outcome: stop, role: clerk, reason: "2"}
+  - {id: first, priority: 1, when: {fact: x, op: gt, value: 0}, outcome: go, reason: "1"}
+""",
+        "order.yaml",
+    )
+    assert ruleset.decide({"x": 1}).fired == ["first", "third", "fourth"]
+    assert (ruleset.decide({"x": 1}).outcome, ruleset.decide({"x": 1}).role) == ("go", "boss")
+    assert (ruleset.decide({"x": 2}).outcome, ruleset.decide({"x": 2}).role) == ("stop", "clerk")
+    default = ruleset.decide({"x": 0})
+    assert (default.outcome, default.role, default.fired) == ("stop", "boss", ["default"])
+    assert default.reasons[0].text == "x is 0: no rule"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"discount_pct": None}, "missing fact 'discount_pct'"),
+        ({"discount_pct": 12.5}, "fact 'discount_pct' must be a Decimal or int, got float"),
+        ({"discount_pct": Decimal("NaN")}, "fact 'discount_pct' must be a Decimal or int"),
+        ({"discount_pct": Decimal("1E+400")}, "fact 'discount_pct': 1E+400 is too large for the engine"),
+        ({"price_column": True}, "fact 'price_column' must be an int, got bool"),
+        ({"promotion_active": 1}, "fact 'promotion_active' must be a bool, got int"),
+        ({"customer_class": None}, "missing fact 'customer_class'"),
+        ({"discount": Decimal(1)}, "unknown fact 'discount'"),
+    ],
+)
+def test_facts_that_do_not_fit_are_refused_naming_the_fact(change: dict[str, Any], message: str) -> None:
+    ruleset = get_ruleset("discount")
+    facts = {**ruleset.cases[0].facts, **change}
+    facts = {name: value for name, value in facts.items() if value is not None}
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ruleset.decide(facts)
+    with pytest.raises(ValueError, match=re.escape(f"fact set 1: {message}")):
+        ruleset.decide_many([ruleset.cases[0].facts, facts])
+
+
+def test_an_engine_failure_is_raised_and_the_rule_set_decides_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    ruleset = load_ruleset(RULES_DIR / "discount.yaml")
+    facts = random_facts(50, 1)
+
+    def broken(handle: int, state: int) -> str:
+        raise durable_rules_engine.error("broken engine")
+
+    monkeypatch.setattr(durable_rules_engine, "complete_and_start_action", broken)
+    with pytest.raises(RuntimeError, match="durable-rules failed: broken engine"):
+        ruleset.decide(facts[0])
+    with pytest.raises(RuntimeError, match="broken engine"):
+        ruleset.decide_many(facts)
+    monkeypatch.undo()
+    assert verdicts(ruleset.decide_many(facts)) == [plain_decide(one) for one in facts]
+
+
+def test_rule_values_of_any_size_reach_the_engine() -> None:
+    ruleset = load_ruleset_text(
+        """\
+ruleset: sizes
+facts: {x: decimal}
+outcomes: [ok]
+default: {outcome: ok, reason: "none"}
+rules:
+  - {id: tiny, when: {fact: x, op: gt, value: 0.00001}, outcome: ok, reason: "{x}"}
+  - {id: huge, when: {fact: x, op: ge, value: 1.0e+20}, outcome: ok, reason: "{x}"}
+  - {id: negative-tiny, when: {fact: x, op: lt, value: -1.5e-300}, outcome: ok, reason: "{x}"}
+""",
+        "sizes.yaml",
+    )
+    fired = [
+        one.fired
+        for one in ruleset.decide_many([{"x": Decimal(v)} for v in ("0.00001", "0.000011", "1E+20", "-1")])
+    ]
+    assert fired == [["default"], ["tiny"], ["tiny", "huge"], ["negative-tiny"]]
+
+
+def test_batch_decisions_are_the_models_validation_would_make() -> None:
+    for decision in get_ruleset("discount").decide_many(random_facts(300, 4)):
+        again = Decision.model_validate(decision.model_dump())
+        assert again == decision and again.model_dump_json() == decision.model_dump_json()
+        assert decision.model_fields_set == set(Decision.model_fields)
+        assert all(reason.model_fields_set == {"rule", "text"} for reason in decision.reasons)
+
+
+def test_facts_from_json_are_typed_exactly_and_checked() -> None:
+    ruleset = get_ruleset("discount")
+    stored = ruleset.decide(ruleset.cases[1].facts).facts
+    typed = ruleset.typed_facts(stored)
+    assert typed["discount_pct"] == Decimal("12.50") and str(typed["discount_pct"]) == "12.50"
+    assert ruleset.decide(typed).facts == stored
+    with pytest.raises(ValueError, match="fact 'norm_pct' must be a decimal number, got 'twelve'"):
+        ruleset.typed_facts({**stored, "norm_pct": "twelve"})
+    with pytest.raises(ValueError, match="fact 'norm_pct' must be a Decimal or int, got float"):
+        ruleset.typed_facts({**stored, "norm_pct": 12.5})
+    with pytest.raises(ValueError, match="unknown fact 'colour'"):
+        ruleset.typed_facts({**stored, "colour": "red"})
+
+
+def test_the_engine_reads_short_decimals_as_their_floats() -> None:
+    """Decimals of one fact all Decimal and short go to the engine as their own strings; mixed with an int
+    they go as float(): the engine must read both the same (up to 15 significant digits)."""
+    ruleset = load_ruleset_text(
+        """\
+ruleset: reading
+facts: {as_text: decimal, as_float: decimal}
+outcomes: [ok]
+default: {outcome: ok, reason: "same"}
+rules:
+  - {id: differ, when: {fact: as_text, op: ne, other: as_float}, outcome: ok, reason: "{as_text} {as_float}"}
+""",
+        "reading.yaml",
+    )
+    rnd = random.Random(11)
+    values = [
+        Decimal(rnd.randint(-(10 ** rnd.randint(1, 15)), 10 ** rnd.randint(1, 15))).scaleb(-rnd.randint(0, 12))
+        for _ in range(20_000)
+    ]
+    values = [value for value in values if "E" not in str(value) and len(str(value)) <= engine.SHORT_DECIMAL]
+    facts = [{"as_text": value, "as_float": value} for value in values] + [{"as_text": Decimal(1), "as_float": 1}]
+    assert [decision.fired for decision in ruleset.decide_many(facts)] == [["default"]] * len(facts)
