@@ -51,7 +51,14 @@ class Reexplained:
     @property
     def as_stored(self) -> bool:
         """Whether deciding again under the kept version gives the reasons the audit trail stored."""
-        return [reason.model_dump() for reason in self.decision.reasons] == self.event.reasons
+        return reproduces(self.decision, self.event.reasons)
+
+
+def reproduces(decision: Decision, stored: list[dict[str, str]]) -> bool:
+    """Whether a decision gives every reason stored with it (an audit event may keep only some of them, as the
+    nightly review's collection tasks keep the reasons for their action)."""
+    given = [reason.model_dump() for reason in decision.reasons]
+    return bool(stored) and all(reason in given for reason in stored)
 
 
 def reexplain(session: Session, *, event_id: int, ruleset: str | None = None) -> Reexplained:
@@ -99,8 +106,8 @@ class Replay:
     first_not_replayed: list[str] = field(default_factory=list)
     """... and why, for the first `limit` of them."""
     not_reproduced: list[int] = field(default_factory=list)
-    """Audit events whose kept version, deciding again, does not give the stored reasons (none, unless the
-    rules module changed how it decides)."""
+    """Audit events (the first `limit`) whose kept version, deciding again, does not give the stored reasons
+    (none, unless the rules module changed how it decides)."""
 
     def skip(self, why: str) -> None:
         self.not_replayed += 1
@@ -110,7 +117,7 @@ class Replay:
     def add(self, event: AuditEvent, old: Decision, new: Decision) -> None:
         self.decisions += 1
         self.transitions[label(old), label(new)] += 1
-        if [reason.model_dump() for reason in old.reasons] != event.reasons:
+        if not reproduces(old, event.reasons) and len(self.not_reproduced) < self.limit:
             self.not_reproduced.append(event.id)
         if (old.outcome, old.role) != (new.outcome, new.role):
             self.changed += 1

@@ -62,8 +62,7 @@ CHUNK = 1000
 """Facts per engine session in decide_many, and each rule's `cap` (matches handed out in one action)."""
 SHORT_DECIMAL = 16
 """Decimals whose string is at most this long (and has no exponent) go to the engine as that string: it reads
-up to 15 significant digits exactly as float() does (checked on 200k random values); longer ones go through
-float()."""
+up to 15 significant digits exactly as float() does (a test checks random ones); longer ones go through float()."""
 MAX_VERDICTS = 4096
 """Distinct combinations of fired rules whose outcome, role and reason templates a rule set keeps worked out."""
 
@@ -163,7 +162,7 @@ def _encoded(kind: str, values: list[Any], types: set[type], safe: list[Any]) ->
     return texts
 
 
-def _json_safe(kind: str, values: list[Any], types: set[type]) -> list[Any]:
+def _json_safe(values: list[Any], types: set[type]) -> list[Any]:
     """Values of one fact as Decision.facts keeps them (Decimals as their strings); ValueError if a Decimal
     is not finite."""
     if Decimal not in types:
@@ -224,8 +223,8 @@ class RuleSet:
             raise ValueError(f"fact set {refused.index}: {refused.message}") from None
 
     def typed_facts(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        """Facts from JSON (a stored Decision's `facts`, a command line): decimals from strings or numbers
-        (read exactly, never through float), the rest as they are. ValueError naming the first fact that does
+        """Facts from JSON (a stored Decision's `facts`, a command line): decimal facts from strings, read
+        exactly (never through float), or ints; the rest as they are. ValueError naming the first fact that does
         not fit; facts this rule set does not declare are refused too."""
         typed = dict(data)
         for name, kind in self.fact_types.items():
@@ -258,7 +257,7 @@ class RuleSet:
             types = {name: set(map(type, column)) for name, column in columns.items()}
             if not all(types[name] <= _TYPES[kind] for name, kind in self.fact_types.items()):
                 self._refuse(facts)
-            safe = {name: _json_safe(kind, columns[name], types[name]) for name, kind in self.fact_types.items()}
+            safe = {name: _json_safe(columns[name], types[name]) for name in self.fact_types}
             encoded = [
                 _encoded(self.fact_types[name], columns[name], types[name], safe[name])
                 for name in self._engine_facts

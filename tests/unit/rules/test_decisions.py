@@ -162,7 +162,7 @@ def test_every_operator_and_combination_decides_as_plain_python(tmp_path: Path) 
             "x": rnd.choice(values),
             "y": rnd.choice(values),
             "n": rnd.randint(0, 4),
-            "s": rnd.choice(["a", "b", 'é"q']),
+            "s": rnd.choice(["a", "b", 'é"q', '"id":7,\\']),
             "b": rnd.random() < 0.5,
         }
         for _ in range(3_000)
