@@ -206,3 +206,45 @@ def test_the_audit_trail_is_append_only(session: Session) -> None:
     event.actor = "someone else"
     with pytest.raises(PermissionError):
         session.flush()
+
+
+SECRET = b"test-secret-test-secret"
+
+
+def test_an_approval_code_is_personal_and_bound_to_its_task(session: Session) -> None:
+    task = open_for(session)
+    code = approvals.approval_code(task, login="head.north", secret=SECRET)
+    approvals.verify_code(task, login="head.north", code=code.lower(), secret=SECRET)
+    with pytest.raises(NotPermitted) as err:
+        approvals.verify_code(task, login="head.south", code=code, secret=SECRET)
+    assert err.value.field == "approval_code"
+    other = open_for(session, subject_id=2)
+    with pytest.raises(NotPermitted):
+        approvals.verify_code(other, login="head.north", code=code, secret=SECRET)
+    with pytest.raises(NotPermitted):
+        approvals.verify_code(task, login="head.north", code=code, secret=b"another-secret-another")
+
+
+def test_a_used_code_cannot_decide_again_and_an_escalated_tasks_code_is_dead(session: Session) -> None:
+    task = open_for(session)
+    approvals.decide(
+        session,
+        task=task,
+        login="head.north",
+        action="approve",
+        comment="",
+        payload={},
+        check=no_check,
+        now=NOW,
+        on=TODAY,
+    )
+    with pytest.raises(InvalidInput, match="already decided"):
+        approvals.verify_actor(session, task, login="head.north", on=TODAY)
+
+    late = open_for(session, subject_id=3)
+    old_code = approvals.approval_code(late, login="head.north", secret=SECRET)
+    [successor] = approvals.escalate_overdue(session, now=NOW + 2 * DEADLINE, deadline=DEADLINE)
+    with pytest.raises(InvalidInput, match="already escalated"):
+        approvals.verify_actor(session, late, login="head.north", on=TODAY)
+    with pytest.raises(NotPermitted):
+        approvals.verify_code(successor, login="head.north", code=old_code, secret=SECRET)
