@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import approvals, audit, clock, ledger, org
+from kamflow import approvals, audit, clock, ledger, org, rulesets
 from kamflow.errors import InvalidInput, NotFound, NotPermitted
 from kamflow.models import (
     ApprovalTask,
@@ -22,7 +22,6 @@ from kamflow.models import (
     Promotion,
 )
 from kamflow.reports import pct
-from rules.engine import get_ruleset
 
 RULESET = "discount"
 PROCESS = "discount-authorization"
@@ -127,7 +126,7 @@ def submit(
             return existing
     on = request.requested_on or clock.today(now)
     customer, requester, request_facts = facts(session, request, on=on)
-    ruleset = get_ruleset(RULESET)
+    ruleset = rulesets.load(RULESET)
     decision = ruleset.decide(request_facts)
     audit.remember_ruleset(session, ruleset, at=now)
     status = STATUS_BY_OUTCOME[decision.outcome]

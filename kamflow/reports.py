@@ -26,7 +26,7 @@ def decision_markdown(request: DiscountRequest) -> str:
         f"| {request.price_column} | {pct(request.discount_pct)} | {pct(request.granted_pct)} "
         f"| {request.order_total:,.2f} {request.currency} |\n\n"
         f"Rules said **{decision['outcome']}**"
-        + (f" (to **{decision['role']}**)" if decision.get("role") else "")
+        + (f" (to the **{decision['role'].replace('_', ' ')}**)" if decision.get("role") else "")
         + f":\n\n{reasons}\n\n"
         f"Requested by {request.requester.full_name} ({request.requester.login}). "
         f"Note: {request.note or '—'}\n\n"

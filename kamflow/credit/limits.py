@@ -14,13 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import approvals, audit, clock
+from kamflow import approvals, audit, clock, rulesets
 from kamflow.credit import facts, orders, standing, tasks
 from kamflow.credit.standing import CustomerCode, Login
 from kamflow.credit.tables import CreditLimitChange, CreditTerms
 from kamflow.errors import InvalidInput
 from kamflow.models import ApprovalTask, Customer, Employee
-from rules.engine import get_ruleset
 
 PROCESS = "credit-limit-change"
 RULESET = "credit_limit"
@@ -106,7 +105,7 @@ def submit(
         if existing is not None:
             return existing
     client, person, change_facts = prepare(session, request, on=request.requested_on or clock.today(now))
-    ruleset = get_ruleset(RULESET)
+    ruleset = rulesets.load(RULESET)
     audit.remember_ruleset(session, ruleset, at=now)
     decision = ruleset.decide(change_facts)
     change = CreditLimitChange(

@@ -14,13 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import approvals, audit, clock
+from kamflow import approvals, audit, clock, rulesets
 from kamflow.credit import facts, standing, tasks
 from kamflow.credit.standing import CustomerCode, Login
 from kamflow.credit.tables import OrderCreditCheck
 from kamflow.errors import InvalidInput
 from kamflow.models import ApprovalTask, Customer, Employee, Order
-from rules.engine import Decision, get_ruleset
+from rules.engine import Decision
 
 PROCESS = "order-credit-check"
 RULESET = "order_credit"
@@ -85,7 +85,7 @@ def order_facts(session: Session, client: Customer, *, on: dt.date, amount: Deci
 
 
 def _decide(session: Session, client: Customer, *, on: dt.date, amount: Decimal, now: dt.datetime) -> Decision:
-    ruleset = get_ruleset(RULESET)
+    ruleset = rulesets.load(RULESET)
     audit.remember_ruleset(session, ruleset, at=now)
     return ruleset.decide(order_facts(session, client, on=on, amount=amount))
 

@@ -17,13 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from kamflow import approvals, audit, clock, ledger
+from kamflow import approvals, audit, clock, ledger, rulesets
 from kamflow.credit import facts, standing, tasks
 from kamflow.credit.standing import CustomerCode, Login
 from kamflow.credit.tables import CreditCheck, FinancialStatement
 from kamflow.errors import InvalidInput
 from kamflow.models import ApprovalTask, Customer, Employee
-from rules.engine import Decision, get_ruleset
+from rules.engine import Decision
 
 PROCESS = "solvency-check"
 RULESET = "solvency"
@@ -133,9 +133,9 @@ def assess(session: Session, client: Customer, *, on: dt.date, purpose: str, ord
         "share_paid_late_pct": facts.share_pct(due.invoices_late, due.invoices_due) if due else zero,
         "invoices_due_12m": due.invoices_due if due else 0,
     }
-    risk = get_ruleset(CLASS_RULESET).decide(class_facts)
+    risk = rulesets.load(CLASS_RULESET).decide(class_facts)
     proposal = facts.proposed_limit(sales_12m, client.payment_terms_days)
-    decision = get_ruleset(RULESET).decide(
+    decision = rulesets.load(RULESET).decide(
         {
             "risk_class": risk.outcome,
             "key_account": client.customer_class == "A",
@@ -189,7 +189,7 @@ def submit(
     client, person = prepare(session, request)
     found = assess(session, client, on=on, purpose=request.purpose, order_amount=request.order_amount)
     for name in (CLASS_RULESET, RULESET):
-        audit.remember_ruleset(session, get_ruleset(name), at=now)
+        audit.remember_ruleset(session, rulesets.load(name), at=now)
     outcome = found.decision.outcome
     final = outcome if outcome in FINAL else None
     check = CreditCheck(

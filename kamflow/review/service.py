@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session, aliased
 
-from kamflow import audit, ledger, org
+from kamflow import audit, ledger, org, rulesets
 from kamflow.credit.facts import Statement, altman
 from kamflow.credit.facts import utilisation_pct as percent_of
 from kamflow.credit.tables import FinancialStatement
@@ -55,7 +55,7 @@ from kamflow.review.tables import (
     PaymentPromise,
     ReviewShard,
 )
-from rules.engine import Decision, RuleSet, get_ruleset
+from rules.engine import Decision, RuleSet
 from rules.spec import parse_rule_file
 
 PROCESS = "nightly-credit-review"
@@ -124,7 +124,7 @@ def start_review(
         raise InvalidInput("shards must be at least 1", field="shards")
     refuse_backdated(session, as_of)
     policy = policy or load_policy()
-    ruleset = get_ruleset(RULESET)
+    ruleset = rulesets.load(RULESET)
     audit.remember_ruleset(session, ruleset, at=now)
     review = session.scalar(select(CreditReview).where(CreditReview.business_date == as_of))
     if review is None:
@@ -203,7 +203,7 @@ def run_review(
         raise InvalidInput(
             f"shard {shard} of {shards} is not part of the running review of {as_of}", field="shard"
         )
-    ruleset = get_ruleset(RULESET)
+    ruleset = rulesets.load(RULESET)
     policy = policy or load_policy()
     previous = latest_completed(session, before=as_of)
     run = _Run(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from kamflow import audit, discounts, org
 from kamflow.errors import InvalidInput, NotFound, NotPermitted
 from kamflow.models import DiscountRequest, RuleSetVersion
+from kamflow.settings import Settings, use_settings
 from tests.conftest import NOW, TODAY, customer
 
 
@@ -134,3 +136,15 @@ def test_requested_on_defaults_to_the_company_today(session: Session) -> None:
         session, request=request, flow_run_id="d", now=dt.datetime(2026, 3, 16, 23, 30, tzinfo=dt.UTC)
     )
     assert row.id > 0
+
+
+def test_processes_decide_with_the_rule_files_of_the_configured_folder(
+    session: Session, settings: Settings, tmp_path: Path
+) -> None:
+    folder = tmp_path / "company-rules"
+    folder.mkdir()
+    text = (settings.rules_dir / "discount.yaml").read_text()
+    (folder / "discount.yaml").write_text(text.replace("value: 35}", "value: 4}", 1))
+    use_settings(settings.model_copy(update={"rules_dir": folder}))
+    row = discounts.submit(session, request=ask(session, discount_pct="5"), flow_run_id="own", now=NOW)
+    assert row.status == "rejected" and "ceiling" in [r["rule"] for r in row.decision["reasons"]]
