@@ -18,7 +18,7 @@ from flows.discount import DiscountAnswer, discount_authorization
 from flows.documents import DocumentAnswer, document_approval
 from flows.human import ApprovalInput
 from flows.order_credit import LimitChangeAnswer, OrderCreditAnswer, credit_limit_change, order_credit_check
-from flows.review import nightly_credit_review
+from flows.review import SHARD_PROCESS, credit_review_shard, nightly_credit_review
 from flows.solvency import SolvencyAnswer, solvency_check
 from kamflow import approvals, discounts
 from kamflow.credit import limits, orders, solvency
@@ -83,6 +83,11 @@ def deployments(settings: Settings) -> list[RunnerDeployment]:
             entrypoint_type=EntrypointType.MODULE_PATH,
             schedules=[Cron(settings.review_cron, timezone=settings.timezone)],
             description="Nightly credit review: ageing, dunning, collection tasks for the KAM (2.13).",
+        ),
+        credit_review_shard.to_deployment(
+            name=SHARD_PROCESS,
+            entrypoint_type=EntrypointType.MODULE_PATH,
+            description="One slice of a started nightly credit review; the review starts it, on any worker.",
         ),
     ]
     return [cast(RunnerDeployment, d) for d in made]

@@ -1,6 +1,10 @@
 """Flow `nightly-credit-review` (clause 2.13): every active customer reviewed as of a business date, in
-shards that run as parallel Prefect tasks; a progress artifact while it runs, then a table of customers per
-dunning level, a table of the top risks with their reasons, and a markdown summary.
+shards; a progress artifact while it runs, then a table of customers per dunning level, a table of the top
+risks with their reasons, and a markdown summary.
+
+Each shard is a run of the flow `credit-review-shard`. One shard runs inside the review's own process; with
+several, a parallel Prefect task per shard starts it as a run of its deployment, so the shards spread over
+the work pool's workers (or over `kamflow serve`'s processes) and use every core.
 
 Orchestration only: the work is `kamflow.review.service`. Re-running a date updates the same review and
 creates nothing twice; a date before the latest completed review is refused.
@@ -20,6 +24,8 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 from prefect.cache_policies import NONE
+from prefect.client.schemas.objects import FlowRun
+from prefect.deployments import run_deployment
 from prefect.futures import wait
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
@@ -32,6 +38,8 @@ PROGRESS_KEY = "credit-review-progress"
 LEVELS_KEY = "credit-review-levels"
 RISKS_KEY = "credit-review-top-risks"
 SUMMARY_KEY = "credit-review-summary"
+SHARD_PROCESS = "credit-review-shard"
+SHARD_DEPLOYMENT = f"{SHARD_PROCESS}/{SHARD_PROCESS}"
 
 
 class ReviewOutcome(BaseModel):
@@ -48,17 +56,43 @@ def run_name() -> str:
     return f"credit-review-{business_date}"
 
 
-@task(name="review-shard", cache_policy=NONE, task_run_name="shard-{shard}-of-{shards}")
-def review_shard(as_of: dt.date, shard: int, shards: int, progress_id: UUID) -> service.ShardResult:
+def shard_run_name() -> str:
+    parameters = flow_run.parameters
+    return f"credit-review-{parameters['business_date']}-shard-{parameters['shard']}-of-{parameters['shards']}"
+
+
+@flow(name=SHARD_PROCESS, flow_run_name=shard_run_name, log_prints=False, persist_result=False)
+def credit_review_shard(
+    business_date: Annotated[dt.date, Field(description="Business date of the started review.")],
+    shard: Annotated[int, Field(ge=0, description="This slice: customers whose id modulo `shards` is `shard`.")],
+    shards: Annotated[int, Field(ge=1, le=64, description="How many slices the review has.")],
+    progress_id: Annotated[UUID | None, Field(description="The review's progress artifact.")] = None,
+) -> service.ShardResult:
+    """One slice of a started review, committed batch by batch; it moves the review's progress artifact."""
+
     def report_progress() -> None:
+        if progress_id is None:
+            return
         with unit_of_work() as session:
-            done = service.progress(session, as_of=as_of)
+            done = service.progress(session, as_of=business_date)
         update_progress_artifact(progress_id, progress=round(done * 100, 1))
 
     with unit_of_work() as session:
         return service.run_review(
-            session, as_of=as_of, shard=shard, shards=shards, now=clock.now(), on_batch=report_progress
+            session, as_of=business_date, shard=shard, shards=shards, now=clock.now(), on_batch=report_progress
         )
+
+
+@task(name="review-shard", cache_policy=NONE, task_run_name="shard-{shard}-of-{shards}")
+def run_shard(as_of: dt.date, shard: int, shards: int, progress_id: UUID) -> None:
+    """A slice as its own run of the `credit-review-shard` deployment, on whichever worker takes it first."""
+    parameters = {"business_date": str(as_of), "shard": shard, "shards": shards, "progress_id": str(progress_id)}
+    run = cast(FlowRun, run_deployment(SHARD_DEPLOYMENT, parameters=parameters, timeout=None, poll_interval=1))
+    if run.state is None or not run.state.is_completed():
+        with unit_of_work() as session:
+            error = service.shard_error(session, as_of=as_of, shard=shard)
+        ended = run.state.name if run.state else "no state"
+        raise service.ReviewFailed(error or f"shard {shard} of {shards} ended {ended}", customer=None)
 
 
 @flow(name=service.PROCESS, flow_run_name=run_name, log_prints=False, persist_result=False)
@@ -74,10 +108,13 @@ def nightly_credit_review(
     progress_id = cast(
         UUID, create_progress_artifact(0.0, key=PROGRESS_KEY, description=f"Credit review of {as_of}: progress")
     )
-    futures = [review_shard.submit(as_of, shard, shards, progress_id) for shard in range(shards)]
-    wait(futures)
-    for future in futures:
-        future.result()  # the first failed shard fails the run, naming the customer that broke it
+    if shards == 1:
+        credit_review_shard(as_of, 0, 1, progress_id)  # in this run's own process
+    else:
+        futures = [run_shard.submit(as_of, shard, shards, progress_id) for shard in range(shards)]
+        wait(futures)
+        for future in futures:
+            future.result()  # the first failed shard fails the run, naming the customer that broke it
     with unit_of_work() as session:
         summary = service.finish_review(session, as_of=as_of, now=clock.now())
     update_progress_artifact(progress_id, progress=100.0)

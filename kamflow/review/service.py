@@ -154,6 +154,15 @@ def progress(session: Session, *, as_of: dt.date) -> float:
     return 1.0 if not total else done / total
 
 
+def shard_error(session: Session, *, as_of: dt.date, shard: int) -> str | None:
+    """Why a shard of the review of `as_of` failed, as it recorded it (None if it could not say)."""
+    return session.scalar(
+        select(ReviewShard.error)
+        .join(CreditReview, CreditReview.id == ReviewShard.review_id)
+        .where(CreditReview.business_date == as_of, ReviewShard.shard == shard)
+    )
+
+
 def fail_review(session: Session, *, as_of: dt.date, error: str, now: dt.datetime) -> None:
     review = get_review(session, as_of)
     review.status, review.error, review.finished_at = "failed", error, now

@@ -79,10 +79,17 @@ def test_two_shards_through_the_cli_and_the_served_deployment_create_nothing_twi
     flow_run_id = UUID(view["flow_run_id"])
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(flow_run_id)
-        shards = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+        tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+        # each shard task starts its shard as a run of the shard deployment, under a task Prefect adds for it
+        children = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(parent_task_run_id={"any_": [t.id for t in tasks]})
+        )
+    shards = [t for t in tasks if t.name.startswith("shard-")]
     assert run.deployment_id is not None and run.name == f"credit-review-{day}"
     assert sorted(t.name for t in shards) == ["shard-0-of-2", "shard-1-of-2"]
     assert all(t.state is not None and t.state.is_completed() for t in shards)
+    assert sorted(c.name for c in children) == [f"credit-review-{day}-shard-{k}-of-2" for k in (0, 1)]
+    assert all(c.deployment_id is not None and c.state is not None and c.state.is_completed() for c in children)
     assert set(artifacts_of(flow_run_id)) >= {PROGRESS_KEY, LEVELS_KEY, RISKS_KEY, SUMMARY_KEY}
 
     made = tasks_of(day)

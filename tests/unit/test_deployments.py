@@ -26,4 +26,5 @@ def test_prefect_yaml_declares_every_registered_deployment_on_the_kamflow_pool()
         for d in deployments(Settings())
     }
     assert declared == registered
+    assert len(spec["deployments"]) == len(declared), "each deployment is declared once"
     assert spec["pull"] == [], "entrypoints are module paths: workers need the package, not a checkout"
