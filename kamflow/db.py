@@ -7,12 +7,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from kamflow.settings import Settings, get_settings
 
 _engines: dict[str, Engine] = {}
+
+
+def _json(value: Any) -> str:
+    """JSON columns' serializer: orjson, several times faster than the standard library on the nightly review's
+    bulk writes (keys that are not strings are written as strings, as `json.dumps` does)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -29,10 +36,10 @@ def get_engine(settings: Settings | None = None) -> Engine:
     if url not in _engines:
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(url, connect_args={"timeout": 30})
+            engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=_json)
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
-            engine = create_engine(url, pool_pre_ping=True)
+            engine = create_engine(url, pool_pre_ping=True, json_serializer=_json)
         _engines[url] = engine
     return _engines[url]
 

@@ -53,6 +53,7 @@ __all__ = [
     "get_ruleset",
     "load_ruleset",
     "load_ruleset_text",
+    "no_cycle_collection",
 ]
 
 log = logging.getLogger(__name__)
@@ -239,7 +240,7 @@ class RuleSet:
 
     def _decide(self, facts: Sequence[Mapping[str, Any]]) -> list[Decision]:
         decisions: list[Decision] = []
-        with _no_cycle_collection():
+        with no_cycle_collection():
             bodies, safes = self._prepare(facts)
             for start in range(0, len(bodies), CHUNK):
                 fired = self._engine.run(bodies[start : start + CHUNK])
@@ -320,7 +321,7 @@ class RuleSet:
 
 
 @contextmanager
-def _no_cycle_collection() -> Iterator[None]:
+def no_cycle_collection() -> Iterator[None]:
     """Python's cycle collector paused while a batch makes its many objects (none in a cycle): otherwise it
     walks every live object again and again, a third of a batch's time. Whoever paused it first restarts it."""
     paused = gc.isenabled()
