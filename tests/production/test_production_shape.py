@@ -5,10 +5,12 @@ CLI, and the faults an operator meets (a dead worker, every process killed) lose
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import signal
 import subprocess
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -22,11 +24,13 @@ from prefect.flow_runs import resume_flow_run
 from prefect.states import Scheduled
 from sqlalchemy import func, select, text
 
-from kamflow import approvals, audit, discounts
+from kamflow import approvals, audit, clock, discounts
+from kamflow.client import start_run
 from kamflow.db import get_engine, unit_of_work
 from kamflow.discounts import DiscountRequestIn
-from kamflow.models import ApprovalTask, DiscountRequest
-from kamflow.review.tables import CreditReview
+from kamflow.models import ApprovalTask, AuditEvent, Customer, DiscountRequest
+from kamflow.review import service
+from kamflow.review.tables import CollectionTask, CreditReview, CustomerReview, ReviewShard
 from kamflow.serving import DISCOUNT_DEPLOYMENT
 from tests.conftest import approval_code
 from tests.integration.conftest import wait_until
@@ -34,6 +38,7 @@ from tests.integration.test_discount_process import kam_and_norm
 from tests.production.conftest import Production, alive, decisions, descendants, escalate, settled
 
 pytestmark = pytest.mark.production
+REVIEW_DEPLOYMENT = f"{service.PROCESS}/{service.PROCESS}"
 
 
 def flow_run(run_id: str | UUID) -> FlowRun:
@@ -56,6 +61,68 @@ def kill(pids: list[int]) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+
+
+def kill_the_worker_of(prod: Production, run: FlowRun) -> tuple[str, int]:
+    """kill -9 the worker whose descendants hold the run's process, and everything it started, as if its
+    machine died; returns the worker's name and the pid it had."""
+    flow_pid = int(str(run.infrastructure_pid).rsplit(":", 1)[-1])
+    [worker] = [w for w in ("worker-1", "worker-2") if flow_pid in descendants(prod.pid(w) or 0)]
+    worker_pid = prod.pid(worker)
+    assert worker_pid is not None
+    kill([worker_pid, *descendants(worker_pid)])
+    return worker, worker_pid
+
+
+def shows_crashed_and_its_worker_returns(prod: Production, run_id: UUID, worker: str, worker_pid: int) -> None:
+    """The run's heartbeats stopped, so the automation marks it Crashed; the supervisor restarts the worker."""
+    crashed = wait_until("the run to show as crashed", lambda: in_state(run_id, StateType.CRASHED), timeout=150)
+    assert crashed.state is not None and "heartbeat" in (crashed.state.message or "")
+    wait_until("the supervisor to restart the worker", lambda: prod.pid(worker) != worker_pid or None)
+    assert alive(prod.pid(worker) or 0)
+
+
+def next_review_date(days: int) -> dt.date:
+    """`days` after today or after the latest completed review, whichever is later: whatever the tests before
+    reviewed, this date is not refused as backdated."""
+    with unit_of_work() as session:
+        latest = service.latest_completed(session)
+    return max(clock.today(), latest.business_date if latest else clock.today()) + dt.timedelta(days=days)
+
+
+def review_status(as_of: dt.date) -> tuple[str | None, str | None]:
+    """The statuses of the review of `as_of` and of its one shard, as committed."""
+    with unit_of_work() as session:
+        found = session.execute(
+            select(CreditReview.status, ReviewShard.status)
+            .join(ReviewShard, ReviewShard.review_id == CreditReview.id)
+            .where(CreditReview.business_date == as_of)
+        ).all()
+    return (found[0][0], found[0][1]) if len(found) == 1 else (None, None)
+
+
+def collection_tasks(as_of: dt.date) -> list[tuple[int, int, str]]:
+    """(id, customer id, action) of each collection task of the business date."""
+    with unit_of_work() as session:
+        query = select(CollectionTask.id, CollectionTask.customer_id, CollectionTask.action)
+        found = session.execute(query.filter_by(business_date=as_of).order_by(CollectionTask.id))
+        return [(row.id, row.customer_id, row.action) for row in found]
+
+
+def rules_events(task_ids: list[int]) -> dict[int, int]:
+    """How many audit events the rules recorded for each of these collection tasks."""
+    with unit_of_work() as session:
+        return dict(
+            session.execute(
+                select(AuditEvent.subject_id, func.count())
+                .where(
+                    AuditEvent.subject_type == "collection_task",
+                    AuditEvent.subject_id.in_(task_ids),
+                    AuditEvent.actor == "rules",
+                )
+                .group_by(AuditEvent.subject_id)
+            ).all()
+        )
 
 
 def current_task(request_id: int) -> int:
@@ -116,10 +183,11 @@ def test_both_workers_take_runs(prod: Production) -> None:
 
 
 def test_the_nightly_review_runs_through_its_deployment_in_parallel_shards(prod: Production) -> None:
-    done = prod.kamflow("review", "--shards", "2", "--json")
+    as_of = next_review_date(days=1)
+    done = prod.kamflow("review", "--as-of", as_of.isoformat(), "--shards", "2", "--json")
     assert done.returncode == 0, done.stdout + done.stderr + prod.logs()
     with unit_of_work() as session:
-        [review] = session.scalars(select(CreditReview)).all()
+        review = service.get_review(session, as_of)
         assert review.status == "completed" and review.shards == 2 and review.flow_run_id is not None
     run = flow_run(review.flow_run_id)
     assert run.work_pool_name == "kamflow" and run.state is not None and run.state.is_completed()
@@ -144,18 +212,11 @@ def test_a_worker_killed_mid_run_leaves_the_run_crashed_and_its_rerun_acts_once(
             return in_state(run_id, StateType.RUNNING) if stored else None
 
         running = wait_until("the run to stop between its steps", between_its_steps, timeout=120)
-        flow_pid = int(str(running.infrastructure_pid).rsplit(":", 1)[-1])
-        [worker] = [w for w in ("worker-1", "worker-2") if flow_pid in descendants(prod.pid(w) or 0)]
-        worker_pid = prod.pid(worker)
-        assert worker_pid is not None
-        kill([worker_pid, *descendants(worker_pid)])
+        worker, worker_pid = kill_the_worker_of(prod, running)
         lock.rollback()
 
-    crashed = wait_until("the run to show as crashed", lambda: in_state(run_id, StateType.CRASHED), timeout=150)
-    assert crashed.state is not None and "heartbeat" in (crashed.state.message or "")
+    shows_crashed_and_its_worker_returns(prod, run_id, worker, worker_pid)
     assert in_state(waiting["flow_run_id"], StateType.PAUSED), "a waiting approval is not a dead run"
-    wait_until("the supervisor to restart the worker", lambda: prod.pid(worker) != worker_pid or None)
-    assert alive(prod.pid(worker) or 0)
     with unit_of_work() as session:
         [row] = session.scalars(select(DiscountRequest).where(DiscountRequest.flow_run_id == str(run_id))).all()
         assert row.status == "pending" and actions(row.id) == ["discount_escalate"]
@@ -172,6 +233,67 @@ def test_a_worker_killed_mid_run_leaves_the_run_crashed_and_its_rerun_acts_once(
         assert session.scalar(select(func.count(DiscountRequest.id)).filter_by(flow_run_id=str(run_id))) == 1
         tasks = select(func.count(ApprovalTask.id)).filter_by(process=discounts.PROCESS, subject_id=row.id)
         assert session.scalar(tasks) == 1
+
+
+def test_a_worker_killed_during_the_nightly_review_leaves_it_crashed_and_its_rerun_acts_once(
+    prod: Production,
+) -> None:
+    """The nightly review's worker dies after the review stored its collection tasks and before it closed:
+    the run shows as Crashed and the review as still running; the operator reviews that date again with
+    `kamflow review --as-of`, which completes, makes no task twice and audits none twice."""
+    # A month on, invoices that fell due since the demo's today are overdue and unpaid: there is dunning to do
+    # whatever earlier tests reviewed.
+    as_of = next_review_date(days=30)
+    engine = get_engine(prod.settings)
+    with engine.connect() as table_lock, engine.connect() as row_lock:
+        # The review's one batch waits to write customer_reviews, so nothing of it is stored yet.
+        table_lock.execute(text("LOCK TABLE customer_reviews IN ACCESS EXCLUSIVE MODE"))
+        run_id = UUID(start_run(REVIEW_DEPLOYMENT, {"business_date": as_of.isoformat(), "shards": 1}))
+        wait_until("the review to start its shard", lambda: review_status(as_of) == ("running", "running") or None)
+        # Holding the review's row lets the batch commit its tasks but not the review close: the run stops
+        # between the shard and the summary, its work stored and the review still running.
+        row_lock.execute(
+            text("SELECT id FROM credit_reviews WHERE business_date = :as_of FOR NO KEY UPDATE"), {"as_of": as_of}
+        )
+        holder = row_lock.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        table_lock.rollback()
+
+        def waiting_to_close() -> FlowRun | None:
+            with engine.connect() as probe:
+                blocked = probe.scalar(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE :holder = ANY(pg_blocking_pids(pid))"),
+                    {"holder": holder},
+                )
+            done = review_status(as_of) == ("running", "completed")
+            return in_state(run_id, StateType.RUNNING) if blocked and done else None
+
+        running = wait_until("the review to store its tasks and wait to close", waiting_to_close, timeout=120)
+        worker, worker_pid = kill_the_worker_of(prod, running)
+        row_lock.rollback()
+
+    shows_crashed_and_its_worker_returns(prod, run_id, worker, worker_pid)
+    assert review_status(as_of) == ("running", "completed"), "the review never closed"
+    stored = collection_tasks(as_of)
+    assert stored, f"the review of {as_of} decided no collection task: nothing could be made twice"
+    assert len({(customer, action) for _, customer, action in stored}) == len(stored)
+    once = {task_id: 1 for task_id, _, _ in stored}
+    assert rules_events(list(once)) == once
+
+    # The operator reviews that date again, naming it: a run the schedule starts carries no date, so the UI's
+    # "Retry" of a crashed nightly run would review the day it is retried on.
+    done = prod.kamflow("review", "--as-of", as_of.isoformat(), "--json")
+    assert done.returncode == 0, done.stdout + done.stderr + prod.logs()
+    view = json.loads(done.stdout)
+    assert view["status"] == "completed" and view["flow_run_id"] != str(run_id), view
+    assert collection_tasks(as_of) == stored, "the re-run made a task twice, or lost one"
+    assert view["tasks"] == dict(Counter(action for _, _, action in stored))
+    assert rules_events(list(once)) == once, "the re-run audited a task twice"
+    with unit_of_work() as session:
+        review = service.get_review(session, as_of)
+        assert (review.status, review.flow_run_id) == ("completed", view["flow_run_id"])
+        reviewed = session.scalars(select(CustomerReview.customer_id).filter_by(review_id=review.id)).all()
+        active = session.scalars(select(Customer.id).where(Customer.active.is_(True))).all()
+    assert sorted(reviewed) == sorted(active), "one customer review per active customer"
 
 
 def test_two_answers_to_one_task_at_once_make_one_decision_and_one_clear_refusal(prod: Production) -> None:
