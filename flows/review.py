@@ -50,9 +50,15 @@ class ReviewOutcome(BaseModel):
     rules_version: str
 
 
+def scheduled_date() -> dt.date:
+    """A review given no date reviews the day its run was scheduled for, in the company's timezone: a run
+    retried after midnight still reviews its own night."""
+    return clock.today(flow_run.scheduled_start_time)
+
+
 def run_name() -> str:
     """The flow run is named after the business date it reviews."""
-    business_date = flow_run.parameters.get("business_date") or clock.today()
+    business_date = flow_run.parameters.get("business_date") or scheduled_date()
     return f"credit-review-{business_date}"
 
 
@@ -98,11 +104,12 @@ def run_shard(as_of: dt.date, shard: int, shards: int, progress_id: UUID) -> Non
 @flow(name=service.PROCESS, flow_run_name=run_name, log_prints=False, persist_result=False)
 def nightly_credit_review(
     business_date: Annotated[
-        dt.date | None, Field(description="Business date the review is as of; default: today.")
+        dt.date | None,
+        Field(description="Business date the review is as of; default: the day the run is scheduled for."),
     ] = None,
     shards: Annotated[int, Field(ge=1, le=64, description="Slices of the customers reviewed in parallel.")] = 1,
 ) -> ReviewOutcome:
-    as_of = business_date or clock.today()
+    as_of = business_date or scheduled_date()
     with unit_of_work() as session:
         service.start_review(session, as_of=as_of, shards=shards, now=clock.now(), flow_run_id=str(flow_run.id))
     progress_id = cast(

@@ -11,6 +11,10 @@ from uuid import UUID
 import pytest
 from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.client.schemas.objects import State
+from prefect.client.schemas.responses import DeploymentResponse
+from prefect.exceptions import ObjectNotFound
+from prefect.states import Scheduled
 from sqlalchemy import func, select, text, update
 
 from flows.review import LEVELS_KEY, PROGRESS_KEY, RISKS_KEY, SUMMARY_KEY, nightly_credit_review
@@ -22,7 +26,7 @@ from kamflow.review import service
 from kamflow.review.tables import CollectionTask, CreditReview, CustomerReview
 from kamflow.settings import Settings
 from tests.conftest import NOW, TODAY
-from tests.integration.conftest import Stack, logs
+from tests.integration.conftest import Stack, logs, wait_until
 from tests.integration.test_postgres import URL as PG_URL
 from tests.integration.test_postgres import pg_settings  # noqa: F401  (the fixture)
 
@@ -44,6 +48,37 @@ def rows(artifact: Any) -> list[dict[str, Any]]:
 def tasks_of(day: dt.date) -> int:
     with unit_of_work() as session:
         return session.scalar(select(func.count()).where(CollectionTask.business_date == day)) or 0
+
+
+def test_a_scheduled_run_started_late_reviews_the_night_it_was_scheduled_for(live: Stack) -> None:
+    """A nightly run carries no date: retried or started after midnight, it still reviews its own night. (First
+    in this file: the dates of the other tests come after it.)"""
+    night = clock.today() - dt.timedelta(days=1)
+    scheduled = dt.datetime.combine(night, dt.time(2), tzinfo=live.settings.tz)
+
+    def served() -> DeploymentResponse | None:
+        with get_client(sync_client=True) as client:
+            try:
+                return client.read_deployment_by_name(f"{service.PROCESS}/{service.PROCESS}")
+            except ObjectNotFound:
+                return None
+
+    deployment = wait_until("the runner to serve the review", served)
+    with get_client(sync_client=True) as client:
+        run = client.create_flow_run_from_deployment(
+            deployment.id, parameters={}, state=Scheduled(scheduled_time=scheduled)
+        )
+
+    def finished() -> State | None:
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(run.id).state
+        return state if state is not None and state.is_final() else None
+
+    state = wait_until("the late nightly run to finish", finished, timeout=120)
+    assert state.is_completed(), state.message
+    with unit_of_work() as session:
+        review = session.scalars(select(CreditReview).where(CreditReview.flow_run_id == str(run.id))).one()
+    assert review.business_date == night and review.status == "completed"
 
 
 def test_the_review_runs_in_process_named_after_its_date_with_its_artifacts(live: Stack) -> None:
