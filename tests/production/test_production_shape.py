@@ -279,8 +279,8 @@ def test_a_worker_killed_during_the_nightly_review_leaves_it_crashed_and_its_rer
     once = {task_id: 1 for task_id, _, _ in stored}
     assert rules_events(list(once)) == once
 
-    # The operator reviews that date again, naming it: a run the schedule starts carries no date, so the UI's
-    # "Retry" of a crashed nightly run would review the day it is retried on.
+    # The operator reviews that date again from the command line (the discount test above re-runs through the
+    # UI's "Retry").
     done = prod.kamflow("review", "--as-of", as_of.isoformat(), "--json")
     assert done.returncode == 0, done.stdout + done.stderr + prod.logs()
     view = json.loads(done.stdout)
