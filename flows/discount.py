@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
-from flows.human import ApprovalInput, human_step
+from flows.human import ApprovalInput, DecimalText, human_step
 from kamflow import clock, discounts
 from kamflow.db import unit_of_work
 from kamflow.discounts import DiscountRequestIn
@@ -21,10 +21,15 @@ class DiscountAnswer(ApprovalInput):
     """The department head's answer to an escalated discount request."""
 
     action: Literal["approve", "reject", "counter"] = Field(
-        description="approve: grant the discount as asked · reject: refuse it · counter: grant a lower discount"
+        title="Decision",
+        description="approve: grant the discount as asked · reject: refuse it · counter: grant a lower discount, "
+        "given below",
     )
-    discount_pct: Decimal | None = Field(
-        default=None, gt=0, lt=100, description="Only for counter: the lower discount you grant, in percent."
+    discount_pct: Annotated[Decimal, DecimalText(digits=2, decimals=4, positive=True)] | None = Field(
+        default=None,
+        title="Counter-offer (%)",
+        description="Only when you counter: the lower discount you grant, in percent, with a dot for "
+        "decimals, e.g. 12.5.",
     )
 
 

@@ -21,18 +21,22 @@ class DocumentAnswer(ApprovalInput):
     author after a return, the revised text."""
 
     action: Literal["approve", "return", "reject", "revise"] = Field(
-        description="approve: agree, approve or acknowledge, by the step · return: back to the author for "
-        "corrections (comment required) · reject: end the chain (comment required) · revise: the author's new text"
+        title="Decision",
+        description="approve: agree, approve or acknowledge, as the step asks · return: back to the author for "
+        "corrections (say why in the comment) · reject: end the chain (say why in the comment) · revise: only "
+        "for the author, the new text given below",
     )
     content: str | None = Field(
         default=None,
         max_length=MAX_TEXT,
-        description="Only for the approver's correction or the author's revision: the whole new text (Markdown).",
+        title="New text",
+        description="Only to correct the document as you approve it, or as its author to revise it: the whole "
+        "new text (Markdown). Leave it empty otherwise.",
     )
 
     def payload(self) -> dict[str, Any]:
         """For documents the comment belongs to the answer: a return or a reject must say why."""
-        return self.model_dump(mode="json", exclude={"approver", "task"})
+        return self.model_dump(mode="json", exclude={"approver", "approval_code", "task"})
 
 
 class DocumentOutcome(BaseModel):

@@ -13,33 +13,100 @@ one is decided, and the caller waits again — under the next key — until it h
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 from prefect import get_run_logger
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
 from prefect.runtime import flow_run
-from pydantic import Field
+from pydantic import ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 from sqlalchemy.orm import Session
 
 from kamflow import approvals, clock, org
 from kamflow.db import unit_of_work
 from kamflow.errors import KamflowError
 from kamflow.models import ApprovalTask
+from kamflow.reports import role_words
 from kamflow.settings import get_settings
 
 
+@dataclass(frozen=True)
+class DecimalText:
+    """A decimal answer as the resume form takes it: `Annotated[Decimal, DecimalText(...)] | None`.
+
+    The form shows one plain text box (not Prefect's choice of number, text or None) whose text must be a
+    plain number: digits, a dot, at most `decimals` after it, at most `digits` before it, and above zero when
+    `positive`. Prefect's server checks every answer against the form's schema and the model checks the same
+    pattern, so what the form lets through always loads; the text becomes the exact Decimal it says, never
+    passing through a float."""
+
+    digits: int
+    decimals: int
+    positive: bool = False
+
+    @property
+    def pattern(self) -> str:
+        number = rf"[0-9]{{1,{self.digits}}}(\.[0-9]{{1,{self.decimals}}})?"
+        return rf"(?!0*(\.0*)?$){number}" if self.positive else number
+
+    def text(self, value: object) -> str:
+        written = value if isinstance(value, str) else str(value)
+        if re.fullmatch(self.pattern, written) is None:
+            above = "above 0 " if self.positive else ""
+            raise ValueError(
+                f"write a number {above}with digits and a dot, at most {self.digits} digits before the dot and "
+                f"{self.decimals} after it (e.g. 12.5), not {written!r}"
+            )
+        return written
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_before_validator_function(self.text, handler(source))
+
+    def __get_pydantic_json_schema__(self, _schema: Any, _handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return {"type": "string", "pattern": f"^{self.pattern}$"}
+
+
+def _form_schema(schema: dict[str, Any]) -> None:
+    """The resume form as a department head should see it: Prefect's UI draws a field for every property.
+
+    An optional field is one input left empty when not given: not a choice between its type and None, and
+    without a default of null that the form would send. The comment comes last. `task` matters only to
+    someone holding several tasks on one subject (`kamflow decide` sends it): it is not drawn, yet still
+    accepted and checked, for Prefect's server holds every answer against this schema."""
+    fields = cast(dict[str, dict[str, Any]], schema["properties"])
+    for field in fields.values():
+        if "anyOf" in field and field.get("default", ...) is None:
+            [given] = [choice for choice in field.pop("anyOf") if choice != {"type": "null"}]
+            del field["default"]
+            field.update(given)
+    fields["comment"] = fields.pop("comment")
+    schema["patternProperties"] = {"^task$": fields.pop("task")}
+
+
 class ApprovalInput(RunInput):
-    """What every approver answers; each process adds its own action and fields."""
+    """What every approver answers; each process adds its own `action` (titled Decision) and fields."""
+
+    model_config = ConfigDict(json_schema_extra=_form_schema)
 
     approver: str = Field(
-        description="Your kamflow login. Only the task's assignee (or their delegate) may decide."
+        title="Your login",
+        description="Your kamflow login, e.g. head.north. Only the person the task is for, or whoever stands in "
+        "for them, may decide.",
     )
     approval_code: str = Field(
-        description="Your personal one-time approval code for this task: `kamflow tasks` shows it to you."
+        title="Your approval code",
+        description="Your personal code for this task; the command kamflow tasks shows it to you.",
     )
-    comment: str = Field(default="", max_length=2000, description="Your comment; it goes into the audit trail.")
+    comment: str = Field(
+        default="",
+        max_length=2000,
+        description="Why you decide so, in a few words; it is kept in the audit trail.",
+    )
     task: int = Field(
         default=0, ge=0, description="Only if you hold several tasks on this subject: the task number you answer."
     )
@@ -55,9 +122,9 @@ Then = Callable[[Session, ApprovalTask, dt.datetime], None]
 def task_markdown(task: ApprovalTask, *, assignee: str) -> str:
     return (
         f"## {task.title}\n\n{task.explanation}\n\n"
-        f"**Task {task.id}** for **{assignee}** ({task.role.replace('_', ' ')}), "
+        f"**Task {task.id}** for **{assignee}** ({role_words(task.role)}), "
         f"due {task.due_at:%Y-%m-%d %H:%M} UTC.\n\n"
-        "Enter your login and your approval code (`kamflow tasks` shows it), choose an action and submit."
+        "Enter your login and your approval code (`kamflow tasks` shows it), choose your decision and submit."
     )
 
 
@@ -68,7 +135,8 @@ def waiting_markdown(session: Session, waiting: list[ApprovalTask], *, on: dt.da
     if len(waiting) == 1:
         return text
     rows = "\n".join(
-        f"| {t.id} | {approvals.assignee(session, t, on=on).login} | {t.role} | {t.due_at:%Y-%m-%d %H:%M} |"
+        f"| {t.id} | {approvals.assignee(session, t, on=on).login} | {role_words(t.role)} "
+        f"| {t.due_at:%Y-%m-%d %H:%M} |"
         for t in waiting
     )
     return f"{text}\n\n**Waiting for**\n\n| task | who | step | due (UTC) |\n|---|---|---|---|\n{rows}"

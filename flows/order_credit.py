@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
 from prefect import flow, get_run_logger
@@ -19,7 +19,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
-from flows.human import ApprovalInput, human_step
+from flows.human import ApprovalInput, DecimalText, human_step
 from kamflow import approvals, clock
 from kamflow.client import resume_waiting
 from kamflow.credit import limits, orders, reports
@@ -34,18 +34,25 @@ class OrderCreditAnswer(ApprovalInput):
     """The credit controller's (or department head's) answer to a blocked order."""
 
     action: Literal["release", "release_with_prepayment", "reject"] = Field(
-        description="release: accept the order on credit · release_with_prepayment: accept it against a "
-        "prepayment · reject: refuse the order"
+        title="Decision",
+        description="release: accept the order on credit · release_with_prepayment: accept it once the customer "
+        "has paid the prepayment given below · reject: refuse the order",
     )
-    amount: Decimal | None = Field(
-        default=None, gt=0, description="Only for release_with_prepayment: the prepayment the customer must make."
+    amount: Annotated[Decimal, DecimalText(digits=16, decimals=2, positive=True)] | None = Field(
+        default=None,
+        title="Prepayment",
+        description="Only for a release with prepayment: what the customer pays first, in the order's currency, "
+        "without thousands separators and with a dot for cents, e.g. 15000 or 15000.50.",
     )
 
 
 class LimitChangeAnswer(ApprovalInput):
     """The approver's answer to a credit-limit change."""
 
-    action: Literal["approve", "reject"] = Field(description="approve: put the new limit in force · reject: keep")
+    action: Literal["approve", "reject"] = Field(
+        title="Decision",
+        description="approve: put the new limit in force · reject: keep the limit as it is",
+    )
 
 
 class OrderOutcome(BaseModel):

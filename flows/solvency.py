@@ -4,12 +4,12 @@ for the department head. Thin orchestration over `kamflow.credit.solvency`; a ma
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from prefect import flow
 from pydantic import BaseModel, Field
 
-from flows.human import ApprovalInput
+from flows.human import ApprovalInput, DecimalText
 from flows.order_credit import Step, settle
 from kamflow.credit import reports, solvency
 from kamflow.credit.solvency import SolvencyCheckIn
@@ -20,11 +20,15 @@ class SolvencyAnswer(ApprovalInput):
     """The department head's answer to an escalated solvency check."""
 
     action: Literal["approve_limit", "prepayment", "reject"] = Field(
-        description="approve_limit: grant a credit limit · prepayment: sell against prepayment only · "
-        "reject: no business on credit"
+        title="Decision",
+        description="approve_limit: grant a credit limit (the proposed one, or the one given below) · "
+        "prepayment: sell against prepayment only · reject: no business on credit",
     )
-    amount: Decimal | None = Field(
-        default=None, ge=0, description="Only for approve_limit: the limit you grant (default: the proposed one)."
+    amount: Annotated[Decimal, DecimalText(digits=16, decimals=2)] | None = Field(
+        default=None,
+        title="Credit limit",
+        description="Only to grant another limit than the proposed one: the limit, in the customer's currency, "
+        "without thousands separators, e.g. 50000. Leave it empty to grant the proposed limit.",
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from kamflow.models import DiscountRequest
 
@@ -16,6 +17,19 @@ def pct(value: Decimal | None) -> str:
     return "—" if value is None else f"{plain(value)}%"
 
 
+ACRONYMS = {"kam": "KAM", "hr": "HR"}
+
+
+def role_words(role: str) -> str:
+    """A role id as people say it: department_head → department head, kam → KAM."""
+    return ACRONYMS.get(role, role.replace("_", " "))
+
+
+def to_whom(decision: dict[str, Any]) -> str:
+    """Whom the rules sent a decision to, for a report: ' (to the **department head**)', or nothing."""
+    return f" (to the **{role_words(decision['role'])}**)" if decision.get("role") else ""
+
+
 def decision_markdown(request: DiscountRequest) -> str:
     decision = request.decision
     reasons = "\n".join(f"- **{r['rule']}**: {r['text']}" for r in decision["reasons"])
@@ -25,9 +39,7 @@ def decision_markdown(request: DiscountRequest) -> str:
         f"| {request.customer.code} {request.customer.name} | {request.customer.customer_class} "
         f"| {request.price_column} | {pct(request.discount_pct)} | {pct(request.granted_pct)} "
         f"| {request.order_total:,.2f} {request.currency} |\n\n"
-        f"Rules said **{decision['outcome']}**"
-        + (f" (to the **{decision['role'].replace('_', ' ')}**)" if decision.get("role") else "")
-        + f":\n\n{reasons}\n\n"
+        f"Rules said **{decision['outcome']}**{to_whom(decision)}:\n\n{reasons}\n\n"
         f"Requested by {request.requester.full_name} ({request.requester.login}). "
         f"Note: {request.note or '—'}\n\n"
         f"Rule set `{decision['ruleset']}` version `{request.rules_version[:12]}`."

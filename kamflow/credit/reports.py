@@ -7,6 +7,7 @@ from typing import Any
 
 from kamflow.credit.facts import money
 from kamflow.credit.tables import CreditCheck, CreditLimitChange, OrderCreditCheck
+from kamflow.reports import to_whom
 
 
 def _amount(value: str | None) -> str:
@@ -15,8 +16,7 @@ def _amount(value: str | None) -> str:
 
 def _reasons(decision: dict[str, Any]) -> str:
     reasons = "\n".join(f"- **{r['rule']}**: {r['text']}" for r in decision["reasons"])
-    role = f" (to **{decision['role']}**)" if decision.get("role") else ""
-    return f"Rules `{decision['ruleset']}` said **{decision['outcome']}**{role}:\n\n{reasons}"
+    return f"Rules `{decision['ruleset']}` said **{decision['outcome']}**{to_whom(decision)}:\n\n{reasons}"
 
 
 def _version(decision: dict[str, Any]) -> str:

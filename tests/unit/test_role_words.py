@@ -1,0 +1,63 @@
+"""Reports and the resume form name roles as people say them (the department head), never by their ids."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from flows.human import task_markdown
+from kamflow import approvals, discounts, org
+from kamflow.credit import reports, solvency
+from kamflow.demo_data import EMPLOYEES
+from kamflow.reports import decision_markdown, role_words
+from tests.conftest import NOW, customer
+from tests.unit.credit.conftest import change, headroom, order
+from tests.unit.test_discounts import ask, norm
+
+ROLE_IDS = {role for *_person, role, _manager in EMPLOYEES if "_" in role}  # department_head, credit_controller …
+
+
+def names_a_role_id(text: str) -> bool:
+    return any(role in text for role in ROLE_IDS)
+
+
+def test_role_words() -> None:
+    assert role_words("department_head") == "department head"
+    assert role_words("credit_controller") == "credit controller"
+    assert (role_words("kam"), role_words("hr"), role_words("director")) == ("KAM", "HR", "director")
+
+
+def test_credit_reports_name_whom_the_rules_sent_a_decision_to(session: Session) -> None:
+    blocked = order(session, "C0001", headroom(session, "C0001") + 1)
+    text = reports.order_markdown(blocked)
+    assert "said **block** (to the **credit controller**):" in text and not names_a_role_id(text)
+
+    far_over = reports.order_markdown(order(session, "C0001", headroom(session, "C0001") + 60000))
+    assert "(to the **department head**)" in far_over
+
+    kam_asks = change(session, "C0001", customer(session, "C0001").credit_limit + 1000, requester="kam.north1")
+    assert "(to the **credit controller**)" in reports.limit_markdown(kam_asks)
+
+    request = solvency.SolvencyCheckIn.model_validate({"customer": "C0002", "requester": "credit"})
+    distress = reports.solvency_markdown(solvency.submit(session, request=request, flow_run_id=None, now=NOW))
+    assert "(to the **department head**)" in distress and not names_a_role_id(distress)
+
+
+def test_the_discount_report_and_the_form_text_name_the_role(session: Session) -> None:
+    row = discounts.submit(session, request=ask(session, discount_pct=norm(session) + 1), flow_run_id="r", now=NOW)
+    assert "said **escalate** (to the **department head**):" in decision_markdown(row)
+    task = approvals.open_task(
+        session,
+        process=discounts.PROCESS,
+        subject_id=row.id,
+        title="Discount for C0001",
+        explanation=decision_markdown(row),
+        role="department_head",
+        requester=org.employee(session, "kam.north1"),
+        flow_run_id=None,
+        now=NOW,
+        deadline=dt.timedelta(hours=48),
+    )
+    text = task_markdown(task, assignee="head.north")
+    assert "for **head.north** (department head)" in text and not names_a_role_id(text)
