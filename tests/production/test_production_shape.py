@@ -18,6 +18,7 @@ from uuid import UUID
 import httpx
 import pytest
 from prefect import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.deployments import run_deployment
 from prefect.flow_runs import resume_flow_run
@@ -191,6 +192,13 @@ def test_the_nightly_review_runs_through_its_deployment_in_parallel_shards(prod:
         assert review.status == "completed" and review.shards == 2 and review.flow_run_id is not None
     run = flow_run(review.flow_run_id)
     assert run.work_pool_name == "kamflow" and run.state is not None and run.state.is_completed()
+    with get_client(sync_client=True) as client:  # each shard ran as its own deployment run, on a worker
+        shards = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(name=FlowRunFilterName(like_=f"credit-review-{as_of}-shard-"))
+        )
+    assert sorted(r.name for r in shards) == [f"credit-review-{as_of}-shard-{k}-of-2" for k in (0, 1)]
+    assert all(r.work_pool_name == "kamflow" and r.state and r.state.is_completed() for r in shards)
+    assert all(any(str(r.id) in prod.log(w) for w in ("worker-1", "worker-2")) for r in shards)
 
 
 def test_a_worker_killed_mid_run_leaves_the_run_crashed_and_its_rerun_acts_once(prod: Production) -> None:
