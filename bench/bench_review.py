@@ -8,9 +8,10 @@ SQLite database, copies it, then prints:
   - the whole review flow (`nightly-credit-review`, in-process under Prefect's test harness, 1 shard): its
     time, the ratio to the baseline (goal <= 2) and the peak memory of this process (goal <= 500 MB; the
     Prefect server runs in its own process and is not counted);
-  - the same first night with 2 shards on 2 process workers, on the untouched copy: the review runs in this
-    process and each shard is a run of the `credit-review-shard` deployment on a work pool served by two
-    `prefect worker` processes (as in production), so the shards run on both cores.
+  - the same first night with 2 shards on 2 workers, on the untouched copy, as the schedule runs it: two
+    `prefect worker` processes serve a process work pool (as in production); the review is a run of its
+    deployment that one worker takes and reviews shard 0 itself, shard 1 is a run of `credit-review-shard`
+    that the other takes, so the shards run on both cores. Each run's wait for a worker and run time follow.
 """
 
 from __future__ import annotations
@@ -32,18 +33,24 @@ from typing import Any
 
 from prefect import flow, get_client
 from prefect.client.schemas.actions import WorkPoolCreate
-from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+from prefect.client.schemas.objects import FlowRun
+from prefect.deployments import run_deployment
+from prefect.deployments.runner import RunnerDeployment
 from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
 from prefect.types.entrypoint import EntrypointType
 from sqlalchemy import Select, case, cast, func, select
+from sqlalchemy.orm import Session
 
-from flows.review import SHARD_PROCESS, credit_review_shard, nightly_credit_review
+from flows.review import credit_review_shard, nightly_credit_review
 from kamflow import ledger, migrate
 from kamflow.db import dispose_engines, get_engine
 from kamflow.demo_data import generate
 from kamflow.models import Money
 from kamflow.review.dunning import Policy, load_policy
+from kamflow.review.service import PROCESS as SERVICE_PROCESS
+from kamflow.review.tables import CollectionTask
 from kamflow.settings import Settings, use_settings
 
 AS_OF = dt.date(2026, 3, 16)
@@ -107,13 +114,14 @@ def review_flow(data_dir: Path, shards: int) -> tuple[float, float, int]:
 
 @contextmanager
 def two_workers(data_dir: Path) -> Iterator[None]:
-    """The shard deployment on a process work pool, and two `prefect worker` processes serving it that run
-    kamflow on `data_dir`; stopped on leaving."""
+    """The review's and the shards' deployments on a process work pool, and two `prefect worker` processes
+    (one run at a time each) serving it with kamflow on `data_dir`; stopped on leaving."""
     with get_client(sync_client=True) as client:
         client.create_work_pool(WorkPoolCreate(name=POOL, type="process"), overwrite=True)
-    credit_review_shard.to_deployment(name=SHARD_PROCESS, entrypoint_type=EntrypointType.MODULE_PATH).apply(
-        work_pool_name=POOL
-    )
+    for made in (nightly_credit_review, credit_review_shard):
+        deployment = made.to_deployment(name=made.name, entrypoint_type=EntrypointType.MODULE_PATH)
+        assert isinstance(deployment, RunnerDeployment)
+        deployment.apply(work_pool_name=POOL)
     env = {
         **os.environ,
         "PREFECT_API_URL": str(PREFECT_API_URL.value()),
@@ -141,6 +149,26 @@ def two_workers(data_dir: Path) -> Iterator[None]:
         for worker in workers:
             worker.terminate()
             worker.wait(30)
+
+
+def review_on_workers(data_dir: Path, shards: int) -> tuple[float, int, list[FlowRun]]:
+    """The review as the schedule runs it: a run of its deployment that a worker takes; it reviews shard 0
+    and starts the other shards as runs that the other worker takes. Time from asking to completion."""
+    start = time.perf_counter()
+    run = run_deployment(
+        f"{SERVICE_PROCESS}/{SERVICE_PROCESS}",
+        parameters={"business_date": AS_OF.isoformat(), "shards": shards},
+        timeout=None,
+        poll_interval=0.5,
+        as_subflow=False,
+    )
+    seconds = time.perf_counter() - start
+    assert isinstance(run, FlowRun) and run.state is not None and run.state.is_completed(), run
+    with Session(get_engine(Settings(data_dir=data_dir))) as session:
+        tasks = session.scalar(select(func.count()).where(CollectionTask.business_date == AS_OF)) or 0
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(like_="credit-review-")))
+    return seconds, tasks, sorted(runs, key=lambda r: r.name)
 
 
 @flow
@@ -187,18 +215,15 @@ def main() -> None:
             f"peak {peak:.0f} MB (goal <= 500), {tasks:,} collection tasks"
         )
         with two_workers(two):
-            took2, _, tasks2 = review_flow(two, shards=2)
-            with get_client(sync_client=True) as client:
-                shards = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=[SHARD_PROCESS])))
-            for run in sorted(shards, key=lambda r: r.name):
-                print(
-                    f"  {run.name}: created {run.created}, started {run.start_time}, ended {run.end_time}, "
-                    f"ran {run.total_run_time.total_seconds():.1f} s"
-                )
+            took2, tasks2, runs = review_on_workers(two, shards=2)
         print(
             f"review flow, 2 shards on 2 workers: {took2:.1f} s = {took2 / base:.1f}x the baseline, "
-            f"{tasks2:,} collection tasks (each shard in its own worker's process; their memory is not counted)"
+            f"{tasks2:,} collection tasks; the runs (their processes' memory is not counted):"
         )
+        for run in runs:
+            waited = (run.start_time - run.created).total_seconds() if run.start_time and run.created else 0.0
+            ran = run.total_run_time.total_seconds()
+            print(f"  {run.name}: started {waited:.1f} s after it was asked for, ran {ran:.1f} s")
     shutil.rmtree(root)
 
 

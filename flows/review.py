@@ -2,9 +2,9 @@
 shards; a progress artifact while it runs, then a table of customers per dunning level, a table of the top
 risks with their reasons, and a markdown summary.
 
-Each shard is a run of the flow `credit-review-shard`. One shard runs inside the review's own process; with
-several, a parallel Prefect task per shard starts it as a run of its deployment, so the shards spread over
-the work pool's workers (or over `kamflow serve`'s processes) and use every core.
+Each shard is a run of the flow `credit-review-shard`. Shard 0 runs inside the review's own process; each
+other shard is started by a parallel Prefect task as a run of the deployment `credit-review-shard`, so the
+shards spread over the work pool's workers (or over `kamflow serve`'s processes) and use every core.
 
 Orchestration only: the work is `kamflow.review.service`. Re-running a date updates the same review and
 creates nothing twice; a date before the latest completed review is refused.
@@ -115,13 +115,13 @@ def nightly_credit_review(
     progress_id = cast(
         UUID, create_progress_artifact(0.0, key=PROGRESS_KEY, description=f"Credit review of {as_of}: progress")
     )
-    if shards == 1:
-        credit_review_shard(as_of, 0, 1, progress_id)  # in this run's own process
-    else:
-        futures = [run_shard.submit(as_of, shard, shards, progress_id) for shard in range(shards)]
-        wait(futures)
-        for future in futures:
-            future.result()  # the first failed shard fails the run, naming the customer that broke it
+    futures = [run_shard.submit(as_of, shard, shards, progress_id) for shard in range(1, shards)]
+    try:
+        credit_review_shard(as_of, 0, shards, progress_id)  # shard 0 in this run's own process
+    finally:
+        wait(futures)  # a failed shard 0 still lets the others end before the run does
+    for future in futures:
+        future.result()  # the first failed shard fails the run, naming the customer that broke it
     with unit_of_work() as session:
         summary = service.finish_review(session, as_of=as_of, now=clock.now())
     update_progress_artifact(progress_id, progress=100.0)

@@ -192,13 +192,18 @@ def test_the_nightly_review_runs_through_its_deployment_in_parallel_shards(prod:
         assert review.status == "completed" and review.shards == 2 and review.flow_run_id is not None
     run = flow_run(review.flow_run_id)
     assert run.work_pool_name == "kamflow" and run.state is not None and run.state.is_completed()
-    with get_client(sync_client=True) as client:  # each shard ran as its own deployment run, on a worker
-        shards = client.read_flow_runs(
+    with get_client(sync_client=True) as client:
+        found = client.read_flow_runs(
             flow_run_filter=FlowRunFilter(name=FlowRunFilterName(like_=f"credit-review-{as_of}-shard-"))
         )
-    assert sorted(r.name for r in shards) == [f"credit-review-{as_of}-shard-{k}-of-2" for k in (0, 1)]
-    assert all(r.work_pool_name == "kamflow" and r.state and r.state.is_completed() for r in shards)
-    assert all(any(str(r.id) in prod.log(w) for w in ("worker-1", "worker-2")) for r in shards)
+    shards = {r.name: r for r in found}
+    assert sorted(shards) == [f"credit-review-{as_of}-shard-{k}-of-2" for k in (0, 1)]
+    assert all(r.state is not None and r.state.is_completed() for r in found)
+    # shard 0 ran inside the review's run; shard 1 as a deployment run that a worker of the pool took
+    assert shards[f"credit-review-{as_of}-shard-0-of-2"].deployment_id is None
+    remote = shards[f"credit-review-{as_of}-shard-1-of-2"]
+    assert remote.work_pool_name == "kamflow" and remote.deployment_id is not None
+    assert all(any(str(r) in prod.log(w) for w in ("worker-1", "worker-2")) for r in (run.id, remote.id))
 
 
 def test_a_worker_killed_mid_run_leaves_the_run_crashed_and_its_rerun_acts_once(prod: Production) -> None:
