@@ -50,12 +50,13 @@ def _outcome_if_finished(document_id: int) -> DocumentOutcome | None:
     with unit_of_work() as session:
         if not service.finished(session, document_id):
             return None
-        view = views.show(session, document_id, on=clock.today())
+        document = service.get(session, document_id)
+        current = service.version(session, document)
         return DocumentOutcome(
             document_id=document_id,
-            status=view["status"],
-            version=view["version"],
-            content_hash=view["content_hash"],
+            status=document.status,
+            version=current.number,
+            content_hash=current.content_hash,
         )
 
 

@@ -5,7 +5,6 @@ A new process registers here: one entry in `deployments` and, if people decide i
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import cast
 
 from prefect.deployments.runner import RunnerDeployment
@@ -27,9 +26,7 @@ from kamflow.errors import NotFound
 from kamflow.models import ApprovalTask
 from kamflow.settings import Settings
 
-CheckFor = Callable[[Session, ApprovalTask], approvals.Check]
-
-ANSWERS: dict[str, tuple[type[ApprovalInput], CheckFor]] = {
+ANSWERS: dict[str, tuple[type[ApprovalInput], approvals.CheckFor]] = {
     discounts.PROCESS: (DiscountAnswer, lambda s, t: discounts.check_answer(discounts.get(s, t.subject_id))),
     documents.PROCESS: (DocumentAnswer, documents.check_for),
     orders.PROCESS: (OrderCreditAnswer, lambda s, t: orders.check_answer(orders.get(s, t.subject_id))),

@@ -32,7 +32,7 @@ from pydantic import BaseModel, Field
 
 from kamflow import clock
 from kamflow.db import unit_of_work
-from kamflow.review import service
+from kamflow.review import MAX_SHARDS, service
 
 PROGRESS_KEY = "credit-review-progress"
 LEVELS_KEY = "credit-review-levels"
@@ -71,7 +71,7 @@ def shard_run_name() -> str:
 def credit_review_shard(
     business_date: Annotated[dt.date, Field(description="Business date of the started review.")],
     shard: Annotated[int, Field(ge=0, description="This slice: customers whose id modulo `shards` is `shard`.")],
-    shards: Annotated[int, Field(ge=1, le=64, description="How many slices the review has.")],
+    shards: Annotated[int, Field(ge=1, le=MAX_SHARDS, description="How many slices the review has.")],
     progress_id: Annotated[UUID | None, Field(description="The review's progress artifact.")] = None,
 ) -> service.ShardResult:
     """One slice of a started review, committed batch by batch; it moves the review's progress artifact."""
@@ -107,7 +107,9 @@ def nightly_credit_review(
         dt.date | None,
         Field(description="Business date the review is as of; default: the day the run is scheduled for."),
     ] = None,
-    shards: Annotated[int, Field(ge=1, le=64, description="Slices of the customers reviewed in parallel.")] = 1,
+    shards: Annotated[
+        int, Field(ge=1, le=MAX_SHARDS, description="Slices of the customers reviewed in parallel.")
+    ] = 1,
 ) -> ReviewOutcome:
     as_of = business_date or scheduled_date()
     with unit_of_work() as session:

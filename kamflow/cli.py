@@ -182,6 +182,7 @@ def tasks(acting: AsUser = None, as_json: Json = False) -> None:
 
         with unit_of_work() as session:
             me = org.employee(session, _acting(acting))
+            secret = get_settings().approval_secret
             return [
                 {
                     "task_id": t.id,
@@ -191,9 +192,7 @@ def tasks(acting: AsUser = None, as_json: Json = False) -> None:
                     "owner": t.owner.login,
                     "due_at": t.due_at.isoformat(),
                     "level": t.level,
-                    "approval_code": approvals.approval_code(
-                        t, login=me.login, secret=get_settings().approval_secret
-                    ),
+                    "approval_code": approvals.approval_code(t, login=me.login, secret=secret),
                 }
                 for t in approvals.pending_for(session, me, on=clock.today())
             ]

@@ -11,14 +11,13 @@ from typing import Annotated, Any
 
 import typer
 
+from kamflow.cli_credit import AsUser, Json
 from kamflow.errors import InvalidInput
 
 doc_app = typer.Typer(
     help="Internal documents: submit a draft into its approval chain, revise it, read its sheet.",
     no_args_is_help=True,
 )
-AsUser = Annotated[str | None, typer.Option("--as", help="Acting user's login (default: $KAMFLOW_USER).")]
-Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 DocId = Annotated[int, typer.Argument(help="Document number.")]
 TextFile = Annotated[Path, typer.Argument(help="The text, Markdown with sections.")]
 

@@ -13,6 +13,7 @@ import typer
 from pydantic import BaseModel, ConfigDict, Field
 
 from kamflow.cli_credit import AsUser, Json
+from kamflow.review import MAX_SHARDS
 
 collection_app = typer.Typer(
     help="Collection: the KAM's tasks from the nightly credit review, promises to pay, disputed invoices.",
@@ -25,7 +26,9 @@ class ReviewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     as_of: dt.date | None = Field(default=None, description="Business date to review as of; default today.")
-    shards: int = Field(default=1, ge=1, le=64, description="Slices of the customers reviewed in parallel.")
+    shards: int = Field(
+        default=1, ge=1, le=MAX_SHARDS, description="Slices of the customers reviewed in parallel."
+    )
 
 
 def _cli() -> Any:
@@ -100,7 +103,9 @@ def review(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Business date (YYYY-MM-DD); default today.")
     ] = None,
-    shards: Annotated[str, typer.Option(help="Slices of the customers reviewed in parallel (1-64).")] = "1",
+    shards: Annotated[
+        str, typer.Option(help=f"Slices of the customers reviewed in parallel (1-{MAX_SHARDS}).")
+    ] = "1",
     as_json: Json = False,
 ) -> None:
     """Run the nightly credit review now (through `kamflow serve`) and print its summary."""

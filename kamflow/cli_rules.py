@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from kamflow.cli_credit import Json
+from kamflow.cli_credit import Json, _date
 from kamflow.errors import InvalidInput
 from kamflow.settings import get_settings
 from rules.engine import Decision, RuleFileError, RuleSet, load_ruleset, load_ruleset_text
@@ -64,8 +64,12 @@ def _every_file() -> list[Path]:
     return found
 
 
+def _outcome(outcome: str, role: str | None) -> str:
+    return f"{outcome}/{role}" if role else outcome
+
+
 def _verdict(outcome: str, role: str | None, fired: list[str]) -> str:
-    return f"{outcome}{'/' + role if role else ''} [{', '.join(fired)}]"
+    return f"{_outcome(outcome, role)} [{', '.join(fired)}]"
 
 
 def _table(rows: list[list[str]]) -> list[str]:
@@ -318,8 +322,7 @@ def _replay_text(view: dict[str, Any]) -> str:
         old, new = change["old"], change["new"]
         lines.append(
             f"audit event {change['audit_event']} ({change['subject']}, {change['at']}): "
-            f"{old['outcome']}{'/' + old['role'] if old['role'] else ''} -> "
-            f"{new['outcome']}{'/' + new['role'] if new['role'] else ''}"
+            f"{_outcome(old['outcome'], old['role'])} -> {_outcome(new['outcome'], new['role'])}"
         )
         lines += [f"    was {r['rule']}: {r['text']}" for r in old["reasons"]]
         lines += [f"    now {r['rule']}: {r['text']}" for r in new["reasons"]]
@@ -364,10 +367,5 @@ def replay(
 
 def _since(value: str | None) -> dt.datetime | None:
     """The start of a business date in the company's timezone."""
-    if value is None:
-        return None
-    try:
-        day = dt.date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"--since {value!r} is not a date (YYYY-MM-DD)", field="since") from None
-    return dt.datetime.combine(day, dt.time(), tzinfo=get_settings().tz)
+    day = _date(value, "since")
+    return None if day is None else dt.datetime.combine(day, dt.time(), tzinfo=get_settings().tz)

@@ -36,16 +36,6 @@ CENT = Decimal("0.005")
 """Below this an open balance is paid (SQLite sums in binary floating point)."""
 
 
-def paid_until(as_of: dt.date):  # type: ignore[no-untyped-def]
-    """Payments per invoice made on or before a date (a subquery)."""
-    return (
-        select(Payment.invoice_id, func.sum(Payment.amount).label("paid"))
-        .where(Payment.paid_on <= as_of)
-        .group_by(Payment.invoice_id)
-        .subquery()
-    )
-
-
 def overdue_amount(session: Session, *, customer_id: int, as_of: dt.date) -> Decimal:
     """What the customer owes on invoices whose due date has passed, as of a date."""
     row = session.execute(receivables(as_of, customer_ids=[customer_id])).one_or_none()
@@ -89,24 +79,16 @@ def receivables(as_of: dt.date, *, grace_days: int = 0, customer_ids: CustomerFi
     invoices due more than `grace_days` before `as_of`: with 0 grace days an invoice is overdue the day
     after its due date); `oldest_overdue_days` (days since the due date of the oldest of those, 0 if
     none); `open_invoices` (how many invoices are unpaid). An overpaid invoice offsets nothing."""
-    paid = paid_until(as_of)
-    open_part = Invoice.amount - func.coalesce(paid.c.paid, 0)
-    overdue = Invoice.due_date < as_of - dt.timedelta(days=grace_days)
-    query = (
-        select(
-            Invoice.customer_id,
-            _money_sum(open_part).label("open_amount"),
-            _money_sum(case((overdue, open_part), else_=0)).label("overdue_amount"),
-            func.coalesce(
-                func.max(case((overdue, days_between(literal(as_of, Date), Invoice.due_date)))), 0
-            ).label("oldest_overdue_days"),
-            func.count().label("open_invoices"),
-        )
-        .outerjoin(paid, paid.c.invoice_id == Invoice.id)
-        .where(Invoice.issue_date <= as_of, open_part > CENT)
-        .group_by(Invoice.customer_id)
-    )
-    return _only(query, Invoice.customer_id, customer_ids)
+    balances = invoice_balances(as_of, open_only=True, customer_ids=customer_ids).subquery()
+    overdue = balances.c.due_date < as_of - dt.timedelta(days=grace_days)
+    days_overdue = case((overdue, days_between(literal(as_of, Date), balances.c.due_date)))
+    return select(
+        balances.c.customer_id,
+        _money_sum(balances.c.open_amount).label("open_amount"),
+        _money_sum(case((overdue, balances.c.open_amount), else_=0)).label("overdue_amount"),
+        func.coalesce(func.max(days_overdue), 0).label("oldest_overdue_days"),
+        func.count().label("open_invoices"),
+    ).group_by(balances.c.customer_id)
 
 
 def days_late(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter = None) -> Rows:

@@ -10,7 +10,7 @@ Reads only.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,18 +26,13 @@ BATCH = 2000
 """Stored decisions read and decided at a time: memory stays flat over any history."""
 
 
-def version_text_source(version: str) -> str:
-    """How errors in a kept rule-set text name it."""
-    return f"rule_set_versions[{version[:12]}]"
-
-
 def kept_version(session: Session, version: str) -> RuleSet:
     """The rule set exactly as it was at this content hash, from the text kept when it first decided."""
     kept = session.get(RuleSetVersion, version)
     if kept is None:
         raise NotFound(f"the text of rules version {version[:12]} was not kept", field="decision")
     try:
-        return load_ruleset_text(kept.text, version_text_source(version))
+        return load_ruleset_text(kept.text, f"rule_set_versions[{version[:12]}]")
     except RuleFileError as error:  # kept text that loaded once; a newer rules module may read it otherwise
         raise InvalidInput(f"rules version {version[:12]} no longer loads: {error}", field="decision") from None
 
@@ -91,7 +86,6 @@ def label(decision: Decision) -> str:
 
 @dataclass
 class Replay:
-    ruleset: str
     candidate: RuleSet
     since: dt.datetime | None
     limit: int
@@ -136,7 +130,7 @@ class Replay:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "ruleset": self.ruleset,
+            "ruleset": self.candidate.name,
             "candidate_version": self.candidate.version,
             "since": self.since.isoformat() if self.since else None,
             "decisions": self.decisions,
@@ -176,25 +170,24 @@ def replay(
     )
     if since is not None:
         query = query.where(AuditEvent.at >= since)
-    report = Replay(ruleset, candidate, since, limit)
+    report = Replay(candidate, since, limit)
     versions: dict[str, RuleSet] = {}
     for rows in session.execute(query.execution_options(yield_per=BATCH)).partitions():
-        old_facts: list[dict[str, Any]] = []
+        old_facts: dict[str, list[dict[str, Any]]] = defaultdict(list)
         new_facts: list[dict[str, Any]] = []
-        events: list[tuple[AuditEvent, RuleSet]] = []
+        events: list[tuple[AuditEvent, str]] = []
         for event, version in rows:
             if version not in versions:
                 versions[version] = kept_version(session, version)
-            kept = versions[version]
             try:
                 typed = stored_facts(candidate, event.facts, event.id)
             except InvalidInput as error:
                 report.skip(error.message)
                 continue
-            old_facts.append(stored_facts(kept, event.facts, event.id))
+            old_facts[version].append(stored_facts(versions[version], event.facts, event.id))
             new_facts.append(typed)
-            events.append((event, kept))
-        new = candidate.decide_many(new_facts)
-        for (event, kept), facts, decided in zip(events, old_facts, new, strict=True):
-            report.add(event, kept.decide(facts), decided)
+            events.append((event, version))
+        old = {version: iter(versions[version].decide_many(facts)) for version, facts in old_facts.items()}
+        for (event, version), decided in zip(events, candidate.decide_many(new_facts), strict=True):
+            report.add(event, next(old[version]), decided)
     return report

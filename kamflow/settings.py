@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -68,13 +71,19 @@ class Settings(BaseSettings):
 
     @property
     def approval_secret(self) -> bytes:
+        """`secret_key`, else the key in data_dir/secret.key, made once: written whole to a private file, then
+        linked into place, so that processes starting together all read the same key, never an empty file."""
         if self.secret_key:
             return self.secret_key.encode()
         path = self.data_dir / "secret.key"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600)
-            path.write_text(secrets.token_hex(32))
+            handle, fresh = tempfile.mkstemp(dir=path.parent, prefix="secret.key.")  # mode 600
+            with os.fdopen(handle, "w") as out:
+                out.write(secrets.token_hex(32))
+            with contextlib.suppress(FileExistsError):  # another process made it first: theirs holds
+                os.link(fresh, path)
+            os.unlink(fresh)
         return path.read_text().strip().encode()
 
     @property

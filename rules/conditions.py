@@ -136,11 +136,8 @@ def engine_number(value: int | Decimal | float) -> str:
         text = repr(float(value))
     except OverflowError:
         text = "inf"
-    if (
-        "e" in text or "n" in text
-    ):  # an exponent, inf or nan (a nan Decimal never gets here: no fact type takes it)
-        if "n" in text:
-            raise ValueError(f"{value} is too large for the engine")
-        if "." not in text:
-            text = text.replace("e", ".0e")
+    if "n" in text:  # inf or nan (a nan Decimal never gets here: no fact type takes it)
+        raise ValueError(f"{value} is too large for the engine")
+    if "e" in text and "." not in text:
+        text = text.replace("e", ".0e")
     return text

@@ -244,7 +244,8 @@ class RuleSet:
             bodies, safes = self._prepare(facts)
             for start in range(0, len(bodies), CHUNK):
                 fired = self._engine.run(bodies[start : start + CHUNK])
-                decisions += [self._decision(mask, safe) for mask, safe in zip(fired, safes[start:], strict=False)]
+                chunk = safes[start : start + CHUNK]
+                decisions += [self._decision(mask, safe) for mask, safe in zip(fired, chunk, strict=True)]
         return decisions
 
     def _prepare(self, facts: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:

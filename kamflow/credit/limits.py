@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from kamflow import approvals, audit, clock, rulesets
 from kamflow.credit import facts, orders, standing, tasks
 from kamflow.credit.standing import CustomerCode, Login
-from kamflow.credit.tables import CreditLimitChange, CreditTerms
+from kamflow.credit.tables import CreditLimitChange, CreditTerms, OrderCreditCheck
 from kamflow.errors import InvalidInput
-from kamflow.models import ApprovalTask, Customer, Employee
+from kamflow.models import ApprovalTask, Customer, Employee, Order
 
 PROCESS = "credit-limit-change"
 RULESET = "credit_limit"
@@ -240,7 +240,14 @@ def view(session: Session, change: CreditLimitChange) -> dict[str, Any]:
         "exposure": str(change.exposure),
         "status": change.status,
         "reasons": [{"rule": r["rule"], "text": r["text"]} for r in change.decision["reasons"]],
-        "released_orders": [orders.get(session, check_id).order.number for check_id in change.released],
+        "released_orders": list(
+            session.scalars(
+                select(Order.number)
+                .join(OrderCreditCheck, OrderCreditCheck.order_id == Order.id)
+                .where(OrderCreditCheck.id.in_(change.released))
+                .order_by(OrderCreditCheck.id)
+            )
+        ),
         "rules_version": change.rules_version,
         "flow_run_id": change.flow_run_id,
     } | waiting

@@ -9,7 +9,7 @@ puts a limit in force."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -29,18 +29,8 @@ PROCESS = "solvency-check"
 RULESET = "solvency"
 CLASS_RULESET = "credit_class"
 FINAL = ("approve_limit", "prepayment", "reject")
-FIGURES = (
-    "current_assets",
-    "current_liabilities",
-    "inventory",
-    "total_assets",
-    "total_liabilities",
-    "equity",
-    "retained_earnings",
-    "ebit",
-    "sales",
-    "market_value_equity",
-)
+FIGURES = tuple(figure.name for figure in fields(facts.Statement))
+"""The statement's figures the scores need (columns of the same names in `financial_statements`)."""
 
 
 class SolvencyCheckIn(BaseModel):

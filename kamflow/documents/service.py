@@ -41,7 +41,6 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "revise": ("revise",),
 }
 SIGNED = {"agree": "agreed", "approve": "approved"}
-VERB = {"agree": "Agree", "approve": "Approve", "acknowledge": "Acknowledge", "revise": "Revise"}
 
 DEMO_JOB_DESCRIPTION = Path(__file__).with_name("demo") / "job_description_kam.md"
 
@@ -235,6 +234,19 @@ def _new_version(
     return row
 
 
+def changes(session: Session, document: Document, current: DocumentVersion) -> str:
+    """The diff of a version against the one before it; empty for the first version."""
+    if current.number == 1:
+        return ""
+    previous = version(session, document, current.number - 1)
+    return text.diff(
+        previous.content,
+        current.content,
+        old_label=f"version {previous.number}",
+        new_label=f"version {current.number}",
+    )
+
+
 def _explanation(session: Session, document: Document, step: DocumentStep, note: str) -> str:
     current = version(session, document)
     lines = [
@@ -244,14 +256,8 @@ def _explanation(session: Session, document: Document, step: DocumentStep, note:
     if note:
         lines.append(note)
     if current.number > 1:
-        previous = version(session, document, current.number - 1)
-        changes = text.diff(
-            previous.content,
-            current.content,
-            old_label=f"version {previous.number}",
-            new_label=f"version {current.number}",
-        )
-        lines.append(f"### Changes from version {previous.number}\n\n```diff\n{changes}\n```")
+        diff = changes(session, document, current)
+        lines.append(f"### Changes from version {current.number - 1}\n\n```diff\n{diff}\n```")
     lines.append(f"### Text\n\n{current.content}")
     return "\n\n".join(lines)
 
@@ -260,28 +266,34 @@ def _assign(
     session: Session,
     document: Document,
     step: DocumentStep,
-    person: Employee,
+    people: list[Employee],
     timing: Timing,
     *,
     requester: Employee,
     now: dt.datetime,
     note: str = "",
 ) -> None:
-    tz = get_settings().tz
-    task = approvals.add_task(
-        session,
-        process=PROCESS,
-        subject_id=document.id,
-        title=f"{VERB[step.kind]}: {document.title} (v{document.version})",
-        explanation=_explanation(session, document, step, note),
-        role=step.name,
-        owner=person,
-        requester=requester,
-        flow_run_id=document.flow_run_id,
-        now=now,
-        due_at=text.add_business_days(now, timing.deadline_days, tz),
-    )
-    _link(session, task, step, timing, now=now)
+    """A task for each person on the step: one title, explanation and deadline for all of them."""
+    if not people:
+        return
+    title = f"{step.kind.capitalize()}: {document.title} (v{document.version})"
+    explanation = _explanation(session, document, step, note)
+    due_at = text.add_business_days(now, timing.deadline_days, get_settings().tz)
+    for person in people:
+        task = approvals.add_task(
+            session,
+            process=PROCESS,
+            subject_id=document.id,
+            title=title,
+            explanation=explanation,
+            role=step.name,
+            owner=person,
+            requester=requester,
+            flow_run_id=document.flow_run_id,
+            now=now,
+            due_at=due_at,
+        )
+        _link(session, task, step, timing, now=now)
 
 
 def _link(session: Session, task: ApprovalTask, step: DocumentStep, timing: Timing, *, now: dt.datetime) -> None:
@@ -311,15 +323,15 @@ def _open_stage(session: Session, document: Document, index: int, *, now: dt.dat
         )
         session.add(row)
         session.flush()
-        for person in people:
-            _assign(session, document, row, person, step, requester=document.author, now=now)
+        _assign(session, document, row, people, step, requester=document.author, now=now)
     _record(
         session, document, actor="kamflow", action="stage_opened", now=now, stage=stage.name, round=document.round
     )
     _next_if_done(session, document, index, now=now)
 
 
-def _steps(session: Session, document: Document, *, stage_index: int | None = None) -> list[DocumentStep]:
+def round_steps(session: Session, document: Document, *, stage_index: int | None = None) -> list[DocumentStep]:
+    """The steps of the document's current round (of one stage, without the author's revision, when given)."""
     query = select(DocumentStep).where(
         DocumentStep.document_id == document.id, DocumentStep.round == document.round
     )
@@ -331,7 +343,7 @@ def _steps(session: Session, document: Document, *, stage_index: int | None = No
 def _next_if_done(session: Session, document: Document, index: int, *, now: dt.datetime) -> None:
     """When every step of stage `index` has its quorum: the document is approved after the last reviewing
     stage, and the next stage, if any, opens."""
-    if any(step.status != "met" for step in _steps(session, document, stage_index=index)):
+    if any(step.status != "met" for step in round_steps(session, document, stage_index=index)):
         return
     chain = chain_of(document)
     if index + 1 == chain.reviewing_stages():
@@ -363,7 +375,7 @@ def _tasks(session: Session, step: DocumentStep) -> list[ApprovalTask]:
 def _cancel_waiting(session: Session, document: Document, *, now: dt.datetime, reason: str) -> None:
     for task in approvals.pending(session, process=PROCESS, subject_id=document.id):
         approvals.cancel(session, task, now=now, reason=reason)
-    for step in _steps(session, document):
+    for step in round_steps(session, document):
         if step.status == "open":
             step.status, step.closed_at = "cancelled", now
 
@@ -381,7 +393,7 @@ def check_for(session: Session, task: ApprovalTask) -> approvals.Check:
         answer = DocumentDecision.model_validate(payload)
         allowed = ACTIONS[kind]
         if answer.action not in allowed:
-            raise InvalidInput(f"on a step to {VERB[kind].lower()}, answer {' | '.join(allowed)}", field="action")
+            raise InvalidInput(f"on a step to {kind}, answer {' | '.join(allowed)}", field="action")
         if answer.action in ("return", "reject") and not answer.comment.strip():
             raise InvalidInput(f"to {answer.action} a document, say why (--comment)", field="comment")
         if answer.content is None:
@@ -460,11 +472,11 @@ def _approved(
             )
         )
     _record(session, document, actor=actor.login, action=f"document_{step.kind}", now=now, step=step.name)
-    done = [t for t in _tasks(session, step) if t.status == "decided" and t.action == "approve"]
-    if len(done) < step.needed:
+    tasks = _tasks(session, step)
+    if sum(1 for t in tasks if t.status == "decided" and t.action == "approve") < step.needed:
         return
     step.status, step.closed_at = "met", now
-    for other in _tasks(session, step):
+    for other in tasks:
         if other.status == "pending":
             approvals.cancel(session, other, now=now, reason=f"step {step.name} has its quorum")
     _next_if_done(session, document, step.stage_index, now=now)
@@ -504,7 +516,7 @@ def _stopped(
     session.flush()
     note = f"**Returned by {actor.full_name} ({actor.position}):** {answer.comment}"
     timing = chain_of(document).revision
-    _assign(session, document, revision, document.author, timing, requester=actor, now=now, note=note)
+    _assign(session, document, revision, [document.author], timing, requester=actor, now=now, note=note)
 
 
 def finished(session: Session, document_id: int) -> bool:
@@ -522,10 +534,9 @@ def revision_task(session: Session, document_id: int, *, login: str, on: dt.date
         )
     waiting = approvals.pending(session, process=PROCESS, subject_id=document.id)
     [task] = [t for t in waiting if step_of(session, t).kind == "revise"]
-    if approvals.assignee(session, task, on=on).login != login:
-        raise NotPermitted(
-            f"only {approvals.assignee(session, task, on=on).login} may revise document {document.id}", field="as"
-        )
+    author = approvals.assignee(session, task, on=on).login
+    if author != login:
+        raise NotPermitted(f"only {author} may revise document {document.id}", field="as")
     return task
 
 

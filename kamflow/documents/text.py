@@ -29,10 +29,15 @@ def _plain_heading(text: str) -> str:
     return _NUMBERING.sub("", text).strip().rstrip(".:").casefold()
 
 
+def _heading_texts(content: str) -> list[str]:
+    """The text of every Markdown heading, in order."""
+    found = (_HEADING.match(line) for line in normalise(content).split("\n"))
+    return [match.group(1).strip() for match in found if match]
+
+
 def headings(content: str) -> list[str]:
     """Markdown headings, without their numbering, lower-cased."""
-    found = (_HEADING.match(line) for line in normalise(content).split("\n"))
-    return [_plain_heading(match.group(1)) for match in found if match]
+    return [_plain_heading(heading) for heading in _heading_texts(content)]
 
 
 def missing_sections(content: str, required: list[str]) -> list[str]:
@@ -42,11 +47,7 @@ def missing_sections(content: str, required: list[str]) -> list[str]:
 
 
 def first_heading(content: str) -> str | None:
-    for line in normalise(content).split("\n"):
-        match = _HEADING.match(line)
-        if match:
-            return match.group(1).strip()
-    return None
+    return next(iter(_heading_texts(content)), None)
 
 
 def diff(old: str, new: str, *, old_label: str, new_label: str) -> str:

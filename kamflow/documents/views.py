@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from kamflow import approvals
 from kamflow.documents import text
-from kamflow.documents.service import PROCESS, chain_of, get, step_of, version
+from kamflow.documents.service import PROCESS, chain_of, changes, get, round_steps, step_of, version
 from kamflow.documents.tables import Acknowledgment, Document, DocumentStep, DocumentStepTask, Signature
 from kamflow.models import ApprovalTask
 from kamflow.settings import get_settings
@@ -89,17 +89,12 @@ def show(session: Session, document_id: int, *, on: dt.date) -> dict[str, Any]:
     """The document as it stands: status, version and hash, and the steps of the current round."""
     document = get(session, document_id)
     current = version(session, document)
-    steps = session.scalars(
-        select(DocumentStep)
-        .where(DocumentStep.document_id == document.id, DocumentStep.round == document.round)
-        .order_by(DocumentStep.id)
-    ).all()
+    steps = round_steps(session, document)
     links = session.scalars(
         select(DocumentStepTask)
         .where(DocumentStepTask.step_id.in_([s.id for s in steps]))
         .order_by(DocumentStepTask.task_id)
     ).all()
-    previous = version(session, document, current.number - 1) if current.number > 1 else None
     return {
         "document_id": document.id,
         "type": document.doc_type,
@@ -131,14 +126,7 @@ def show(session: Session, document_id: int, *, on: dt.date) -> dict[str, Any]:
             }
             for t in approvals.pending(session, process=PROCESS, subject_id=document.id)
         ],
-        "diff": text.diff(
-            previous.content,
-            current.content,
-            old_label=f"version {previous.number}",
-            new_label=f"version {current.number}",
-        )
-        if previous
-        else "",
+        "diff": changes(session, document, current),
         "flow_run_id": document.flow_run_id,
     }
 

@@ -16,11 +16,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from kamflow.errors import InvalidInput
 from kamflow.review.ageing import Bucket, buckets
+from rules.spec import RuleFileError, _read_yaml
 
 POLICY_FILE = Path(__file__).with_name("dunning.yaml")
 
@@ -83,14 +83,16 @@ class Policy(_Model):
 
 
 def load_policy(path: Path = POLICY_FILE) -> Policy:
-    """The policy in a YAML file; InvalidInput naming the file and the field when it does not fit."""
+    """The policy in a YAML file (amounts read exactly, never through float); InvalidInput naming the file and
+    the field when it does not fit."""
     try:
-        return Policy.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        data, _lines = _read_yaml(path.read_text(encoding="utf-8"), str(path))
+        return Policy.model_validate(data)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "policy"
         raise InvalidInput(f"{path}: {where}: {first['msg']}", field=where) from None
-    except (OSError, yaml.YAMLError) as error:
+    except (OSError, RuleFileError) as error:
         raise InvalidInput(f"{path}: {error}", field="policy") from None
 
 

@@ -8,16 +8,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from kamflow.credit.facts import money
+
 CHANGES = {
     "overdue": "overdue",
     "dunnable": "overdue not on hold",
     "serious_overdue": "seriously overdue",
     "exposure": "exposure",
 }
-
-
-def _amount(value: Decimal) -> str:
-    return f"{value:,.2f}"
 
 
 def _signed(value: Decimal | int) -> str:
@@ -37,20 +35,24 @@ class Totals:
         self.customers += 1
         self.raised += raised
         self.levels[level] = self.levels.get(level, 0) + 1
+        self._add_money(currency, amounts)
+
+    def _add_money(self, currency: str, amounts: Mapping[str, Decimal]) -> None:
         sums = self.money.setdefault(currency, {})
         for name, amount in amounts.items():
             sums[name] = sums.get(name, Decimal(0)) + amount
 
     def merge(self, other: Totals) -> Totals:
-        merged = Totals.from_json(self.to_json())
-        merged.customers += other.customers
-        merged.raised += other.raised
+        merged = Totals(
+            self.customers + other.customers,
+            self.raised + other.raised,
+            dict(self.levels),
+            {currency: dict(amounts) for currency, amounts in self.money.items()},
+        )
         for level, count in other.levels.items():
             merged.levels[level] = merged.levels.get(level, 0) + count
         for currency, amounts in other.money.items():
-            sums = merged.money.setdefault(currency, {})
-            for name, amount in amounts.items():
-                sums[name] = sums.get(name, Decimal(0)) + amount
+            merged._add_money(currency, amounts)
         return merged
 
     def to_json(self) -> dict[str, Any]:
@@ -114,7 +116,7 @@ class ReviewSummary:
             cells += [
                 sums.get(name, Decimal(0)) for name in ("overdue", "dunnable", "exposure", "interest", "fees")
             ]
-            lines.append(f"| {currency} | " + " | ".join(_amount(cell) for cell in cells) + " |")
+            lines.append(f"| {currency} | " + " | ".join(money(cell) for cell in cells) + " |")
         tasks = ", ".join(f"{action} {count:,}" for action, count in sorted(self.tasks.items())) or "none"
         lines += ["", f"Collection tasks for this date: {tasks}.", ""]
         lines += self._changes()

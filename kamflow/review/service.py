@@ -28,7 +28,6 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    inspect,
     literal,
     not_,
     or_,
@@ -38,13 +37,13 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session, aliased
 
 from kamflow import audit, ledger, org, rulesets
-from kamflow.credit.facts import Statement, altman
+from kamflow.credit.facts import Statement, altman, money
 from kamflow.credit.facts import utilisation_pct as percent_of
 from kamflow.credit.tables import FinancialStatement
 from kamflow.errors import InvalidInput, KamflowError
 from kamflow.models import AuditEvent, Base, Customer, Employee, Invoice, Money, Payment
 from kamflow.review import ageing
-from kamflow.review.dunning import DUNNING, Policy, State, load_policy, promise_outcome, step
+from kamflow.review.dunning import DUNNING, Policy, State, Step, load_policy, promise_outcome, step
 from kamflow.review.report import ReviewSummary, Totals
 from kamflow.review.tables import (
     CollectionTask,
@@ -56,7 +55,6 @@ from kamflow.review.tables import (
     ReviewShard,
 )
 from rules.engine import Decision, RuleSet, no_cycle_collection
-from rules.spec import parse_rule_file
 
 PROCESS = "nightly-credit-review"
 RULESET = "credit_review"
@@ -135,10 +133,15 @@ def start_review(
     review.totals, review.error, review.started_at, review.finished_at = {}, None, now, None
     session.flush()
     session.execute(delete(ReviewShard).where(ReviewShard.review_id == review.id))
+    slice_of = Customer.id % shards
+    counts = dict(
+        session.execute(select(slice_of, func.count()).where(Customer.active.is_(True)).group_by(slice_of)).all()
+    )
     for k in range(shards):
-        count = session.scalar(select(func.count()).where(Customer.active.is_(True), Customer.id % shards == k))
         session.add(
-            ReviewShard(review_id=review.id, shard=k, status="pending", customers=count, done=0, totals={})
+            ReviewShard(
+                review_id=review.id, shard=k, status="pending", customers=counts.get(k, 0), done=0, totals={}
+            )
         )
     session.flush()
     return review
@@ -181,7 +184,6 @@ class _Run:
     previous_id: int
     employees: dict[int, Employee]
     assignees: dict[tuple[int, str], int]  # (KAM id, role) -> employee id
-    statements: bool  # whether credit control's financial statements table exists yet
     buckets: list[ageing.Bucket]
     buckets_of: Callable[[dict[str, Any]], tuple[Decimal | None, ...]]  # a ledger row's bucket amounts
 
@@ -221,11 +223,10 @@ def run_review(
         now=now,
         policy=policy,
         ruleset=ruleset,
-        outcome_of={rule.id: rule.outcome for rule in parse_rule_file(ruleset.text, RULESET).rules},
+        outcome_of={rule.id: rule.outcome for rule in ruleset.listed},
         previous_id=previous.id if previous else 0,
         employees={e.id: e for e in session.scalars(select(Employee))},
         assignees={},
-        statements=inspect(session.connection()).has_table(FinancialStatement.__tablename__),
         buckets=policy.ageing,
         buckets_of=itemgetter(*(f"bucket_{index}" for index in range(len(policy.ageing)))),  # 2 or more
     )
@@ -403,9 +404,7 @@ class _Customer:
     facts: dict[str, Any]
     state: State
     has_state: bool
-    level: int
-    raised: bool
-    reset: bool
+    moved: Step  # where tonight's review puts the customer in the dunning policy
     promise: tuple[int, str] | None  # (promise id, new status) when the promise was settled tonight
     amounts: dict[str, Decimal]  # for the totals
 
@@ -504,9 +503,7 @@ def _customer(run: _Run, row: dict[str, Any], promise: Row[Any] | None, statemen
         facts=facts,
         state=state,
         has_state=row["state_of"] is not None,
-        level=moved.level,
-        raised=moved.raised,
-        reset=moved.reset,
+        moved=moved,
         promise=settled,
         amounts=amounts,
     )
@@ -531,7 +528,7 @@ def _review_batch(session: Session, run: _Run, customers: Select[Any]) -> tuple[
     keys = list(result.keys())
     rows = [dict(zip(keys, values, strict=True)) for values in result]  # plain dicts: cheaper to read
     promises = _promises(session, run, customers)
-    statements = _statements(session, run, customers) if run.statements else {}
+    statements = _statements(session, run, customers)
     reviewed = []
     for row in rows:
         try:
@@ -545,7 +542,10 @@ def _review_batch(session: Session, run: _Run, customers: Select[Any]) -> tuple[
     totals = Totals()
     for customer in reviewed:
         totals.add(
-            currency=customer.currency, level=customer.level, raised=customer.raised, amounts=customer.amounts
+            currency=customer.currency,
+            level=customer.moved.level,
+            raised=customer.moved.raised,
+            amounts=customer.amounts,
         )
     actions = [_actions(run, decision) for decision in decisions]
     _store_reviews(session, run, customers, reviewed, decisions, actions)
@@ -592,14 +592,14 @@ def _store_reviews(
 
 def _store_dunning(session: Session, run: _Run, reviewed: Sequence[_Customer]) -> None:
     """Write the dunning states that moved tonight; cancel the open dunning tasks of customers back at 0."""
-    changed = [c for c in reviewed if (c.raised and c.state.raised_on != run.as_of) or c.reset]
+    changed = [c for c in reviewed if (c.moved.raised and c.state.raised_on != run.as_of) or c.moved.reset]
     rows = [
         {
             "customer_id": c.id,
-            "level": c.level,
+            "level": c.moved.level,
             "raised_on": run.as_of,
             "carried_out": False,
-            "last_reminder_on": None if c.reset else c.state.last_reminder_on,
+            "last_reminder_on": None if c.moved.reset else c.state.last_reminder_on,
         }
         for c in changed
     ]
@@ -609,7 +609,7 @@ def _store_dunning(session: Session, run: _Run, reviewed: Sequence[_Customer]) -
         session.execute(sql_update(DunningState), updates)
     if inserts:
         session.connection().execute(insert(_table(DunningState)), inserts)
-    reset = [c.id for c in reviewed if c.reset]
+    reset = [c.id for c in reviewed if c.moved.reset]
     if reset:
         session.execute(
             sql_update(CollectionTask)
@@ -702,7 +702,7 @@ def _task(
 ) -> dict[str, Any]:
     channel: str | None
     if action == DUNNING:
-        level = run.policy.levels[customer.level - 1]
+        level = run.policy.levels[customer.moved.level - 1]
         channel, within, fee, number = level.channel, level.act_within_days, customer.values["fee"], level.level
     else:
         rule = run.policy.actions[action]  # type: ignore[index]
@@ -782,9 +782,9 @@ def summary(
         {
             "customer": f"{row.code} {row.name}",
             "class": row.customer_class,
-            "overdue": f"{row.overdue:,.2f} {row.currency}",
-            "seriously overdue": f"{row.serious_overdue:,.2f}",
-            "exposure": f"{row.exposure:,.2f}",
+            "overdue": f"{money(row.overdue)} {row.currency}",
+            "seriously overdue": money(row.serious_overdue),
+            "exposure": money(row.exposure),
             "level": row.dunning_level,
             "decision": row.outcome,
             "reasons": "; ".join(reason["text"] for reason in row.reasons) or "—",

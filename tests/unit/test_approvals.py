@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from kamflow import approvals, audit, org
 from kamflow.errors import InvalidInput, NotPermitted
 from kamflow.models import ApprovalTask, AuditEvent, Delegation
+from kamflow.settings import Settings
 from tests.conftest import NOW, TODAY
 
 DEADLINE = dt.timedelta(hours=48)
@@ -248,3 +250,12 @@ def test_a_used_code_cannot_decide_again_and_an_escalated_tasks_code_is_dead(ses
         approvals.verify_actor(session, late, login="head.north", on=TODAY)
     with pytest.raises(NotPermitted):
         approvals.verify_code(successor, login="head.north", code=old_code, secret=SECRET)
+
+
+def test_the_codes_secret_is_made_once_private_and_shared(tmp_path: Path) -> None:
+    """Without KAMFLOW_SECRET_KEY every process of an installation reads the one key the first one made."""
+    first = Settings(data_dir=tmp_path).approval_secret
+    assert len(first) == 64 and Settings(data_dir=tmp_path).approval_secret == first
+    assert [p.name for p in tmp_path.iterdir()] == ["secret.key"]
+    assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
+    assert Settings(data_dir=tmp_path, secret_key="k" * 16).approval_secret == b"k" * 16

@@ -18,7 +18,7 @@ from kamflow.cli import app
 from kamflow.db import unit_of_work
 from kamflow.models import AuditEvent, RuleSetVersion
 from kamflow.settings import Settings, use_settings
-from rules.engine import RULES_DIR, get_ruleset
+from rules.engine import RULES_DIR, get_ruleset, load_ruleset_text
 from tests.conftest import NOW, TODAY, customer
 
 runner = CliRunner()
@@ -280,6 +280,39 @@ def test_replay_with_a_candidate_that_needs_a_fact_never_stored_says_so(
     code, answer = kamflow("rules", "replay", "discount", "--candidate", str(candidate))
     assert code == 0 and answer["decisions"] == 0 and answer["not_replayed"] == 4
     assert "missing fact 'region'" in answer["first_not_replayed"][0]
+
+
+def test_replay_decides_each_stored_decision_under_its_own_version(settings: Settings, tmp_path: Path) -> None:
+    ceiling_20 = DISCOUNT.replace("value: 35}", "value: 20}").replace("ceiling of 35%", "ceiling of 20%")
+    versions = [load_ruleset_text(text, "discount") for text in (DISCOUNT, ceiling_20)]
+    with unit_of_work() as session:
+        for index, pct in enumerate(("22", "22", "10", "26", "25")):  # the versions interleaved
+            ruleset = versions[index % 2]
+            facts = {**FACTS, "discount_pct": pct, "excess_pct": str(Decimal(pct) - Decimal("12.5"))}
+            audit.remember_ruleset(session, ruleset, at=NOW)
+            decision = ruleset.decide(ruleset.typed_facts(facts))
+            audit.record(
+                session,
+                at=NOW,
+                actor="rules",
+                action="discount",
+                subject_type="x",
+                subject_id=index,
+                decision=decision,
+            )
+    candidate = tmp_path / "discount.yaml"
+    candidate.write_text(DISCOUNT)
+    code, answer = kamflow("rules", "replay", "discount", "--candidate", str(candidate))
+    assert code == 0 and answer["decisions"] == 5 and answer["not_reproduced"] == []
+    moved = {(t["old"], t["new"]): t["count"] for t in answer["transitions"]}
+    assert moved == {
+        ("escalate (department_head)", "escalate (department_head)"): 1,
+        ("escalate (commercial_director)", "escalate (commercial_director)"): 1,
+        ("approve", "approve"): 1,
+        ("reject", "escalate (department_head)"): 1,
+        ("reject", "escalate (commercial_director)"): 1,
+    }
+    assert answer["changed"] == 2
 
 
 @pytest.mark.parametrize(

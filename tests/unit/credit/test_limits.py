@@ -139,6 +139,16 @@ def test_a_new_limit_re_checks_blocked_orders_oldest_first(session: Session) -> 
     assert first.decision["reasons"][0]["rule"] == "within-limit" and first.rules_version == still.rules_version
 
 
+def test_the_view_names_the_released_orders_oldest_first(session: Session) -> None:
+    owed = exposure(session, "C0001")
+    assert change(session, "C0001", owed + 500).status == "applied"  # room for neither order
+    first = blocked_with_task(session, Decimal("1000.00"))
+    second = blocked_with_task(session, Decimal("2000.00"))
+    row = change(session, "C0001", owed + 3500)  # room for both
+    assert row.released == [first.id, second.id]
+    assert limits.view(session, row)["released_orders"] == [first.order.number, second.order.number]
+
+
 @pytest.mark.parametrize(
     ("changes", "error", "field"),
     [

@@ -22,6 +22,13 @@ def test_missing_sections_are_named_and_numbering_is_ignored() -> None:
     assert text.missing_sections("Rights and duties in prose, no headings", ["Rights"]) == ["Rights"]
 
 
+def test_the_first_heading_is_the_default_title_as_written() -> None:
+    assert text.first_heading("intro\n\n## 1. Job description of the KAM ##  \n\n# Later\n") == (
+        "1. Job description of the KAM"
+    )
+    assert text.first_heading("no headings here\n") is None
+
+
 def test_the_hash_ignores_line_ends_and_trailing_blanks_but_not_words() -> None:
     base = text.content_hash("# A\n\nline one\n")
     assert text.content_hash("# A  \r\n\r\nline one") == base

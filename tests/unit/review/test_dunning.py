@@ -52,6 +52,21 @@ def test_a_policy_that_does_not_fit_names_file_and_field(tmp_path: Path) -> None
         load_policy(bad)
 
 
+def test_policy_amounts_are_read_exactly_never_through_float(tmp_path: Path) -> None:
+    exact = tmp_path / "dunning.yaml"
+    exact.write_text(dunning.POLICY_FILE.read_text().replace("tolerance: 50.00", "tolerance: 1234567890123456.78"))
+    assert load_policy(exact).tolerance == Decimal("1234567890123456.78")
+    assert POLICY.levels[1].fee == Decimal("5.00") and POLICY.interest_rate_pct == Decimal("8.00")
+
+
+def test_a_policy_that_is_not_yaml_names_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "dunning.yaml"
+    bad.write_text("levels: [unclosed")
+    with pytest.raises(InvalidInput) as error:
+        load_policy(bad)
+    assert error.value.field == "policy" and str(bad) in error.value.message
+
+
 @pytest.mark.parametrize(
     ("level", "expected"),
     [(0, D(2024, 1, 25)), (1, D(2024, 1, 31)), (2, D(2024, 2, 11))],
