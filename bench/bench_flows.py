@@ -26,12 +26,13 @@ from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
 from prefect.testing.utilities import prefect_test_harness
 
 from flows.discount import discount_authorization
-from kamflow import approvals, clock, discounts, migrate
+from kamflow import clock, discounts, migrate
 from kamflow.client import request_discount, wait_for
 from kamflow.db import get_engine, unit_of_work
 from kamflow.demo_data import generate
 from kamflow.models import Customer, DiscountRequest
-from kamflow.settings import Settings, get_settings, use_settings
+from kamflow.settings import Settings, use_settings
+from kamflow.testing import approval_code
 
 
 def ask(pct: Decimal) -> discounts.DiscountRequestIn:
@@ -130,12 +131,6 @@ def try_request(request: discounts.DiscountRequestIn) -> dict | None:  # type: i
         return request_discount(request)
     except Exception:  # the runner may still be registering its deployments
         return None
-
-
-def approval_code(task_id: int, login: str) -> str:
-    with unit_of_work() as session:
-        task = approvals.get(session, task_id)
-        return approvals.approval_code(task, login=login, secret=get_settings().approval_secret)
 
 
 def suspended(flow_run_id: str) -> bool | None:

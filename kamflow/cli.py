@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 
+from kamflow.cli_common import AsUser, CustomerOption, Json, acting_login, run_command
 from kamflow.cli_credit import credit_app, import_app, order_app, text_for
 from kamflow.cli_docs import delegate, doc_app, doc_text, read_text
 from kamflow.cli_review import collection_app, review
 from kamflow.cli_rules import rules_app
-from kamflow.errors import InvalidInput, KamflowError
 from kamflow.settings import get_settings
 
 app = typer.Typer(
@@ -28,43 +24,6 @@ discount_app = typer.Typer(
     help="Discount authorization (price-list columns, norms, promotions).", no_args_is_help=True
 )
 app.add_typer(discount_app, name="discount")
-
-AsUser = Annotated[str | None, typer.Option("--as", help="Acting user's login (default: $KAMFLOW_USER).")]
-Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
-
-
-def _acting(login: str | None) -> str:
-    who = login or get_settings().user
-    if not who:
-        raise InvalidInput("say who is acting: --as LOGIN or KAMFLOW_USER", field="as")
-    return who
-
-
-def _emit(data: Any, as_json: bool, human: Callable[[Any], str]) -> None:
-    print(json.dumps(data, indent=2, default=str) if as_json else human(data))
-
-
-def _run(as_json: bool, action: Callable[[], Any], human: Callable[[Any], str]) -> None:
-    """Run a command body; turn every known failure into its message and exit code."""
-    try:
-        from kamflow.serving import configure
-
-        configure(get_settings())
-        _emit(action(), as_json, human)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "input"
-        _fail(InvalidInput(f"{field}: {first['msg']}", field=field), as_json)
-    except KamflowError as exc:
-        _fail(exc, as_json)
-
-
-def _fail(exc: KamflowError, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(exc.as_dict()))
-    else:
-        print(f"error: {exc.message}", file=sys.stderr)
-    raise typer.Exit(exc.exit_code)
 
 
 def _request_text(view: dict[str, Any]) -> str:
@@ -102,7 +61,9 @@ def init(
             result["demo"] = dataclasses.asdict(summary)
         return result
 
-    _run(as_json, body, lambda r: f"database ready: {r['database']}" + (f"\ndemo: {r['demo']}" if demo else ""))
+    run_command(
+        as_json, body, lambda r: f"database ready: {r['database']}" + (f"\ndemo: {r['demo']}" if demo else "")
+    )
 
 
 @app.command()
@@ -129,12 +90,12 @@ def demo() -> None:
     """Run the main job end to end on embedded defaults and print a summary."""
     from kamflow.demo import run
 
-    _run(False, run, str)
+    run_command(False, run, str)
 
 
 @discount_app.command("request")
 def discount_request(
-    customer: Annotated[str, typer.Option(help="Customer code, e.g. C0001.")],
+    customer: CustomerOption,
     column: Annotated[str, typer.Option(help="Price-list column.")],
     discount_pct: Annotated[str, typer.Option(help="Discount asked, percent (0 < % < 100).")],
     order_total: Annotated[str, typer.Option(help="Order total before discount.")],
@@ -156,12 +117,12 @@ def discount_request(
                     "discount_pct": discount_pct,
                     "order_total": order_total,
                     "note": note,
-                    "requester": _acting(acting),
+                    "requester": acting_login(acting),
                 }
             )
         )
 
-    _run(as_json, body, _request_text)
+    run_command(as_json, body, _request_text)
 
 
 @discount_app.command("show")
@@ -169,7 +130,7 @@ def discount_show(request_id: int, as_json: Json = False) -> None:
     """Show a discount request, its decision and reasons."""
     from kamflow.client import show_request
 
-    _run(as_json, lambda: show_request(request_id), _request_text)
+    run_command(as_json, lambda: show_request(request_id), _request_text)
 
 
 @app.command()
@@ -181,7 +142,7 @@ def tasks(acting: AsUser = None, as_json: Json = False) -> None:
         from kamflow.db import unit_of_work
 
         with unit_of_work() as session:
-            me = org.employee(session, _acting(acting))
+            me = org.employee(session, acting_login(acting))
             secret = get_settings().approval_secret
             return [
                 {
@@ -197,7 +158,7 @@ def tasks(acting: AsUser = None, as_json: Json = False) -> None:
                 for t in approvals.pending_for(session, me, on=clock.today())
             ]
 
-    _run(
+    run_command(
         as_json,
         body,
         lambda rows: (
@@ -246,7 +207,7 @@ def decide(
         content = None if file is None else read_text(file)
         return resume(
             task_id,
-            login=_acting(acting),
+            login=acting_login(acting),
             answer=Answer(
                 action=action, discount_pct=discount_pct, amount=amount, comment=comment, content=content
             ),
@@ -257,7 +218,7 @@ def decide(
             return _request_text(view)
         return doc_text(view) if "document_id" in view else text_for(view) or str(view)
 
-    _run(as_json, body, human)
+    run_command(as_json, body, human)
 
 
 app.add_typer(doc_app, name="doc")

@@ -1,16 +1,24 @@
 """`kamflow credit …`, `kamflow order …` and `kamflow import …`: solvency checks, exposure, credit limits,
-orders through the credit check, and data from CSV files.
-
-kamflow.cli registers these; they use its helpers at call time (importing it here would be circular)."""
+orders through the credit check, and data from CSV files. kamflow.cli registers these."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from kamflow.cli_common import (
+    AsOf,
+    AsUser,
+    CustomerArgument,
+    CustomerOption,
+    Json,
+    acting_login,
+    parse_date,
+    run_command,
+)
 
 credit_app = typer.Typer(help="Credit control: solvency checks, exposure and credit limits.", no_args_is_help=True)
 limit_app = typer.Typer(help="Credit limits: base, temporary and sub-limits.", no_args_is_help=True)
@@ -22,9 +30,6 @@ import_app = typer.Typer(
     no_args_is_help=True,
 )
 
-AsUser = Annotated[str | None, typer.Option("--as", help="Acting user's login (default: $KAMFLOW_USER).")]
-Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
-Customer = Annotated[str, typer.Argument(help="Customer code, e.g. C0001.")]
 IMPORT_COLUMNS = {
     "customers": "code, name, customer_class (A|B|C), company_type (private|public_manufacturer|"
     "non_manufacturer), kam (login), credit_limit, currency, payment_terms_days, open_orders_limit*, "
@@ -35,12 +40,6 @@ IMPORT_COLUMNS = {
     "statements": "customer, period_end, current_assets, current_liabilities, inventory, total_assets, "
     "total_liabilities, equity, retained_earnings, ebit, sales, market_value_equity*",
 }
-
-
-def _cli() -> Any:
-    from kamflow import cli
-
-    return cli
 
 
 def _reasons(view: dict[str, Any]) -> list[str]:
@@ -121,7 +120,7 @@ def text_for(view: dict[str, Any]) -> str | None:
 
 @credit_app.command("check")
 def credit_check(
-    customer: Customer,
+    customer: CustomerArgument,
     purpose: Annotated[str, typer.Option(help="request | contract | first_order")] = "request",
     order_amount: Annotated[str, typer.Option(help="The first order's amount, if the check is for one.")] = "0",
     acting: AsUser = None,
@@ -134,15 +133,15 @@ def credit_check(
         from kamflow.credit.solvency import SolvencyCheckIn
 
         request = {"customer": customer, "purpose": purpose, "order_amount": order_amount}
-        return check_solvency(SolvencyCheckIn.model_validate({**request, "requester": _cli()._acting(acting)}))
+        return check_solvency(SolvencyCheckIn.model_validate({**request, "requester": acting_login(acting)}))
 
-    _cli()._run(as_json, body, _check_text)
+    run_command(as_json, body, _check_text)
 
 
 @credit_app.command("exposure")
 def credit_exposure(
-    customer: Customer,
-    as_of: Annotated[str | None, typer.Option(help="Business date YYYY-MM-DD (default today).")] = None,
+    customer: CustomerArgument,
+    as_of: AsOf = None,
     as_json: Json = False,
 ) -> None:
     """A customer's exposure by category against the limits in force."""
@@ -150,14 +149,14 @@ def credit_exposure(
     def body() -> dict[str, Any]:
         from kamflow.credit.client import exposure
 
-        return exposure(customer, on=_date(as_of, "as_of"))
+        return exposure(customer, on=None if as_of is None else parse_date(as_of, "as_of"))
 
-    _cli()._run(as_json, body, _exposure_text)
+    run_command(as_json, body, _exposure_text)
 
 
 @limit_app.command("set")
 def limit_set(
-    customer: Customer,
+    customer: CustomerArgument,
     amount: Annotated[str, typer.Argument(help="The new limit.")],
     until: Annotated[
         str | None, typer.Option(help="Last day (YYYY-MM-DD) of a temporary total limit; then the base applies.")
@@ -178,16 +177,16 @@ def limit_set(
         request = {"customer": customer, "amount": amount, "until": until, "category": category}
         return set_limit(
             LimitChangeIn.model_validate(
-                {**request, "confirm": confirm, "reason": reason, "requester": _cli()._acting(acting)}
+                {**request, "confirm": confirm, "reason": reason, "requester": acting_login(acting)}
             )
         )
 
-    _cli()._run(as_json, body, _limit_text)
+    run_command(as_json, body, _limit_text)
 
 
 @order_app.command("submit")
 def order_submit(
-    customer: Annotated[str, typer.Option(help="Customer code, e.g. C0001.")],
+    customer: CustomerOption,
     amount: Annotated[str, typer.Option(help="Order amount in the customer's currency.")],
     number: Annotated[str | None, typer.Option(help="Order number (default: assigned).")] = None,
     acting: AsUser = None,
@@ -200,18 +199,9 @@ def order_submit(
         from kamflow.credit.orders import OrderIn
 
         request = {"customer": customer, "amount": amount, "number": number}
-        return submit_order(OrderIn.model_validate({**request, "requester": _cli()._acting(acting)}))
+        return submit_order(OrderIn.model_validate({**request, "requester": acting_login(acting)}))
 
-    _cli()._run(as_json, body, _order_text)
-
-
-def _date(value: str | None, field: str) -> dt.date | None:
-    from kamflow.errors import InvalidInput
-
-    try:
-        return None if value is None else dt.date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"{field}: {value!r} is not a date (YYYY-MM-DD)", field=field) from None
+    run_command(as_json, body, _order_text)
 
 
 def _import_command(kind: str) -> Callable[..., None]:
@@ -226,7 +216,7 @@ def _import_command(kind: str) -> Callable[..., None]:
             with unit_of_work() as session:
                 return import_file(session, kind, file)
 
-        _cli()._run(as_json, body, lambda r: f"imported {r['imported']} {kind} from {r['file']}")
+        run_command(as_json, body, lambda r: f"imported {r['imported']} {kind} from {r['file']}")
 
     command.__doc__ = f"Import {kind}. Columns (* optional, any order): {IMPORT_COLUMNS[kind]}."
     return command

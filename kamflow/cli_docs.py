@@ -1,17 +1,14 @@
 """`kamflow doc …` (internal documents through their approval chains) and `kamflow delegate` (clause 1.4).
-
-kamflow.cli registers these; they use its helpers at call time (importing it here would be circular)."""
+kamflow.cli registers these."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from kamflow.cli_credit import AsUser, Json
+from kamflow.cli_common import AsUser, Json, acting_login, parse_date, run_command
 from kamflow.errors import InvalidInput
 
 doc_app = typer.Typer(
@@ -22,30 +19,11 @@ DocId = Annotated[int, typer.Argument(help="Document number.")]
 TextFile = Annotated[Path, typer.Argument(help="The text, Markdown with sections.")]
 
 
-def _run(as_json: bool, body: Callable[[], Any], human: Callable[[Any], str]) -> None:
-    from kamflow import cli
-
-    cli._run(as_json, body, human)
-
-
-def _acting(login: str | None) -> str:
-    from kamflow import cli
-
-    return cli._acting(login)
-
-
 def read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"cannot read {path}: {exc}", field="file") from exc
-
-
-def _date(value: str, field: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise InvalidInput(f"{field}: {value!r} is not a date (YYYY-MM-DD)", field=field) from exc
 
 
 def _fields(pairs: list[str]) -> dict[str, str]:
@@ -110,13 +88,13 @@ def doc_submit(
                     "doc_type": doc_type,
                     "title": title,
                     "content": read_text(file),
-                    "author": _acting(acting),
+                    "author": acting_login(acting),
                     "fields": _fields(field or []),
                 }
             )
         )
 
-    _run(as_json, body, doc_text)
+    run_command(as_json, body, doc_text)
 
 
 @doc_app.command("revise")
@@ -132,9 +110,9 @@ def doc_revise(
     def body() -> dict[str, Any]:
         from kamflow.documents.commands import revise
 
-        return revise(document_id, login=_acting(acting), content=read_text(file), comment=comment)
+        return revise(document_id, login=acting_login(acting), content=read_text(file), comment=comment)
 
-    _run(as_json, body, doc_text)
+    run_command(as_json, body, doc_text)
 
 
 @doc_app.command("show")
@@ -142,7 +120,7 @@ def doc_show(document_id: DocId, as_json: Json = False) -> None:
     """A document: status, version and hash, the current round's steps and who it waits for."""
     from kamflow.documents.commands import show
 
-    _run(as_json, lambda: show(document_id), doc_text)
+    run_command(as_json, lambda: show(document_id), doc_text)
 
 
 @doc_app.command("sheet")
@@ -150,7 +128,9 @@ def doc_sheet(document_id: DocId, as_json: Json = False) -> None:
     """The approval sheet (Markdown): APPROVED and AGREED blocks, each signature with its date and version hash."""
     from kamflow.documents.commands import sheet
 
-    _run(as_json, lambda: {"document_id": document_id, "markdown": sheet(document_id)}, lambda r: r["markdown"])
+    run_command(
+        as_json, lambda: {"document_id": document_id, "markdown": sheet(document_id)}, lambda r: r["markdown"]
+    )
 
 
 @doc_app.command("acks")
@@ -158,7 +138,7 @@ def doc_acks(document_id: DocId, as_json: Json = False) -> None:
     """The acknowledgment journal of the effective version: who has acknowledged it and who has not."""
     from kamflow.documents.commands import acks
 
-    _run(as_json, lambda: acks(document_id), _acks_text)
+    run_command(as_json, lambda: acks(document_id), _acks_text)
 
 
 def delegate(
@@ -177,15 +157,15 @@ def delegate(
         from kamflow.documents.commands import delegate as record
 
         return record(
-            acting=_acting(acting),
+            acting=acting_login(acting),
             frm=frm,
             to=to,
-            valid_from=_date(from_date, "from_date"),
-            valid_to=_date(to_date, "to_date"),
+            valid_from=parse_date(from_date, "from_date"),
+            valid_to=parse_date(to_date, "to_date"),
             order_ref=order_ref,
         )
 
-    _run(
+    run_command(
         as_json,
         body,
         lambda d: (

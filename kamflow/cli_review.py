@@ -1,7 +1,5 @@
 """`kamflow review` and `kamflow collection …`: run the nightly credit review on demand, and the KAM's side
-of collection (tasks, promises to pay, disputed-invoice holds).
-
-kamflow.cli registers these; they use its helpers at call time (importing it here would be circular)."""
+of collection (tasks, promises to pay, disputed-invoice holds). kamflow.cli registers these."""
 
 from __future__ import annotations
 
@@ -12,7 +10,7 @@ from uuid import UUID
 import typer
 from pydantic import BaseModel, ConfigDict, Field
 
-from kamflow.cli_credit import AsUser, Json
+from kamflow.cli_common import AsOf, AsUser, CustomerArgument, Json, acting_login, run_command
 from kamflow.review import MAX_SHARDS
 
 collection_app = typer.Typer(
@@ -29,12 +27,6 @@ class ReviewRequest(BaseModel):
     shards: int = Field(
         default=1, ge=1, le=MAX_SHARDS, description="Slices of the customers reviewed in parallel."
     )
-
-
-def _cli() -> Any:
-    from kamflow import cli
-
-    return cli
 
 
 def _review_view(as_of: dt.date, flow_run_id: str) -> dict[str, Any]:
@@ -100,17 +92,14 @@ def run_review(request: ReviewRequest) -> dict[str, Any]:
 
 
 def review(
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Business date (YYYY-MM-DD); default today.")
-    ] = None,
+    as_of: AsOf = None,
     shards: Annotated[
         str, typer.Option(help=f"Slices of the customers reviewed in parallel (1-{MAX_SHARDS}).")
     ] = "1",
     as_json: Json = False,
 ) -> None:
     """Run the nightly credit review now (through `kamflow serve`) and print its summary."""
-    cli = _cli()
-    cli._run(
+    run_command(
         as_json,
         lambda: run_review(ReviewRequest.model_validate({"as_of": as_of, "shards": shards})),
         lambda view: view["summary"],
@@ -145,7 +134,6 @@ def _task_line(view: dict[str, Any]) -> str:
 @collection_app.command("tasks")
 def collection_tasks(acting: AsUser = None, as_json: Json = False) -> None:
     """Your open collection tasks (and those of people you stand in for), soonest first."""
-    cli = _cli()
 
     def body() -> list[dict[str, Any]]:
         from kamflow import clock, org
@@ -153,10 +141,12 @@ def collection_tasks(acting: AsUser = None, as_json: Json = False) -> None:
         from kamflow.review import collection
 
         with unit_of_work() as session:
-            me = org.employee(session, cli._acting(acting))
+            me = org.employee(session, acting_login(acting))
             return [_task_view(task, code) for task, code in collection.tasks_for(session, me, on=clock.today())]
 
-    cli._run(as_json, body, lambda rows: "\n".join(_task_line(row) for row in rows) or "no open collection tasks")
+    run_command(
+        as_json, body, lambda rows: "\n".join(_task_line(row) for row in rows) or "no open collection tasks"
+    )
 
 
 @collection_app.command("done")
@@ -167,7 +157,6 @@ def collection_done(
     as_json: Json = False,
 ) -> None:
     """Mark a collection task carried out today; a dunning level then counts as carried out."""
-    cli = _cli()
 
     def body() -> dict[str, Any]:
         from kamflow import clock
@@ -177,23 +166,22 @@ def collection_done(
 
         with unit_of_work() as session:
             task = collection.complete_task(
-                session, task_id=task_id, login=cli._acting(acting), note=note, on=clock.today(), now=clock.now()
+                session, task_id=task_id, login=acting_login(acting), note=note, on=clock.today(), now=clock.now()
             )
             return _task_view(task, session.get_one(Customer, task.customer_id).code)
 
-    cli._run(as_json, body, _task_line)
+    run_command(as_json, body, _task_line)
 
 
 @collection_app.command("promise")
 def collection_promise(
-    customer: Annotated[str, typer.Argument(help="Customer code, e.g. C0002.")],
+    customer: CustomerArgument,
     amount: Annotated[str, typer.Option(help="Amount promised, e.g. 1250.00.")],
     date: Annotated[str, typer.Option(help="Date promised (YYYY-MM-DD), today or later.")],
     acting: AsUser = None,
     as_json: Json = False,
 ) -> None:
     """Record a customer's promise to pay: the next reviews hold the dunning level until the date."""
-    cli = _cli()
 
     def body() -> dict[str, Any]:
         from kamflow import clock
@@ -201,7 +189,7 @@ def collection_promise(
         from kamflow.review import collection
 
         promise = collection.PromiseIn.model_validate(
-            {"customer": customer, "amount": amount, "promised_for": date, "recorded_by": cli._acting(acting)}
+            {"customer": customer, "amount": amount, "promised_for": date, "recorded_by": acting_login(acting)}
         )
         with unit_of_work() as session:
             row = collection.record_promise(session, promise, on=clock.today(), now=clock.now())
@@ -214,7 +202,7 @@ def collection_promise(
                 "status": row.status,
             }
 
-    cli._run(
+    run_command(
         as_json,
         body,
         lambda v: (
@@ -232,7 +220,6 @@ def collection_hold(
     as_json: Json = False,
 ) -> None:
     """Put a disputed invoice on hold (no dunning for it), or release the hold."""
-    cli = _cli()
 
     def body() -> dict[str, Any]:
         from kamflow import clock
@@ -240,7 +227,7 @@ def collection_hold(
         from kamflow.review import collection
 
         hold = collection.HoldIn.model_validate(
-            {"invoice": invoice, "reason": reason, "placed_by": cli._acting(acting), "release": release}
+            {"invoice": invoice, "reason": reason, "placed_by": acting_login(acting), "release": release}
         )
         with unit_of_work() as session:
             row = collection.hold_invoice(session, hold, on=clock.today(), now=clock.now())
@@ -252,7 +239,7 @@ def collection_hold(
                 "reason": row.reason,
             }
 
-    cli._run(
+    run_command(
         as_json,
         body,
         lambda v: f"invoice {v['invoice']} " + ("on hold: " + v["reason"] if v["on_hold"] else "released"),

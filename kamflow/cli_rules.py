@@ -1,8 +1,6 @@
 """`kamflow rules …`: check rule files, run their cases, explain a decision (new or stored), and replay stored
 decisions against a candidate rule file. Rule sets are read from the settings' `rules_dir`, as they are now
-on disk. Every command reads only; a report that finds a problem exits 2.
-
-kamflow.cli registers this; it uses the CLI's helpers at call time (importing them here would be circular)."""
+on disk. Every command reads only; a report that finds a problem exits 2. kamflow.cli registers this."""
 
 from __future__ import annotations
 
@@ -15,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from kamflow.cli_credit import Json, _date
+from kamflow.cli_common import Json, parse_date, run_command
 from kamflow.errors import InvalidInput
 from kamflow.settings import get_settings
 from rules.engine import Decision, RuleFileError, RuleSet, load_ruleset, load_ruleset_text
@@ -25,19 +23,18 @@ rules_app = typer.Typer(
     help="Rule sets: check the files, run their cases, explain decisions, replay history against a change.",
     no_args_is_help=True,
 )
+RulesetName = Annotated[str, typer.Argument(help="Rule set name, e.g. discount.")]
 
 
 def _report(as_json: bool, body: Callable[[], dict[str, Any]], human: Callable[[dict[str, Any]], str]) -> None:
     """Run a command body and print its report as the CLI does; exit 2 if the report is not `ok`."""
-    from kamflow import cli
-
     reports: list[dict[str, Any]] = []
 
     def run() -> dict[str, Any]:
         reports.append(body())
         return reports[0]
 
-    cli._run(as_json, run, human)
+    run_command(as_json, run, human)
     if reports and not reports[0].get("ok", True):
         raise typer.Exit(2)
 
@@ -253,7 +250,7 @@ def _explain_text(view: dict[str, Any]) -> str:
 
 @rules_app.command("explain")
 def explain(
-    ruleset: Annotated[str, typer.Argument(help="Rule set name, e.g. discount.")],
+    ruleset: RulesetName,
     facts: Annotated[
         str | None,
         typer.Option("--facts", help='Facts as a JSON object (\'{"discount_pct": "14", ...}\') or @FILE.'),
@@ -335,7 +332,7 @@ def _replay_text(view: dict[str, Any]) -> str:
 
 @rules_app.command("replay")
 def replay(
-    ruleset: Annotated[str, typer.Argument(help="Rule set name, e.g. discount.")],
+    ruleset: RulesetName,
     candidate: Annotated[Path, typer.Option("--candidate", help="The changed rule file to try.")],
     since: Annotated[
         str | None, typer.Option("--since", help="Only decisions from this date on (YYYY-MM-DD, company time).")
@@ -367,5 +364,6 @@ def replay(
 
 def _since(value: str | None) -> dt.datetime | None:
     """The start of a business date in the company's timezone."""
-    day = _date(value, "since")
-    return None if day is None else dt.datetime.combine(day, dt.time(), tzinfo=get_settings().tz)
+    if value is None:
+        return None
+    return dt.datetime.combine(parse_date(value, "since"), dt.time(), tzinfo=get_settings().tz)

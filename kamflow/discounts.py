@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import approvals, audit, clock, ledger, org, rulesets
+from kamflow import approvals, audit, clock, customers, ledger, org, rulesets
 from kamflow.errors import InvalidInput, NotFound, NotPermitted
 from kamflow.models import (
     ApprovalTask,
@@ -22,12 +22,11 @@ from kamflow.models import (
     Promotion,
 )
 from kamflow.reports import pct
+from kamflow.types import Login
 
 RULESET = "discount"
 PROCESS = "discount-authorization"
 STATUS_BY_OUTCOME = {"approve": "approved", "escalate": "pending", "reject": "rejected"}
-
-Login = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 
 
 class DiscountRequestIn(BaseModel):
@@ -60,13 +59,6 @@ class DiscountDecisionPayload(BaseModel):
     discount_pct: Decimal | None = Field(default=None, gt=0, lt=100)
 
 
-def _customer(session: Session, code: str) -> Customer:
-    found = session.scalar(select(Customer).where(Customer.code == code))
-    if found is None:
-        raise NotFound(f"no customer with code {code!r}", field="customer")
-    return found
-
-
 def _norm(session: Session, customer: Customer, column: int) -> Decimal:
     norm = session.scalar(
         select(DiscountNorm.max_pct)
@@ -93,7 +85,7 @@ def facts(
 ) -> tuple[Customer, Employee, dict[str, Any]]:
     """Check the request against the database and gather the facts the discount rule set expects.
     Raises a KamflowError naming the field for anything that does not fit; reads only."""
-    customer = _customer(session, request.customer)
+    customer = customers.by_code(session, request.customer)
     requester = org.employee(session, request.requester)
     if requester.id != customer.kam_id and requester not in org.superiors(customer.kam):
         raise NotPermitted(f"{requester.login} does not look after customer {customer.code}", field="requester")

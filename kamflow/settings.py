@@ -42,11 +42,10 @@ class Settings(BaseSettings):
         ge=5,
         description="How often `kamflow serve` escalates approval tasks past their deadline.",
     )
-    grace_days: int = Field(
-        default=5,
-        ge=0,
-        le=90,
-        description="Days after its due date before an unpaid invoice counts as overdue for credit control.",
+    credit_policy: Path | None = Field(
+        default=None,
+        description="The credit policy's figures (grace days, proposed-limit formula, ...), a YAML file; "
+        "default: kamflow/credit/policy.yaml.",
     )
     review_cron: str = Field(
         default="0 2 * * *",

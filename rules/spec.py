@@ -141,7 +141,7 @@ def template_fields(template: str) -> list[str]:
 def parse_rule_file(text: str, source: str, name: str | None = None) -> RuleFile:
     """Read and check a rule file (whose `ruleset` must be `name`, if given); RuleFileError (file, line,
     rule id, reason) on the first problem."""
-    data, lines = _read_yaml(text, source)
+    data, lines = read_yaml(text, source)
     try:
         spec = RuleFile.model_validate(data)
     except ValidationError as error:
@@ -157,7 +157,7 @@ def parse_rule_file(text: str, source: str, name: str | None = None) -> RuleFile
     return spec
 
 
-def _read_yaml(text: str, source: str) -> tuple[Any, dict[Path, int]]:
+def read_yaml(text: str, source: str) -> tuple[Any, dict[Path, int]]:
     """The YAML document as plain data (YAML floats as Decimal, exact) and the line of every node."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)

@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import approvals, migrate
-from kamflow.db import dispose_engines, get_engine, unit_of_work
+from kamflow import migrate
+from kamflow.db import dispose_engines, get_engine
 from kamflow.demo_data import generate
 from kamflow.models import Customer
-from kamflow.settings import Settings, get_settings, use_settings
+from kamflow.settings import Settings, use_settings
+from kamflow.testing import approval_code as approval_code
 
 TODAY = dt.date(2026, 3, 16)
 NOW = dt.datetime(2026, 3, 16, 9, 30, tzinfo=dt.UTC)
@@ -51,10 +52,3 @@ def session(settings: Settings) -> Iterator[Session]:
 
 def customer(session: Session, code: str) -> Customer:
     return session.scalars(select(Customer).where(Customer.code == code)).one()
-
-
-def approval_code(task_id: int, login: str) -> str:
-    """The one-time code `kamflow tasks` shows `login` for a task."""
-    with unit_of_work() as session:
-        task = approvals.get(session, task_id)
-        return approvals.approval_code(task, login=login, secret=get_settings().approval_secret)

@@ -220,14 +220,18 @@ class ProposedLimit:
     formula: str
 
 
-def proposed_limit(sales_12m: Decimal, terms_days: int) -> ProposedLimit:
+def proposed_limit(
+    sales_12m: Decimal, terms_days: int, *, terms_days_per_month: int, extra_months: int, round_down_to: Decimal
+) -> ProposedLimit:
     """A limit that carries the customer's usual buying on its payment terms: a month of sales for every
-    30 days of terms plus one month of orders, rounded down to a thousand."""
-    months = Decimal(terms_days) / 30 + 1
+    `terms_days_per_month` days of terms plus `extra_months` of orders, rounded down to a multiple of
+    `round_down_to` (the credit policy's `proposed_limit`)."""
+    months = Decimal(terms_days) / terms_days_per_month + extra_months
     raw = sales_12m / 12 * months
-    amount = (raw / THOUSAND).to_integral_value(ROUND_FLOOR) * THOUSAND
+    amount = (raw / round_down_to).to_integral_value(ROUND_FLOOR) * round_down_to
+    rounding = "a thousand" if round_down_to == THOUSAND else f"a multiple of {round_down_to:,}"
     return ProposedLimit(
         amount,
-        f"12-month sales {money(sales_12m)} ÷ 12 × ({terms_days} days ÷ 30 + 1) = "
-        f"{money(raw.quantize(SCORE, ROUND_HALF_UP))} → {money(amount)} (rounded down to a thousand)",
+        f"12-month sales {money(sales_12m)} ÷ 12 × ({terms_days} days ÷ {terms_days_per_month} + {extra_months})"
+        f" = {money(raw.quantize(SCORE, ROUND_HALF_UP))} → {money(amount)} (rounded down to {rounding})",
     )

@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 
 from kamflow import approvals, audit, clock, rulesets
 from kamflow.credit import facts, orders, standing, tasks
-from kamflow.credit.standing import CustomerCode, Login
+from kamflow.credit.standing import CustomerCode
 from kamflow.credit.tables import CreditLimitChange, CreditTerms, OrderCreditCheck
 from kamflow.errors import InvalidInput
 from kamflow.models import ApprovalTask, Customer, Employee, Order
+from kamflow.types import Login
 
 PROCESS = "credit-limit-change"
 RULESET = "credit_limit"

@@ -15,16 +15,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kamflow import approvals, audit, clock, rulesets
-from kamflow.credit import facts, standing, tasks
-from kamflow.credit.standing import CustomerCode, Login
+from kamflow.credit import facts, policy, standing, tasks
+from kamflow.credit.standing import CustomerCode
 from kamflow.credit.tables import OrderCreditCheck
 from kamflow.errors import InvalidInput
 from kamflow.models import ApprovalTask, Customer, Employee, Order
+from kamflow.types import Login
 from rules.engine import Decision
 
 PROCESS = "order-credit-check"
 RULESET = "order_credit"
-ENTERS_ORDERS = ("sales_support", "credit_controller")
 STATUS_BY_OUTCOME = {"approve": "approved", "block": "blocked"}
 ORDER_STATUS = {"approved": "open", "released": "open", "blocked": "blocked", "rejected": "rejected"}
 
@@ -53,7 +53,7 @@ class OrderAnswerPayload(BaseModel):
 def prepare(session: Session, request: OrderIn) -> tuple[Customer, Employee]:
     """Check the order against the database (a KamflowError naming the field if it does not fit); reads only."""
     client = standing.customer(session, request.customer)
-    person = standing.requester(session, request.requester, client, also=ENTERS_ORDERS)
+    person = standing.requester(session, request.requester, client, also=policy.current().enters_orders)
     if request.number is not None and session.scalar(select(Order.id).where(Order.number == request.number)):
         raise InvalidInput(f"order number {request.number} is taken", field="number")
     return client, person

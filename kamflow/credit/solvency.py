@@ -18,11 +18,12 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from kamflow import approvals, audit, clock, ledger, rulesets
-from kamflow.credit import facts, standing, tasks
-from kamflow.credit.standing import CustomerCode, Login
+from kamflow.credit import facts, policy, standing, tasks
+from kamflow.credit.standing import CustomerCode
 from kamflow.credit.tables import CreditCheck, FinancialStatement
 from kamflow.errors import InvalidInput
 from kamflow.models import ApprovalTask, Customer, Employee
+from kamflow.types import Login
 from rules.engine import Decision
 
 PROCESS = "solvency-check"
@@ -96,16 +97,17 @@ def _scores(statement: FinancialStatement, company_type: str) -> dict[str, Any]:
 def assess(session: Session, client: Customer, *, on: dt.date, purpose: str, order_amount: Decimal) -> Assessment:
     """Every fact of the check, the risk class and the decision; reads only (and remembers rule sets)."""
     now = standing.standing(session, client, on=on)
-    ids = [client.id]
+    rules = policy.current()
+    ids, days = [client.id], rules.history_days
 
     def row(query: Select[Any]) -> Any:
         return session.execute(query).one_or_none()
 
     late, due, sold, dso = (
-        row(ledger.days_late(on, customer_ids=ids)),
-        row(ledger.paid_late(on, customer_ids=ids)),
-        row(ledger.sales(on, customer_ids=ids)),
-        row(ledger.dso(on, customer_ids=ids)),
+        row(ledger.days_late(on, days=days, customer_ids=ids)),
+        row(ledger.paid_late(on, days=days, customer_ids=ids)),
+        row(ledger.sales(on, days=days, customer_ids=ids)),
+        row(ledger.dso(on, days=days, customer_ids=ids)),
     )
     sales_12m = sold.sales if sold else Decimal("0.00")
     statement = latest_statement(session, client.id, on=on)
@@ -124,11 +126,11 @@ def assess(session: Session, client: Customer, *, on: dt.date, purpose: str, ord
         "invoices_due_12m": due.invoices_due if due else 0,
     }
     risk = rulesets.load(CLASS_RULESET).decide(class_facts)
-    proposal = facts.proposed_limit(sales_12m, client.payment_terms_days)
+    proposal = rules.proposed_limit.propose(sales_12m, client.payment_terms_days)
     decision = rulesets.load(RULESET).decide(
         {
             "risk_class": risk.outcome,
-            "key_account": client.customer_class == "A",
+            "key_account": client.customer_class in rules.key_account_classes,
             "altman_zone": class_facts["altman_zone"],
             "has_history": sales_12m > 0,
             "purpose": purpose,
@@ -164,7 +166,8 @@ def assess(session: Session, client: Customer, *, on: dt.date, purpose: str, ord
 def prepare(session: Session, request: SolvencyCheckIn) -> tuple[Customer, Employee]:
     """The customer and who asks, if they may (a KamflowError naming the field otherwise); reads only."""
     client = standing.customer(session, request.customer)
-    return client, standing.requester(session, request.requester, client, also=("credit_controller",))
+    asks = policy.current().asks_solvency_checks
+    return client, standing.requester(session, request.requester, client, also=asks)
 
 
 def submit(

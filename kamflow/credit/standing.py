@@ -12,15 +12,13 @@ from pydantic import StringConstraints
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import ledger, org
-from kamflow.credit import facts
+from kamflow import customers, ledger, org
+from kamflow.credit import facts, policy
 from kamflow.credit.tables import CreditCheck, CreditTerms
 from kamflow.errors import InvalidInput, NotFound, NotPermitted
 from kamflow.models import Base, Customer, Employee
-from kamflow.settings import get_settings
 
 CustomerCode = Annotated[str, StringConstraints(pattern=r"^C\d{4,}$", strip_whitespace=True)]
-Login = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 
 
 Row = TypeVar("Row", bound=Base)
@@ -36,9 +34,7 @@ def get_row(session: Session, table: type[Row], row_id: int, what: str) -> Row:
 
 def customer(session: Session, code: str) -> Customer:
     """The active customer with this code (NotFound / InvalidInput on `customer`)."""
-    found = session.scalar(select(Customer).where(Customer.code == code))
-    if found is None:
-        raise NotFound(f"no customer with code {code!r}", field="customer")
+    found = customers.by_code(session, code)
     if not found.active:
         raise InvalidInput(f"customer {code} is not active", field="customer")
     return found
@@ -84,7 +80,7 @@ def limits(session: Session, client: Customer, *, on: dt.date) -> facts.Limits:
 
 def standing(session: Session, client: Customer, *, on: dt.date, this_order: Decimal = facts.ZERO) -> Standing:
     """Exposure by category (with `this_order` on top) and the limits in force on `on`."""
-    grace = get_settings().grace_days
+    grace = policy.current().grace_days
     owed = session.execute(ledger.receivables(on, grace_days=grace, customer_ids=[client.id])).one_or_none()
     ordered = session.execute(ledger.open_orders(on, customer_ids=[client.id])).one_or_none()
     exposure = facts.Exposure(

@@ -2,20 +2,24 @@
 
 A stage's steps run in parallel and the stage is done when every step has its quorum; the next stage opens
 then. A step names who acts, how many of them must agree, its deadline in business days, how often to
-remind, and whom to escalate to when the deadline passes."""
+remind, and whom to escalate to when the deadline passes. The document policy (`policy.yaml`) gives the
+timing a step leaves out, the author's revision turn, and who may record a delegation."""
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, ValidationInfo, model_validator
 
+from kamflow import policy
 from kamflow.errors import InvalidInput
 
 CHAINS_FILE = Path(__file__).with_name("chains.yaml")
+POLICY_FILE = Path(__file__).with_name("policy.yaml")
 
 StageKind = Literal["agree", "approve", "acknowledge"]
 FieldKind = Literal["department", "position", "customer", "text"]
@@ -55,7 +59,7 @@ class Who(Strict):
 class Escalation(Strict):
     """Whom a late step goes to: the assignee's superior, the holder of a role, or nobody (remind only)."""
 
-    to: Literal["superior", "role", "none"] = "superior"
+    to: Literal["superior", "role", "none"]
     role: str | None = None
 
     @model_validator(mode="after")
@@ -68,9 +72,31 @@ class Escalation(Strict):
 class Timing(Strict):
     """How long a step may take, how often its people are reminded, and where it goes when late."""
 
-    deadline_days: PositiveInt = Field(default=3, description="Business days to act.")
-    remind_every_days: int = Field(default=1, ge=0, description="Business days between reminders; 0: never.")
-    escalate: Escalation = Escalation()
+    deadline_days: PositiveInt = Field(description="Business days to act.")
+    remind_every_days: int = Field(ge=0, description="Business days between reminders; 0: never.")
+    escalate: Escalation
+
+
+class Policy(Strict):
+    """The document policy (`policy.yaml`)."""
+
+    step: Timing = Field(description="The timing of a chain step, for what the step leaves out.")
+    revision: Timing = Field(description="The author's turn after a return, where a chain gives none.")
+    records_delegations: tuple[str, ...] = Field(
+        description="Roles that may record a delegation for anyone (besides the person and their superiors)."
+    )
+
+
+@functools.cache
+def load_policy(path: Path = POLICY_FILE) -> Policy:
+    """The policy in `path`, read once (InvalidInput naming the file and the key when it does not fit)."""
+    return policy.read(path, Policy)
+
+
+def _with_policy(data: Any, info: ValidationInfo, defaults: Callable[[Policy], dict[str, Any]]) -> Any:
+    """Raw chain data with what it leaves out taken from the policy in the validation context, if any."""
+    given = (info.context or {}).get("policy")
+    return defaults(given) | data if isinstance(data, dict) and isinstance(given, Policy) else data
 
 
 class Step(Timing):
@@ -86,6 +112,11 @@ class Step(Timing):
         if self.quorum == "any":
             return 1
         return self.quorum
+
+    @model_validator(mode="before")
+    @classmethod
+    def _policy_timing(cls, data: Any, info: ValidationInfo) -> Any:
+        return _with_policy(data, info, lambda given: given.step.model_dump())
 
 
 class Stage(Strict):
@@ -106,11 +137,13 @@ class Chain(Strict):
     title: str
     required_sections: list[str] = Field(min_length=1)
     fields: dict[str, FieldKind] = Field(default_factory=dict, description="Document fields the author gives.")
-    revision: Timing = Field(
-        default=Timing(deadline_days=5, escalate=Escalation(to="none")),
-        description="The author's turn after a return: deadline and reminders.",
-    )
+    revision: Timing = Field(description="The author's turn after a return: deadline and reminders.")
     stages: list[Stage] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _policy_revision(cls, data: Any, info: ValidationInfo) -> Any:
+        return _with_policy(data, info, lambda given: {"revision": given.revision.model_dump()})
 
     @model_validator(mode="after")
     def _shape(self) -> Chain:
@@ -142,9 +175,10 @@ class Chains(Strict):
 
 
 def parse(text: str, *, source: str) -> Chains:
-    """Chains from YAML text; a malformed file fails here, naming the place."""
+    """Chains from YAML text, with what the steps leave out from the document policy; a malformed file fails
+    here, naming the place."""
     try:
-        return Chains(types=yaml.safe_load(text))
+        return Chains.model_validate({"types": yaml.safe_load(text)}, context={"policy": load_policy()})
     except (yaml.YAMLError, ValidationError) as exc:
         raise ValueError(f"{source}: {exc}") from exc
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from kamflow import audit, client, clock, org
 from kamflow.db import unit_of_work
 from kamflow.documents import service, views
-from kamflow.documents.chains import load
+from kamflow.documents.chains import load, load_policy
 from kamflow.documents.tables import Document
 from kamflow.errors import NotFound, NotPermitted
 from kamflow.models import Employee
@@ -61,8 +61,9 @@ def acks(document_id: int) -> dict[str, Any]:
 
 
 def may_delegate(acting: Employee, frm: Employee) -> bool:
-    """The person themselves, anyone above them, HR and the director may record an order naming a delegate."""
-    return acting.id == frm.id or acting in org.superiors(frm) or acting.role in ("hr", "director")
+    """The person themselves, anyone above them and the document policy's `records_delegations` roles may
+    record an order naming a delegate."""
+    return acting.id == frm.id or acting in org.superiors(frm) or acting.role in load_policy().records_delegations
 
 
 def delegate(

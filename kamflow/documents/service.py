@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from kamflow import approvals, audit, clock, org
+from kamflow import approvals, audit, clock, customers, org
 from kamflow.documents import text
 from kamflow.documents.chains import Chain, Chains, Step, Timing, load
 from kamflow.documents.tables import (
@@ -30,8 +30,9 @@ from kamflow.documents.tables import (
     Signature,
 )
 from kamflow.errors import InvalidInput, NotFound, NotPermitted
-from kamflow.models import ApprovalTask, Customer, Employee
+from kamflow.models import ApprovalTask, Employee
 from kamflow.settings import get_settings
+from kamflow.types import Login
 
 PROCESS = "document-approval"
 ACTIONS: dict[str, tuple[str, ...]] = {
@@ -44,7 +45,6 @@ SIGNED = {"agree": "agreed", "approve": "approved"}
 
 DEMO_JOB_DESCRIPTION = Path(__file__).with_name("demo") / "job_description_kam.md"
 
-Login = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 MAX_TEXT = 200_000
 
 
@@ -138,8 +138,8 @@ def _check_fields(session: Session, chain: Chain, given: dict[str, str]) -> None
             raise InvalidInput(f"no department {value!r}", field=name)
         if kind == "position" and not _active(session, Employee.position == value):
             raise InvalidInput(f"nobody holds the position {value!r}", field=name)
-        if kind == "customer" and session.scalar(select(Customer.id).where(Customer.code == value)) is None:
-            raise InvalidInput(f"no customer with code {value!r}", field=name)
+        if kind == "customer":
+            customers.by_code(session, value, field=name, missing=InvalidInput)
 
 
 def check_text(chain: Chain, new: str, *, current: str | None = None) -> None:

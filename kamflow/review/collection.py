@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 
 from kamflow import audit, org
 from kamflow.credit import standing
-from kamflow.credit.standing import CustomerCode, Login
+from kamflow.credit.standing import CustomerCode
 from kamflow.errors import InvalidInput, NotFound, NotPermitted
 from kamflow.models import Customer, Employee, Invoice
 from kamflow.review.dunning import DUNNING
 from kamflow.review.tables import CollectionTask, DunningState, InvoiceHold, PaymentPromise
+from kamflow.types import Login
 
 CREDIT_CONTROLLER = ("credit_controller",)
 

@@ -16,11 +16,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from kamflow.errors import InvalidInput
+from kamflow.policy import read as read_policy
 from kamflow.review.ageing import Bucket, buckets
-from rules.spec import RuleFileError, _read_yaml
 
 POLICY_FILE = Path(__file__).with_name("dunning.yaml")
 
@@ -85,15 +84,7 @@ class Policy(_Model):
 def load_policy(path: Path = POLICY_FILE) -> Policy:
     """The policy in a YAML file (amounts read exactly, never through float); InvalidInput naming the file and
     the field when it does not fit."""
-    try:
-        data, _lines = _read_yaml(path.read_text(encoding="utf-8"), str(path))
-        return Policy.model_validate(data)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "policy"
-        raise InvalidInput(f"{path}: {where}: {first['msg']}", field=where) from None
-    except (OSError, RuleFileError) as error:
-        raise InvalidInput(f"{path}: {error}", field="policy") from None
+    return read_policy(path, Policy)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from kamflow.credit import facts
+from kamflow.credit import facts, policy
 from kamflow.credit.facts import Z_DOUBLE_PRIME, Z_PRIME, Z
 
 
@@ -146,15 +146,16 @@ def test_a_temporary_limit_applies_through_its_last_day_then_the_base_again() ->
 
 
 def test_the_proposed_limit_shows_its_formula() -> None:
-    proposal = facts.proposed_limit(Decimal("1234567.89"), 45)
+    formula = policy.load().proposed_limit  # the shipped policy
+    proposal = formula.propose(Decimal("1234567.89"), 45)
     # 1234567.89 / 12 = 102880.6575; × 2.5 = 257201.64 → 257000
     assert proposal.amount == Decimal("257000")
     assert proposal.formula == (
         "12-month sales 1,234,567.89 ÷ 12 × (45 days ÷ 30 + 1) = 257,201.64 → 257,000.00 "
         "(rounded down to a thousand)"
     )
-    assert facts.proposed_limit(Decimal("0.00"), 60).amount == 0
-    assert facts.proposed_limit(Decimal("1200000"), 60).amount == Decimal("300000")
+    assert formula.propose(Decimal("0.00"), 60).amount == 0
+    assert formula.propose(Decimal("1200000"), 60).amount == Decimal("300000")
 
 
 def test_shares_are_percentages_of_a_count() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from kamflow import audit
-from kamflow.credit import orders, solvency
+from kamflow.credit import orders, policy, solvency
 from kamflow.errors import InvalidInput, NotFound, NotPermitted
 from kamflow.models import RuleSetVersion
 from kamflow.settings import Settings, use_settings
@@ -56,8 +57,10 @@ def test_overdue_debt_beyond_the_grace_days_blocks(session: Session) -> None:
     assert check.decision["facts"]["grace_days"] == 5
 
 
-def test_the_grace_days_come_from_the_settings(session: Session, settings: Settings) -> None:
-    use_settings(settings.model_copy(update={"grace_days": 90}))
+def test_the_grace_days_come_from_the_credit_policy(session: Session, settings: Settings, tmp_path: Path) -> None:
+    lenient = tmp_path / "credit-policy.yaml"
+    lenient.write_text(policy.POLICY_FILE.read_text().replace("grace_days: 5 ", "grace_days: 90 "))
+    use_settings(settings.model_copy(update={"credit_policy": lenient}))
     check = order(session, "C0002", "100")
     assert check.decision["facts"]["overdue_amount"] == "0.00" and "overdue" not in fired(check)
 
