@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from kamflow import audit, org
 from kamflow.errors import InvalidInput, NotFound, NotPermitted
@@ -131,6 +131,7 @@ def pending(session: Session, *, process: str, subject_id: int) -> list[Approval
                 ApprovalTask.subject_id == subject_id,
                 ApprovalTask.status == "pending",
             )
+            .options(joinedload(ApprovalTask.owner))
             .order_by(ApprovalTask.id)
         )
     )
@@ -145,7 +146,8 @@ def answered(
     if named is not None and named.process == process and named.subject_id == subject_id:
         return named
     waiting = pending(session, process=process, subject_id=subject_id)
-    mine = [task for task in waiting if assignee(session, task, on=on).login == login]
+    delegations = org.delegations_on(session, on=on)
+    mine = [task for task in waiting if delegations.acting_for(task.owner).login == login]
     if mine or waiting:
         return (mine or waiting)[0]
     found = current(session, process=process, subject_id=subject_id)
@@ -332,9 +334,9 @@ def escalate_overdue(
     after another deadline. Never a silent failure: every step is audited. Processes in `exclude` keep
     their own deadlines."""
     overdue = session.scalars(
-        select(ApprovalTask).where(
-            ApprovalTask.status == "pending", ApprovalTask.due_at < now, ApprovalTask.process.not_in(exclude)
-        )
+        select(ApprovalTask)
+        .where(ApprovalTask.status == "pending", ApprovalTask.due_at < now, ApprovalTask.process.not_in(exclude))
+        .options(joinedload(ApprovalTask.owner).joinedload(Employee.manager))
     ).all()
     opened: list[ApprovalTask] = []
     for task in overdue:
@@ -348,7 +350,12 @@ def escalate_overdue(
 
 def pending_for(session: Session, person: Employee, *, on: dt.date) -> list[ApprovalTask]:
     """The tasks a person may act on today: their own and those delegated to them."""
-    pending = session.scalars(
-        select(ApprovalTask).where(ApprovalTask.status == "pending").order_by(ApprovalTask.id)
-    ).all()
-    return [task for task in pending if assignee(session, task, on=on).id == person.id]
+    owners = org.delegations_on(session, on=on).represented_by(person)
+    return list(
+        session.scalars(
+            select(ApprovalTask)
+            .where(ApprovalTask.status == "pending", ApprovalTask.owner_id.in_(owners))
+            .options(joinedload(ApprovalTask.owner))
+            .order_by(ApprovalTask.id)
+        )
+    )

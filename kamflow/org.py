@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from kamflow.errors import InvalidInput, NotFound
@@ -41,29 +42,59 @@ def holder_of(session: Session, *, role: str, near: Employee) -> Employee:
     return found
 
 
+_Order = Row[tuple[int, int, dt.date, dt.date, str]]
+"""A delegation order as the cycle check reads it: from_id, to_id, valid_from, valid_to, the delegate's login."""
+
+
+@dataclass(frozen=True)
+class Delegations:
+    """The delegation orders in force on one day, read in one query: who acts for whom is then answered in
+    memory, for any number of people."""
+
+    delegate_of: dict[int, Employee]
+    """Person id → the delegate named by the latest order in force for them."""
+
+    def _line(self, person_id: int) -> list[Employee]:
+        """The delegates a person's line passes through (A→B→C gives [B, C]): an inactive delegate ends it
+        before them, and a cycle stops where it would repeat."""
+        line: list[Employee] = []
+        seen = {person_id}
+        delegate = self.delegate_of.get(person_id)
+        while delegate is not None and delegate.active and delegate.id not in seen:
+            line.append(delegate)
+            seen.add(delegate.id)
+            delegate = self.delegate_of.get(delegate.id)
+        return line
+
+    def acting_for(self, person: Employee) -> Employee:
+        line = self._line(person.id)
+        return line[-1] if line else person
+
+    def _acting_id(self, person_id: int) -> int:
+        line = self._line(person_id)
+        return line[-1].id if line else person_id
+
+    def represented_by(self, person: Employee) -> set[int]:
+        """The ids of the people whose tasks `person` acts on: their own, unless they delegated, and those of
+        everyone whose line ends at them."""
+        return {someone for someone in {person.id, *self.delegate_of} if self._acting_id(someone) == person.id}
+
+
+def delegations_on(session: Session, *, on: dt.date) -> Delegations:
+    """Every delegation in force on a date, with its delegate (the latest order per person wins)."""
+    rows = session.execute(
+        select(Delegation.from_id, Employee)
+        .join(Employee, Employee.id == Delegation.to_id)
+        .where(Delegation.valid_from <= on, Delegation.valid_to >= on)
+        .order_by(Delegation.id)
+    ).all()
+    return Delegations({from_id: delegate for from_id, delegate in rows})
+
+
 def acting_for(session: Session, person: Employee, *, on: dt.date) -> Employee:
     """Who acts for `person` on a date: follow valid delegations (A→B→C ends at C); inactive delegates
     are skipped and a cycle stops where it would repeat."""
-    seen = {person.id}
-    current = person
-    while True:
-        delegation = _valid_delegation(session, current, on=on)
-        if delegation is None:
-            return current
-        delegate = session.get(Employee, delegation.to_id)
-        if delegate is None or not delegate.active or delegate.id in seen:
-            return current
-        seen.add(delegate.id)
-        current = delegate
-
-
-def _valid_delegation(session: Session, person: Employee, *, on: dt.date) -> Delegation | None:
-    """The delegation in force for `person` on a date (the latest order wins)."""
-    return session.scalar(
-        select(Delegation)
-        .where(Delegation.from_id == person.id, Delegation.valid_from <= on, Delegation.valid_to >= on)
-        .order_by(Delegation.id.desc())
-    )
+    return delegations_on(session, on=on).acting_for(person)
 
 
 def delegate(
@@ -86,13 +117,11 @@ def delegate(
         raise InvalidInput("name the order that makes the delegation", field="order_ref")
     if not to.active:
         raise InvalidInput(f"{to.login} is not an active employee", field="to")
-    overlapping = session.scalars(
-        select(Delegation).where(Delegation.valid_from <= valid_to, Delegation.valid_to >= valid_from)
-    ).all()
-    changes = {valid_from} | {d.valid_from for d in overlapping if d.valid_from > valid_from}
-    changes |= {d.valid_to + dt.timedelta(days=1) for d in overlapping if d.valid_to < valid_to}
+    orders = _orders_reaching_from(session, to, valid_from=valid_from, valid_to=valid_to)
+    changes = {valid_from} | {o.valid_from for o in orders if o.valid_from > valid_from}
+    changes |= {o.valid_to + dt.timedelta(days=1) for o in orders if o.valid_to < valid_to}
     for day in sorted(changes):
-        line = [frm.login, *_delegates_of(session, to, on=day)]
+        line = [frm.login, *_delegates_of(to, orders, on=day)]
         if frm.login in line[1:]:
             raise InvalidInput(f"a cycle on {day}: {' -> '.join(line)}", field="to")
     delegation = Delegation(
@@ -103,13 +132,34 @@ def delegate(
     return delegation
 
 
-def _delegates_of(session: Session, person: Employee, *, on: dt.date) -> list[str]:
-    """`person` and the line of delegates after them on a date, as acting_for follows it, up to a repeat."""
+def _orders_reaching_from(
+    session: Session, person: Employee, *, valid_from: dt.date, valid_to: dt.date
+) -> list[_Order]:
+    """The delegations overlapping a window along which a line from `person` may run (one recursive query),
+    oldest order first, each with its delegate's login: all a cycle check needs, whatever else the window holds."""
+    overlaps = (Delegation.valid_from <= valid_to, Delegation.valid_to >= valid_from)
+    reach = select(Employee.id).where(Employee.id == person.id).cte("reach", recursive=True)
+    reach = reach.union(select(Delegation.to_id).join(reach, Delegation.from_id == reach.c.id).where(*overlaps))
+    return list(
+        session.execute(
+            select(
+                Delegation.from_id, Delegation.to_id, Delegation.valid_from, Delegation.valid_to, Employee.login
+            )
+            .join(Employee, Employee.id == Delegation.to_id)
+            .where(Delegation.from_id.in_(select(reach.c.id)), *overlaps)
+            .order_by(Delegation.id)
+        )
+    )
+
+
+def _delegates_of(person: Employee, orders: list[_Order], *, on: dt.date) -> list[str]:
+    """`person` and the line of delegates after them on a date, up to a repeat (the latest order in force wins)."""
+    in_force = {o.from_id: o for o in orders if o.valid_from <= on <= o.valid_to}
     line = [person.login]
-    current = person
-    while (delegation := _valid_delegation(session, current, on=on)) is not None:
-        current = session.get_one(Employee, delegation.to_id)
-        line.append(current.login)
-        if line.count(current.login) > 1:
+    current = person.id
+    while (order := in_force.get(current)) is not None:
+        current = order.to_id
+        line.append(order.login)
+        if line.count(order.login) > 1:
             break
     return line

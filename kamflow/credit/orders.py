@@ -227,6 +227,16 @@ def get(session: Session, check_id: int) -> OrderCreditCheck:
     return standing.get_row(session, OrderCreditCheck, check_id, "order credit check")
 
 
+def flow_runs(session: Session, check_ids: list[int]) -> list[tuple[int, str | None]]:
+    """The flow run of each check, in the order given, read in one statement."""
+    runs = dict(
+        session.execute(
+            select(OrderCreditCheck.id, OrderCreditCheck.flow_run_id).where(OrderCreditCheck.id.in_(check_ids))
+        ).tuples()
+    )
+    return [(check_id, runs[check_id]) for check_id in check_ids]
+
+
 def view(session: Session, check: OrderCreditCheck) -> dict[str, Any]:
     """What `kamflow order submit` and `kamflow decide` show of an order's credit decision."""
     waiting = tasks.waiting(session, process=PROCESS, subject_id=check.id, on=clock.today())

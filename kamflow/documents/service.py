@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from kamflow import approvals, audit, clock, customers, org
 from kamflow.documents import text
@@ -367,6 +367,7 @@ def _tasks(session: Session, step: DocumentStep) -> list[ApprovalTask]:
             select(ApprovalTask)
             .join(DocumentStepTask, DocumentStepTask.task_id == ApprovalTask.id)
             .where(DocumentStepTask.step_id == step.id)
+            .options(joinedload(ApprovalTask.owner))
             .order_by(ApprovalTask.id)
         )
     )
@@ -569,8 +570,13 @@ def sweep(session: Session, *, now: dt.datetime) -> list[ApprovalTask]:
         select(DocumentStepTask)
         .join(ApprovalTask, ApprovalTask.id == DocumentStepTask.task_id)
         .where(ApprovalTask.status == "pending")
+        .options(
+            contains_eager(DocumentStepTask.task).joinedload(ApprovalTask.owner).joinedload(Employee.manager),
+            joinedload(DocumentStepTask.step).joinedload(DocumentStep.document).joinedload(Document.author),
+        )
         .order_by(DocumentStepTask.task_id)
     ).all()
+    delegations = org.delegations_on(session, on=on)
     opened: list[ApprovalTask] = []
     chains: dict[int, Chain] = {}
     for link in links:
@@ -588,7 +594,7 @@ def sweep(session: Session, *, now: dt.datetime) -> list[ApprovalTask]:
                 action="task_reminder",
                 subject_type="approval_task",
                 subject_id=task.id,
-                detail={"to": approvals.assignee(session, task, on=on).login, "reminder": link.reminders},
+                detail={"to": delegations.acting_for(task.owner).login, "reminder": link.reminders},
             )
         if task.due_at >= now:
             continue

@@ -7,9 +7,9 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
-from kamflow import approvals
+from kamflow import approvals, org
 from kamflow.documents import text
 from kamflow.documents.service import PROCESS, chain_of, changes, get, round_steps, step_of, version
 from kamflow.documents.tables import Acknowledgment, Document, DocumentStep, DocumentStepTask, Signature
@@ -24,7 +24,12 @@ def local(at: dt.datetime) -> str:
 
 def _signatures(session: Session, document: Document) -> list[Signature]:
     return list(
-        session.scalars(select(Signature).where(Signature.document_id == document.id).order_by(Signature.id))
+        session.scalars(
+            select(Signature)
+            .where(Signature.document_id == document.id)
+            .options(joinedload(Signature.step), joinedload(Signature.signed_for))
+            .order_by(Signature.id)
+        )
     )
 
 
@@ -71,11 +76,11 @@ def sheet_markdown(session: Session, document_id: int) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def _task_view(session: Session, task: ApprovalTask, link: DocumentStepTask, on: dt.date) -> dict[str, Any]:
+def _task_view(task: ApprovalTask, link: DocumentStepTask, delegations: org.Delegations) -> dict[str, Any]:
     return {
         "task_id": task.id,
         "owner": task.owner.login,
-        "assignee": approvals.assignee(session, task, on=on).login if task.status == "pending" else None,
+        "assignee": delegations.acting_for(task.owner).login if task.status == "pending" else None,
         "status": task.status,
         "action": task.action,
         "by": task.actor.login if task.actor else None,
@@ -93,8 +98,14 @@ def show(session: Session, document_id: int, *, on: dt.date) -> dict[str, Any]:
     links = session.scalars(
         select(DocumentStepTask)
         .where(DocumentStepTask.step_id.in_([s.id for s in steps]))
+        .options(
+            joinedload(DocumentStepTask.task).options(
+                joinedload(ApprovalTask.owner), joinedload(ApprovalTask.actor)
+            )
+        )
         .order_by(DocumentStepTask.task_id)
     ).all()
+    delegations = org.delegations_on(session, on=on)
     return {
         "document_id": document.id,
         "type": document.doc_type,
@@ -114,7 +125,7 @@ def show(session: Session, document_id: int, *, on: dt.date) -> dict[str, Any]:
                 "status": step.status,
                 "needed": step.needed,
                 "version": step.version,
-                "tasks": [_task_view(session, link.task, link, on) for link in links if link.step_id == step.id],
+                "tasks": [_task_view(link.task, link, delegations) for link in links if link.step_id == step.id],
             }
             for step in steps
         ],
@@ -122,7 +133,7 @@ def show(session: Session, document_id: int, *, on: dt.date) -> dict[str, Any]:
             {
                 "task_id": t.id,
                 "step": step_of(session, t).name,
-                "assignee": approvals.assignee(session, t, on=on).login,
+                "assignee": delegations.acting_for(t.owner).login,
             }
             for t in approvals.pending(session, process=PROCESS, subject_id=document.id)
         ],
@@ -141,6 +152,7 @@ def acks(session: Session, document_id: int) -> dict[str, Any]:
         .where(
             DocumentStep.document_id == document.id, DocumentStep.kind == "acknowledge", ApprovalTask.level == 1
         )
+        .options(joinedload(ApprovalTask.owner))
         .order_by(ApprovalTask.id)
     ).all()
     journal = {

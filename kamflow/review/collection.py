@@ -52,12 +52,7 @@ class HoldIn(BaseModel):
 def tasks_for(session: Session, person: Employee, *, on: dt.date) -> list[tuple[CollectionTask, str]]:
     """The open collection tasks a person may act on (their own and those of people they stand in for),
     each with its customer's code, soonest next action first."""
-    owners = session.scalars(
-        select(CollectionTask.assignee_id).where(CollectionTask.status == "open").distinct()
-    ).all()
-    mine = [
-        owner for owner in owners if org.acting_for(session, session.get_one(Employee, owner), on=on) == person
-    ]
+    mine = org.delegations_on(session, on=on).represented_by(person)
     rows = session.execute(
         select(CollectionTask, Customer.code)
         .join(Customer, Customer.id == CollectionTask.customer_id)
@@ -71,16 +66,17 @@ def complete_task(
     session: Session, *, task_id: int, login: str, note: str, on: dt.date, now: dt.datetime
 ) -> CollectionTask:
     """Mark a collection task carried out; a dunning task's level then counts as carried out, so the next
-    review may raise the customer one more level."""
+    review may raise the customer one more level. Whoever acts for the assignee that day does it (as with
+    approval tasks): during a delegation their delegate, not the assignee."""
     task = session.get(CollectionTask, task_id)
     if task is None:
         raise NotFound(f"no collection task {task_id}", field="task")
     if task.status != "open":
         raise InvalidInput(f"collection task {task_id} is already {task.status}", field="task")
     actor = org.employee(session, login)
-    owner = session.get_one(Employee, task.assignee_id)
-    if org.acting_for(session, owner, on=on).id != actor.id and actor.id != owner.id:
-        raise NotPermitted(f"collection task {task_id} is for {owner.login}, not {login}", field="as")
+    who = org.acting_for(session, session.get_one(Employee, task.assignee_id), on=on)
+    if who.id != actor.id:
+        raise NotPermitted(f"collection task {task_id} is for {who.login}, not {login}", field="as")
     if on < task.business_date:
         raise InvalidInput(
             f"task {task_id} was made on {task.business_date}; it cannot be done before", field="on"

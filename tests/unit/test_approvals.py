@@ -15,6 +15,7 @@ from kamflow.errors import InvalidInput, NotPermitted
 from kamflow.models import ApprovalTask, AuditEvent, Delegation
 from kamflow.settings import Settings
 from tests.conftest import NOW, TODAY
+from tests.unit.statements import statements
 
 DEADLINE = dt.timedelta(hours=48)
 
@@ -168,6 +169,44 @@ def test_an_inactive_delegate_falls_back_to_the_owner(session: Session) -> None:
     delegate(session, "head.north", "head.south", TODAY, TODAY)
     org.employee(session, "head.south").active = False
     assert org.acting_for(session, org.employee(session, "head.north"), on=TODAY).login == "head.north"
+
+
+def test_a_delegate_at_the_end_of_a_line_gets_the_tasks_of_everyone_on_it(session: Session) -> None:
+    north, south = open_for(session, "kam.north1", subject_id=1), open_for(session, "kam.south2", subject_id=2)
+    end = TODAY + dt.timedelta(days=3)
+    delegate(session, "head.north", "head.south", TODAY, end)
+    delegate(session, "head.south", "commercial", TODAY, end)
+    waiting = {
+        login: [t.id for t in approvals.pending_for(session, org.employee(session, login), on=TODAY)]
+        for login in ("head.north", "head.south", "commercial")
+    }
+    assert waiting == {"head.north": [], "head.south": [], "commercial": [north.id, south.id]}
+    org.employee(session, "commercial").active = False  # the line ends before an inactive delegate
+    assert [t.id for t in approvals.pending_for(session, org.employee(session, "head.south"), on=TODAY)] == [
+        north.id,
+        south.id,
+    ]
+
+
+def test_listing_a_persons_tasks_reads_the_same_few_statements_however_many_wait(session: Session) -> None:
+    def listed() -> tuple[int, list[tuple[int, str]]]:
+        commercial = org.employee(session, "commercial")
+        with statements(session) as sent:
+            rows = [(t.id, t.owner.login) for t in approvals.pending_for(session, commercial, on=TODAY)]
+        return len(sent), rows
+
+    end = TODAY + dt.timedelta(days=3)
+    open_for(session, "kam.north1", subject_id=1)
+    delegate(session, "head.north", "commercial", TODAY, end)
+    few, rows = listed()
+    assert [owner for _, owner in rows] == ["head.north"]
+    for subject in range(2, 22):
+        open_for(session, ("kam.north1", "kam.south2")[subject % 2], subject_id=subject)
+    delegate(session, "head.south", "head.north", TODAY, end)
+    delegate(session, "kam.north1", "kam.north2", TODAY, end)
+    many, rows = listed()
+    assert len(rows) == 21 and {owner for _, owner in rows} == {"head.north", "head.south"}
+    assert many == few == 2  # the delegations in force, then the tasks with their owners
 
 
 def test_past_the_deadline_a_task_goes_up_one_level(session: Session) -> None:

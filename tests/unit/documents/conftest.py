@@ -4,16 +4,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kamflow import approvals
+from kamflow import approvals, org
 from kamflow.documents import service
 from kamflow.documents.chains import Chains, parse
 from kamflow.documents.tables import Document
-from kamflow.models import ApprovalTask
+from kamflow.models import ApprovalTask, Delegation
 from tests.conftest import NOW, TODAY
+
+WEEK = TODAY + dt.timedelta(days=6)
 
 DRAFT = """# Job description of the test clerk
 
@@ -97,20 +100,27 @@ def agree_all(session: Session, document: Document, *, now: dt.datetime = NOW) -
         act(session, task, login, now=now)
 
 
+def memo_chain(stages: str) -> Chains:
+    """A `memo` type with the given stages (YAML, a list at the left margin)."""
+    head = "memo:\n  title: Memo\n  required_sections: [Body]\n  stages:\n"
+    return parse(head + textwrap.indent(textwrap.dedent(stages), "    "), source="test")
+
+
 def one_stage_chain(step: str) -> Chains:
     """A chain of one approval stage with the given step (YAML), for quorum tests."""
-    return parse(
-        f"""
-memo:
-  title: Memo
-  required_sections: [Body]
-  stages:
-    - name: approval
-      kind: approve
-      steps:
-        - {step}
-""",
-        source="test",
+    return memo_chain(f"- name: approval\n  kind: approve\n  steps:\n    - {step}\n")
+
+
+def delegate(session: Session, frm: str, to: str, start: dt.date = TODAY, end: dt.date = WEEK) -> Delegation:
+    """An order naming `to` to act for `frm`, as `kamflow delegate` records it."""
+    return org.delegate(
+        session,
+        frm=org.employee(session, frm),
+        to=org.employee(session, to),
+        valid_from=start,
+        valid_to=end,
+        order_ref="Order 12/2026",
+        now=NOW,
     )
 
 

@@ -12,7 +12,8 @@ from kamflow.documents import service
 from kamflow.documents.tables import DocumentStepTask
 from kamflow.models import AuditEvent
 from tests.conftest import NOW
-from tests.unit.documents.conftest import MEMO, act, agree_all, one_stage_chain, submit, waiting
+from tests.unit.documents.conftest import MEMO, act, agree_all, delegate, one_stage_chain, submit, waiting
+from tests.unit.statements import reads, statements
 
 DAY = dt.timedelta(days=1)
 SECOND = dt.timedelta(seconds=1)  # NOW is Monday 09:30 UTC; agreement steps have 3 business days
@@ -86,3 +87,30 @@ def test_the_general_sweep_leaves_document_steps_to_their_chain(session: Session
         == []
     )
     assert len(service.sweep(session, now=later)) == 4
+
+
+def test_a_reminder_goes_to_whoever_acts_for_the_owner(session: Session) -> None:
+    friday = NOW - 3 * DAY
+    submit(session, now=friday)
+    for frm, to in (("legal", "credit"), ("credit", "support")):
+        delegate(session, frm, to, NOW.date(), NOW.date())
+    service.sweep(session, now=NOW)
+    assert sorted(reminders(session)) == [(1, "commercial"), (1, "hr"), (1, "planning"), (1, "support")]
+
+
+def test_the_sweep_reads_the_same_statements_however_many_tasks_wait(session: Session) -> None:
+    """Reminders and escalations write one audit event each; what the sweep reads stays a fixed handful."""
+
+    def swept(now: dt.datetime) -> tuple[int, int]:
+        with statements(session) as sent:
+            opened = service.sweep(session, now=now)
+        return reads(sent), len(opened)
+
+    submit(session, now=NOW - 3 * DAY)
+    one = swept(NOW)  # four reminders
+    for _ in range(3):
+        submit(session, now=NOW)
+    four = swept(NOW + DAY + SECOND)  # sixteen reminders
+    late = swept(NOW + 10 * DAY)  # sixteen reminders and escalations
+    assert len(reminders(session)) == 4 + 16 + 16
+    assert (one, four, late) == ((2, 0), (2, 0), (2, 16))  # the pending tasks with all they need, the delegations

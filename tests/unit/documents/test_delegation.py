@@ -21,21 +21,8 @@ from kamflow.models import Delegation
 from kamflow.serving import prefect_environment
 from kamflow.settings import Settings
 from tests.conftest import NOW, TODAY
-from tests.unit.documents.conftest import act, agree_all, submit, waiting
-
-WEEK = TODAY + dt.timedelta(days=6)
-
-
-def delegate(session: Session, frm: str, to: str, start: dt.date = TODAY, end: dt.date = WEEK) -> Delegation:
-    return org.delegate(
-        session,
-        frm=org.employee(session, frm),
-        to=org.employee(session, to),
-        valid_from=start,
-        valid_to=end,
-        order_ref="Order 12/2026",
-        now=NOW,
-    )
+from tests.unit.documents.conftest import WEEK, act, agree_all, delegate, submit, waiting
+from tests.unit.statements import reads, statements
 
 
 def legal_task(session: Session, document_id: int) -> approvals.ApprovalTask:
@@ -108,6 +95,25 @@ def test_a_cycle_is_refused_on_any_day_of_the_window_but_not_outside_it(session:
     assert refused.value.field == "to"
     assert "on 2026-03-19" in str(refused.value)
     delegate(session, "support", "legal", TODAY, TODAY + dt.timedelta(days=2))  # before legal's absence: fine
+
+
+def test_the_cycle_check_reads_once_however_many_orders_overlap_the_window(session: Session) -> None:
+    def recorded(frm: str, to: str) -> int:
+        with statements(session) as sent:
+            delegate(session, frm, to)
+        return reads(sent)
+
+    alone = recorded("legal", "credit")
+    delegate(session, "credit", "support", TODAY + dt.timedelta(days=1), TODAY + dt.timedelta(days=4))
+    delegate(session, "support", "hr", TODAY + dt.timedelta(days=2), WEEK)
+    kams = ["kam.north1", "kam.north2", "kam.south1", "kam.south2"]
+    for day in range(6):  # orders elsewhere in the company, each changing the window on another day
+        frm, to = kams[day % 4], kams[(day + 1) % 4]
+        delegate(session, frm, to, TODAY + dt.timedelta(days=day), TODAY + dt.timedelta(days=day))
+    crowded = recorded("planning", "legal")  # planning -> legal -> credit -> support -> hr: no cycle
+    assert crowded == alone == 3  # the two logins, then the one cycle check
+    with pytest.raises(InvalidInput, match=r"on 2026-03-18: hr -> legal -> credit -> support -> hr"):
+        delegate(session, "hr", "legal")
 
 
 def test_an_empty_window_or_order_is_refused(session: Session) -> None:

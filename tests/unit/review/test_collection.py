@@ -12,14 +12,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from kamflow import clock
+from kamflow import clock, org
 from kamflow.cli import app
-from kamflow.models import AuditEvent, Customer, Employee, Invoice
+from kamflow.errors import NotPermitted
+from kamflow.models import AuditEvent, Customer, Delegation, Employee, Invoice
+from kamflow.review import collection
 from kamflow.review.tables import CollectionTask, InvoiceHold, PaymentPromise
 from kamflow.serving import prefect_environment
 from kamflow.settings import Settings
-from tests.conftest import TODAY
+from tests.conftest import NOW, TODAY
 from tests.unit.review.conftest import review
+from tests.unit.statements import statements
 
 
 @pytest.fixture
@@ -109,3 +112,62 @@ def test_the_review_command_refuses_bad_dates_before_starting_anything(session: 
     review(session, TODAY)
     exit_code, answer = kamflow("review", "--as-of", (TODAY - dt.timedelta(days=1)).isoformat())
     assert (exit_code, answer["field"]) == (2, "business_date")
+
+
+def order(session: Session, frm: str, to: str, *, days: int = 6) -> None:
+    session.add(
+        Delegation(
+            from_id=org.employee(session, frm).id,
+            to_id=org.employee(session, to).id,
+            valid_from=TODAY,
+            valid_to=TODAY + dt.timedelta(days=days),
+            order_ref="Order 12/2026",
+            created_at=NOW,
+        )
+    )
+    session.flush()
+
+
+def listed(session: Session, login: str, on: dt.date = TODAY) -> list[int]:
+    return [task.id for task, _ in collection.tasks_for(session, org.employee(session, login), on=on)]
+
+
+def test_a_kam_who_delegated_neither_sees_nor_completes_their_tasks_while_the_delegate_does(
+    session: Session,
+) -> None:
+    """As with approval tasks (kamflow.approvals.verify_actor): for the window of the order, the delegate acts
+    and the absent KAM does not; afterwards the KAM again."""
+    review(session, TODAY)
+    own = listed(session, "kam.north2")
+    assert len(own) >= 2 and not set(own) & set(listed(session, "kam.north1"))
+    order(session, "kam.north2", "kam.north1", days=2)
+    assert listed(session, "kam.north2") == [] and set(own) <= set(listed(session, "kam.north1"))
+    first, second = own[0], own[-1]
+    with pytest.raises(NotPermitted, match=r"is for kam\.north1, not kam\.north2") as refused:
+        collection.complete_task(session, task_id=first, login="kam.north2", note="", on=TODAY, now=NOW)
+    assert refused.value.field == "as" and session.get_one(CollectionTask, first).status == "open"
+    done = collection.complete_task(session, task_id=first, login="kam.north1", note="called", on=TODAY, now=NOW)
+    assert done.status == "done" and done.done_by_id == org.employee(session, "kam.north1").id
+    after = TODAY + dt.timedelta(days=3)
+    assert second in listed(session, "kam.north2", after) and second not in listed(session, "kam.north1", after)
+    with pytest.raises(NotPermitted):
+        collection.complete_task(session, task_id=second, login="kam.north1", note="", on=after, now=NOW)
+    collection.complete_task(session, task_id=second, login="kam.north2", note="", on=after, now=NOW)
+
+
+def test_listing_collection_tasks_reads_the_same_statements_however_many_people_a_kam_stands_in_for(
+    session: Session,
+) -> None:
+    review(session, TODAY)
+
+    def count() -> tuple[int, int]:
+        kam = org.employee(session, "kam.north1")
+        with statements(session) as sent:
+            tasks = collection.tasks_for(session, kam, on=TODAY)
+        return len(sent), len(tasks)
+
+    alone, own = count()
+    for absent in ("kam.north2", "kam.south1", "kam.south2"):
+        order(session, absent, "kam.north1")
+    standing_in, everyone = count()
+    assert everyone > own and standing_in == alone == 2  # the delegations in force, then the tasks
