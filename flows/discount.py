@@ -1,4 +1,5 @@
-"""Flow `discount-authorization`: rules decide; an unusual request waits for the department head."""
+"""Flow `discount-authorization`: rules decide; an unusual request waits for the department head. Thin
+orchestration over `kamflow.discounts` in the shape of `flows.settle`."""
 
 from __future__ import annotations
 
@@ -6,14 +7,13 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from prefect import flow
-from prefect.artifacts import create_markdown_artifact
-from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
-from flows.human import ApprovalInput, DecimalText, human_step
-from kamflow import clock, discounts
-from kamflow.db import unit_of_work
+from flows.human import ApprovalInput, DecimalText
+from flows.settle import Step, settle
+from kamflow import discounts
 from kamflow.discounts import DiscountRequestIn
+from kamflow.models import DiscountRequest
 from kamflow.reports import decision_markdown
 
 
@@ -40,30 +40,29 @@ class DiscountOutcome(BaseModel):
     rules_version: str
 
 
+def _step(row: DiscountRequest) -> Step:
+    return Step(
+        process=discounts.PROCESS,
+        subject_id=row.id,
+        waiting=row.status == "pending",
+        title=f"Discount for {row.customer.code}",
+        role=row.decision["role"],
+        report=decision_markdown(row),
+        report_key=f"discount-request-{row.id}",
+        summary=f"Discount request {row.id}: {row.status}",
+        check=discounts.check_answer(row),
+    )
+
+
 @flow(name=discounts.PROCESS, persist_result=True, log_prints=False)
 def discount_authorization(request: DiscountRequestIn) -> DiscountOutcome:
-    with unit_of_work() as session:
-        row = discounts.submit(session, request=request, flow_run_id=str(flow_run.id), now=clock.now())
-        explanation = decision_markdown(row)
-        check = discounts.check_answer(row)
-    if row.status == "pending":
-        task = human_step(
-            process=discounts.PROCESS,
-            subject_id=row.id,
-            title=f"Discount for {request.customer}",
-            explanation=explanation,
-            role=row.decision["role"],
-            requester=request.requester,
-            answer=DiscountAnswer,
-            check=check,
-        )
-        with unit_of_work() as session:
-            row = discounts.apply_answer(session, request_id=row.id, task_id=task.id, now=clock.now())
-            explanation = decision_markdown(row)
-    create_markdown_artifact(
-        key=f"discount-request-{row.id}",
-        markdown=explanation,
-        description=f"Discount request {row.id}: {row.status}",
+    row = settle(
+        request,
+        submit=discounts.submit,
+        apply=discounts.apply_answer,
+        step=_step,
+        requester=request.requester,
+        answer=DiscountAnswer,
     )
     return DiscountOutcome(
         request_id=row.id, status=row.status, granted_pct=row.granted_pct, rules_version=row.rules_version

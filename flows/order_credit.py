@@ -1,5 +1,5 @@
 """Flows `order-credit-check` and `credit-limit-change` (clauses 2.6, 2.8): thin orchestration over
-`kamflow.credit.orders` and `kamflow.credit.limits`, and `settle`, the shape every credit flow shares.
+`kamflow.credit.orders` and `kamflow.credit.limits`, each in the shape of `flows.settle`.
 
 A blocked order waits (suspended) for the credit controller or the department head. A limit change the
 rules do not approve at once waits for its approver; once in force, it re-checks the customer's blocked
@@ -8,19 +8,15 @@ orders in the same transaction, and this flow ends the waits of the orders it re
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Literal
 from uuid import UUID
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact
-from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
-from flows.human import ApprovalInput, DecimalText, human_step
-from kamflow import approvals, clock
+from flows.human import ApprovalInput, DecimalText
+from flows.settle import Step, settle
 from kamflow.client import resume_waiting
 from kamflow.credit import limits, orders, reports
 from kamflow.credit.limits import LimitChangeIn
@@ -69,57 +65,6 @@ class LimitOutcome(BaseModel):
     rules_version: str
 
 
-@dataclass(frozen=True)
-class Step:
-    """Where a subject stands: whether it waits for a person, and what the human step and the report show."""
-
-    process: str
-    subject_id: int
-    waiting: bool
-    title: str
-    role: str
-    report: str
-    report_key: str
-    summary: str
-    check: approvals.Check
-
-
-Row = TypeVar("Row")
-
-
-def settle(
-    request: Any,
-    *,
-    submit: Callable[..., Row],
-    apply: Callable[..., Row],
-    step: Callable[[Row], Step],
-    requester: str,
-    answer: type[ApprovalInput],
-) -> Row:
-    """The shape of every credit process: the rules decide on the request (`submit`, once per flow run); a
-    subject that waits goes to a person through the shared human step and their answer is carried over
-    (`apply`); the report becomes a markdown artifact."""
-    with unit_of_work() as session:
-        row = submit(session, request=request, flow_run_id=str(flow_run.id), now=clock.now())
-        now = step(row)
-    if now.waiting:
-        task = human_step(
-            process=now.process,
-            subject_id=now.subject_id,
-            title=now.title,
-            explanation=now.report,
-            role=now.role,
-            requester=requester,
-            answer=answer,
-            check=now.check,
-        )
-        with unit_of_work() as session:
-            row = apply(session, subject_id=now.subject_id, task_id=task.id, now=clock.now())
-            now = step(row)
-    create_markdown_artifact(key=now.report_key, markdown=now.report, description=now.summary)
-    return row
-
-
 def _order_step(check: OrderCreditCheck) -> Step:
     number = check.order.number
     return Step(
@@ -154,7 +99,7 @@ def _end_waits(released: list[int]) -> None:
     """Resume the runs of orders a re-check released: each finds its order released and finishes."""
     logger = get_run_logger()
     with unit_of_work() as session:
-        runs = [(check_id, orders.get(session, check_id).flow_run_id) for check_id in released]
+        runs = orders.flow_runs(session, released)
     for check_id, run_id in runs:
         if run_id is None:
             continue

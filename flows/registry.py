@@ -1,11 +1,15 @@
-"""Every process kamflow runs: its deployment, and the answer its human step waits for.
+"""Every process kamflow runs: its deployment and, where people decide in it, its entry in `PROCESSES` (the
+answer it waits for, how a decided subject is shown, how its overdue tasks are swept).
 
-A new process registers here: one entry in `deployments` and, if people decide in it, one in `ANSWERS`.
+A new process registers here: one entry in `deployments` and, if people decide in it, one in `PROCESSES`.
 """
 
 from __future__ import annotations
 
-from typing import cast
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
 
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
@@ -19,27 +23,82 @@ from flows.human import ApprovalInput
 from flows.order_credit import LimitChangeAnswer, OrderCreditAnswer, credit_limit_change, order_credit_check
 from flows.review import SHARD_PROCESS, credit_review_shard, nightly_credit_review
 from flows.solvency import SolvencyAnswer, solvency_check
-from kamflow import approvals, discounts
+from kamflow import approvals, clock, discounts
+from kamflow.client import decided_request
 from kamflow.credit import limits, orders, solvency
+from kamflow.credit import views as credit_views
 from kamflow.documents import service as documents
+from kamflow.documents import views as document_views
 from kamflow.errors import NotFound
 from kamflow.models import ApprovalTask
-from kamflow.settings import Settings
+from kamflow.settings import Settings, get_settings
 
-ANSWERS: dict[str, tuple[type[ApprovalInput], approvals.CheckFor]] = {
-    discounts.PROCESS: (DiscountAnswer, lambda s, t: discounts.check_answer(discounts.get(s, t.subject_id))),
-    documents.PROCESS: (DocumentAnswer, documents.check_for),
-    orders.PROCESS: (OrderCreditAnswer, lambda s, t: orders.check_answer(orders.get(s, t.subject_id))),
-    limits.PROCESS: (LimitChangeAnswer, lambda s, t: limits.check_answer(limits.get(s, t.subject_id))),
-    solvency.PROCESS: (SolvencyAnswer, lambda s, t: solvency.check_answer(solvency.get(s, t.subject_id))),
+Decided = Callable[[Session, int], dict[str, Any] | None]
+
+
+class Sweep(Protocol):
+    def __call__(self, session: Session, *, now: dt.datetime) -> list[ApprovalTask]: ...
+
+
+@dataclass(frozen=True)
+class Process:
+    """A process people decide in: the answer its human step waits for and the business check on it; how
+    `kamflow decide` shows the subject once the answer has landed (None while it still waits); and how its
+    overdue tasks are swept — by the shared escalation unless it keeps deadlines of its own."""
+
+    answer: type[ApprovalInput]
+    check_for: approvals.CheckFor
+    decided: Decided
+    sweep: Sweep | None = None
+
+
+PROCESSES: dict[str, Process] = {
+    discounts.PROCESS: Process(
+        DiscountAnswer,
+        lambda s, t: discounts.check_answer(discounts.get(s, t.subject_id)),
+        decided_request,
+    ),
+    documents.PROCESS: Process(
+        DocumentAnswer,
+        documents.check_for,
+        lambda s, subject_id: document_views.show(s, subject_id, on=clock.today()),
+        sweep=documents.sweep,
+    ),
+    orders.PROCESS: Process(
+        OrderCreditAnswer,
+        lambda s, t: orders.check_answer(orders.get(s, t.subject_id)),
+        lambda s, subject_id: credit_views.decided(s, orders.PROCESS, subject_id),
+    ),
+    limits.PROCESS: Process(
+        LimitChangeAnswer,
+        lambda s, t: limits.check_answer(limits.get(s, t.subject_id)),
+        lambda s, subject_id: credit_views.decided(s, limits.PROCESS, subject_id),
+    ),
+    solvency.PROCESS: Process(
+        SolvencyAnswer,
+        lambda s, t: solvency.check_answer(solvency.get(s, t.subject_id)),
+        lambda s, subject_id: credit_views.decided(s, solvency.PROCESS, subject_id),
+    ),
 }
 
 
-def answer_model(session: Session, task: ApprovalTask) -> tuple[type[ApprovalInput], approvals.Check]:
-    if task.process not in ANSWERS:
+def process_of(task: ApprovalTask) -> Process:
+    """The registry entry of the process the task belongs to."""
+    if task.process not in PROCESSES:
         raise NotFound(f"no process {task.process!r}", field="task")
-    model, check_for = ANSWERS[task.process]
-    return model, check_for(session, task)
+    return PROCESSES[task.process]
+
+
+def sweep_overdue(session: Session, *, now: dt.datetime) -> list[ApprovalTask]:
+    """Every overdue task swept its process's way: the shared escalation for all but the processes that keep
+    deadlines of their own, then each of those; returns the tasks opened one level up."""
+    own = {name: process.sweep for name, process in PROCESSES.items() if process.sweep is not None}
+    opened = approvals.escalate_overdue(
+        session, now=now, deadline=get_settings().approval_deadline, exclude=tuple(own)
+    )
+    for sweep in own.values():
+        opened += sweep(session, now=now)
+    return opened
 
 
 def deployments(settings: Settings) -> list[RunnerDeployment]:

@@ -10,7 +10,7 @@ from prefect import flow
 from pydantic import BaseModel, Field
 
 from flows.human import ApprovalInput, DecimalText
-from flows.order_credit import Step, settle
+from flows.settle import Step, settle
 from kamflow.credit import reports, solvency
 from kamflow.credit.solvency import SolvencyCheckIn
 from kamflow.credit.tables import CreditCheck

@@ -9,14 +9,12 @@ from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from kamflow import approvals, clock, discounts, org
-from kamflow.credit import views as credit_views
 from kamflow.db import unit_of_work
-from kamflow.documents import service as documents
-from kamflow.documents import views as document_views
 from kamflow.errors import InvalidInput, KamflowError, NotFound
-from kamflow.models import ApprovalTask, DiscountRequest
+from kamflow.models import DiscountRequest
 from kamflow.reports import plain
 from kamflow.serving import DISCOUNT_DEPLOYMENT
 from kamflow.settings import get_settings
@@ -41,7 +39,13 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float = WAIT_SEC
         time.sleep(0.2)
 
 
-def request_view(row: DiscountRequest, task: ApprovalTask | None, assignee: str | None) -> dict[str, Any]:
+def request_view(session: Session, request_id: int) -> dict[str, Any]:
+    """The discount request as it stands, with its open task and whoever holds it."""
+    row = discounts.get(session, request_id)
+    task = approvals.current(session, process=discounts.PROCESS, subject_id=row.id)
+    assignee = (
+        approvals.assignee(session, task, on=clock.today()).login if task and task.status == "pending" else None
+    )
     decision = row.decision
     return {
         "request_id": row.id,
@@ -60,14 +64,13 @@ def request_view(row: DiscountRequest, task: ApprovalTask | None, assignee: str 
 
 def show_request(request_id: int) -> dict[str, Any]:
     with unit_of_work() as session:
-        row = discounts.get(session, request_id)
-        task = approvals.current(session, process=discounts.PROCESS, subject_id=row.id)
-        who = (
-            approvals.assignee(session, task, on=clock.today()).login
-            if task and task.status == "pending"
-            else None
-        )
-        return request_view(row, task, who)
+        return request_view(session, request_id)
+
+
+def decided_request(session: Session, request_id: int) -> dict[str, Any] | None:
+    """The request once a person's answer has landed on it (for `kamflow decide`); None while it still waits."""
+    view = request_view(session, request_id)
+    return None if view["status"] == "pending" else view
 
 
 def _settled_request(flow_run_id: str) -> dict[str, Any] | None:
@@ -147,7 +150,7 @@ class Answer(BaseModel):
 def decide(task_id: int, *, login: str, answer: Answer) -> dict[str, Any]:
     """Check that `login` may give this answer (writing nothing if not), resume the waiting flow run with it
     — the same path as the Prefect UI's form — and return the subject as it then stands."""
-    from flows.registry import answer_model
+    from flows.registry import process_of
 
     with unit_of_work() as session:
         task = approvals.get(session, task_id)
@@ -158,8 +161,9 @@ def decide(task_id: int, *, login: str, answer: Answer) -> dict[str, Any]:
             "task": task_id,
             **answer.model_dump(exclude_none=True),
         }
-        model, check = answer_model(session, task)
-        given = model.model_validate(run_input)
+        process = process_of(task)
+        check = process.check_for(session, task)
+        given = process.answer.model_validate(run_input)
         approvals.verify_actor(session, task, login=login, on=clock.today())
         check(task, given.payload())
         flow_run_id, refused_before = task.flow_run_id, task.refused_inputs
@@ -175,16 +179,7 @@ def decide(task_id: int, *, login: str, answer: Answer) -> dict[str, Any]:
                 raise InvalidInput(f"the flow refused the answer to task {task_id}", field="task")
             if now_task.status == "pending":
                 return None
-            if now_task.process == discounts.PROCESS:
-                row = discounts.get(session, now_task.subject_id)
-                if row.status == "pending":
-                    return None
-                return {"task_id": task_id, **show_request(row.id)}
-            if now_task.process == documents.PROCESS:
-                return {"task_id": task_id, **document_views.show(session, now_task.subject_id, on=clock.today())}
-            if now_task.process in credit_views.VIEWS:
-                view = credit_views.decided(session, now_task.process, now_task.subject_id)
-                return None if view is None else {"task_id": task_id, **view}
-            return {"task_id": task_id, "status": now_task.status, "action": now_task.action}
+            view = process.decided(session, now_task.subject_id)
+            return None if view is None else {"task_id": task_id, **view}
 
     return wait_for(f"the answer to task {task_id} to land", settled)

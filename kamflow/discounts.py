@@ -171,9 +171,9 @@ def check_answer(request: DiscountRequest) -> approvals.Check:
     return check
 
 
-def apply_answer(session: Session, *, request_id: int, task_id: int, now: dt.datetime) -> DiscountRequest:
+def apply_answer(session: Session, *, subject_id: int, task_id: int, now: dt.datetime) -> DiscountRequest:
     """Carry a decided task's answer onto its request, once."""
-    request = get(session, request_id)
+    request = get(session, subject_id)
     if request.status != "pending":
         return request
     task = approvals.get(session, task_id)

@@ -14,10 +14,10 @@ from pydantic import ValidationError
 from flows.discount import DiscountAnswer
 from flows.human import ApprovalInput
 from flows.order_credit import OrderCreditAnswer
-from flows.registry import ANSWERS
+from flows.registry import PROCESSES
 from flows.solvency import SolvencyAnswer
 
-MODELS = [model for model, _check in ANSWERS.values()]
+MODELS = [process.answer for process in PROCESSES.values()]
 BASE = {"approver": "head.north", "approval_code": "AB12-CD34"}
 # (model, its Decimal field, an action that takes it)
 DECIMALS = [

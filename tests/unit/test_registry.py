@@ -1,0 +1,83 @@
+"""The registry's per-process entries: how overdue tasks are swept, and how a decided subject is shown."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from flows.deadlines import approval_deadlines
+from flows.registry import PROCESSES, sweep_overdue
+from kamflow import approvals, discounts
+from kamflow.documents import service as documents
+from kamflow.documents.tables import DocumentStepTask
+from kamflow.models import ApprovalTask, DiscountRequest
+from kamflow.settings import Settings
+from tests.conftest import NOW, TODAY
+from tests.unit.documents.conftest import submit
+from tests.unit.test_discounts import ask, norm
+
+
+def waiting_discount(session: Session, settings: Settings) -> tuple[DiscountRequest, ApprovalTask]:
+    above_norm = ask(session, discount_pct=norm(session) + 1)
+    row = discounts.submit(session, request=above_norm, flow_run_id=None, now=NOW)
+    assert row.status == "pending"
+    task = approvals.open_task(
+        session,
+        process=discounts.PROCESS,
+        subject_id=row.id,
+        title="Discount",
+        explanation="above the norm",
+        role=row.decision["role"],
+        requester=row.requester,
+        flow_run_id=None,
+        now=NOW,
+        deadline=settings.approval_deadline,
+    )
+    return row, task
+
+
+def test_overdue_tasks_are_swept_each_their_process_way(session: Session, settings: Settings) -> None:
+    submit(session)  # a document whose first step waits for four people
+    _row, task = waiting_discount(session, settings)
+    later = NOW + dt.timedelta(days=10)
+    opened = sweep_overdue(session, now=later)
+    assert Counter(t.process for t in opened) == {discounts.PROCESS: 1, documents.PROCESS: 4}
+    [up] = [t for t in opened if t.process == discounts.PROCESS]  # the shared escalation: one level up
+    assert up.owner == task.owner.manager and up.due_at == later + settings.approval_deadline
+    linked = set(session.scalars(select(DocumentStepTask.task_id)))  # the chain's own sweep links its successors
+    assert {t.id for t in opened if t.process == documents.PROCESS} <= linked
+
+
+def test_the_deadlines_flow_sweeps_through_the_registry(session: Session, settings: Settings) -> None:
+    submit(session)
+    waiting_discount(session, settings)
+    session.commit()  # the flow reads in its own transaction, at the real clock: long past NOW's deadlines
+    opened = approval_deadlines.fn()
+    assert sorted(session.scalars(select(ApprovalTask.process).where(ApprovalTask.id.in_(opened)))) == [
+        discounts.PROCESS,
+        *[documents.PROCESS] * 4,
+    ]
+
+
+def test_a_discount_request_shows_once_its_answer_has_landed(session: Session, settings: Settings) -> None:
+    row, task = waiting_discount(session, settings)
+    decided = PROCESSES[discounts.PROCESS].decided
+    assert decided(session, row.id) is None
+    approvals.decide(
+        session,
+        task=task,
+        login=task.owner.login,
+        action="approve",
+        comment="",
+        payload={"action": "approve"},
+        check=discounts.check_answer(row),
+        now=NOW,
+        on=TODAY,
+    )
+    discounts.apply_answer(session, subject_id=row.id, task_id=task.id, now=NOW)
+    view = decided(session, row.id)
+    assert view is not None and view["granted_pct"] == view["discount_pct"]
+    assert (view["status"], view["decided_by"], view["task_id"]) == ("approved", task.owner.login, None)
