@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, Engine, Table, create_engine, event, insert
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from kamflow.settings import Settings, get_settings
 
@@ -61,3 +61,21 @@ def unit_of_work(settings: Settings | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def insert_many(connection: Connection, model: type[DeclarativeBase], rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert rows that all have the keys of the first in one executemany, each value converted by its column's
+    own type as SQLAlchemy would. SQLAlchemy's executemany also builds a parameter set per row from the compiled
+    statement, which bulk writes of 100,000 rows (the nightly review, the demo data) feel; this builds none."""
+    if not rows:
+        return
+    table: Table = model.__table__  # type: ignore[assignment]
+    dialect = connection.dialect
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(rows[0]))
+    names = compiled.positiontup or list(compiled.binds)  # in the order the statement takes them
+    convert = [(name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names]
+    if compiled.positional:
+        params: list[Any] = [tuple([row[k] if p is None else p(row[k]) for k, p in convert]) for row in rows]
+    else:
+        params = [{k: row[k] if p is None else p(row[k]) for k, p in convert} for row in rows]
+    connection.exec_driver_sql(str(compiled), params)

@@ -173,29 +173,27 @@ def dso(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter = None)
 def open_orders(as_of: dt.date, *, customer_ids: CustomerFilter = None) -> Rows:
     """Open orders not yet invoiced, per customer, as of a date: for each order with status "open" taken
     by then, its amount less what has been invoiced against it by then (never below 0). An order once
-    invoiced is counted among receivables, not here, so exposure counts it once.
+    invoiced is counted among receivables, not here, so exposure counts it once. An order is invoiced to its
+    own customer: its invoices are found through that customer's invoices.
 
     Columns: `customer_id`, `open_orders` (amount), `orders` (how many open orders)."""
-    invoiced = _only(  # an order is invoiced to its own customer: read only those customers' invoices
-        select(Invoice.order_id, func.sum(Invoice.amount).label("invoiced"))
-        .join(Order, Order.id == Invoice.order_id)
-        .where(Order.status == OPEN_ORDER, Invoice.issue_date <= as_of)  # only open orders are looked up
-        .group_by(Invoice.order_id),
-        Invoice.customer_id,
+    invoiced = and_(
+        Invoice.customer_id == Order.customer_id, Invoice.order_id == Order.id, Invoice.issue_date <= as_of
+    )
+    rest = (Order.amount - func.coalesce(func.sum(Invoice.amount), 0)).label("rest")
+    per_order = _only(
+        select(Order.customer_id, rest)
+        .outerjoin(Invoice, invoiced)
+        .where(Order.status == OPEN_ORDER, Order.order_date <= as_of)
+        .group_by(Order.id),
+        Order.customer_id,
         customer_ids,
     ).subquery()
-    rest = Order.amount - func.coalesce(invoiced.c.invoiced, 0)
-    query = (
-        select(
-            Order.customer_id,
-            _money_sum(case((rest > 0, rest), else_=0)).label("open_orders"),
-            func.count().label("orders"),
-        )
-        .outerjoin(invoiced, invoiced.c.order_id == Order.id)
-        .where(Order.status == OPEN_ORDER, Order.order_date <= as_of)
-        .group_by(Order.customer_id)
-    )
-    return _only(query, Order.customer_id, customer_ids)
+    return select(
+        per_order.c.customer_id,
+        _money_sum(case((per_order.c.rest > 0, per_order.c.rest), else_=0)).label("open_orders"),
+        func.count().label("orders"),
+    ).group_by(per_order.c.customer_id)
 
 
 def invoice_balances(as_of: dt.date, *, open_only: bool = False, customer_ids: CustomerFilter = None) -> Rows:

@@ -187,6 +187,14 @@ class _Refused(Exception):
         self.index, self.message = index, message
 
 
+class FactsRefused(ValueError):
+    """`decide_many` refused the fact set at `index` of its batch (the message names it, the fact and why)."""
+
+    def __init__(self, index: int, message: str) -> None:
+        super().__init__(f"fact set {index}: {message}")
+        self.index, self.reason = index, message
+
+
 class RuleSet:
     """A loaded rule file that decides fact sets with durable-rules."""
 
@@ -217,11 +225,12 @@ class RuleSet:
             raise ValueError(refused.message) from None
 
     def decide_many(self, facts: Sequence[Mapping[str, Any]]) -> list[Decision]:
-        """Decide many fact sets, CHUNK of them per engine session; all are checked before any is decided."""
+        """Decide many fact sets, CHUNK of them per engine session; all are checked before any is decided
+        (FactsRefused, a ValueError, at the first that does not fit)."""
         try:
             return self._decide(facts)
         except _Refused as refused:
-            raise ValueError(f"fact set {refused.index}: {refused.message}") from None
+            raise FactsRefused(refused.index, refused.message) from None
 
     def typed_facts(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """Facts from JSON (a stored Decision's `facts`, a command line): decimal facts from strings, read

@@ -46,14 +46,6 @@ def days_overdue(as_of: dt.date, due: dt.date) -> int:
     return (as_of - due).days
 
 
-def bucket_of(days: int, ageing: Sequence[Bucket]) -> int | None:
-    """Index of the bucket for an amount `days` overdue; None when it is not overdue."""
-    for index, bucket in enumerate(ageing):
-        if days >= bucket.low and (bucket.high is None or days <= bucket.high):
-            return index
-    return None
-
-
 def dso(receivable: Decimal, sales: Decimal, window_days: int) -> Decimal | None:
     """Days sales outstanding: open receivables over the sales of the last `window_days`, in days."""
     if sales <= 0:
@@ -66,10 +58,3 @@ def interest(amount_days: Decimal, rate_pct: Decimal | None) -> Decimal:
     if not rate_pct:
         return Decimal("0.00")
     return cents(amount_days * rate_pct / 100 / DAYS_IN_YEAR)
-
-
-def payment_days(weighted_days: Decimal, amount: Decimal) -> Decimal | None:
-    """Average days past due, weighted by amount (negative: paid early); None when nothing to weigh."""
-    if amount <= 0:
-        return None
-    return (weighted_days / amount).quantize(TENTH, rounding=ROUND_HALF_UP)

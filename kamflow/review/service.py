@@ -5,29 +5,32 @@ Each batch is a handful of set-based statements over the ledger (never one per i
 one `decide_many` call of the `credit_review` rule set, and bulk writes, committed together: memory stays
 bounded by the batch, and a re-run of the same business date updates the same rows and creates no task
 twice (a task is unique per customer, business date and action; an open one is not repeated either).
+The next batch is read on a connection of its own while the current one is decided and written (the
+database's work on one core, Python's on the other); it reads only other customers' rows than those written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
+    Connection,
     Date,
+    Engine,
     Numeric,
     Row,
     Select,
-    Table,
     and_,
     case,
     cast,
     delete,
     func,
-    insert,
     literal,
     not_,
     or_,
@@ -40,9 +43,10 @@ from kamflow import audit, ledger, org, rulesets
 from kamflow.credit.facts import Statement, altman, money
 from kamflow.credit.facts import utilisation_pct as percent_of
 from kamflow.credit.tables import FinancialStatement
+from kamflow.db import insert_many
 from kamflow.errors import InvalidInput, KamflowError
-from kamflow.models import AuditEvent, Base, Customer, Employee, Invoice, Money, Payment
-from kamflow.review import ageing
+from kamflow.models import AuditEvent, Customer, Employee, Invoice, Money, Payment
+from kamflow.review import MAX_SHARDS, ageing
 from kamflow.review.dunning import DUNNING, Policy, State, Step, load_policy, promise_outcome, step
 from kamflow.review.report import ReviewSummary, Totals
 from kamflow.review.tables import (
@@ -54,7 +58,7 @@ from kamflow.review.tables import (
     PaymentPromise,
     ReviewShard,
 )
-from rules.engine import Decision, RuleSet, no_cycle_collection
+from rules.engine import Decision, FactsRefused, RuleSet, no_cycle_collection
 
 PROCESS = "nightly-credit-review"
 RULESET = "credit_review"
@@ -118,8 +122,8 @@ def start_review(
     policy: Policy | None = None,
 ) -> CreditReview:
     """Open (or reopen, for a re-run of the same date) the review of `as_of` with its shards."""
-    if shards < 1:
-        raise InvalidInput("shards must be at least 1", field="shards")
+    if not 1 <= shards <= MAX_SHARDS:
+        raise InvalidInput(f"shards must be from 1 to {MAX_SHARDS}", field="shards")
     refuse_backdated(session, as_of)
     policy = policy or load_policy()
     ruleset = rulesets.load(RULESET)
@@ -235,25 +239,27 @@ def run_review(
         raise InvalidInput(f"the dunning policy says nothing of the actions {sorted(missing)}", field="actions")
     row.status, row.done, row.totals, row.error, row.started_at = "running", 0, {}, None, now
     session.commit()
+    engine = session.get_bind().engine  # the reader's connections come from the same engine
     last, tasks = 0, 0
     try:
-        while ids := session.scalars(
-            select(Customer.id)
-            .where(Customer.active.is_(True), Customer.id % shards == shard, Customer.id > last)
-            .order_by(Customer.id)
-            .limit(batch_size)
-        ).all():
-            customers = select(Customer.id).where(
-                Customer.active.is_(True), Customer.id.between(ids[0], ids[-1]), Customer.id % shards == shard
-            )
-            with no_cycle_collection():  # a batch's many objects hold no cycles
-                totals, made = _review_batch(session, run, customers)
-            row.done += totals.customers
-            row.totals = Totals.from_json(row.totals).merge(totals).to_json()
-            session.commit()
-            last, tasks = ids[-1], tasks + made
-            if on_batch is not None:
-                on_batch()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="credit-review-read") as reader:
+
+            def read_after(after: int) -> Future[_Batch | None]:
+                return reader.submit(
+                    _read_batch, engine, run, shard=shard, shards=shards, after=after, size=batch_size
+                )
+
+            ahead = read_after(0)
+            while (batch := ahead.result()) is not None:
+                ahead = read_after(batch.last)  # read while this batch is reviewed: the database works meanwhile
+                with no_cycle_collection():  # a batch's many objects hold no cycles
+                    totals, made = _review_batch(session, run, batch)
+                row.done += totals.customers
+                row.totals = Totals.from_json(row.totals).merge(totals).to_json()
+                session.commit()
+                last, tasks = batch.last, tasks + made
+                if on_batch is not None:
+                    on_batch()
     except Exception as error:
         session.rollback()
         failure = error if isinstance(error, ReviewFailed) else _unexpected(error, last)
@@ -268,12 +274,6 @@ def run_review(
 
 def _unexpected(error: Exception, last: int) -> ReviewFailed:
     return ReviewFailed(f"the batch after customer id {last} failed: {error!r}", customer=None)
-
-
-def _table(model: type[Base]) -> Table:
-    """A model's table, for bulk inserts that skip the ORM's per-row bookkeeping."""
-    table: Table = model.__table__  # type: ignore[assignment]
-    return table
 
 
 def _money_sum(amount: Any) -> Any:
@@ -341,37 +341,70 @@ def _ledger_query(run: _Run, customers: Select[Any]) -> Select[Any]:
     )
 
 
-def _promises(session: Session, run: _Run, customers: Select[Any]) -> dict[int, Row[Any]]:
+@dataclass(frozen=True)
+class _Batch:
+    """A batch of a shard's customers as read from the database, before it is reviewed."""
+
+    customers: Select[Any]  # the batch's customers' ids
+    last: int  # the highest of them
+    rows: list[dict[str, Any]]  # the ledger statement's rows, plain dicts: cheaper to read
+    promises: dict[int, Row[Any]]
+    statements: dict[int, Statement]
+
+
+def _read_batch(engine: Engine, run: _Run, *, shard: int, shards: int, after: int, size: int) -> _Batch | None:
+    """The shard's next batch of active customers after id `after`, read on a connection of its own (the
+    review reads the next batch while it reviews this one); None when no customer is left."""
+    with engine.connect() as connection:
+        ids = connection.scalars(
+            select(Customer.id)
+            .where(Customer.active.is_(True), Customer.id % shards == shard, Customer.id > after)
+            .order_by(Customer.id)
+            .limit(size)
+        ).all()
+        if not ids:
+            return None
+        customers = select(Customer.id).where(
+            Customer.active.is_(True), Customer.id.between(ids[0], ids[-1]), Customer.id % shards == shard
+        )
+        result = connection.execute(_ledger_query(run, customers))
+        keys = list(result.keys())
+        return _Batch(
+            customers=customers,
+            last=ids[-1],
+            rows=[dict(zip(keys, values, strict=True)) for values in result],
+            promises=_promises(connection, run, customers),
+            statements=_statements(connection, run, customers),
+        )
+
+
+def _promises(connection: Connection, run: _Run, customers: Select[Any]) -> dict[int, Row[Any]]:
     """The batch's promises to pay that are open or were settled by this business date, with what the
     customer paid since each was recorded; the latest per customer."""
     paid = and_(Payment.invoice_id == Invoice.id, Payment.paid_on > PaymentPromise.recorded_on)
-    rows = (
-        session.connection()
-        .execute(
-            select(
-                PaymentPromise.id,
-                PaymentPromise.customer_id,
-                PaymentPromise.amount,
-                PaymentPromise.promised_for,
-                PaymentPromise.status,
-                _money_sum(case((Payment.paid_on <= run.as_of, Payment.amount))).label("paid_since"),
-            )
-            .outerjoin(Invoice, Invoice.customer_id == PaymentPromise.customer_id)
-            .outerjoin(Payment, paid)
-            .where(
-                PaymentPromise.customer_id.in_(customers),
-                PaymentPromise.recorded_on <= run.as_of,
-                or_(PaymentPromise.status == "open", PaymentPromise.resolved_on == run.as_of),
-            )
-            .group_by(PaymentPromise.id)
-            .order_by(PaymentPromise.id)
+    rows = connection.execute(
+        select(
+            PaymentPromise.id,
+            PaymentPromise.customer_id,
+            PaymentPromise.amount,
+            PaymentPromise.promised_for,
+            PaymentPromise.status,
+            _money_sum(case((Payment.paid_on <= run.as_of, Payment.amount))).label("paid_since"),
         )
-        .all()
-    )
+        .outerjoin(Invoice, Invoice.customer_id == PaymentPromise.customer_id)
+        .outerjoin(Payment, paid)
+        .where(
+            PaymentPromise.customer_id.in_(customers),
+            PaymentPromise.recorded_on <= run.as_of,
+            or_(PaymentPromise.status == "open", PaymentPromise.resolved_on == run.as_of),
+        )
+        .group_by(PaymentPromise.id)
+        .order_by(PaymentPromise.id)
+    ).all()
     return {row.customer_id: row for row in rows}
 
 
-def _statements(session: Session, run: _Run, customers: Select[Any]) -> dict[int, Statement]:
+def _statements(connection: Connection, run: _Run, customers: Select[Any]) -> dict[int, Statement]:
     """The latest financial statement of each customer of the batch that has one by this business date."""
     latest = (
         select(FinancialStatement.customer_id, func.max(FinancialStatement.period_end).label("period_end"))
@@ -380,7 +413,7 @@ def _statements(session: Session, run: _Run, customers: Select[Any]) -> dict[int
         .subquery()
     )
     figures = [getattr(FinancialStatement, name) for name in Statement.__dataclass_fields__]
-    rows = session.connection().execute(
+    rows = connection.execute(
         select(FinancialStatement.customer_id, *figures).join(
             latest,
             and_(
@@ -510,29 +543,22 @@ def _customer(run: _Run, row: dict[str, Any], promise: Row[Any] | None, statemen
 
 
 def _decide(ruleset: RuleSet, reviewed: Sequence[_Customer]) -> list[Decision]:
-    """The batch decided in one call; if the engine refuses it, find and name the customer at fault."""
+    """The batch decided in one call; if the rules refuse a customer's facts, the failure names the customer."""
     try:
         return ruleset.decide_many([c.facts for c in reviewed])
-    except (ValueError, RuntimeError) as error:
-        for customer in reviewed:
-            try:
-                ruleset.decide(customer.facts)
-            except (ValueError, RuntimeError) as own:
-                raise ReviewFailed(f"customer {customer.code}: {own}", customer=customer.code) from own
-        raise ReviewFailed(f"the rules refused the batch: {error}", customer=None) from error
+    except FactsRefused as error:
+        customer = reviewed[error.index].code
+        raise ReviewFailed(f"customer {customer}: {error.reason}", customer=customer) from error
+    except RuntimeError as error:
+        raise ReviewFailed(f"the rules engine failed on the batch: {error}", customer=None) from error
 
 
-def _review_batch(session: Session, run: _Run, customers: Select[Any]) -> tuple[Totals, int]:
+def _review_batch(session: Session, run: _Run, batch: _Batch) -> tuple[Totals, int]:
     """Review, decide and record one batch; returns its totals and how many tasks it created."""
-    result = session.connection().execute(_ledger_query(run, customers))
-    keys = list(result.keys())
-    rows = [dict(zip(keys, values, strict=True)) for values in result]  # plain dicts: cheaper to read
-    promises = _promises(session, run, customers)
-    statements = _statements(session, run, customers)
     reviewed = []
-    for row in rows:
+    for row in batch.rows:
         try:
-            reviewed.append(_customer(run, row, promises.get(row["id"]), statements.get(row["id"])))
+            reviewed.append(_customer(run, row, batch.promises.get(row["id"]), batch.statements.get(row["id"])))
         except Exception as error:
             reason = (
                 "an amount that is not a finite number" if isinstance(error, InvalidOperation) else f"{error!r}"
@@ -548,10 +574,10 @@ def _review_batch(session: Session, run: _Run, customers: Select[Any]) -> tuple[
             amounts=customer.amounts,
         )
     actions = [_actions(run, decision) for decision in decisions]
-    _store_reviews(session, run, customers, reviewed, decisions, actions)
+    _store_reviews(session, run, batch.customers, reviewed, decisions, actions)
     _store_dunning(session, run, reviewed)
     _store_promises(session, run, reviewed)
-    return totals, _store_tasks(session, run, customers, reviewed, decisions, actions)
+    return totals, _store_tasks(session, run, batch.customers, reviewed, decisions, actions)
 
 
 def _actions(run: _Run, decision: Decision) -> Actions:
@@ -587,7 +613,7 @@ def _store_reviews(
         for customer, decision, asked in zip(reviewed, decisions, actions, strict=True)
     ]
     if rows:
-        session.connection().execute(insert(_table(CustomerReview)), rows)
+        insert_many(session.connection(), CustomerReview, rows)
 
 
 def _store_dunning(session: Session, run: _Run, reviewed: Sequence[_Customer]) -> None:
@@ -608,7 +634,7 @@ def _store_dunning(session: Session, run: _Run, reviewed: Sequence[_Customer]) -
     if updates:
         session.execute(sql_update(DunningState), updates)
     if inserts:
-        session.connection().execute(insert(_table(DunningState)), inserts)
+        insert_many(session.connection(), DunningState, inserts)
     reset = [c.id for c in reviewed if c.moved.reset]
     if reset:
         session.execute(
@@ -659,7 +685,7 @@ def _store_tasks(
             decided.append((customer, decision))
     if not rows:
         return 0
-    session.connection().execute(insert(_table(CollectionTask)), rows)
+    insert_many(session.connection(), CollectionTask, rows)
     made = {
         (task.customer_id, task.action): task.id
         for task in session.connection().execute(
@@ -688,7 +714,7 @@ def _store_tasks(
         }
         for row, (customer, decision) in zip(rows, decided, strict=True)
     ]
-    session.connection().execute(insert(_table(AuditEvent)), events)
+    insert_many(session.connection(), AuditEvent, events)
     return len(rows)
 
 

@@ -6,12 +6,13 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from kamflow import ledger as ledger_facts
 from kamflow.errors import InvalidInput
-from kamflow.review import service
+from kamflow.models import Customer
+from kamflow.review import MAX_SHARDS, service
 from kamflow.review.dunning import load_policy
 from kamflow.review.tables import CreditReview, CustomerReview, ReviewShard
 from tests.conftest import TODAY
@@ -73,12 +74,39 @@ def test_a_customer_that_breaks_the_review_is_named_and_the_review_marked_failed
         service.finish_review(session, as_of=day, now=at(day))
 
 
+def test_a_customer_whose_facts_the_rules_refuse_is_named_among_its_batch(
+    session: Session, ledger: Ledger
+) -> None:
+    day = dt.date(2024, 3, 31)
+    ledger.invoice("100.00", dt.date(2024, 3, 1))
+    corrupt = text("UPDATE customers SET credit_limit = 1e999 WHERE id = :id")  # an infinite limit
+    session.execute(corrupt, {"id": ledger.customer.id})
+    session.commit()
+    service.start_review(session, as_of=day, shards=1, now=at(day))
+    session.commit()
+    customers = session.scalar(select(func.count()).select_from(Customer).where(Customer.active.is_(True)))
+    assert customers and customers > 1, "the customer refused is one of a batch"
+    with pytest.raises(service.ReviewFailed, match="customer C9001") as failure:
+        service.run_review(session, as_of=day, shard=0, shards=1, now=at(day))
+    assert failure.value.customer == "C9001" and "'credit_limit'" in failure.value.message
+
+
 def test_a_shard_outside_the_running_review_is_refused(session: Session) -> None:
     with pytest.raises(InvalidInput, match="no credit review"):
         service.run_review(session, as_of=TODAY, shard=0, shards=1, now=at(TODAY))
     service.start_review(session, as_of=TODAY, shards=2, now=at(TODAY))
     with pytest.raises(InvalidInput, match="shard 2 of 2"):
         service.run_review(session, as_of=TODAY, shard=2, shards=2, now=at(TODAY))
+
+
+@pytest.mark.parametrize("shards", [0, MAX_SHARDS + 1])
+def test_a_review_cut_into_too_few_or_too_many_shards_is_refused_and_not_started(
+    session: Session, shards: int
+) -> None:
+    with pytest.raises(InvalidInput, match=f"shards must be from 1 to {MAX_SHARDS}") as refused:
+        service.start_review(session, as_of=TODAY, shards=shards, now=at(TODAY))
+    assert refused.value.field == "shards"
+    assert session.scalar(select(func.count()).select_from(CreditReview)) == 0
 
 
 def test_a_policy_that_says_nothing_of_an_action_the_rules_decide_is_refused(session: Session) -> None:
