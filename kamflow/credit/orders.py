@@ -229,11 +229,8 @@ def get(session: Session, check_id: int) -> OrderCreditCheck:
 
 def flow_runs(session: Session, check_ids: list[int]) -> list[tuple[int, str | None]]:
     """The flow run of each check, in the order given, read in one statement."""
-    runs = dict(
-        session.execute(
-            select(OrderCreditCheck.id, OrderCreditCheck.flow_run_id).where(OrderCreditCheck.id.in_(check_ids))
-        ).tuples()
-    )
+    found = select(OrderCreditCheck.id, OrderCreditCheck.flow_run_id).where(OrderCreditCheck.id.in_(check_ids))
+    runs: dict[int, str | None] = {check_id: run for check_id, run in session.execute(found)}
     return [(check_id, runs[check_id]) for check_id in check_ids]
 
 

@@ -158,3 +158,10 @@ def test_a_rerun_of_the_same_flow_run_decides_nothing_again(session: Session) ->
     before = counts(session)
     assert orders.submit(session, request=request, flow_run_id="run-1", now=NOW) is first
     assert counts(session) == before
+
+
+def test_the_flow_runs_of_released_checks_are_read_in_the_order_given(session: Session) -> None:
+    request = orders.OrderIn(customer="C0001", amount=Decimal("10"), requester="support")
+    first = orders.submit(session, request=request, flow_run_id="run-1", now=NOW)
+    second = order(session, "C0001", "20")
+    assert orders.flow_runs(session, [second.id, first.id]) == [(second.id, None), (first.id, "run-1")]
