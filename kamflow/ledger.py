@@ -68,7 +68,8 @@ def _only(query: _Query, column: Any, customer_ids: CustomerFilter) -> _Query:
     return query if customer_ids is None else query.where(column.in_(customer_ids))
 
 
-def _money_sum(amount: Any) -> Any:
+def money_sum(amount: Any) -> Any:
+    """The sum of a money column as an exact Decimal to the cent, 0 when there is nothing to add."""
     return cast(func.coalesce(func.sum(amount), 0), Money)
 
 
@@ -84,8 +85,8 @@ def receivables(as_of: dt.date, *, grace_days: int = 0, customer_ids: CustomerFi
     days_overdue = case((overdue, days_between(literal(as_of, Date), balances.c.due_date)))
     return select(
         balances.c.customer_id,
-        _money_sum(balances.c.open_amount).label("open_amount"),
-        _money_sum(case((overdue, balances.c.open_amount), else_=0)).label("overdue_amount"),
+        money_sum(balances.c.open_amount).label("open_amount"),
+        money_sum(case((overdue, balances.c.open_amount), else_=0)).label("overdue_amount"),
         func.coalesce(func.max(days_overdue), 0).label("oldest_overdue_days"),
         func.count().label("open_invoices"),
     ).group_by(balances.c.customer_id)
@@ -101,7 +102,7 @@ def days_late(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter =
     query = (
         select(
             Invoice.customer_id,
-            _money_sum(Payment.amount).label("paid_amount"),
+            money_sum(Payment.amount).label("paid_amount"),
             cast(
                 func.sum(Payment.amount * late) * literal_column("1.0") / func.sum(Payment.amount), Numeric(12, 2)
             ).label("weighted_days_late"),
@@ -144,7 +145,7 @@ def sales(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter = Non
 
     Columns: `customer_id`, `sales`. Customers invoiced nothing in the window have no row."""
     query = (
-        select(Invoice.customer_id, _money_sum(Invoice.amount).label("sales"))
+        select(Invoice.customer_id, money_sum(Invoice.amount).label("sales"))
         .where(Invoice.issue_date > as_of - dt.timedelta(days=days), Invoice.issue_date <= as_of)
         .group_by(Invoice.customer_id)
     )
@@ -191,7 +192,7 @@ def open_orders(as_of: dt.date, *, customer_ids: CustomerFilter = None) -> Rows:
     ).subquery()
     return select(
         per_order.c.customer_id,
-        _money_sum(case((per_order.c.rest > 0, per_order.c.rest), else_=0)).label("open_orders"),
+        money_sum(case((per_order.c.rest > 0, per_order.c.rest), else_=0)).label("open_orders"),
         func.count().label("orders"),
     ).group_by(per_order.c.customer_id)
 

@@ -276,8 +276,10 @@ def _unexpected(error: Exception, last: int) -> ReviewFailed:
     return ReviewFailed(f"the batch after customer id {last} failed: {error!r}", customer=None)
 
 
-def _money_sum(amount: Any) -> Any:
-    return cast(func.coalesce(func.sum(amount), 0), Money)
+def _sum_or_none(amount: Any, type_: Numeric[Any] = Money) -> Any:
+    """A sum to the cent, NULL when nothing adds to it: most customers have nothing in most buckets, and a
+    NULL costs no Decimal to read (the review reads it as 0)."""
+    return cast(func.sum(amount), type_)
 
 
 def _ledger_query(run: _Run, customers: Select[Any]) -> Select[Any]:
@@ -288,17 +290,17 @@ def _ledger_query(run: _Run, customers: Select[Any]) -> Select[Any]:
     open_amount, due = bal.c.open_amount, bal.c.due_date
     overdue = due < as_of
     dunnable = and_(overdue, not_(or_(bal.c.disputed, InvoiceHold.id.is_not(None))))
-    columns = [bal.c.customer_id, _money_sum(case((due >= as_of, open_amount))).label("not_due")]
+    columns = [bal.c.customer_id, _sum_or_none(case((due >= as_of, open_amount))).label("not_due")]
     for index, bucket in enumerate(run.buckets):
         earliest, latest = bucket.due_window(as_of)
         window = due <= latest if earliest is None else due.between(earliest, latest)
-        columns.append(_money_sum(case((window, open_amount))).label(f"bucket_{index}"))
+        columns.append(_sum_or_none(case((window, open_amount))).label(f"bucket_{index}"))
     days = ledger.days_between(literal(as_of, Date), due)
     columns += [
         func.min(case((overdue, due))).label("oldest_due"),
-        _money_sum(case((dunnable, open_amount))).label("dunnable"),
+        _sum_or_none(case((dunnable, open_amount))).label("dunnable"),
         func.min(case((dunnable, due))).label("oldest_dunnable_due"),
-        cast(func.coalesce(func.sum(case((dunnable, open_amount * days))), 0), AMOUNT_DAYS).label("amount_days"),
+        _sum_or_none(case((dunnable, open_amount * days)), AMOUNT_DAYS).label("amount_days"),
     ]
     held = and_(
         InvoiceHold.invoice_id == bal.c.invoice_id,
@@ -389,7 +391,7 @@ def _promises(connection: Connection, run: _Run, customers: Select[Any]) -> dict
             PaymentPromise.amount,
             PaymentPromise.promised_for,
             PaymentPromise.status,
-            _money_sum(case((Payment.paid_on <= run.as_of, Payment.amount))).label("paid_since"),
+            ledger.money_sum(case((Payment.paid_on <= run.as_of, Payment.amount))).label("paid_since"),
         )
         .outerjoin(Invoice, Invoice.customer_id == PaymentPromise.customer_id)
         .outerjoin(Payment, paid)
