@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy.orm import Session
 
-from kamflow import discounts, migrate
+from kamflow import discounts, migrate, org
 from kamflow.db import dispose_engines, get_engine, unit_of_work
 from kamflow.demo_data import generate
+from kamflow.errors import InvalidInput
+from kamflow.models import Delegation
 from kamflow.settings import Settings, use_settings
 from tests.conftest import NOW, TODAY, customer
 
@@ -67,3 +71,29 @@ def test_a_discount_is_decided_and_the_audit_trail_refuses_changes_on_postgresql
         assert row.status == "rejected"
     with pytest.raises(Exception, match="append-only"), get_engine(pg_settings).begin() as connection:
         connection.execute(text("UPDATE audit_events SET actor = 'x'"))
+
+
+def test_a_delegation_cycle_is_found_by_the_recursive_read_on_postgresql(pg_settings: Settings) -> None:
+    migrate.upgrade(pg_settings)
+    generate(get_engine(pg_settings), customers=5, seed=7, today=TODAY)
+    week = TODAY + dt.timedelta(days=6)
+
+    def order(session: Session, frm: str, to: str) -> None:
+        org.delegate(
+            session,
+            frm=org.employee(session, frm),
+            to=org.employee(session, to),
+            valid_from=TODAY,
+            valid_to=week,
+            order_ref=f"{frm}-{to}",
+            now=NOW,
+        )
+
+    with unit_of_work() as session:
+        order(session, "legal", "credit")
+        order(session, "credit", "support")
+    with unit_of_work() as session, pytest.raises(InvalidInput, match="support -> legal -> credit -> support"):
+        order(session, "support", "legal")
+    with unit_of_work() as session:
+        assert session.scalar(select(func.count()).select_from(Delegation)) == 2
+        assert org.acting_for(session, org.employee(session, "legal"), on=TODAY).login == "support"
