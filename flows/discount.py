@@ -61,7 +61,6 @@ def discount_authorization(request: DiscountRequestIn) -> DiscountOutcome:
         submit=discounts.submit,
         apply=discounts.apply_answer,
         step=_step,
-        requester=request.requester,
         answer=DiscountAnswer,
     )
     return DiscountOutcome(

@@ -130,13 +130,13 @@ def task_markdown(task: ApprovalTask, *, assignee: str) -> str:
 
 def waiting_markdown(session: Session, waiting: list[ApprovalTask], *, on: dt.date) -> str:
     """The resume form's text: the task, or the first task and the list of all that wait."""
+    delegations = org.delegations_on(session, on=on)  # read once, whatever the number of tasks
     first = waiting[0]
-    text = task_markdown(first, assignee=approvals.assignee(session, first, on=on).login)
+    text = task_markdown(first, assignee=delegations.acting_for(first.owner).login)
     if len(waiting) == 1:
         return text
     rows = "\n".join(
-        f"| {t.id} | {approvals.assignee(session, t, on=on).login} | {role_words(t.role)} "
-        f"| {t.due_at:%Y-%m-%d %H:%M} |"
+        f"| {t.id} | {delegations.acting_for(t.owner).login} | {role_words(t.role)} | {t.due_at:%Y-%m-%d %H:%M} |"
         for t in waiting
     )
     return f"{text}\n\n**Waiting for**\n\n| task | who | step | due (UTC) |\n|---|---|---|---|\n{rows}"

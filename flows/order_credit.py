@@ -87,7 +87,6 @@ def order_credit_check(order: OrderIn) -> OrderOutcome:
         submit=orders.submit,
         apply=orders.apply_answer,
         step=_order_step,
-        requester=order.requester,
         answer=OrderCreditAnswer,
     )
     return OrderOutcome(
@@ -137,7 +136,6 @@ def credit_limit_change(change: LimitChangeIn) -> LimitOutcome:
         submit=limits.submit,
         apply=limits.apply_answer,
         step=_limit_step,
-        requester=change.requester,
         answer=LimitChangeAnswer,
     )
     _end_waits(row.released)

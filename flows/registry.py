@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
@@ -52,33 +52,41 @@ class Process:
     sweep: Sweep | None = None
 
 
+Row = TypeVar("Row")
+
+
+def _check_on(
+    get: Callable[[Session, int], Row], check_answer: Callable[[Row], approvals.Check]
+) -> approvals.CheckFor:
+    """The business check on an answer to a task: the process's check on the task's subject."""
+    return lambda session, task: check_answer(get(session, task.subject_id))
+
+
+def _credit(
+    process: str,
+    answer: type[ApprovalInput],
+    get: Callable[[Session, int], Row],
+    check_answer: Callable[[Row], approvals.Check],
+) -> Process:
+    """A credit-control process: its subjects are shown as `kamflow.credit.views` shows them."""
+    return Process(
+        answer,
+        _check_on(get, check_answer),
+        lambda session, subject_id: credit_views.decided(session, process, subject_id),
+    )
+
+
 PROCESSES: dict[str, Process] = {
-    discounts.PROCESS: Process(
-        DiscountAnswer,
-        lambda s, t: discounts.check_answer(discounts.get(s, t.subject_id)),
-        decided_request,
-    ),
+    discounts.PROCESS: Process(DiscountAnswer, _check_on(discounts.get, discounts.check_answer), decided_request),
     documents.PROCESS: Process(
         DocumentAnswer,
         documents.check_for,
         lambda s, subject_id: document_views.show(s, subject_id, on=clock.today()),
         sweep=documents.sweep,
     ),
-    orders.PROCESS: Process(
-        OrderCreditAnswer,
-        lambda s, t: orders.check_answer(orders.get(s, t.subject_id)),
-        lambda s, subject_id: credit_views.decided(s, orders.PROCESS, subject_id),
-    ),
-    limits.PROCESS: Process(
-        LimitChangeAnswer,
-        lambda s, t: limits.check_answer(limits.get(s, t.subject_id)),
-        lambda s, subject_id: credit_views.decided(s, limits.PROCESS, subject_id),
-    ),
-    solvency.PROCESS: Process(
-        SolvencyAnswer,
-        lambda s, t: solvency.check_answer(solvency.get(s, t.subject_id)),
-        lambda s, subject_id: credit_views.decided(s, solvency.PROCESS, subject_id),
-    ),
+    orders.PROCESS: _credit(orders.PROCESS, OrderCreditAnswer, orders.get, orders.check_answer),
+    limits.PROCESS: _credit(limits.PROCESS, LimitChangeAnswer, limits.get, limits.check_answer),
+    solvency.PROCESS: _credit(solvency.PROCESS, SolvencyAnswer, solvency.get, solvency.check_answer),
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Protocol, TypeVar
 
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
@@ -30,16 +30,22 @@ class Step:
     check: approvals.Check
 
 
+class Request(Protocol):
+    """What a process is started with: whoever asks becomes the requester of its task."""
+
+    @property
+    def requester(self) -> str: ...
+
+
 Row = TypeVar("Row")
 
 
 def settle(
-    request: Any,
+    request: Request,
     *,
     submit: Callable[..., Row],
     apply: Callable[..., Row],
     step: Callable[[Row], Step],
-    requester: str,
     answer: type[ApprovalInput],
 ) -> Row:
     """The rules decide on the request (`submit`, once per flow run); a subject that waits goes to a person
@@ -55,7 +61,7 @@ def settle(
             title=now.title,
             explanation=now.report,
             role=now.role,
-            requester=requester,
+            requester=request.requester,
             answer=answer,
             check=now.check,
         )

@@ -61,7 +61,6 @@ def solvency_check(request: SolvencyCheckIn) -> SolvencyOutcome:
         submit=solvency.submit,
         apply=solvency.apply_answer,
         step=_step,
-        requester=request.requester,
         answer=SolvencyAnswer,
     )
     return SolvencyOutcome(

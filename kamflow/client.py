@@ -81,7 +81,7 @@ def _settled_request(flow_run_id: str) -> dict[str, Any] | None:
         task = approvals.current(session, process=discounts.PROCESS, subject_id=row.id)
         if row.status == "pending" and task is None:
             return None
-    return show_request(row.id)
+        return request_view(session, row.id)
 
 
 def start_run(deployment: str, parameters: dict[str, Any]) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from kamflow import clock, migrate
+from kamflow import clock, customers, migrate
 from kamflow.client import Answer, ServiceUnavailable, decide, request_discount, wait_for
 from kamflow.db import get_engine, unit_of_work
 from kamflow.demo_data import generate
@@ -40,7 +40,7 @@ def _norm(customer: str) -> Decimal:
 
 def _kam(customer: str) -> str:
     with unit_of_work() as session:
-        return session.execute(select(Customer).where(Customer.code == customer)).scalar_one().kam.login
+        return customers.by_code(session, customer).kam.login
 
 
 def _first_request(ask: DiscountRequestIn) -> dict[str, Any]:

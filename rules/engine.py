@@ -179,14 +179,6 @@ def _json_safe(values: list[Any], types: set[type]) -> list[Any]:
     )
 
 
-class _Refused(Exception):
-    """A fact set that does not fit, by its index in a batch."""
-
-    def __init__(self, index: int, message: str) -> None:
-        super().__init__(message)
-        self.index, self.message = index, message
-
-
 class FactsRefused(ValueError):
     """`decide_many` refused the fact set at `index` of its batch (the message names it, the fact and why)."""
 
@@ -221,16 +213,13 @@ class RuleSet:
         """Decide one fact set (ValueError naming the fact if one is missing, undeclared or mistyped)."""
         try:
             return self._decide([facts])[0]
-        except _Refused as refused:
-            raise ValueError(refused.message) from None
+        except FactsRefused as refused:
+            raise ValueError(refused.reason) from None
 
     def decide_many(self, facts: Sequence[Mapping[str, Any]]) -> list[Decision]:
         """Decide many fact sets, CHUNK of them per engine session; all are checked before any is decided
         (FactsRefused, a ValueError, at the first that does not fit)."""
-        try:
-            return self._decide(facts)
-        except _Refused as refused:
-            raise FactsRefused(refused.index, refused.message) from None
+        return self._decide(facts)
 
     def typed_facts(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """Facts from JSON (a stored Decision's `facts`, a command line): decimal facts from strings, read
@@ -261,13 +250,13 @@ class RuleSet:
         """Check fact sets; their JSON for the engine (without sid and id) and their JSON-safe copies. Done
         fact by fact over all the sets (several times faster than set by set); if anything does not fit,
         _refuse finds the first fact set and fact that does not."""
+        if not all([one.keys() == self._names for one in facts]):
+            self._refuse(facts)
+        columns = {name: list(map(itemgetter(name), facts)) for name in self.fact_types}
+        types = {name: set(map(type, column)) for name, column in columns.items()}
+        if not all(types[name] <= _TYPES[kind] for name, kind in self.fact_types.items()):
+            self._refuse(facts)
         try:
-            if not all([one.keys() == self._names for one in facts]):
-                self._refuse(facts)
-            columns = {name: list(map(itemgetter(name), facts)) for name in self.fact_types}
-            types = {name: set(map(type, column)) for name, column in columns.items()}
-            if not all(types[name] <= _TYPES[kind] for name, kind in self.fact_types.items()):
-                self._refuse(facts)
             safe = {name: _json_safe(columns[name], types[name]) for name in self.fact_types}
             encoded = [
                 _encoded(self.fact_types[name], columns[name], types[name], safe[name])
@@ -279,17 +268,17 @@ class RuleSet:
         return bodies, [dict(zip(safe, row, strict=True)) for row in zip(*safe.values(), strict=True)]
 
     def _refuse(self, facts: Sequence[Mapping[str, Any]]) -> NoReturn:
-        """Raise _Refused for the first fact set that _prepare cannot take, naming the fact and the reason."""
+        """Raise FactsRefused for the first fact set that _prepare cannot take, naming the fact and the reason."""
         for index, one in enumerate(facts):
             try:
                 check_facts(self.fact_types, one)
             except ValueError as error:
-                raise _Refused(index, str(error)) from None
+                raise FactsRefused(index, str(error)) from None
             for name in self._engine_facts:  # the types fit: is a number beyond what the engine reads?
                 try:
                     _encoded(self.fact_types[name], [one[name]], set(), [])
                 except ValueError as error:
-                    raise _Refused(index, f"fact {name!r}: {error}") from None
+                    raise FactsRefused(index, f"fact {name!r}: {error}") from None
         raise AssertionError(f"{self.name}: fact sets refused without a reason")
 
     def _decision(self, fired: int, facts: dict[str, Any]) -> Decision:

@@ -8,10 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import migrate
+from kamflow import customers, migrate
 from kamflow.db import dispose_engines, get_engine
 from kamflow.demo_data import generate
 from kamflow.models import Customer
@@ -51,4 +50,4 @@ def session(settings: Settings) -> Iterator[Session]:
 
 
 def customer(session: Session, code: str) -> Customer:
-    return session.scalars(select(Customer).where(Customer.code == code)).one()
+    return customers.by_code(session, code)

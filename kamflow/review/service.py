@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from operator import itemgetter
 from typing import Any
 
@@ -240,18 +241,13 @@ def run_review(
     row.status, row.done, row.totals, row.error, row.started_at = "running", 0, {}, None, now
     session.commit()
     engine = session.get_bind().engine  # the reader's connections come from the same engine
+    read = partial(_read_batch, engine, run, shard=shard, shards=shards, size=batch_size)
     last, tasks = 0, 0
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="credit-review-read") as reader:
-
-            def read_after(after: int) -> Future[_Batch | None]:
-                return reader.submit(
-                    _read_batch, engine, run, shard=shard, shards=shards, after=after, size=batch_size
-                )
-
-            ahead = read_after(0)
+            ahead = reader.submit(read, after=0)
             while (batch := ahead.result()) is not None:
-                ahead = read_after(batch.last)  # read while this batch is reviewed: the database works meanwhile
+                ahead = reader.submit(read, after=batch.last)  # read while this batch is reviewed
                 with no_cycle_collection():  # a batch's many objects hold no cycles
                     totals, made = _review_batch(session, run, batch)
                 row.done += totals.customers

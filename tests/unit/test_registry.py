@@ -14,6 +14,7 @@ from kamflow import approvals, discounts
 from kamflow.documents import service as documents
 from kamflow.documents.tables import DocumentStepTask
 from kamflow.models import ApprovalTask, DiscountRequest
+from kamflow.reports import decision_markdown
 from kamflow.settings import Settings
 from tests.conftest import NOW, TODAY
 from tests.unit.documents.conftest import submit
@@ -24,12 +25,12 @@ def waiting_discount(session: Session, settings: Settings) -> tuple[DiscountRequ
     above_norm = ask(session, discount_pct=norm(session) + 1)
     row = discounts.submit(session, request=above_norm, flow_run_id=None, now=NOW)
     assert row.status == "pending"
-    task = approvals.open_task(
+    task = approvals.open_task(  # as the flow's human step opens it
         session,
         process=discounts.PROCESS,
         subject_id=row.id,
-        title="Discount",
-        explanation="above the norm",
+        title=f"Discount for {row.customer.code}",
+        explanation=decision_markdown(row),
         role=row.decision["role"],
         requester=row.requester,
         flow_run_id=None,

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlalchemy.orm import Session
 
 from flows.human import task_markdown
-from kamflow import approvals, discounts, org
 from kamflow.credit import reports, solvency
 from kamflow.demo_data import EMPLOYEES
 from kamflow.reports import decision_markdown, role_words
+from kamflow.settings import Settings
 from tests.conftest import NOW, customer
 from tests.unit.credit.conftest import change, headroom, order
-from tests.unit.test_discounts import ask, norm
+from tests.unit.test_registry import waiting_discount
 
 ROLE_IDS = {role for *_person, role, _manager in EMPLOYEES if "_" in role}  # department_head, credit_controller …
 
@@ -44,20 +42,8 @@ def test_credit_reports_name_whom_the_rules_sent_a_decision_to(session: Session)
     assert "(to the **department head**)" in distress and not names_a_role_id(distress)
 
 
-def test_the_discount_report_and_the_form_text_name_the_role(session: Session) -> None:
-    row = discounts.submit(session, request=ask(session, discount_pct=norm(session) + 1), flow_run_id="r", now=NOW)
+def test_the_discount_report_and_the_form_text_name_the_role(session: Session, settings: Settings) -> None:
+    row, task = waiting_discount(session, settings)
     assert "said **escalate** (to the **department head**):" in decision_markdown(row)
-    task = approvals.open_task(
-        session,
-        process=discounts.PROCESS,
-        subject_id=row.id,
-        title="Discount for C0001",
-        explanation=decision_markdown(row),
-        role="department_head",
-        requester=org.employee(session, "kam.north1"),
-        flow_run_id=None,
-        now=NOW,
-        deadline=dt.timedelta(hours=48),
-    )
     text = task_markdown(task, assignee="head.north")
     assert "for **head.north** (department head)" in text and not names_a_role_id(text)
