@@ -5,6 +5,9 @@
 Generates the demo company (`kamflow.demo_data.generate`, about 10 invoices per customer) into a fresh
 SQLite database, copies it, then prints:
   - the baseline: one bare SQL ageing query over every customer plus plain-Python dunning decisions;
+  - the review's reads alone (`review.service.read_ahead` over the shard, nothing decided or written): the
+    facts the review needs beyond the baseline's (holds, sales for DSO, open orders, payment behaviour,
+    promises, statements, dunning state, the previous review), a floor under the review's own time;
   - the whole review flow (`nightly-credit-review`, in-process under Prefect's test harness, 1 shard): its
     time, the ratio to the baseline (goal <= 2) and the peak memory of this process (goal <= 500 MB; the
     Prefect server runs in its own process and is not counted);
@@ -26,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -45,11 +48,11 @@ from sqlalchemy.orm import Session
 
 from flows.review import credit_review_shard, nightly_credit_review
 from kamflow import ledger, migrate
-from kamflow.db import dispose_engines, get_engine
+from kamflow.db import dispose_engines, get_engine, unit_of_work
 from kamflow.demo_data import generate
 from kamflow.models import Money
+from kamflow.review import service
 from kamflow.review.dunning import Policy, load_policy
-from kamflow.review.service import PROCESS as SERVICE_PROCESS
 from kamflow.review.tables import CollectionTask
 from kamflow.settings import Settings, use_settings
 
@@ -98,6 +101,24 @@ def baseline(settings: Settings, policy: Policy) -> tuple[float, int]:
         block = level and days > policy.serious_overdue_days
         acted += bool(level or block)
     return time.perf_counter() - start, acted
+
+
+def reads_alone(data_dir: Path) -> tuple[float, int]:
+    """The review's reads over every customer (one shard), batch by batch as the review reads them; the
+    review of AS_OF is started for it (the flow reopens it)."""
+    use_settings(Settings(data_dir=data_dir))
+    dispose_engines()
+    now = dt.datetime.now(dt.UTC)
+    with unit_of_work() as session:
+        service.start_review(session, as_of=AS_OF, shards=1, now=now)
+    start = time.perf_counter()
+    with unit_of_work() as session:
+        run = service.prepare(session, service.get_review(session, AS_OF), now=now)
+        with closing(service.read_ahead(session, run, shard=0, shards=1)) as batches:
+            customers = sum(len(batch.rows) for batch in batches)
+    seconds = time.perf_counter() - start
+    dispose_engines()
+    return seconds, customers
 
 
 def review_flow(data_dir: Path, shards: int) -> tuple[float, float, int]:
@@ -156,7 +177,7 @@ def review_on_workers(data_dir: Path, shards: int) -> tuple[float, int, list[Flo
     and starts the other shards as runs that the other worker takes. Time from asking to completion."""
     start = time.perf_counter()
     run = run_deployment(
-        f"{SERVICE_PROCESS}/{SERVICE_PROCESS}",
+        f"{service.PROCESS}/{service.PROCESS}",
         parameters={"business_date": AS_OF.isoformat(), "shards": shards},
         timeout=None,
         poll_interval=0.5,
@@ -210,6 +231,8 @@ def main() -> None:
             f"baseline, bare SQL ageing + plain-Python decisions: {base:.1f} s, peak {base_peak:.0f} MB, "
             f"{acted:,} customers acted on"
         )
+        read, customers = reads_alone(one)
+        print(f"the review's reads alone: {read:.1f} s = {read / base:.1f}x the baseline, {customers:,} customers")
         took, peak, tasks = review_flow(one, shards=1)
         print(
             f"review flow, 1 shard: {took:.1f} s = {took / base:.1f}x the baseline (goal <= 2), "

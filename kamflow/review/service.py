@@ -12,8 +12,9 @@ database's work on one core, Python's on the other); it reads only other custome
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import partial
@@ -177,7 +178,7 @@ def fail_review(session: Session, *, as_of: dt.date, error: str, now: dt.datetim
 
 
 @dataclass
-class _Run:
+class Run:
     """What every batch of a shard needs, worked out once."""
 
     review: CreditReview
@@ -200,6 +201,45 @@ class _Run:
         return self.assignees[kam_id, role]
 
 
+def prepare(session: Session, review: CreditReview, *, now: dt.datetime, policy: Policy | None = None) -> Run:
+    """What every batch of a started review needs, worked out once."""
+    as_of = review.business_date
+    ruleset = rulesets.load(RULESET)
+    policy = policy or load_policy()
+    previous = latest_completed(session, before=as_of)
+    run = Run(
+        review=review,
+        as_of=as_of,
+        now=now,
+        policy=policy,
+        ruleset=ruleset,
+        outcome_of={rule.id: rule.outcome for rule in ruleset.listed},
+        previous_id=previous.id if previous else 0,
+        employees={e.id: e for e in session.scalars(select(Employee))},
+        assignees={},
+        buckets=policy.ageing,
+        buckets_of=itemgetter(*(f"bucket_{index}" for index in range(len(policy.ageing)))),  # 2 or more
+    )
+    missing = set(run.outcome_of.values()) - {NO_ACTION, DUNNING} - set(policy.actions)
+    if missing:
+        raise InvalidInput(f"the dunning policy says nothing of the actions {sorted(missing)}", field="actions")
+    return run
+
+
+def read_ahead(
+    session: Session, run: Run, *, shard: int, shards: int, size: int = BATCH
+) -> Generator[Batch, None, None]:
+    """The shard's batches in customer id order; each next one is read on a connection of its own (from the
+    session's engine) while the caller works on the current one. Close it (`contextlib.closing`) to wait for
+    the read in flight when the caller stops early."""
+    read = partial(_read_batch, session.get_bind().engine, run, shard=shard, shards=shards, size=size)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="credit-review-read") as reader:
+        ahead = reader.submit(read, after=0)
+        while (batch := ahead.result()) is not None:
+            ahead = reader.submit(read, after=batch.last)
+            yield batch
+
+
 def run_review(
     session: Session,
     *,
@@ -219,35 +259,13 @@ def run_review(
         raise InvalidInput(
             f"shard {shard} of {shards} is not part of the running review of {as_of}", field="shard"
         )
-    ruleset = rulesets.load(RULESET)
-    policy = policy or load_policy()
-    previous = latest_completed(session, before=as_of)
-    run = _Run(
-        review=review,
-        as_of=as_of,
-        now=now,
-        policy=policy,
-        ruleset=ruleset,
-        outcome_of={rule.id: rule.outcome for rule in ruleset.listed},
-        previous_id=previous.id if previous else 0,
-        employees={e.id: e for e in session.scalars(select(Employee))},
-        assignees={},
-        buckets=policy.ageing,
-        buckets_of=itemgetter(*(f"bucket_{index}" for index in range(len(policy.ageing)))),  # 2 or more
-    )
-    missing = set(run.outcome_of.values()) - {NO_ACTION, DUNNING} - set(policy.actions)
-    if missing:
-        raise InvalidInput(f"the dunning policy says nothing of the actions {sorted(missing)}", field="actions")
+    run = prepare(session, review, now=now, policy=policy)
     row.status, row.done, row.totals, row.error, row.started_at = "running", 0, {}, None, now
     session.commit()
-    engine = session.get_bind().engine  # the reader's connections come from the same engine
-    read = partial(_read_batch, engine, run, shard=shard, shards=shards, size=batch_size)
     last, tasks = 0, 0
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="credit-review-read") as reader:
-            ahead = reader.submit(read, after=0)
-            while (batch := ahead.result()) is not None:
-                ahead = reader.submit(read, after=batch.last)  # read while this batch is reviewed
+        with closing(read_ahead(session, run, shard=shard, shards=shards, size=batch_size)) as batches:
+            for batch in batches:  # closing: a failed batch waits for the read in flight
                 with no_cycle_collection():  # a batch's many objects hold no cycles
                     totals, made = _review_batch(session, run, batch)
                 row.done += totals.customers
@@ -278,7 +296,7 @@ def _sum_or_none(amount: Any, type_: Numeric[Any] = Money) -> Any:
     return cast(func.sum(amount), type_)
 
 
-def _ledger_query(run: _Run, customers: Select[Any]) -> Select[Any]:
+def _ledger_query(run: Run, customers: Select[Any]) -> Select[Any]:
     """One row per customer of the batch: ageing, holds, sales, open orders, payment behaviour, dunning state
     and the previous review's payment behaviour — one statement."""
     as_of, policy = run.as_of, run.policy
@@ -340,7 +358,7 @@ def _ledger_query(run: _Run, customers: Select[Any]) -> Select[Any]:
 
 
 @dataclass(frozen=True)
-class _Batch:
+class Batch:
     """A batch of a shard's customers as read from the database, before it is reviewed."""
 
     customers: Select[Any]  # the batch's customers' ids
@@ -350,7 +368,7 @@ class _Batch:
     statements: dict[int, Statement]
 
 
-def _read_batch(engine: Engine, run: _Run, *, shard: int, shards: int, after: int, size: int) -> _Batch | None:
+def _read_batch(engine: Engine, run: Run, *, shard: int, shards: int, after: int, size: int) -> Batch | None:
     """The shard's next batch of active customers after id `after`, read on a connection of its own (the
     review reads the next batch while it reviews this one); None when no customer is left."""
     with engine.connect() as connection:
@@ -367,7 +385,7 @@ def _read_batch(engine: Engine, run: _Run, *, shard: int, shards: int, after: in
         )
         result = connection.execute(_ledger_query(run, customers))
         keys = list(result.keys())
-        return _Batch(
+        return Batch(
             customers=customers,
             last=ids[-1],
             rows=[dict(zip(keys, values, strict=True)) for values in result],
@@ -376,7 +394,7 @@ def _read_batch(engine: Engine, run: _Run, *, shard: int, shards: int, after: in
         )
 
 
-def _promises(connection: Connection, run: _Run, customers: Select[Any]) -> dict[int, Row[Any]]:
+def _promises(connection: Connection, run: Run, customers: Select[Any]) -> dict[int, Row[Any]]:
     """The batch's promises to pay that are open or were settled by this business date, with what the
     customer paid since each was recorded; the latest per customer."""
     paid = and_(Payment.invoice_id == Invoice.id, Payment.paid_on > PaymentPromise.recorded_on)
@@ -402,7 +420,7 @@ def _promises(connection: Connection, run: _Run, customers: Select[Any]) -> dict
     return {row.customer_id: row for row in rows}
 
 
-def _statements(connection: Connection, run: _Run, customers: Select[Any]) -> dict[int, Statement]:
+def _statements(connection: Connection, run: Run, customers: Select[Any]) -> dict[int, Statement]:
     """The latest financial statement of each customer of the batch that has one by this business date."""
     latest = (
         select(FinancialStatement.customer_id, func.max(FinancialStatement.period_end).label("period_end"))
@@ -440,7 +458,7 @@ class _Customer:
     amounts: dict[str, Decimal]  # for the totals
 
 
-def _customer(run: _Run, row: dict[str, Any], promise: Row[Any] | None, statement: Statement | None) -> _Customer:
+def _customer(run: Run, row: dict[str, Any], promise: Row[Any] | None, statement: Statement | None) -> _Customer:
     as_of, policy = run.as_of, run.policy
     buckets = [amount or ZERO for amount in run.buckets_of(row)]
     not_due = row["not_due"] or ZERO
@@ -551,7 +569,7 @@ def _decide(ruleset: RuleSet, reviewed: Sequence[_Customer]) -> list[Decision]:
         raise ReviewFailed(f"the rules engine failed on the batch: {error}", customer=None) from error
 
 
-def _review_batch(session: Session, run: _Run, batch: _Batch) -> tuple[Totals, int]:
+def _review_batch(session: Session, run: Run, batch: Batch) -> tuple[Totals, int]:
     """Review, decide and record one batch; returns its totals and how many tasks it created."""
     reviewed = []
     for row in batch.rows:
@@ -578,7 +596,7 @@ def _review_batch(session: Session, run: _Run, batch: _Batch) -> tuple[Totals, i
     return totals, _store_tasks(session, run, batch.customers, reviewed, decisions, actions)
 
 
-def _actions(run: _Run, decision: Decision) -> Actions:
+def _actions(run: Run, decision: Decision) -> Actions:
     """The actions a decision asks for, each with the reasons of the rules that asked for it."""
     actions: Actions = {}
     for reason in decision.reasons:
@@ -590,7 +608,7 @@ def _actions(run: _Run, decision: Decision) -> Actions:
 
 def _store_reviews(
     session: Session,
-    run: _Run,
+    run: Run,
     customers: Select[Any],
     reviewed: Sequence[_Customer],
     decisions: list[Decision],
@@ -614,7 +632,7 @@ def _store_reviews(
         insert_many(session.connection(), CustomerReview, rows)
 
 
-def _store_dunning(session: Session, run: _Run, reviewed: Sequence[_Customer]) -> None:
+def _store_dunning(session: Session, run: Run, reviewed: Sequence[_Customer]) -> None:
     """Write the dunning states that moved tonight; cancel the open dunning tasks of customers back at 0."""
     changed = [c for c in reviewed if (c.moved.raised and c.state.raised_on != run.as_of) or c.moved.reset]
     rows = [
@@ -647,7 +665,7 @@ def _store_dunning(session: Session, run: _Run, reviewed: Sequence[_Customer]) -
         )
 
 
-def _store_promises(session: Session, run: _Run, reviewed: Sequence[_Customer]) -> None:
+def _store_promises(session: Session, run: Run, reviewed: Sequence[_Customer]) -> None:
     settled = [
         {"id": c.promise[0], "status": c.promise[1], "resolved_on": run.as_of} for c in reviewed if c.promise
     ]
@@ -657,7 +675,7 @@ def _store_promises(session: Session, run: _Run, reviewed: Sequence[_Customer]) 
 
 def _store_tasks(
     session: Session,
-    run: _Run,
+    run: Run,
     customers: Select[Any],
     reviewed: Sequence[_Customer],
     decisions: list[Decision],
@@ -718,7 +736,7 @@ def _store_tasks(
 
 def _task(
     session: Session,
-    run: _Run,
+    run: Run,
     customer: _Customer,
     decision: Decision,
     action: str,
