@@ -177,7 +177,7 @@ def open_orders(as_of: dt.date, *, customer_ids: CustomerFilter = None) -> Rows:
     invoiced is counted among receivables, not here, so exposure counts it once. An order is invoiced to its
     own customer: its invoices are found through that customer's invoices.
 
-    Columns: `customer_id`, `open_orders` (amount), `orders` (how many open orders)."""
+    Columns: `customer_id`, `open_orders` (amount)."""
     invoiced = and_(
         Invoice.customer_id == Order.customer_id, Invoice.order_id == Order.id, Invoice.issue_date <= as_of
     )
@@ -193,7 +193,6 @@ def open_orders(as_of: dt.date, *, customer_ids: CustomerFilter = None) -> Rows:
     return select(
         per_order.c.customer_id,
         money_sum(case((per_order.c.rest > 0, per_order.c.rest), else_=0)).label("open_orders"),
-        func.count().label("orders"),
     ).group_by(per_order.c.customer_id)
 
 

@@ -89,7 +89,7 @@ def test_receivables_with_and_without_grace_days(session: Session, book: Custome
 
 def test_open_orders_count_only_what_is_not_invoiced_yet(session: Session, book: Customer) -> None:
     # O1 3000 less its invoice E 1200, O2 800, O4 700 less its invoice F 700; O3 invoiced, O5 later
-    assert one(session, ledger.open_orders(AS_OF, customer_ids=[book.id])) == (Decimal("2600.00"), 3)
+    assert one(session, ledger.open_orders(AS_OF, customer_ids=[book.id])) == (Decimal("2600.00"),)
 
 
 def test_an_invoiced_order_is_counted_once_in_exposure(session: Session, book: Customer) -> None:
