@@ -1,4 +1,4 @@
-"""Flow `approval-deadlines`: tasks past their deadline are swept, each process's way (`flows.registry`): most
+"""Flow `approval-deadlines`: tasks past their deadline are swept, each process's way (`flows.processes`): most
 go up one level by the shared escalation; document chains keep their own deadlines, reminders and escalation
 targets. `kamflow serve` runs it on a timer."""
 
@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from flows.processes import sweep_overdue
 from kamflow import clock
 from kamflow.db import unit_of_work
 
@@ -13,7 +14,5 @@ from kamflow.db import unit_of_work
 @flow(name="approval-deadlines", log_prints=False)
 def approval_deadlines() -> list[int]:
     """Sweep every process's overdue tasks; returns the ids of the tasks opened one level up."""
-    from flows.registry import sweep_overdue  # the registry deploys this flow: imported here, not at its top
-
     with unit_of_work() as session:
         return [task.id for task in sweep_overdue(session, now=clock.now())]

@@ -50,7 +50,7 @@ def _waiting(view: dict[str, Any]) -> list[str]:
     return [f"waiting for {view['assignee']} — task {view['task_id']}"] if view.get("task_id") else []
 
 
-def _order_text(view: dict[str, Any]) -> str:
+def order_text(view: dict[str, Any]) -> str:
     prepayment = f" against a prepayment of {view['prepayment_amount']}" if view.get("prepayment_amount") else ""
     head = (
         f"order {view['order']} for {view['customer']}, {view['amount']} {view['currency']}: "
@@ -60,7 +60,7 @@ def _order_text(view: dict[str, Any]) -> str:
     return "\n".join([head, *_waiting(view), *_reasons(view), f"rules version {view['rules_version'][:12]}"])
 
 
-def _limit_text(view: dict[str, Any]) -> str:
+def limit_text(view: dict[str, Any]) -> str:
     until = f" until {view['until']}" if view.get("until") else ""
     released = f"re-check released: {', '.join(view['released_orders'])}" if view["released_orders"] else ""
     head = (
@@ -78,7 +78,7 @@ def _limit_text(view: dict[str, Any]) -> str:
     )
 
 
-def _check_text(view: dict[str, Any]) -> str:
+def check_text(view: dict[str, Any]) -> str:
     altman = view["scores"].get("altman")
     score = f"Altman {altman['model']} {altman['score']} ({altman['zone']})" if altman else "no statements"
     head = (
@@ -107,17 +107,6 @@ def _exposure_text(view: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def text_for(view: dict[str, Any]) -> str | None:
-    """How `kamflow decide` prints a credit subject; None for other subjects."""
-    if "order" in view and "check_id" in view:
-        return _order_text(view)
-    if "change_id" in view:
-        return _limit_text(view)
-    if "risk_class" in view:
-        return _check_text(view)
-    return None
-
-
 @credit_app.command("check")
 def credit_check(
     customer: CustomerArgument,
@@ -135,7 +124,7 @@ def credit_check(
         request = {"customer": customer, "purpose": purpose, "order_amount": order_amount}
         return check_solvency(SolvencyCheckIn.model_validate({**request, "requester": acting_login(acting)}))
 
-    run_command(as_json, body, _check_text)
+    run_command(as_json, body, check_text)
 
 
 @credit_app.command("exposure")
@@ -181,7 +170,7 @@ def limit_set(
             )
         )
 
-    run_command(as_json, body, _limit_text)
+    run_command(as_json, body, limit_text)
 
 
 @order_app.command("submit")
@@ -201,7 +190,7 @@ def order_submit(
         request = {"customer": customer, "amount": amount, "number": number}
         return submit_order(OrderIn.model_validate({**request, "requester": acting_login(acting)}))
 
-    run_command(as_json, body, _order_text)
+    run_command(as_json, body, order_text)
 
 
 def _import_command(kind: str) -> Callable[..., None]:

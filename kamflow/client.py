@@ -149,8 +149,9 @@ class Answer(BaseModel):
 
 def decide(task_id: int, *, login: str, answer: Answer) -> dict[str, Any]:
     """Check that `login` may give this answer (writing nothing if not), resume the waiting flow run with it
-    — the same path as the Prefect UI's form — and return the subject as it then stands."""
-    from flows.registry import process_of
+    — the same path as the Prefect UI's form — and return the subject as it then stands, with the process it
+    belongs to."""
+    from flows.processes import decided_view, process_of  # it imports this module: read here, not at the top
 
     with unit_of_work() as session:
         task = approvals.get(session, task_id)
@@ -177,9 +178,6 @@ def decide(task_id: int, *, login: str, answer: Answer) -> dict[str, Any]:
             now_task = approvals.get(session, task_id)
             if now_task.refused_inputs > refused_before:
                 raise InvalidInput(f"the flow refused the answer to task {task_id}", field="task")
-            if now_task.status == "pending":
-                return None
-            view = process.decided(session, now_task.subject_id)
-            return None if view is None else {"task_id": task_id, **view}
+            return decided_view(session, now_task)
 
     return wait_for(f"the answer to task {task_id} to land", settled)

@@ -254,7 +254,8 @@ def test_a_task_past_its_deadline_is_decided_one_level_up(live: Stack) -> None:
     assert live.kamflow("decide", str(view["task_id"]), "approve", "--as", view["assignee"]).returncode == 2
     done = live.kamflow("decide", str(task_id), "approve", "--as", "commercial", "--json")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert json.loads(done.stdout)["status"] == "approved"
+    decided = json.loads(done.stdout)
+    assert (decided["status"], decided["process"]) == ("approved", "discount-authorization")
 
 
 def test_a_waiting_approval_survives_a_restart_of_every_process(live: Stack) -> None:

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from flows.discount import DiscountAnswer
 from flows.human import ApprovalInput
 from flows.order_credit import OrderCreditAnswer
-from flows.registry import PROCESSES
+from flows.processes import PROCESSES
 from flows.solvency import SolvencyAnswer
 
 MODELS = [process.answer for process in PROCESSES.values()]

@@ -11,7 +11,7 @@ from kamflow.reports import decision_markdown, role_words
 from kamflow.settings import Settings
 from tests.conftest import NOW, customer
 from tests.unit.credit.conftest import change, headroom, order
-from tests.unit.test_registry import waiting_discount
+from tests.unit.test_processes import waiting_discount
 
 ROLE_IDS = {role for *_person, role, _manager in EMPLOYEES if "_" in role}  # department_head, credit_controller …
 

@@ -1,4 +1,5 @@
-"""The registry's per-process entries: how overdue tasks are swept, and how a decided subject is shown."""
+"""The process table (flows.processes): how overdue tasks are swept, how a decided subject is shown, and how
+`kamflow decide` prints it — by the process its task belongs to."""
 
 from __future__ import annotations
 
@@ -9,14 +10,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flows.deadlines import approval_deadlines
-from flows.registry import PROCESSES, sweep_overdue
+from flows.processes import PROCESSES, decided_view, sweep_overdue
 from kamflow import approvals, discounts
+from kamflow.cli import DECIDED_TEXTS, decided_text
+from kamflow.credit import orders
 from kamflow.documents import service as documents
 from kamflow.documents.tables import DocumentStepTask
 from kamflow.models import ApprovalTask, DiscountRequest
 from kamflow.reports import decision_markdown
 from kamflow.settings import Settings
 from tests.conftest import NOW, TODAY
+from tests.unit.credit.test_orders import blocked_order, settle
 from tests.unit.documents.conftest import submit
 from tests.unit.test_discounts import ask, norm
 
@@ -52,7 +56,7 @@ def test_overdue_tasks_are_swept_each_their_process_way(session: Session, settin
     assert {t.id for t in opened if t.process == documents.PROCESS} <= linked
 
 
-def test_the_deadlines_flow_sweeps_through_the_registry(session: Session, settings: Settings) -> None:
+def test_the_deadlines_flow_sweeps_through_the_process_table(session: Session, settings: Settings) -> None:
     submit(session)
     waiting_discount(session, settings)
     session.commit()  # the flow reads in its own transaction, at the real clock: long past NOW's deadlines
@@ -65,8 +69,7 @@ def test_the_deadlines_flow_sweeps_through_the_registry(session: Session, settin
 
 def test_a_discount_request_shows_once_its_answer_has_landed(session: Session, settings: Settings) -> None:
     row, task = waiting_discount(session, settings)
-    decided = PROCESSES[discounts.PROCESS].decided
-    assert decided(session, row.id) is None
+    assert decided_view(session, task) is None
     approvals.decide(
         session,
         task=task,
@@ -79,6 +82,22 @@ def test_a_discount_request_shows_once_its_answer_has_landed(session: Session, s
         on=TODAY,
     )
     discounts.apply_answer(session, subject_id=row.id, task_id=task.id, now=NOW)
-    view = decided(session, row.id)
+    view = decided_view(session, task)
     assert view is not None and view["granted_pct"] == view["discount_pct"]
     assert (view["status"], view["decided_by"], view["task_id"]) == ("approved", task.owner.login, None)
+    assert view["process"] == discounts.PROCESS
+    assert decided_text(view).startswith(f"request {row.id} for {row.customer.code}: APPROVED (granted ")
+
+
+def test_decide_prints_the_subject_by_the_process_of_its_task(session: Session) -> None:
+    check = settle(session, blocked_order(session), action="release")
+    task = approvals.current(session, process=orders.PROCESS, subject_id=check.id)
+    assert task is not None
+    view = decided_view(session, task)
+    assert view is not None and view["process"] == orders.PROCESS
+    head = f"order {check.order.number} for C0001, {check.order.amount} {check.order.currency}: RELEASED "
+    assert decided_text(view).startswith(head)
+
+
+def test_every_process_people_decide_in_has_its_printer() -> None:
+    assert set(DECIDED_TEXTS) == set(PROCESSES)
