@@ -82,9 +82,11 @@ def add_task(
     now: dt.datetime,
     due_at: dt.datetime,
     level: int = 1,
+    events: list[audit.Event] | None = None,
 ) -> ApprovalTask:
-    """A new pending task for `owner`, audited. Not idempotent: processes with several tasks per subject
-    guard it with their own state."""
+    """A new pending task for `owner`, audited: at once, or by adding the event to a sweep's `events` (written
+    together by `audit.record_many`). Not idempotent: processes with several tasks per subject guard it with
+    their own state."""
     task = ApprovalTask(
         process=process,
         subject_id=subject_id,
@@ -103,13 +105,10 @@ def add_task(
     )
     session.add(task)
     session.flush()
-    audit.record(
-        session,
-        at=now,
-        actor="kamflow",
-        action="task_opened",
-        subject_type="approval_task",
-        subject_id=task.id,
+    opened = task_event(
+        task,
+        "task_opened",
+        now=now,
         detail={
             "process": process,
             "subject_id": subject_id,
@@ -118,7 +117,18 @@ def add_task(
             "due_at": task.due_at.isoformat(),
         },
     )
+    if events is None:
+        audit.record(session, **vars(opened))
+    else:
+        events.append(opened)
     return task
+
+
+def task_event(task: ApprovalTask, action: str, *, now: dt.datetime, detail: dict[str, Any]) -> audit.Event:
+    """An audit event of what kamflow itself did with a task."""
+    return audit.Event(
+        at=now, actor="kamflow", action=action, subject_type="approval_task", subject_id=task.id, detail=detail
+    )
 
 
 def pending(session: Session, *, process: str, subject_id: int) -> list[ApprovalTask]:
@@ -267,9 +277,16 @@ def refuse(session: Session, *, task: ApprovalTask, login: str, reason: str, now
 
 
 def escalate(
-    session: Session, task: ApprovalTask, *, to: Employee, now: dt.datetime, due_at: dt.datetime
+    session: Session,
+    task: ApprovalTask,
+    *,
+    to: Employee,
+    now: dt.datetime,
+    due_at: dt.datetime,
+    events: list[audit.Event],
 ) -> ApprovalTask:
-    """Close a late task as escalated and open its successor one level up, for `to`."""
+    """Close a late task as escalated and open its successor one level up, for `to`; the audit events go to the
+    sweep's `events`."""
     task.status = "escalated"
     successor = add_task(
         session,
@@ -284,33 +301,20 @@ def escalate(
         now=now,
         due_at=due_at,
         level=task.level + 1,
+        events=events,
     )
-    audit.record(
-        session,
-        at=now,
-        actor="kamflow",
-        action="task_escalated",
-        subject_type="approval_task",
-        subject_id=task.id,
-        detail={"from": task.owner.login, "to": to.login, "new_task": successor.id},
-    )
+    detail = {"from": task.owner.login, "to": to.login, "new_task": successor.id}
+    events.append(task_event(task, "task_escalated", now=now, detail=detail))
     return successor
 
 
 def keep_waiting(
-    session: Session, task: ApprovalTask, *, now: dt.datetime, due_at: dt.datetime, note: str
+    task: ApprovalTask, *, now: dt.datetime, due_at: dt.datetime, note: str, events: list[audit.Event]
 ) -> None:
-    """A late task with nobody to escalate to: flag it (audited) and give it a new deadline."""
+    """A late task with nobody to escalate to: flag it (audited, in the sweep's `events`) and give it a new
+    deadline."""
     task.due_at = due_at
-    audit.record(
-        session,
-        at=now,
-        actor="kamflow",
-        action="deadline_passed",
-        subject_type="approval_task",
-        subject_id=task.id,
-        detail={"owner": task.owner.login, "note": note},
-    )
+    events.append(task_event(task, "deadline_passed", now=now, detail={"owner": task.owner.login, "note": note}))
 
 
 def cancel(session: Session, task: ApprovalTask, *, now: dt.datetime, reason: str) -> None:
@@ -331,20 +335,23 @@ def escalate_overdue(
     session: Session, *, now: dt.datetime, deadline: dt.timedelta, exclude: Collection[str] = ()
 ) -> list[ApprovalTask]:
     """Past its deadline a task goes to the owner's superior; at the top it stays and is flagged again
-    after another deadline. Never a silent failure: every step is audited. Processes in `exclude` keep
-    their own deadlines."""
+    after another deadline. Never a silent failure: every step is audited (in one statement). Processes in
+    `exclude` keep their own deadlines."""
     overdue = session.scalars(
         select(ApprovalTask)
         .where(ApprovalTask.status == "pending", ApprovalTask.due_at < now, ApprovalTask.process.not_in(exclude))
         .options(joinedload(ApprovalTask.owner).joinedload(Employee.manager))
     ).all()
     opened: list[ApprovalTask] = []
+    events: list[audit.Event] = []
     for task in overdue:
         boss = task.owner.manager
         if boss is None:
-            keep_waiting(session, task, now=now, due_at=now + deadline, note="no higher level; still waiting")
+            note = "no higher level; still waiting"
+            keep_waiting(task, now=now, due_at=now + deadline, note=note, events=events)
         else:
-            opened.append(escalate(session, task, to=boss, now=now, due_at=now + deadline))
+            opened.append(escalate(session, task, to=boss, now=now, due_at=now + deadline, events=events))
+    audit.record_many(session, events)
     return opened
 
 

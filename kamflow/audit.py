@@ -3,13 +3,44 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kamflow.db import insert_many
 from kamflow.models import AuditEvent, RuleSetVersion
 from rules.engine import Decision, RuleSet
+
+
+@dataclass(frozen=True)
+class Event:
+    """An audit event to write: `record` takes its fields one event at a time, `record_many` a list of them."""
+
+    at: dt.datetime
+    actor: str
+    action: str
+    subject_type: str
+    subject_id: int
+    decision: Decision | None = None
+    detail: dict[str, Any] | None = None
+
+    def row(self) -> dict[str, Any]:
+        """Every column of its row but the id."""
+        decision = self.decision
+        return {
+            "at": self.at,
+            "actor": self.actor,
+            "action": self.action,
+            "subject_type": self.subject_type,
+            "subject_id": self.subject_id,
+            "reasons": [r.model_dump() for r in decision.reasons] if decision else [],
+            "facts": decision.facts if decision else {},
+            "rules_version": decision.version if decision else None,
+            "detail": self.detail or {},
+        }
 
 
 def record(
@@ -23,20 +54,24 @@ def record(
     decision: Decision | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    event = AuditEvent(
+    event = Event(
         at=at,
         actor=actor,
         action=action,
         subject_type=subject_type,
         subject_id=subject_id,
-        reasons=[r.model_dump() for r in decision.reasons] if decision else [],
-        facts=decision.facts if decision else {},
-        rules_version=decision.version if decision else None,
-        detail=detail or {},
+        decision=decision,
+        detail=detail,
     )
-    session.add(event)
+    row = AuditEvent(**event.row())
+    session.add(row)
     session.flush()
-    return event
+    return row
+
+
+def record_many(session: Session, events: Sequence[Event]) -> None:
+    """Write events in one statement, in the order given, each row as `record` writes it (a sweep's events)."""
+    insert_many(session.connection(), AuditEvent, [event.row() for event in events])
 
 
 def remember_ruleset(session: Session, ruleset: RuleSet, *, at: dt.datetime) -> None:

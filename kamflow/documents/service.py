@@ -361,6 +361,16 @@ def step_of(session: Session, task: ApprovalTask) -> DocumentStep:
     return link.step
 
 
+def steps_of(session: Session, tasks: list[ApprovalTask]) -> dict[int, DocumentStep]:
+    """The step of each task that has one, by task id, in one query."""
+    links = session.scalars(
+        select(DocumentStepTask)
+        .where(DocumentStepTask.task_id.in_([task.id for task in tasks]))
+        .options(joinedload(DocumentStepTask.step))
+    )
+    return {link.task_id: link.step for link in links}
+
+
 def _tasks(session: Session, step: DocumentStep) -> list[ApprovalTask]:
     return list(
         session.scalars(
@@ -534,7 +544,8 @@ def revision_task(session: Session, document_id: int, *, login: str, on: dt.date
             field="document",
         )
     waiting = approvals.pending(session, process=PROCESS, subject_id=document.id)
-    [task] = [t for t in waiting if step_of(session, t).kind == "revise"]
+    steps = steps_of(session, waiting)
+    [task] = [t for t in waiting if steps[t.id].kind == "revise"]
     author = approvals.assignee(session, task, on=on).login
     if author != login:
         raise NotPermitted(f"only {author} may revise document {document.id}", field="as")
@@ -547,12 +558,22 @@ def timing_of(step: DocumentStep, chain: Chain) -> Timing:
     return next(s for s in chain.stages[step.stage_index].steps if s.name == step.name)
 
 
-def _escalation_target(session: Session, task: ApprovalTask, timing: Timing, author: Employee) -> Employee | None:
-    """Whom a late task goes to; never the author, never the task's own owner."""
+_Holders = dict[tuple[str, int], Employee]
+"""(role, person id) → the holder of the role for that person, as a sweep has looked them up so far."""
+
+
+def _escalation_target(
+    session: Session, task: ApprovalTask, timing: Timing, author: Employee, holders: _Holders
+) -> Employee | None:
+    """Whom a late task goes to; never the author, never the task's own owner. A role's holder is looked up once
+    per owner in a sweep (`holders`)."""
     if timing.escalate.to == "none":
         return None
     if timing.escalate.to == "role":
-        target: Employee | None = org.holder_of(session, role=str(timing.escalate.role), near=task.owner)
+        key = (str(timing.escalate.role), task.owner_id)
+        if key not in holders:
+            holders[key] = org.holder_of(session, role=key[0], near=task.owner)
+        target: Employee | None = holders[key]
     else:
         target = task.owner.manager
     while target is not None and target.id == author.id:
@@ -563,7 +584,7 @@ def _escalation_target(session: Session, task: ApprovalTask, timing: Timing, aut
 def sweep(session: Session, *, now: dt.datetime) -> list[ApprovalTask]:
     """Remind whoever has a document task at its step's interval; past the deadline, escalate it (to the owner's
     superior or the configured target) or, with nobody to escalate to, flag it and keep waiting. Returns the
-    tasks opened by escalation."""
+    tasks opened by escalation. Its audit events are written together at the end."""
     tz = get_settings().tz
     on = clock.today(now)
     links = session.scalars(
@@ -578,7 +599,9 @@ def sweep(session: Session, *, now: dt.datetime) -> list[ApprovalTask]:
     ).all()
     delegations = org.delegations_on(session, on=on)
     opened: list[ApprovalTask] = []
+    events: list[audit.Event] = []
     chains: dict[int, Chain] = {}
+    holders: _Holders = {}
     for link in links:
         task, step = link.task, link.step
         if step.document_id not in chains:
@@ -587,23 +610,18 @@ def sweep(session: Session, *, now: dt.datetime) -> list[ApprovalTask]:
         if link.remind_at is not None and link.remind_at <= now:
             link.reminders += 1
             link.remind_at = text.add_business_days(now, timing.remind_every_days, tz)
-            audit.record(
-                session,
-                at=now,
-                actor="kamflow",
-                action="task_reminder",
-                subject_type="approval_task",
-                subject_id=task.id,
-                detail={"to": delegations.acting_for(task.owner).login, "reminder": link.reminders},
-            )
+            detail = {"to": delegations.acting_for(task.owner).login, "reminder": link.reminders}
+            events.append(approvals.task_event(task, "task_reminder", now=now, detail=detail))
         if task.due_at >= now:
             continue
         due = text.add_business_days(now, timing.deadline_days, tz)
-        target = _escalation_target(session, task, timing, step.document.author)
+        target = _escalation_target(session, task, timing, step.document.author, holders)
         if target is None:
-            approvals.keep_waiting(session, task, now=now, due_at=due, note="nobody to escalate to; still waiting")
+            note = "nobody to escalate to; still waiting"
+            approvals.keep_waiting(task, now=now, due_at=due, note=note, events=events)
             continue
-        successor = approvals.escalate(session, task, to=target, now=now, due_at=due)
+        successor = approvals.escalate(session, task, to=target, now=now, due_at=due, events=events)
         _link(session, successor, step, timing, now=now)
         opened.append(successor)
+    audit.record_many(session, events)
     return opened

@@ -234,6 +234,21 @@ def test_at_the_top_a_late_task_is_flagged_and_keeps_waiting(session: Session) -
     assert len(flagged) == 1 and task.status == "escalated"
 
 
+def test_the_deadline_sweep_writes_its_audit_events_in_one_statement(session: Session) -> None:
+    for subject in range(1, 6):
+        open_for(session, ("kam.north1", "kam.south2")[subject % 2], subject_id=subject)
+    with statements(session) as sent:
+        opened = approvals.escalate_overdue(
+            session, now=NOW + DEADLINE + dt.timedelta(seconds=1), deadline=DEADLINE
+        )
+    assert len(opened) == 5
+    assert sum(1 for s in sent if s.lstrip().startswith("INSERT INTO audit_events")) == 1
+    events = session.scalars(select(AuditEvent).where(AuditEvent.at > NOW).order_by(AuditEvent.id)).all()
+    assert [e.action for e in events] == ["task_opened", "task_escalated"] * 5
+    assert [e.subject_id for e in events[1::2]] == sorted(e.subject_id for e in events[1::2])
+    assert {e.detail["new_task"] for e in events[1::2]} == {t.id for t in opened}
+
+
 def test_a_refused_answer_moves_the_wait_to_a_new_key(session: Session) -> None:
     task = open_for(session)
     first = approvals.waiting_key(session, process="test", subject_id=1)

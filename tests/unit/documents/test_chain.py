@@ -13,8 +13,10 @@ from kamflow import approvals, audit, org
 from kamflow.documents import service, views
 from kamflow.documents.tables import Document, DocumentVersion, Signature
 from kamflow.errors import InvalidInput, NotPermitted
+from kamflow.models import ApprovalTask
 from tests.conftest import NOW, TODAY
 from tests.unit.documents.conftest import DRAFT, MEMO, act, agree_all, one_stage_chain, submit, waiting
+from tests.unit.statements import reads, statements
 
 AGREEING = {"legal", "hr", "planning", "commercial"}  # commercial: for Sales North, whose head is the author
 KAMS = {"kam.north1", "kam.north2", "kam.south1", "kam.south2"}
@@ -133,6 +135,33 @@ def test_nobody_revises_a_document_under_review(session: Session) -> None:
     with pytest.raises(NotPermitted, match="in review") as refused:
         service.revision_task(session, document.id, login="head.north", on=TODAY)
     assert refused.value.field == "document"
+
+
+def test_the_authors_turn_to_revise_is_found_in_a_fixed_handful_of_reads(session: Session) -> None:
+    document = submit(session)
+    act(session, waiting(session, document)["hr"], "hr", "return", comment="fix 2.1")
+    with statements(session) as sent:
+        task = service.revision_task(session, document.id, login="head.north", on=TODAY)
+    assert task.role == "author" and task.status == "pending"
+    assert reads(sent) == 4  # the document, its pending tasks with their owners, their steps, the delegations
+
+
+def test_the_steps_of_any_number_of_tasks_are_read_in_one_statement(session: Session) -> None:
+    def read() -> tuple[int, list[str]]:
+        query = select(ApprovalTask).where(
+            ApprovalTask.process == service.PROCESS, ApprovalTask.status == "pending"
+        )
+        tasks = list(session.scalars(query.order_by(ApprovalTask.id)))
+        with statements(session) as sent:
+            steps = service.steps_of(session, tasks)
+        return len(sent), [steps[task.id].name for task in tasks]
+
+    submit(session)
+    one = read()
+    for _ in range(3):
+        submit(session)
+    four = read()
+    assert one == (1, ["legal", "hr", "planning", "department"]) and four == (1, one[1] * 4)
 
 
 def test_the_author_never_agrees_or_approves_their_own_document(session: Session) -> None:

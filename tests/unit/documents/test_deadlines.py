@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from kamflow import approvals
 from kamflow.documents import service
-from kamflow.documents.tables import DocumentStepTask
+from kamflow.documents.tables import Document, DocumentStepTask
 from kamflow.models import AuditEvent
 from tests.conftest import NOW
 from tests.unit.documents.conftest import MEMO, act, agree_all, delegate, one_stage_chain, submit, waiting
@@ -101,9 +101,12 @@ def test_a_reminder_goes_to_whoever_acts_for_the_owner(session: Session) -> None
 def test_the_sweep_reads_the_same_statements_however_many_tasks_wait(session: Session) -> None:
     """Reminders and escalations write one audit event each; what the sweep reads stays a fixed handful."""
 
+    audit_writes: list[int] = []
+
     def swept(now: dt.datetime) -> tuple[int, int]:
         with statements(session) as sent:
             opened = service.sweep(session, now=now)
+        audit_writes.append(sum(1 for s in sent if s.lstrip().startswith("INSERT INTO audit_events")))
         return reads(sent), len(opened)
 
     submit(session, now=NOW - 3 * DAY)
@@ -114,3 +117,29 @@ def test_the_sweep_reads_the_same_statements_however_many_tasks_wait(session: Se
     late = swept(NOW + 10 * DAY)  # sixteen reminders and escalations
     assert len(reminders(session)) == 4 + 16 + 16
     assert (one, four, late) == ((2, 0), (2, 0), (2, 16))  # the pending tasks with all they need, the delegations
+    assert audit_writes == [1, 1, 1]  # a sweep's reminders, escalations and opened tasks: one statement
+
+
+def test_a_sweep_looks_up_the_holder_of_a_role_once_per_owner(session: Session) -> None:
+    """The legal counsel is nowhere in the credit controller's line, so each look-up asks for the company's
+    holder: once for all the credit controller's late tasks in a sweep."""
+    chains = one_stage_chain("{name: credit, who: {role: credit_controller}, escalate: {to: role, role: legal}}")
+
+    def memo(now: dt.datetime) -> Document:
+        return submit(
+            session, author="kam.north1", doc_type="memo", content=MEMO, fields={}, chains=chains, now=now
+        )
+
+    def swept(now: dt.datetime) -> tuple[int, list[str]]:
+        with statements(session) as sent:
+            opened = service.sweep(session, now=now)
+        return reads(sent), [task.owner.login for task in opened]
+
+    first = memo(NOW)  # due on Thursday
+    for _ in range(4):
+        memo(NOW + DAY)  # due on Friday
+    one = swept(NOW + 3 * DAY + SECOND)
+    act(session, waiting(session, first)["legal"], "legal", now=NOW + 3 * DAY + 2 * SECOND)
+    four = swept(NOW + 4 * DAY + SECOND)
+    # the pending tasks, the delegations, the credit controller's superior's superior, the holder of the role
+    assert one == (4, ["legal"]) and four == (4, ["legal"] * 4)

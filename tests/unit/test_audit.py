@@ -1,0 +1,61 @@
+"""The audit trail: `record` writes one event at once, `record_many` a sweep's events in one statement — row for
+row what `record` writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kamflow import audit
+from kamflow.models import AuditEvent
+from rules.engine import Decision, Reason
+from tests.conftest import NOW
+from tests.unit.statements import statements
+
+COLUMNS = "at, actor, action, subject_type, subject_id, reasons, facts, rules_version, detail"
+
+
+def test_record_many_writes_in_one_statement_the_rows_record_writes(session: Session) -> None:
+    decision = Decision(
+        ruleset="discount",
+        outcome="escalate",
+        role="commercial_director",
+        reasons=[Reason(rule="over_norm", text="2 points above the norm")],
+        facts={"requested": "12.50", "key_account": True},
+        version="f" * 64,
+    )
+    madrid = NOW.astimezone(dt.timezone(dt.timedelta(hours=1)))
+    events = [
+        audit.Event(
+            at=madrid,
+            actor="commercial",
+            action="audit_test",
+            subject_type="discount_request",
+            subject_id=7,
+            decision=decision,
+            detail={"comment": "ok", 3: ["á", None]},
+        ),
+        audit.Event(at=NOW, actor="kamflow", action="audit_test", subject_type="approval_task", subject_id=8),
+    ]
+    for event in events:
+        audit.record(session, **vars(event))
+    with statements(session) as sent:
+        audit.record_many(session, events)
+        audit.record_many(session, [])  # nothing to write: no statement
+    assert len(sent) == 1
+    raw = session.connection().exec_driver_sql(
+        f"SELECT {COLUMNS} FROM audit_events WHERE action = 'audit_test' ORDER BY id"
+    )
+    rows = [tuple(row) for row in raw]
+    assert len(rows) == 4 and rows[2:] == rows[:2]  # the same stored text, JSON and instants included
+    stored = session.scalars(select(AuditEvent).where(AuditEvent.action == "audit_test").order_by(AuditEvent.id))
+    bulk = list(stored)[2]
+    assert bulk.at == NOW and bulk.at.tzinfo is not None
+    assert (bulk.reasons, bulk.facts, bulk.rules_version) == (
+        [{"rule": "over_norm", "text": "2 points above the norm"}],
+        {"requested": "12.50", "key_account": True},
+        "f" * 64,
+    )
+    assert bulk.detail == {"comment": "ok", "3": ["á", None]}
