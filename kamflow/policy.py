@@ -6,12 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from kamflow.errors import InvalidInput
 from rules.spec import RuleFileError, read_yaml
 
 Model = TypeVar("Model", bound=BaseModel)
+
+
+class Strict(BaseModel):
+    """The base of a policy's models: frozen, and a key it does not know is an error (a typo never passes)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def read(path: Path, model: type[Model]) -> Model:

@@ -78,11 +78,13 @@ class Settings(BaseSettings):
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             handle, fresh = tempfile.mkstemp(dir=path.parent, prefix="secret.key.")  # mode 600
-            with os.fdopen(handle, "w") as out:
-                out.write(secrets.token_hex(32))
-            with contextlib.suppress(FileExistsError):  # another process made it first: theirs holds
-                os.link(fresh, path)
-            os.unlink(fresh)
+            try:
+                with os.fdopen(handle, "w") as out:
+                    out.write(secrets.token_hex(32))
+                with contextlib.suppress(FileExistsError):  # another process made it first: theirs holds
+                    os.link(fresh, path)
+            finally:
+                os.unlink(fresh)
         return path.read_text().strip().encode()
 
     @property

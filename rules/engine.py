@@ -141,6 +141,11 @@ _SHOW: dict[str, Callable[[Any], str]] = {
 }
 
 
+def _in_words(words: Mapping[str, str]) -> Callable[[str], str]:
+    """A string fact as reasons print it when its rule file gives words for its values."""
+    return lambda value: words.get(value, value)
+
+
 _TYPES = {kind: frozenset(types) for kind, types in PYTHON_TYPES.items()}
 _DECIMALS = {Decimal}
 _ENCODERS: dict[str, Callable[[Any], str]] = {
@@ -200,6 +205,10 @@ class RuleSet:
         self.fact_types: dict[str, str] = dict(spec.facts)
         self.listed = sorted(spec.rules, key=lambda rule: (rule.priority is None, rule.priority or 0))  # stable
         """The rules in listing order (priority, then file order): the order of a decision's reasons."""
+        self._show = {name: _SHOW[kind] for name, kind in self.fact_types.items()} | {
+            name: _in_words(words) for name, words in spec.words.items()
+        }
+        """How reasons print each fact."""
         self._names = frozenset(self.fact_types)
         read = set().union(*(facts_in(rule.when) for rule in self.listed))
         self._engine_facts = [name for name in self.fact_types if name in read]  # the others: reasons only
@@ -312,7 +321,7 @@ class RuleSet:
             outcome,
             max(named, key=roles.index) if named else None,
             tuple((rule_id, _percent_style(rule.reason)) for rule_id, rule in chosen),
-            tuple((name, _SHOW[self.fact_types[name]]) for name in printed),
+            tuple((name, self._show[name]) for name in printed),
         )
         if len(self._verdicts) < MAX_VERDICTS:
             self._verdicts[fired] = verdict

@@ -94,6 +94,8 @@ class RuleFile(StrictModel):
     default: Default
     rules: list[Rule] = Field(min_length=1)
     cases: list[Case] = Field(default_factory=list)
+    words: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """How reasons print the values of string facts: fact → value → words; a value not listed prints as is."""
 
 
 PYTHON_TYPES: dict[str, tuple[type, ...]] = {
@@ -231,6 +233,9 @@ class _Checker:
                 self.fail(("facts", fact), f"fact name {fact!r} is reserved for the engine")
         self.unique(("outcomes",), spec.outcomes, "outcome")
         self.unique(("roles",), spec.roles, "role")
+        for fact in spec.words:
+            if self.fact_type(("words", fact), fact) != "string":
+                self.fail(("words", fact), f"words are for string facts, not {fact} ({spec.facts[fact]})")
         self.decision(("default",), spec.default.outcome, spec.default.role)
         self.template(("default", "reason"), spec.default.reason)
         seen: set[str] = set()

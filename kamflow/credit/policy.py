@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from kamflow import policy
 from kamflow.credit import facts
@@ -20,11 +20,7 @@ POLICY_FILE = Path(__file__).with_name("policy.yaml")
 Name = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class LimitFormula(_Model):
+class LimitFormula(policy.Strict):
     """12-month sales ÷ 12 × (payment terms ÷ terms_days_per_month + extra_months), rounded down."""
 
     terms_days_per_month: int = Field(ge=1, description="A month of sales for every this many days of terms")
@@ -41,7 +37,7 @@ class LimitFormula(_Model):
         )
 
 
-class CreditPolicy(_Model):
+class CreditPolicy(policy.Strict):
     grace_days: int = Field(ge=0, le=90, description="Days after its due date before an invoice is overdue")
     history_days: int = Field(ge=1, description="How far back the solvency check looks at sales and payments")
     key_account_classes: tuple[Name, ...] = Field(description="Customer classes that are key accounts")

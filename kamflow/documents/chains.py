@@ -13,20 +13,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, ValidationInfo, model_validator
+from pydantic import Field, PositiveInt, ValidationError, ValidationInfo, model_validator
 
 from kamflow import policy
 from kamflow.errors import InvalidInput
+from kamflow.policy import Strict
 
 CHAINS_FILE = Path(__file__).with_name("chains.yaml")
 POLICY_FILE = Path(__file__).with_name("policy.yaml")
 
 StageKind = Literal["agree", "approve", "acknowledge"]
 FieldKind = Literal["department", "position", "customer", "text"]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Who(Strict):

@@ -16,8 +16,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from kamflow.policy import Strict
 from kamflow.policy import read as read_policy
 from kamflow.review.ageing import Bucket, buckets
 
@@ -30,11 +31,7 @@ DUNNING = "dunning"
 Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Level(_Model):
+class Level(Strict):
     level: int = Field(ge=1, description="1, 2, 3 ... in order")
     name: str = Field(min_length=1)
     mode: Mode = Field(description="How the date this level falls due is computed")
@@ -44,12 +41,12 @@ class Level(_Model):
     act_within_days: int = Field(default=0, ge=0, description="Next-action date of the task: review date + this")
 
 
-class ActionPolicy(_Model):
+class ActionPolicy(Strict):
     channel: Channel | None = None
     act_within_days: int = Field(default=0, ge=0)
 
 
-class Policy(_Model):
+class Policy(Strict):
     ageing_bounds_days: list[int] = Field(min_length=1, description="Inclusive upper bounds of the buckets")
     serious_overdue_days: int = Field(description="Overdue beyond this many days counts as serious")
     dso_window_days: int = Field(ge=1, description="Sales window of the DSO")

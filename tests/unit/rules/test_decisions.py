@@ -224,6 +224,28 @@ rules:
     assert default.reasons[0].text == "x is 0: no rule"
 
 
+def test_reasons_print_a_string_fact_in_its_words_and_conditions_compare_the_value() -> None:
+    ruleset = load_ruleset_text(
+        """\
+ruleset: words
+facts: {role: string, n: integer}
+words: {role: {kam: a key account manager, hr: an HR manager}}
+outcomes: [ask, go]
+roles: [controller]
+default: {outcome: go, reason: "{role} may"}
+rules:
+  - {id: outsider, when: {fact: role, op: in, value: [kam, clerk]}, outcome: ask, role: controller,
+     reason: "Asked by {role} for {n}"}
+""",
+        "words.yaml",
+    )
+    facts = [{"role": "kam", "n": 1}, {"role": "clerk", "n": 2}, {"role": "hr", "n": 3}]
+    texts = ["Asked by a key account manager for 1", "Asked by clerk for 2", "an HR manager may"]
+    for decisions in (ruleset.decide_many(facts), [ruleset.decide(one) for one in facts]):
+        assert [decision.reasons[0].text for decision in decisions] == texts
+        assert [decision.facts["role"] for decision in decisions] == ["kam", "clerk", "hr"]
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -18,6 +18,7 @@ facts:
   member: boolean
 outcomes: [reject, escalate, approve]
 roles: [clerk, manager]
+words: {country: {DE: Germany}}
 default: {outcome: escalate, role: clerk, reason: "No rule for {amount}"}
 rules:
   - id: too-much
@@ -153,6 +154,14 @@ BROKEN: dict[str, tuple[str, str, str | None, str, str]] = {
     "unknown fact in a reason": ('"Small: {amount}"', '"Small: {amont}"', "small", "unknown fact {amo", ""),
     "malformed reason": ('"Small: {amount}"', '"Small: {amount"', "small", "reason template", ""),
     "formatted placeholder": ('"Small: {amount}"', '"Small: {amount:.2f}"', "small", "plain {fact}", ""),
+    "words for an unknown fact": ("words: {country:", "words: {county:", None, "unknown fact 'county'", ""),
+    "words for a fact not a string": (
+        "words: {country: {DE: Germany}}",
+        'words: {items: {"1": one}}',
+        None,
+        "words are for string facts, not items (integer)",
+        "",
+    ),
     "case facts missing one": (
         "country: DE, member: true}",
         "country: DE}",

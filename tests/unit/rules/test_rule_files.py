@@ -58,3 +58,14 @@ def test_a_discount_decision_explains_itself() -> None:
     assert decision.reasons[0].text == expected
     assert decision.facts["discount_pct"] == "12.50"  # the Decimal as given, JSON-safe
     assert decision.model_dump(mode="json")["facts"]["promotion_active"] is False
+
+
+def test_a_credit_limit_decision_names_the_requester_and_the_category_in_words() -> None:
+    ruleset = get_ruleset("credit_limit")
+    case = next(
+        case for case in ruleset.cases if case.name == "a KAM's large request goes to the commercial director"
+    )
+    assert [reason.text for reason in ruleset.decide(case.facts).reasons] == [
+        "Asked by a key account manager: the credit controller decides",
+        "The open-orders limit rises by 250000 to 250000, more than 100000: the commercial director approves",
+    ]
