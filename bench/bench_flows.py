@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from uuid import UUID
 
@@ -98,7 +99,7 @@ def main() -> None:
             latencies = []
             for _ in range(args.resumes):
                 view = wait_for("a pending request", lambda: try_request(above), timeout=180)
-                wait_for("the run to suspend", lambda rid=view["flow_run_id"]: suspended(rid), timeout=60)
+                wait_for("the run to suspend", partial(suspended, view["flow_run_id"]), timeout=60)
                 start = time.perf_counter()
                 resume_flow_run(
                     UUID(view["flow_run_id"]),
@@ -108,7 +109,7 @@ def main() -> None:
                         "action": "approve",
                     },
                 )
-                wait_for("the decision", lambda rid=view["request_id"]: decided(rid), timeout=60)
+                wait_for("the decision", partial(decided, view["request_id"]), timeout=60)
                 latencies.append(time.perf_counter() - start)
             print(
                 f"resume call -> waiting flow recorded the decision: median {statistics.median(latencies):.2f} s "

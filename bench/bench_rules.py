@@ -140,7 +140,7 @@ def zen_deciders() -> tuple[Callable[[list[Facts]], list[Verdict]], Callable[[li
     one = zen.ZenEngine().create_decision(json.dumps(model))
     engine = zen.ZenEngine({"loader": {"type": "static", "content": {"discount": model}}})
 
-    def verdict(result: list[dict[str, str]]) -> Verdict:
+    def verdict(result: Any) -> Verdict:  # zen's rows: {"rule": ...}
         return combine([row["rule"] for row in result])
 
     def single(facts: list[Facts]) -> list[Verdict]:
