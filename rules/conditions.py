@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 Op = Literal["eq", "ne", "lt", "le", "gt", "ge", "between", "in", "not_in"]
 Expression = dict[str, Any]
 
-NUMERIC: frozenset[str] = frozenset({"decimal", "integer"})
+DECIMALS: frozenset[str] = frozenset({"decimal", "money"})
+"""The fact types holding a Decimal: `money` is a `decimal` in every way but how reasons print it (1,250.40)."""
+NUMERIC: frozenset[str] = DECIMALS | {"integer"}
 ORDER_OPS: frozenset[str] = frozenset({"lt", "le", "gt", "ge", "between"})
 LIST_OPS: frozenset[str] = frozenset({"in", "not_in"})
 

@@ -29,7 +29,7 @@ from typing import Any, NoReturn, TypeVar
 import durable_rules_engine
 from pydantic import BaseModel, Field
 
-from rules.conditions import NUMERIC, Expression, compile_condition, engine_number, facts_in
+from rules.conditions import DECIMALS, NUMERIC, Expression, compile_condition, engine_number, facts_in
 from rules.spec import (
     DEFAULT_RULE_ID,
     NAME,
@@ -123,18 +123,33 @@ class _Verdict:
     """The facts the reasons print, each with the function that prints it."""
 
 
+def _show_number(value: str | int, places: int) -> str:
+    """A decimal or money fact (as Decision.facts keeps it: an int or the Decimal's string) as reasons print it:
+    the integer part grouped with commas, no exponent, the fraction's trailing zeros stripped down to `places`
+    digits (never rounded) and no sign on zero: 2,600 and 13.5 with 0 places, 90,000.00 and 1.005 with 2."""
+    text = str(value) if isinstance(value, int) else format(Decimal(value), "f") if "E" in value else value
+    whole, _, fraction = text.partition(".")  # a Decimal's string has no leading zeros: int() keeps its digits
+    if len(whole) > 3:
+        whole = f"{int(whole):,}"
+    fraction = fraction.rstrip("0").ljust(places, "0")
+    if whole == "-0" and not fraction.strip("0"):
+        whole = "0"
+    return f"{whole}.{fraction}" if fraction else whole
+
+
 def _show_decimal(value: str | int) -> str:
-    """A decimal fact (as Decision.facts keeps it) as reasons print it: no trailing zeros, no exponent."""
-    if type(value) is int:
-        return str(value)
-    assert isinstance(value, str)
-    if "E" in value:
-        return format(Decimal(value).normalize(), "f")
-    return value.rstrip("0").rstrip(".") if "." in value else value
+    """A decimal fact as reasons print it: 2,600, 13.5, 1.29."""
+    return _show_number(value, 0)
+
+
+def _show_money(value: str | int) -> str:
+    """A money fact as reasons print it, as people read amounts: 90,000.00, 106,355.82, -1,200.00, 0.00."""
+    return _show_number(value, 2)
 
 
 _SHOW: dict[str, Callable[[Any], str]] = {
     "decimal": _show_decimal,
+    "money": _show_money,
     "integer": str,
     "string": str,
     "boolean": lambda value: "yes" if value else "no",
@@ -231,13 +246,13 @@ class RuleSet:
         return self._decide(facts)
 
     def typed_facts(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        """Facts from JSON (a stored Decision's `facts`, a command line): decimal facts from strings, read
-        exactly (never through float), or ints; the rest as they are. ValueError naming the first fact that does
-        not fit; facts this rule set does not declare are refused too."""
+        """Facts from JSON (a stored Decision's `facts`, a command line): decimal and money facts from strings,
+        read exactly (never through float), or ints; the rest as they are. ValueError naming the first fact that
+        does not fit; facts this rule set does not declare are refused too."""
         typed = dict(data)
         for name, kind in self.fact_types.items():
             value = typed.get(name)
-            if kind == "decimal" and type(value) is str:
+            if kind in DECIMALS and type(value) is str:
                 try:
                     typed[name] = Decimal(value)
                 except ArithmeticError:

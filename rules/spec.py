@@ -17,6 +17,7 @@ import yaml
 from pydantic import Field, ValidationError
 
 from rules.conditions import (
+    DECIMALS,
     LIST_OPS,
     NUMERIC,
     ORDER_OPS,
@@ -31,7 +32,7 @@ from rules.conditions import (
     engine_number,
 )
 
-FactType = Literal["decimal", "integer", "string", "boolean"]
+FactType = Literal["decimal", "money", "integer", "string", "boolean"]
 Path = tuple[str | int, ...]
 
 DEFAULT_RULE_ID = "default"
@@ -99,17 +100,22 @@ class RuleFile(StrictModel):
 
 
 PYTHON_TYPES: dict[str, tuple[type, ...]] = {
-    "decimal": (Decimal, int),
+    **dict.fromkeys(DECIMALS, (Decimal, int)),
     "integer": (int,),
     "string": (str,),
     "boolean": (bool,),
 }
-_TYPE_WORDS = {"decimal": "a Decimal or int", "integer": "an int", "string": "a str", "boolean": "a bool"}
+_TYPE_WORDS = {
+    **dict.fromkeys(DECIMALS, "a Decimal or int"),
+    "integer": "an int",
+    "string": "a str",
+    "boolean": "a bool",
+}
 
 
 def fits(fact_type: str, value: Any) -> bool:
-    """Whether a value has the Python type a fact of this type takes (a finite Decimal or int for decimals;
-    bool is no int here)."""
+    """Whether a value has the Python type a fact of this type takes (a finite Decimal or int for decimal and
+    money; bool is no int here)."""
     return type(value) in PYTHON_TYPES[fact_type] and (type(value) is not Decimal or value.is_finite())
 
 

@@ -116,7 +116,7 @@ def test_explain_prints_the_decision_with_every_rule_that_fired(rules_dir: Path)
     assert (answer["outcome"], answer["role"]) == ("escalate", "department_head")
     assert [(r["rule"], r["text"]) for r in answer["reasons"]] == [
         ("above-norm", "Discount 14% is above the norm of 12.5% for price column 3, class B"),
-        ("overdue", "The customer has 12.5 overdue; this order is 5400"),
+        ("overdue", "The customer has 12.50 overdue; this order is 5,400.00"),
     ]
     assert answer["reasons"][0]["description"].startswith("Any discount above the norm")
     assert answer["facts"]["overdue_amount"] == "12.5" and answer["version"] == get_ruleset("discount").version
@@ -274,9 +274,7 @@ def test_replay_with_a_candidate_that_needs_a_fact_never_stored_says_so(
 ) -> None:
     candidate = tmp_path / "discount.yaml"
     without_cases = DISCOUNT[: DISCOUNT.index("cases:")]
-    candidate.write_text(
-        without_cases.replace("  order_total: decimal ", "  region: string\n  order_total: decimal ")
-    )
+    candidate.write_text(without_cases.replace("  order_total: money ", "  region: string\n  order_total: money "))
     code, answer = kamflow("rules", "replay", "discount", "--candidate", str(candidate))
     assert code == 0 and answer["decisions"] == 0 and answer["not_replayed"] == 4
     assert "missing fact 'region'" in answer["first_not_replayed"][0]

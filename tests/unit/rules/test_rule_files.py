@@ -67,5 +67,6 @@ def test_a_credit_limit_decision_names_the_requester_and_the_category_in_words()
     )
     assert [reason.text for reason in ruleset.decide(case.facts).reasons] == [
         "Asked by a key account manager: the credit controller decides",
-        "The open-orders limit rises by 250000 to 250000, more than 100000: the commercial director approves",
+        "The open-orders limit rises by 250,000.00 to 250,000.00, more than 100,000: "
+        "the commercial director approves",
     ]
