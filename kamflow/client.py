@@ -90,6 +90,7 @@ def start_run(deployment: str, parameters: dict[str, Any]) -> str:
     from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
     from prefect.exceptions import ObjectNotFound
+    from prefect.settings import PREFECT_API_URL
 
     def started() -> str | None:
         try:
@@ -97,7 +98,9 @@ def start_run(deployment: str, parameters: dict[str, Any]) -> str:
         except ObjectNotFound:
             return None
         except Exception as exc:  # the Prefect client raises many kinds; all mean the service is not there
-            raise ServiceUnavailable(f"could not start {deployment}: {exc}") from exc
+            raise ServiceUnavailable(
+                f"could not start {deployment} at {PREFECT_API_URL.value()}: {exc}; is `kamflow serve` running?"
+            ) from exc
 
     return wait_for(f"deployment {deployment}", started, timeout=30)
 
