@@ -31,7 +31,7 @@ from kamflow import approvals, clock, org
 from kamflow.db import unit_of_work
 from kamflow.errors import KamflowError
 from kamflow.models import ApprovalTask
-from kamflow.reports import role_words
+from kamflow.reports import words
 from kamflow.settings import get_settings
 
 
@@ -122,7 +122,7 @@ Then = Callable[[Session, ApprovalTask, dt.datetime], None]
 def task_markdown(task: ApprovalTask, *, assignee: str) -> str:
     return (
         f"## {task.title}\n\n{task.explanation}\n\n"
-        f"**Task {task.id}** for **{assignee}** ({role_words(task.role)}), "
+        f"**Task {task.id}** for **{assignee}** ({words(task.role)}), "
         f"due {task.due_at:%Y-%m-%d %H:%M} UTC.\n\n"
         "Enter your login and your approval code (`kamflow tasks` shows it), choose your decision and submit."
     )
@@ -136,7 +136,7 @@ def waiting_markdown(session: Session, waiting: list[ApprovalTask], *, on: dt.da
     if len(waiting) == 1:
         return text
     rows = "\n".join(
-        f"| {t.id} | {delegations.acting_for(t.owner).login} | {role_words(t.role)} | {t.due_at:%Y-%m-%d %H:%M} |"
+        f"| {t.id} | {delegations.acting_for(t.owner).login} | {words(t.role)} | {t.due_at:%Y-%m-%d %H:%M} |"
         for t in waiting
     )
     return f"{text}\n\n**Waiting for**\n\n| task | who | step | due (UTC) |\n|---|---|---|---|\n{rows}"

@@ -4,6 +4,7 @@ of collection (tasks, promises to pay, disputed-invoice holds). kamflow.cli regi
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -123,11 +124,14 @@ def _task_view(task: Any, customer: str) -> dict[str, Any]:
 
 
 def _task_line(view: dict[str, Any]) -> str:
+    from kamflow.credit.facts import money
+    from kamflow.reports import words
+
     level = f" level {view['level']}" if view["level"] else ""
-    channel = f" by {view['channel']}" if view["channel"] else ""
+    channel = f" by {words(view['channel'])}" if view["channel"] else ""
     return (
-        f"task {view['task_id']}: {view['customer']} {view['action']}{level}{channel}, by {view['next_action_on']}"
-        f" ({view['amount']} overdue) — " + "; ".join(view["reasons"])
+        f"task {view['task_id']}: {view['customer']} {words(view['action'])}{level}{channel}, by"
+        f" {view['next_action_on']} ({money(Decimal(view['amount']))} overdue) — " + "; ".join(view["reasons"])
     )
 
 

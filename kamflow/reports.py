@@ -20,14 +20,15 @@ def pct(value: Decimal | None) -> str:
 ACRONYMS = {"kam": "KAM", "hr": "HR"}
 
 
-def role_words(role: str) -> str:
-    """A role id as people say it: department_head → department head, kam → KAM."""
-    return ACRONYMS.get(role, role.replace("_", " "))
+def words(identifier: str) -> str:
+    """An id (a role, a channel, an action) as people say it: department_head → department head, kam → KAM,
+    kam_call → KAM call."""
+    return " ".join(ACRONYMS.get(word, word) for word in identifier.split("_"))
 
 
 def to_whom(decision: dict[str, Any]) -> str:
     """Whom the rules sent a decision to, for a report: ' (to the **department head**)', or nothing."""
-    return f" (to the **{role_words(decision['role'])}**)" if decision.get("role") else ""
+    return f" (to the **{words(decision['role'])}**)" if decision.get("role") else ""
 
 
 def decision_markdown(request: DiscountRequest) -> str:

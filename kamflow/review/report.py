@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from kamflow.credit.facts import money
+from kamflow.reports import words
 
 CHANGES = {
     "overdue": "overdue",
@@ -93,7 +94,7 @@ class ReviewSummary:
         return [
             {
                 "level": level,
-                "channel": self.channels.get(level, "none"),
+                "channel": words(self.channels.get(level, "none")),
                 "customers": self.totals.levels.get(level, 0),
                 "change": self.totals.levels.get(level, 0) - before.get(level, 0),
             }

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from flows.human import task_markdown
 from kamflow.credit import reports, solvency
 from kamflow.demo_data import EMPLOYEES
-from kamflow.reports import decision_markdown, role_words
+from kamflow.reports import decision_markdown, words
 from kamflow.settings import Settings
 from tests.conftest import NOW, customer
 from tests.unit.credit.conftest import change, headroom, order
@@ -20,10 +20,11 @@ def names_a_role_id(text: str) -> bool:
     return any(role in text for role in ROLE_IDS)
 
 
-def test_role_words() -> None:
-    assert role_words("department_head") == "department head"
-    assert role_words("credit_controller") == "credit controller"
-    assert (role_words("kam"), role_words("hr"), role_words("director")) == ("KAM", "HR", "director")
+def test_words() -> None:
+    assert words("department_head") == "department head"
+    assert words("credit_controller") == "credit controller"
+    assert (words("kam"), words("hr"), words("director")) == ("KAM", "HR", "director")
+    assert (words("kam_call"), words("propose_limit_change")) == ("KAM call", "propose limit change")
 
 
 def test_credit_reports_name_whom_the_rules_sent_a_decision_to(session: Session) -> None:

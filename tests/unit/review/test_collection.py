@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 
 from kamflow import clock, org
 from kamflow.cli import app
+from kamflow.credit.facts import money
 from kamflow.errors import NotPermitted
 from kamflow.models import AuditEvent, Customer, Delegation, Employee, Invoice
 from kamflow.review import collection
@@ -171,3 +173,15 @@ def test_listing_collection_tasks_reads_the_same_statements_however_many_people_
         order(session, absent, "kam.north1")
     standing_in, everyone = count()
     assert everyone > own and standing_in == alone == 2  # the delegations in force, then the tasks
+
+
+def test_a_task_reads_as_people_speak_in_the_terminal(session: Session, kamflow: Any) -> None:
+    review(session, TODAY)
+    _, mine = kamflow("collection", "tasks", "--as", "kam.north2")
+    printed = CliRunner().invoke(app, ["collection", "tasks", "--as", "kam.north2"]).stdout
+    heads = [line.split(" — ")[0] for line in printed.splitlines()]
+    assert len(heads) == len(mine)
+    for head, task in zip(heads, mine, strict=True):
+        assert "_" not in head  # actions and channels in words: "propose limit change by KAM call"
+        assert head.endswith(f"({money(Decimal(task['amount']))} overdue)")
+    assert any(Decimal(task["amount"]) >= 1000 for task in mine)  # so some amount above shows a separator

@@ -49,6 +49,13 @@ def test_the_next_night_compares_with_the_previous_one(session: Session) -> None
     assert summary.previous_date == TODAY
     assert f"## Changes since the review of {TODAY}" in summary.markdown()
     assert sum(row["change"] for row in summary.levels_table()) == 0  # the same 40 customers
+    assert [row["channel"] for row in summary.levels_table()] == [
+        "none",
+        "KAM call",
+        "letter",
+        "stop shipments",
+        "legal",
+    ]
 
 
 def test_a_customer_that_breaks_the_review_is_named_and_the_review_marked_failed(
