@@ -118,7 +118,7 @@ class ReviewSummary:
                 sums.get(name, Decimal(0)) for name in ("overdue", "dunnable", "exposure", "interest", "fees")
             ]
             lines.append(f"| {currency} | " + " | ".join(money(cell) for cell in cells) + " |")
-        tasks = ", ".join(f"{action} {count:,}" for action, count in sorted(self.tasks.items())) or "none"
+        tasks = ", ".join(f"{words(action)} {count:,}" for action, count in sorted(self.tasks.items())) or "none"
         lines += ["", f"Collection tasks for this date: {tasks}.", ""]
         lines += self._changes()
         return "\n".join(lines)

@@ -41,6 +41,8 @@ def test_three_shards_review_everyone_once_and_agree_with_the_ledger(session: Se
     assert sum(money[label] for label in summary.bucket_labels) == money["overdue"]
     assert summary.tasks and summary.top_risks and len(summary.top_risks) <= service.TOP_RISKS
     assert "No previous review to compare with." in summary.markdown()
+    tasks_line = next(line for line in summary.markdown().splitlines() if line.startswith("Collection tasks"))
+    assert any("_" in action for action in summary.tasks) and "_" not in tasks_line  # in words, not ids
 
 
 def test_the_next_night_compares_with_the_previous_one(session: Session) -> None:
