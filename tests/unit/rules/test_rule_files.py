@@ -70,3 +70,13 @@ def test_a_credit_limit_decision_names_the_requester_and_the_category_in_words()
         "The open-orders limit rises by 250,000.00 to 250,000.00, more than 100,000: "
         "the commercial director approves",
     ]
+
+
+def test_a_credit_review_decision_names_the_dunning_channel_in_words() -> None:
+    ruleset = get_ruleset("credit_review")
+    case = next(case for case in ruleset.cases if case.name == "stop shipments blocks new orders")
+    assert case.facts["dunning_channel"] == "stop_shipments"  # conditions still compare the id
+    assert [reason.text for reason in ruleset.decide(case.facts).reasons] == [
+        "Dunning level 3 (stop shipments): 3,000.00 overdue, the oldest for 40 days",
+        "Dunning is at stop shipments: no new orders until the 3,000.00 overdue is paid",
+    ]
