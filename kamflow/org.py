@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
@@ -40,6 +40,20 @@ def holder_of(session: Session, *, role: str, near: Employee) -> Employee:
     if found is None:
         raise NotFound(f"nobody holds the role {role!r}", field="role")
     return found
+
+
+@dataclass
+class Holders:
+    """Role holders as one pass (a sweep, a review) looks them up: each role once per person it is near."""
+
+    session: Session
+    found: dict[tuple[str, int], Employee] = field(default_factory=dict)
+
+    def of(self, role: str, near: Employee) -> Employee:
+        key = (role, near.id)
+        if key not in self.found:
+            self.found[key] = holder_of(self.session, role=role, near=near)
+        return self.found[key]
 
 
 _Order = Row[tuple[int, int, dt.date, dt.date, str]]

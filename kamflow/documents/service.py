@@ -558,22 +558,15 @@ def timing_of(step: DocumentStep, chain: Chain) -> Timing:
     return next(s for s in chain.stages[step.stage_index].steps if s.name == step.name)
 
 
-_Holders = dict[tuple[str, int], Employee]
-"""(role, person id) → the holder of the role for that person, as a sweep has looked them up so far."""
-
-
 def _escalation_target(
-    session: Session, task: ApprovalTask, timing: Timing, author: Employee, holders: _Holders
+    task: ApprovalTask, timing: Timing, author: Employee, holders: org.Holders
 ) -> Employee | None:
     """Whom a late task goes to; never the author, never the task's own owner. A role's holder is looked up once
     per owner in a sweep (`holders`)."""
     if timing.escalate.to == "none":
         return None
     if timing.escalate.to == "role":
-        key = (str(timing.escalate.role), task.owner_id)
-        if key not in holders:
-            holders[key] = org.holder_of(session, role=key[0], near=task.owner)
-        target: Employee | None = holders[key]
+        target: Employee | None = holders.of(str(timing.escalate.role), task.owner)
     else:
         target = task.owner.manager
     while target is not None and target.id == author.id:
@@ -601,7 +594,7 @@ def sweep(session: Session, *, now: dt.datetime) -> list[ApprovalTask]:
     opened: list[ApprovalTask] = []
     events: list[audit.Event] = []
     chains: dict[int, Chain] = {}
-    holders: _Holders = {}
+    holders = org.Holders(session)
     for link in links:
         task, step = link.task, link.step
         if step.document_id not in chains:
@@ -615,7 +608,7 @@ def sweep(session: Session, *, now: dt.datetime) -> list[ApprovalTask]:
         if task.due_at >= now:
             continue
         due = text.add_business_days(now, timing.deadline_days, tz)
-        target = _escalation_target(session, task, timing, step.document.author, holders)
+        target = _escalation_target(task, timing, step.document.author, holders)
         if target is None:
             note = "nobody to escalate to; still waiting"
             approvals.keep_waiting(task, now=now, due_at=due, note=note, events=events)

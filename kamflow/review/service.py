@@ -189,16 +189,13 @@ class Run:
     outcome_of: dict[str, str]  # rule id -> outcome
     previous_id: int
     employees: dict[int, Employee]
-    assignees: dict[tuple[int, str], int]  # (KAM id, role) -> employee id
+    holders: org.Holders
     buckets: list[ageing.Bucket]
     buckets_of: Callable[[dict[str, Any]], tuple[Decimal | None, ...]]  # a ledger row's bucket amounts
 
-    def assignee(self, session: Session, kam_id: int, role: str | None) -> int:
-        if role is None:
-            return kam_id
-        if (kam_id, role) not in self.assignees:
-            self.assignees[kam_id, role] = org.holder_of(session, role=role, near=self.employees[kam_id]).id
-        return self.assignees[kam_id, role]
+    def assignee(self, kam_id: int, role: str | None) -> int:
+        """Who acts on a task: the KAM, or the holder of the role the rules named for the KAM."""
+        return kam_id if role is None else self.holders.of(role, self.employees[kam_id]).id
 
 
 def prepare(session: Session, review: CreditReview, *, now: dt.datetime, policy: Policy | None = None) -> Run:
@@ -216,7 +213,7 @@ def prepare(session: Session, review: CreditReview, *, now: dt.datetime, policy:
         outcome_of={rule.id: rule.outcome for rule in ruleset.listed},
         previous_id=previous.id if previous else 0,
         employees={e.id: e for e in session.scalars(select(Employee))},
-        assignees={},
+        holders=org.Holders(session),
         buckets=policy.ageing,
         buckets_of=itemgetter(*(f"bucket_{index}" for index in range(len(policy.ageing)))),  # 2 or more
     )
@@ -697,7 +694,7 @@ def _store_tasks(
         for action, reasons in asked.items():
             if (customer.id, action) in existing:
                 continue
-            rows.append(_task(session, run, customer, decision, action, reasons))
+            rows.append(_task(run, customer, decision, action, reasons))
             decided.append((customer, decision))
     if not rows:
         return 0
@@ -735,7 +732,6 @@ def _store_tasks(
 
 
 def _task(
-    session: Session,
     run: Run,
     customer: _Customer,
     decision: Decision,
@@ -756,7 +752,7 @@ def _task(
         "action": action,
         "channel": channel,
         "level": number,
-        "assignee_id": run.assignee(session, customer.kam_id, role),
+        "assignee_id": run.assignee(customer.kam_id, role),
         "next_action_on": run.as_of + dt.timedelta(days=within),
         "status": "open",
         "reasons": reasons,

@@ -313,3 +313,14 @@ def test_the_codes_secret_is_made_once_private_and_shared(tmp_path: Path) -> Non
     assert [p.name for p in tmp_path.iterdir()] == ["secret.key"]
     assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
     assert Settings(data_dir=tmp_path, secret_key="k" * 16).approval_secret == b"k" * 16
+
+
+def test_role_holders_are_looked_up_once_per_role_and_person(session: Session) -> None:
+    kams = [org.employee(session, login) for login in ("kam.north1", "kam.north2", "kam.south1")]
+    holders = org.Holders(session)
+    first = [holders.of("credit_controller", kam) for kam in kams]
+    with statements(session) as sent:
+        again = [holders.of("credit_controller", kam) for kam in kams * 2]
+    assert [holder.login for holder in first + again] == ["credit"] * 9
+    assert sent == []  # every later lookup is answered from the first
+    assert holders.of("department_head", kams[2]).login == "head.south"  # another role: looked up afresh
