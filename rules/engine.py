@@ -236,14 +236,21 @@ class RuleSet:
     def decide(self, facts: Mapping[str, Any]) -> Decision:
         """Decide one fact set (ValueError naming the fact if one is missing, undeclared or mistyped)."""
         try:
-            return self._decide([facts])[0]
+            return self.decide_many([facts])[0]
         except FactsRefused as refused:
             raise ValueError(refused.reason) from None
 
     def decide_many(self, facts: Sequence[Mapping[str, Any]]) -> list[Decision]:
         """Decide many fact sets, CHUNK of them per engine session; all are checked before any is decided
         (FactsRefused, a ValueError, at the first that does not fit)."""
-        return self._decide(facts)
+        decisions: list[Decision] = []
+        with no_cycle_collection():
+            bodies, safes = self._prepare(facts)
+            for start in range(0, len(bodies), CHUNK):
+                fired = self._engine.run(bodies[start : start + CHUNK])
+                chunk = safes[start : start + CHUNK]
+                decisions += [self._decision(mask, safe) for mask, safe in zip(fired, chunk, strict=True)]
+        return decisions
 
     def typed_facts(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """Facts from JSON (a stored Decision's `facts`, a command line): decimal and money facts from strings,
@@ -259,16 +266,6 @@ class RuleSet:
                     raise ValueError(f"fact {name!r} must be a decimal number, got {value!r}") from None
         check_facts(self.fact_types, typed)
         return typed
-
-    def _decide(self, facts: Sequence[Mapping[str, Any]]) -> list[Decision]:
-        decisions: list[Decision] = []
-        with no_cycle_collection():
-            bodies, safes = self._prepare(facts)
-            for start in range(0, len(bodies), CHUNK):
-                fired = self._engine.run(bodies[start : start + CHUNK])
-                chunk = safes[start : start + CHUNK]
-                decisions += [self._decision(mask, safe) for mask, safe in zip(fired, chunk, strict=True)]
-        return decisions
 
     def _prepare(self, facts: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
         """Check fact sets; their JSON for the engine (without sid and id) and their JSON-safe copies. Done

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kamflow import approvals, audit, clock, rulesets
-from kamflow.credit import facts, orders, standing, tasks
+from kamflow.credit import facts, orders, policy, standing, tasks
 from kamflow.credit.standing import CustomerCode
 from kamflow.credit.tables import CreditLimitChange, CreditTerms, OrderCreditCheck
 from kamflow.errors import InvalidInput
@@ -69,7 +69,7 @@ def prepare(session: Session, request: LimitChangeIn, *, on: dt.date) -> tuple[C
     """Check the request (a KamflowError naming the field if it does not fit) and gather the facts the
     `credit_limit` rules expect; reads only."""
     client = standing.customer(session, request.customer)
-    person = standing.requester(session, request.requester, client, also=("credit_controller",))
+    person = standing.requester(session, request.requester, client, also=policy.current().asks_limit_changes)
     if request.until is not None and request.category != "total":
         raise InvalidInput("only the total limit can be temporary", field="until")
     if request.until is not None and request.until < on:

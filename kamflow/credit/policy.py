@@ -1,7 +1,8 @@
 """The credit policy as data: `policy.yaml` beside this module (or the file the `credit_policy` setting names)
 holds the grace days, the solvency check's look-back, which customer classes are key accounts, the proposed
-limit's formula, and which roles besides the KAM's line may enter orders or ask for solvency checks. Read once
-per file and checked with pydantic, amounts exact; a value that does not fit fails naming its key."""
+limit's formula, and which roles besides the KAM's line may enter orders, ask for solvency checks, ask for
+limit changes or record promises to pay and invoice holds. Read once per file and checked with pydantic,
+amounts exact; a value that does not fit fails naming its key."""
 
 from __future__ import annotations
 
@@ -44,6 +45,10 @@ class CreditPolicy(policy.Strict):
     proposed_limit: LimitFormula
     enters_orders: tuple[Name, ...] = Field(description="Roles that may enter any customer's order")
     asks_solvency_checks: tuple[Name, ...] = Field(description="Roles that may ask for any customer's check")
+    asks_limit_changes: tuple[Name, ...] = Field(description="Roles that may ask to change any customer's limit")
+    records_collection: tuple[Name, ...] = Field(
+        description="Roles that may record a promise to pay or put an invoice on hold for any customer"
+    )
 
 
 @functools.cache

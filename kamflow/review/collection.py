@@ -12,15 +12,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from kamflow import audit, org
-from kamflow.credit import standing
+from kamflow.credit import policy, standing
 from kamflow.credit.standing import CustomerCode
 from kamflow.errors import InvalidInput, NotFound, NotPermitted
 from kamflow.models import Customer, Employee, Invoice
 from kamflow.review.dunning import DUNNING
 from kamflow.review.tables import CollectionTask, DunningState, InvoiceHold, PaymentPromise
 from kamflow.types import Login
-
-CREDIT_CONTROLLER = ("credit_controller",)
 
 
 class PromiseIn(BaseModel):
@@ -104,7 +102,7 @@ def record_promise(session: Session, promise: PromiseIn, *, on: dt.date, now: dt
     """Record a promise to pay; it replaces the customer's open one. The next review holds the dunning level
     until the date, then finds it kept (paid since) or broken (escalated)."""
     client = standing.customer(session, promise.customer)
-    person = standing.requester(session, promise.recorded_by, client, also=CREDIT_CONTROLLER)
+    person = standing.requester(session, promise.recorded_by, client, also=policy.current().records_collection)
     if promise.promised_for < on:
         raise InvalidInput(f"the promised date {promise.promised_for} is before today, {on}", field="date")
     session.execute(
@@ -143,7 +141,7 @@ def hold_invoice(session: Session, hold: HoldIn, *, on: dt.date, now: dt.datetim
     if invoice is None:
         raise NotFound(f"no invoice {hold.invoice!r}", field="invoice")
     client = session.get_one(Customer, invoice.customer_id)
-    person = standing.requester(session, hold.placed_by, client, also=CREDIT_CONTROLLER)
+    person = standing.requester(session, hold.placed_by, client, also=policy.current().records_collection)
     row = session.scalar(select(InvoiceHold).where(InvoiceHold.invoice_id == invoice.id))
     held = row is not None and row.released_on is None
     if hold.release != held:

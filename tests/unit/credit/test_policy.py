@@ -18,7 +18,8 @@ def test_the_shipped_policy_carries_the_credit_figures() -> None:
     formula = shipped.proposed_limit
     assert (formula.terms_days_per_month, formula.extra_months, formula.round_down_to) == (30, 1, Decimal(1000))
     assert shipped.enters_orders == ("sales_support", "credit_controller")
-    assert shipped.asks_solvency_checks == ("credit_controller",)
+    assert shipped.asks_solvency_checks == shipped.asks_limit_changes == ("credit_controller",)
+    assert shipped.records_collection == ("credit_controller",)
     assert policy.load() is shipped  # read once
 
 

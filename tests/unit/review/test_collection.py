@@ -17,7 +17,7 @@ from kamflow import clock, org
 from kamflow.cli import app
 from kamflow.credit.facts import money
 from kamflow.errors import NotPermitted
-from kamflow.models import AuditEvent, Customer, Delegation, Employee, Invoice
+from kamflow.models import AuditEvent, Customer, Employee, Invoice
 from kamflow.review import collection
 from kamflow.review.tables import CollectionTask, InvoiceHold, PaymentPromise
 from kamflow.serving import prefect_environment
@@ -117,17 +117,15 @@ def test_the_review_command_refuses_bad_dates_before_starting_anything(session: 
 
 
 def order(session: Session, frm: str, to: str, *, days: int = 6) -> None:
-    session.add(
-        Delegation(
-            from_id=org.employee(session, frm).id,
-            to_id=org.employee(session, to).id,
-            valid_from=TODAY,
-            valid_to=TODAY + dt.timedelta(days=days),
-            order_ref="Order 12/2026",
-            created_at=NOW,
-        )
+    org.delegate(
+        session,
+        frm=org.employee(session, frm),
+        to=org.employee(session, to),
+        valid_from=TODAY,
+        valid_to=TODAY + dt.timedelta(days=days),
+        order_ref="Order 12/2026",
+        now=NOW,
     )
-    session.flush()
 
 
 def listed(session: Session, login: str, on: dt.date = TODAY) -> list[int]:

@@ -18,7 +18,7 @@ import pytest
 from bench.bench_rules import plain_decide, random_facts
 from rules import engine
 from rules.conditions import AllOf, AnyOf, Leaf, Not
-from rules.engine import RULES_DIR, Decision, get_ruleset, load_ruleset, load_ruleset_text
+from rules.engine import RULES_DIR, Decision, FactsRefused, get_ruleset, load_ruleset, load_ruleset_text
 from rules.spec import parse_rule_file
 
 
@@ -265,8 +265,9 @@ def test_facts_that_do_not_fit_are_refused_naming_the_fact(change: dict[str, Any
     facts = {name: value for name, value in facts.items() if value is not None}
     with pytest.raises(ValueError, match=re.escape(message)):
         ruleset.decide(facts)
-    with pytest.raises(ValueError, match=re.escape(f"fact set 1: {message}")):
+    with pytest.raises(FactsRefused, match=re.escape(f"fact set 1: {message}")) as refused:
         ruleset.decide_many([ruleset.cases[0].facts, facts])
+    assert isinstance(refused.value, ValueError) and refused.value.index == 1 and message in refused.value.reason
 
 
 def test_an_engine_failure_is_raised_and_the_rule_set_decides_on(monkeypatch: pytest.MonkeyPatch) -> None:
