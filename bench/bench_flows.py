@@ -27,8 +27,9 @@ from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
 from prefect.testing.utilities import prefect_test_harness
 
 from flows.discount import discount_authorization
+from flows.runs import wait_for
 from kamflow import clock, discounts, migrate
-from kamflow.client import request_discount, wait_for
+from kamflow.app.runs import request_discount
 from kamflow.db import get_engine, unit_of_work
 from kamflow.demo_data import generate
 from kamflow.models import Customer, DiscountRequest
@@ -89,7 +90,7 @@ def main() -> None:
             "PREFECT_HOME": str(data / "prefect"),
         }
         runner = subprocess.Popen(
-            [sys.executable, "-m", "kamflow.cli", "serve"],
+            [sys.executable, "-m", "kamflow.app.cli", "serve"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

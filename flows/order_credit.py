@@ -16,8 +16,8 @@ from prefect import flow, get_run_logger
 from pydantic import BaseModel, Field
 
 from flows.human import ApprovalInput, DecimalText
+from flows.runs import resume_waiting
 from flows.settle import Step, settle
-from kamflow.client import resume_waiting
 from kamflow.credit import limits, orders, reports
 from kamflow.credit.limits import LimitChangeIn
 from kamflow.credit.orders import OrderIn

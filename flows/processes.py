@@ -20,7 +20,6 @@ from flows.human import ApprovalInput
 from flows.order_credit import LimitChangeAnswer, OrderCreditAnswer
 from flows.solvency import SolvencyAnswer
 from kamflow import approvals, clock, discounts
-from kamflow.client import decided_request
 from kamflow.credit import limits, orders, solvency
 from kamflow.credit import views as credit_views
 from kamflow.documents import service as documents
@@ -73,7 +72,9 @@ def _credit(
 
 
 PROCESSES: dict[str, Process] = {
-    discounts.PROCESS: Process(DiscountAnswer, _check_on(discounts.get, discounts.check_answer), decided_request),
+    discounts.PROCESS: Process(
+        DiscountAnswer, _check_on(discounts.get, discounts.check_answer), discounts.decided
+    ),
     documents.PROCESS: Process(
         DocumentAnswer,
         documents.check_for,

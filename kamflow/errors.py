@@ -35,3 +35,10 @@ class NotFound(KamflowError):
 
     exit_code = 4
     kind = "not_found"
+
+
+class ServiceUnavailable(KamflowError):
+    """The service a command needs is not there (Prefect, `kamflow serve`): exit 5."""
+
+    exit_code = 5
+    kind = "unavailable"

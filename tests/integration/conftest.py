@@ -31,7 +31,7 @@ class Stack:
     def start_runner(self) -> None:
         log = (self.settings.data_dir / "runner.log").open("ab")
         self.runner = subprocess.Popen(
-            [sys.executable, "-m", "kamflow.cli", "serve"],
+            [sys.executable, "-m", "kamflow.app.cli", "serve"],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -54,7 +54,7 @@ class Stack:
 
     def kamflow(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "kamflow.cli", *args],
+            [sys.executable, "-m", "kamflow.app.cli", *args],
             env=self.env,
             capture_output=True,
             text=True,

@@ -26,13 +26,12 @@ from prefect.states import Scheduled
 from sqlalchemy import func, select, text
 
 from kamflow import approvals, audit, clock, discounts
-from kamflow.client import start_run
+from kamflow.app.runs import DISCOUNT_DEPLOYMENT, start_run
 from kamflow.db import get_engine, unit_of_work
 from kamflow.discounts import DiscountRequestIn
 from kamflow.models import ApprovalTask, AuditEvent, Customer, DiscountRequest
 from kamflow.review import service
 from kamflow.review.tables import CollectionTask, CreditReview, CustomerReview, ReviewShard
-from kamflow.serving import DISCOUNT_DEPLOYMENT
 from tests.conftest import approval_code
 from tests.integration.conftest import wait_until
 from tests.integration.test_discount_process import kam_and_norm

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from kamflow import audit, discounts
-from kamflow.cli import app
+from kamflow.app.cli import app
 from kamflow.db import unit_of_work
 from kamflow.models import AuditEvent, RuleSetVersion
 from kamflow.settings import Settings, use_settings

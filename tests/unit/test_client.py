@@ -7,7 +7,8 @@ import socket
 import pytest
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from kamflow.client import ServiceUnavailable, start_run
+from kamflow.app.runs import start_run
+from kamflow.errors import ServiceUnavailable
 
 
 def test_starting_a_run_with_no_server_names_the_api_and_kamflow_serve() -> None:

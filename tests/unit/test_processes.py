@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from flows.deadlines import approval_deadlines
 from flows.processes import PROCESSES, decided_view, sweep_overdue
 from kamflow import approvals, discounts
-from kamflow.cli import DECIDED_TEXTS, decided_text
+from kamflow.app.cli import DECIDED_TEXTS, decided_text
 from kamflow.credit import orders
 from kamflow.documents import service as documents
 from kamflow.documents.tables import DocumentStepTask

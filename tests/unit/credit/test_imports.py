@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 import kamflow
 from kamflow import imports
-from kamflow.cli import app
-from kamflow.cli_credit import IMPORT_COLUMNS
+from kamflow.app.cli import app
+from kamflow.app.cli.credit import IMPORT_COLUMNS
 from kamflow.credit import standing
 from kamflow.credit.tables import CreditTerms, FinancialStatement
 from kamflow.models import Customer, Invoice, Order, Payment

@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from kamflow import approvals, org
-from kamflow.cli import app
+from kamflow.app.cli import app
+from kamflow.app.serve import prefect_environment
 from kamflow.documents import service, views
 from kamflow.documents.tables import Signature
 from kamflow.errors import InvalidInput
 from kamflow.models import Delegation
-from kamflow.serving import prefect_environment
 from kamflow.settings import Settings
 from tests.conftest import NOW, TODAY
 from tests.unit.documents.conftest import WEEK, act, agree_all, delegate, submit, waiting

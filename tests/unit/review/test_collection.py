@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from kamflow import clock, org
-from kamflow.cli import app
+from kamflow.app.cli import app
+from kamflow.app.serve import prefect_environment
 from kamflow.credit.facts import money
 from kamflow.errors import NotPermitted
 from kamflow.models import AuditEvent, Customer, Employee, Invoice
 from kamflow.review import collection
 from kamflow.review.tables import CollectionTask, InvoiceHold, PaymentPromise
-from kamflow.serving import prefect_environment
 from kamflow.settings import Settings
 from tests.conftest import NOW, TODAY
 from tests.unit.review.conftest import review

@@ -16,13 +16,15 @@ from typing import Any
 
 from sqlalchemy import select
 
+from flows.runs import wait_for
 from kamflow import clock, customers, migrate
-from kamflow.client import Answer, ServiceUnavailable, decide, request_discount, wait_for
+from kamflow.app.runs import Answer, decide, request_discount
+from kamflow.app.serve import prefect_environment
 from kamflow.db import get_engine, unit_of_work
 from kamflow.demo_data import generate
 from kamflow.discounts import DiscountRequestIn
+from kamflow.errors import ServiceUnavailable
 from kamflow.models import Customer, DiscountNorm, PriceColumn
-from kamflow.serving import prefect_environment
 from kamflow.settings import get_settings
 
 COLUMN = 3
@@ -62,7 +64,7 @@ def run() -> str:
     company = generate(get_engine(settings), customers=200, seed=7, today=clock.today())
     log = (settings.prefect_home_dir / "demo-serve.log").open("ab")
     serving = subprocess.Popen(
-        [sys.executable, "-m", "kamflow.cli", "serve"],
+        [sys.executable, "-m", "kamflow.app.cli", "serve"],
         stdout=log,
         stderr=subprocess.STDOUT,
         env={**os.environ, **prefect_environment(settings)},

@@ -1,5 +1,5 @@
 """`kamflow doc …` (internal documents through their approval chains) and `kamflow delegate` (clause 1.4).
-kamflow.cli registers these."""
+kamflow.app.cli registers these."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from kamflow.cli_common import AsUser, Json, acting_login, parse_date, run_command
+from kamflow.app.cli.common import AsUser, Json, acting_login, parse_date, run_command
 from kamflow.errors import InvalidInput
 
 doc_app = typer.Typer(
@@ -79,7 +79,7 @@ def doc_submit(
     """Submit a draft: its type's chain starts (the draft must have the type's sections and fields)."""
 
     def body() -> dict[str, Any]:
-        from kamflow.documents.commands import submit
+        from kamflow.app.documents import submit
         from kamflow.documents.service import DocumentIn
 
         return submit(
@@ -108,7 +108,7 @@ def doc_revise(
     """The author's new version of a returned document; the chain asks everyone again, showing the diff."""
 
     def body() -> dict[str, Any]:
-        from kamflow.documents.commands import revise
+        from kamflow.app.documents import revise
 
         return revise(document_id, login=acting_login(acting), content=read_text(file), comment=comment)
 
@@ -118,7 +118,7 @@ def doc_revise(
 @doc_app.command("show")
 def doc_show(document_id: DocId, as_json: Json = False) -> None:
     """A document: status, version and hash, the current round's steps and who it waits for."""
-    from kamflow.documents.commands import show
+    from kamflow.app.documents import show
 
     run_command(as_json, lambda: show(document_id), doc_text)
 
@@ -126,7 +126,7 @@ def doc_show(document_id: DocId, as_json: Json = False) -> None:
 @doc_app.command("sheet")
 def doc_sheet(document_id: DocId, as_json: Json = False) -> None:
     """The approval sheet (Markdown): APPROVED and AGREED blocks, each signature with its date and version hash."""
-    from kamflow.documents.commands import sheet
+    from kamflow.app.documents import sheet
 
     run_command(
         as_json, lambda: {"document_id": document_id, "markdown": sheet(document_id)}, lambda r: r["markdown"]
@@ -136,7 +136,7 @@ def doc_sheet(document_id: DocId, as_json: Json = False) -> None:
 @doc_app.command("acks")
 def doc_acks(document_id: DocId, as_json: Json = False) -> None:
     """The acknowledgment journal of the effective version: who has acknowledged it and who has not."""
-    from kamflow.documents.commands import acks
+    from kamflow.app.documents import acks
 
     run_command(as_json, lambda: acks(document_id), _acks_text)
 
@@ -154,7 +154,7 @@ def delegate(
     window and come back after it. Self-delegation and cycles are refused."""
 
     def body() -> dict[str, Any]:
-        from kamflow.documents.commands import delegate as record
+        from kamflow.app.documents import delegate as record
 
         return record(
             acting=acting_login(acting),

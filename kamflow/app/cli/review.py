@@ -1,5 +1,5 @@
 """`kamflow review` and `kamflow collection …`: run the nightly credit review on demand, and the KAM's side
-of collection (tasks, promises to pay, disputed-invoice holds). kamflow.cli registers these."""
+of collection (tasks, promises to pay, disputed-invoice holds). kamflow.app.cli registers these."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from uuid import UUID
 import typer
 from pydantic import BaseModel, ConfigDict, Field
 
-from kamflow.cli_common import AsOf, AsUser, CustomerArgument, Json, acting_login, run_command
+from kamflow.app.cli.common import AsOf, AsUser, CustomerArgument, Json, acting_login, run_command
 from kamflow.review import MAX_SHARDS
 
 collection_app = typer.Typer(
@@ -67,7 +67,8 @@ def run_review(request: ReviewRequest) -> dict[str, Any]:
     from prefect import get_client
     from sqlalchemy import select
 
-    from kamflow.client import start_run, wait_for
+    from flows.runs import wait_for
+    from kamflow.app.runs import start_run
     from kamflow.review.tables import CreditReview
 
     run_id = UUID(

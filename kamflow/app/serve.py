@@ -12,8 +12,6 @@ import httpx
 
 from kamflow.settings import Settings
 
-DISCOUNT_DEPLOYMENT = "discount-authorization/discount-authorization"
-
 
 def prefect_environment(settings: Settings) -> dict[str, str]:
     """Prefect settings for kamflow's processes; anything already in the environment wins."""

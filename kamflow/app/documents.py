@@ -9,7 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import audit, client, clock, org
+from flows.runs import wait_for
+from kamflow import audit, clock, org
+from kamflow.app.runs import Answer, decide, start_run
 from kamflow.db import unit_of_work
 from kamflow.documents import service, views
 from kamflow.documents.chains import load, load_policy
@@ -31,8 +33,8 @@ def submit(document: service.DocumentIn) -> dict[str, Any]:
     with unit_of_work() as session:
         service.validate(session, document, load())
         session.rollback()
-    run_id = client.start_run(DEPLOYMENT, {"document": document.model_dump(mode="json")})
-    return client.wait_for(f"flow run {run_id}", lambda: _started(run_id))
+    run_id = start_run(DEPLOYMENT, {"document": document.model_dump(mode="json")})
+    return wait_for(f"flow run {run_id}", lambda: _started(run_id))
 
 
 def revise(document_id: int, *, login: str, content: str, comment: str) -> dict[str, Any]:
@@ -40,8 +42,8 @@ def revise(document_id: int, *, login: str, content: str, comment: str) -> dict[
     with unit_of_work() as session:
         task = service.revision_task(session, document_id, login=login, on=clock.today())
         task_id = task.id
-    return client.decide(
-        task_id, login=login, answer=client.Answer(action="revise", content=content, comment=comment)
+    return decide(
+        task_id, login=login, answer=Answer(action="revise", content=content, comment=comment)
     )
 
 

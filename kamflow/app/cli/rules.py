@@ -1,6 +1,6 @@
 """`kamflow rules …`: check rule files, run their cases, explain a decision (new or stored), and replay stored
 decisions against a candidate rule file. Rule sets are read from the settings' `rules_dir`, as they are now
-on disk. Every command reads only; a report that finds a problem exits 2. kamflow.cli registers this."""
+on disk. Every command reads only; a report that finds a problem exits 2. kamflow.app.cli registers this."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from kamflow.cli_common import Json, parse_date, run_command
+from kamflow.app.cli.common import Json, parse_date, run_command
 from kamflow.errors import InvalidInput
 from kamflow.settings import get_settings
 from rules.engine import Decision, RuleFileError, RuleSet, load_ruleset, load_ruleset_text

@@ -7,8 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from flows.runs import wait_for
 from kamflow import clock
-from kamflow.client import start_run, wait_for
+from kamflow.app.runs import start_run
 from kamflow.credit import limits, orders, solvency, standing, views
 from kamflow.db import unit_of_work
 

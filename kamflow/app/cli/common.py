@@ -42,7 +42,7 @@ def parse_date(value: str, field: str) -> dt.date:
 def run_command(as_json: bool, action: Callable[[], Any], human: Callable[[Any], str]) -> None:
     """Run a command body and print what it returns; turn every known failure into its message and exit code."""
     try:
-        from kamflow.serving import configure
+        from kamflow.app.serve import configure
 
         configure(get_settings())
         _emit(action(), as_json, human)
@@ -55,12 +55,12 @@ def run_command(as_json: bool, action: Callable[[], Any], human: Callable[[Any],
 
 
 def _emit(data: Any, as_json: bool, human: Callable[[Any], str]) -> None:
-    print(json.dumps(data, indent=2, default=str) if as_json else human(data))  # noqa: T201
+    print(json.dumps(data, indent=2, default=str) if as_json else human(data))
 
 
 def _fail(exc: KamflowError, as_json: bool) -> None:
     if as_json:
-        print(json.dumps(exc.as_dict()))  # noqa: T201
+        print(json.dumps(exc.as_dict()))
     else:
-        print(f"error: {exc.message}", file=sys.stderr)  # noqa: T201
+        print(f"error: {exc.message}", file=sys.stderr)
     raise typer.Exit(exc.exit_code)

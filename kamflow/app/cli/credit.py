@@ -1,5 +1,5 @@
 """`kamflow credit …`, `kamflow order …` and `kamflow import …`: solvency checks, exposure, credit limits,
-orders through the credit check, and data from CSV files. kamflow.cli registers these."""
+orders through the credit check, and data from CSV files. kamflow.app.cli registers these."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from kamflow.cli_common import (
+from kamflow.app.cli.common import (
     AsOf,
     AsUser,
     CustomerArgument,
@@ -118,7 +118,7 @@ def credit_check(
     """Check a customer's solvency: ratios, Altman score, payment history → risk class and decision."""
 
     def body() -> dict[str, Any]:
-        from kamflow.credit.client import check_solvency
+        from kamflow.app.credit import check_solvency
         from kamflow.credit.solvency import SolvencyCheckIn
 
         request = {"customer": customer, "purpose": purpose, "order_amount": order_amount}
@@ -136,7 +136,7 @@ def credit_exposure(
     """A customer's exposure by category against the limits in force."""
 
     def body() -> dict[str, Any]:
-        from kamflow.credit.client import exposure
+        from kamflow.app.credit import exposure
 
         return exposure(customer, on=None if as_of is None else parse_date(as_of, "as_of"))
 
@@ -160,7 +160,7 @@ def limit_set(
     blocked orders are re-checked."""
 
     def body() -> dict[str, Any]:
-        from kamflow.credit.client import set_limit
+        from kamflow.app.credit import set_limit
         from kamflow.credit.limits import LimitChangeIn
 
         request = {"customer": customer, "amount": amount, "until": until, "category": category}
@@ -184,7 +184,7 @@ def order_submit(
     """Enter an order: approved within the credit conditions, or blocked for the credit controller."""
 
     def body() -> dict[str, Any]:
-        from kamflow.credit.client import submit_order
+        from kamflow.app.credit import submit_order
         from kamflow.credit.orders import OrderIn
 
         request = {"customer": customer, "amount": amount, "number": number}

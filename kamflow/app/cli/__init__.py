@@ -9,11 +9,11 @@ from typing import Annotated, Any
 
 import typer
 
-from kamflow.cli_common import AsUser, CustomerOption, Json, acting_login, run_command
-from kamflow.cli_credit import check_text, credit_app, import_app, limit_text, order_app, order_text
-from kamflow.cli_docs import delegate, doc_app, doc_text, read_text
-from kamflow.cli_review import collection_app, review
-from kamflow.cli_rules import rules_app
+from kamflow.app.cli.common import AsUser, CustomerOption, Json, acting_login, run_command
+from kamflow.app.cli.credit import check_text, credit_app, import_app, limit_text, order_app, order_text
+from kamflow.app.cli.docs import delegate, doc_app, doc_text, read_text
+from kamflow.app.cli.review import collection_app, review
+from kamflow.app.cli.rules import rules_app
 from kamflow.settings import get_settings
 
 app = typer.Typer(
@@ -86,7 +86,7 @@ def init(
 def serve() -> None:
     """Run what flows need to wait and resume: the local Prefect server (unless KAMFLOW_PREFECT_API_URL
     points elsewhere) and every kamflow deployment. Stop with Ctrl-C."""
-    from kamflow import serving
+    from kamflow.app import serve as serving
 
     settings = get_settings()
     serving.configure(settings)
@@ -104,7 +104,7 @@ def serve() -> None:
 @app.command()
 def demo() -> None:
     """Run the main job end to end on embedded defaults and print a summary."""
-    from kamflow.demo import run
+    from kamflow.app.demo import run
 
     run_command(False, run, str)
 
@@ -122,7 +122,7 @@ def discount_request(
     """Ask for a discount: the rules approve, reject, or escalate it to the department head."""
 
     def body() -> dict[str, Any]:
-        from kamflow.client import request_discount
+        from kamflow.app.runs import request_discount
         from kamflow.discounts import DiscountRequestIn
 
         return request_discount(
@@ -144,7 +144,7 @@ def discount_request(
 @discount_app.command("show")
 def discount_show(request_id: int, as_json: Json = False) -> None:
     """Show a discount request, its decision and reasons."""
-    from kamflow.client import show_request
+    from kamflow.app.runs import show_request
 
     run_command(as_json, lambda: show_request(request_id), _request_text)
 
@@ -217,8 +217,8 @@ def decide(
     """Decide a waiting task: resumes its flow run with your answer (the same path as the UI form)."""
 
     def body() -> dict[str, Any]:
-        from kamflow.client import Answer
-        from kamflow.client import decide as resume
+        from kamflow.app.runs import Answer
+        from kamflow.app.runs import decide as resume
 
         content = None if file is None else read_text(file)
         return resume(
@@ -245,6 +245,3 @@ app.add_typer(rules_app, name="rules")
 def main() -> None:
     app()
 
-
-if __name__ == "__main__":
-    main()

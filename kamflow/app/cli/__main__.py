@@ -1,0 +1,3 @@
+from kamflow.app.cli import main
+
+main()
