@@ -29,7 +29,7 @@ from prefect.testing.utilities import prefect_test_harness
 from flows.discount import discount_authorization
 from flows.runs import wait_for
 from kamflow import clock, discounts, migrate
-from kamflow.app.runs import request_discount
+from kamflow.app.runs import start
 from kamflow.db import get_engine, unit_of_work
 from kamflow.demo_data import generate
 from kamflow.models import Customer, DiscountRequest
@@ -130,7 +130,7 @@ def submit_and_roll_back(request: discounts.DiscountRequestIn) -> None:
 
 def try_request(request: discounts.DiscountRequestIn) -> dict | None:  # type: ignore[type-arg]
     try:
-        return request_discount(request)
+        return start(discounts.PROCESS, request)
     except Exception:  # the runner may still be registering its deployments
         return None
 

@@ -1,8 +1,9 @@
-"""Every process people decide in, by name: the answer its human step waits for, how a decided subject is shown
-and how its overdue tasks are swept. It imports no deployment, so the flows that sweep and the CLI side that
-resumes can read it; `flows.registry` deploys the flows.
+"""Every process kamflow runs, declared once: its flow, its deployment, how a command starts it and reads back what
+it did, and — where people decide in it — the answer its human step waits for, how the decided subject is shown and
+how its overdue tasks are swept. `kamflow serve`'s deployments, `deploy/prefect.yaml` (checked by a test), the
+commands that start and decide, and the deadlines sweep are all derived from `PROCESSES`.
 
-A new process people decide in registers here: one entry in `PROCESSES` (and its deployment in the registry).
+A new process: its own flow module and domain package, and one entry in `PROCESSES` here.
 """
 
 from __future__ import annotations
@@ -10,25 +11,33 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
+from prefect import Flow, flow
+from prefect.deployments.runner import RunnerDeployment
+from prefect.schedules import Cron, Interval, Schedule
+from prefect.types.entrypoint import EntrypointType
 from sqlalchemy.orm import Session
 
-from flows.discount import DiscountAnswer
-from flows.documents import DocumentAnswer
+from flows.discount import DiscountAnswer, discount_authorization
+from flows.documents import DocumentAnswer, document_approval
 from flows.human import ApprovalInput
-from flows.order_credit import LimitChangeAnswer, OrderCreditAnswer
-from flows.solvency import SolvencyAnswer
+from flows.order_credit import LimitChangeAnswer, OrderCreditAnswer, credit_limit_change, order_credit_check
+from flows.review import credit_review_shard, nightly_credit_review
+from flows.solvency import SolvencyAnswer, solvency_check
 from kamflow import approvals, clock, discounts
 from kamflow.credit import limits, orders, solvency
 from kamflow.credit import views as credit_views
+from kamflow.db import unit_of_work
 from kamflow.documents import service as documents
 from kamflow.documents import views as document_views
+from kamflow.documents.chains import load as load_chains
 from kamflow.errors import NotFound
 from kamflow.models import ApprovalTask
-from kamflow.settings import get_settings
+from kamflow.settings import Settings, get_settings
 
-Decided = Callable[[Session, int], dict[str, Any] | None]
+View = dict[str, Any]
+Row = TypeVar("Row")
 
 
 class Sweep(Protocol):
@@ -36,18 +45,40 @@ class Sweep(Protocol):
 
 
 @dataclass(frozen=True)
-class Process:
-    """A process people decide in: the answer its human step waits for and the business check on it; how
-    `kamflow decide` shows the subject once the answer has landed (None while it still waits); and how its
-    overdue tasks are swept — by the shared escalation unless it keeps deadlines of its own."""
+class Start:
+    """How a person's command starts the process: the flow's parameter that takes the request, the check that
+    refuses a wrong request before anything starts (it writes nothing), and the subject a run made once it
+    stands still — decided, or waiting with its task open (None while the run is on its way there)."""
+
+    parameter: str
+    prepare: Callable[[Session, Any], object]
+    settled: Callable[[Session, str], View | None]
+
+
+@dataclass(frozen=True)
+class Waits:
+    """How people decide in the process: the answer its human step waits for and the business check on it; the
+    subject once the answer has landed (None while it still waits); and how its overdue tasks are swept — by the
+    shared escalation unless it keeps deadlines of its own."""
 
     answer: type[ApprovalInput]
     check_for: approvals.CheckFor
-    decided: Decided
+    decided: Callable[[Session, int], View | None]
     sweep: Sweep | None = None
 
 
-Row = TypeVar("Row")
+@dataclass(frozen=True)
+class Process:
+    flow: Flow[..., Any]
+    description: str
+    start: Start | None = None
+    waits: Waits | None = None
+    schedule: Callable[[Settings], Schedule] | None = None
+
+    @property
+    def name(self) -> str:
+        """The process's name: its flow's, its deployment's and its tasks' `process`."""
+        return self.flow.name
 
 
 def _check_on(
@@ -62,53 +93,129 @@ def _credit(
     answer: type[ApprovalInput],
     get: Callable[[Session, int], Row],
     check_answer: Callable[[Row], approvals.Check],
-) -> Process:
-    """A credit-control process: its subjects are shown as `kamflow.credit.views` shows them."""
-    return Process(
-        answer,
-        _check_on(get, check_answer),
-        lambda session, subject_id: credit_views.decided(session, process, subject_id),
-    )
+) -> Waits:
+    """How people decide in a credit-control process: its subjects show as `kamflow.credit.views` shows them."""
+    return Waits(answer, _check_on(get, check_answer), lambda s, id_: credit_views.decided(s, process, id_))
 
 
-PROCESSES: dict[str, Process] = {
-    discounts.PROCESS: Process(
-        DiscountAnswer, _check_on(discounts.get, discounts.check_answer), discounts.decided
-    ),
-    documents.PROCESS: Process(
-        DocumentAnswer,
-        documents.check_for,
-        lambda s, subject_id: document_views.show(s, subject_id, on=clock.today()),
-        sweep=documents.sweep,
-    ),
-    orders.PROCESS: _credit(orders.PROCESS, OrderCreditAnswer, orders.get, orders.check_answer),
-    limits.PROCESS: _credit(limits.PROCESS, LimitChangeAnswer, limits.get, limits.check_answer),
-    solvency.PROCESS: _credit(solvency.PROCESS, SolvencyAnswer, solvency.get, solvency.check_answer),
-}
-
-
-def process_of(task: ApprovalTask) -> Process:
-    """The entry of the process the task belongs to."""
-    if task.process not in PROCESSES:
-        raise NotFound(f"no process {task.process!r}", field="task")
-    return PROCESSES[task.process]
-
-
-def decided_view(session: Session, task: ApprovalTask) -> dict[str, Any] | None:
-    """What `kamflow decide` returns once the answer to the task has landed: the process the task belongs to and
-    its subject as the process shows it (the task's id unless the subject names an open task of its own); None
-    while it still waits."""
-    view = None if task.status == "pending" else process_of(task).decided(session, task.subject_id)
-    return None if view is None else {"task_id": task.id, "process": task.process, **view}
+def _credit_start(process: str, parameter: str, prepare: Callable[[Session, Any], object]) -> Start:
+    return Start(parameter, prepare, lambda session, run_id: credit_views.settled_run(session, process, run_id))
 
 
 def sweep_overdue(session: Session, *, now: dt.datetime) -> list[ApprovalTask]:
     """Every overdue task swept its process's way: the shared escalation for all but the processes that keep
     deadlines of their own, then each of those; returns the tasks opened one level up."""
-    own = {name: process.sweep for name, process in PROCESSES.items() if process.sweep is not None}
+    own = {p.name: p.waits.sweep for p in PROCESSES.values() if p.waits is not None and p.waits.sweep is not None}
     opened = approvals.escalate_overdue(
         session, now=now, deadline=get_settings().approval_deadline, exclude=tuple(own)
     )
     for sweep in own.values():
         opened += sweep(session, now=now)
     return opened
+
+
+@flow(name="approval-deadlines", log_prints=False)
+def approval_deadlines() -> list[int]:
+    """Sweep every process's overdue tasks; returns the ids of the tasks opened one level up."""
+    with unit_of_work() as session:
+        return [task.id for task in sweep_overdue(session, now=clock.now())]
+
+
+PROCESSES: dict[str, Process] = {
+    p.name: p
+    for p in [
+        Process(
+            discount_authorization,
+            "Discount authorization by price-list column and company norms (2.9, 2.18).",
+            start=Start(
+                "request",
+                lambda session, ask: discounts.facts(session, ask, on=ask.requested_on or clock.today()),
+                discounts.settled_run,
+            ),
+            waits=Waits(DiscountAnswer, _check_on(discounts.get, discounts.check_answer), discounts.decided),
+        ),
+        Process(
+            document_approval,
+            "Internal documents through their approval chains: agree, approve, acknowledge.",
+            start=Start(
+                "document",
+                lambda session, document: documents.validate(session, document, load_chains()),
+                document_views.started,
+            ),
+            waits=Waits(
+                DocumentAnswer,
+                documents.check_for,
+                lambda session, subject_id: document_views.show(session, subject_id, on=clock.today()),
+                sweep=documents.sweep,
+            ),
+        ),
+        Process(
+            order_credit_check,
+            "Every order against the credit limits; a blocked order waits for its release (2.6, 2.8).",
+            start=_credit_start(orders.PROCESS, "order", orders.prepare),
+            waits=_credit(orders.PROCESS, OrderCreditAnswer, orders.get, orders.check_answer),
+        ),
+        Process(
+            credit_limit_change,
+            "Credit-limit changes, approved where the rules say so; blocked orders re-checked.",
+            start=_credit_start(
+                limits.PROCESS,
+                "change",
+                lambda session, change: limits.prepare(session, change, on=change.requested_on or clock.today()),
+            ),
+            waits=_credit(limits.PROCESS, LimitChangeAnswer, limits.get, limits.check_answer),
+        ),
+        Process(
+            solvency_check,
+            "Customer solvency: ratios, Altman score, payment history, risk class, decision (2.5).",
+            start=_credit_start(solvency.PROCESS, "request", solvency.prepare),
+            waits=_credit(solvency.PROCESS, SolvencyAnswer, solvency.get, solvency.check_answer),
+        ),
+        Process(
+            approval_deadlines,
+            "Escalates approval tasks past their deadline to the next level.",
+            schedule=lambda settings: Interval(settings.deadline_sweep_seconds),
+        ),
+        Process(
+            nightly_credit_review,
+            "Nightly credit review: ageing, dunning, collection tasks for the KAM (2.13).",
+            schedule=lambda settings: Cron(settings.review_cron, timezone=settings.timezone),
+        ),
+        Process(
+            credit_review_shard,
+            "One slice of a started nightly credit review; the review starts it, on any worker.",
+        ),
+    ]
+}
+
+
+def waits_of(task: ApprovalTask) -> Waits:
+    """How people decide in the process the task belongs to; NotFound for a process nobody decides in."""
+    found = PROCESSES.get(task.process)
+    if found is None or found.waits is None:
+        raise NotFound(f"no process {task.process!r}", field="task")
+    return found.waits
+
+
+def decided_view(session: Session, task: ApprovalTask) -> dict[str, Any] | None:
+    """What `kamflow decide` returns once the answer to the task has landed: the process the task belongs to and
+    its subject as the process shows it (the task's id unless the subject names an open task of its own); None
+    while it still waits."""
+    view = None if task.status == "pending" else waits_of(task).decided(session, task.subject_id)
+    return None if view is None else {"task_id": task.id, "process": task.process, **view}
+
+
+def deployments(settings: Settings) -> list[RunnerDeployment]:
+    """Every process as the deployment `kamflow serve` serves and `deploy/prefect.yaml` declares."""
+    return [
+        cast(
+            RunnerDeployment,
+            p.flow.to_deployment(
+                name=p.name,
+                entrypoint_type=EntrypointType.MODULE_PATH,
+                description=p.description,
+                schedules=None if p.schedule is None else [p.schedule(settings)],
+            ),
+        )
+        for p in PROCESSES.values()
+    ]

@@ -30,6 +30,7 @@ from prefect.futures import wait
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
+from flows.runs import deployment_path
 from kamflow import clock
 from kamflow.db import unit_of_work
 from kamflow.review import MAX_SHARDS, service
@@ -39,7 +40,7 @@ LEVELS_KEY = "credit-review-levels"
 RISKS_KEY = "credit-review-top-risks"
 SUMMARY_KEY = "credit-review-summary"
 SHARD_PROCESS = "credit-review-shard"
-SHARD_DEPLOYMENT = f"{SHARD_PROCESS}/{SHARD_PROCESS}"
+SHARD_DEPLOYMENT = deployment_path(SHARD_PROCESS)
 
 
 class ReviewOutcome(BaseModel):

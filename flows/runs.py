@@ -52,3 +52,8 @@ def resume_waiting(flow_run_id: UUID, *, run_input: dict[str, Any], what: str) -
     if result.status != SetStateStatus.ACCEPT:  # another answer got there first: the server aborts this one
         reason = getattr(result.details, "reason", result.status.value)
         raise InvalidInput(f"{what} is not waiting for an answer any more: {reason}", field="task")
+
+
+def deployment_path(process: str) -> str:
+    """Every process is served as one deployment named like its flow: `name/name`."""
+    return f"{process}/{process}"

@@ -1,51 +1,13 @@
-"""What the credit commands do against the running processes: check the input (writing nothing if it is
-wrong), start the process's flow run through its deployment, and return what it decided or who it waits
-for. The exposure breakdown is read straight from the database."""
+"""The credit reads people's commands make straight from the database: a customer's exposure breakdown."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from flows.runs import wait_for
 from kamflow import clock
-from kamflow.app.runs import start_run
-from kamflow.credit import limits, orders, solvency, standing, views
+from kamflow.credit import standing
 from kamflow.db import unit_of_work
-
-DEPLOYMENTS = {process: f"{process}/{process}" for process in views.VIEWS}
-"""Each credit process is served as a deployment named like its flow."""
-
-
-def _start(process: str, parameters: dict[str, Any]) -> dict[str, Any]:
-    run_id = start_run(DEPLOYMENTS[process], parameters)
-
-    def settled() -> dict[str, Any] | None:
-        with unit_of_work() as session:
-            return views.settled_run(session, process, run_id)
-
-    return wait_for(f"flow run {run_id}", settled)
-
-
-def submit_order(request: orders.OrderIn) -> dict[str, Any]:
-    with unit_of_work() as session:
-        orders.prepare(session, request)
-        session.rollback()
-    return _start(orders.PROCESS, {"order": request.model_dump(mode="json")})
-
-
-def set_limit(request: limits.LimitChangeIn) -> dict[str, Any]:
-    with unit_of_work() as session:
-        limits.prepare(session, request, on=request.requested_on or clock.today())
-        session.rollback()
-    return _start(limits.PROCESS, {"change": request.model_dump(mode="json")})
-
-
-def check_solvency(request: solvency.SolvencyCheckIn) -> dict[str, Any]:
-    with unit_of_work() as session:
-        solvency.prepare(session, request)
-        session.rollback()
-    return _start(solvency.PROCESS, {"request": request.model_dump(mode="json")})
 
 
 def exposure(code: str, *, on: dt.date | None = None) -> dict[str, Any]:

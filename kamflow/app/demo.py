@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import select
 
 from flows.runs import wait_for
-from kamflow import clock, customers, migrate
-from kamflow.app.runs import Answer, decide, request_discount
+from kamflow import clock, customers, discounts, migrate
+from kamflow.app.runs import Answer, decide, start
 from kamflow.app.serve import prefect_environment
 from kamflow.db import get_engine, unit_of_work
 from kamflow.demo_data import generate
@@ -50,7 +50,7 @@ def _first_request(ask: DiscountRequestIn) -> dict[str, Any]:
 
     def attempt() -> dict[str, Any] | None:
         try:
-            return request_discount(ask)
+            return start(discounts.PROCESS, ask)
         except ServiceUnavailable:
             return None
 
@@ -101,7 +101,7 @@ def _story(company: Any) -> str:
         ("above the ceiling", _ask(healthy, Decimal("45"), "50000", "clearance")),
     ]
     results = [
-        (label, _first_request(asks[0][1]) if i == 0 else request_discount(ask))
+        (label, _first_request(asks[0][1]) if i == 0 else start(discounts.PROCESS, ask))
         for i, (label, ask) in enumerate(asks)
     ]
     answers = iter(

@@ -6,35 +6,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flows.runs import wait_for
 from kamflow import audit, clock, org
-from kamflow.app.runs import Answer, decide, start_run
+from kamflow.app.runs import Answer, decide
 from kamflow.db import unit_of_work
 from kamflow.documents import service, views
-from kamflow.documents.chains import load, load_policy
-from kamflow.documents.tables import Document
+from kamflow.documents.chains import load_policy
 from kamflow.errors import NotFound, NotPermitted
 from kamflow.models import Employee
-
-DEPLOYMENT = "document-approval/document-approval"
-
-
-def _started(flow_run_id: str) -> dict[str, Any] | None:
-    with unit_of_work() as session:
-        found = session.scalar(select(Document.id).where(Document.flow_run_id == flow_run_id))
-        return None if found is None else views.show(session, found, on=clock.today())
-
-
-def submit(document: service.DocumentIn) -> dict[str, Any]:
-    """Check the draft against its type's chain, start its flow run, and return it once its first stage is open."""
-    with unit_of_work() as session:
-        service.validate(session, document, load())
-        session.rollback()
-    run_id = start_run(DEPLOYMENT, {"document": document.model_dump(mode="json")})
-    return wait_for(f"flow run {run_id}", lambda: _started(run_id))
 
 
 def revise(document_id: int, *, login: str, content: str, comment: str) -> dict[str, Any]:

@@ -8,24 +8,12 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from flows.processes import decided_view, process_of
-from flows.runs import resume_waiting, wait_for
-from kamflow import approvals, clock, discounts, org
+from flows.processes import PROCESSES, View, decided_view, waits_of
+from flows.runs import deployment_path, resume_waiting, wait_for
+from kamflow import approvals, clock, org
 from kamflow.db import unit_of_work
 from kamflow.errors import InvalidInput, NotFound, ServiceUnavailable
 from kamflow.settings import get_settings
-
-DISCOUNT_DEPLOYMENT = "discount-authorization/discount-authorization"
-
-
-def show_request(request_id: int) -> dict[str, Any]:
-    with unit_of_work() as session:
-        return discounts.view(session, request_id)
-
-
-def _settled_request(flow_run_id: str) -> dict[str, Any] | None:
-    with unit_of_work() as session:
-        return discounts.settled_run(session, flow_run_id)
 
 
 def start_run(deployment: str, parameters: dict[str, Any]) -> str:
@@ -49,13 +37,21 @@ def start_run(deployment: str, parameters: dict[str, Any]) -> str:
     return wait_for(f"deployment {deployment}", started, timeout=30)
 
 
-def request_discount(request: discounts.DiscountRequestIn) -> dict[str, Any]:
-    """Check the request (writing nothing if it is wrong), start its flow run, return what it decided."""
+def start(process: str, request: BaseModel) -> View:
+    """Check the request as the process does (writing nothing if it is wrong), start its flow run through the
+    process's deployment, and return its subject once it stands still: decided, or waiting with its task open."""
+    how = PROCESSES[process].start
+    assert how is not None, f"{process} is not started by a command"
     with unit_of_work() as session:
-        discounts.facts(session, request, on=request.requested_on or clock.today())
+        how.prepare(session, request)
         session.rollback()
-    run_id = start_run(DISCOUNT_DEPLOYMENT, {"request": request.model_dump(mode="json")})
-    return wait_for(f"flow run {run_id}", lambda: _settled_request(run_id))
+    run_id = start_run(deployment_path(process), {how.parameter: request.model_dump(mode="json")})
+
+    def settled() -> View | None:
+        with unit_of_work() as session:
+            return how.settled(session, run_id)
+
+    return wait_for(f"flow run {run_id}", settled)
 
 
 class Answer(BaseModel):
@@ -79,9 +75,9 @@ def decide(task_id: int, *, login: str, answer: Answer) -> dict[str, Any]:
             "task": task_id,
             **answer.model_dump(exclude_none=True),
         }
-        process = process_of(task)
-        check = process.check_for(session, task)
-        given = process.answer.model_validate(run_input)
+        waits = waits_of(task)
+        check = waits.check_for(session, task)
+        given = waits.answer.model_validate(run_input)
         approvals.verify_actor(session, task, login=login, on=clock.today())
         check(task, given.payload())
         flow_run_id, refused_before = task.flow_run_id, task.refused_inputs

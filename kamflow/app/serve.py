@@ -83,6 +83,6 @@ def serve(settings: Settings) -> None:
     """Serve every kamflow deployment from this process until interrupted."""
     from prefect import serve as prefect_serve
 
-    from flows.registry import deployments
+    from flows.processes import deployments
 
     prefect_serve(*deployments(settings), print_starting_message=False)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from kamflow import approvals, org
+from kamflow import approvals, clock, org
 from kamflow.documents import text
 from kamflow.documents.service import PROCESS, chain_of, changes, get, round_steps, step_of, version
 from kamflow.documents.tables import Acknowledgment, Document, DocumentStep, DocumentStepTask, Signature
@@ -181,3 +181,9 @@ def acks(session: Session, document_id: int) -> dict[str, Any]:
         "acknowledged": [r for r in rows if r["acknowledged_at"]],
         "not_yet": [r for r in rows if not r["acknowledged_at"]],
     }
+
+
+def started(session: Session, flow_run_id: str) -> dict[str, Any] | None:
+    """The document a flow run submitted, once it is in the database with its first stage open."""
+    found = session.scalar(select(Document.id).where(Document.flow_run_id == flow_run_id))
+    return None if found is None else show(session, found, on=clock.today())

@@ -25,8 +25,9 @@ from prefect.flow_runs import resume_flow_run
 from prefect.states import Scheduled
 from sqlalchemy import func, select, text
 
+from flows.runs import deployment_path
 from kamflow import approvals, audit, clock, discounts
-from kamflow.app.runs import DISCOUNT_DEPLOYMENT, start_run
+from kamflow.app.runs import start_run
 from kamflow.db import get_engine, unit_of_work
 from kamflow.discounts import DiscountRequestIn
 from kamflow.models import ApprovalTask, AuditEvent, Customer, DiscountRequest
@@ -38,7 +39,8 @@ from tests.integration.test_discount_process import kam_and_norm
 from tests.production.conftest import Production, alive, decisions, descendants, escalate, settled
 
 pytestmark = pytest.mark.production
-REVIEW_DEPLOYMENT = f"{service.PROCESS}/{service.PROCESS}"
+REVIEW_DEPLOYMENT = deployment_path(service.PROCESS)
+DISCOUNT_DEPLOYMENT = deployment_path(discounts.PROCESS)
 
 
 def flow_run(run_id: str | UUID) -> FlowRun:

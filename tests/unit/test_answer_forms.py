@@ -17,7 +17,7 @@ from flows.order_credit import OrderCreditAnswer
 from flows.processes import PROCESSES
 from flows.solvency import SolvencyAnswer
 
-MODELS = [process.answer for process in PROCESSES.values()]
+MODELS = [process.waits.answer for process in PROCESSES.values() if process.waits is not None]
 BASE = {"approver": "head.north", "approval_code": "AB12-CD34"}
 # (model, its Decimal field, an action that takes it)
 DECIMALS = [

@@ -1,4 +1,5 @@
-"""deploy/prefect.yaml, which the production shape deploys, declares every deployment of flows/registry.py."""
+"""deploy/prefect.yaml, which the production shape deploys, declares every process of flows/processes.py as the
+deployment `kamflow serve` serves: a process declared in one place and missing in the other fails here."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from flows.registry import deployments
+from flows.processes import PROCESSES, deployments
 from kamflow.settings import PROJECT_ROOT, Settings
 
 
@@ -19,12 +20,14 @@ def plain(schedule: Any) -> dict[str, Any]:
 def test_prefect_yaml_declares_every_registered_deployment_on_the_kamflow_pool() -> None:
     spec = yaml.safe_load((PROJECT_ROOT / "deploy" / "prefect.yaml").read_text())
     declared = {
-        d["name"]: (d["entrypoint"], d.get("schedules", []), d["work_pool"]["name"]) for d in spec["deployments"]
+        d["name"]: (d["entrypoint"], d["description"], d.get("schedules", []), d["work_pool"]["name"])
+        for d in spec["deployments"]
     }
     registered = {
-        d.name: (d.entrypoint, [plain(s.schedule) for s in d.schedules or []], "kamflow")
+        d.name: (d.entrypoint, d.description, [plain(s.schedule) for s in d.schedules or []], "kamflow")
         for d in deployments(Settings())
     }
     assert declared == registered
+    assert set(registered) == set(PROCESSES), "every process is served as one deployment named like its flow"
     assert len(spec["deployments"]) == len(declared), "each deployment is declared once"
     assert spec["pull"] == [], "entrypoints are module paths: workers need the package, not a checkout"

@@ -122,10 +122,11 @@ def discount_request(
     """Ask for a discount: the rules approve, reject, or escalate it to the department head."""
 
     def body() -> dict[str, Any]:
-        from kamflow.app.runs import request_discount
-        from kamflow.discounts import DiscountRequestIn
+        from kamflow.app.runs import start
+        from kamflow.discounts import PROCESS, DiscountRequestIn
 
-        return request_discount(
+        return start(
+            PROCESS,
             DiscountRequestIn.model_validate(
                 {
                     "customer": customer,
@@ -144,9 +145,15 @@ def discount_request(
 @discount_app.command("show")
 def discount_show(request_id: int, as_json: Json = False) -> None:
     """Show a discount request, its decision and reasons."""
-    from kamflow.app.runs import show_request
 
-    run_command(as_json, lambda: show_request(request_id), _request_text)
+    def body() -> dict[str, Any]:
+        from kamflow import discounts
+        from kamflow.db import unit_of_work
+
+        with unit_of_work() as session:
+            return discounts.view(session, request_id)
+
+    run_command(as_json, body, _request_text)
 
 
 @app.command()

@@ -118,11 +118,11 @@ def credit_check(
     """Check a customer's solvency: ratios, Altman score, payment history → risk class and decision."""
 
     def body() -> dict[str, Any]:
-        from kamflow.app.credit import check_solvency
-        from kamflow.credit.solvency import SolvencyCheckIn
+        from kamflow.app.runs import start
+        from kamflow.credit.solvency import PROCESS, SolvencyCheckIn
 
         request = {"customer": customer, "purpose": purpose, "order_amount": order_amount}
-        return check_solvency(SolvencyCheckIn.model_validate({**request, "requester": acting_login(acting)}))
+        return start(PROCESS, SolvencyCheckIn.model_validate({**request, "requester": acting_login(acting)}))
 
     run_command(as_json, body, check_text)
 
@@ -160,11 +160,12 @@ def limit_set(
     blocked orders are re-checked."""
 
     def body() -> dict[str, Any]:
-        from kamflow.app.credit import set_limit
-        from kamflow.credit.limits import LimitChangeIn
+        from kamflow.app.runs import start
+        from kamflow.credit.limits import PROCESS, LimitChangeIn
 
         request = {"customer": customer, "amount": amount, "until": until, "category": category}
-        return set_limit(
+        return start(
+            PROCESS,
             LimitChangeIn.model_validate(
                 {**request, "confirm": confirm, "reason": reason, "requester": acting_login(acting)}
             )
@@ -184,11 +185,11 @@ def order_submit(
     """Enter an order: approved within the credit conditions, or blocked for the credit controller."""
 
     def body() -> dict[str, Any]:
-        from kamflow.app.credit import submit_order
-        from kamflow.credit.orders import OrderIn
+        from kamflow.app.runs import start
+        from kamflow.credit.orders import PROCESS, OrderIn
 
         request = {"customer": customer, "amount": amount, "number": number}
-        return submit_order(OrderIn.model_validate({**request, "requester": acting_login(acting)}))
+        return start(PROCESS, OrderIn.model_validate({**request, "requester": acting_login(acting)}))
 
     run_command(as_json, body, order_text)
 

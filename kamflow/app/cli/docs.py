@@ -79,10 +79,11 @@ def doc_submit(
     """Submit a draft: its type's chain starts (the draft must have the type's sections and fields)."""
 
     def body() -> dict[str, Any]:
-        from kamflow.app.documents import submit
-        from kamflow.documents.service import DocumentIn
+        from kamflow.app.runs import start
+        from kamflow.documents.service import PROCESS, DocumentIn
 
-        return submit(
+        return start(
+            PROCESS,
             DocumentIn.model_validate(
                 {
                     "doc_type": doc_type,

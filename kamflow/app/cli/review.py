@@ -67,14 +67,12 @@ def run_review(request: ReviewRequest) -> dict[str, Any]:
     from prefect import get_client
     from sqlalchemy import select
 
-    from flows.runs import wait_for
+    from flows.runs import deployment_path, wait_for
     from kamflow.app.runs import start_run
     from kamflow.review.tables import CreditReview
 
     run_id = UUID(
-        start_run(
-            f"{service.PROCESS}/{service.PROCESS}", {"business_date": as_of.isoformat(), "shards": request.shards}
-        )
+        start_run(deployment_path(service.PROCESS), {"business_date": as_of.isoformat(), "shards": request.shards})
     )
 
     def settled() -> bool | None:
