@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
-from typing import Any
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 
 from kamflow.settings import Settings
+
+PR_SET_PDEATHSIG = 1
+STOP_SECONDS = 8.0
 
 
 def prefect_environment(settings: Settings) -> dict[str, str]:
@@ -39,44 +47,101 @@ def api_ready(api_url: str) -> bool:
         return False
 
 
-def start_local_server(settings: Settings, *, timeout: float = 90) -> subprocess.Popen[bytes]:
-    """Start `prefect server start` on loopback with kamflow's Prefect home; wait until it answers."""
+def stop_on_signals(*, within: float = STOP_SECONDS) -> None:
+    """Ctrl-C and SIGTERM both stop `kamflow serve` the same way, from its first moment, in the foreground or as a
+    background job (which starts with SIGINT ignored): the first asks it to stop; if it has not stopped `within`
+    seconds later (a signal in the middle of an import can leave Prefect's threads hanging), or at a second
+    signal, it ends at once — its server follows it (`_die_with_parent`) and the next serve stops what is left."""
+
+    def stop(signum: int, _frame: object) -> None:
+        if stopping.is_set():
+            os._exit(128 + signum)
+        stopping.set()
+        deadline = threading.Timer(within, os._exit, args=(128 + signum,))
+        deadline.daemon = True
+        deadline.start()
+        raise KeyboardInterrupt
+
+    stopping = threading.Event()
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _die_with_parent() -> None:
+    """In the server's process before it runs: the kernel kills it when `kamflow serve` ends, even by kill -9, so
+    no server outlives the serve that started it (its database keeps every committed write)."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def stop_server(pid: int, *, timeout: float = 5) -> None:
+    """Stop a server this module started (its own session, so the whole group): SIGTERM, and SIGKILL if it is still
+    there after `timeout` seconds (Prefect's server takes about 20 s to wind down its services; its database
+    keeps every committed write either way)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _pidfile(settings: Settings) -> Path:
+    return settings.prefect_home_dir / "server.pid"
+
+
+def owns_server(settings: Settings) -> bool:
+    """Whether `kamflow serve` runs the local Prefect server itself: unless KAMFLOW_PREFECT_API_URL points
+    elsewhere or another server already answers there — an orphan of a killed serve does not count."""
+    orphan = _pidfile(settings).exists() and _alive(int(_pidfile(settings).read_text()))
+    return settings.prefect_api_url is None and (orphan or not api_ready(settings.api_url))
+
+
+def _stop_orphan(pidfile: Path) -> None:
+    """A server whose serve was killed before it could stop it is stopped before a new one starts."""
+    if pidfile.exists():
+        pid = int(pidfile.read_text())
+        if _alive(pid):
+            stop_server(pid)
+        pidfile.unlink()
+
+
+@contextlib.contextmanager
+def local_server(settings: Settings, *, timeout: float = 90) -> Iterator[None]:
+    """The local Prefect server on loopback with kamflow's Prefect home, for as long as the block runs; stopped
+    when it ends. Its pid is kept in the Prefect home, so that an orphan is found and stopped at the next start."""
+    pidfile = _pidfile(settings)
+    _stop_orphan(pidfile)
     env = {**os.environ, **prefect_environment(settings)}
     log = (settings.prefect_home_dir / "server.log").open("ab")
+    command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "prefect",
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(settings.prefect_port),
-        ],
+        [*command, "--port", str(settings.prefect_port)],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=_die_with_parent,
     )
-    deadline = time.monotonic() + timeout
-    while not api_ready(settings.api_url):
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            raise RuntimeError(f"the Prefect server did not start; see {settings.prefect_home_dir / 'server.log'}")
-        time.sleep(0.5)
-    return server
-
-
-def stop(process: subprocess.Popen[Any], *, timeout: float = 20) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    pidfile.write_text(str(server.pid))
+    try:
+        deadline = time.monotonic() + timeout
+        while not api_ready(settings.api_url):
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the Prefect server did not start; see {log.name}")
+            time.sleep(0.5)
+        yield
+    finally:
+        stop_server(server.pid)
+        pidfile.unlink(missing_ok=True)
 
 
 def serve(settings: Settings) -> None:
@@ -85,4 +150,5 @@ def serve(settings: Settings) -> None:
 
     from flows.processes import deployments
 
-    prefect_serve(*deployments(settings), print_starting_message=False)
+    # Schedules are not paused on the way out: the next serve serves them as they are.
+    prefect_serve(*deployments(settings), print_starting_message=False, pause_on_shutdown=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
@@ -88,17 +89,12 @@ def serve() -> None:
     points elsewhere) and every kamflow deployment. Stop with Ctrl-C."""
     from kamflow.app import serve as serving
 
+    serving.stop_on_signals()
     settings = get_settings()
     serving.configure(settings)
-    server = None
-    if settings.prefect_api_url is None and not serving.api_ready(settings.api_url):
-        server = serving.start_local_server(settings)
-    print(f"kamflow serving; Prefect UI: {settings.api_url.removesuffix('/api')}", flush=True)
-    try:
+    with serving.local_server(settings) if serving.owns_server(settings) else contextlib.nullcontext():
+        print(f"kamflow serving; Prefect UI: {settings.api_url.removesuffix('/api')}", flush=True)
         serving.serve(settings)
-    finally:
-        if server is not None:
-            serving.stop(server)
 
 
 @app.command()
