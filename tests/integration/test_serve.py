@@ -1,5 +1,5 @@
-"""`kamflow serve` owns its local Prefect server: it stops on SIGINT or SIGTERM within 10 s, in the foreground or as
-a background job of a script (which starts with SIGINT ignored), and its server never outlives it — not even a
+"""`kamflow serve` owns its local Prefect server: it stops on SIGINT or SIGTERM within 10 s, in the foreground or
+as a background job of a script (which starts with SIGINT ignored), and its server never outlives it — not even a
 kill -9 of serve. Real processes, a real Prefect server on loopback; nothing mocked."""
 
 from __future__ import annotations
