@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,7 +22,7 @@ from kamflow.models import (
     Promotion,
 )
 from kamflow.reports import pct, plain
-from kamflow.types import Login
+from kamflow.types import CustomerCode, Login
 
 RULESET = "discount"
 PROCESS = "discount-authorization"
@@ -34,9 +34,7 @@ class DiscountRequestIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    customer: Annotated[str, StringConstraints(pattern=r"^C\d{4,}$")] = Field(
-        description="Customer code, e.g. C0001."
-    )
+    customer: CustomerCode = Field(description="Customer code, e.g. C0001.")
     price_column: int = Field(ge=1, le=99, description="Price-list column the discount is asked on.")
     discount_pct: Decimal = Field(
         gt=0, lt=100, max_digits=7, decimal_places=4, description="Discount asked, in percent (0 < % < 100)."

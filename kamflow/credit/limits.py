@@ -16,11 +16,10 @@ from sqlalchemy.orm import Session
 
 from kamflow import approvals, audit, clock, rulesets
 from kamflow.credit import facts, orders, policy, standing, tasks
-from kamflow.credit.standing import CustomerCode
 from kamflow.credit.tables import CreditLimitChange, CreditTerms, OrderCreditCheck
 from kamflow.errors import InvalidInput
 from kamflow.models import ApprovalTask, Customer, Employee, Order
-from kamflow.types import Login
+from kamflow.types import CustomerCode, Login
 
 PROCESS = "credit-limit-change"
 RULESET = "credit_limit"

@@ -16,11 +16,10 @@ from sqlalchemy.orm import Session
 
 from kamflow import approvals, audit, clock, rulesets
 from kamflow.credit import facts, policy, standing, tasks
-from kamflow.credit.standing import CustomerCode
 from kamflow.credit.tables import OrderCreditCheck
 from kamflow.errors import InvalidInput
 from kamflow.models import ApprovalTask, Customer, Employee, Order
-from kamflow.types import Login
+from kamflow.types import CustomerCode, Login
 from rules.engine import Decision
 
 PROCESS = "order-credit-check"

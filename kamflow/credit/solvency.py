@@ -19,11 +19,10 @@ from sqlalchemy.orm import Session
 
 from kamflow import approvals, audit, clock, ledger, rulesets
 from kamflow.credit import facts, policy, standing, tasks
-from kamflow.credit.standing import CustomerCode
 from kamflow.credit.tables import CreditCheck, FinancialStatement
 from kamflow.errors import InvalidInput
 from kamflow.models import ApprovalTask, Customer, Employee
-from kamflow.types import Login
+from kamflow.types import CustomerCode, Login
 from rules.engine import Decision
 
 PROCESS = "solvency-check"
