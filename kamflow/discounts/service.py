@@ -1,4 +1,5 @@
-"""Discount authorization (clauses 2.9, 2.18): the request, its facts, and what is recorded."""
+"""A discount request: what a KAM asks, the facts the rules decide on, and what is recorded of the decision and
+of a person's answer."""
 
 from __future__ import annotations
 
@@ -11,21 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kamflow import approvals, audit, clock, customers, ledger, org, rulesets
+from kamflow.discounts import RULESET
+from kamflow.discounts.tables import DiscountNorm, DiscountRequest, PriceColumn, Promotion
 from kamflow.errors import InvalidInput, NotFound, NotPermitted
-from kamflow.models import (
-    ApprovalTask,
-    Customer,
-    DiscountNorm,
-    DiscountRequest,
-    Employee,
-    PriceColumn,
-    Promotion,
-)
-from kamflow.reports import pct, plain
+from kamflow.models import ApprovalTask, Customer, Employee
+from kamflow.reports import pct
 from kamflow.types import CustomerCode, Login
 
-RULESET = "discount"
-PROCESS = "discount-authorization"
 STATUS_BY_OUTCOME = {"approve": "approved", "escalate": "pending", "reject": "rejected"}
 
 
@@ -204,41 +197,3 @@ def get(session: Session, request_id: int) -> DiscountRequest:
     if found is None:
         raise NotFound(f"no discount request {request_id}", field="request")
     return found
-
-
-def view(session: Session, request_id: int) -> dict[str, Any]:
-    """The discount request as it stands, with its open task and whoever holds it."""
-    row = get(session, request_id)
-    task = approvals.current(session, process=PROCESS, subject_id=row.id)
-    assignee = (
-        approvals.assignee(session, task, on=clock.today()).login if task and task.status == "pending" else None
-    )
-    return {
-        "request_id": row.id,
-        "status": row.status,
-        "customer": row.customer.code,
-        "discount_pct": plain(row.discount_pct),
-        "granted_pct": None if row.granted_pct is None else plain(row.granted_pct),
-        "task_id": task.id if task and task.status == "pending" else None,
-        "assignee": assignee,
-        "reasons": [{"rule": r["rule"], "text": r["text"]} for r in row.decision["reasons"]],
-        "rules_version": row.rules_version,
-        "decided_by": task.actor.login if task and task.actor else None,
-        "flow_run_id": row.flow_run_id,
-    }
-
-
-def decided(session: Session, request_id: int) -> dict[str, Any] | None:
-    """The request once a person's answer has landed on it (for `kamflow decide`); None while it still waits."""
-    shown = view(session, request_id)
-    return None if shown["status"] == "pending" else shown
-
-
-def settled_run(session: Session, flow_run_id: str) -> dict[str, Any] | None:
-    """The request a flow run made, once it is decided or waits with its task open."""
-    row = session.query(DiscountRequest).filter_by(flow_run_id=flow_run_id).one_or_none()
-    if row is None:
-        return None
-    if row.status == "pending" and approvals.current(session, process=PROCESS, subject_id=row.id) is None:
-        return None
-    return view(session, row.id)
