@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import approvals, audit, clock, customers, ledger, org, rulesets
+from kamflow import approvals, audit, clock, customers, decisions, ledger, org, rulesets
 from kamflow.discounts import RULESET
 from kamflow.discounts.tables import DiscountNorm, DiscountRequest, PriceColumn, Promotion
 from kamflow.errors import InvalidInput, NotFound, NotPermitted
@@ -129,19 +129,16 @@ def submit(
         created_at=now,
         decided_at=None if status == "pending" else now,
     )
-    session.add(row)
-    session.flush()
-    audit.record(
+    return decisions.record_decision(
         session,
-        at=now,
-        actor="rules",
-        action=f"discount_{decision.outcome}",
+        row,
         subject_type="discount_request",
-        subject_id=row.id,
+        action="discount",
         decision=decision,
-        detail={"requester": requester.login, "customer": customer.code},
+        now=now,
+        requester=requester.login,
+        customer=customer.code,
     )
-    return row
 
 
 def check_answer(request: DiscountRequest) -> approvals.Check:
@@ -167,27 +164,22 @@ def apply_answer(session: Session, *, subject_id: int, task_id: int, now: dt.dat
     request = get(session, subject_id)
     if request.status != "pending":
         return request
-    task = approvals.get(session, task_id)
-    answer = DiscountDecisionPayload.model_validate(task.payload)
+    task, answer, actor = decisions.read_answer(session, task_id, DiscountDecisionPayload)
     if answer.action == "reject":
         request.status, request.granted_pct = "rejected", None
     else:
         request.status = "approved"
         request.granted_pct = answer.discount_pct if answer.action == "counter" else request.discount_pct
     request.decided_at = now
-    actor = task.actor.login if task.actor else "unknown"
-    audit.record(
+    decisions.audit_answer(
         session,
-        at=now,
+        task,
         actor=actor,
         action=f"discount_{answer.action}",
         subject_type="discount_request",
         subject_id=request.id,
-        detail={
-            "task": task.id,
-            "comment": task.comment,
-            "granted_pct": None if request.granted_pct is None else str(request.granted_pct),
-        },
+        now=now,
+        granted_pct=None if request.granted_pct is None else str(request.granted_pct),
     )
     return request
 

@@ -10,7 +10,7 @@ from pydantic import PlainSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import approvals, clock
+from kamflow import approvals, clock, decisions
 from kamflow.discounts import PROCESS
 from kamflow.discounts.service import get
 from kamflow.discounts.tables import DiscountRequest
@@ -51,8 +51,6 @@ class DiscountView(View):
 def view(session: Session, request_id: int) -> DiscountView:
     """The discount request as it stands, with its open task and whoever holds it."""
     row = get(session, request_id)
-    task = approvals.current(session, process=PROCESS, subject_id=row.id)
-    pending = task is not None and task.status == "pending"
     return DiscountView(
         request_id=row.id,
         status=row.status,
@@ -62,11 +60,7 @@ def view(session: Session, request_id: int) -> DiscountView:
         reasons=row.decision["reasons"],
         rules_version=row.rules_version,
         flow_run_id=row.flow_run_id,
-        task_id=task.id if task is not None and pending else None,
-        assignee=approvals.assignee(session, task, on=clock.today()).login
-        if task is not None and pending
-        else None,
-        decided_by=task.actor.login if task is not None and task.actor else None,
+        **decisions.waiting(session, process=PROCESS, subject_id=row.id, on=clock.today()),
     )
 
 
