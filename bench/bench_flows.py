@@ -28,11 +28,15 @@ from prefect.testing.utilities import prefect_test_harness
 
 from flows.discount import discount_authorization
 from flows.runs import wait_for
-from kamflow import clock, discounts, migrate
+from kamflow import clock, migrate
 from kamflow.app.runs import start
 from kamflow.db import get_engine, unit_of_work
 from kamflow.demo_data import generate
-from kamflow.models import Customer, DiscountRequest
+from kamflow.discounts import PROCESS
+from kamflow.discounts import service as discounts
+from kamflow.discounts.tables import DiscountRequest
+from kamflow.discounts.views import DiscountView
+from kamflow.models import Customer
 from kamflow.settings import Settings, use_settings
 from kamflow.testing import approval_code
 
@@ -100,17 +104,19 @@ def main() -> None:
             latencies = []
             for _ in range(args.resumes):
                 view = wait_for("a pending request", lambda: try_request(above), timeout=180)
-                wait_for("the run to suspend", partial(suspended, view["flow_run_id"]), timeout=60)
+                run_id, task_id, head = view.flow_run_id, view.task_id, view.assignee
+                assert run_id is not None and task_id is not None and head is not None, view
+                wait_for("the run to suspend", partial(suspended, run_id), timeout=60)
                 start = time.perf_counter()
                 resume_flow_run(
-                    UUID(view["flow_run_id"]),
+                    UUID(run_id),
                     run_input={
-                        "approver": view["assignee"],
-                        "approval_code": approval_code(view["task_id"], view["assignee"]),
+                        "approver": head,
+                        "approval_code": approval_code(task_id, head),
                         "action": "approve",
                     },
                 )
-                wait_for("the decision", partial(decided, view["request_id"]), timeout=60)
+                wait_for("the decision", partial(decided, view.request_id), timeout=60)
                 latencies.append(time.perf_counter() - start)
             print(
                 f"resume call -> waiting flow recorded the decision: median {statistics.median(latencies):.2f} s "
@@ -128,9 +134,9 @@ def submit_and_roll_back(request: discounts.DiscountRequestIn) -> None:
         session.rollback()
 
 
-def try_request(request: discounts.DiscountRequestIn) -> dict | None:  # type: ignore[type-arg]
+def try_request(request: discounts.DiscountRequestIn) -> DiscountView | None:
     try:
-        return start(discounts.PROCESS, request)
+        return DiscountView.model_validate(start(PROCESS, request))
     except Exception:  # the runner may still be registering its deployments
         return None
 

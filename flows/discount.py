@@ -1,5 +1,5 @@
 """Flow `discount-authorization`: rules decide; an unusual request waits for the department head. Thin
-orchestration over `kamflow.discounts` in the shape of `flows.settle`."""
+orchestration over `kamflow.discounts.service` in the shape of `flows.settle`."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from pydantic import BaseModel, Field
 
 from flows.human import ApprovalInput, DecimalText
 from flows.settle import Step, settle
-from kamflow import discounts
-from kamflow.discounts import DiscountRequestIn
-from kamflow.models import DiscountRequest
-from kamflow.reports import decision_markdown
+from kamflow.discounts import PROCESS
+from kamflow.discounts import service as discounts
+from kamflow.discounts.service import DiscountRequestIn
+from kamflow.discounts.tables import DiscountRequest
+from kamflow.discounts.views import decision_markdown
 
 
 class DiscountAnswer(ApprovalInput):
@@ -42,7 +43,7 @@ class DiscountOutcome(BaseModel):
 
 def _step(row: DiscountRequest) -> Step:
     return Step(
-        process=discounts.PROCESS,
+        process=PROCESS,
         subject_id=row.id,
         waiting=row.status == "pending",
         title=f"Discount for {row.customer.code}",
@@ -54,7 +55,7 @@ def _step(row: DiscountRequest) -> Step:
     )
 
 
-@flow(name=discounts.PROCESS, persist_result=True, log_prints=False)
+@flow(name=PROCESS, persist_result=True, log_prints=False)
 def discount_authorization(request: DiscountRequestIn) -> DiscountOutcome:
     row = settle(
         request,

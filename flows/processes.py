@@ -25,10 +25,12 @@ from flows.human import ApprovalInput
 from flows.order_credit import LimitChangeAnswer, OrderCreditAnswer, credit_limit_change, order_credit_check
 from flows.review import credit_review_shard, nightly_credit_review
 from flows.solvency import SolvencyAnswer, solvency_check
-from kamflow import approvals, clock, discounts
+from kamflow import approvals, clock, views
 from kamflow.credit import limits, orders, solvency
 from kamflow.credit import views as credit_views
 from kamflow.db import unit_of_work
+from kamflow.discounts import service as discounts
+from kamflow.discounts import views as discount_views
 from kamflow.documents import service as documents
 from kamflow.documents import views as document_views
 from kamflow.documents.chains import load as load_chains
@@ -98,6 +100,11 @@ def _credit(
     return Waits(answer, _check_on(get, check_answer), lambda s, id_: credit_views.decided(s, process, id_))
 
 
+def _json(view: views.View | None) -> View | None:
+    """A typed view as the table carries subjects, JSON-safe (as long as not every process's view is typed)."""
+    return None if view is None else view.model_dump(mode="json")
+
+
 def _credit_start(process: str, parameter: str, prepare: Callable[[Session, Any], object]) -> Start:
     return Start(parameter, prepare, lambda session, run_id: credit_views.settled_run(session, process, run_id))
 
@@ -130,9 +137,13 @@ PROCESSES: dict[str, Process] = {
             start=Start(
                 "request",
                 lambda session, ask: discounts.facts(session, ask, on=ask.requested_on or clock.today()),
-                discounts.settled_run,
+                lambda session, run_id: _json(discount_views.settled_run(session, run_id)),
             ),
-            waits=Waits(DiscountAnswer, _check_on(discounts.get, discounts.check_answer), discounts.decided),
+            waits=Waits(
+                DiscountAnswer,
+                _check_on(discounts.get, discounts.check_answer),
+                lambda session, subject_id: _json(discount_views.decided(session, subject_id)),
+            ),
         ),
         Process(
             document_approval,

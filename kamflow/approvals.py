@@ -227,12 +227,32 @@ def decide(
     """Record a person's decision exactly once; raises (and writes nothing) when it is not theirs to make."""
     actor = verify_actor(session, task, login=login, on=on)
     check(task, payload)
+    if not claim(session, task, by=actor, action=action, comment=comment, payload=payload, now=now):
+        raise InvalidInput(f"task {task.id} was decided by someone else meanwhile", field="task")
+    return task
+
+
+def claim(
+    session: Session,
+    task: ApprovalTask,
+    *,
+    by: Employee | None,
+    action: str,
+    comment: str,
+    payload: dict[str, Any],
+    now: dt.datetime,
+) -> bool:
+    """The one write that decides a task, in every process: the guarded UPDATE that makes only the first answer
+    count, and the decision's audit event. `by` is the person who decided (checked by `decide`): the event is
+    `task_decided`, signed by them (and for whom, when they stand in). With no person, kamflow settles the task
+    itself (a re-check released the subject): `task_closed`. False, writing nothing, when the task is no longer
+    pending — someone else decided it, or it was escalated or cancelled meanwhile."""
     claimed = session.execute(
         update(ApprovalTask)
         .where(ApprovalTask.id == task.id, ApprovalTask.status == "pending")
         .values(
             status="decided",
-            actor_id=actor.id,
+            actor_id=None if by is None else by.id,
             action=action,
             comment=comment,
             payload=payload,
@@ -241,25 +261,26 @@ def decide(
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        raise InvalidInput(f"task {task.id} was decided by someone else meanwhile", field="task")
+        return False
     session.refresh(task)
-    on_behalf = "" if actor.id == task.owner_id else f" for {task.owner.login}"
-    audit.record(
-        session,
-        at=now,
-        actor=actor.login,
-        action="task_decided",
-        subject_type="approval_task",
-        subject_id=task.id,
-        detail={
+    owner = task.owner.login
+    if by is None:
+        actor, event = "kamflow", "task_closed"
+        detail: dict[str, Any] = {"action": action, "comment": comment, "owner": owner}
+    else:
+        on_behalf = "" if by.id == task.owner_id else f" for {owner}"
+        actor, event = by.login, "task_decided"
+        detail = {
             "action": action,
             "comment": comment,
             "payload": payload,
-            "owner": task.owner.login,
-            "signed": f"{actor.login}{on_behalf}",
-        },
+            "owner": owner,
+            "signed": f"{by.login}{on_behalf}",
+        }
+    audit.record(
+        session, at=now, actor=actor, action=event, subject_type="approval_task", subject_id=task.id, detail=detail
     )
-    return task
+    return True
 
 
 def refuse(session: Session, *, task: ApprovalTask, login: str, reason: str, now: dt.datetime) -> None:

@@ -36,17 +36,8 @@ from sqlalchemy import Connection, Engine, Table, insert, select, text
 
 from kamflow.credit import facts
 from kamflow.credit.tables import FinancialStatement
-from kamflow.models import (
-    Customer,
-    DiscountNorm,
-    Employee,
-    Invoice,
-    Order,
-    Payment,
-    PriceColumn,
-    PriceList,
-    Promotion,
-)
+from kamflow.discounts.tables import DiscountNorm, PriceColumn, Promotion
+from kamflow.models import Customer, Employee, Invoice, Order, Payment, PriceList
 
 CURRENCY = "EUR"
 CHUNK = 10_000  # rows per executemany

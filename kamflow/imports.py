@@ -43,8 +43,8 @@ from kamflow import clock
 from kamflow.credit.tables import CreditTerms, FinancialStatement
 from kamflow.errors import InvalidInput
 from kamflow.models import Customer, Employee, Invoice, Order, Payment
+from kamflow.types import CustomerCode
 
-CustomerCode = Annotated[str, StringConstraints(pattern=r"^C\d{4,}$")]
 Number = Annotated[str, StringConstraints(min_length=1, max_length=30)]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2, allow_inf_nan=False)]

@@ -5,8 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from kamflow.models import DiscountRequest
-
 
 def plain(value: Decimal) -> str:
     """A Decimal as people write it: 12.5, 20, 0.25 (never 2E+1 or 12.5000)."""
@@ -29,19 +27,3 @@ def words(identifier: str) -> str:
 def to_whom(decision: dict[str, Any]) -> str:
     """Whom the rules sent a decision to, for a report: ' (to the **department head**)', or nothing."""
     return f" (to the **{words(decision['role'])}**)" if decision.get("role") else ""
-
-
-def decision_markdown(request: DiscountRequest) -> str:
-    decision = request.decision
-    reasons = "\n".join(f"- **{r['rule']}**: {r['text']}" for r in decision["reasons"])
-    return (
-        f"### Discount request {request.id}: {request.status}\n\n"
-        f"| customer | class | column | asked | granted | order total |\n|---|---|---|---|---|---|\n"
-        f"| {request.customer.code} {request.customer.name} | {request.customer.customer_class} "
-        f"| {request.price_column} | {pct(request.discount_pct)} | {pct(request.granted_pct)} "
-        f"| {request.order_total:,.2f} {request.currency} |\n\n"
-        f"Rules said **{decision['outcome']}**{to_whom(decision)}:\n\n{reasons}\n\n"
-        f"Requested by {request.requester.full_name} ({request.requester.login}). "
-        f"Note: {request.note or '—'}\n\n"
-        f"Rule set `{decision['ruleset']}` version `{request.rules_version[:12]}`."
-    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kamflow import models
 from kamflow.credit import tables as credit_tables  # noqa: F401
+from kamflow.discounts import tables as discount_tables  # noqa: F401
 from kamflow.documents import tables as document_tables  # noqa: F401
 from kamflow.review import tables as review_tables  # noqa: F401
 

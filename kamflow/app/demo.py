@@ -22,9 +22,12 @@ from kamflow.app.runs import Answer, decide, start
 from kamflow.app.serve import prefect_environment
 from kamflow.db import get_engine, unit_of_work
 from kamflow.demo_data import generate
-from kamflow.discounts import DiscountRequestIn
+from kamflow.discounts.service import DiscountRequestIn
+from kamflow.discounts.tables import DiscountNorm, PriceColumn
+from kamflow.discounts.views import DiscountView
 from kamflow.errors import ServiceUnavailable
-from kamflow.models import Customer, DiscountNorm, PriceColumn
+from kamflow.models import Customer
+from kamflow.reports import pct
 from kamflow.settings import get_settings
 
 COLUMN = 3
@@ -45,12 +48,16 @@ def _kam(customer: str) -> str:
         return customers.by_code(session, customer).kam.login
 
 
-def _first_request(ask: DiscountRequestIn) -> dict[str, Any]:
+def _request(ask: DiscountRequestIn) -> DiscountView:
+    return DiscountView.model_validate(start(discounts.PROCESS, ask))
+
+
+def _first_request(ask: DiscountRequestIn) -> DiscountView:
     """The runner needs a moment to register its deployments; retry the first request until it can."""
 
-    def attempt() -> dict[str, Any] | None:
+    def attempt() -> DiscountView | None:
         try:
-            return start(discounts.PROCESS, ask)
+            return _request(ask)
         except ServiceUnavailable:
             return None
 
@@ -101,8 +108,7 @@ def _story(company: Any) -> str:
         ("above the ceiling", _ask(healthy, Decimal("45"), "50000", "clearance")),
     ]
     results = [
-        (label, _first_request(asks[0][1]) if i == 0 else start(discounts.PROCESS, ask))
-        for i, (label, ask) in enumerate(asks)
+        (label, _first_request(asks[0][1]) if i == 0 else _request(ask)) for i, (label, ask) in enumerate(asks)
     ]
     answers = iter(
         [
@@ -113,27 +119,28 @@ def _story(company: Any) -> str:
     )
     final = []
     for label, view in results:
-        if view["status"] == "pending":
-            answer = next(answers)
-            view = decide(view["task_id"], login=view["assignee"], answer=answer) | {"escalated": True}
-        final.append((label, view))
+        if view.task_id is None or view.assignee is None:  # decided by the rules
+            final.append((label, view, False))
+            continue
+        answered = decide(view.task_id, login=view.assignee, answer=next(answers))
+        final.append((label, DiscountView.model_validate(answered), True))
     lines = [
         f"kamflow demo — {company.customers} customers, {company.invoices} invoices; "
         "department heads decide escalations",
         "",
     ]
-    for label, view in final:
-        how = f"by {view['decided_by']}" if view.get("escalated") else "by the rules"
-        granted = f", granted {view['granted_pct']}%" if view.get("granted_pct") else ""
+    for label, view, escalated in final:
+        how = f"by {view.decided_by}" if escalated else "by the rules"
+        granted = "" if view.granted_pct is None else f", granted {pct(view.granted_pct)}"
         lines.append(
-            f"#{view['request_id']} {view['customer']} asked {view['discount_pct']}% ({label}): "
-            f"{view['status'].upper()} {how}{granted}"
+            f"#{view.request_id} {view.customer} asked {pct(view.discount_pct)} ({label}): "
+            f"{view.status.upper()} {how}{granted}"
         )
-        lines += [f"    {r['rule']}: {r['text']}" for r in view["reasons"]]
+        lines += [f"    {r.rule}: {r.text}" for r in view.reasons]
     settings = get_settings()
     lines += [
         "",
-        f"Rule set version {final[0][1]['rules_version'][:12]}; every decision is in the audit trail.",
+        f"Rule set version {final[0][1].rules_version[:12]}; every decision is in the audit trail.",
         f"Flow runs: PREFECT_HOME={settings.prefect_home_dir} .venv/bin/prefect flow-run ls",
         f"Prefect UI on the same data: ./dev kamflow serve, then open {settings.api_url.removesuffix('/api')}",
     ]

@@ -2,6 +2,6 @@
 
 `facts` holds the pure calculations (ratios, Altman scores, exposure, limits) and `tables` the records;
 `standing` reads a customer's exposure and limits; `solvency`, `limits` and `orders` are the three
-processes' domain code, sharing `tasks`; `reports` writes their markdown, `views` what the CLI shows,
+processes' domain code, sharing `kamflow.decisions`; `reports` writes their markdown, `views` what the CLI shows,
 and `client` is what the CLI does with them.
 """

@@ -14,13 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import approvals, audit, clock, rulesets
-from kamflow.credit import facts, orders, policy, standing, tasks
-from kamflow.credit.standing import CustomerCode
+from kamflow import approvals, audit, clock, decisions, rulesets
+from kamflow.credit import facts, orders, policy, standing
 from kamflow.credit.tables import CreditLimitChange, CreditTerms, OrderCreditCheck
 from kamflow.errors import InvalidInput
 from kamflow.models import ApprovalTask, Customer, Employee, Order
-from kamflow.types import Login
+from kamflow.types import CustomerCode, Login
 
 PROCESS = "credit-limit-change"
 RULESET = "credit_limit"
@@ -127,7 +126,7 @@ def submit(
         created_at=now,
         decided_at=None,
     )
-    tasks.record_decision(
+    decisions.record_decision(
         session,
         change,
         subject_type="credit_limit_change",
@@ -207,8 +206,8 @@ def apply_answer(session: Session, *, subject_id: int, task_id: int, now: dt.dat
     change = get(session, subject_id)
     if change.status != "pending":
         return change
-    task, answer, actor = tasks.read_answer(session, task_id, LimitAnswerPayload)
-    tasks.audit_answer(
+    task, answer, actor = decisions.read_answer(session, task_id, LimitAnswerPayload)
+    decisions.audit_answer(
         session,
         task,
         actor=actor,
@@ -230,7 +229,7 @@ def get(session: Session, change_id: int) -> CreditLimitChange:
 
 def view(session: Session, change: CreditLimitChange) -> dict[str, Any]:
     """What `kamflow credit limit set` and `kamflow decide` show of a limit change."""
-    waiting = tasks.waiting(session, process=PROCESS, subject_id=change.id, on=clock.today())
+    waiting = decisions.waiting(session, process=PROCESS, subject_id=change.id, on=clock.today())
     return {
         "change_id": change.id,
         "customer": change.customer.code,

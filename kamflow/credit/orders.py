@@ -14,13 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import approvals, audit, clock, rulesets
-from kamflow.credit import facts, policy, standing, tasks
-from kamflow.credit.standing import CustomerCode
+from kamflow import approvals, audit, clock, decisions, rulesets
+from kamflow.credit import facts, policy, standing
 from kamflow.credit.tables import OrderCreditCheck
 from kamflow.errors import InvalidInput
 from kamflow.models import ApprovalTask, Customer, Employee, Order
-from kamflow.types import Login
+from kamflow.types import CustomerCode, Login
 from rules.engine import Decision
 
 PROCESS = "order-credit-check"
@@ -125,7 +124,7 @@ def submit(session: Session, *, request: OrderIn, flow_run_id: str | None, now: 
         created_at=now,
         decided_at=None if status == "blocked" else now,
     )
-    return tasks.record_decision(
+    return decisions.record_decision(
         session,
         check,
         subject_type="order_credit_check",
@@ -163,12 +162,12 @@ def apply_answer(session: Session, *, subject_id: int, task_id: int, now: dt.dat
     check = get(session, subject_id)
     if check.status != "blocked":
         return check
-    task, answer, actor = tasks.read_answer(session, task_id, OrderAnswerPayload)
+    task, answer, actor = decisions.read_answer(session, task_id, OrderAnswerPayload)
     check.status = "rejected" if answer.action == "reject" else "released"
     check.prepayment_amount = answer.amount if answer.action == "release_with_prepayment" else None
     check.order.status = ORDER_STATUS[check.status]
     check.decided_at = now
-    tasks.audit_answer(
+    decisions.audit_answer(
         session,
         task,
         actor=actor,
@@ -202,7 +201,9 @@ def recheck_blocked(session: Session, *, customer_id: int, now: dt.datetime) -> 
         freed = (
             decision.outcome == "approve"
             and task is not None
-            and tasks.close(session, task, action="release", comment=comment, now=now)
+            and approvals.claim(
+                session, task, by=None, action="release", comment=comment, payload={"action": "release"}, now=now
+            )
         )
         if freed:
             check.status, check.decided_at = "released", now
@@ -236,7 +237,7 @@ def flow_runs(session: Session, check_ids: list[int]) -> list[tuple[int, str | N
 
 def view(session: Session, check: OrderCreditCheck) -> dict[str, Any]:
     """What `kamflow order submit` and `kamflow decide` show of an order's credit decision."""
-    waiting = tasks.waiting(session, process=PROCESS, subject_id=check.id, on=clock.today())
+    waiting = decisions.waiting(session, process=PROCESS, subject_id=check.id, on=clock.today())
     decision = check.decision
     return {
         "check_id": check.id,

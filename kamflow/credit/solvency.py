@@ -17,13 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from kamflow import approvals, audit, clock, ledger, rulesets
-from kamflow.credit import facts, policy, standing, tasks
-from kamflow.credit.standing import CustomerCode
+from kamflow import approvals, audit, clock, decisions, ledger, rulesets
+from kamflow.credit import facts, policy, standing
 from kamflow.credit.tables import CreditCheck, FinancialStatement
 from kamflow.errors import InvalidInput
 from kamflow.models import ApprovalTask, Customer, Employee
-from kamflow.types import Login
+from kamflow.types import CustomerCode, Login
 from rules.engine import Decision
 
 PROCESS = "solvency-check"
@@ -211,7 +210,7 @@ def submit(
         created_at=now,
         decided_at=now if final else None,
     )
-    return tasks.record_decision(
+    return decisions.record_decision(
         session,
         check,
         subject_type="credit_check",
@@ -249,11 +248,11 @@ def apply_answer(session: Session, *, subject_id: int, task_id: int, now: dt.dat
     check = get(session, subject_id)
     if check.status != "pending":
         return check
-    task, answer, actor = tasks.read_answer(session, task_id, SolvencyAnswerPayload)
+    task, answer, actor = decisions.read_answer(session, task_id, SolvencyAnswerPayload)
     check.status, check.decision, check.decided_at = "decided", answer.action, now
     if answer.action == "approve_limit":
         check.approved_limit = check.proposed_limit if answer.amount is None else answer.amount
-    tasks.audit_answer(
+    decisions.audit_answer(
         session,
         task,
         actor=actor,
@@ -272,7 +271,7 @@ def get(session: Session, check_id: int) -> CreditCheck:
 
 def view(session: Session, check: CreditCheck) -> dict[str, Any]:
     """What `kamflow credit check` and `kamflow decide` show of a solvency check."""
-    waiting = tasks.waiting(session, process=PROCESS, subject_id=check.id, on=clock.today())
+    waiting = decisions.waiting(session, process=PROCESS, subject_id=check.id, on=clock.today())
     return {
         "check_id": check.id,
         "customer": check.customer.code,

@@ -6,9 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import StringConstraints
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,9 +16,6 @@ from kamflow.credit import facts, policy
 from kamflow.credit.tables import CreditCheck, CreditTerms
 from kamflow.errors import InvalidInput, NotFound, NotPermitted
 from kamflow.models import Base, Customer, Employee
-
-CustomerCode = Annotated[str, StringConstraints(pattern=r"^C\d{4,}$", strip_whitespace=True)]
-
 
 Row = TypeVar("Row", bound=Base)
 

@@ -13,12 +13,11 @@ from sqlalchemy.orm import Session
 
 from kamflow import audit, org
 from kamflow.credit import policy, standing
-from kamflow.credit.standing import CustomerCode
 from kamflow.errors import InvalidInput, NotFound, NotPermitted
 from kamflow.models import Customer, Employee, Invoice
 from kamflow.review.dunning import DUNNING
 from kamflow.review.tables import CollectionTask, DunningState, InvoiceHold, PaymentPromise
-from kamflow.types import Login
+from kamflow.types import CustomerCode, Login
 
 
 class PromiseIn(BaseModel):

@@ -16,8 +16,10 @@ from sqlalchemy import func, select
 from flows.discount import discount_authorization
 from kamflow import approvals, audit, clock
 from kamflow.db import unit_of_work
-from kamflow.discounts import DiscountRequestIn
-from kamflow.models import AuditEvent, DiscountRequest
+from kamflow.discounts import service as discounts
+from kamflow.discounts.service import DiscountRequestIn
+from kamflow.discounts.tables import DiscountRequest
+from kamflow.models import AuditEvent
 from kamflow.reports import plain
 from tests.conftest import approval_code, customer
 from tests.integration.conftest import Stack, logs, wait_until
@@ -26,8 +28,6 @@ pytestmark = pytest.mark.integration
 
 
 def kam_and_norm(code: str = "C0001") -> tuple[str, Decimal]:
-    from kamflow import discounts
-
     with unit_of_work() as session:
         kam = customer(session, code).kam.login
         ask = DiscountRequestIn(

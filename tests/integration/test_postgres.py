@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.orm import Session
 
-from kamflow import discounts, migrate, org
+from kamflow import migrate, org
 from kamflow.db import dispose_engines, get_engine, unit_of_work
 from kamflow.demo_data import generate
+from kamflow.discounts import service as discounts
 from kamflow.errors import InvalidInput
 from kamflow.models import Delegation
 from kamflow.settings import Settings, use_settings

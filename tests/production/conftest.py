@@ -26,7 +26,8 @@ from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary
 from sqlalchemy import select
 
 from kamflow.db import dispose_engines, unit_of_work
-from kamflow.models import AuditEvent, DiscountRequest
+from kamflow.discounts.tables import DiscountRequest
+from kamflow.models import AuditEvent
 from kamflow.settings import PROJECT_ROOT, Settings, use_settings
 from tests.integration.test_discount_process import kam_and_norm
 

@@ -14,7 +14,7 @@ import pytest
 from prefect import get_client
 
 from kamflow.db import unit_of_work
-from kamflow.models import DiscountRequest
+from kamflow.discounts.tables import DiscountRequest
 from kamflow.reports import plain
 from tests.conftest import approval_code
 from tests.integration.conftest import wait_until

@@ -29,8 +29,9 @@ from flows.runs import deployment_path
 from kamflow import approvals, audit, clock, discounts
 from kamflow.app.runs import start_run
 from kamflow.db import get_engine, unit_of_work
-from kamflow.discounts import DiscountRequestIn
-from kamflow.models import ApprovalTask, AuditEvent, Customer, DiscountRequest
+from kamflow.discounts.service import DiscountRequestIn
+from kamflow.discounts.tables import DiscountRequest
+from kamflow.models import ApprovalTask, AuditEvent, Customer
 from kamflow.review import service
 from kamflow.review.tables import CollectionTask, CreditReview, CustomerReview, ReviewShard
 from tests.conftest import approval_code

@@ -108,6 +108,34 @@ def test_a_task_is_decided_once(session: Session) -> None:
     assert len(decided) == 1 and decided[0].detail["action"] == "approve"
 
 
+def test_kamflow_closes_a_task_through_the_same_claim_and_a_person_then_finds_it_decided(session: Session) -> None:
+    task = open_for(session)
+    closed = approvals.claim(
+        session, task, by=None, action="release", comment="re-checked", payload={"action": "release"}, now=NOW
+    )
+    assert closed and task.status == "decided" and task.actor_id is None and task.payload == {"action": "release"}
+    opened, closing = audit.trail(session, subject_type="approval_task", subject_id=task.id)
+    assert opened.action == "task_opened"
+    assert (closing.actor, closing.action, closing.detail) == (
+        "kamflow",
+        "task_closed",
+        {"action": "release", "comment": "re-checked", "owner": "head.north"},
+    )
+    assert not approvals.claim(session, task, by=None, action="release", comment="", payload={}, now=NOW)
+    with pytest.raises(InvalidInput, match="already decided"):
+        approvals.decide(
+            session,
+            task=task,
+            login="head.north",
+            action="approve",
+            comment="",
+            payload={},
+            check=no_check,
+            now=NOW,
+            on=TODAY,
+        )
+
+
 def test_a_failed_business_check_writes_nothing(session: Session) -> None:
     task = open_for(session)
 

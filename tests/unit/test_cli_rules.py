@@ -13,9 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from kamflow import audit, discounts
+from kamflow import audit
 from kamflow.app.cli import app
 from kamflow.db import unit_of_work
+from kamflow.discounts import service as discounts
 from kamflow.models import AuditEvent, RuleSetVersion
 from kamflow.settings import Settings, use_settings
 from rules.engine import RULES_DIR, get_ruleset, load_ruleset_text

@@ -14,18 +14,9 @@ from sqlalchemy import Engine, event, func, select
 
 from kamflow.db import get_engine
 from kamflow.demo_data import DemoSummary, generate
+from kamflow.discounts.tables import DiscountNorm, PriceColumn, Promotion
 from kamflow.migrate import upgrade
-from kamflow.models import (
-    Base,
-    Customer,
-    DiscountNorm,
-    Employee,
-    Invoice,
-    Order,
-    Payment,
-    PriceColumn,
-    Promotion,
-)
+from kamflow.models import Base, Customer, Employee, Invoice, Order, Payment
 from kamflow.settings import Settings
 
 TODAY = dt.date(2026, 11, 28)

@@ -12,9 +12,11 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kamflow import audit, discounts, org
+from kamflow import audit, org
+from kamflow.discounts import service as discounts
+from kamflow.discounts.tables import DiscountRequest, Promotion
 from kamflow.errors import InvalidInput, NotFound, NotPermitted
-from kamflow.models import DiscountRequest, RuleSetVersion
+from kamflow.models import RuleSetVersion
 from kamflow.settings import Settings, use_settings
 from tests.conftest import NOW, TODAY, customer
 
@@ -112,8 +114,6 @@ def test_bad_values_name_their_field(session: Session, field: str, value: str) -
 
 
 def test_an_active_promotion_escalates_a_discount_on_top(session: Session) -> None:
-    from kamflow.models import Promotion
-
     promo = session.scalars(select(Promotion).where(Promotion.valid_to >= TODAY)).first()
     assert promo is not None
     promo.customer_class = None

@@ -13,10 +13,12 @@ from flows.processes import PROCESSES, approval_deadlines, decided_view, sweep_o
 from kamflow import approvals, discounts
 from kamflow.app.cli import DECIDED_TEXTS, decided_text
 from kamflow.credit import orders
+from kamflow.discounts import service as discount_requests
+from kamflow.discounts.tables import DiscountRequest
+from kamflow.discounts.views import decision_markdown
 from kamflow.documents import service as documents
 from kamflow.documents.tables import DocumentStepTask
-from kamflow.models import ApprovalTask, DiscountRequest
-from kamflow.reports import decision_markdown
+from kamflow.models import ApprovalTask
 from kamflow.settings import Settings
 from tests.conftest import NOW, TODAY
 from tests.unit.credit.test_orders import blocked_order, settle
@@ -26,7 +28,7 @@ from tests.unit.test_discounts import ask, norm
 
 def waiting_discount(session: Session, settings: Settings) -> tuple[DiscountRequest, ApprovalTask]:
     above_norm = ask(session, discount_pct=norm(session) + 1)
-    row = discounts.submit(session, request=above_norm, flow_run_id=None, now=NOW)
+    row = discount_requests.submit(session, request=above_norm, flow_run_id=None, now=NOW)
     assert row.status == "pending"
     task = approvals.open_task(  # as the flow's human step opens it
         session,
@@ -76,11 +78,11 @@ def test_a_discount_request_shows_once_its_answer_has_landed(session: Session, s
         action="approve",
         comment="",
         payload={"action": "approve"},
-        check=discounts.check_answer(row),
+        check=discount_requests.check_answer(row),
         now=NOW,
         on=TODAY,
     )
-    discounts.apply_answer(session, subject_id=row.id, task_id=task.id, now=NOW)
+    discount_requests.apply_answer(session, subject_id=row.id, task_id=task.id, now=NOW)
     view = decided_view(session, task)
     assert view is not None and view["granted_pct"] == view["discount_pct"]
     assert (view["status"], view["decided_by"], view["task_id"]) == ("approved", task.owner.login, None)

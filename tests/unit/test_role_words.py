@@ -7,7 +7,8 @@ from sqlalchemy.orm import Session
 from flows.human import task_markdown
 from kamflow.credit import reports, solvency
 from kamflow.demo_data import EMPLOYEES
-from kamflow.reports import decision_markdown, words
+from kamflow.discounts.views import decision_markdown
+from kamflow.reports import words
 from kamflow.settings import Settings
 from tests.conftest import NOW, customer
 from tests.unit.credit.conftest import change, headroom, order

@@ -6,7 +6,7 @@ import contextlib
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -16,6 +16,9 @@ from kamflow.app.cli.docs import delegate, doc_app, doc_text, read_text
 from kamflow.app.cli.review import collection_app, review
 from kamflow.app.cli.rules import rules_app
 from kamflow.settings import get_settings
+
+if TYPE_CHECKING:
+    from kamflow.discounts.views import DiscountView
 
 app = typer.Typer(
     help="kamflow: approvals and credit control for key accounts.",
@@ -29,15 +32,10 @@ app.add_typer(discount_app, name="discount")
 
 
 def _request_text(view: dict[str, Any]) -> str:
-    lines = [
-        f"request {view['request_id']} for {view['customer']}: {view['status'].upper()}"
-        + (f" (granted {view['granted_pct']}%)" if view.get("granted_pct") else "")
-    ]
-    if view.get("task_id"):
-        lines.append(f"waiting for {view['assignee']} — task {view['task_id']}")
-    lines += [f"  - {r['rule']}: {r['text']}" for r in view["reasons"]]
-    lines.append(f"rules version {view['rules_version'][:12]}")
-    return "\n".join(lines)
+    """A discount request as a started or decided run returns it, printed as its view prints itself."""
+    from kamflow.discounts.views import DiscountView
+
+    return DiscountView.model_validate(view).text()
 
 
 # How `kamflow decide` prints a decided subject, by the process its task belongs to: the names of
@@ -119,7 +117,8 @@ def discount_request(
 
     def body() -> dict[str, Any]:
         from kamflow.app.runs import start
-        from kamflow.discounts import PROCESS, DiscountRequestIn
+        from kamflow.discounts import PROCESS
+        from kamflow.discounts.service import DiscountRequestIn
 
         return start(
             PROCESS,
@@ -132,7 +131,7 @@ def discount_request(
                     "note": note,
                     "requester": acting_login(acting),
                 }
-            )
+            ),
         )
 
     run_command(as_json, body, _request_text)
@@ -142,14 +141,14 @@ def discount_request(
 def discount_show(request_id: int, as_json: Json = False) -> None:
     """Show a discount request, its decision and reasons."""
 
-    def body() -> dict[str, Any]:
-        from kamflow import discounts
+    def body() -> DiscountView:
         from kamflow.db import unit_of_work
+        from kamflow.discounts import views
 
         with unit_of_work() as session:
-            return discounts.view(session, request_id)
+            return views.view(session, request_id)
 
-    run_command(as_json, body, _request_text)
+    run_command(as_json, body, lambda view: view.text())
 
 
 @app.command()
@@ -247,4 +246,3 @@ app.add_typer(rules_app, name="rules")
 
 def main() -> None:
     app()
-

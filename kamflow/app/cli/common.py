@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from kamflow.errors import InvalidInput, KamflowError
 from kamflow.settings import get_settings
@@ -55,7 +55,13 @@ def run_command(as_json: bool, action: Callable[[], Any], human: Callable[[Any],
 
 
 def _emit(data: Any, as_json: bool, human: Callable[[Any], str]) -> None:
-    print(json.dumps(data, indent=2, default=str) if as_json else human(data))
+    """Print what a command returns: for machines as JSON (a pydantic model as its JSON dump), for people as
+    `human` writes it."""
+    if not as_json:
+        print(human(data))
+        return
+    shown = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+    print(json.dumps(shown, indent=2, default=str))
 
 
 def _fail(exc: KamflowError, as_json: bool) -> None:

@@ -1,31 +1,24 @@
-"""Discount authorization (clauses 2.9, 2.18): the request, its facts, and what is recorded."""
+"""A discount request: what a KAM asks, the facts the rules decide on, and what is recorded of the decision and
+of a person's answer."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import approvals, audit, clock, customers, ledger, org, rulesets
+from kamflow import approvals, audit, clock, customers, decisions, ledger, org, rulesets
+from kamflow.discounts import RULESET
+from kamflow.discounts.tables import DiscountNorm, DiscountRequest, PriceColumn, Promotion
 from kamflow.errors import InvalidInput, NotFound, NotPermitted
-from kamflow.models import (
-    ApprovalTask,
-    Customer,
-    DiscountNorm,
-    DiscountRequest,
-    Employee,
-    PriceColumn,
-    Promotion,
-)
-from kamflow.reports import pct, plain
-from kamflow.types import Login
+from kamflow.models import ApprovalTask, Customer, Employee
+from kamflow.reports import pct
+from kamflow.types import CustomerCode, Login
 
-RULESET = "discount"
-PROCESS = "discount-authorization"
 STATUS_BY_OUTCOME = {"approve": "approved", "escalate": "pending", "reject": "rejected"}
 
 
@@ -34,9 +27,7 @@ class DiscountRequestIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    customer: Annotated[str, StringConstraints(pattern=r"^C\d{4,}$")] = Field(
-        description="Customer code, e.g. C0001."
-    )
+    customer: CustomerCode = Field(description="Customer code, e.g. C0001.")
     price_column: int = Field(ge=1, le=99, description="Price-list column the discount is asked on.")
     discount_pct: Decimal = Field(
         gt=0, lt=100, max_digits=7, decimal_places=4, description="Discount asked, in percent (0 < % < 100)."
@@ -138,19 +129,16 @@ def submit(
         created_at=now,
         decided_at=None if status == "pending" else now,
     )
-    session.add(row)
-    session.flush()
-    audit.record(
+    return decisions.record_decision(
         session,
-        at=now,
-        actor="rules",
-        action=f"discount_{decision.outcome}",
+        row,
         subject_type="discount_request",
-        subject_id=row.id,
+        action="discount",
         decision=decision,
-        detail={"requester": requester.login, "customer": customer.code},
+        now=now,
+        requester=requester.login,
+        customer=customer.code,
     )
-    return row
 
 
 def check_answer(request: DiscountRequest) -> approvals.Check:
@@ -176,27 +164,22 @@ def apply_answer(session: Session, *, subject_id: int, task_id: int, now: dt.dat
     request = get(session, subject_id)
     if request.status != "pending":
         return request
-    task = approvals.get(session, task_id)
-    answer = DiscountDecisionPayload.model_validate(task.payload)
+    task, answer, actor = decisions.read_answer(session, task_id, DiscountDecisionPayload)
     if answer.action == "reject":
         request.status, request.granted_pct = "rejected", None
     else:
         request.status = "approved"
         request.granted_pct = answer.discount_pct if answer.action == "counter" else request.discount_pct
     request.decided_at = now
-    actor = task.actor.login if task.actor else "unknown"
-    audit.record(
+    decisions.audit_answer(
         session,
-        at=now,
+        task,
         actor=actor,
         action=f"discount_{answer.action}",
         subject_type="discount_request",
         subject_id=request.id,
-        detail={
-            "task": task.id,
-            "comment": task.comment,
-            "granted_pct": None if request.granted_pct is None else str(request.granted_pct),
-        },
+        now=now,
+        granted_pct=None if request.granted_pct is None else str(request.granted_pct),
     )
     return request
 
@@ -206,41 +189,3 @@ def get(session: Session, request_id: int) -> DiscountRequest:
     if found is None:
         raise NotFound(f"no discount request {request_id}", field="request")
     return found
-
-
-def view(session: Session, request_id: int) -> dict[str, Any]:
-    """The discount request as it stands, with its open task and whoever holds it."""
-    row = get(session, request_id)
-    task = approvals.current(session, process=PROCESS, subject_id=row.id)
-    assignee = (
-        approvals.assignee(session, task, on=clock.today()).login if task and task.status == "pending" else None
-    )
-    return {
-        "request_id": row.id,
-        "status": row.status,
-        "customer": row.customer.code,
-        "discount_pct": plain(row.discount_pct),
-        "granted_pct": None if row.granted_pct is None else plain(row.granted_pct),
-        "task_id": task.id if task and task.status == "pending" else None,
-        "assignee": assignee,
-        "reasons": [{"rule": r["rule"], "text": r["text"]} for r in row.decision["reasons"]],
-        "rules_version": row.rules_version,
-        "decided_by": task.actor.login if task and task.actor else None,
-        "flow_run_id": row.flow_run_id,
-    }
-
-
-def decided(session: Session, request_id: int) -> dict[str, Any] | None:
-    """The request once a person's answer has landed on it (for `kamflow decide`); None while it still waits."""
-    shown = view(session, request_id)
-    return None if shown["status"] == "pending" else shown
-
-
-def settled_run(session: Session, flow_run_id: str) -> dict[str, Any] | None:
-    """The request a flow run made, once it is decided or waits with its task open."""
-    row = session.query(DiscountRequest).filter_by(flow_run_id=flow_run_id).one_or_none()
-    if row is None:
-        return None
-    if row.status == "pending" and approvals.current(session, process=PROCESS, subject_id=row.id) is None:
-        return None
-    return view(session, row.id)

@@ -1,18 +1,16 @@
-"""What the three credit processes share about decisions and approval tasks, beyond `kamflow.approvals`:
-recording the rules' decision on a new subject, reading and auditing a person's answer, who a subject
-waits for, and closing a task kamflow itself settled (a re-check that released a blocked order)."""
+"""What every process the rules decide and people answer records on its subject, beside `kamflow.approvals` (which
+holds the subject's tasks): the rules' decision on a new subject, a person's answer read from its decided task and
+audited on the subject, and who the subject waits for."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from kamflow import approvals, audit
-from kamflow.credit.tables import CreditCheck, CreditLimitChange, OrderCreditCheck
 from kamflow.models import ApprovalTask
 from rules.engine import Decision
 
@@ -29,31 +27,15 @@ def waiting(session: Session, *, process: str, subject_id: int, on: dt.date) -> 
     }
 
 
-def close(session: Session, task: ApprovalTask, *, action: str, comment: str, now: dt.datetime) -> bool:
-    """Settle a pending task as kamflow (no person acted): False if someone decided it meanwhile."""
-    claimed = session.execute(
-        update(ApprovalTask)
-        .where(ApprovalTask.id == task.id, ApprovalTask.status == "pending")
-        .values(status="decided", action=action, comment=comment, payload={"action": action}, decided_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        return False
-    session.refresh(task)
-    audit.record(
-        session,
-        at=now,
-        actor="kamflow",
-        action="task_closed",
-        subject_type="approval_task",
-        subject_id=task.id,
-        detail={"action": action, "comment": comment, "owner": task.owner.login},
-    )
-    return True
+class Subject(Protocol):
+    """A process's subject row (a discount request, an order's credit check, …): stored, it has an id."""
+
+    @property
+    def id(self) -> int: ...
 
 
+Row = TypeVar("Row", bound=Subject)
 Payload = TypeVar("Payload", bound=BaseModel)
-Row = TypeVar("Row", OrderCreditCheck, CreditCheck, CreditLimitChange)
 
 
 def record_decision(

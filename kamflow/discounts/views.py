@@ -1,0 +1,97 @@
+"""What people see of a discount request: its state and reasons (`discount request`, `discount show`,
+`decide`) and the report the approver reads in the Prefect UI (the flow's artifact)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import PlainSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kamflow import approvals, clock, decisions
+from kamflow.discounts import PROCESS
+from kamflow.discounts.service import get
+from kamflow.discounts.tables import DiscountRequest
+from kamflow.reports import pct, plain, to_whom
+from kamflow.views import View
+from rules.engine import Reason
+
+# A percent in JSON as people write it (12.5, never 12.5000): a string, as `kamflow.reports.plain` gives it.
+Percent = Annotated[Decimal, PlainSerializer(plain, return_type=str, when_used="json")]
+
+
+class DiscountView(View):
+    """A discount request as it stands: decided, or waiting for `assignee` on task `task_id`."""
+
+    request_id: int
+    status: str
+    customer: str
+    discount_pct: Percent
+    granted_pct: Percent | None
+    task_id: int | None
+    assignee: str | None
+    reasons: list[Reason]
+    rules_version: str
+    decided_by: str | None
+    flow_run_id: str | None
+
+    def text(self) -> str:
+        """What the CLI prints of the request."""
+        granted = "" if self.granted_pct is None else f" (granted {pct(self.granted_pct)})"
+        lines = [f"request {self.request_id} for {self.customer}: {self.status.upper()}{granted}"]
+        if self.task_id:
+            lines.append(f"waiting for {self.assignee} — task {self.task_id}")
+        lines += [f"  - {r.rule}: {r.text}" for r in self.reasons]
+        lines.append(f"rules version {self.rules_version[:12]}")
+        return "\n".join(lines)
+
+
+def view(session: Session, request_id: int) -> DiscountView:
+    """The discount request as it stands, with its open task and whoever holds it."""
+    row = get(session, request_id)
+    return DiscountView(
+        request_id=row.id,
+        status=row.status,
+        customer=row.customer.code,
+        discount_pct=row.discount_pct,
+        granted_pct=row.granted_pct,
+        reasons=row.decision["reasons"],
+        rules_version=row.rules_version,
+        flow_run_id=row.flow_run_id,
+        **decisions.waiting(session, process=PROCESS, subject_id=row.id, on=clock.today()),
+    )
+
+
+def decided(session: Session, request_id: int) -> DiscountView | None:
+    """The request once a person's answer has landed on it (for `kamflow decide`); None while it still waits."""
+    shown = view(session, request_id)
+    return None if shown.status == "pending" else shown
+
+
+def settled_run(session: Session, flow_run_id: str) -> DiscountView | None:
+    """The request a flow run made, once it is decided or waits with its task open."""
+    row = session.scalar(select(DiscountRequest).where(DiscountRequest.flow_run_id == flow_run_id))
+    if row is None:
+        return None
+    if row.status == "pending" and approvals.current(session, process=PROCESS, subject_id=row.id) is None:
+        return None
+    return view(session, row.id)
+
+
+def decision_markdown(request: DiscountRequest) -> str:
+    """The rules' decision on a request as the approver reads it in the Prefect UI."""
+    decision = request.decision
+    reasons = "\n".join(f"- **{r['rule']}**: {r['text']}" for r in decision["reasons"])
+    return (
+        f"### Discount request {request.id}: {request.status}\n\n"
+        f"| customer | class | column | asked | granted | order total |\n|---|---|---|---|---|---|\n"
+        f"| {request.customer.code} {request.customer.name} | {request.customer.customer_class} "
+        f"| {request.price_column} | {pct(request.discount_pct)} | {pct(request.granted_pct)} "
+        f"| {request.order_total:,.2f} {request.currency} |\n\n"
+        f"Rules said **{decision['outcome']}**{to_whom(decision)}:\n\n{reasons}\n\n"
+        f"Requested by {request.requester.full_name} ({request.requester.login}). "
+        f"Note: {request.note or '—'}\n\n"
+        f"Rule set `{decision['ruleset']}` version `{request.rules_version[:12]}`."
+    )
