@@ -100,17 +100,18 @@ def main() -> None:
             latencies = []
             for _ in range(args.resumes):
                 view = wait_for("a pending request", lambda: try_request(above), timeout=180)
-                wait_for("the run to suspend", partial(suspended, view["flow_run_id"]), timeout=60)
+                assert view.flow_run_id and view.task_id and view.assignee, "an escalated request waits for a person"
+                wait_for("the run to suspend", partial(suspended, view.flow_run_id), timeout=60)
                 start = time.perf_counter()
                 resume_flow_run(
-                    UUID(view["flow_run_id"]),
+                    UUID(view.flow_run_id),
                     run_input={
-                        "approver": view["assignee"],
-                        "approval_code": approval_code(view["task_id"], view["assignee"]),
+                        "approver": view.assignee,
+                        "approval_code": approval_code(view.task_id, view.assignee),
                         "action": "approve",
                     },
                 )
-                wait_for("the decision", partial(decided, view["request_id"]), timeout=60)
+                wait_for("the decision", partial(decided, view.request_id), timeout=60)
                 latencies.append(time.perf_counter() - start)
             print(
                 f"resume call -> waiting flow recorded the decision: median {statistics.median(latencies):.2f} s "
@@ -128,7 +129,7 @@ def submit_and_roll_back(request: discounts.DiscountRequestIn) -> None:
         session.rollback()
 
 
-def try_request(request: discounts.DiscountRequestIn) -> dict | None:  # type: ignore[type-arg]
+def try_request(request: discounts.DiscountRequestIn) -> discounts.RequestView | None:
     try:
         return request_discount(request)
     except Exception:  # the runner may still be registering its deployments

@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
+from pydantic import SerializeAsAny, SerializerFunctionWrapHandler, model_serializer
 from sqlalchemy.orm import Session
 
 from flows.discount import DiscountAnswer
@@ -27,8 +28,9 @@ from kamflow.documents import views as document_views
 from kamflow.errors import NotFound
 from kamflow.models import ApprovalTask
 from kamflow.settings import get_settings
+from kamflow.views import View
 
-Decided = Callable[[Session, int], dict[str, Any] | None]
+ShowDecided = Callable[[Session, int], View | None]
 
 
 class Sweep(Protocol):
@@ -43,7 +45,7 @@ class Process:
 
     answer: type[ApprovalInput]
     check_for: approvals.CheckFor
-    decided: Decided
+    decided: ShowDecided
     sweep: Sweep | None = None
 
 
@@ -94,12 +96,29 @@ def process_of(task: ApprovalTask) -> Process:
     return PROCESSES[task.process]
 
 
-def decided_view(session: Session, task: ApprovalTask) -> dict[str, Any] | None:
-    """What `kamflow decide` returns once the answer to the task has landed: the process the task belongs to and
-    its subject as the process shows it (the task's id unless the subject names an open task of its own); None
-    while it still waits."""
+class Decided(View):
+    """What `kamflow decide` shows once the answer to a task has landed: the process the task belongs to and its
+    subject as the process shows it, serialised flat (`task_id`, `process`, then the subject's own fields; a
+    subject that names a task of its own, even none, keeps its `task_id`), and read as the subject reads."""
+
+    task_id: int
+    process: str
+    subject: SerializeAsAny[View]
+
+    @model_serializer(mode="wrap")
+    def _flat(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        data = handler(self)
+        subject = data.pop("subject")
+        return {**data, **subject}
+
+    def text(self) -> str:
+        return self.subject.text()
+
+
+def decided_view(session: Session, task: ApprovalTask) -> Decided | None:
+    """What `kamflow decide` returns once the answer to the task has landed; None while it still waits."""
     view = None if task.status == "pending" else process_of(task).decided(session, task.subject_id)
-    return None if view is None else {"task_id": task.id, "process": task.process, **view}
+    return None if view is None else Decided(task_id=task.id, process=task.process, subject=view)
 
 
 def sweep_overdue(session: Session, *, now: dt.datetime) -> list[ApprovalTask]:

@@ -23,6 +23,7 @@ from kamflow.models import (
 )
 from kamflow.reports import pct, plain
 from kamflow.types import Login
+from kamflow.views import Explained
 
 RULESET = "discount"
 PROCESS = "discount-authorization"
@@ -208,35 +209,54 @@ def get(session: Session, request_id: int) -> DiscountRequest:
     return found
 
 
-def view(session: Session, request_id: int) -> dict[str, Any]:
+class RequestView(Explained):
+    """A discount request as it stands: what `kamflow discount request|show` and `kamflow decide` show."""
+
+    request_id: int
+    status: str
+    customer: str
+    discount_pct: str
+    granted_pct: str | None
+    rules_version: str
+    flow_run_id: str | None
+
+    def text(self) -> str:
+        granted = f" (granted {self.granted_pct}%)" if self.granted_pct else ""
+        head = f"request {self.request_id} for {self.customer}: {self.status.upper()}{granted}"
+        return "\n".join(
+            [head, *self.waiting_lines(), *self.reason_lines(), f"rules version {self.rules_version[:12]}"]
+        )
+
+
+def view(session: Session, request_id: int) -> RequestView:
     """The discount request as it stands, with its open task and whoever holds it."""
     row = get(session, request_id)
     task = approvals.current(session, process=PROCESS, subject_id=row.id)
     assignee = (
         approvals.assignee(session, task, on=clock.today()).login if task and task.status == "pending" else None
     )
-    return {
-        "request_id": row.id,
-        "status": row.status,
-        "customer": row.customer.code,
-        "discount_pct": plain(row.discount_pct),
-        "granted_pct": None if row.granted_pct is None else plain(row.granted_pct),
-        "task_id": task.id if task and task.status == "pending" else None,
-        "assignee": assignee,
-        "reasons": [{"rule": r["rule"], "text": r["text"]} for r in row.decision["reasons"]],
-        "rules_version": row.rules_version,
-        "decided_by": task.actor.login if task and task.actor else None,
-        "flow_run_id": row.flow_run_id,
-    }
+    return RequestView(
+        request_id=row.id,
+        status=row.status,
+        customer=row.customer.code,
+        discount_pct=plain(row.discount_pct),
+        granted_pct=None if row.granted_pct is None else plain(row.granted_pct),
+        task_id=task.id if task and task.status == "pending" else None,
+        assignee=assignee,
+        reasons=row.decision["reasons"],
+        rules_version=row.rules_version,
+        decided_by=task.actor.login if task and task.actor else None,
+        flow_run_id=row.flow_run_id,
+    )
 
 
-def decided(session: Session, request_id: int) -> dict[str, Any] | None:
+def decided(session: Session, request_id: int) -> RequestView | None:
     """The request once a person's answer has landed on it (for `kamflow decide`); None while it still waits."""
     shown = view(session, request_id)
-    return None if shown["status"] == "pending" else shown
+    return None if shown.status == "pending" else shown
 
 
-def settled_run(session: Session, flow_run_id: str) -> dict[str, Any] | None:
+def settled_run(session: Session, flow_run_id: str) -> RequestView | None:
     """The request a flow run made, once it is decided or waits with its task open."""
     row = session.query(DiscountRequest).filter_by(flow_run_id=flow_run_id).one_or_none()
     if row is None:

@@ -18,11 +18,11 @@ from sqlalchemy import select
 
 from flows.runs import wait_for
 from kamflow import clock, customers, migrate
-from kamflow.app.runs import Answer, decide, request_discount
+from kamflow.app.runs import Answer, decide, request_discount, show_request
 from kamflow.app.serve import prefect_environment
 from kamflow.db import get_engine, unit_of_work
 from kamflow.demo_data import generate
-from kamflow.discounts import DiscountRequestIn
+from kamflow.discounts import DiscountRequestIn, RequestView
 from kamflow.errors import ServiceUnavailable
 from kamflow.models import Customer, DiscountNorm, PriceColumn
 from kamflow.settings import get_settings
@@ -45,10 +45,10 @@ def _kam(customer: str) -> str:
         return customers.by_code(session, customer).kam.login
 
 
-def _first_request(ask: DiscountRequestIn) -> dict[str, Any]:
+def _first_request(ask: DiscountRequestIn) -> RequestView:
     """The runner needs a moment to register its deployments; retry the first request until it can."""
 
-    def attempt() -> dict[str, Any] | None:
+    def attempt() -> RequestView | None:
         try:
             return request_discount(ask)
         except ServiceUnavailable:
@@ -113,27 +113,28 @@ def _story(company: Any) -> str:
     )
     final = []
     for label, view in results:
-        if view["status"] == "pending":
-            answer = next(answers)
-            view = decide(view["task_id"], login=view["assignee"], answer=answer) | {"escalated": True}
-        final.append((label, view))
+        if view.task_id is None or view.assignee is None:
+            final.append((label, view, False))
+            continue
+        decide(view.task_id, login=view.assignee, answer=next(answers))  # escalated: the department head answers
+        final.append((label, show_request(view.request_id), True))
     lines = [
         f"kamflow demo — {company.customers} customers, {company.invoices} invoices; "
         "department heads decide escalations",
         "",
     ]
-    for label, view in final:
-        how = f"by {view['decided_by']}" if view.get("escalated") else "by the rules"
-        granted = f", granted {view['granted_pct']}%" if view.get("granted_pct") else ""
+    for label, view, escalated in final:
+        how = f"by {view.decided_by}" if escalated else "by the rules"
+        granted = f", granted {view.granted_pct}%" if view.granted_pct else ""
         lines.append(
-            f"#{view['request_id']} {view['customer']} asked {view['discount_pct']}% ({label}): "
-            f"{view['status'].upper()} {how}{granted}"
+            f"#{view.request_id} {view.customer} asked {view.discount_pct}% ({label}): "
+            f"{view.status.upper()} {how}{granted}"
         )
-        lines += [f"    {r['rule']}: {r['text']}" for r in view["reasons"]]
+        lines += [f"    {r.rule}: {r.text}" for r in view.reasons]
     settings = get_settings()
     lines += [
         "",
-        f"Rule set version {final[0][1]['rules_version'][:12]}; every decision is in the audit trail.",
+        f"Rule set version {final[0][1].rules_version[:12]}; every decision is in the audit trail.",
         f"Flow runs: PREFECT_HOME={settings.prefect_home_dir} .venv/bin/prefect flow-run ls",
         f"Prefect UI on the same data: ./dev kamflow serve, then open {settings.api_url.removesuffix('/api')}",
     ]

@@ -4,11 +4,11 @@ the document's flow run, and read back what the domain database says."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from flows.processes import Decided
 from flows.runs import wait_for
 from kamflow import audit, clock, org
 from kamflow.app.runs import Answer, decide, start_run
@@ -22,13 +22,13 @@ from kamflow.models import Employee
 DEPLOYMENT = "document-approval/document-approval"
 
 
-def _started(flow_run_id: str) -> dict[str, Any] | None:
+def _started(flow_run_id: str) -> views.DocumentView | None:
     with unit_of_work() as session:
         found = session.scalar(select(Document.id).where(Document.flow_run_id == flow_run_id))
         return None if found is None else views.show(session, found, on=clock.today())
 
 
-def submit(document: service.DocumentIn) -> dict[str, Any]:
+def submit(document: service.DocumentIn) -> views.DocumentView:
     """Check the draft against its type's chain, start its flow run, and return it once its first stage is open."""
     with unit_of_work() as session:
         service.validate(session, document, load())
@@ -37,17 +37,15 @@ def submit(document: service.DocumentIn) -> dict[str, Any]:
     return wait_for(f"flow run {run_id}", lambda: _started(run_id))
 
 
-def revise(document_id: int, *, login: str, content: str, comment: str) -> dict[str, Any]:
+def revise(document_id: int, *, login: str, content: str, comment: str) -> Decided:
     """The author's new version of a returned document: the chain starts again from its first stage."""
     with unit_of_work() as session:
         task = service.revision_task(session, document_id, login=login, on=clock.today())
         task_id = task.id
-    return decide(
-        task_id, login=login, answer=Answer(action="revise", content=content, comment=comment)
-    )
+    return decide(task_id, login=login, answer=Answer(action="revise", content=content, comment=comment))
 
 
-def show(document_id: int) -> dict[str, Any]:
+def show(document_id: int) -> views.DocumentView:
     with unit_of_work() as session:
         return views.show(session, document_id, on=clock.today())
 
@@ -57,7 +55,7 @@ def sheet(document_id: int) -> str:
         return views.sheet_markdown(session, document_id)
 
 
-def acks(document_id: int) -> dict[str, Any]:
+def acks(document_id: int) -> views.AckJournal:
     with unit_of_work() as session:
         return views.acks(session, document_id)
 
@@ -70,7 +68,7 @@ def may_delegate(acting: Employee, frm: Employee) -> bool:
 
 def delegate(
     *, acting: str, frm: str, to: str, valid_from: dt.date, valid_to: dt.date, order_ref: str
-) -> dict[str, Any]:
+) -> views.DelegationView:
     """Record a delegation (clause 1.4), audited; refuses self-delegation and cycles, naming the field."""
     now = clock.now()
     with unit_of_work() as session:
@@ -87,14 +85,14 @@ def delegate(
             order_ref=order_ref,
             now=now,
         )
-        view = {
-            "delegation_id": delegation.id,
-            "from": frm,
-            "to": to,
-            "from_date": valid_from.isoformat(),
-            "to_date": valid_to.isoformat(),
-            "order_ref": order_ref,
-        }
+        view = views.DelegationView(
+            delegation_id=delegation.id,
+            from_=frm,
+            to=to,
+            from_date=valid_from.isoformat(),
+            to_date=valid_to.isoformat(),
+            order_ref=order_ref,
+        )
         audit.record(
             session,
             at=now,
@@ -102,7 +100,7 @@ def delegate(
             action="delegation_created",
             subject_type="delegation",
             subject_id=delegation.id,
-            detail=view,
+            detail=view.model_dump(mode="json"),
         )
         return view
 

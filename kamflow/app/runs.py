@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from flows.processes import decided_view, process_of
+from flows.processes import Decided, decided_view, process_of
 from flows.runs import resume_waiting, wait_for
 from kamflow import approvals, clock, discounts, org
 from kamflow.db import unit_of_work
@@ -18,12 +18,12 @@ from kamflow.settings import get_settings
 DISCOUNT_DEPLOYMENT = "discount-authorization/discount-authorization"
 
 
-def show_request(request_id: int) -> dict[str, Any]:
+def show_request(request_id: int) -> discounts.RequestView:
     with unit_of_work() as session:
         return discounts.view(session, request_id)
 
 
-def _settled_request(flow_run_id: str) -> dict[str, Any] | None:
+def _settled_request(flow_run_id: str) -> discounts.RequestView | None:
     with unit_of_work() as session:
         return discounts.settled_run(session, flow_run_id)
 
@@ -49,7 +49,7 @@ def start_run(deployment: str, parameters: dict[str, Any]) -> str:
     return wait_for(f"deployment {deployment}", started, timeout=30)
 
 
-def request_discount(request: discounts.DiscountRequestIn) -> dict[str, Any]:
+def request_discount(request: discounts.DiscountRequestIn) -> discounts.RequestView:
     """Check the request (writing nothing if it is wrong), start its flow run, return what it decided."""
     with unit_of_work() as session:
         discounts.facts(session, request, on=request.requested_on or clock.today())
@@ -66,7 +66,7 @@ class Answer(BaseModel):
     content: str | None = None
 
 
-def decide(task_id: int, *, login: str, answer: Answer) -> dict[str, Any]:
+def decide(task_id: int, *, login: str, answer: Answer) -> Decided:
     """Check that `login` may give this answer (writing nothing if not), resume the waiting flow run with it
     — the same path as the Prefect UI's form — and return the subject as it then stands, with the process it
     belongs to."""
@@ -90,7 +90,7 @@ def decide(task_id: int, *, login: str, answer: Answer) -> dict[str, Any]:
         raise NotFound(f"task {task_id} has no waiting flow run", field="task")
     resume_waiting(UUID(flow_run_id), run_input=given.model_dump(mode="json"), what=f"task {task_id}")
 
-    def settled() -> dict[str, Any] | None:
+    def settled() -> Decided | None:
         with unit_of_work() as session:
             now_task = approvals.get(session, task_id)
             if now_task.refused_inputs > refused_before:

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import Field
 
-from kamflow.app.cli.common import AsUser, CustomerOption, Json, acting_login, run_command
-from kamflow.app.cli.credit import check_text, credit_app, import_app, limit_text, order_app, order_text
-from kamflow.app.cli.docs import delegate, doc_app, doc_text, read_text
+from kamflow.app.cli.common import AsUser, CustomerOption, Json, acting_login, listing, run_command
+from kamflow.app.cli.credit import credit_app, import_app, order_app
+from kamflow.app.cli.docs import delegate, doc_app, read_text
 from kamflow.app.cli.review import collection_app, review
 from kamflow.app.cli.rules import rules_app
 from kamflow.settings import get_settings
+from kamflow.views import View
 
 app = typer.Typer(
     help="kamflow: approvals and credit control for key accounts.",
@@ -27,31 +28,23 @@ discount_app = typer.Typer(
 app.add_typer(discount_app, name="discount")
 
 
-def _request_text(view: dict[str, Any]) -> str:
-    lines = [
-        f"request {view['request_id']} for {view['customer']}: {view['status'].upper()}"
-        + (f" (granted {view['granted_pct']}%)" if view.get("granted_pct") else "")
-    ]
-    if view.get("task_id"):
-        lines.append(f"waiting for {view['assignee']} — task {view['task_id']}")
-    lines += [f"  - {r['rule']}: {r['text']}" for r in view["reasons"]]
-    lines.append(f"rules version {view['rules_version'][:12]}")
-    return "\n".join(lines)
+class TaskLine(View):
+    """A pending approval task as `kamflow tasks` lists it for the acting user."""
 
+    task_id: int
+    process: str
+    subject_id: int
+    title: str
+    owner: str
+    due_at: str
+    level: int
+    approval_code: str
+    delegated: bool = Field(description="The acting user holds it for its owner (a delegation).")
 
-# How `kamflow decide` prints a decided subject, by the process its task belongs to: the names of
-# flows.processes.PROCESSES (a unit test keeps them in step), written out to keep the command's start light.
-DECIDED_TEXTS: dict[str, Callable[[dict[str, Any]], str]] = {
-    "discount-authorization": _request_text,
-    "document-approval": doc_text,
-    "order-credit-check": order_text,
-    "credit-limit-change": limit_text,
-    "solvency-check": check_text,
-}
-
-
-def decided_text(view: dict[str, Any]) -> str:
-    return DECIDED_TEXTS[view["process"]](view)
+    def text(self) -> str:
+        owner = f", for {self.owner}" if self.delegated else ""
+        due = f"(due {self.due_at[:16]}{owner})"
+        return f"task {self.task_id}: {self.title} {due} — approval code {self.approval_code}"
 
 
 @app.command()
@@ -121,7 +114,7 @@ def discount_request(
 ) -> None:
     """Ask for a discount: the rules approve, reject, or escalate it to the department head."""
 
-    def body() -> dict[str, Any]:
+    def body() -> View:
         from kamflow.app.runs import request_discount
         from kamflow.discounts import DiscountRequestIn
 
@@ -138,7 +131,7 @@ def discount_request(
             )
         )
 
-    run_command(as_json, body, _request_text)
+    run_command(as_json, body)
 
 
 @discount_app.command("show")
@@ -146,14 +139,14 @@ def discount_show(request_id: int, as_json: Json = False) -> None:
     """Show a discount request, its decision and reasons."""
     from kamflow.app.runs import show_request
 
-    run_command(as_json, lambda: show_request(request_id), _request_text)
+    run_command(as_json, lambda: show_request(request_id))
 
 
 @app.command()
 def tasks(acting: AsUser = None, as_json: Json = False) -> None:
     """The acting user's pending approval tasks: their own and those delegated to them."""
 
-    def body() -> list[dict[str, Any]]:
+    def body() -> list[TaskLine]:
         from kamflow import approvals, clock, org
         from kamflow.db import unit_of_work
 
@@ -161,32 +154,21 @@ def tasks(acting: AsUser = None, as_json: Json = False) -> None:
             me = org.employee(session, acting_login(acting))
             secret = get_settings().approval_secret
             return [
-                {
-                    "task_id": t.id,
-                    "process": t.process,
-                    "subject_id": t.subject_id,
-                    "title": t.title,
-                    "owner": t.owner.login,
-                    "due_at": t.due_at.isoformat(),
-                    "level": t.level,
-                    "approval_code": approvals.approval_code(t, login=me.login, secret=secret),
-                }
+                TaskLine(
+                    task_id=t.id,
+                    process=t.process,
+                    subject_id=t.subject_id,
+                    title=t.title,
+                    owner=t.owner.login,
+                    due_at=t.due_at.isoformat(),
+                    level=t.level,
+                    approval_code=approvals.approval_code(t, login=me.login, secret=secret),
+                    delegated=t.owner_id != me.id,
+                )
                 for t in approvals.pending_for(session, me, on=clock.today())
             ]
 
-    run_command(
-        as_json,
-        body,
-        lambda rows: (
-            "\n".join(
-                f"task {r['task_id']}: {r['title']} (due {r['due_at'][:16]}"
-                + (f", for {r['owner']})" if r["owner"] != (acting or get_settings().user) else ")")
-                + f" — approval code {r['approval_code']}"
-                for r in rows
-            )
-            or "no pending tasks"
-        ),
-    )
+    run_command(as_json, body, listing("no pending tasks"))
 
 
 @app.command()
@@ -216,7 +198,7 @@ def decide(
 ) -> None:
     """Decide a waiting task: resumes its flow run with your answer (the same path as the UI form)."""
 
-    def body() -> dict[str, Any]:
+    def body() -> View:
         from kamflow.app.runs import Answer
         from kamflow.app.runs import decide as resume
 
@@ -229,7 +211,7 @@ def decide(
             ),
         )
 
-    run_command(as_json, body, decided_text)
+    run_command(as_json, body)
 
 
 app.add_typer(doc_app, name="doc")
@@ -244,4 +226,3 @@ app.add_typer(rules_app, name="rules")
 
 def main() -> None:
     app()
-
