@@ -100,7 +100,7 @@ def main() -> None:
             latencies = []
             for _ in range(args.resumes):
                 view = wait_for("a pending request", lambda: try_request(above), timeout=180)
-                assert view.flow_run_id and view.task_id and view.assignee, "an escalated request waits for a person"
+                assert view.flow_run_id and view.task_id and view.assignee, "an escalated request waits"
                 wait_for("the run to suspend", partial(suspended, view.flow_run_id), timeout=60)
                 start = time.perf_counter()
                 resume_flow_run(

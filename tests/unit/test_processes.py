@@ -20,10 +20,10 @@ from kamflow.models import ApprovalTask, DiscountRequest
 from kamflow.reports import decision_markdown
 from kamflow.settings import Settings
 from tests.conftest import NOW, TODAY
-from tests.unit.credit.conftest import answer, change
+from tests.unit.credit.conftest import change
 from tests.unit.credit.test_limits import approve
 from tests.unit.credit.test_orders import blocked_order, settle
-from tests.unit.credit.test_solvency import check
+from tests.unit.credit.test_solvency import check, head_asks_prepayment
 from tests.unit.documents.conftest import act, submit, waiting
 from tests.unit.test_discounts import ask, norm
 
@@ -108,15 +108,7 @@ def decided_limit(session: Session) -> tuple[ApprovalTask, str]:
 
 def decided_check(session: Session) -> tuple[ApprovalTask, str]:
     row = check(session, "C0002")
-    task = answer(
-        session,
-        process=solvency.PROCESS,
-        subject_id=row.id,
-        role="department_head",
-        requester="credit",
-        login="head.north",
-        action="prepayment",
-    )
+    task = head_asks_prepayment(session, row)
     solvency.apply_answer(session, subject_id=row.id, task_id=task.id, now=NOW)
     return task, "solvency of C0002: risk class D, Altman Z″ -1.58 (distress) — PREPAYMENT"
 
