@@ -37,7 +37,8 @@ def cli(stack: Stack, *args: str, code: int = 0) -> dict[str, Any]:
 def exposure(code: str = "C0001") -> dict[str, Any]:
     """What `kamflow credit exposure CODE --json` says, read in this process."""
     with unit_of_work() as session:
-        return standing.exposure_view(standing.standing(session, customer(session, code), on=clock.today()))
+        shown = standing.exposure_view(standing.standing(session, customer(session, code), on=clock.today()))
+        return shown.model_dump(mode="json")
 
 
 def amount_of(view: dict[str, Any], category: str) -> Decimal:
