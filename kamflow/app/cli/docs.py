@@ -80,7 +80,8 @@ def doc_submit(
 
     def body() -> dict[str, Any]:
         from kamflow.app.runs import start
-        from kamflow.documents.service import PROCESS, DocumentIn
+        from kamflow.documents.service import PROCESS
+        from kamflow.documents.submission import DocumentIn
 
         return start(
             PROCESS,
