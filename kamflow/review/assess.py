@@ -62,6 +62,14 @@ class Assessed:
     amounts: dict[str, Decimal]  # for the totals
 
 
+class Decided(NamedTuple):
+    """A customer of a batch once the rules decided: the assessment, the decision, the actions it asks for."""
+
+    customer: Assessed
+    decision: Decision
+    actions: Actions
+
+
 def customer(basis: Basis, row: dict[str, Any], promise: Promise | None, statement: Statement | None) -> Assessed:
     """A customer's ledger row (with their promise and latest statement, if any) assessed as of the night."""
     as_of, policy = basis.as_of, basis.policy

@@ -248,8 +248,11 @@ def _review_batch(session: Session, run: Run, batch: Batch) -> tuple[Totals, int
             raised=customer.moved.raised,
             amounts=customer.amounts,
         )
-    actions = [assess.actions(run, decision) for decision in decisions]
-    return totals, store.write(session, run, batch.customers, reviewed, decisions, actions)
+    decided = [
+        assess.Decided(customer, decision, assess.actions(run, decision))
+        for customer, decision in zip(reviewed, decisions, strict=True)
+    ]
+    return totals, store.write(session, run, batch.customers, decided)
 
 
 def finish_review(

@@ -15,36 +15,23 @@ from sqlalchemy.orm import Session
 
 from kamflow import audit
 from kamflow.db import insert_many
-from kamflow.review.assess import ZERO, Actions, Assessed
+from kamflow.review.assess import ZERO, Assessed, Decided
 from kamflow.review.dunning import DUNNING
 from kamflow.review.read import Run
 from kamflow.review.tables import CollectionTask, CustomerReview, DunningState, PaymentPromise
 from rules.engine import Decision
 
 
-def write(
-    session: Session,
-    run: Run,
-    customers: Select[Any],
-    reviewed: Sequence[Assessed],
-    decisions: list[Decision],
-    actions: list[Actions],
-) -> int:
+def write(session: Session, run: Run, customers: Select[Any], decided: Sequence[Decided]) -> int:
     """Record a decided batch (`customers`: its customers' ids); returns how many tasks it created."""
-    _reviews(session, run, customers, reviewed, decisions, actions)
+    _reviews(session, run, customers, decided)
+    reviewed = [customer for customer, _, _ in decided]
     _dunning(session, run, reviewed)
     _promises(session, run, reviewed)
-    return _tasks(session, run, customers, reviewed, decisions, actions)
+    return _tasks(session, run, customers, decided)
 
 
-def _reviews(
-    session: Session,
-    run: Run,
-    customers: Select[Any],
-    reviewed: Sequence[Assessed],
-    decisions: list[Decision],
-    actions: list[Actions],
-) -> None:
+def _reviews(session: Session, run: Run, customers: Select[Any], decided: Sequence[Decided]) -> None:
     session.execute(
         delete(CustomerReview).where(
             CustomerReview.review_id == run.review_id, CustomerReview.customer_id.in_(customers)
@@ -57,7 +44,7 @@ def _reviews(
             "actions": sorted(asked),
             "reasons": [reason for found in asked.values() for reason in found],
         }
-        for customer, decision, asked in zip(reviewed, decisions, actions, strict=True)
+        for customer, decision, asked in decided
     ]
     if rows:
         insert_many(session.connection(), CustomerReview, rows)
@@ -104,14 +91,7 @@ def _promises(session: Session, run: Run, reviewed: Sequence[Assessed]) -> None:
         session.execute(sql_update(PaymentPromise), settled)
 
 
-def _tasks(
-    session: Session,
-    run: Run,
-    customers: Select[Any],
-    reviewed: Sequence[Assessed],
-    decisions: list[Decision],
-    actions: list[Actions],
-) -> int:
+def _tasks(session: Session, run: Run, customers: Select[Any], decided: Sequence[Decided]) -> int:
     """A collection task per action decided, unless this date already has it or the same action is open."""
     existing = set(
         session.connection()
@@ -123,13 +103,13 @@ def _tasks(
         )
         .all()
     )
-    rows, decided = [], []
-    for customer, decision, asked in zip(reviewed, decisions, actions, strict=True):
+    rows, behind = [], []  # each task's row, and the customer and decision behind it
+    for customer, decision, asked in decided:
         for action, reasons in asked.items():
             if (customer.id, action) in existing:
                 continue
             rows.append(_task(run, customer, decision, action, reasons))
-            decided.append((customer, decision))
+            behind.append((customer, decision))
     if not rows:
         return 0
     insert_many(session.connection(), CollectionTask, rows)
@@ -158,7 +138,7 @@ def _tasks(
                 "channel": row["channel"],
             },
         )
-        for row, (customer, decision) in zip(rows, decided, strict=True)
+        for row, (customer, decision) in zip(rows, behind, strict=True)
     ]
     audit.record_many(session, events)
     return len(rows)
