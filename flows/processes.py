@@ -32,7 +32,9 @@ from kamflow.credit import views as credit_views
 from kamflow.db import unit_of_work
 from kamflow.discounts import service as discounts
 from kamflow.discounts import views as discount_views
-from kamflow.documents import service as documents
+from kamflow.documents import answers as document_answers
+from kamflow.documents import submission as document_submission
+from kamflow.documents import sweep as document_sweep
 from kamflow.documents import views as document_views
 from kamflow.documents.chains import load as load_chains
 from kamflow.errors import NotFound
@@ -146,14 +148,14 @@ PROCESSES: dict[str, Process] = {
             "Internal documents through their approval chains: agree, approve, acknowledge.",
             start=Start(
                 "document",
-                lambda session, document: documents.validate(session, document, load_chains()),
+                lambda session, document: document_submission.validate(session, document, load_chains()),
                 document_views.started,
             ),
             waits=Waits(
                 DocumentAnswer,
-                documents.check_for,
+                document_answers.check_for,
                 lambda session, subject_id: document_views.show(session, subject_id, on=clock.today()),
-                sweep=documents.sweep,
+                sweep=document_sweep.sweep,
             ),
         ),
         Process(

@@ -26,17 +26,22 @@ class Event:
     subject_id: int
     decision: Decision | None = None
     detail: dict[str, Any] | None = None
+    reasons: list[dict[str, str]] | None = None
+    """The reasons to keep when not all of the decision's (a collection task keeps only its action's)."""
 
     def row(self) -> dict[str, Any]:
         """Every column of its row but the id."""
         decision = self.decision
+        reasons = self.reasons
+        if reasons is None:
+            reasons = [r.model_dump() for r in decision.reasons] if decision else []
         return {
             "at": self.at,
             "actor": self.actor,
             "action": self.action,
             "subject_type": self.subject_type,
             "subject_id": self.subject_id,
-            "reasons": [r.model_dump() for r in decision.reasons] if decision else [],
+            "reasons": reasons,
             "facts": decision.facts if decision else {},
             "rules_version": decision.version if decision else None,
             "detail": self.detail or {},
@@ -53,6 +58,7 @@ def record(
     subject_id: int,
     decision: Decision | None = None,
     detail: dict[str, Any] | None = None,
+    reasons: list[dict[str, str]] | None = None,
 ) -> AuditEvent:
     event = Event(
         at=at,
@@ -62,6 +68,7 @@ def record(
         subject_id=subject_id,
         decision=decision,
         detail=detail,
+        reasons=reasons,
     )
     row = AuditEvent(**event.row())
     session.add(row)

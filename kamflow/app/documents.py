@@ -11,7 +11,7 @@ from flows.processes import Decided
 from kamflow import audit, clock, org
 from kamflow.app.runs import Answer, decide
 from kamflow.db import unit_of_work
-from kamflow.documents import service, views
+from kamflow.documents import answers, views
 from kamflow.documents.chains import load_policy
 from kamflow.errors import NotFound, NotPermitted
 from kamflow.models import Employee
@@ -20,7 +20,7 @@ from kamflow.models import Employee
 def revise(document_id: int, *, login: str, content: str, comment: str) -> Decided:
     """The author's new version of a returned document: the chain starts again from its first stage."""
     with unit_of_work() as session:
-        task = service.revision_task(session, document_id, login=login, on=clock.today())
+        task = answers.revision_task(session, document_id, login=login, on=clock.today())
         task_id = task.id
     return decide(task_id, login=login, answer=Answer(action="revise", content=content, comment=comment))
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from kamflow import approvals
 from kamflow.db import unit_of_work
 from kamflow.documents import service
-from kamflow.documents.service import DEMO_JOB_DESCRIPTION
+from kamflow.documents.submission import DEMO_JOB_DESCRIPTION
 from kamflow.documents.tables import Document
 from kamflow.models import AuditEvent
 from tests.integration.conftest import Stack, logs

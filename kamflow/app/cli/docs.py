@@ -55,7 +55,8 @@ def doc_submit(
 
     def body() -> View:
         from kamflow.app.runs import start
-        from kamflow.documents.service import PROCESS, DocumentIn
+        from kamflow.documents.service import PROCESS
+        from kamflow.documents.submission import DocumentIn
 
         return start(
             PROCESS,

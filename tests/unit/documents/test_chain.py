@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kamflow import approvals, audit, org
-from kamflow.documents import service, views
+from kamflow.documents import answers, service, views
 from kamflow.documents.tables import Document, DocumentVersion, Signature
 from kamflow.errors import InvalidInput, NotPermitted
 from kamflow.models import ApprovalTask
@@ -123,17 +123,17 @@ def test_a_revision_must_keep_the_sections_and_change_something(session: Session
     revise = waiting(session, document)["head.north"]
     for content, says in ((DRAFT.split("## 3.")[0], "Rights, Responsibility"), (DRAFT, "same")):
         with pytest.raises(InvalidInput, match=says) as refused:
-            service.check_for(session, revise)(revise, {"action": "revise", "content": content})
+            answers.check_for(session, revise)(revise, {"action": "revise", "content": content})
         assert refused.value.field == "file"
     with pytest.raises(NotPermitted) as other:
-        service.revision_task(session, document.id, login="hr", on=TODAY)
+        answers.revision_task(session, document.id, login="hr", on=TODAY)
     assert other.value.field == "as"
 
 
 def test_nobody_revises_a_document_under_review(session: Session) -> None:
     document = submit(session)
     with pytest.raises(NotPermitted, match="in review") as refused:
-        service.revision_task(session, document.id, login="head.north", on=TODAY)
+        answers.revision_task(session, document.id, login="head.north", on=TODAY)
     assert refused.value.field == "document"
 
 
@@ -141,7 +141,7 @@ def test_the_authors_turn_to_revise_is_found_in_a_fixed_handful_of_reads(session
     document = submit(session)
     act(session, waiting(session, document)["hr"], "hr", "return", comment="fix 2.1")
     with statements(session) as sent:
-        task = service.revision_task(session, document.id, login="head.north", on=TODAY)
+        task = answers.revision_task(session, document.id, login="head.north", on=TODAY)
     assert task.role == "author" and task.status == "pending"
     assert reads(sent) == 4  # the document, its pending tasks with their owners, their steps, the delegations
 
