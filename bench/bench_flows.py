@@ -28,13 +28,12 @@ from prefect.testing.utilities import prefect_test_harness
 
 from flows.discount import discount_authorization
 from flows.runs import wait_for
-from kamflow import clock, discounts, migrate
+from kamflow import approvals, clock, discounts, migrate
 from kamflow.app.runs import request_discount
 from kamflow.db import get_engine, unit_of_work
 from kamflow.demo_data import generate
 from kamflow.models import Customer, DiscountRequest
-from kamflow.settings import Settings, use_settings
-from kamflow.testing import approval_code
+from kamflow.settings import Settings, get_settings, use_settings
 
 
 def ask(pct: Decimal) -> discounts.DiscountRequestIn:
@@ -119,6 +118,13 @@ def main() -> None:
         finally:
             runner.terminate()
             runner.wait(30)
+
+
+def approval_code(task_id: int, login: str) -> str:
+    """The one-time code `kamflow tasks` shows `login` for a task."""
+    with unit_of_work() as session:
+        task = approvals.get(session, task_id)
+        return approvals.approval_code(task, login=login, secret=get_settings().approval_secret)
 
 
 def submit_and_roll_back(request: discounts.DiscountRequestIn) -> None:

@@ -15,7 +15,6 @@ from kamflow.db import dispose_engines, get_engine
 from kamflow.demo_data import generate
 from kamflow.models import Customer
 from kamflow.settings import Settings, use_settings
-from kamflow.testing import approval_code as approval_code
 
 TODAY = dt.date(2026, 3, 16)
 NOW = dt.datetime(2026, 3, 16, 9, 30, tzinfo=dt.UTC)

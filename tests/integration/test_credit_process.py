@@ -22,8 +22,9 @@ from kamflow.credit import orders, standing
 from kamflow.credit.tables import CreditLimitChange, OrderCreditCheck
 from kamflow.db import unit_of_work
 from kamflow.models import AuditEvent, Order
-from tests.conftest import approval_code, customer
+from tests.conftest import customer
 from tests.integration.conftest import Stack, logs, wait_until
+from tests.support import approval_code
 
 pytestmark = pytest.mark.integration
 

@@ -19,8 +19,9 @@ from kamflow.db import unit_of_work
 from kamflow.discounts import DiscountRequestIn
 from kamflow.models import AuditEvent, DiscountRequest
 from kamflow.reports import plain
-from tests.conftest import approval_code, customer
+from tests.conftest import customer
 from tests.integration.conftest import Stack, logs, wait_until
+from tests.support import approval_code
 
 pytestmark = pytest.mark.integration
 

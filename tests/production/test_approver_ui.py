@@ -16,7 +16,6 @@ from prefect import get_client
 from kamflow.db import unit_of_work
 from kamflow.models import DiscountRequest
 from kamflow.reports import plain
-from tests.conftest import approval_code
 from tests.integration.conftest import wait_until
 from tests.integration.test_discount_process import kam_and_norm
 from tests.production.conftest import (
@@ -28,6 +27,7 @@ from tests.production.conftest import (
     require,
     settled,
 )
+from tests.support import approval_code
 
 pytestmark = pytest.mark.production
 

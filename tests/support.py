@@ -1,4 +1,4 @@
-"""What the tests and the benchmarks share: they answer waiting tasks as the people named would."""
+"""What the tests share beyond fixtures: they answer waiting tasks as the people named would."""
 
 from __future__ import annotations
 
