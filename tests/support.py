@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from kamflow import approvals
+from decimal import Decimal
+
+from kamflow import approvals, clock, customers, discounts
 from kamflow.db import unit_of_work
 from kamflow.settings import get_settings
 
@@ -12,3 +14,13 @@ def approval_code(task_id: int, login: str) -> str:
     with unit_of_work() as session:
         task = approvals.get(session, task_id)
         return approvals.approval_code(task, login=login, secret=get_settings().approval_secret)
+
+
+def kam_and_norm(code: str = "C0001") -> tuple[str, Decimal]:
+    """The customer's KAM and the company's discount norm on price column 3 today."""
+    with unit_of_work() as session:
+        kam = customers.by_code(session, code).kam.login
+        ask = discounts.DiscountRequestIn(
+            customer=code, price_column=3, discount_pct=Decimal(1), order_total=Decimal(1), requester=kam
+        )
+        return kam, Decimal(discounts.facts(session, ask, on=clock.today())[2]["norm_pct"])

@@ -19,22 +19,10 @@ from kamflow.db import unit_of_work
 from kamflow.discounts import DiscountRequestIn
 from kamflow.models import AuditEvent, DiscountRequest
 from kamflow.reports import plain
-from tests.conftest import customer
 from tests.integration.conftest import Stack, logs, wait_until
-from tests.support import approval_code
+from tests.support import approval_code, kam_and_norm
 
 pytestmark = pytest.mark.integration
-
-
-def kam_and_norm(code: str = "C0001") -> tuple[str, Decimal]:
-    from kamflow import discounts
-
-    with unit_of_work() as session:
-        kam = customer(session, code).kam.login
-        ask = DiscountRequestIn(
-            customer=code, price_column=3, discount_pct=Decimal(1), order_total=Decimal(1), requester=kam
-        )
-        return kam, Decimal(discounts.facts(session, ask, on=clock.today())[2]["norm_pct"])
 
 
 def request(stack: Stack, pct: Decimal, code: str = "C0001", *, as_user: str | None = None) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from kamflow.db import dispose_engines, unit_of_work
 from kamflow.models import AuditEvent, DiscountRequest
 from kamflow.settings import PROJECT_ROOT, Settings, use_settings
-from tests.integration.test_discount_process import kam_and_norm
+from tests.support import kam_and_norm
 
 SCRIPT = PROJECT_ROOT / "deploy" / "production.sh"
 CHROMIUM = "/usr/bin/chromium"

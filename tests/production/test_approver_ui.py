@@ -17,7 +17,6 @@ from kamflow.db import unit_of_work
 from kamflow.models import DiscountRequest
 from kamflow.reports import plain
 from tests.integration.conftest import wait_until
-from tests.integration.test_discount_process import kam_and_norm
 from tests.production.conftest import (
     CHROMIUM,
     Production,
@@ -27,7 +26,7 @@ from tests.production.conftest import (
     require,
     settled,
 )
-from tests.support import approval_code
+from tests.support import approval_code, kam_and_norm
 
 pytestmark = pytest.mark.production
 
