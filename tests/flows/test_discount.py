@@ -129,9 +129,7 @@ def test_an_answer_from_the_requester_is_refused_and_the_run_waits_again_for_the
 
 
 @pytest.mark.parametrize("code_of", ["wrong", "another person's"])
-def test_an_answer_without_the_assignees_code_is_refused_audited_and_waited_past(
-    runs: Runs, code_of: str
-) -> None:
+def test_an_answer_without_the_assignees_code_is_refused_audited_and_waited_past(runs: Runs, code_of: str) -> None:
     run_id, view = waiting(runs, 1)
     head = view["assignee"]
     code = "ABCD-EFGH" if code_of == "wrong" else approval_code(view["task_id"], "commercial")
