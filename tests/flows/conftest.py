@@ -94,11 +94,15 @@ class Runs:
 
     deployments: dict[str, UUID]
 
-    def start(self, flow: Flow[..., Any], **parameters: Any) -> UUID:
-        """Create a run of the flow's deployment, as `kamflow` does; nothing executes it yet."""
+    def start(self, flow: Flow[..., Any], *, state: State | None = None, **parameters: Any) -> UUID:
+        """Create a run of the flow's deployment, as `kamflow` or a schedule does (in `state`, default Scheduled
+        now); nothing executes it yet."""
         given = {k: v.model_dump(mode="json") if isinstance(v, BaseModel) else v for k, v in parameters.items()}
         with get_client(sync_client=True) as client:
-            return client.create_flow_run_from_deployment(self.deployments[flow.name], parameters=given).id
+            run = client.create_flow_run_from_deployment(
+                self.deployments[flow.name], parameters=given, state=state
+            )
+        return run.id
 
     def execute(self, flow: Flow[..., Any], run_id: UUID) -> State:
         """Execute the run here, as a runner's child process would, until it ends or suspends; its state."""
