@@ -1,0 +1,167 @@
+"""Explained decisions: what a combination of fired rules decides, and its reasons printed with the facts.
+
+The outcome is the first of the rule file's `outcomes` that a fired rule gives, the role the highest among the
+fired rules with that outcome; reasons print numbers and amounts as people read them and string facts in the
+file's `words:` (rules/README.md, "Decisions"). One worked-out verdict per combination of fired rules, and
+Decisions built from values already known valid, keep batches fast.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, Field
+
+from rules.spec import DEFAULT_RULE_ID, Default, Rule, RuleFile, template_fields
+
+__all__ = ["SHOW", "Decision", "Explainer", "Reason"]
+
+MAX_VERDICTS = 4096
+"""Distinct combinations of fired rules whose outcome, role and reason templates a rule set keeps worked out."""
+
+
+class Reason(BaseModel):
+    rule: str = Field(description="Id of the rule that fired (`default` when none did)")
+    text: str = Field(description="The rule's reason, filled in with the facts")
+
+
+class Decision(BaseModel):
+    ruleset: str = Field(description="Name of the rule set that decided")
+    outcome: str = Field(description="What was decided, e.g. approve, escalate or reject")
+    role: str | None = Field(description="The role that must act next, if any")
+    reasons: list[Reason] = Field(description="Every rule that fired, in the rule file's listing order")
+    facts: dict[str, Any] = Field(description="The input facts, JSON-safe (Decimals as strings)")
+    version: str = Field(description="sha256 of the rule file's exact text")
+
+    @property
+    def fired(self) -> list[str]:
+        return [reason.rule for reason in self.reasons]
+
+
+Model = TypeVar("Model", bound=BaseModel)
+_set = object.__setattr__
+_FIELDS = {Reason: set(Reason.model_fields), Decision: set(Decision.model_fields)}
+"""Shared by every model _built makes: every field is set, so pydantic never has a name to add to them."""
+
+
+def _built(model: type[Model], values: dict[str, Any]) -> Model:
+    """A model from values this module made and knows valid: `model_construct` without its per-field work
+    (Reason and Decision have no defaults, aliases or private attributes), which makes batches faster."""
+    built = model.__new__(model)
+    _set(built, "__dict__", values)
+    _set(built, "__pydantic_fields_set__", _FIELDS[model])
+    _set(built, "__pydantic_extra__", None)
+    _set(built, "__pydantic_private__", None)
+    return built
+
+
+def _show_number(value: str | int, places: int) -> str:
+    """A decimal or money fact (as Decision.facts keeps it: an int or the Decimal's string) as reasons print it:
+    the integer part grouped with commas, no exponent, the fraction's trailing zeros stripped down to `places`
+    digits (never rounded) and no sign on zero: 2,600 and 13.5 with 0 places, 90,000.00 and 1.005 with 2."""
+    text = str(value) if isinstance(value, int) else format(Decimal(value), "f") if "E" in value else value
+    whole, _, fraction = text.partition(".")  # a Decimal's string has no leading zeros: int() keeps its digits
+    if len(whole) > 3:
+        whole = f"{int(whole):,}"
+    fraction = fraction.rstrip("0").ljust(places, "0")
+    if whole == "-0" and not fraction.strip("0"):
+        whole = "0"
+    return f"{whole}.{fraction}" if fraction else whole
+
+
+def _show_decimal(value: str | int) -> str:
+    """A decimal fact as reasons print it: 2,600, 13.5, 1.29."""
+    return _show_number(value, 0)
+
+
+def _show_money(value: str | int) -> str:
+    """A money fact as reasons print it, as people read amounts: 90,000.00, 106,355.82, -1,200.00, 0.00."""
+    return _show_number(value, 2)
+
+
+SHOW: dict[str, Callable[[Any], str]] = {
+    "decimal": _show_decimal,
+    "money": _show_money,
+    "integer": str,
+    "string": str,
+    "boolean": lambda value: "yes" if value else "no",
+}
+"""How reasons print a fact of each type (given it as Decision.facts keeps it)."""
+
+
+def _in_words(words: Mapping[str, str]) -> Callable[[str], str]:
+    """A string fact as reasons print it when its rule file gives words for its values."""
+    return lambda value: words.get(value, value)
+
+
+def _percent_style(template: str) -> str:
+    """A `{fact}` reason template as a %-style one, which fills in faster."""
+    return "".join(
+        literal.replace("%", "%%") + ("" if field is None else f"%({field})s")
+        for literal, field, _, _ in string.Formatter().parse(template)
+    )
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """What one combination of fired rules decides: outcome, role, and (rule id, reason template) of each
+    fired rule in listing order, the templates %-style: "Discount %(discount_pct)s%% is ..."."""
+
+    outcome: str
+    role: str | None
+    reasons: tuple[tuple[str, str], ...]
+    shown: tuple[tuple[str, Callable[[Any], str]], ...]
+    """The facts the reasons print, each with the function that prints it."""
+
+
+class Explainer:
+    """A rule set's Decisions from the rules that fired (a mask, bit k: listed rule k) and the JSON-safe facts."""
+
+    def __init__(self, spec: RuleFile, listed: list[Rule], version: str) -> None:
+        self._spec, self._listed, self._version = spec, listed, version
+        self._show = {name: SHOW[kind] for name, kind in spec.facts.items()} | {
+            name: _in_words(words) for name, words in spec.words.items()
+        }
+        """How reasons print each fact."""
+        self._verdicts: dict[int, _Verdict] = {}
+
+    def decision(self, fired: int, facts: dict[str, Any]) -> Decision:
+        verdict = self._verdicts.get(fired) or self._verdict(fired)
+        shown = {name: show(facts[name]) for name, show in verdict.shown}
+        return _built(
+            Decision,
+            {
+                "ruleset": self._spec.ruleset,
+                "outcome": verdict.outcome,
+                "role": verdict.role,
+                "reasons": [
+                    _built(Reason, {"rule": rule, "text": reason % shown}) for rule, reason in verdict.reasons
+                ],
+                "facts": facts,
+                "version": self._version,
+            },
+        )
+
+    def _verdict(self, fired: int) -> _Verdict:
+        """Work out (and keep) what a combination of fired rules decides."""
+        chosen: list[tuple[str, Rule | Default]] = [
+            (rule.id, rule) for k, rule in enumerate(self._listed) if fired >> k & 1
+        ] or [(DEFAULT_RULE_ID, self._spec.default)]
+        rules = [rule for _, rule in chosen]
+        outcomes, roles = self._spec.outcomes, self._spec.roles
+        outcome = min((rule.outcome for rule in rules), key=outcomes.index)
+        named = [rule.role for rule in rules if rule.outcome == outcome and rule.role is not None]
+        printed = dict.fromkeys(name for rule in rules for name in template_fields(rule.reason))
+        verdict = _Verdict(
+            outcome,
+            max(named, key=roles.index) if named else None,
+            tuple((rule_id, _percent_style(rule.reason)) for rule_id, rule in chosen),
+            tuple((name, self._show[name]) for name in printed),
+        )
+        if len(self._verdicts) < MAX_VERDICTS:
+            self._verdicts[fired] = verdict
+        return verdict
