@@ -39,7 +39,7 @@ class FactsRefused(ValueError):
 
 class Encoder:
     """Checks a rule set's fact sets and writes them for the engine: each set's body (`"name":value,...` of the
-    facts the engine reads, in `engine_facts` order) and its JSON-safe copy (Decimals as their strings)."""
+    facts the engine reads, in `engine_facts` order) and its JSON-safe values (Decimals as their strings)."""
 
     def __init__(self, fact_types: Mapping[str, str], engine_facts: Sequence[str]) -> None:
         self._types = dict(fact_types)
@@ -47,9 +47,12 @@ class Encoder:
         self._engine_facts = list(engine_facts)
         self._body = ",".join(f'"{name}":%s' for name in engine_facts)
 
-    def encode(self, facts: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
-        """The fact sets' bodies and JSON-safe copies; FactsRefused at the first set that does not fit (if
-        anything does not, _refuse finds the first fact set and fact that does not)."""
+    def encode(
+        self, facts: Sequence[Mapping[str, Any]]
+    ) -> tuple[list[str], dict[str, list[Any]], list[dict[str, Any]]]:
+        """The fact sets' bodies, and their JSON-safe values fact by fact and set by set; FactsRefused at the
+        first set that does not fit (if anything does not, _refuse finds the first fact set and fact that does
+        not)."""
         if not all([one.keys() == self._names for one in facts]):
             self._refuse(facts)
         columns = {name: list(map(itemgetter(name), facts)) for name in self._types}
@@ -64,7 +67,7 @@ class Encoder:
         except (ValueError, OverflowError):
             self._refuse(facts)
         bodies = list(map(self._body.__mod__, zip(*encoded, strict=True)))
-        return bodies, [dict(zip(safe, row, strict=True)) for row in zip(*safe.values(), strict=True)]
+        return bodies, safe, [dict(zip(safe, row, strict=True)) for row in zip(*safe.values(), strict=True)]
 
     def _refuse(self, facts: Sequence[Mapping[str, Any]]) -> NoReturn:
         """Raise FactsRefused for the first fact set that `encode` cannot take, naming the fact and the reason."""

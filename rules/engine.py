@@ -72,15 +72,12 @@ class RuleSet:
     def decide_many(self, facts: Sequence[Mapping[str, Any]]) -> list[Decision]:
         """Decide many fact sets, CHUNK of them per engine session; all are checked before any is decided
         (FactsRefused, a ValueError, at the first that does not fit)."""
-        decisions: list[Decision] = []
-        decision = self._explainer.decision
         with no_cycle_collection():
-            bodies, safes = self._encoder.encode(facts)
+            bodies, columns, safe = self._encoder.encode(facts)
+            fired = []
             for start in range(0, len(bodies), CHUNK):
-                fired = self._engine.run(bodies[start : start + CHUNK])
-                chunk = safes[start : start + CHUNK]
-                decisions += [decision(mask, safe) for mask, safe in zip(fired, chunk, strict=True)]
-        return decisions
+                fired += self._engine.run(bodies[start : start + CHUNK])
+            return self._explainer.decisions(fired, columns, safe)
 
     def typed_facts(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """Facts from JSON (a stored Decision's `facts`, a command line): decimal and money facts from strings,

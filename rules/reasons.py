@@ -12,11 +12,12 @@ import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import repeat
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
-from rules.spec import DEFAULT_RULE_ID, Default, Rule, RuleFile, template_fields
+from rules.spec import DEFAULT_RULE_ID, Default, Rule, RuleFile
 
 __all__ = ["SHOW", "Decision", "Explainer", "Reason"]
 
@@ -43,19 +44,24 @@ class Decision(BaseModel):
 
 
 Model = TypeVar("Model", bound=BaseModel)
-_set = object.__setattr__
 _FIELDS = {Reason: set(Reason.model_fields), Decision: set(Decision.model_fields)}
 """Shared by every model _built makes: every field is set, so pydantic never has a name to add to them."""
+_SET_DICT, _SET_FIELDS, _SET_EXTRA, _SET_PRIVATE = (
+    BaseModel.__dict__[slot].__set__
+    for slot in ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
+)
+"""The setters of a pydantic model's slots: faster than object.__setattr__ by name."""
 
 
 def _built(model: type[Model], values: dict[str, Any]) -> Model:
-    """A model from values this module made and knows valid: `model_construct` without its per-field work
-    (Reason and Decision have no defaults, aliases or private attributes), which makes batches faster."""
-    built = model.__new__(model)
-    _set(built, "__dict__", values)
-    _set(built, "__pydantic_fields_set__", _FIELDS[model])
-    _set(built, "__pydantic_extra__", None)
-    _set(built, "__pydantic_private__", None)
+    """A model from values this module made and knows valid: what `model_construct` does without its per-field
+    work (Reason and Decision have no defaults, aliases or private attributes), its slots set directly, which
+    makes batches faster."""
+    built = object.__new__(model)
+    _SET_DICT(built, values)
+    _SET_FIELDS(built, _FIELDS[model])
+    _SET_EXTRA(built, None)
+    _SET_PRIVATE(built, None)
     return built
 
 
@@ -98,24 +104,30 @@ def _in_words(words: Mapping[str, str]) -> Callable[[str], str]:
     return lambda value: words.get(value, value)
 
 
-def _percent_style(template: str) -> str:
-    """A `{fact}` reason template as a %-style one, which fills in faster."""
-    return "".join(
-        literal.replace("%", "%%") + ("" if field is None else f"%({field})s")
-        for literal, field, _, _ in string.Formatter().parse(template)
+def _positional(template: str) -> tuple[str, tuple[str, ...]]:
+    """A `{fact}` reason template as a positional %-style one, which fills in faster, and the facts it prints in
+    order: "Discount {discount_pct}% is ..." is ("Discount %s%% is ...", ("discount_pct",))."""
+    parsed = list(string.Formatter().parse(template))
+    return (
+        "".join(literal.replace("%", "%%") + ("" if field is None else "%s") for literal, field, _, _ in parsed),
+        tuple(field for _, field, _, _ in parsed if field is not None),
     )
+
+
+def _printed(show: Callable[[Any], str], values: list[Any]) -> list[str]:
+    """The values of one fact as reasons print them, each distinct value printed once."""
+    distinct = dict.fromkeys(values)
+    return list(map(dict(zip(distinct, map(show, distinct), strict=True)).__getitem__, values))
 
 
 @dataclass(frozen=True)
 class _Verdict:
-    """What one combination of fired rules decides: outcome, role, and (rule id, reason template) of each
-    fired rule in listing order, the templates %-style: "Discount %(discount_pct)s%% is ..."."""
+    """What one combination of fired rules decides: outcome, role, and (rule id, reason template, the facts it
+    prints) of each fired rule in listing order, the templates positional %-style."""
 
     outcome: str
     role: str | None
-    reasons: tuple[tuple[str, str], ...]
-    shown: tuple[tuple[str, Callable[[Any], str]], ...]
-    """The facts the reasons print, each with the function that prints it."""
+    reasons: tuple[tuple[str, str, tuple[str, ...]], ...]
 
 
 class Explainer:
@@ -129,22 +141,42 @@ class Explainer:
         """How reasons print each fact."""
         self._verdicts: dict[int, _Verdict] = {}
 
-    def decision(self, fired: int, facts: dict[str, Any]) -> Decision:
-        verdict = self._verdicts.get(fired) or self._verdict(fired)
-        shown = {name: show(facts[name]) for name, show in verdict.shown}
-        return _built(
-            Decision,
-            {
-                "ruleset": self._spec.ruleset,
-                "outcome": verdict.outcome,
-                "role": verdict.role,
-                "reasons": [
-                    _built(Reason, {"rule": rule, "text": reason % shown}) for rule, reason in verdict.reasons
-                ],
-                "facts": facts,
-                "version": self._version,
-            },
-        )
+    def decisions(
+        self, fired: list[int], columns: Mapping[str, list[Any]], facts: list[dict[str, Any]]
+    ) -> list[Decision]:
+        """The Decisions of fact sets (`facts`; `columns` the same, fact by fact) given the rules each fired:
+        verdict by verdict, each reason filled in for every fact set it explains at once."""
+        same: dict[int, list[int]] = {}
+        for index, mask in enumerate(fired):
+            same.setdefault(mask, []).append(index)
+        decisions: list[Decision | None] = [None] * len(fired)
+        ruleset, version = self._spec.ruleset, self._version
+        for mask, indices in same.items():
+            verdict = self._verdicts.get(mask) or self._verdict(mask)
+            printed: dict[str, list[str]] = {}
+            reasons = []
+            for rule, template, names in verdict.reasons:
+                for name in names:
+                    if name not in printed:
+                        printed[name] = _printed(self._show[name], list(map(columns[name].__getitem__, indices)))
+                shown = zip(*[printed[name] for name in names], strict=True) if names else repeat((), len(indices))
+                reasons.append(
+                    [_built(Reason, {"rule": rule, "text": text}) for text in map(template.__mod__, shown)]
+                )
+            outcome, role = verdict.outcome, verdict.role
+            for index, each in zip(indices, zip(*reasons, strict=True), strict=True):
+                decisions[index] = _built(
+                    Decision,
+                    {
+                        "ruleset": ruleset,
+                        "outcome": outcome,
+                        "role": role,
+                        "reasons": list(each),
+                        "facts": facts[index],
+                        "version": version,
+                    },
+                )
+        return decisions  # type: ignore[return-value]  # every fact set's index is in `same`
 
     def _verdict(self, fired: int) -> _Verdict:
         """Work out (and keep) what a combination of fired rules decides."""
@@ -155,12 +187,10 @@ class Explainer:
         outcomes, roles = self._spec.outcomes, self._spec.roles
         outcome = min((rule.outcome for rule in rules), key=outcomes.index)
         named = [rule.role for rule in rules if rule.outcome == outcome and rule.role is not None]
-        printed = dict.fromkeys(name for rule in rules for name in template_fields(rule.reason))
         verdict = _Verdict(
             outcome,
             max(named, key=roles.index) if named else None,
-            tuple((rule_id, _percent_style(rule.reason)) for rule_id, rule in chosen),
-            tuple((name, self._show[name]) for name in printed),
+            tuple((rule_id, *_positional(rule.reason)) for rule_id, rule in chosen),
         )
         if len(self._verdicts) < MAX_VERDICTS:
             self._verdicts[fired] = verdict
