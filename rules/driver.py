@@ -69,8 +69,8 @@ class Engine:
         engine failed on the way (RuntimeError): deleting a session with actions pending crashes
         durable-rules, and a leaked session is the lesser harm."""
         sid = str(next(_session_numbers))
-        head = f'{{"sid":"{sid}","id":'
-        facts_json = "[" + ",".join([f"{head}{i},{body}}}" for i, body in enumerate(bodies)]) + "]"
+        fact = '{"sid":"' + sid + '","id":%d,%s}'
+        facts_json = "[" + ",".join(map(fact.__mod__, enumerate(bodies))) + "]"
         handle = self._handle
         with _ENGINE_LOCK:
             try:
@@ -91,13 +91,12 @@ class Engine:
         handled = 0
         for action in actions:  # {"r<k>":[{"m":{"sid":"..","id":<fact>,...}}, ...]}
             rule = int(action[3 : action.index('"', 3)])
-            ids = _FACT_IDS.findall(action)
-            if rule == self._every:
-                handled += len(ids)
+            if rule == self._every:  # only facts match it, and a string value cannot hold "id": unescaped
+                handled += action.count('"id":')
                 continue
             bit = 1 << rule
-            for fact in ids:
-                fired[int(fact)] |= bit
+            for index in _FACT_IDS.findall(action):
+                fired[int(index)] |= bit
         if handled != len(bodies):
             raise RuntimeError(f"durable-rules handled {handled} of {len(bodies)} facts")
         return fired

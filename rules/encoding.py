@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
+from itertools import repeat
 from json.encoder import encode_basestring
 from operator import itemgetter
 from typing import Any, NoReturn
@@ -49,13 +50,15 @@ class Encoder:
 
     def encode(
         self, facts: Sequence[Mapping[str, Any]]
-    ) -> tuple[list[str], dict[str, list[Any]], list[dict[str, Any]]]:
+    ) -> tuple[list[str], dict[str, Sequence[Any]], list[dict[str, Any]]]:
         """The fact sets' bodies, and their JSON-safe values fact by fact and set by set; FactsRefused at the
         first set that does not fit (if anything does not, _refuse finds the first fact set and fact that does
         not)."""
         if not all([one.keys() == self._names for one in facts]):
             self._refuse(facts)
-        columns = {name: list(map(itemgetter(name), facts)) for name in self._types}
+        values = itemgetter(*self._types)  # a tuple per fact set, but the value itself for a single fact
+        sets = map(values, facts) if len(self._types) > 1 else zip(map(values, facts))
+        columns = dict.fromkeys(self._types, ()) | dict(zip(self._types, zip(*sets, strict=True), strict=False))
         types = {name: set(map(type, column)) for name, column in columns.items()}
         if not all(types[name] <= _TYPES[kind] for name, kind in self._types.items()):
             self._refuse(facts)
@@ -67,7 +70,7 @@ class Encoder:
         except (ValueError, OverflowError):
             self._refuse(facts)
         bodies = list(map(self._body.__mod__, zip(*encoded, strict=True)))
-        return bodies, safe, [dict(zip(safe, row, strict=True)) for row in zip(*safe.values(), strict=True)]
+        return bodies, safe, list(map(dict, map(zip, repeat(list(safe)), zip(*safe.values(), strict=True))))
 
     def _refuse(self, facts: Sequence[Mapping[str, Any]]) -> NoReturn:
         """Raise FactsRefused for the first fact set that `encode` cannot take, naming the fact and the reason."""
@@ -84,7 +87,7 @@ class Encoder:
         raise AssertionError("fact sets refused without a reason")
 
 
-def _encoded(kind: str, values: list[Any], types: set[type], safe: list[Any]) -> list[str]:
+def _encoded(kind: str, values: Sequence[Any], types: set[type], safe: Sequence[Any]) -> Sequence[str]:
     """Values of one fact as JSON the engine reads (given them as Decision.facts keeps them); ValueError or
     OverflowError if one is beyond what the engine reads."""
     if kind not in NUMERIC:
@@ -98,7 +101,7 @@ def _encoded(kind: str, values: list[Any], types: set[type], safe: list[Any]) ->
     return texts
 
 
-def _json_safe(values: list[Any], types: set[type]) -> list[Any]:
+def _json_safe(values: Sequence[Any], types: set[type]) -> Sequence[Any]:
     """Values of one fact as Decision.facts keeps them (Decimals as their strings); ValueError if a Decimal
     is not finite."""
     if Decimal not in types:

@@ -9,10 +9,11 @@ Decisions built from values already known valid, keep batches fast.
 from __future__ import annotations
 
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from itertools import repeat
+from functools import partial
+from itertools import groupby, repeat
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
@@ -79,19 +80,9 @@ def _show_number(value: str | int, places: int) -> str:
     return f"{whole}.{fraction}" if fraction else whole
 
 
-def _show_decimal(value: str | int) -> str:
-    """A decimal fact as reasons print it: 2,600, 13.5, 1.29."""
-    return _show_number(value, 0)
-
-
-def _show_money(value: str | int) -> str:
-    """A money fact as reasons print it, as people read amounts: 90,000.00, 106,355.82, -1,200.00, 0.00."""
-    return _show_number(value, 2)
-
-
 SHOW: dict[str, Callable[[Any], str]] = {
-    "decimal": _show_decimal,
-    "money": _show_money,
+    "decimal": partial(_show_number, places=0),  # 2,600, 13.5, 1.29
+    "money": partial(_show_number, places=2),  # as people read amounts: 90,000.00, 106,355.82, -1,200.00, 0.00
     "integer": str,
     "string": str,
     "boolean": lambda value: "yes" if value else "no",
@@ -114,7 +105,7 @@ def _positional(template: str) -> tuple[str, tuple[str, ...]]:
     )
 
 
-def _printed(show: Callable[[Any], str], values: list[Any]) -> list[str]:
+def _printed(show: Callable[[Any], str], values: Sequence[Any]) -> list[str]:
     """The values of one fact as reasons print them, each distinct value printed once."""
     distinct = dict.fromkeys(values)
     return list(map(dict(zip(distinct, map(show, distinct), strict=True)).__getitem__, values))
@@ -142,16 +133,15 @@ class Explainer:
         self._verdicts: dict[int, _Verdict] = {}
 
     def decisions(
-        self, fired: list[int], columns: Mapping[str, list[Any]], facts: list[dict[str, Any]]
+        self, fired: list[int], columns: Mapping[str, Sequence[Any]], facts: list[dict[str, Any]]
     ) -> list[Decision]:
         """The Decisions of fact sets (`facts`; `columns` the same, fact by fact) given the rules each fired:
         verdict by verdict, each reason filled in for every fact set it explains at once."""
-        same: dict[int, list[int]] = {}
-        for index, mask in enumerate(fired):
-            same.setdefault(mask, []).append(index)
+        by_mask = sorted(range(len(fired)), key=fired.__getitem__)
         decisions: list[Decision | None] = [None] * len(fired)
         ruleset, version = self._spec.ruleset, self._version
-        for mask, indices in same.items():
+        for mask, group in groupby(by_mask, key=fired.__getitem__):
+            indices = list(group)
             verdict = self._verdicts.get(mask) or self._verdict(mask)
             printed: dict[str, list[str]] = {}
             reasons = []
@@ -176,7 +166,7 @@ class Explainer:
                         "version": version,
                     },
                 )
-        return decisions  # type: ignore[return-value]  # every fact set's index is in `same`
+        return decisions  # type: ignore[return-value]  # every fact set's index is in `by_mask`
 
     def _verdict(self, fired: int) -> _Verdict:
         """Work out (and keep) what a combination of fired rules decides."""
