@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from kamflow.db import insert_many
@@ -82,12 +84,14 @@ def record_many(session: Session, events: Sequence[Event]) -> None:
 
 
 def remember_ruleset(session: Session, ruleset: RuleSet, *, at: dt.datetime) -> None:
-    """Keep the exact text of a rule-set version the first time a decision uses it."""
-    if session.get(RuleSetVersion, ruleset.version) is None:
-        session.add(
-            RuleSetVersion(version=ruleset.version, ruleset=ruleset.name, text=ruleset.text, first_used_at=at)
-        )
-        session.flush()
+    """Keep the exact text of a rule-set version the first time a decision uses it. Two processes deciding under
+    a new version at once both keep it: whichever inserts second finds the row there and inserts nothing."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(RuleSetVersion)
+        .values(version=ruleset.version, ruleset=ruleset.name, text=ruleset.text, first_used_at=at)
+        .on_conflict_do_nothing(index_elements=["version"])
+    )
 
 
 def trail(session: Session, *, subject_type: str, subject_id: int) -> list[AuditEvent]:
