@@ -49,7 +49,7 @@ def open_task(
     now: dt.datetime,
     deadline: dt.timedelta,
 ) -> ApprovalTask:
-    """Open the first task of a subject for the holder of `role` above the requester; idempotent."""
+    """Open the first task of a subject for its approver up the line from the requester; idempotent."""
     existing = current(session, process=process, subject_id=subject_id)
     if existing is not None:
         return existing
@@ -60,12 +60,25 @@ def open_task(
         title=title,
         explanation=explanation,
         role=role,
-        owner=org.holder_of(session, role=role, near=requester),
+        owner=approver(session, role=role, requester=requester),
         requester=requester,
         flow_run_id=flow_run_id,
         now=now,
         due_at=now + deadline,
     )
+
+
+def approver(session: Session, *, role: str, requester: Employee) -> Employee:
+    """Who decides what `requester` asked for, when the rules send it to `role`: approvals go up the line. The
+    holder of the role for the requester, unless that is the requester, someone below them, or a peer holding the
+    requester's own role (a department head's own request): then the requester's nearest active superior."""
+    holder = org.holder_of(session, role=role, near=requester)
+    if holder.id != requester.id and requester not in org.superiors(holder) and requester.role != role:
+        return holder
+    above = next((boss for boss in org.superiors(requester) if boss.active), None)
+    if above is None:
+        raise NotPermitted(f"nobody above {requester.login} may decide what they ask for", field="requester")
+    return above
 
 
 def add_task(
