@@ -213,9 +213,10 @@ def approval_code(task: ApprovalTask, *, login: str, secret: bytes) -> str:
     """The personal one-time code that proves an answer comes from `login` for this task.
 
     Prefect's resume carries no identity, so the answer must. The code is bound to the task (and so to the
-    document version it asks about), the person and the moment the task was opened; it dies with the task:
-    once decided, escalated or cancelled, no code opens it again."""
-    message = f"{task.id}|{login}|{task.created_at.isoformat()}".encode()
+    document version it asks about), the person and the moment the task was opened, and it is spent the first
+    time it is presented: an accepted answer decides the task, and no code opens a decided, escalated or
+    cancelled task again; a refused answer counts against the task, and every code of the task changes."""
+    message = f"{task.id}|{login}|{task.created_at.isoformat()}|{task.refused_inputs}".encode()
     digest = base64.b32encode(hmac.new(secret, message, hashlib.sha256).digest()).decode()
     return f"{digest[:4]}-{digest[4:8]}"
 

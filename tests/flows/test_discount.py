@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from prefect import get_client
 from sqlalchemy import func, select
 
 from flows.discount import DiscountOutcome, discount_authorization
@@ -129,6 +130,32 @@ def test_an_answer_from_the_requester_is_refused_and_the_run_waits_again_for_the
     with unit_of_work() as session:
         row = discounts.get(session, view["request_id"])
         assert (row.status, plain(row.granted_pct)) == ("approved", plain(norm))
+
+
+def test_a_code_read_back_from_the_stored_run_input_and_sent_again_cannot_decide(runs: Runs) -> None:
+    """A refused answer spends the code it carried, and Prefect keeps no answer readable: reading the run's inputs
+    back through Prefect's API finds no code, and the code a refused answer carried, sent again, is refused."""
+    run_id, view = waiting(runs, 1)
+    head, task_id = view["assignee"], view["task_id"]
+    spent = approval_code(task_id, head)
+    asked = Decimal(view["discount_pct"])
+    runs.answer(run_id, task_id=task_id, login=head, code=spent, action="counter", discount_pct=str(asked + 1))
+    assert suspended(runs.execute(discount_authorization, run_id))  # a counter above the request: refused
+    with get_client(sync_client=True) as client:
+        stored = client.filter_flow_run_input(
+            flow_run_id=run_id, key_prefix="suspended", limit=100, exclude_keys=set()
+        )
+    assert stored and not [i for i in stored if spent in i.value], "an answer's code is left readable in Prefect"
+
+    runs.answer(run_id, task_id=task_id, login=head, code=spent, action="approve")  # the code replayed
+    assert suspended(runs.execute(discount_authorization, run_id))
+    assert status_of(view["request_id"]) == "pending"
+    assert "wrong approval code" in refused_answers(task_id)[-1].detail["reason"]
+
+    runs.answer(run_id, task_id=task_id, login=head, action="approve")  # the head's code as it is now
+    assert runs.execute(discount_authorization, run_id).is_completed()
+    assert status_of(view["request_id"]) == "approved"
+    assert approval_code(task_id, head) != spent
 
 
 @pytest.mark.parametrize("code_of", ["wrong", "another person's"])
