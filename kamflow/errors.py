@@ -24,10 +24,14 @@ class InvalidInput(KamflowError):
 
 
 class NotPermitted(KamflowError):
-    """The acting user may not do this: exit 3."""
+    """The acting user may not do this: exit 3. `actor` names who was refused, for the audit trail."""
 
     exit_code = 3
     kind = "not_permitted"
+
+    def __init__(self, message: str, *, field: str | None = None, actor: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.actor = actor
 
 
 class NotFound(KamflowError):

@@ -67,6 +67,8 @@ class Delegations:
 
     delegate_of: dict[int, Employee]
     """Person id → the delegate named by the latest order in force for them."""
+    order_of: dict[int, str]
+    """Person id → that order's reference (clause 1.4: the order that names the delegate)."""
 
     def _line(self, person_id: int) -> list[Employee]:
         """The delegates a person's line passes through (A→B→C gives [B, C]): an inactive delegate ends it
@@ -97,12 +99,14 @@ class Delegations:
 def delegations_on(session: Session, *, on: dt.date) -> Delegations:
     """Every delegation in force on a date, with its delegate (the latest order per person wins)."""
     rows = session.execute(
-        select(Delegation.from_id, Employee)
+        select(Delegation.from_id, Delegation.order_ref, Employee)
         .join(Employee, Employee.id == Delegation.to_id)
         .where(Delegation.valid_from <= on, Delegation.valid_to >= on)
         .order_by(Delegation.id)
     ).all()
-    return Delegations({from_id: delegate for from_id, delegate in rows})
+    return Delegations(
+        {from_id: delegate for from_id, _ref, delegate in rows}, {from_id: ref for from_id, ref, _ in rows}
+    )
 
 
 def acting_for(session: Session, person: Employee, *, on: dt.date) -> Employee:

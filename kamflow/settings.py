@@ -47,6 +47,11 @@ class Settings(BaseSettings):
         description="The credit policy's figures (grace days, proposed-limit formula, ...), a YAML file; "
         "default: kamflow/credit/policy.yaml.",
     )
+    access_policy: Path | None = Field(
+        default=None,
+        description="Who may see and act on what (kamflow/access.yaml's format), a YAML file; "
+        "default: kamflow/access.yaml.",
+    )
     review_cron: str = Field(
         default="0 2 * * *",
         description="When the nightly credit review runs (cron, in the company timezone).",

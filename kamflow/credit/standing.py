@@ -11,10 +11,10 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import customers, ledger, org
+from kamflow import access, clock, customers, ledger, org
 from kamflow.credit import facts, policy
 from kamflow.credit.tables import CreditCheck, CreditTerms
-from kamflow.errors import InvalidInput, NotFound, NotPermitted
+from kamflow.errors import InvalidInput, NotFound
 from kamflow.models import Base, Customer, Employee
 from kamflow.views import Part, View
 
@@ -38,11 +38,10 @@ def customer(session: Session, code: str) -> Customer:
 
 
 def requester(session: Session, login: str, client: Customer, *, also: tuple[str, ...]) -> Employee:
-    """The person asking, if they look after the customer (its KAM or one of the KAM's superiors) or hold
-    one of the roles in `also`; NotPermitted on `requester` otherwise."""
+    """The person asking, if the access policy lets them act on the customer (they look after it, stand in for
+    someone who does, or hold one of the roles in `also`); NotPermitted on `requester` otherwise."""
     person = org.employee(session, login)
-    if person.id != client.kam_id and person not in org.superiors(client.kam) and person.role not in also:
-        raise NotPermitted(f"{person.login} does not look after customer {client.code}", field="requester")
+    access.act_on_customer(session, person, client, on=clock.today(), also=also)
     return person
 
 

@@ -11,10 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import approvals, audit, clock, customers, decisions, ledger, org, rulesets
+from kamflow import access, approvals, audit, clock, customers, decisions, ledger, org, rulesets
 from kamflow.discounts import RULESET
 from kamflow.discounts.tables import DiscountNorm, DiscountRequest, PriceColumn, Promotion
-from kamflow.errors import InvalidInput, NotFound, NotPermitted
+from kamflow.errors import InvalidInput, NotFound
 from kamflow.models import ApprovalTask, Customer, Employee
 from kamflow.reports import pct
 from kamflow.types import CustomerCode, Login
@@ -78,8 +78,7 @@ def facts(
     Raises a KamflowError naming the field for anything that does not fit; reads only."""
     customer = customers.by_code(session, request.customer)
     requester = org.employee(session, request.requester)
-    if requester.id != customer.kam_id and requester not in org.superiors(customer.kam):
-        raise NotPermitted(f"{requester.login} does not look after customer {customer.code}", field="requester")
+    access.act_on_customer(session, requester, customer, on=on)
     norm = _norm(session, customer, request.price_column)
     promotion = _active_promotion(session, customer, on)
     return (

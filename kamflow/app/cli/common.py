@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import BaseModel, ValidationError
 
-from kamflow.errors import InvalidInput, KamflowError
+from kamflow.errors import InvalidInput, KamflowError, NotPermitted
 from kamflow.settings import get_settings
 from kamflow.views import View
 
@@ -56,6 +56,12 @@ def run_command(as_json: bool, action: Callable[[], Any], human: Callable[[Any],
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "input"
         _fail(InvalidInput(f"{field}: {first['msg']}", field=field), as_json)
+    except NotPermitted as exc:
+        if exc.actor is not None:
+            from kamflow.access import record_refusal
+
+            record_refusal(exc)
+        _fail(exc, as_json)
     except KamflowError as exc:
         _fail(exc, as_json)
 

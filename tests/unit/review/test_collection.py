@@ -70,7 +70,9 @@ def test_bad_promises_name_the_field_and_write_nothing(session: Session, kamflow
     ]:
         exit_code, answer = kamflow("collection", "promise", *args)
         assert (exit_code, answer["field"]) == (code, field), answer
-    assert written(session) == before
+    assert written(session) == (before[0], before[1], before[2] + 1)  # nothing but the refusal's audit event
+    refusal = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    assert refusal is not None and (refusal.action, refusal.actor) == ("access_refused", "kam.south1")
     exit_code, answer = kamflow(
         "collection", "promise", "C0002", "--amount", "1250.50", "--date", later, "--as", "kam.north2"
     )
