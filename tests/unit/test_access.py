@@ -87,11 +87,9 @@ def test_a_document_is_seen_by_its_author_the_people_on_its_steps_and_the_policy
     session: Session, login: str, sees: bool
 ) -> None:
     document = submit(session)  # by head.north; its first stage asks legal, hr, planning and the department
-    reader = person(session, login)
+    reader, seen = person(session, login), {"document_id": document.id, "author_id": document.author_id}
     if sees:
-        access.see_document(session, reader, document_id=document.id, author_id=document.author_id, process=PROCESS)
+        access.see_document(session, reader, **seen, process=PROCESS)
     else:
         with pytest.raises(NotPermitted, match=f"may not see document {document.id}"):
-            access.see_document(
-                session, reader, document_id=document.id, author_id=document.author_id, process=PROCESS
-            )
+            access.see_document(session, reader, **seen, process=PROCESS)
