@@ -47,7 +47,7 @@ from kamflow.credit.facts import utilisation_pct as percent_of
 from kamflow.credit.tables import FinancialStatement
 from kamflow.db import insert_many
 from kamflow.errors import InvalidInput, KamflowError
-from kamflow.models import AuditEvent, Customer, Employee, Invoice, Money, Payment
+from kamflow.models import Customer, Employee, Invoice, Money, Payment
 from kamflow.review import MAX_SHARDS, ageing
 from kamflow.review.dunning import DUNNING, Policy, State, Step, load_policy, promise_outcome, step
 from kamflow.review.report import ReviewSummary, Totals
@@ -708,26 +708,25 @@ def _store_tasks(
         )
     }
     events = [
-        {
-            "at": run.now,
-            "actor": "rules",
-            "action": f"collection_{row['action']}",
-            "subject_type": "collection_task",
-            "subject_id": made[customer.id, row["action"]],
-            "reasons": row["reasons"],
-            "facts": decision.facts,
-            "rules_version": decision.version,
-            "detail": {
+        audit.Event(
+            at=run.now,
+            actor="rules",
+            action=f"collection_{row['action']}",
+            subject_type="collection_task",
+            subject_id=made[customer.id, row["action"]],
+            decision=decision,
+            reasons=row["reasons"],
+            detail={
                 "customer": customer.code,
                 "business_date": run.as_of.isoformat(),
                 "assignee": run.employees[row["assignee_id"]].login,
                 "level": row["level"],
                 "channel": row["channel"],
             },
-        }
+        )
         for row, (customer, decision) in zip(rows, decided, strict=True)
     ]
-    insert_many(session.connection(), AuditEvent, events)
+    audit.record_many(session, events)
     return len(rows)
 
 
