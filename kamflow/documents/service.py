@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from kamflow import approvals, audit, clock, customers, org
 from kamflow.documents import text
-from kamflow.documents.chains import Chain, Chains, Step, Timing, load
+from kamflow.documents.chains import Chain, Chains, Step, Timing, load, load_policy
 from kamflow.documents.tables import (
     Acknowledgment,
     Document,
@@ -31,6 +31,7 @@ from kamflow.documents.tables import (
 )
 from kamflow.errors import InvalidInput, NotFound, NotPermitted
 from kamflow.models import ApprovalTask, Employee
+from kamflow.policy import versions
 from kamflow.settings import get_settings
 from kamflow.types import Login
 
@@ -179,7 +180,8 @@ def submit(
         existing = session.scalar(select(Document).where(Document.flow_run_id == flow_run_id))
         if existing is not None:
             return existing
-    chain, author = validate(session, document, chains or load())
+    chains = chains or load()
+    chain, author = validate(session, document, chains)
     row = Document(
         doc_type=document.doc_type,
         title=document.title or text.first_heading(document.content) or chain.title,
@@ -197,7 +199,10 @@ def submit(
     session.add(row)
     session.flush()
     _new_version(session, row, document.content, by=author, reason="submitted", now=now)
-    _record(session, row, actor=author.login, action="document_submitted", now=now, type=row.doc_type)
+    used = versions(chains, load_policy())  # the chain, and the document policy that fills in what it leaves out
+    _record(
+        session, row, actor=author.login, action="document_submitted", now=now, type=row.doc_type, policies=used
+    )
     _open_stage(session, row, 0, now=now)
     return row
 

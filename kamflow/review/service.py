@@ -48,6 +48,7 @@ from kamflow.credit.tables import FinancialStatement
 from kamflow.db import insert_many
 from kamflow.errors import InvalidInput, KamflowError
 from kamflow.models import Customer, Employee, Invoice, Money, Payment
+from kamflow.policy import versions
 from kamflow.review import MAX_SHARDS, ageing
 from kamflow.review.dunning import DUNNING, Policy, State, Step, load_policy, promise_outcome, step
 from kamflow.review.report import ReviewSummary, Totals
@@ -707,6 +708,7 @@ def _store_tasks(
             )
         )
     }
+    policies = versions(run.policy)
     events = [
         audit.Event(
             at=run.now,
@@ -722,6 +724,7 @@ def _store_tasks(
                 "assignee": run.employees[row["assignee_id"]].login,
                 "level": row["level"],
                 "channel": row["channel"],
+                "policies": policies,
             },
         )
         for row, (customer, decision) in zip(rows, decided, strict=True)
