@@ -205,14 +205,19 @@ def walk(connection: Connection, *, batch: int = 2000) -> ChainCheck:
         head_seq, head_hash = _head(connection)
         return ChainCheck(events, head_seq, head_hash, problem, event_id, at)
 
-    for row in _in_seq_order(connection, batch):
+    rows = iter(_in_seq_order(connection, batch))
+    for row in rows:
         if row.seq != seq + 1:
             return broken(f"the event at seq {seq + 1} is missing", None, seq + 1)
         seq = row.seq
-        if row.id <= last_id:
+        if row.id <= last_id:  # ids rise with seq: they are handed out under the head's lock too
             return broken(f"event {row.id} (seq {seq}) was reordered: it comes after event {last_id}", row.id, seq)
         previous = link(previous, seq, content(row._mapping))
         if previous != row.hash:
+            following = next(rows, None)
+            if following is not None and following.id < row.id:
+                moved = f"event {row.id} (seq {seq}) was reordered: it comes before event {following.id}"
+                return broken(moved, row.id, seq)
             return broken(f"event {row.id} (seq {seq}) was changed", row.id, seq)
         last_id, events = row.id, events + 1
     head_seq, head_hash = _head(connection)

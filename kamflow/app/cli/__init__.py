@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from kamflow.app.cli.audit import audit_app
 from kamflow.app.cli.common import AsUser, CustomerOption, Json, acting_login, run_command
 from kamflow.app.cli.credit import check_text, credit_app, import_app, limit_text, order_app, order_text
 from kamflow.app.cli.docs import delegate, doc_app, doc_text, read_text
@@ -242,6 +243,7 @@ app.command()(delegate)
 app.command()(review)
 app.add_typer(collection_app, name="collection")
 app.add_typer(rules_app, name="rules")
+app.add_typer(audit_app, name="audit")
 
 
 def main() -> None:
