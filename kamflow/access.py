@@ -15,7 +15,7 @@ import functools
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import ClassVar, NoReturn
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,7 +29,9 @@ from kamflow.settings import get_settings
 POLICY_FILE = Path(__file__).with_name("access.yaml")
 
 
-class AccessPolicy(policy.Strict):
+class AccessPolicy(policy.Versioned):
+    audit_name: ClassVar[str] = "access"
+
     customers_seen_by: frozenset[str]
     documents_seen_by: frozenset[str]
     admin_roles: frozenset[str]
@@ -86,7 +88,12 @@ def act_on_customer(
             action="acting_on_behalf",
             subject_type="customer",
             subject_id=customer.id,
-            detail={"customer": customer.code, "on_behalf_of": right.on_behalf_of.login, "order": right.order_ref},
+            detail={
+                "customer": customer.code,
+                "on_behalf_of": right.on_behalf_of.login,
+                "order": right.order_ref,
+                "policies": policy.versions(current()),
+            },
         )
     return right
 
@@ -103,7 +110,7 @@ def see_customer(session: Session, person: Employee, customer: Customer, *, what
         action="customer_read",
         subject_type="customer",
         subject_id=customer.id,
-        detail={"customer": customer.code, "what": what},
+        detail={"customer": customer.code, "what": what, "policies": policy.versions(current())},
     )
 
 

@@ -192,7 +192,8 @@ class RuleSetVersion(Base):
 
 
 class AuditEvent(Base):
-    """Append-only trail: who, when, what, why, and under which rule-set version."""
+    """Append-only trail: who, when, what, why, and under which rule-set version. A hash chain (kamflow.audit):
+    `seq` is the event's place in the chain, `hash` covers its content, its place and the previous event's hash."""
 
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_subject", "subject_type", "subject_id"),)
@@ -207,6 +208,18 @@ class AuditEvent(Base):
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     rules_version: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """The audit chain's one row: the last event's place and hash. Writers lock it to extend the chain."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 def _refuse_change(_mapper: Mapper[Any], _connection: Any, target: AuditEvent) -> None:

@@ -19,6 +19,7 @@ from kamflow.credit import facts, orders, policy, standing
 from kamflow.credit.tables import CreditLimitChange, CreditTerms, OrderCreditCheck
 from kamflow.errors import InvalidInput
 from kamflow.models import ApprovalTask, Customer, Employee, Order
+from kamflow.policy import versions
 from kamflow.types import CustomerCode, Login
 from kamflow.views import Explained
 
@@ -137,6 +138,7 @@ def submit(
         customer=client.code,
         requester=person.login,
         reason=request.reason,
+        policies=versions(policy.current()),
     )
     status = STATUS_BY_OUTCOME[decision.outcome]
     if status == "applied":

@@ -19,6 +19,7 @@ from kamflow.credit import facts, policy, standing
 from kamflow.credit.tables import OrderCreditCheck
 from kamflow.errors import InvalidInput
 from kamflow.models import ApprovalTask, Customer, Employee, Order
+from kamflow.policy import versions
 from kamflow.types import CustomerCode, Login
 from kamflow.views import Explained
 from rules.engine import Decision
@@ -135,6 +136,8 @@ def submit(session: Session, *, request: OrderIn, flow_run_id: str | None, now: 
         order=order.number,
         customer=client.code,
         requester=person.login,
+        status=status,
+        policies=versions(policy.current()),
     )
 
 
@@ -177,6 +180,7 @@ def apply_answer(session: Session, *, subject_id: int, task_id: int, now: dt.dat
         subject_id=check.id,
         now=now,
         order=check.order.number,
+        status=check.status,
         prepayment_amount=None if check.prepayment_amount is None else str(check.prepayment_amount),
     )
     return check
@@ -220,7 +224,12 @@ def recheck_blocked(session: Session, *, customer_id: int, now: dt.datetime) -> 
             subject_type="order_credit_check",
             subject_id=check.id,
             decision=decision,
-            detail={"order": check.order.number, "task": task.id if task else None},
+            detail={
+                "order": check.order.number,
+                "task": task.id if task else None,
+                "status": check.status,
+                "policies": versions(policy.current()),
+            },
         )
     return released
 

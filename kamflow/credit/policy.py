@@ -38,7 +38,9 @@ class LimitFormula(policy.Strict):
         )
 
 
-class CreditPolicy(policy.Strict):
+class CreditPolicy(policy.Versioned):
+    audit_name = "credit"
+
     grace_days: int = Field(ge=0, le=90, description="Days after its due date before an invoice is overdue")
     history_days: int = Field(ge=1, description="How far back the solvency check looks at sales and payments")
     key_account_classes: tuple[Name, ...] = Field(description="Customer classes that are key accounts")

@@ -22,6 +22,7 @@ from kamflow.credit import facts, policy, standing
 from kamflow.credit.tables import CreditCheck, FinancialStatement
 from kamflow.errors import InvalidInput
 from kamflow.models import ApprovalTask, Customer, Employee
+from kamflow.policy import versions
 from kamflow.types import CustomerCode, Login
 from kamflow.views import Explained
 from rules.engine import Decision
@@ -224,6 +225,7 @@ def submit(
         class_reasons=[r.model_dump() for r in found.risk.reasons],
         class_rules_version=found.risk.version,
         scores=found.scores,
+        policies=versions(policy.current()),
     )
 
 

@@ -137,6 +137,8 @@ def submit(
         now=now,
         requester=requester.login,
         customer=customer.code,
+        status=status,
+        granted_pct=None if row.granted_pct is None else str(row.granted_pct),
     )
 
 
@@ -178,6 +180,7 @@ def apply_answer(session: Session, *, subject_id: int, task_id: int, now: dt.dat
         subject_type="discount_request",
         subject_id=request.id,
         now=now,
+        status=request.status,
         granted_pct=None if request.granted_pct is None else str(request.granted_pct),
     )
     return request

@@ -17,7 +17,7 @@ from pydantic import Field, PositiveInt, ValidationError, ValidationInfo, model_
 
 from kamflow import policy
 from kamflow.errors import InvalidInput
-from kamflow.policy import Strict
+from kamflow.policy import Strict, Versioned
 
 CHAINS_FILE = Path(__file__).with_name("chains.yaml")
 POLICY_FILE = Path(__file__).with_name("policy.yaml")
@@ -74,8 +74,10 @@ class Timing(Strict):
     escalate: Escalation
 
 
-class Policy(Strict):
+class Policy(Versioned):
     """The document policy (`policy.yaml`)."""
+
+    audit_name = "documents"
 
     step: Timing = Field(description="The timing of a chain step, for what the step leaves out.")
     revision: Timing = Field(description="The author's turn after a return, where a chain gives none.")
@@ -160,7 +162,9 @@ class Chain(Strict):
         return sum(1 for stage in self.stages if stage.kind != "acknowledge")
 
 
-class Chains(Strict):
+class Chains(Versioned):
+    audit_name = "chains"
+
     types: dict[str, Chain]
 
     def get(self, document_type: str) -> Chain:
@@ -175,11 +179,12 @@ def parse(text: str, *, source: str) -> Chains:
     """Chains from YAML text, with what the steps leave out from the document policy; a malformed file fails
     here, naming the place."""
     try:
-        return Chains.model_validate({"types": yaml.safe_load(text)}, context={"policy": load_policy()})
+        chains = Chains.model_validate({"types": yaml.safe_load(text)}, context={"policy": load_policy()})
+        return chains.read_from(text)
     except (yaml.YAMLError, ValidationError) as exc:
         raise ValueError(f"{source}: {exc}") from exc
 
 
 @functools.cache
 def load(path: Path = CHAINS_FILE) -> Chains:
-    return parse(path.read_text(encoding="utf-8"), source=str(path))
+    return parse(policy.read_text(path), source=str(path))

@@ -12,12 +12,13 @@ from sqlalchemy.orm import Session
 
 from kamflow import customers, org
 from kamflow.documents import text
-from kamflow.documents.chains import Chain, Chains, load
+from kamflow.documents.chains import Chain, Chains, load, load_policy
 from kamflow.documents.people import active, department_head, people_for
 from kamflow.documents.service import new_version, open_stage, record
 from kamflow.documents.tables import Document
 from kamflow.errors import InvalidInput
 from kamflow.models import Employee
+from kamflow.policy import versions
 from kamflow.types import Login
 
 DEMO_JOB_DESCRIPTION = Path(__file__).with_name("demo") / "job_description_kam.md"
@@ -90,7 +91,8 @@ def submit(
         existing = session.scalar(select(Document).where(Document.flow_run_id == flow_run_id))
         if existing is not None:
             return existing
-    chain, author = validate(session, document, chains or load())
+    chains = chains or load()
+    chain, author = validate(session, document, chains)
     row = Document(
         doc_type=document.doc_type,
         title=document.title or text.first_heading(document.content) or chain.title,
@@ -108,6 +110,9 @@ def submit(
     session.add(row)
     session.flush()
     new_version(session, row, document.content, by=author, reason="submitted", now=now)
-    record(session, row, actor=author.login, action="document_submitted", now=now, type=row.doc_type)
+    used = versions(chains, load_policy())  # the chain, and the document policy that fills in what it leaves out
+    record(
+        session, row, actor=author.login, action="document_submitted", now=now, type=row.doc_type, policies=used
+    )
     open_stage(session, row, 0, now=now)
     return row

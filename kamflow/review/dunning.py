@@ -18,7 +18,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
-from kamflow.policy import Strict
+from kamflow.policy import Strict, Versioned
 from kamflow.policy import read as read_policy
 from kamflow.review.ageing import Bucket, buckets
 
@@ -46,7 +46,9 @@ class ActionPolicy(Strict):
     act_within_days: int = Field(default=0, ge=0)
 
 
-class Policy(Strict):
+class Policy(Versioned):
+    audit_name = "dunning"
+
     ageing_bounds_days: list[int] = Field(min_length=1, description="Inclusive upper bounds of the buckets")
     serious_overdue_days: int = Field(description="Overdue beyond this many days counts as serious")
     dso_window_days: int = Field(ge=1, description="Sales window of the DSO")

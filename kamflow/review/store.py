@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from kamflow import audit
 from kamflow.db import insert_many
+from kamflow.policy import versions
 from kamflow.review.assess import ZERO, Assessed, Decided
 from kamflow.review.dunning import DUNNING
 from kamflow.review.read import Run
@@ -121,6 +122,7 @@ def _tasks(session: Session, run: Run, customers: Select[Any], decided: Sequence
             )
         )
     }
+    policies = versions(run.policy)
     events = [
         audit.Event(
             at=run.now,
@@ -136,6 +138,7 @@ def _tasks(session: Session, run: Run, customers: Select[Any], decided: Sequence
                 "assignee": run.employees[row["assignee_id"]].login,
                 "level": row["level"],
                 "channel": row["channel"],
+                "policies": policies,
             },
         )
         for row, (customer, decision) in zip(rows, behind, strict=True)

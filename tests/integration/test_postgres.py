@@ -5,20 +5,22 @@ from __future__ import annotations
 import datetime as dt
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy import Connection, create_engine, func, inspect, select, text
 from sqlalchemy.orm import Session
 
-from kamflow import migrate, org
+from kamflow import audit, migrate, org
 from kamflow.db import dispose_engines, get_engine, unit_of_work
 from kamflow.demo_data import generate
 from kamflow.discounts import service as discounts
 from kamflow.errors import InvalidInput
-from kamflow.models import Delegation
+from kamflow.models import AuditEvent, Delegation
 from kamflow.settings import Settings, use_settings
 from tests.conftest import NOW, TODAY, customer
+from tests.unit.test_audit_chain import TAMPERING, change_rows_and_verify, tamper_and_verify, write_events
 
 URL = os.environ.get("KAMFLOW_TEST_POSTGRES_URL")
 if URL is None and os.environ.get("CI"):
@@ -98,3 +100,60 @@ def test_a_delegation_cycle_is_found_by_the_recursive_read_on_postgresql(pg_sett
     with unit_of_work() as session:
         assert session.scalar(select(func.count()).select_from(Delegation)) == 2
         assert org.acting_for(session, org.employee(session, "legal"), on=TODAY).login == "support"
+
+
+@pytest.mark.parametrize("tamper", TAMPERING.values(), ids=TAMPERING.keys())
+def test_the_audit_chain_names_what_was_changed_in_sql_on_postgresql(
+    pg_settings: Settings, tamper: Callable[[Connection, int], str]
+) -> None:
+    migrate.upgrade(pg_settings)
+    write_events(pg_settings)
+    tamper_and_verify(get_engine(pg_settings), tamper)
+
+
+def test_business_rows_changed_in_sql_are_reported_on_postgresql(pg_settings: Settings) -> None:
+    migrate.upgrade(pg_settings)
+    generate(get_engine(pg_settings), customers=20, seed=7, today=TODAY)
+    change_rows_and_verify(pg_settings)
+
+
+def test_concurrent_writers_keep_one_chain_on_postgresql(pg_settings: Settings) -> None:
+    """Shards writing batches at once: seqs are handed out under the head's lock, so the chain stays whole and
+    the ids rise with it."""
+    migrate.upgrade(pg_settings)
+
+    def shard(k: int) -> None:
+        for n in range(10):
+            with unit_of_work(pg_settings) as session:
+                events = [
+                    audit.Event(at=NOW, actor="rules", action="shard", subject_type="t", subject_id=k * 1000 + n)
+                ] * 100
+                audit.record_many(session, events)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(shard, range(4)))
+    with get_engine(pg_settings).connect() as connection:
+        check = audit.walk(connection, batch=250)
+        ids = connection.execute(select(AuditEvent.id).order_by(AuditEvent.seq)).scalars().all()
+    assert check.problem is None and check.events == check.head_seq == 4000
+    assert ids == sorted(ids)
+
+
+def test_the_migration_chains_existing_events_and_keeps_them_append_only_on_postgresql(
+    pg_settings: Settings,
+) -> None:
+    migrate.upgrade(pg_settings, "0005")
+    with get_engine(pg_settings).begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO audit_events (at, actor, action, subject_type, subject_id, reasons, facts, "
+                "rules_version, detail) SELECT now(), 'rules', 'old', 't', k, '[]', '{\"a\": 1.5}', NULL, "
+                "json_build_object('k', k) FROM generate_series(1, 2500) AS k"
+            )
+        )
+    migrate.upgrade(pg_settings)
+    with get_engine(pg_settings).connect() as connection:
+        check = audit.walk(connection)
+    assert check.problem is None and check.events == 2500
+    with pytest.raises(Exception, match="append-only"), get_engine(pg_settings).begin() as connection:
+        connection.execute(text("UPDATE audit_events SET actor = 'x'"))

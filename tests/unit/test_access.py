@@ -44,7 +44,8 @@ def test_a_customer_is_seen_by_those_who_look_after_it_and_the_roles_the_policy_
     if sees:
         access.see_customer(session, person(session, login), client, what="exposure", now=NOW)
         [read] = session.scalars(select(AuditEvent).where(AuditEvent.action == "customer_read"))
-        assert (read.actor, read.detail) == (login, {"customer": "C0001", "what": "exposure"})
+        assert (read.actor, read.detail["customer"], read.detail["what"]) == (login, "C0001", "exposure")
+        assert read.detail["policies"] == {"access": access.current().version} and access.current().version
     else:
         with pytest.raises(NotPermitted) as refused:
             access.see_customer(session, person(session, login), client, what="exposure", now=NOW)

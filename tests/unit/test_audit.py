@@ -1,5 +1,5 @@
 """The audit trail: `record` writes one event at once, `record_many` a sweep's events in one statement — row for
-row what `record` writes."""
+row what `record` writes (the chain itself: test_audit_chain.py)."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def test_record_many_writes_in_one_statement_the_rows_record_writes(session: Ses
     with statements(session) as sent:
         audit.record_many(session, events)
         audit.record_many(session, [])  # nothing to write: no statement
-    assert len(sent) == 1
+    assert [s.split()[0] for s in sent] == ["UPDATE", "UPDATE", "INSERT"]  # the head: reserve, move; the events
     raw = session.connection().exec_driver_sql(
         f"SELECT {COLUMNS} FROM audit_events WHERE action = 'audit_test' ORDER BY id"
     )

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import Field
 
+from kamflow.app.cli.audit import audit_app
 from kamflow.app.cli.common import AsUser, CustomerOption, Json, acting_login, listing, run_command
 from kamflow.app.cli.credit import credit_app, import_app, order_app
 from kamflow.app.cli.docs import delegate, doc_app, read_text
@@ -226,6 +227,7 @@ app.command()(delegate)
 app.command()(review)
 app.add_typer(collection_app, name="collection")
 app.add_typer(rules_app, name="rules")
+app.add_typer(audit_app, name="audit")
 
 
 def main() -> None:

@@ -89,3 +89,16 @@ def _fail(exc: KamflowError, as_json: bool) -> None:
     else:
         print(f"error: {exc.message}", file=sys.stderr)
     raise typer.Exit(exc.exit_code)
+
+
+def run_report(as_json: bool, body: Callable[[], dict[str, Any]], human: Callable[[dict[str, Any]], str]) -> None:
+    """Run a command body and print its report as `run_command` does; exit 2 if the report is not `ok`."""
+    reports: list[dict[str, Any]] = []
+
+    def run() -> dict[str, Any]:
+        reports.append(body())
+        return reports[0]
+
+    run_command(as_json, run, human)
+    if reports and not reports[0].get("ok", True):
+        raise typer.Exit(2)

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from kamflow.app.cli.common import Json, parse_date, run_command
+from kamflow.app.cli.common import Json, parse_date, run_report
 from kamflow.errors import InvalidInput
 from kamflow.settings import get_settings
 from rules.engine import Decision, RuleFileError, RuleSet, load_ruleset, load_ruleset_text
@@ -24,19 +23,6 @@ rules_app = typer.Typer(
     no_args_is_help=True,
 )
 RulesetName = Annotated[str, typer.Argument(help="Rule set name, e.g. discount.")]
-
-
-def _report(as_json: bool, body: Callable[[], dict[str, Any]], human: Callable[[dict[str, Any]], str]) -> None:
-    """Run a command body and print its report as the CLI does; exit 2 if the report is not `ok`."""
-    reports: list[dict[str, Any]] = []
-
-    def run() -> dict[str, Any]:
-        reports.append(body())
-        return reports[0]
-
-    run_command(as_json, run, human)
-    if reports and not reports[0].get("ok", True):
-        raise typer.Exit(2)
 
 
 def _path(name: str) -> Path:
@@ -123,7 +109,7 @@ def lint(
         rows = [_lint_one(path) for path in (files or _every_file())]
         return {"ok": all(row["ok"] for row in rows), "files": rows}
 
-    _report(as_json, body, _lint_text)
+    run_report(as_json, body, _lint_text)
 
 
 # --- test --------------------------------------------------------------------------------------------------
@@ -190,7 +176,7 @@ def test(
         results = [_test_one(name) for name in names]
         return {"ok": all(one["ok"] for one in results), "rulesets": results}
 
-    _report(as_json, body, _test_text)
+    run_report(as_json, body, _test_text)
 
 
 # --- explain -----------------------------------------------------------------------------------------------
@@ -278,7 +264,7 @@ def explain(
             raise InvalidInput(f"facts: {error}", field="facts") from None
         return _decision_view(loaded, loaded.decide(typed))
 
-    _report(as_json, body, _explain_text)
+    run_report(as_json, body, _explain_text)
 
 
 def _reexplain(ruleset: str, event_id: int) -> dict[str, Any]:
@@ -359,7 +345,7 @@ def replay(
         with unit_of_work() as session:
             return replay_history(session, ruleset=ruleset, candidate=trial, since=start, limit=limit).to_json()
 
-    _report(as_json, body, _replay_text)
+    run_report(as_json, body, _replay_text)
 
 
 def _since(value: str | None) -> dt.datetime | None:
