@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from kamflow.app.cli.common import AsUser, Json, acting_login, parse_date, run_command
+from kamflow.app.cli.common import AsUser, Json, parse_date, run_command
 from kamflow.errors import InvalidInput
 
 doc_app = typer.Typer(
@@ -79,6 +79,7 @@ def doc_submit(
     """Submit a draft: its type's chain starts (the draft must have the type's sections and fields)."""
 
     def body() -> dict[str, Any]:
+        from kamflow.app import identity
         from kamflow.app.runs import start
         from kamflow.documents.service import PROCESS, DocumentIn
 
@@ -89,7 +90,7 @@ def doc_submit(
                     "doc_type": doc_type,
                     "title": title,
                     "content": read_text(file),
-                    "author": acting_login(acting),
+                    "author": identity.acting(acting).login,
                     "fields": _fields(field or []),
                 }
             )
@@ -109,9 +110,10 @@ def doc_revise(
     """The author's new version of a returned document; the chain asks everyone again, showing the diff."""
 
     def body() -> dict[str, Any]:
+        from kamflow.app import identity
         from kamflow.app.documents import revise
 
-        return revise(document_id, login=acting_login(acting), content=read_text(file), comment=comment)
+        return revise(document_id, login=identity.acting(acting).login, content=read_text(file), comment=comment)
 
     run_command(as_json, body, doc_text)
 
@@ -155,10 +157,11 @@ def delegate(
     window and come back after it. Self-delegation and cycles are refused."""
 
     def body() -> dict[str, Any]:
+        from kamflow.app import identity
         from kamflow.app.documents import delegate as record
 
         return record(
-            acting=acting_login(acting),
+            acting=identity.acting(acting).login,
             frm=frm,
             to=to,
             valid_from=parse_date(from_date, "from_date"),

@@ -11,7 +11,7 @@ from uuid import UUID
 import typer
 from pydantic import BaseModel, ConfigDict, Field
 
-from kamflow.app.cli.common import AsOf, AsUser, CustomerArgument, Json, acting_login, run_command
+from kamflow.app.cli.common import AsOf, AsUser, CustomerArgument, Json, run_command
 from kamflow.review import MAX_SHARDS
 
 collection_app = typer.Typer(
@@ -140,11 +140,13 @@ def collection_tasks(acting: AsUser = None, as_json: Json = False) -> None:
 
     def body() -> list[dict[str, Any]]:
         from kamflow import clock, org
+        from kamflow.app import identity
         from kamflow.db import unit_of_work
         from kamflow.review import collection
 
+        login = identity.acting(acting).login
         with unit_of_work() as session:
-            me = org.employee(session, acting_login(acting))
+            me = org.employee(session, login)
             return [_task_view(task, code) for task, code in collection.tasks_for(session, me, on=clock.today())]
 
     run_command(
@@ -163,13 +165,15 @@ def collection_done(
 
     def body() -> dict[str, Any]:
         from kamflow import clock
+        from kamflow.app import identity
         from kamflow.db import unit_of_work
         from kamflow.models import Customer
         from kamflow.review import collection
 
+        login = identity.acting(acting).login
         with unit_of_work() as session:
             task = collection.complete_task(
-                session, task_id=task_id, login=acting_login(acting), note=note, on=clock.today(), now=clock.now()
+                session, task_id=task_id, login=login, note=note, on=clock.today(), now=clock.now()
             )
             return _task_view(task, session.get_one(Customer, task.customer_id).code)
 
@@ -188,11 +192,13 @@ def collection_promise(
 
     def body() -> dict[str, Any]:
         from kamflow import clock
+        from kamflow.app import identity
         from kamflow.db import unit_of_work
         from kamflow.review import collection
 
+        by = identity.acting(acting).login
         promise = collection.PromiseIn.model_validate(
-            {"customer": customer, "amount": amount, "promised_for": date, "recorded_by": acting_login(acting)}
+            {"customer": customer, "amount": amount, "promised_for": date, "recorded_by": by}
         )
         with unit_of_work() as session:
             row = collection.record_promise(session, promise, on=clock.today(), now=clock.now())
@@ -226,11 +232,12 @@ def collection_hold(
 
     def body() -> dict[str, Any]:
         from kamflow import clock
+        from kamflow.app import identity
         from kamflow.db import unit_of_work
         from kamflow.review import collection
 
         hold = collection.HoldIn.model_validate(
-            {"invoice": invoice, "reason": reason, "placed_by": acting_login(acting), "release": release}
+            {"invoice": invoice, "reason": reason, "placed_by": identity.acting(acting).login, "release": release}
         )
         with unit_of_work() as session:
             row = collection.hold_invoice(session, hold, on=clock.today(), now=clock.now())
