@@ -5,7 +5,7 @@
 Generates the demo company (`kamflow.demo_data.generate`, about 10 invoices per customer) into a fresh
 SQLite database, copies it, then prints:
   - the baseline: one bare SQL ageing query over every customer plus plain-Python dunning decisions;
-  - the review's reads alone (`review.service.read_ahead` over the shard, nothing decided or written): the
+  - the review's reads alone (`review.read.read_ahead` over the shard, nothing decided or written): the
     facts the review needs beyond the baseline's (holds, sales for DSO, open orders, payment behaviour,
     promises, statements, dunning state, the previous review), a floor under the review's own time;
   - the whole review flow (`nightly-credit-review`, in-process under Prefect's test harness, 1 shard): its
@@ -52,7 +52,7 @@ from kamflow import ledger, migrate
 from kamflow.db import dispose_engines, get_engine, unit_of_work
 from kamflow.demo_data import generate
 from kamflow.models import Money
-from kamflow.review import service
+from kamflow.review import read, service
 from kamflow.review.dunning import Policy, load_policy
 from kamflow.review.tables import CollectionTask
 from kamflow.settings import Settings, use_settings
@@ -115,7 +115,7 @@ def reads_alone(data_dir: Path) -> tuple[float, int]:
     start = time.perf_counter()
     with unit_of_work() as session:
         run = service.prepare(session, service.get_review(session, AS_OF), now=now)
-        with closing(service.read_ahead(session, run, shard=0, shards=1)) as batches:
+        with closing(read.read_ahead(session, run, shard=0, shards=1)) as batches:
             customers = sum(len(batch.rows) for batch in batches)
     seconds = time.perf_counter() - start
     dispose_engines()

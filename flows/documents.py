@@ -12,8 +12,8 @@ from pydantic import BaseModel, Field
 from flows.human import ApprovalInput, wait_for_any
 from kamflow import clock
 from kamflow.db import unit_of_work
-from kamflow.documents import service, views
-from kamflow.documents.service import MAX_TEXT, DocumentIn
+from kamflow.documents import answers, service, submission, views
+from kamflow.documents.submission import MAX_TEXT, DocumentIn
 
 
 class DocumentAnswer(ApprovalInput):
@@ -73,14 +73,15 @@ def _publish_sheet(document_id: int) -> None:
 @flow(name=service.PROCESS, persist_result=True, log_prints=False)
 def document_approval(document: DocumentIn) -> DocumentOutcome:
     with unit_of_work() as session:
-        document_id = service.submit(session, document=document, flow_run_id=str(flow_run.id), now=clock.now()).id
+        submitted = submission.submit(session, document=document, flow_run_id=str(flow_run.id), now=clock.now())
+        document_id = submitted.id
     while (outcome := _outcome_if_finished(document_id)) is None:
         wait_for_any(
             process=service.PROCESS,
             subject_id=document_id,
             answer=DocumentAnswer,
-            check_for=service.check_for,
-            then=service.apply,
+            check_for=answers.check_for,
+            then=answers.apply,
         )
         _publish_sheet(document_id)
     return outcome

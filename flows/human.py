@@ -21,6 +21,8 @@ from typing import Any, cast
 from prefect import get_run_logger
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
+from prefect.input.actions import delete_flow_run_input
+from prefect.input.run_input import keyset_from_base_key
 from prefect.runtime import flow_run
 from pydantic import ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
@@ -182,7 +184,6 @@ def wait_for_any(
 ) -> ApprovalTask:
     """Wait (suspended) for a permitted answer to any of the subject's pending tasks; decide that task, run
     `then` in the same transaction, and return the task. Refused answers are audited and waited past."""
-    logger = get_run_logger()
     while True:
         with unit_of_work() as session:
             now = clock.now()
@@ -192,35 +193,49 @@ def wait_for_any(
                 raise RuntimeError(f"{process} {subject_id}: nothing to wait for")
             form = answer.with_initial_data(description=waiting_markdown(session, waiting, on=clock.today(now)))
         given = suspend_flow_run(wait_for_input=form, key=key, timeout=None)
-        now = clock.now()
-        with unit_of_work() as session:
-            task = approvals.answered(
+        decided = _take(given, process=process, subject_id=subject_id, check_for=check_for, then=then)
+        # The answer is in the database now, decided or refused; its code is spent either way. Prefect keeps run
+        # input readable by anyone who reaches its API: the answer, code included, is not left there.
+        delete_flow_run_input(keyset_from_base_key(f"suspended-{key}")["response"])
+        if decided is not None:
+            return decided
+
+
+def _take(
+    given: ApprovalInput, *, process: str, subject_id: int, check_for: approvals.CheckFor, then: Then | None
+) -> ApprovalTask | None:
+    """Decide the task the answer is for, running `then` in the same transaction; or refuse the answer (audited,
+    and its code is spent: the task's codes change with every refused answer) and return None."""
+    now = clock.now()
+    with unit_of_work() as session:
+        task = approvals.answered(
+            session,
+            process=process,
+            subject_id=subject_id,
+            login=given.approver,
+            task_id=given.task or None,
+            on=clock.today(now),
+        )
+        try:
+            approvals.verify_code(
+                task, login=given.approver, code=given.approval_code, secret=get_settings().approval_secret
+            )
+            approvals.decide(
                 session,
-                process=process,
-                subject_id=subject_id,
+                task=task,
                 login=given.approver,
-                task_id=given.task or None,
+                action=str(given.payload().get("action")),
+                comment=given.comment,
+                payload=given.payload(),
+                check=check_for(session, task),
+                now=now,
                 on=clock.today(now),
             )
-            try:
-                approvals.verify_code(
-                    task, login=given.approver, code=given.approval_code, secret=get_settings().approval_secret
-                )
-                approvals.decide(
-                    session,
-                    task=task,
-                    login=given.approver,
-                    action=str(given.payload().get("action")),
-                    comment=given.comment,
-                    payload=given.payload(),
-                    check=check_for(session, task),
-                    now=now,
-                    on=clock.today(now),
-                )
-                if then is not None:
-                    then(session, task, now)
-                return task
-            except KamflowError as refused:
-                session.rollback()
-                approvals.refuse(session, task=task, login=given.approver, reason=refused.message, now=now)
-                logger.warning("answer refused: %s", refused.message)
+            if then is not None:
+                then(session, task, now)
+            return task
+        except KamflowError as refused:
+            session.rollback()
+            approvals.refuse(session, task=task, login=given.approver, reason=refused.message, now=now)
+            get_run_logger().warning("answer refused: %s", refused.message)
+            return None

@@ -17,6 +17,7 @@ from prefect import Flow, flow
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron, Interval, Schedule
 from prefect.types.entrypoint import EntrypointType
+from pydantic import SerializeAsAny, SerializerFunctionWrapHandler, model_serializer
 from sqlalchemy.orm import Session
 
 from flows.discount import DiscountAnswer, discount_authorization
@@ -25,20 +26,22 @@ from flows.human import ApprovalInput
 from flows.order_credit import LimitChangeAnswer, OrderCreditAnswer, credit_limit_change, order_credit_check
 from flows.review import credit_review_shard, nightly_credit_review
 from flows.solvency import SolvencyAnswer, solvency_check
-from kamflow import approvals, clock, views
+from kamflow import approvals, clock
 from kamflow.credit import limits, orders, solvency
 from kamflow.credit import views as credit_views
 from kamflow.db import unit_of_work
 from kamflow.discounts import service as discounts
 from kamflow.discounts import views as discount_views
-from kamflow.documents import service as documents
+from kamflow.documents import answers as document_answers
+from kamflow.documents import submission as document_submission
+from kamflow.documents import sweep as document_sweep
 from kamflow.documents import views as document_views
 from kamflow.documents.chains import load as load_chains
 from kamflow.errors import NotFound
 from kamflow.models import ApprovalTask
 from kamflow.settings import Settings, get_settings
+from kamflow.views import View
 
-View = dict[str, Any]
 Row = TypeVar("Row")
 
 
@@ -100,11 +103,6 @@ def _credit(
     return Waits(answer, _check_on(get, check_answer), lambda s, id_: credit_views.decided(s, process, id_))
 
 
-def _json(view: views.View | None) -> View | None:
-    """A typed view as the table carries subjects, JSON-safe (as long as not every process's view is typed)."""
-    return None if view is None else view.model_dump(mode="json")
-
-
 def _credit_start(process: str, parameter: str, prepare: Callable[[Session, Any], object]) -> Start:
     return Start(parameter, prepare, lambda session, run_id: credit_views.settled_run(session, process, run_id))
 
@@ -137,12 +135,12 @@ PROCESSES: dict[str, Process] = {
             start=Start(
                 "request",
                 lambda session, ask: discounts.facts(session, ask, on=ask.requested_on or clock.today()),
-                lambda session, run_id: _json(discount_views.settled_run(session, run_id)),
+                discount_views.settled_run,
             ),
             waits=Waits(
                 DiscountAnswer,
                 _check_on(discounts.get, discounts.check_answer),
-                lambda session, subject_id: _json(discount_views.decided(session, subject_id)),
+                discount_views.decided,
             ),
         ),
         Process(
@@ -150,14 +148,14 @@ PROCESSES: dict[str, Process] = {
             "Internal documents through their approval chains: agree, approve, acknowledge.",
             start=Start(
                 "document",
-                lambda session, document: documents.validate(session, document, load_chains()),
+                lambda session, document: document_submission.validate(session, document, load_chains()),
                 document_views.started,
             ),
             waits=Waits(
                 DocumentAnswer,
-                documents.check_for,
+                document_answers.check_for,
                 lambda session, subject_id: document_views.show(session, subject_id, on=clock.today()),
-                sweep=documents.sweep,
+                sweep=document_sweep.sweep,
             ),
         ),
         Process(
@@ -208,12 +206,29 @@ def waits_of(task: ApprovalTask) -> Waits:
     return found.waits
 
 
-def decided_view(session: Session, task: ApprovalTask) -> dict[str, Any] | None:
-    """What `kamflow decide` returns once the answer to the task has landed: the process the task belongs to and
-    its subject as the process shows it (the task's id unless the subject names an open task of its own); None
-    while it still waits."""
+class Decided(View):
+    """What `kamflow decide` shows once the answer to a task has landed: the process the task belongs to and its
+    subject as the process shows it, serialised flat (`task_id`, `process`, then the subject's own fields; a
+    subject that names a task of its own, even none, keeps its `task_id`), and read as the subject reads."""
+
+    task_id: int
+    process: str
+    subject: SerializeAsAny[View]
+
+    @model_serializer(mode="wrap")
+    def _flat(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        data = handler(self)
+        subject = data.pop("subject")
+        return {**data, **subject}
+
+    def text(self) -> str:
+        return self.subject.text()
+
+
+def decided_view(session: Session, task: ApprovalTask) -> Decided | None:
+    """What `kamflow decide` returns once the answer to the task has landed; None while it still waits."""
     view = None if task.status == "pending" else waits_of(task).decided(session, task.subject_id)
-    return None if view is None else {"task_id": task.id, "process": task.process, **view}
+    return None if view is None else Decided(task_id=task.id, process=task.process, subject=view)
 
 
 def deployments(settings: Settings) -> list[RunnerDeployment]:

@@ -49,7 +49,7 @@ def open_task(
     now: dt.datetime,
     deadline: dt.timedelta,
 ) -> ApprovalTask:
-    """Open the first task of a subject for the holder of `role` above the requester; idempotent."""
+    """Open the first task of a subject for its approver up the line from the requester; idempotent."""
     existing = current(session, process=process, subject_id=subject_id)
     if existing is not None:
         return existing
@@ -60,12 +60,25 @@ def open_task(
         title=title,
         explanation=explanation,
         role=role,
-        owner=org.holder_of(session, role=role, near=requester),
+        owner=approver(session, role=role, requester=requester),
         requester=requester,
         flow_run_id=flow_run_id,
         now=now,
         due_at=now + deadline,
     )
+
+
+def approver(session: Session, *, role: str, requester: Employee) -> Employee:
+    """Who decides what `requester` asked for, when the rules send it to `role`: approvals go up the line. The
+    holder of the role for the requester, unless that is the requester, someone below them, or a peer holding the
+    requester's own role (a department head's own request): then the requester's nearest active superior."""
+    holder = org.holder_of(session, role=role, near=requester)
+    if holder.id != requester.id and requester not in org.superiors(holder) and requester.role != role:
+        return holder
+    above = next((boss for boss in org.superiors(requester) if boss.active), None)
+    if above is None:
+        raise NotPermitted(f"nobody above {requester.login} may decide what they ask for", field="requester")
+    return above
 
 
 def add_task(
@@ -200,9 +213,10 @@ def approval_code(task: ApprovalTask, *, login: str, secret: bytes) -> str:
     """The personal one-time code that proves an answer comes from `login` for this task.
 
     Prefect's resume carries no identity, so the answer must. The code is bound to the task (and so to the
-    document version it asks about), the person and the moment the task was opened; it dies with the task:
-    once decided, escalated or cancelled, no code opens it again."""
-    message = f"{task.id}|{login}|{task.created_at.isoformat()}".encode()
+    document version it asks about), the person and the moment the task was opened, and it is spent the first
+    time it is presented: an accepted answer decides the task, and no code opens a decided, escalated or
+    cancelled task again; a refused answer counts against the task, and every code of the task changes."""
+    message = f"{task.id}|{login}|{task.created_at.isoformat()}|{task.refused_inputs}".encode()
     digest = base64.b32encode(hmac.new(secret, message, hashlib.sha256).digest()).decode()
     return f"{digest[:4]}-{digest[4:8]}"
 

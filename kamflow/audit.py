@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from kamflow.db import insert_many
@@ -26,17 +28,22 @@ class Event:
     subject_id: int
     decision: Decision | None = None
     detail: dict[str, Any] | None = None
+    reasons: list[dict[str, str]] | None = None
+    """The reasons to keep when not all of the decision's (a collection task keeps only its action's)."""
 
     def row(self) -> dict[str, Any]:
         """Every column of its row but the id."""
         decision = self.decision
+        reasons = self.reasons
+        if reasons is None:
+            reasons = [r.model_dump() for r in decision.reasons] if decision else []
         return {
             "at": self.at,
             "actor": self.actor,
             "action": self.action,
             "subject_type": self.subject_type,
             "subject_id": self.subject_id,
-            "reasons": [r.model_dump() for r in decision.reasons] if decision else [],
+            "reasons": reasons,
             "facts": decision.facts if decision else {},
             "rules_version": decision.version if decision else None,
             "detail": self.detail or {},
@@ -53,6 +60,7 @@ def record(
     subject_id: int,
     decision: Decision | None = None,
     detail: dict[str, Any] | None = None,
+    reasons: list[dict[str, str]] | None = None,
 ) -> AuditEvent:
     event = Event(
         at=at,
@@ -62,6 +70,7 @@ def record(
         subject_id=subject_id,
         decision=decision,
         detail=detail,
+        reasons=reasons,
     )
     row = AuditEvent(**event.row())
     session.add(row)
@@ -75,12 +84,14 @@ def record_many(session: Session, events: Sequence[Event]) -> None:
 
 
 def remember_ruleset(session: Session, ruleset: RuleSet, *, at: dt.datetime) -> None:
-    """Keep the exact text of a rule-set version the first time a decision uses it."""
-    if session.get(RuleSetVersion, ruleset.version) is None:
-        session.add(
-            RuleSetVersion(version=ruleset.version, ruleset=ruleset.name, text=ruleset.text, first_used_at=at)
-        )
-        session.flush()
+    """Keep the exact text of a rule-set version the first time a decision uses it. Two processes deciding under
+    a new version at once both keep it: whichever inserts second finds the row there and inserts nothing."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(RuleSetVersion)
+        .values(version=ruleset.version, ruleset=ruleset.name, text=ruleset.text, first_used_at=at)
+        .on_conflict_do_nothing(index_elements=["version"])
+    )
 
 
 def trail(session: Session, *, subject_type: str, subject_id: int) -> list[AuditEvent]:

@@ -12,19 +12,20 @@ from sqlalchemy.orm import Session
 
 from kamflow import approvals, audit
 from kamflow.models import ApprovalTask
+from kamflow.views import Waiting
 from rules.engine import Decision
 
 
-def waiting(session: Session, *, process: str, subject_id: int, on: dt.date) -> dict[str, Any]:
+def waiting(session: Session, *, process: str, subject_id: int, on: dt.date) -> Waiting:
     """The subject's task as a view shows it: `task_id` and `assignee` (who may act today) while it waits
     for a person, and `decided_by` once a person decided it."""
     task = approvals.current(session, process=process, subject_id=subject_id)
     pending = task is not None and task.status == "pending"
-    return {
-        "task_id": task.id if task is not None and pending else None,
-        "assignee": approvals.assignee(session, task, on=on).login if task is not None and pending else None,
-        "decided_by": task.actor.login if task is not None and task.actor else None,
-    }
+    return Waiting(
+        task_id=task.id if task is not None and pending else None,
+        assignee=approvals.assignee(session, task, on=on).login if task is not None and pending else None,
+        decided_by=task.actor.login if task is not None and task.actor else None,
+    )
 
 
 class Subject(Protocol):

@@ -1,1 +1,1 @@
-"""Declarative rule sets (`*.yaml`, reviewed like code) and the adapter that decides them (rules.engine)."""
+"""Declarative rule sets (`*.yaml`, reviewed like code) and the library that decides them (API: rules.engine)."""

@@ -1,4 +1,5 @@
-"""Shared fixtures: a demo-company SQLite database made once per session and copied for each test."""
+"""Shared fixtures: a demo-company SQLite database made once per session and copied for each test, and the one
+Prefect API of the session (Prefect's test harness) that the in-process lane and the integration lane share."""
 
 from __future__ import annotations
 
@@ -15,10 +16,32 @@ from kamflow.db import dispose_engines, get_engine
 from kamflow.demo_data import generate
 from kamflow.models import Customer
 from kamflow.settings import Settings, use_settings
-from kamflow.testing import approval_code as approval_code
 
 TODAY = dt.date(2026, 3, 16)
 NOW = dt.datetime(2026, 3, 16, 9, 30, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="session")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Prefect's test harness, started once per session (~10 s) when a test first needs a Prefect API. Flow runs
+    in this process send no heartbeat (each would cost ~1 s) and persist their results in the session's temporary
+    folder; the server sends no telemetry."""
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_LOCAL_STORAGE_PATH,
+        PREFECT_SERVER_ANALYTICS_ENABLED,
+        temporary_settings,
+    )
+    from prefect.testing.utilities import prefect_test_harness
+
+    quiet = {
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
+        PREFECT_LOCAL_STORAGE_PATH: tmp_path_factory.mktemp("prefect-results"),
+        PREFECT_SERVER_ANALYTICS_ENABLED: False,
+    }
+    with temporary_settings(quiet), prefect_test_harness(server_startup_timeout=120):
+        yield str(PREFECT_API_URL.value())
 
 
 @pytest.fixture(scope="session")

@@ -4,30 +4,28 @@ the document's flow run, and read back what the domain database says."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy.orm import Session
 
+from flows.processes import Decided
 from kamflow import audit, clock, org
 from kamflow.app.runs import Answer, decide
 from kamflow.db import unit_of_work
-from kamflow.documents import service, views
+from kamflow.documents import answers, views
 from kamflow.documents.chains import load_policy
 from kamflow.errors import NotFound, NotPermitted
 from kamflow.models import Employee
 
 
-def revise(document_id: int, *, login: str, content: str, comment: str) -> dict[str, Any]:
+def revise(document_id: int, *, login: str, content: str, comment: str) -> Decided:
     """The author's new version of a returned document: the chain starts again from its first stage."""
     with unit_of_work() as session:
-        task = service.revision_task(session, document_id, login=login, on=clock.today())
+        task = answers.revision_task(session, document_id, login=login, on=clock.today())
         task_id = task.id
-    return decide(
-        task_id, login=login, answer=Answer(action="revise", content=content, comment=comment)
-    )
+    return decide(task_id, login=login, answer=Answer(action="revise", content=content, comment=comment))
 
 
-def show(document_id: int) -> dict[str, Any]:
+def show(document_id: int) -> views.DocumentView:
     with unit_of_work() as session:
         return views.show(session, document_id, on=clock.today())
 
@@ -37,7 +35,7 @@ def sheet(document_id: int) -> str:
         return views.sheet_markdown(session, document_id)
 
 
-def acks(document_id: int) -> dict[str, Any]:
+def acks(document_id: int) -> views.AckJournal:
     with unit_of_work() as session:
         return views.acks(session, document_id)
 
@@ -50,7 +48,7 @@ def may_delegate(acting: Employee, frm: Employee) -> bool:
 
 def delegate(
     *, acting: str, frm: str, to: str, valid_from: dt.date, valid_to: dt.date, order_ref: str
-) -> dict[str, Any]:
+) -> views.DelegationView:
     """Record a delegation (clause 1.4), audited; refuses self-delegation and cycles, naming the field."""
     now = clock.now()
     with unit_of_work() as session:
@@ -67,14 +65,14 @@ def delegate(
             order_ref=order_ref,
             now=now,
         )
-        view = {
-            "delegation_id": delegation.id,
-            "from": frm,
-            "to": to,
-            "from_date": valid_from.isoformat(),
-            "to_date": valid_to.isoformat(),
-            "order_ref": order_ref,
-        }
+        view = views.DelegationView(
+            delegation_id=delegation.id,
+            from_=frm,
+            to=to,
+            from_date=valid_from.isoformat(),
+            to_date=valid_to.isoformat(),
+            order_ref=order_ref,
+        )
         audit.record(
             session,
             at=now,
@@ -82,7 +80,7 @@ def delegate(
             action="delegation_created",
             subject_type="delegation",
             subject_id=delegation.id,
-            detail=view,
+            detail=view.model_dump(mode="json"),
         )
         return view
 

@@ -8,12 +8,13 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from flows.processes import PROCESSES, View, decided_view, waits_of
+from flows.processes import PROCESSES, Decided, decided_view, waits_of
 from flows.runs import deployment_path, resume_waiting, wait_for
 from kamflow import approvals, clock, org
 from kamflow.db import unit_of_work
 from kamflow.errors import InvalidInput, NotFound, ServiceUnavailable
 from kamflow.settings import get_settings
+from kamflow.views import View
 
 
 def start_run(deployment: str, parameters: dict[str, Any]) -> str:
@@ -62,7 +63,7 @@ class Answer(BaseModel):
     content: str | None = None
 
 
-def decide(task_id: int, *, login: str, answer: Answer) -> dict[str, Any]:
+def decide(task_id: int, *, login: str, answer: Answer) -> Decided:
     """Check that `login` may give this answer (writing nothing if not), resume the waiting flow run with it
     — the same path as the Prefect UI's form — and return the subject as it then stands, with the process it
     belongs to."""
@@ -86,7 +87,7 @@ def decide(task_id: int, *, login: str, answer: Answer) -> dict[str, Any]:
         raise NotFound(f"task {task_id} has no waiting flow run", field="task")
     resume_waiting(UUID(flow_run_id), run_input=given.model_dump(mode="json"), what=f"task {task_id}")
 
-    def settled() -> dict[str, Any] | None:
+    def settled() -> Decided | None:
         with unit_of_work() as session:
             now_task = approvals.get(session, task_id)
             if now_task.refused_inputs > refused_before:

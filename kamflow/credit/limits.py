@@ -20,6 +20,7 @@ from kamflow.credit.tables import CreditLimitChange, CreditTerms, OrderCreditChe
 from kamflow.errors import InvalidInput
 from kamflow.models import ApprovalTask, Customer, Employee, Order
 from kamflow.types import CustomerCode, Login
+from kamflow.views import Explained
 
 PROCESS = "credit-limit-change"
 RULESET = "credit_limit"
@@ -227,20 +228,52 @@ def get(session: Session, change_id: int) -> CreditLimitChange:
     return standing.get_row(session, CreditLimitChange, change_id, "credit limit change")
 
 
-def view(session: Session, change: CreditLimitChange) -> dict[str, Any]:
+class LimitView(Explained):
+    """A limit change: what `kamflow credit limit set` and `kamflow decide` show."""
+
+    change_id: int
+    customer: str
+    category: str
+    old_limit: str
+    new_limit: str
+    until: str | None
+    exposure: str
+    status: str
+    released_orders: list[str]
+    rules_version: str
+    flow_run_id: str | None
+
+    def text(self) -> str:
+        until = f" until {self.until}" if self.until else ""
+        head = (
+            f"{self.category} limit of {self.customer} {self.old_limit} → {self.new_limit}{until}: "
+            f"{self.status.upper()}"
+        )
+        released = [f"re-check released: {', '.join(self.released_orders)}"] if self.released_orders else []
+        return "\n".join(
+            [
+                head,
+                *self.waiting_lines(),
+                *self.reason_lines(),
+                *released,
+                f"rules version {self.rules_version[:12]}",
+            ]
+        )
+
+
+def view(session: Session, change: CreditLimitChange) -> LimitView:
     """What `kamflow credit limit set` and `kamflow decide` show of a limit change."""
-    waiting = decisions.waiting(session, process=PROCESS, subject_id=change.id, on=clock.today())
-    return {
-        "change_id": change.id,
-        "customer": change.customer.code,
-        "category": change.category,
-        "old_limit": str(change.old_limit),
-        "new_limit": str(change.new_limit),
-        "until": change.until.isoformat() if change.until else None,
-        "exposure": str(change.exposure),
-        "status": change.status,
-        "reasons": [{"rule": r["rule"], "text": r["text"]} for r in change.decision["reasons"]],
-        "released_orders": list(
+    return LimitView(
+        change_id=change.id,
+        customer=change.customer.code,
+        category=change.category,
+        old_limit=str(change.old_limit),
+        new_limit=str(change.new_limit),
+        until=change.until.isoformat() if change.until else None,
+        exposure=str(change.exposure),
+        status=change.status,
+        reasons=change.decision["reasons"],
+        released_orders=list(
             session.scalars(
                 select(Order.number)
                 .join(OrderCreditCheck, OrderCreditCheck.order_id == Order.id)
@@ -248,6 +281,7 @@ def view(session: Session, change: CreditLimitChange) -> dict[str, Any]:
                 .order_by(OrderCreditCheck.id)
             )
         ),
-        "rules_version": change.rules_version,
-        "flow_run_id": change.flow_run_id,
-    } | waiting
+        rules_version=change.rules_version,
+        flow_run_id=change.flow_run_id,
+        **decisions.waiting(session, process=PROCESS, subject_id=change.id, on=clock.today()),
+    )

@@ -20,6 +20,7 @@ from kamflow.credit.tables import OrderCreditCheck
 from kamflow.errors import InvalidInput
 from kamflow.models import ApprovalTask, Customer, Employee, Order
 from kamflow.types import CustomerCode, Login
+from kamflow.views import Explained
 from rules.engine import Decision
 
 PROCESS = "order-credit-check"
@@ -235,21 +236,47 @@ def flow_runs(session: Session, check_ids: list[int]) -> list[tuple[int, str | N
     return [(check_id, runs[check_id]) for check_id in check_ids]
 
 
-def view(session: Session, check: OrderCreditCheck) -> dict[str, Any]:
+class OrderView(Explained):
+    """An order's credit decision: what `kamflow order submit` and `kamflow decide` show."""
+
+    check_id: int
+    order: str
+    customer: str
+    amount: str
+    currency: str
+    status: str
+    prepayment_amount: str | None
+    exposure_after: str
+    credit_limit: str
+    rules_version: str
+    flow_run_id: str | None
+
+    def text(self) -> str:
+        prepayment = f" against a prepayment of {self.prepayment_amount}" if self.prepayment_amount else ""
+        head = (
+            f"order {self.order} for {self.customer}, {self.amount} {self.currency}: {self.status.upper()}"
+            f"{prepayment} (exposure after {self.exposure_after}, limit {self.credit_limit})"
+        )
+        return "\n".join(
+            [head, *self.waiting_lines(), *self.reason_lines(), f"rules version {self.rules_version[:12]}"]
+        )
+
+
+def view(session: Session, check: OrderCreditCheck) -> OrderView:
     """What `kamflow order submit` and `kamflow decide` show of an order's credit decision."""
-    waiting = decisions.waiting(session, process=PROCESS, subject_id=check.id, on=clock.today())
     decision = check.decision
-    return {
-        "check_id": check.id,
-        "order": check.order.number,
-        "customer": check.customer.code,
-        "amount": str(check.order.amount),
-        "currency": check.order.currency,
-        "status": check.status,
-        "prepayment_amount": None if check.prepayment_amount is None else str(check.prepayment_amount),
-        "exposure_after": decision["facts"]["exposure_after"],
-        "credit_limit": decision["facts"]["credit_limit"],
-        "reasons": [{"rule": r["rule"], "text": r["text"]} for r in decision["reasons"]],
-        "rules_version": check.rules_version,
-        "flow_run_id": check.flow_run_id,
-    } | waiting
+    return OrderView(
+        check_id=check.id,
+        order=check.order.number,
+        customer=check.customer.code,
+        amount=str(check.order.amount),
+        currency=check.order.currency,
+        status=check.status,
+        prepayment_amount=None if check.prepayment_amount is None else str(check.prepayment_amount),
+        exposure_after=decision["facts"]["exposure_after"],
+        credit_limit=decision["facts"]["credit_limit"],
+        reasons=decision["reasons"],
+        rules_version=check.rules_version,
+        flow_run_id=check.flow_run_id,
+        **decisions.waiting(session, process=PROCESS, subject_id=check.id, on=clock.today()),
+    )

@@ -23,6 +23,7 @@ from kamflow.credit.tables import CreditCheck, FinancialStatement
 from kamflow.errors import InvalidInput
 from kamflow.models import ApprovalTask, Customer, Employee
 from kamflow.types import CustomerCode, Login
+from kamflow.views import Explained
 from rules.engine import Decision
 
 PROCESS = "solvency-check"
@@ -269,22 +270,50 @@ def get(session: Session, check_id: int) -> CreditCheck:
     return standing.get_row(session, CreditCheck, check_id, "solvency check")
 
 
-def view(session: Session, check: CreditCheck) -> dict[str, Any]:
+class SolvencyView(Explained):
+    """A solvency check: what `kamflow credit check` and `kamflow decide` show."""
+
+    check_id: int
+    customer: str
+    status: str
+    risk_class: str
+    outcome: str
+    decision: str | None
+    proposed_limit: str
+    approved_limit: str | None
+    formula: str
+    scores: dict[str, Any]
+    rules_version: str
+    class_rules_version: str
+    flow_run_id: str | None
+
+    def text(self) -> str:
+        altman = self.scores.get("altman")
+        score = f"Altman {altman['model']} {altman['score']} ({altman['zone']})" if altman else "no statements"
+        head = (
+            f"solvency of {self.customer}: risk class {self.risk_class}, {score} — "
+            f"{(self.decision or self.outcome).upper()}"
+            + (f", limit {self.approved_limit}" if self.approved_limit else "")
+        )
+        return "\n".join([head, f"proposed: {self.formula}", *self.waiting_lines(), *self.reason_lines()])
+
+
+def view(session: Session, check: CreditCheck) -> SolvencyView:
     """What `kamflow credit check` and `kamflow decide` show of a solvency check."""
-    waiting = decisions.waiting(session, process=PROCESS, subject_id=check.id, on=clock.today())
-    return {
-        "check_id": check.id,
-        "customer": check.customer.code,
-        "status": check.status,
-        "risk_class": check.risk_class,
-        "outcome": check.outcome,
-        "decision": check.decision,
-        "proposed_limit": str(check.proposed_limit),
-        "approved_limit": None if check.approved_limit is None else str(check.approved_limit),
-        "formula": check.formula,
-        "scores": check.scores,
-        "reasons": [{"rule": r["rule"], "text": r["text"]} for r in check.reasons],
-        "rules_version": check.rules_version,
-        "class_rules_version": check.class_rules_version,
-        "flow_run_id": check.flow_run_id,
-    } | waiting
+    return SolvencyView(
+        check_id=check.id,
+        customer=check.customer.code,
+        status=check.status,
+        risk_class=check.risk_class,
+        outcome=check.outcome,
+        decision=check.decision,
+        proposed_limit=str(check.proposed_limit),
+        approved_limit=None if check.approved_limit is None else str(check.approved_limit),
+        formula=check.formula,
+        scores=check.scores,
+        reasons=check.reasons,
+        rules_version=check.rules_version,
+        class_rules_version=check.class_rules_version,
+        flow_run_id=check.flow_run_id,
+        **decisions.waiting(session, process=PROCESS, subject_id=check.id, on=clock.today()),
+    )

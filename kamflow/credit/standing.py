@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,6 +16,7 @@ from kamflow.credit import facts, policy
 from kamflow.credit.tables import CreditCheck, CreditTerms
 from kamflow.errors import InvalidInput, NotFound, NotPermitted
 from kamflow.models import Base, Customer, Employee
+from kamflow.views import Part, View
 
 Row = TypeVar("Row", bound=Base)
 
@@ -105,26 +106,64 @@ def latest_check(session: Session, customer_id: int) -> CreditCheck | None:
     )
 
 
-def exposure_view(s: Standing) -> dict[str, Any]:
+class ExposureLine(Part):
+    category: str
+    amount: str
+    limit: str
+    headroom: str
+    utilisation_pct: str | None
+
+    def text(self) -> str:
+        used = f"  headroom {self.headroom:>16}  {self.utilisation_pct}%" if self.utilisation_pct else ""
+        return f"  {self.category:<14}{self.amount:>18}  limit {self.limit:>16}" + used
+
+
+class ExposureView(View):
+    """A customer's exposure by category against the limits in force: what `kamflow credit exposure` shows."""
+
+    customer: str
+    name: str
+    as_of: str
+    currency: str
+    credit_limit: str
+    base_limit: str
+    temporary_until: str | None
+    grace_days: int
+    oldest_overdue_days: int
+    categories: list[ExposureLine]
+
+    def text(self) -> str:
+        temporary = self.temporary_until
+        until = f" (temporary until {temporary}; base {self.base_limit})" if temporary else ""
+        return "\n".join(
+            [
+                f"exposure of {self.customer} {self.name} as of {self.as_of}, limit {self.credit_limit}{until}",
+                *(line.text() for line in self.categories),
+                f"oldest overdue: {self.oldest_overdue_days} days (grace {self.grace_days} days)",
+            ]
+        )
+
+
+def exposure_view(s: Standing) -> ExposureView:
     """The breakdown `kamflow credit exposure` shows."""
-    return {
-        "customer": s.customer.code,
-        "name": s.customer.name,
-        "as_of": s.on.isoformat(),
-        "currency": s.customer.currency,
-        "credit_limit": str(s.limits.total),
-        "base_limit": str(s.limits.base),
-        "temporary_until": s.limits.temporary_until.isoformat() if s.limits.temporary_until else None,
-        "grace_days": s.grace_days,
-        "oldest_overdue_days": s.oldest_overdue_days,
-        "categories": [
-            {
-                "category": line.category,
-                "amount": str(line.amount),
-                "limit": str(line.limit),
-                "headroom": str(line.headroom),
-                "utilisation_pct": None if line.utilisation_pct is None else str(line.utilisation_pct),
-            }
+    return ExposureView(
+        customer=s.customer.code,
+        name=s.customer.name,
+        as_of=s.on.isoformat(),
+        currency=s.customer.currency,
+        credit_limit=str(s.limits.total),
+        base_limit=str(s.limits.base),
+        temporary_until=s.limits.temporary_until.isoformat() if s.limits.temporary_until else None,
+        grace_days=s.grace_days,
+        oldest_overdue_days=s.oldest_overdue_days,
+        categories=[
+            ExposureLine(
+                category=line.category,
+                amount=str(line.amount),
+                limit=str(line.limit),
+                headroom=str(line.headroom),
+                utilisation_pct=None if line.utilisation_pct is None else str(line.utilisation_pct),
+            )
             for line in facts.breakdown(s.exposure, s.limits)
         ],
-    }
+    )

@@ -4,7 +4,6 @@ with a task open. `None` while a flow run is still on its way there."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,23 +12,23 @@ from kamflow import approvals
 from kamflow.credit import limits, orders, solvency
 from kamflow.credit.tables import CreditCheck, CreditLimitChange, OrderCreditCheck
 
-View = dict[str, Any]
+CreditView = orders.OrderView | limits.LimitView | solvency.SolvencyView
 WAITING = {orders.PROCESS: "blocked", limits.PROCESS: "pending", solvency.PROCESS: "pending"}
 
 
-def _order(session: Session, subject_id: int) -> View:
+def _order(session: Session, subject_id: int) -> CreditView:
     return orders.view(session, orders.get(session, subject_id))
 
 
-def _limit(session: Session, subject_id: int) -> View:
+def _limit(session: Session, subject_id: int) -> CreditView:
     return limits.view(session, limits.get(session, subject_id))
 
 
-def _solvency(session: Session, subject_id: int) -> View:
+def _solvency(session: Session, subject_id: int) -> CreditView:
     return solvency.view(session, solvency.get(session, subject_id))
 
 
-VIEWS: dict[str, Callable[[Session, int], View]] = {
+VIEWS: dict[str, Callable[[Session, int], CreditView]] = {
     orders.PROCESS: _order,
     limits.PROCESS: _limit,
     solvency.PROCESS: _solvency,
@@ -41,13 +40,13 @@ ROWS: dict[str, type[OrderCreditCheck] | type[CreditLimitChange] | type[CreditCh
 }
 
 
-def decided(session: Session, process: str, subject_id: int) -> View | None:
+def decided(session: Session, process: str, subject_id: int) -> CreditView | None:
     """The subject once a person's answer has landed on it (for `kamflow decide`)."""
     view = VIEWS[process](session, subject_id)
-    return None if view["status"] == WAITING[process] else view
+    return None if view.status == WAITING[process] else view
 
 
-def settled_run(session: Session, process: str, flow_run_id: str) -> View | None:
+def settled_run(session: Session, process: str, flow_run_id: str) -> CreditView | None:
     """The subject a flow run made, once it is decided or waits with its task open."""
     table = ROWS[process]
     row = session.execute(select(table.id, table.status).where(table.flow_run_id == flow_run_id)).one_or_none()

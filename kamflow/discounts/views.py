@@ -15,14 +15,13 @@ from kamflow.discounts import PROCESS
 from kamflow.discounts.service import get
 from kamflow.discounts.tables import DiscountRequest
 from kamflow.reports import pct, plain, to_whom
-from kamflow.views import View
-from rules.engine import Reason
+from kamflow.views import Explained
 
 # A percent in JSON as people write it (12.5, never 12.5000): a string, as `kamflow.reports.plain` gives it.
 Percent = Annotated[Decimal, PlainSerializer(plain, return_type=str, when_used="json")]
 
 
-class DiscountView(View):
+class DiscountView(Explained):
     """A discount request as it stands: decided, or waiting for `assignee` on task `task_id`."""
 
     request_id: int
@@ -30,22 +29,16 @@ class DiscountView(View):
     customer: str
     discount_pct: Percent
     granted_pct: Percent | None
-    task_id: int | None
-    assignee: str | None
-    reasons: list[Reason]
     rules_version: str
-    decided_by: str | None
     flow_run_id: str | None
 
     def text(self) -> str:
         """What the CLI prints of the request."""
         granted = "" if self.granted_pct is None else f" (granted {pct(self.granted_pct)})"
-        lines = [f"request {self.request_id} for {self.customer}: {self.status.upper()}{granted}"]
-        if self.task_id:
-            lines.append(f"waiting for {self.assignee} — task {self.task_id}")
-        lines += [f"  - {r.rule}: {r.text}" for r in self.reasons]
-        lines.append(f"rules version {self.rules_version[:12]}")
-        return "\n".join(lines)
+        head = f"request {self.request_id} for {self.customer}: {self.status.upper()}{granted}"
+        return "\n".join(
+            [head, *self.waiting_lines(), *self.reason_lines(), f"rules version {self.rules_version[:12]}"]
+        )
 
 
 def view(session: Session, request_id: int) -> DiscountView:

@@ -4,8 +4,8 @@ artifact) and its acknowledgment journal (`doc acks`)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
+from pydantic import ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
@@ -15,6 +15,7 @@ from kamflow.documents.service import PROCESS, chain_of, changes, get, round_ste
 from kamflow.documents.tables import Acknowledgment, Document, DocumentStep, DocumentStepTask, Signature
 from kamflow.models import ApprovalTask
 from kamflow.settings import get_settings
+from kamflow.views import Part, View
 
 
 def local(at: dt.datetime) -> str:
@@ -76,21 +77,87 @@ def sheet_markdown(session: Session, document_id: int) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def _task_view(task: ApprovalTask, link: DocumentStepTask, delegations: org.Delegations) -> dict[str, Any]:
-    return {
-        "task_id": task.id,
-        "owner": task.owner.login,
-        "assignee": delegations.acting_for(task.owner).login if task.status == "pending" else None,
-        "status": task.status,
-        "action": task.action,
-        "by": task.actor.login if task.actor else None,
-        "comment": task.comment,
-        "due_at": task.due_at.isoformat(),
-        "reminders": link.reminders,
-    }
+class StepTask(Part):
+    """A task of a step: whose it is, who may act on it today while it waits, and what was done."""
+
+    task_id: int
+    owner: str
+    assignee: str | None
+    status: str
+    action: str | None
+    by: str | None
+    comment: str | None
+    due_at: str
+    reminders: int
 
 
-def show(session: Session, document_id: int, *, on: dt.date) -> dict[str, Any]:
+class Step(Part):
+    """A step of the current round and its tasks."""
+
+    stage: str
+    step: str
+    kind: str
+    status: str
+    needed: int
+    version: int
+    tasks: list[StepTask]
+
+    def text(self) -> str:
+        acted = ", ".join(f"{t.by} {t.action}" for t in self.tasks if t.by)
+        return f"  {self.stage}/{self.step} ({self.kind}, needs {self.needed}): {self.status}" + (
+            f" — {acted}" if acted else ""
+        )
+
+
+class WaitingFor(Part):
+    task_id: int
+    step: str
+    assignee: str
+
+
+class DocumentView(View):
+    """A document as it stands (`doc show`, `doc submit`, `doc revise`, `decide`): status, version and hash, the
+    steps of the current round and who it waits for."""
+
+    document_id: int
+    type: str
+    title: str
+    status: str
+    author: str
+    fields: dict[str, str]
+    round: int
+    version: int
+    content_hash: str
+    effective_version: int | None
+    steps: list[Step]
+    waiting_for: list[WaitingFor]
+    diff: str
+    flow_run_id: str | None
+
+    def text(self) -> str:
+        head = (
+            f"document {self.document_id} ({self.type}) version {self.version} `{self.content_hash[:12]}`: "
+            f"{self.status.upper().replace('_', ' ')} — {self.title}"
+        )
+        waiting = [f"waiting for {w.assignee} — task {w.task_id} ({w.step})" for w in self.waiting_for]
+        return "\n".join([head, *(step.text() for step in self.steps), *waiting])
+
+
+def _task_view(task: ApprovalTask, link: DocumentStepTask, delegations: org.Delegations) -> StepTask:
+    return StepTask(
+        task_id=task.id,
+        owner=task.owner.login,
+        assignee=delegations.acting_for(task.owner).login if task.status == "pending" else None,
+        status=task.status,
+        action=task.action,
+        by=task.actor.login if task.actor else None,
+        comment=task.comment,
+        due_at=task.due_at.isoformat(),
+        reminders=link.reminders,
+    )
+
+
+def show(session: Session, document_id: int, *, on: dt.date) -> DocumentView:
     """The document as it stands: status, version and hash, and the steps of the current round."""
     document = get(session, document_id)
     current = version(session, document)
@@ -106,43 +173,65 @@ def show(session: Session, document_id: int, *, on: dt.date) -> dict[str, Any]:
         .order_by(DocumentStepTask.task_id)
     ).all()
     delegations = org.delegations_on(session, on=on)
-    return {
-        "document_id": document.id,
-        "type": document.doc_type,
-        "title": document.title,
-        "status": document.status,
-        "author": document.author.login,
-        "fields": document.fields,
-        "round": document.round,
-        "version": current.number,
-        "content_hash": current.content_hash,
-        "effective_version": document.effective_version,
-        "steps": [
-            {
-                "stage": step.stage,
-                "step": step.name,
-                "kind": step.kind,
-                "status": step.status,
-                "needed": step.needed,
-                "version": step.version,
-                "tasks": [_task_view(link.task, link, delegations) for link in links if link.step_id == step.id],
-            }
+    return DocumentView(
+        document_id=document.id,
+        type=document.doc_type,
+        title=document.title,
+        status=document.status,
+        author=document.author.login,
+        fields=document.fields,
+        round=document.round,
+        version=current.number,
+        content_hash=current.content_hash,
+        effective_version=document.effective_version,
+        steps=[
+            Step(
+                stage=step.stage,
+                step=step.name,
+                kind=step.kind,
+                status=step.status,
+                needed=step.needed,
+                version=step.version,
+                tasks=[_task_view(link.task, link, delegations) for link in links if link.step_id == step.id],
+            )
             for step in steps
         ],
-        "waiting_for": [
-            {
-                "task_id": t.id,
-                "step": step_of(session, t).name,
-                "assignee": delegations.acting_for(t.owner).login,
-            }
+        waiting_for=[
+            WaitingFor(task_id=t.id, step=step_of(session, t).name, assignee=delegations.acting_for(t.owner).login)
             for t in approvals.pending(session, process=PROCESS, subject_id=document.id)
         ],
-        "diff": changes(session, document, current),
-        "flow_run_id": document.flow_run_id,
-    }
+        diff=changes(session, document, current),
+        flow_run_id=document.flow_run_id,
+    )
 
 
-def acks(session: Session, document_id: int) -> dict[str, Any]:
+class Acknowledger(Part):
+    """Someone asked to acknowledge the effective version, and when they did (None: not yet)."""
+
+    login: str
+    name: str
+    position: str
+    acknowledged_at: str | None
+    task_id: int
+
+    def text(self) -> str:
+        return f"  {self.name} ({self.login}, {self.position}): {self.acknowledged_at or 'not yet'}"
+
+
+class AckJournal(View):
+    """The acknowledgment journal of a document's effective version (`doc acks`)."""
+
+    document_id: int
+    version: int | None
+    acknowledged: list[Acknowledger]
+    not_yet: list[Acknowledger]
+
+    def text(self) -> str:
+        rows = [row.text() for row in self.acknowledged + self.not_yet]
+        return f"document {self.document_id} version {self.version}:\n" + ("\n".join(rows) or "  nobody asked")
+
+
+def acks(session: Session, document_id: int) -> AckJournal:
     """The acknowledgment journal of the effective version: who has acknowledged it and who has not yet."""
     document = get(session, document_id)
     asked = session.scalars(
@@ -164,26 +253,45 @@ def acks(session: Session, document_id: int) -> dict[str, Any]:
         )
     }
     rows = [
-        {
-            "login": task.owner.login,
-            "name": text.signature_name(task.owner.full_name),
-            "position": task.owner.position,
-            "acknowledged_at": journal[task.owner_id].acknowledged_at.isoformat()
+        Acknowledger(
+            login=task.owner.login,
+            name=text.signature_name(task.owner.full_name),
+            position=task.owner.position,
+            acknowledged_at=journal[task.owner_id].acknowledged_at.isoformat()
             if task.owner_id in journal
             else None,
-            "task_id": task.id,
-        }
+            task_id=task.id,
+        )
         for task in asked
     ]
-    return {
-        "document_id": document.id,
-        "version": document.effective_version,
-        "acknowledged": [r for r in rows if r["acknowledged_at"]],
-        "not_yet": [r for r in rows if not r["acknowledged_at"]],
-    }
+    return AckJournal(
+        document_id=document.id,
+        version=document.effective_version,
+        acknowledged=[r for r in rows if r.acknowledged_at],
+        not_yet=[r for r in rows if not r.acknowledged_at],
+    )
 
 
-def started(session: Session, flow_run_id: str) -> dict[str, Any] | None:
+class DelegationView(View):
+    """A delegation as recorded (`kamflow delegate`), and as its audit event keeps it."""
+
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
+
+    delegation_id: int
+    from_: str = Field(alias="from")
+    to: str
+    from_date: str
+    to_date: str
+    order_ref: str
+
+    def text(self) -> str:
+        return (
+            f"delegation {self.delegation_id}: {self.to} for {self.from_} from {self.from_date} "
+            f"to {self.to_date} ({self.order_ref})"
+        )
+
+
+def started(session: Session, flow_run_id: str) -> DocumentView | None:
     """The document a flow run submitted, once it is in the database with its first stage open."""
     found = session.scalar(select(Document.id).where(Document.flow_run_id == flow_run_id))
     return None if found is None else show(session, found, on=clock.today())

@@ -1,76 +1,39 @@
-"""The nightly credit review as a service: start the review of a business date, review one shard of the
-customers (customer id modulo shards) in batches, finish it with its totals.
+"""The nightly credit review's lifecycle: start the review of a business date, review one shard of the
+customers (customer id modulo shards) in batches, finish it with its totals and its summary.
 
-Each batch is a handful of set-based statements over the ledger (never one per invoice or per customer),
-one `decide_many` call of the `credit_review` rule set, and bulk writes, committed together: memory stays
-bounded by the batch, and a re-run of the same business date updates the same rows and creates no task
-twice (a task is unique per customer, business date and action; an open one is not repeated either).
-The next batch is read on a connection of its own while the current one is decided and written (the
-database's work on one core, Python's on the other); it reads only other customers' rows than those written.
+Each batch is read by `read` (a handful of set-based statements over the ledger, never one per invoice or
+per customer, the next batch read ahead), assessed customer by customer by `assess`, decided in one
+`decide_many` call of the `credit_review` rule set and written in bulk by `store`, committed together:
+memory stays bounded by the batch, and a re-run of the same business date updates the same rows and creates
+no task twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Generator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from functools import partial
+from decimal import InvalidOperation
 from operator import itemgetter
-from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Date,
-    Engine,
-    Numeric,
-    Row,
-    Select,
-    and_,
-    case,
-    cast,
-    delete,
-    func,
-    literal,
-    not_,
-    or_,
-    select,
-)
-from sqlalchemy import update as sql_update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
-from kamflow import audit, ledger, org, rulesets
-from kamflow.credit.facts import Statement, altman, money
-from kamflow.credit.facts import utilisation_pct as percent_of
-from kamflow.credit.tables import FinancialStatement
-from kamflow.db import insert_many
+from kamflow import audit, org, rulesets
+from kamflow.credit.facts import money
 from kamflow.errors import InvalidInput, KamflowError
-from kamflow.models import AuditEvent, Customer, Employee, Invoice, Money, Payment
-from kamflow.review import MAX_SHARDS, ageing
-from kamflow.review.dunning import DUNNING, Policy, State, Step, load_policy, promise_outcome, step
+from kamflow.models import Customer, Employee
+from kamflow.review import MAX_SHARDS, assess, store
+from kamflow.review.dunning import DUNNING, Policy, load_policy
+from kamflow.review.read import BATCH, Batch, Run, read_ahead
 from kamflow.review.report import ReviewSummary, Totals
-from kamflow.review.tables import (
-    CollectionTask,
-    CreditReview,
-    CustomerReview,
-    DunningState,
-    InvoiceHold,
-    PaymentPromise,
-    ReviewShard,
-)
+from kamflow.review.tables import CollectionTask, CreditReview, CustomerReview, ReviewShard
 from rules.engine import Decision, FactsRefused, RuleSet, no_cycle_collection
 
 PROCESS = "nightly-credit-review"
 RULESET = "credit_review"
-BATCH = 2000
 TOP_RISKS = 10
-AMOUNT_DAYS = Numeric(24, 2)  # sum of amount x days overdue, for interest
-NO_ACTION = "none"
-ZERO = Decimal("0.00")
-Actions = dict[str, list[dict[str, str]]]
-"""What a decision asks for: action -> the reasons of the rules that asked for it."""
 
 
 class ReviewFailed(KamflowError):
@@ -177,27 +140,6 @@ def fail_review(session: Session, *, as_of: dt.date, error: str, now: dt.datetim
     review.status, review.error, review.finished_at = "failed", error, now
 
 
-@dataclass
-class Run:
-    """What every batch of a shard needs, worked out once."""
-
-    review: CreditReview
-    as_of: dt.date
-    now: dt.datetime
-    policy: Policy
-    ruleset: RuleSet
-    outcome_of: dict[str, str]  # rule id -> outcome
-    previous_id: int
-    employees: dict[int, Employee]
-    holders: org.Holders
-    buckets: list[ageing.Bucket]
-    buckets_of: Callable[[dict[str, Any]], tuple[Decimal | None, ...]]  # a ledger row's bucket amounts
-
-    def assignee(self, kam_id: int, role: str | None) -> int:
-        """Who acts on a task: the KAM, or the holder of the role the rules named for the KAM."""
-        return kam_id if role is None else self.holders.of(role, self.employees[kam_id]).id
-
-
 def prepare(session: Session, review: CreditReview, *, now: dt.datetime, policy: Policy | None = None) -> Run:
     """What every batch of a started review needs, worked out once."""
     as_of = review.business_date
@@ -205,36 +147,23 @@ def prepare(session: Session, review: CreditReview, *, now: dt.datetime, policy:
     policy = policy or load_policy()
     previous = latest_completed(session, before=as_of)
     run = Run(
-        review=review,
         as_of=as_of,
-        now=now,
         policy=policy,
-        ruleset=ruleset,
+        review_id=review.id,
+        bucket_labels=review.bucket_labels,
+        buckets=policy.ageing,
+        buckets_of=itemgetter(*(f"bucket_{index}" for index in range(len(policy.ageing)))),  # 2 or more
         outcome_of={rule.id: rule.outcome for rule in ruleset.listed},
+        now=now,
+        ruleset=ruleset,
         previous_id=previous.id if previous else 0,
         employees={e.id: e for e in session.scalars(select(Employee))},
         holders=org.Holders(session),
-        buckets=policy.ageing,
-        buckets_of=itemgetter(*(f"bucket_{index}" for index in range(len(policy.ageing)))),  # 2 or more
     )
-    missing = set(run.outcome_of.values()) - {NO_ACTION, DUNNING} - set(policy.actions)
+    missing = set(run.outcome_of.values()) - {assess.NO_ACTION, DUNNING} - set(policy.actions)
     if missing:
         raise InvalidInput(f"the dunning policy says nothing of the actions {sorted(missing)}", field="actions")
     return run
-
-
-def read_ahead(
-    session: Session, run: Run, *, shard: int, shards: int, size: int = BATCH
-) -> Generator[Batch, None, None]:
-    """The shard's batches in customer id order; each next one is read on a connection of its own (from the
-    session's engine) while the caller works on the current one. Close it (`contextlib.closing`) to wait for
-    the read in flight when the caller stops early."""
-    read = partial(_read_batch, session.get_bind().engine, run, shard=shard, shards=shards, size=size)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="credit-review-read") as reader:
-        ahead = reader.submit(read, after=0)
-        while (batch := ahead.result()) is not None:
-            ahead = reader.submit(read, after=batch.last)
-            yield batch
 
 
 def run_review(
@@ -287,275 +216,7 @@ def _unexpected(error: Exception, last: int) -> ReviewFailed:
     return ReviewFailed(f"the batch after customer id {last} failed: {error!r}", customer=None)
 
 
-def _sum_or_none(amount: Any, type_: Numeric[Any] = Money) -> Any:
-    """A sum to the cent, NULL when nothing adds to it: most customers have nothing in most buckets, and a
-    NULL costs no Decimal to read (the review reads it as 0)."""
-    return cast(func.sum(amount), type_)
-
-
-def _ledger_query(run: Run, customers: Select[Any]) -> Select[Any]:
-    """One row per customer of the batch: ageing, holds, sales, open orders, payment behaviour, dunning state
-    and the previous review's payment behaviour — one statement."""
-    as_of, policy = run.as_of, run.policy
-    bal = ledger.invoice_balances(as_of, open_only=True, customer_ids=customers).subquery()
-    open_amount, due = bal.c.open_amount, bal.c.due_date
-    overdue = due < as_of
-    dunnable = and_(overdue, not_(or_(bal.c.disputed, InvoiceHold.id.is_not(None))))
-    columns = [bal.c.customer_id, _sum_or_none(case((due >= as_of, open_amount))).label("not_due")]
-    for index, bucket in enumerate(run.buckets):
-        earliest, latest = bucket.due_window(as_of)
-        window = due <= latest if earliest is None else due.between(earliest, latest)
-        columns.append(_sum_or_none(case((window, open_amount))).label(f"bucket_{index}"))
-    days = ledger.days_between(literal(as_of, Date), due)
-    columns += [
-        func.min(case((overdue, due))).label("oldest_due"),
-        _sum_or_none(case((dunnable, open_amount))).label("dunnable"),
-        func.min(case((dunnable, due))).label("oldest_dunnable_due"),
-        _sum_or_none(case((dunnable, open_amount * days)), AMOUNT_DAYS).label("amount_days"),
-    ]
-    held = and_(
-        InvoiceHold.invoice_id == bal.c.invoice_id,
-        InvoiceHold.placed_on <= as_of,
-        or_(InvoiceHold.released_on.is_(None), InvoiceHold.released_on > as_of),
-    )
-    aged = select(*columns).select_from(bal).outerjoin(InvoiceHold, held).group_by(bal.c.customer_id).subquery()
-    sales = ledger.sales(as_of, days=policy.dso_window_days, customer_ids=customers).subquery()
-    orders = ledger.open_orders(as_of, customer_ids=customers).subquery()
-    late = ledger.days_late(as_of, days=policy.payment_window_days, customer_ids=customers).subquery()
-    before = aliased(CustomerReview)
-    return (
-        select(
-            Customer.id,
-            Customer.code,
-            Customer.customer_class,
-            Customer.company_type,
-            Customer.kam_id,
-            Customer.credit_limit,
-            Customer.currency,
-            *[column for column in aged.c if column.name != "customer_id"],
-            sales.c.sales,
-            orders.c.open_orders,
-            late.c.weighted_days_late,
-            DunningState.customer_id.label("state_of"),
-            DunningState.level,
-            DunningState.raised_on,
-            DunningState.carried_out,
-            DunningState.last_reminder_on,
-            before.payment_days.label("previous_payment_days"),
-        )
-        .outerjoin(aged, aged.c.customer_id == Customer.id)
-        .outerjoin(sales, sales.c.customer_id == Customer.id)
-        .outerjoin(orders, orders.c.customer_id == Customer.id)
-        .outerjoin(late, late.c.customer_id == Customer.id)
-        .outerjoin(DunningState, DunningState.customer_id == Customer.id)
-        .outerjoin(before, and_(before.customer_id == Customer.id, before.review_id == run.previous_id))
-        .where(Customer.id.in_(customers))
-        .order_by(Customer.id)
-    )
-
-
-@dataclass(frozen=True)
-class Batch:
-    """A batch of a shard's customers as read from the database, before it is reviewed."""
-
-    customers: Select[Any]  # the batch's customers' ids
-    last: int  # the highest of them
-    rows: list[dict[str, Any]]  # the ledger statement's rows, plain dicts: cheaper to read
-    promises: dict[int, Row[Any]]
-    statements: dict[int, Statement]
-
-
-def _read_batch(engine: Engine, run: Run, *, shard: int, shards: int, after: int, size: int) -> Batch | None:
-    """The shard's next batch of active customers after id `after`, read on a connection of its own (the
-    review reads the next batch while it reviews this one); None when no customer is left."""
-    with engine.connect() as connection:
-        ids = connection.scalars(
-            select(Customer.id)
-            .where(Customer.active.is_(True), Customer.id % shards == shard, Customer.id > after)
-            .order_by(Customer.id)
-            .limit(size)
-        ).all()
-        if not ids:
-            return None
-        customers = select(Customer.id).where(
-            Customer.active.is_(True), Customer.id.between(ids[0], ids[-1]), Customer.id % shards == shard
-        )
-        result = connection.execute(_ledger_query(run, customers))
-        keys = list(result.keys())
-        return Batch(
-            customers=customers,
-            last=ids[-1],
-            rows=[dict(zip(keys, values, strict=True)) for values in result],
-            promises=_promises(connection, run, customers),
-            statements=_statements(connection, run, customers),
-        )
-
-
-def _promises(connection: Connection, run: Run, customers: Select[Any]) -> dict[int, Row[Any]]:
-    """The batch's promises to pay that are open or were settled by this business date, with what the
-    customer paid since each was recorded; the latest per customer."""
-    paid = and_(Payment.invoice_id == Invoice.id, Payment.paid_on > PaymentPromise.recorded_on)
-    rows = connection.execute(
-        select(
-            PaymentPromise.id,
-            PaymentPromise.customer_id,
-            PaymentPromise.amount,
-            PaymentPromise.promised_for,
-            PaymentPromise.status,
-            ledger.money_sum(case((Payment.paid_on <= run.as_of, Payment.amount))).label("paid_since"),
-        )
-        .outerjoin(Invoice, Invoice.customer_id == PaymentPromise.customer_id)
-        .outerjoin(Payment, paid)
-        .where(
-            PaymentPromise.customer_id.in_(customers),
-            PaymentPromise.recorded_on <= run.as_of,
-            or_(PaymentPromise.status == "open", PaymentPromise.resolved_on == run.as_of),
-        )
-        .group_by(PaymentPromise.id)
-        .order_by(PaymentPromise.id)
-    ).all()
-    return {row.customer_id: row for row in rows}
-
-
-def _statements(connection: Connection, run: Run, customers: Select[Any]) -> dict[int, Statement]:
-    """The latest financial statement of each customer of the batch that has one by this business date."""
-    latest = (
-        select(FinancialStatement.customer_id, func.max(FinancialStatement.period_end).label("period_end"))
-        .where(FinancialStatement.customer_id.in_(customers), FinancialStatement.period_end <= run.as_of)
-        .group_by(FinancialStatement.customer_id)
-        .subquery()
-    )
-    figures = [getattr(FinancialStatement, name) for name in Statement.__dataclass_fields__]
-    rows = connection.execute(
-        select(FinancialStatement.customer_id, *figures).join(
-            latest,
-            and_(
-                FinancialStatement.customer_id == latest.c.customer_id,
-                FinancialStatement.period_end == latest.c.period_end,
-            ),
-        )
-    )
-    return {customer_id: Statement(*values) for customer_id, *values in rows}
-
-
-@dataclass(frozen=True)
-class _Customer:
-    """One customer's review before the rules decide: the row to store and the facts to decide on."""
-
-    id: int
-    code: str
-    kam_id: int
-    currency: str
-    values: dict[str, Any]  # the customer_reviews row, less what the decision adds
-    facts: dict[str, Any]
-    state: State
-    has_state: bool
-    moved: Step  # where tonight's review puts the customer in the dunning policy
-    promise: tuple[int, str] | None  # (promise id, new status) when the promise was settled tonight
-    amounts: dict[str, Decimal]  # for the totals
-
-
-def _customer(run: Run, row: dict[str, Any], promise: Row[Any] | None, statement: Statement | None) -> _Customer:
-    as_of, policy = run.as_of, run.policy
-    buckets = [amount or ZERO for amount in run.buckets_of(row)]
-    not_due = row["not_due"] or ZERO
-    overdue = sum(buckets, ZERO)
-    serious = sum(
-        (amount for amount, b in zip(buckets, run.buckets, strict=True) if b.low > policy.serious_overdue_days),
-        ZERO,
-    )
-    dunnable = row["dunnable"] or ZERO
-    exposure = not_due + overdue + (row["open_orders"] or ZERO)
-    limit = row["credit_limit"]
-    utilisation = percent_of(exposure, limit)
-    payment_days = row["weighted_days_late"]
-    change = None
-    if payment_days is not None and row["previous_payment_days"] is not None:
-        change = payment_days - row["previous_payment_days"]
-    promise_status = None
-    if promise is not None:
-        promise_status = promise_outcome(
-            amount=promise.amount, promised_for=promise.promised_for, paid_since=promise.paid_since, as_of=as_of
-        )
-    state = State(row["level"] or 0, row["raised_on"], bool(row["carried_out"]), row["last_reminder_on"])
-    moved = step(
-        policy,
-        state,
-        as_of=as_of,
-        oldest_due=row["oldest_dunnable_due"],
-        dunnable=dunnable,
-        promise_active=promise_status == "open",
-    )
-    fee = policy.fee(moved.level) if moved.raised else ZERO
-    interest = ageing.interest(row["amount_days"] or ZERO, policy.interest_rate_pct)
-    zone = None
-    if statement is not None:
-        zone = altman(statement, row["company_type"]).zone
-    oldest_days = None if row["oldest_due"] is None else ageing.days_overdue(as_of, row["oldest_due"])
-    values = {
-        "review_id": run.review.id,
-        "customer_id": row["id"],
-        "currency": row["currency"],
-        "not_due": not_due,
-        "buckets": [str(amount) for amount in buckets],
-        "overdue": overdue,
-        "oldest_overdue_days": oldest_days,
-        "serious_overdue": serious,
-        "dunnable": dunnable,
-        "interest": interest,
-        "fee": fee,
-        "dso": ageing.dso(not_due + overdue, row["sales"] or ZERO, policy.dso_window_days),
-        "exposure": exposure,
-        "credit_limit": limit,
-        "utilisation": utilisation,
-        "payment_days": payment_days,
-        "payment_days_change": change,
-        "altman_zone": zone,
-        "dunning_level": moved.level,
-        "level_raised": moved.raised,
-    }
-    facts = {
-        "customer_class": row["customer_class"],
-        "overdue_amount": overdue,
-        "dunnable_amount": dunnable,
-        "oldest_overdue_days": oldest_days or 0,
-        "serious_overdue_amount": serious,
-        "serious_overdue_days": policy.serious_overdue_days,
-        "serious_overdue_share_pct": percent_of(serious, exposure) or ZERO,
-        "exposure": exposure,
-        "credit_limit": limit,
-        "utilisation_pct": utilisation or ZERO,
-        "payment_days": payment_days if payment_days is not None else ZERO,
-        "payment_days_change": change if change is not None else ZERO,
-        "dunning_level": moved.level,
-        "level_raised": moved.raised,
-        "dunning_channel": policy.channel(moved.level),
-        "promise_active": promise_status == "open",
-        "promise_broken": promise_status == "broken",
-        "altman_zone": zone or "none",
-    }
-    amounts = {"not_due": not_due, **dict(zip(run.review.bucket_labels, buckets, strict=True))}
-    amounts |= {"overdue": overdue, "dunnable": dunnable, "serious_overdue": serious}
-    amounts |= {"exposure": exposure, "interest": interest, "fees": fee}
-    settled = None
-    if promise is not None and promise_status != "open" and promise.status == "open":
-        settled = (promise.id, promise_status or "open")
-    return _Customer(
-        id=row["id"],
-        code=row["code"],
-        kam_id=row["kam_id"],
-        currency=row["currency"],
-        values=values,
-        facts=facts,
-        state=state,
-        has_state=row["state_of"] is not None,
-        moved=moved,
-        promise=settled,
-        amounts=amounts,
-    )
-
-
-def _decide(ruleset: RuleSet, reviewed: Sequence[_Customer]) -> list[Decision]:
+def _decide(ruleset: RuleSet, reviewed: Sequence[assess.Assessed]) -> list[Decision]:
     """The batch decided in one call; if the rules refuse a customer's facts, the failure names the customer."""
     try:
         return ruleset.decide_many([c.facts for c in reviewed])
@@ -569,9 +230,10 @@ def _decide(ruleset: RuleSet, reviewed: Sequence[_Customer]) -> list[Decision]:
 def _review_batch(session: Session, run: Run, batch: Batch) -> tuple[Totals, int]:
     """Review, decide and record one batch; returns its totals and how many tasks it created."""
     reviewed = []
+    promises, statements = batch.promises, batch.statements
     for row in batch.rows:
         try:
-            reviewed.append(_customer(run, row, batch.promises.get(row["id"]), batch.statements.get(row["id"])))
+            reviewed.append(assess.customer(run, row, promises.get(row["id"]), statements.get(row["id"])))
         except Exception as error:
             reason = (
                 "an amount that is not a finite number" if isinstance(error, InvalidOperation) else f"{error!r}"
@@ -586,183 +248,11 @@ def _review_batch(session: Session, run: Run, batch: Batch) -> tuple[Totals, int
             raised=customer.moved.raised,
             amounts=customer.amounts,
         )
-    actions = [_actions(run, decision) for decision in decisions]
-    _store_reviews(session, run, batch.customers, reviewed, decisions, actions)
-    _store_dunning(session, run, reviewed)
-    _store_promises(session, run, reviewed)
-    return totals, _store_tasks(session, run, batch.customers, reviewed, decisions, actions)
-
-
-def _actions(run: Run, decision: Decision) -> Actions:
-    """The actions a decision asks for, each with the reasons of the rules that asked for it."""
-    actions: Actions = {}
-    for reason in decision.reasons:
-        outcome = run.outcome_of.get(reason.rule, NO_ACTION)
-        if outcome != NO_ACTION:
-            actions.setdefault(outcome, []).append(reason.model_dump())
-    return actions
-
-
-def _store_reviews(
-    session: Session,
-    run: Run,
-    customers: Select[Any],
-    reviewed: Sequence[_Customer],
-    decisions: list[Decision],
-    actions: list[Actions],
-) -> None:
-    session.execute(
-        delete(CustomerReview).where(
-            CustomerReview.review_id == run.review.id, CustomerReview.customer_id.in_(customers)
-        )
-    )
-    rows = [
-        customer.values
-        | {
-            "outcome": decision.outcome,
-            "actions": sorted(asked),
-            "reasons": [reason for found in asked.values() for reason in found],
-        }
-        for customer, decision, asked in zip(reviewed, decisions, actions, strict=True)
+    decided = [
+        assess.Decided(customer, decision, assess.actions(run, decision))
+        for customer, decision in zip(reviewed, decisions, strict=True)
     ]
-    if rows:
-        insert_many(session.connection(), CustomerReview, rows)
-
-
-def _store_dunning(session: Session, run: Run, reviewed: Sequence[_Customer]) -> None:
-    """Write the dunning states that moved tonight; cancel the open dunning tasks of customers back at 0."""
-    changed = [c for c in reviewed if (c.moved.raised and c.state.raised_on != run.as_of) or c.moved.reset]
-    rows = [
-        {
-            "customer_id": c.id,
-            "level": c.moved.level,
-            "raised_on": run.as_of,
-            "carried_out": False,
-            "last_reminder_on": None if c.moved.reset else c.state.last_reminder_on,
-        }
-        for c in changed
-    ]
-    updates = [row for row, c in zip(rows, changed, strict=True) if c.has_state]
-    inserts = [row for row, c in zip(rows, changed, strict=True) if not c.has_state]
-    if updates:
-        session.execute(sql_update(DunningState), updates)
-    if inserts:
-        insert_many(session.connection(), DunningState, inserts)
-    reset = [c.id for c in reviewed if c.moved.reset]
-    if reset:
-        session.execute(
-            sql_update(CollectionTask)
-            .where(
-                CollectionTask.customer_id.in_(reset),
-                CollectionTask.action == DUNNING,
-                CollectionTask.status == "open",
-            )
-            .values(status="cancelled", note="nothing left to dun")
-            .execution_options(synchronize_session=False)
-        )
-
-
-def _store_promises(session: Session, run: Run, reviewed: Sequence[_Customer]) -> None:
-    settled = [
-        {"id": c.promise[0], "status": c.promise[1], "resolved_on": run.as_of} for c in reviewed if c.promise
-    ]
-    if settled:
-        session.execute(sql_update(PaymentPromise), settled)
-
-
-def _store_tasks(
-    session: Session,
-    run: Run,
-    customers: Select[Any],
-    reviewed: Sequence[_Customer],
-    decisions: list[Decision],
-    actions: list[Actions],
-) -> int:
-    """A collection task per action decided, unless this date already has it or the same action is open."""
-    existing = set(
-        session.connection()
-        .execute(
-            select(CollectionTask.customer_id, CollectionTask.action).where(
-                CollectionTask.customer_id.in_(customers),
-                or_(CollectionTask.business_date == run.as_of, CollectionTask.status == "open"),
-            )
-        )
-        .all()
-    )
-    rows, decided = [], []
-    for customer, decision, asked in zip(reviewed, decisions, actions, strict=True):
-        for action, reasons in asked.items():
-            if (customer.id, action) in existing:
-                continue
-            rows.append(_task(run, customer, decision, action, reasons))
-            decided.append((customer, decision))
-    if not rows:
-        return 0
-    insert_many(session.connection(), CollectionTask, rows)
-    made = {
-        (task.customer_id, task.action): task.id
-        for task in session.connection().execute(
-            select(CollectionTask.customer_id, CollectionTask.action, CollectionTask.id).where(
-                CollectionTask.customer_id.in_(customers), CollectionTask.business_date == run.as_of
-            )
-        )
-    }
-    events = [
-        {
-            "at": run.now,
-            "actor": "rules",
-            "action": f"collection_{row['action']}",
-            "subject_type": "collection_task",
-            "subject_id": made[customer.id, row["action"]],
-            "reasons": row["reasons"],
-            "facts": decision.facts,
-            "rules_version": decision.version,
-            "detail": {
-                "customer": customer.code,
-                "business_date": run.as_of.isoformat(),
-                "assignee": run.employees[row["assignee_id"]].login,
-                "level": row["level"],
-                "channel": row["channel"],
-            },
-        }
-        for row, (customer, decision) in zip(rows, decided, strict=True)
-    ]
-    insert_many(session.connection(), AuditEvent, events)
-    return len(rows)
-
-
-def _task(
-    run: Run,
-    customer: _Customer,
-    decision: Decision,
-    action: str,
-    reasons: list[dict[str, str]],
-) -> dict[str, Any]:
-    channel: str | None
-    if action == DUNNING:
-        level = run.policy.levels[customer.moved.level - 1]
-        channel, within, fee, number = level.channel, level.act_within_days, customer.values["fee"], level.level
-    else:
-        rule = run.policy.actions[action]  # type: ignore[index]
-        channel, within, fee, number = rule.channel, rule.act_within_days, ZERO, None
-    role = decision.role if action == "escalate" else None
-    return {
-        "customer_id": customer.id,
-        "business_date": run.as_of,
-        "action": action,
-        "channel": channel,
-        "level": number,
-        "assignee_id": run.assignee(customer.kam_id, role),
-        "next_action_on": run.as_of + dt.timedelta(days=within),
-        "status": "open",
-        "reasons": reasons,
-        "amount": customer.values["dunnable"],
-        "fee": fee,
-        "review_id": run.review.id,
-        "rules_version": decision.version,
-        "created_at": run.now,
-        "note": "",
-    }
+    return totals, store.write(session, run, batch.customers, decided)
 
 
 def finish_review(

@@ -1,5 +1,5 @@
-"""One Prefect API for the whole session (Prefect's test harness) and a real `kamflow serve` runner
-process against it, on a demo-company SQLite database. Nothing here is mocked."""
+"""A real `kamflow serve` runner process against the session's Prefect API (`prefect_api`, Prefect's test
+harness, in tests/conftest.py), on a demo-company SQLite database. Nothing here is mocked."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from prefect.settings import PREFECT_API_URL
-from prefect.testing.utilities import prefect_test_harness
 
 from kamflow import clock, migrate
 from kamflow.db import dispose_engines, get_engine
@@ -60,12 +58,6 @@ class Stack:
             text=True,
             timeout=180,
         )
-
-
-@pytest.fixture(scope="session")
-def prefect_api() -> Iterator[str]:
-    with prefect_test_harness(server_startup_timeout=120):
-        yield str(PREFECT_API_URL.value())
 
 
 @pytest.fixture(scope="session")

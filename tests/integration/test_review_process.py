@@ -1,5 +1,6 @@
-"""The nightly credit review under a real Prefect API: in-process, then with two shards through the CLI and
-the deployment `kamflow serve` serves. The artifacts are checked through Prefect's client (key, type, rows)."""
+"""The nightly credit review end to end: two shards through the CLI and the shard deployment `kamflow serve`
+serves, and a failure in the shard a deployment run took coming back to the review. Its run name, artifacts and
+scheduled night are tested in process in tests/flows/test_review.py."""
 
 from __future__ import annotations
 
@@ -11,10 +12,6 @@ from uuid import UUID
 import pytest
 from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-from prefect.client.schemas.objects import State
-from prefect.client.schemas.responses import DeploymentResponse
-from prefect.exceptions import ObjectNotFound
-from prefect.states import Scheduled
 from sqlalchemy import func, select, text, update
 
 from flows.review import LEVELS_KEY, PROGRESS_KEY, RISKS_KEY, SUMMARY_KEY, nightly_credit_review
@@ -26,7 +23,7 @@ from kamflow.review import service
 from kamflow.review.tables import CollectionTask, CreditReview, CustomerReview
 from kamflow.settings import Settings
 from tests.conftest import NOW, TODAY
-from tests.integration.conftest import Stack, logs, wait_until
+from tests.integration.conftest import Stack, logs
 from tests.integration.test_postgres import URL as PG_URL
 from tests.integration.test_postgres import pg_settings  # noqa: F401  (the fixture)
 
@@ -39,70 +36,9 @@ def artifacts_of(flow_run_id: UUID) -> dict[str, Any]:
     return {artifact.key or "": artifact for artifact in found}
 
 
-def rows(artifact: Any) -> list[dict[str, Any]]:
-    data = json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
-    assert isinstance(data, list)
-    return data
-
-
 def tasks_of(day: dt.date) -> int:
     with unit_of_work() as session:
         return session.scalar(select(func.count()).where(CollectionTask.business_date == day)) or 0
-
-
-def test_a_scheduled_run_started_late_reviews_the_night_it_was_scheduled_for(live: Stack) -> None:
-    """A nightly run carries no date: retried or started after midnight, it still reviews its own night. (First
-    in this file: the dates of the other tests come after it.)"""
-    night = clock.today() - dt.timedelta(days=1)
-    scheduled = dt.datetime.combine(night, dt.time(2), tzinfo=live.settings.tz)
-
-    def served() -> DeploymentResponse | None:
-        with get_client(sync_client=True) as client:
-            try:
-                return client.read_deployment_by_name(f"{service.PROCESS}/{service.PROCESS}")
-            except ObjectNotFound:
-                return None
-
-    deployment = wait_until("the runner to serve the review", served)
-    with get_client(sync_client=True) as client:
-        run = client.create_flow_run_from_deployment(
-            deployment.id, parameters={}, state=Scheduled(scheduled_time=scheduled)
-        )
-
-    def finished() -> State | None:
-        with get_client(sync_client=True) as client:
-            state = client.read_flow_run(run.id).state
-        return state if state is not None and state.is_final() else None
-
-    state = wait_until("the late nightly run to finish", finished, timeout=120)
-    assert state.is_completed(), state.message
-    with unit_of_work() as session:
-        review = session.scalars(select(CreditReview).where(CreditReview.flow_run_id == str(run.id))).one()
-    assert review.business_date == night and review.status == "completed"
-
-
-def test_the_review_runs_in_process_named_after_its_date_with_its_artifacts(live: Stack) -> None:
-    day = clock.today()
-    state = nightly_credit_review(business_date=day, return_state=True)
-    assert state.is_completed(), state.message
-    flow_run_id = state.state_details.flow_run_id
-    assert flow_run_id is not None
-    with get_client(sync_client=True) as client:
-        assert client.read_flow_run(flow_run_id).name == f"credit-review-{day}"
-
-    found = artifacts_of(flow_run_id)
-    assert {key: found[key].type for key in (PROGRESS_KEY, LEVELS_KEY, RISKS_KEY, SUMMARY_KEY)} == {
-        PROGRESS_KEY: "progress",
-        LEVELS_KEY: "table",
-        RISKS_KEY: "table",
-        SUMMARY_KEY: "markdown",
-    }
-    assert found[PROGRESS_KEY].data == 100.0
-    levels = rows(found[LEVELS_KEY])
-    assert [row["level"] for row in levels] == [0, 1, 2, 3, 4] and sum(row["customers"] for row in levels) == 40
-    risks = rows(found[RISKS_KEY])
-    assert 0 < len(risks) <= 10 and all(row["reasons"] and row["customer"].startswith("C") for row in risks)
-    assert f"# Credit review of {day}: completed" in found[SUMMARY_KEY].data
 
 
 def test_two_shards_through_the_cli_and_the_served_deployment_create_nothing_twice(live: Stack) -> None:

@@ -29,7 +29,7 @@ from kamflow.db import dispose_engines, unit_of_work
 from kamflow.discounts.tables import DiscountRequest
 from kamflow.models import AuditEvent
 from kamflow.settings import PROJECT_ROOT, Settings, use_settings
-from tests.integration.test_discount_process import kam_and_norm
+from tests.support import kam_and_norm
 
 SCRIPT = PROJECT_ROOT / "deploy" / "production.sh"
 CHROMIUM = "/usr/bin/chromium"

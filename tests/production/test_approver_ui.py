@@ -16,9 +16,7 @@ from prefect import get_client
 from kamflow.db import unit_of_work
 from kamflow.discounts.tables import DiscountRequest
 from kamflow.reports import plain
-from tests.conftest import approval_code
 from tests.integration.conftest import wait_until
-from tests.integration.test_discount_process import kam_and_norm
 from tests.production.conftest import (
     CHROMIUM,
     Production,
@@ -28,6 +26,7 @@ from tests.production.conftest import (
     require,
     settled,
 )
+from tests.support import approval_code, kam_and_norm
 
 pytestmark = pytest.mark.production
 

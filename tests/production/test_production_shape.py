@@ -34,10 +34,9 @@ from kamflow.discounts.tables import DiscountRequest
 from kamflow.models import ApprovalTask, AuditEvent, Customer
 from kamflow.review import service
 from kamflow.review.tables import CollectionTask, CreditReview, CustomerReview, ReviewShard
-from tests.conftest import approval_code
 from tests.integration.conftest import wait_until
-from tests.integration.test_discount_process import kam_and_norm
 from tests.production.conftest import Production, alive, decisions, descendants, escalate, settled
+from tests.support import approval_code, kam_and_norm
 
 pytestmark = pytest.mark.production
 REVIEW_DEPLOYMENT = deployment_path(service.PROCESS)

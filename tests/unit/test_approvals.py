@@ -58,6 +58,30 @@ def test_a_task_goes_to_the_requesters_own_department_head(session: Session) -> 
     assert open_for(session, "kam.south2", subject_id=2).owner.login == "head.south"
 
 
+@pytest.mark.parametrize(
+    ("requester", "approver"),
+    [
+        ("head.north", "commercial"),  # a department head's own request: not himself, not his peer
+        ("head.south", "commercial"),
+        ("commercial", "director"),  # not a department head below him
+        ("support", "head.north"),
+    ],
+)
+def test_approvals_go_up_the_line_never_to_the_requester_or_below(
+    session: Session, requester: str, approver: str
+) -> None:
+    task = open_for(session, requester)
+    assert task.owner.login == approver
+    assert task.owner.id != task.requester_id
+    assert org.employee(session, requester) not in org.superiors(task.owner)
+
+
+def test_what_the_top_of_the_line_asks_for_is_refused_with_nobody_to_decide_it(session: Session) -> None:
+    with pytest.raises(NotPermitted, match="nobody above director") as refused:
+        open_for(session, "director")
+    assert refused.value.field == "requester"
+
+
 def test_opening_the_same_subject_twice_gives_the_same_task(session: Session) -> None:
     assert open_for(session).id == open_for(session).id
 

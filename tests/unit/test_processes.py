@@ -6,23 +6,26 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flows.processes import PROCESSES, approval_deadlines, decided_view, sweep_overdue
 from kamflow import approvals, discounts
-from kamflow.app.cli import DECIDED_TEXTS, decided_text
-from kamflow.credit import orders
+from kamflow.credit import limits, orders, solvency
 from kamflow.discounts import service as discount_requests
 from kamflow.discounts.tables import DiscountRequest
-from kamflow.discounts.views import decision_markdown
+from kamflow.discounts.views import DiscountView, decision_markdown
 from kamflow.documents import service as documents
 from kamflow.documents.tables import DocumentStepTask
 from kamflow.models import ApprovalTask
 from kamflow.settings import Settings
 from tests.conftest import NOW, TODAY
+from tests.unit.credit.conftest import change
+from tests.unit.credit.test_limits import approve
 from tests.unit.credit.test_orders import blocked_order, settle
-from tests.unit.documents.conftest import submit
+from tests.unit.credit.test_solvency import check, head_asks_prepayment
+from tests.unit.documents.conftest import act, submit, waiting
 from tests.unit.test_discounts import ask, norm
 
 
@@ -84,21 +87,64 @@ def test_a_discount_request_shows_once_its_answer_has_landed(session: Session, s
     )
     discount_requests.apply_answer(session, subject_id=row.id, task_id=task.id, now=NOW)
     view = decided_view(session, task)
-    assert view is not None and view["granted_pct"] == view["discount_pct"]
-    assert (view["status"], view["decided_by"], view["task_id"]) == ("approved", task.owner.login, None)
-    assert view["process"] == discounts.PROCESS
-    assert decided_text(view).startswith(f"request {row.id} for {row.customer.code}: APPROVED (granted ")
+    assert view is not None and isinstance(view.subject, DiscountView)
+    assert view.subject.granted_pct == view.subject.discount_pct
+    shown = view.model_dump(mode="json")  # flat: the task and process, then the subject's own fields
+    assert (shown["status"], shown["decided_by"], shown["task_id"]) == ("approved", task.owner.login, None)
+    assert shown["process"] == discounts.PROCESS
+    assert view.text().startswith(f"request {row.id} for {row.customer.code}: APPROVED (granted ")
 
 
-def test_decide_prints_the_subject_by_the_process_of_its_task(session: Session) -> None:
+def decided_order(session: Session) -> tuple[ApprovalTask, str]:
     check = settle(session, blocked_order(session), action="release")
-    task = approvals.current(session, process=orders.PROCESS, subject_id=check.id)
-    assert task is not None
-    view = decided_view(session, task)
-    assert view is not None and view["process"] == orders.PROCESS
     head = f"order {check.order.number} for C0001, {check.order.amount} {check.order.currency}: RELEASED "
-    assert decided_text(view).startswith(head)
+    return _task_of(session, orders.PROCESS, check.id), head
 
 
-def test_every_process_people_decide_in_has_its_printer() -> None:
-    assert set(DECIDED_TEXTS) == {name for name, process in PROCESSES.items() if process.waits is not None}
+def decided_limit(session: Session) -> tuple[ApprovalTask, str]:
+    row = approve(session, change(session, "C0001", "10000000.00"), "approve")
+    head = f"total limit of C0001 {row.old_limit} → 10000000.00: APPLIED"
+    return _task_of(session, limits.PROCESS, row.id), head
+
+
+def decided_check(session: Session) -> tuple[ApprovalTask, str]:
+    row = check(session, "C0002")
+    task = head_asks_prepayment(session, row)
+    solvency.apply_answer(session, subject_id=row.id, task_id=task.id, now=NOW)
+    return task, "solvency of C0002: risk class D, Altman Z″ -1.58 (distress) — PREPAYMENT"
+
+
+def decided_document(session: Session) -> tuple[ApprovalTask, str]:
+    document = submit(session)
+    task = waiting(session, document)["legal"]
+    act(session, task, "legal")
+    return task, f"document {document.id} (job_description) version 1 "
+
+
+def _task_of(session: Session, process: str, subject_id: int) -> ApprovalTask:
+    task = approvals.current(session, process=process, subject_id=subject_id)
+    assert task is not None
+    return task
+
+
+DECIDED = {
+    orders.PROCESS: decided_order,
+    limits.PROCESS: decided_limit,
+    solvency.PROCESS: decided_check,
+    documents.PROCESS: decided_document,
+}
+
+
+@pytest.mark.parametrize("process", sorted(DECIDED))
+def test_decide_prints_the_subject_as_its_view_reads(session: Session, process: str) -> None:
+    task, head = DECIDED[process](session)
+    view = decided_view(session, task)
+    assert view is not None and view.process == process and view.text() == view.subject.text()
+    assert view.text().startswith(head)
+    shown = view.model_dump(mode="json")
+    assert shown == {"task_id": task.id, "process": process} | view.subject.model_dump(mode="json")
+
+
+def test_every_process_people_decide_in_prints_its_decided_subject() -> None:
+    decided_in = {name for name, process in PROCESSES.items() if process.waits is not None}
+    assert {*DECIDED, discounts.PROCESS} == decided_in

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
+from pydantic import Field
 
-from kamflow.app.cli.common import AsUser, CustomerOption, Json, run_command
-from kamflow.app.cli.credit import check_text, credit_app, import_app, limit_text, order_app, order_text
-from kamflow.app.cli.docs import delegate, doc_app, doc_text, read_text
+from kamflow.app.cli.common import AsUser, CustomerOption, Json, listing, run_command
+from kamflow.app.cli.credit import credit_app, import_app, order_app
+from kamflow.app.cli.docs import delegate, doc_app, read_text
 from kamflow.app.cli.people import import_employees, login, logout, user_app
 from kamflow.app.cli.review import collection_app, review
 from kamflow.app.cli.rules import rules_app
 from kamflow.settings import get_settings
-
-if TYPE_CHECKING:
-    from kamflow.discounts.views import DiscountView
+from kamflow.views import View
 
 app = typer.Typer(
     help="kamflow: approvals and credit control for key accounts.",
@@ -32,26 +30,23 @@ discount_app = typer.Typer(
 app.add_typer(discount_app, name="discount")
 
 
-def _request_text(view: dict[str, Any]) -> str:
-    """A discount request as a started or decided run returns it, printed as its view prints itself."""
-    from kamflow.discounts.views import DiscountView
+class TaskLine(View):
+    """A pending approval task as `kamflow tasks` lists it for the acting user."""
 
-    return DiscountView.model_validate(view).text()
+    task_id: int
+    process: str
+    subject_id: int
+    title: str
+    owner: str
+    due_at: str
+    level: int
+    approval_code: str
+    delegated: bool = Field(description="The acting user holds it for its owner (a delegation).")
 
-
-# How `kamflow decide` prints a decided subject, by the process its task belongs to: the names of
-# flows.processes.PROCESSES (a unit test keeps them in step), written out to keep the command's start light.
-DECIDED_TEXTS: dict[str, Callable[[dict[str, Any]], str]] = {
-    "discount-authorization": _request_text,
-    "document-approval": doc_text,
-    "order-credit-check": order_text,
-    "credit-limit-change": limit_text,
-    "solvency-check": check_text,
-}
-
-
-def decided_text(view: dict[str, Any]) -> str:
-    return DECIDED_TEXTS[view["process"]](view)
+    def text(self) -> str:
+        owner = f", for {self.owner}" if self.delegated else ""
+        due = f"(due {self.due_at[:16]}{owner})"
+        return f"task {self.task_id}: {self.title} {due} — approval code {self.approval_code}"
 
 
 @app.command()
@@ -127,7 +122,7 @@ def discount_request(
 ) -> None:
     """Ask for a discount: the rules approve, reject, or escalate it to the department head."""
 
-    def body() -> dict[str, Any]:
+    def body() -> View:
         from kamflow.app import identity
         from kamflow.app.runs import start
         from kamflow.discounts import PROCESS
@@ -147,28 +142,28 @@ def discount_request(
             ),
         )
 
-    run_command(as_json, body, _request_text)
+    run_command(as_json, body)
 
 
 @discount_app.command("show")
 def discount_show(request_id: int, as_json: Json = False) -> None:
     """Show a discount request, its decision and reasons."""
 
-    def body() -> DiscountView:
+    def body() -> View:
         from kamflow.db import unit_of_work
         from kamflow.discounts import views
 
         with unit_of_work() as session:
             return views.view(session, request_id)
 
-    run_command(as_json, body, lambda view: view.text())
+    run_command(as_json, body)
 
 
 @app.command()
 def tasks(acting: AsUser = None, as_json: Json = False) -> None:
     """The acting user's pending approval tasks: their own and those delegated to them."""
 
-    def body() -> list[dict[str, Any]]:
+    def body() -> list[TaskLine]:
         from kamflow import approvals, clock, org
         from kamflow.app import identity
         from kamflow.db import unit_of_work
@@ -178,33 +173,21 @@ def tasks(acting: AsUser = None, as_json: Json = False) -> None:
             me = org.employee(session, login)
             secret = get_settings().approval_secret
             return [
-                {
-                    "task_id": t.id,
-                    "process": t.process,
-                    "subject_id": t.subject_id,
-                    "title": t.title,
-                    "owner": t.owner.login,
-                    "acting": me.login,
-                    "due_at": t.due_at.isoformat(),
-                    "level": t.level,
-                    "approval_code": approvals.approval_code(t, login=me.login, secret=secret),
-                }
+                TaskLine(
+                    task_id=t.id,
+                    process=t.process,
+                    subject_id=t.subject_id,
+                    title=t.title,
+                    owner=t.owner.login,
+                    due_at=t.due_at.isoformat(),
+                    level=t.level,
+                    approval_code=approvals.approval_code(t, login=me.login, secret=secret),
+                    delegated=t.owner_id != me.id,
+                )
                 for t in approvals.pending_for(session, me, on=clock.today())
             ]
 
-    run_command(
-        as_json,
-        body,
-        lambda rows: (
-            "\n".join(
-                f"task {r['task_id']}: {r['title']} (due {r['due_at'][:16]}"
-                + (f", for {r['owner']})" if r["owner"] != r["acting"] else ")")
-                + f" — approval code {r['approval_code']}"
-                for r in rows
-            )
-            or "no pending tasks"
-        ),
-    )
+    run_command(as_json, body, listing("no pending tasks"))
 
 
 @app.command()
@@ -234,7 +217,7 @@ def decide(
 ) -> None:
     """Decide a waiting task: resumes its flow run with your answer (the same path as the UI form)."""
 
-    def body() -> dict[str, Any]:
+    def body() -> View:
         from kamflow.app import identity
         from kamflow.app.runs import Answer
         from kamflow.app.runs import decide as resume
@@ -248,7 +231,7 @@ def decide(
             ),
         )
 
-    run_command(as_json, body, decided_text)
+    run_command(as_json, body)
 
 
 app.add_typer(doc_app, name="doc")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 import typer
@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from kamflow.errors import InvalidInput, KamflowError
 from kamflow.settings import get_settings
+from kamflow.views import View
 
 AsUser = Annotated[
     str | None,
@@ -38,8 +39,13 @@ def parse_date(value: str, field: str) -> dt.date:
         raise InvalidInput(f"{field}: {value!r} is not a date (YYYY-MM-DD)", field=field) from None
 
 
-def run_command(as_json: bool, action: Callable[[], Any], human: Callable[[Any], str]) -> None:
-    """Run a command body and print what it returns; turn every known failure into its message and exit code."""
+def _text(view: View) -> str:
+    return view.text()
+
+
+def run_command(as_json: bool, action: Callable[[], Any], human: Callable[[Any], str] = _text) -> None:
+    """Run a command body and print what it returns (a view reads as its `text()` unless `human` says otherwise);
+    turn every known failure into its message and exit code."""
     try:
         from kamflow.app.serve import configure
 
@@ -54,14 +60,21 @@ def run_command(as_json: bool, action: Callable[[], Any], human: Callable[[Any],
         _fail(exc, as_json)
 
 
+def listing(empty: str) -> Callable[[Sequence[View]], str]:
+    """How a list of views reads: one view after another, or `empty` when there are none."""
+    return lambda views: "\n".join(view.text() for view in views) or empty
+
+
+def _jsonable(data: Any) -> Any:
+    if isinstance(data, BaseModel):
+        return data.model_dump(mode="json")
+    if isinstance(data, list):
+        return [_jsonable(item) for item in data]
+    return data
+
+
 def _emit(data: Any, as_json: bool, human: Callable[[Any], str]) -> None:
-    """Print what a command returns: for machines as JSON (a pydantic model as its JSON dump), for people as
-    `human` writes it."""
-    if not as_json:
-        print(human(data))
-        return
-    shown = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
-    print(json.dumps(shown, indent=2, default=str))
+    print(json.dumps(_jsonable(data), indent=2, default=str) if as_json else human(data))
 
 
 def _fail(exc: KamflowError, as_json: bool) -> None:

@@ -18,6 +18,7 @@ from kamflow.app.cli.common import (
     parse_date,
     run_command,
 )
+from kamflow.views import View
 
 credit_app = typer.Typer(help="Credit control: solvency checks, exposure and credit limits.", no_args_is_help=True)
 limit_app = typer.Typer(help="Credit limits: base, temporary and sub-limits.", no_args_is_help=True)
@@ -41,71 +42,6 @@ IMPORT_COLUMNS = {
 }
 
 
-def _reasons(view: dict[str, Any]) -> list[str]:
-    return [f"  - {r['rule']}: {r['text']}" for r in view["reasons"]]
-
-
-def _waiting(view: dict[str, Any]) -> list[str]:
-    return [f"waiting for {view['assignee']} — task {view['task_id']}"] if view.get("task_id") else []
-
-
-def order_text(view: dict[str, Any]) -> str:
-    prepayment = f" against a prepayment of {view['prepayment_amount']}" if view.get("prepayment_amount") else ""
-    head = (
-        f"order {view['order']} for {view['customer']}, {view['amount']} {view['currency']}: "
-        f"{view['status'].upper()}{prepayment} "
-        f"(exposure after {view['exposure_after']}, limit {view['credit_limit']})"
-    )
-    return "\n".join([head, *_waiting(view), *_reasons(view), f"rules version {view['rules_version'][:12]}"])
-
-
-def limit_text(view: dict[str, Any]) -> str:
-    until = f" until {view['until']}" if view.get("until") else ""
-    released = f"re-check released: {', '.join(view['released_orders'])}" if view["released_orders"] else ""
-    head = (
-        f"{view['category']} limit of {view['customer']} {view['old_limit']} → {view['new_limit']}{until}: "
-        f"{view['status'].upper()}"
-    )
-    return "\n".join(
-        [
-            head,
-            *_waiting(view),
-            *_reasons(view),
-            *([released] if released else []),
-            f"rules version {view['rules_version'][:12]}",
-        ]
-    )
-
-
-def check_text(view: dict[str, Any]) -> str:
-    altman = view["scores"].get("altman")
-    score = f"Altman {altman['model']} {altman['score']} ({altman['zone']})" if altman else "no statements"
-    head = (
-        f"solvency of {view['customer']}: risk class {view['risk_class']}, {score} — "
-        f"{(view['decision'] or view['outcome']).upper()}"
-        + (f", limit {view['approved_limit']}" if view.get("approved_limit") else "")
-    )
-    return "\n".join([head, f"proposed: {view['formula']}", *_waiting(view), *_reasons(view)])
-
-
-def _exposure_text(view: dict[str, Any]) -> str:
-    until = (
-        f" (temporary until {view['temporary_until']}; base {view['base_limit']})"
-        if view["temporary_until"]
-        else ""
-    )
-    lines = [
-        f"exposure of {view['customer']} {view['name']} as of {view['as_of']}, limit {view['credit_limit']}{until}"
-    ]
-    lines += [
-        f"  {c['category']:<14}{c['amount']:>18}  limit {c['limit']:>16}"
-        + (f"  headroom {c['headroom']:>16}  {c['utilisation_pct']}%" if c["utilisation_pct"] else "")
-        for c in view["categories"]
-    ]
-    lines.append(f"oldest overdue: {view['oldest_overdue_days']} days (grace {view['grace_days']} days)")
-    return "\n".join(lines)
-
-
 @credit_app.command("check")
 def credit_check(
     customer: CustomerArgument,
@@ -116,7 +52,7 @@ def credit_check(
 ) -> None:
     """Check a customer's solvency: ratios, Altman score, payment history → risk class and decision."""
 
-    def body() -> dict[str, Any]:
+    def body() -> View:
         from kamflow.app import identity
         from kamflow.app.runs import start
         from kamflow.credit.solvency import PROCESS, SolvencyCheckIn
@@ -125,7 +61,7 @@ def credit_check(
         requester = identity.acting(acting).login
         return start(PROCESS, SolvencyCheckIn.model_validate({**request, "requester": requester}))
 
-    run_command(as_json, body, check_text)
+    run_command(as_json, body)
 
 
 @credit_app.command("exposure")
@@ -136,12 +72,12 @@ def credit_exposure(
 ) -> None:
     """A customer's exposure by category against the limits in force."""
 
-    def body() -> dict[str, Any]:
+    def body() -> View:
         from kamflow.app.credit import exposure
 
         return exposure(customer, on=None if as_of is None else parse_date(as_of, "as_of"))
 
-    run_command(as_json, body, _exposure_text)
+    run_command(as_json, body)
 
 
 @limit_app.command("set")
@@ -160,7 +96,7 @@ def limit_set(
     """Set a credit limit. Above the rules' threshold it waits for approval; once in force, the customer's
     blocked orders are re-checked."""
 
-    def body() -> dict[str, Any]:
+    def body() -> View:
         from kamflow.app import identity
         from kamflow.app.runs import start
         from kamflow.credit.limits import PROCESS, LimitChangeIn
@@ -173,7 +109,7 @@ def limit_set(
             )
         )
 
-    run_command(as_json, body, limit_text)
+    run_command(as_json, body)
 
 
 @order_app.command("submit")
@@ -186,7 +122,7 @@ def order_submit(
 ) -> None:
     """Enter an order: approved within the credit conditions, or blocked for the credit controller."""
 
-    def body() -> dict[str, Any]:
+    def body() -> View:
         from kamflow.app import identity
         from kamflow.app.runs import start
         from kamflow.credit.orders import PROCESS, OrderIn
@@ -194,7 +130,7 @@ def order_submit(
         request = {"customer": customer, "amount": amount, "number": number}
         return start(PROCESS, OrderIn.model_validate({**request, "requester": identity.acting(acting).login}))
 
-    run_command(as_json, body, order_text)
+    run_command(as_json, body)
 
 
 def _import_command(kind: str) -> Callable[..., None]:

@@ -4,12 +4,13 @@ kamflow.app.cli registers these."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from kamflow.app.cli.common import AsUser, Json, parse_date, run_command
 from kamflow.errors import InvalidInput
+from kamflow.views import View
 
 doc_app = typer.Typer(
     help="Internal documents: submit a draft into its approval chain, revise it, read its sheet.",
@@ -36,32 +37,6 @@ def _fields(pairs: list[str]) -> dict[str, str]:
     return found
 
 
-def doc_text(view: dict[str, Any]) -> str:
-    """A document as a few lines: status, version, the current round's steps, who it waits for."""
-    lines = [
-        f"document {view['document_id']} ({view['type']}) version {view['version']} "
-        f"`{view['content_hash'][:12]}`: {view['status'].upper().replace('_', ' ')} — {view['title']}"
-    ]
-    for step in view["steps"]:
-        acted = ", ".join(f"{t['by']} {t['action']}" for t in step["tasks"] if t["by"])
-        lines.append(
-            f"  {step['stage']}/{step['step']} ({step['kind']}, needs {step['needed']}): {step['status']}"
-            + (f" — {acted}" if acted else "")
-        )
-    lines += [f"waiting for {w['assignee']} — task {w['task_id']} ({w['step']})" for w in view["waiting_for"]]
-    return "\n".join(lines)
-
-
-def _acks_text(journal: dict[str, Any]) -> str:
-    def row(r: dict[str, Any]) -> str:
-        return f"  {r['name']} ({r['login']}, {r['position']}): {r['acknowledged_at'] or 'not yet'}"
-
-    rows = [row(r) for r in journal["acknowledged"] + journal["not_yet"]]
-    return f"document {journal['document_id']} version {journal['version']}:\n" + (
-        "\n".join(rows) or "  nobody asked"
-    )
-
-
 @doc_app.command("submit")
 def doc_submit(
     file: TextFile,
@@ -78,10 +53,11 @@ def doc_submit(
 ) -> None:
     """Submit a draft: its type's chain starts (the draft must have the type's sections and fields)."""
 
-    def body() -> dict[str, Any]:
+    def body() -> View:
         from kamflow.app import identity
         from kamflow.app.runs import start
-        from kamflow.documents.service import PROCESS, DocumentIn
+        from kamflow.documents.service import PROCESS
+        from kamflow.documents.submission import DocumentIn
 
         return start(
             PROCESS,
@@ -96,7 +72,7 @@ def doc_submit(
             )
         )
 
-    run_command(as_json, body, doc_text)
+    run_command(as_json, body)
 
 
 @doc_app.command("revise")
@@ -109,13 +85,13 @@ def doc_revise(
 ) -> None:
     """The author's new version of a returned document; the chain asks everyone again, showing the diff."""
 
-    def body() -> dict[str, Any]:
+    def body() -> View:
         from kamflow.app import identity
         from kamflow.app.documents import revise
 
         return revise(document_id, login=identity.acting(acting).login, content=read_text(file), comment=comment)
 
-    run_command(as_json, body, doc_text)
+    run_command(as_json, body)
 
 
 @doc_app.command("show")
@@ -123,7 +99,7 @@ def doc_show(document_id: DocId, as_json: Json = False) -> None:
     """A document: status, version and hash, the current round's steps and who it waits for."""
     from kamflow.app.documents import show
 
-    run_command(as_json, lambda: show(document_id), doc_text)
+    run_command(as_json, lambda: show(document_id))
 
 
 @doc_app.command("sheet")
@@ -141,7 +117,7 @@ def doc_acks(document_id: DocId, as_json: Json = False) -> None:
     """The acknowledgment journal of the effective version: who has acknowledged it and who has not."""
     from kamflow.app.documents import acks
 
-    run_command(as_json, lambda: acks(document_id), _acks_text)
+    run_command(as_json, lambda: acks(document_id))
 
 
 def delegate(
@@ -156,7 +132,7 @@ def delegate(
     """Name a delegate for an absence (clause 1.4): their pending and new tasks go to the delegate within the
     window and come back after it. Self-delegation and cycles are refused."""
 
-    def body() -> dict[str, Any]:
+    def body() -> View:
         from kamflow.app import identity
         from kamflow.app.documents import delegate as record
 
@@ -169,11 +145,4 @@ def delegate(
             order_ref=order_ref,
         )
 
-    run_command(
-        as_json,
-        body,
-        lambda d: (
-            f"delegation {d['delegation_id']}: {d['to']} for {d['from']} from {d['from_date']} "
-            f"to {d['to_date']} ({d['order_ref']})"
-        ),
-    )
+    run_command(as_json, body)

@@ -4,15 +4,18 @@ of collection (tasks, promises to pay, disputed-invoice holds). kamflow.app.cli 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import typer
 from pydantic import BaseModel, ConfigDict, Field
 
-from kamflow.app.cli.common import AsOf, AsUser, CustomerArgument, Json, run_command
+from kamflow.app.cli.common import AsOf, AsUser, CustomerArgument, Json, listing, run_command
 from kamflow.review import MAX_SHARDS
+from kamflow.views import View
+
+if TYPE_CHECKING:
+    from kamflow.review.views import CollectionTaskView, ReviewView
 
 collection_app = typer.Typer(
     help="Collection: the KAM's tasks from the nightly credit review, promises to pay, disputed invoices.",
@@ -30,30 +33,20 @@ class ReviewRequest(BaseModel):
     )
 
 
-def _review_view(as_of: dt.date, flow_run_id: str) -> dict[str, Any]:
+def _review_view(as_of: dt.date, flow_run_id: str) -> ReviewView:
     from kamflow.db import unit_of_work
     from kamflow.review import service
     from kamflow.review.dunning import load_policy
+    from kamflow.review.views import review_view
 
     with unit_of_work() as session:
         review = service.get_review(session, as_of)
         previous = service.latest_completed(session, before=as_of)
         summary = service.summary(session, review, policy=load_policy(), previous=previous)
-    return {
-        "business_date": as_of.isoformat(),
-        "status": summary.status,
-        "flow_run_id": flow_run_id,
-        "customers": summary.totals.customers,
-        "raised": summary.totals.raised,
-        "levels": summary.levels_table(),
-        "tasks": summary.tasks,
-        "totals": summary.totals.to_json()["money"],
-        "top_risks": summary.top_risks,
-        "summary": summary.markdown(),
-    }
+    return review_view(summary, flow_run_id=flow_run_id)
 
 
-def run_review(request: ReviewRequest) -> dict[str, Any]:
+def run_review(request: ReviewRequest) -> ReviewView:
     """Refuse a backdated date (writing nothing), start the review through its deployment, wait for it and
     return what it found; a failed review is an error naming the customer that broke it."""
     from kamflow import clock
@@ -99,59 +92,26 @@ def review(
     as_json: Json = False,
 ) -> None:
     """Run the nightly credit review now (through `kamflow serve`) and print its summary."""
-    run_command(
-        as_json,
-        lambda: run_review(ReviewRequest.model_validate({"as_of": as_of, "shards": shards})),
-        lambda view: view["summary"],
-    )
-
-
-def _task_view(task: Any, customer: str) -> dict[str, Any]:
-    return {
-        "task_id": task.id,
-        "customer": customer,
-        "action": task.action,
-        "channel": task.channel,
-        "level": task.level,
-        "business_date": task.business_date.isoformat(),
-        "next_action_on": task.next_action_on.isoformat(),
-        "amount": str(task.amount),
-        "fee": str(task.fee),
-        "status": task.status,
-        "reasons": [reason["text"] for reason in task.reasons],
-    }
-
-
-def _task_line(view: dict[str, Any]) -> str:
-    from kamflow.credit.facts import money
-    from kamflow.reports import words
-
-    level = f" level {view['level']}" if view["level"] else ""
-    channel = f" by {words(view['channel'])}" if view["channel"] else ""
-    return (
-        f"task {view['task_id']}: {view['customer']} {words(view['action'])}{level}{channel}, by"
-        f" {view['next_action_on']} ({money(Decimal(view['amount']))} overdue) — " + "; ".join(view["reasons"])
-    )
+    run_command(as_json, lambda: run_review(ReviewRequest.model_validate({"as_of": as_of, "shards": shards})))
 
 
 @collection_app.command("tasks")
 def collection_tasks(acting: AsUser = None, as_json: Json = False) -> None:
     """Your open collection tasks (and those of people you stand in for), soonest first."""
 
-    def body() -> list[dict[str, Any]]:
+    def body() -> list[CollectionTaskView]:
         from kamflow import clock, org
         from kamflow.app import identity
         from kamflow.db import unit_of_work
         from kamflow.review import collection
+        from kamflow.review.views import task_view
 
         login = identity.acting(acting).login
         with unit_of_work() as session:
             me = org.employee(session, login)
-            return [_task_view(task, code) for task, code in collection.tasks_for(session, me, on=clock.today())]
+            return [task_view(task, code) for task, code in collection.tasks_for(session, me, on=clock.today())]
 
-    run_command(
-        as_json, body, lambda rows: "\n".join(_task_line(row) for row in rows) or "no open collection tasks"
-    )
+    run_command(as_json, body, listing("no open collection tasks"))
 
 
 @collection_app.command("done")
@@ -163,21 +123,22 @@ def collection_done(
 ) -> None:
     """Mark a collection task carried out today; a dunning level then counts as carried out."""
 
-    def body() -> dict[str, Any]:
+    def body() -> View:
         from kamflow import clock
         from kamflow.app import identity
         from kamflow.db import unit_of_work
         from kamflow.models import Customer
         from kamflow.review import collection
+        from kamflow.review.views import task_view
 
         login = identity.acting(acting).login
         with unit_of_work() as session:
             task = collection.complete_task(
                 session, task_id=task_id, login=login, note=note, on=clock.today(), now=clock.now()
             )
-            return _task_view(task, session.get_one(Customer, task.customer_id).code)
+            return task_view(task, session.get_one(Customer, task.customer_id).code)
 
-    run_command(as_json, body, _task_line)
+    run_command(as_json, body)
 
 
 @collection_app.command("promise")
@@ -190,11 +151,12 @@ def collection_promise(
 ) -> None:
     """Record a customer's promise to pay: the next reviews hold the dunning level until the date."""
 
-    def body() -> dict[str, Any]:
+    def body() -> View:
         from kamflow import clock
         from kamflow.app import identity
         from kamflow.db import unit_of_work
         from kamflow.review import collection
+        from kamflow.review.views import promise_view
 
         by = identity.acting(acting).login
         promise = collection.PromiseIn.model_validate(
@@ -202,22 +164,9 @@ def collection_promise(
         )
         with unit_of_work() as session:
             row = collection.record_promise(session, promise, on=clock.today(), now=clock.now())
-            return {
-                "promise_id": row.id,
-                "customer": promise.customer,
-                "amount": str(row.amount),
-                "currency": row.currency,
-                "promised_for": row.promised_for.isoformat(),
-                "status": row.status,
-            }
+            return promise_view(row, promise.customer)
 
-    run_command(
-        as_json,
-        body,
-        lambda v: (
-            f"promise {v['promise_id']}: {v['customer']} pays {v['amount']} {v['currency']} by {v['promised_for']}"
-        ),
-    )
+    run_command(as_json, body)
 
 
 @collection_app.command("hold")
@@ -230,27 +179,19 @@ def collection_hold(
 ) -> None:
     """Put a disputed invoice on hold (no dunning for it), or release the hold."""
 
-    def body() -> dict[str, Any]:
+    def body() -> View:
         from kamflow import clock
         from kamflow.app import identity
         from kamflow.db import unit_of_work
         from kamflow.review import collection
+        from kamflow.review.views import hold_view
 
         hold = collection.HoldIn.model_validate(
             {"invoice": invoice, "reason": reason, "placed_by": identity.acting(acting).login, "release": release}
         )
         with unit_of_work() as session:
-            row = collection.hold_invoice(session, hold, on=clock.today(), now=clock.now())
-            return {
-                "invoice": hold.invoice,
-                "on_hold": row.released_on is None,
-                "since": row.placed_on.isoformat(),
-                "released_on": None if row.released_on is None else row.released_on.isoformat(),
-                "reason": row.reason,
-            }
+            return hold_view(
+                collection.hold_invoice(session, hold, on=clock.today(), now=clock.now()), hold.invoice
+            )
 
-    run_command(
-        as_json,
-        body,
-        lambda v: f"invoice {v['invoice']} " + ("on hold: " + v["reason"] if v["on_hold"] else "released"),
-    )
+    run_command(as_json, body)

@@ -146,7 +146,7 @@ def test_the_view_names_the_released_orders_oldest_first(session: Session) -> No
     second = blocked_with_task(session, Decimal("2000.00"))
     row = change(session, "C0001", owed + 3500)  # room for both
     assert row.released == [first.id, second.id]
-    assert limits.view(session, row)["released_orders"] == [first.order.number, second.order.number]
+    assert limits.view(session, row).released_orders == [first.order.number, second.order.number]
 
 
 @pytest.mark.parametrize(

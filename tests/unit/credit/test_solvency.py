@@ -13,7 +13,7 @@ from kamflow import audit
 from kamflow.credit import reports, solvency
 from kamflow.credit.tables import CreditCheck, FinancialStatement
 from kamflow.errors import InvalidInput, NotFound, NotPermitted
-from kamflow.models import Customer, RuleSetVersion
+from kamflow.models import ApprovalTask, Customer, RuleSetVersion
 from tests.conftest import NOW, customer
 from tests.unit.credit.conftest import answer
 
@@ -47,12 +47,9 @@ def test_the_healthy_key_account_is_class_a_and_gets_the_proposed_limit(session:
     assert "Z′ = " in reports.solvency_markdown(row)
 
 
-def test_a_key_account_in_distress_with_overdue_debt_goes_to_the_department_head(session: Session) -> None:
-    row = check(session, "C0002")
-    assert (row.risk_class, row.outcome, row.status, row.decision) == ("D", "escalate", "pending", None)
-    assert row.decisions["solvency"]["role"] == "department_head"
-    assert {"distress-zone", "overdue", "key-account-weak", "key-account-distress"} <= set(rules(row))
-    task = answer(
+def head_asks_prepayment(session: Session, row: CreditCheck) -> ApprovalTask:
+    """The department head's answer on an escalated check: prepayment."""
+    return answer(
         session,
         process=solvency.PROCESS,
         subject_id=row.id,
@@ -61,7 +58,14 @@ def test_a_key_account_in_distress_with_overdue_debt_goes_to_the_department_head
         login="head.north",
         action="prepayment",
     )
-    row = solvency.apply_answer(session, subject_id=row.id, task_id=task.id, now=NOW)
+
+
+def test_a_key_account_in_distress_with_overdue_debt_goes_to_the_department_head(session: Session) -> None:
+    row = check(session, "C0002")
+    assert (row.risk_class, row.outcome, row.status, row.decision) == ("D", "escalate", "pending", None)
+    assert row.decisions["solvency"]["role"] == "department_head"
+    assert {"distress-zone", "overdue", "key-account-weak", "key-account-distress"} <= set(rules(row))
+    row = solvency.apply_answer(session, subject_id=row.id, task_id=head_asks_prepayment(session, row).id, now=NOW)
     assert (row.status, row.decision, row.approved_limit) == ("decided", "prepayment", None)
     assert audit.trail(session, subject_type="credit_check", subject_id=row.id)[-1].actor == "head.north"
 

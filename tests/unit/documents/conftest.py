@@ -1,5 +1,5 @@
 """Helpers for the document chain's unit tests: submit a draft and answer its tasks the way the flow does
-(approvals.decide, then service.apply, in one transaction) — without Prefect."""
+(approvals.decide, then answers.apply, in one transaction) — without Prefect."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kamflow import approvals, org
-from kamflow.documents import service
+from kamflow.documents import answers, service, submission
 from kamflow.documents.chains import Chains, parse
 from kamflow.documents.tables import Document
 from kamflow.models import ApprovalTask, Delegation
@@ -48,9 +48,9 @@ def submit(
     chains: Chains | None = None,
     now: dt.datetime = NOW,
 ) -> Document:
-    return service.submit(
+    return submission.submit(
         session,
-        document=service.DocumentIn(
+        document=submission.DocumentIn(
             doc_type=doc_type,
             content=content,
             author=author,
@@ -88,11 +88,11 @@ def act(
         action=action,
         comment=comment,
         payload=payload,
-        check=service.check_for(session, task),
+        check=answers.check_for(session, task),
         now=now,
         on=now.date(),
     )
-    service.apply(session, task, now)
+    answers.apply(session, task, now)
 
 
 def agree_all(session: Session, document: Document, *, now: dt.datetime = NOW) -> None:

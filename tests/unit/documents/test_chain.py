@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kamflow import approvals, audit, org
-from kamflow.documents import service, views
+from kamflow.documents import answers, service, views
 from kamflow.documents.tables import Document, DocumentVersion, Signature
 from kamflow.errors import InvalidInput, NotPermitted
 from kamflow.models import ApprovalTask
@@ -54,8 +54,8 @@ def test_the_director_corrects_and_signs_then_the_kams_acknowledge(session: Sess
         assert not service.finished(session, document.id)
         act(session, task, login)
     journal = views.acks(session, document.id)
-    assert {r["login"] for r in journal["acknowledged"]} == KAMS and journal["not_yet"] == []
-    assert journal["version"] == 2 and service.finished(session, document.id)
+    assert {r.login for r in journal.acknowledged} == KAMS and journal.not_yet == []
+    assert journal.version == 2 and service.finished(session, document.id)
 
 
 def test_a_return_goes_to_the_author_and_the_revision_asks_everyone_again(session: Session) -> None:
@@ -90,7 +90,7 @@ def test_a_reject_ends_the_chain_and_cancels_every_step_still_waiting(session: S
     act(session, waiting(session, document)["hr"], "hr", "reject", comment="we need no clerk")
     assert document.status == "rejected" and waiting(session, document) == {}
     assert service.finished(session, document.id)
-    statuses = [s["status"] for s in views.show(session, document.id, on=TODAY)["steps"]]
+    statuses = [s.status for s in views.show(session, document.id, on=TODAY).steps]
     assert statuses == ["met", "rejected", "cancelled", "cancelled"]
     trail = audit.trail(session, subject_type="document", subject_id=document.id)
     assert trail[-1].action == "document_rejected" and trail[-1].detail["comment"] == "we need no clerk"
@@ -123,17 +123,17 @@ def test_a_revision_must_keep_the_sections_and_change_something(session: Session
     revise = waiting(session, document)["head.north"]
     for content, says in ((DRAFT.split("## 3.")[0], "Rights, Responsibility"), (DRAFT, "same")):
         with pytest.raises(InvalidInput, match=says) as refused:
-            service.check_for(session, revise)(revise, {"action": "revise", "content": content})
+            answers.check_for(session, revise)(revise, {"action": "revise", "content": content})
         assert refused.value.field == "file"
     with pytest.raises(NotPermitted) as other:
-        service.revision_task(session, document.id, login="hr", on=TODAY)
+        answers.revision_task(session, document.id, login="hr", on=TODAY)
     assert other.value.field == "as"
 
 
 def test_nobody_revises_a_document_under_review(session: Session) -> None:
     document = submit(session)
     with pytest.raises(NotPermitted, match="in review") as refused:
-        service.revision_task(session, document.id, login="head.north", on=TODAY)
+        answers.revision_task(session, document.id, login="head.north", on=TODAY)
     assert refused.value.field == "document"
 
 
@@ -141,7 +141,7 @@ def test_the_authors_turn_to_revise_is_found_in_a_fixed_handful_of_reads(session
     document = submit(session)
     act(session, waiting(session, document)["hr"], "hr", "return", comment="fix 2.1")
     with statements(session) as sent:
-        task = service.revision_task(session, document.id, login="head.north", on=TODAY)
+        task = answers.revision_task(session, document.id, login="head.north", on=TODAY)
     assert task.role == "author" and task.status == "pending"
     assert reads(sent) == 4  # the document, its pending tasks with their owners, their steps, the delegations
 
@@ -196,7 +196,7 @@ def test_any_of_needs_one_and_cancels_the_rest(session: Session) -> None:
     assert set(waiting(session, memo)) == {"head.north", "head.south"}
     act(session, waiting(session, memo)["head.south"], "head.south")
     assert memo.status == "approved" and waiting(session, memo) == {}
-    assert [t["status"] for t in views.show(session, memo.id, on=TODAY)["steps"][0]["tasks"]] == [
+    assert [t.status for t in views.show(session, memo.id, on=TODAY).steps[0].tasks] == [
         "cancelled",
         "decided",
     ]
@@ -295,8 +295,8 @@ def contract_text() -> str:
 def test_show_lists_the_round_and_who_it_waits_for(session: Session) -> None:
     document = submit(session)
     view = views.show(session, document.id, on=TODAY)
-    assert view["status"] == "in_review" and view["version"] == 1 and view["diff"] == ""
-    assert {w["assignee"] for w in view["waiting_for"]} == AGREEING
-    assert view["content_hash"] == service.version(session, document).content_hash
-    assert org.employee(session, view["author"]).login == "head.north"
-    assert view["steps"][0]["tasks"][0]["due_at"] == (NOW + dt.timedelta(days=3)).isoformat()  # 3 business days
+    assert view.status == "in_review" and view.version == 1 and view.diff == ""
+    assert {w.assignee for w in view.waiting_for} == AGREEING
+    assert view.content_hash == service.version(session, document).content_hash
+    assert org.employee(session, view.author).login == "head.north"
+    assert view.steps[0].tasks[0].due_at == (NOW + dt.timedelta(days=3)).isoformat()  # 3 business days

@@ -6,7 +6,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from kamflow.documents import text
-from kamflow.documents.service import DEMO_JOB_DESCRIPTION
+from kamflow.documents.submission import DEMO_JOB_DESCRIPTION
 
 MADRID = ZoneInfo("Europe/Madrid")
 REQUIRED = ["General provisions", "Duties", "Rights", "Responsibility"]

@@ -4,7 +4,6 @@ however many people the chain names."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -29,7 +28,7 @@ CHAIN = memo_chain(
 )
 
 
-def read_all(session: Session, document_id: int) -> tuple[int, dict[str, Any], dict[str, Any]]:
+def read_all(session: Session, document_id: int) -> tuple[int, views.DocumentView, views.AckJournal]:
     """The statements `show`, `sheet` and `acks` send together, and what `show` and `acks` say."""
     with statements(session) as sent:
         shown = views.show(session, document_id, on=TODAY)
@@ -52,9 +51,9 @@ def test_reading_a_document_costs_the_same_for_four_people_or_fourteen(session: 
     delegate(session, "kam.south2", "support", TODAY, TODAY)
     four = approved_memo(session)
     few, shown, journal = read_all(session, four)
-    assert shown["status"] == "approved" and len(shown["steps"]) == 2
-    assert {w["assignee"] for w in shown["waiting_for"]} == {"kam.north2", "kam.south1", "support"}
-    assert [r["login"] for r in journal["acknowledged"]] == ["kam.north1"] and len(journal["not_yet"]) == 3
+    assert shown.status == "approved" and len(shown.steps) == 2
+    assert {w.assignee for w in shown.waiting_for} == {"kam.north2", "kam.south1", "support"}
+    assert [r.login for r in journal.acknowledged] == ["kam.north1"] and len(journal.not_yet) == 3
     for n in range(10):
         session.add(
             Employee(
@@ -69,7 +68,7 @@ def test_reading_a_document_costs_the_same_for_four_people_or_fourteen(session: 
         )
     fourteen = approved_memo(session)
     many, shown, journal = read_all(session, fourteen)
-    assert sum(len(step["tasks"]) for step in shown["steps"]) == 28 and len(journal["not_yet"]) == 13
+    assert sum(len(step.tasks) for step in shown.steps) == 28 and len(journal.not_yet) == 13
     sheet = views.sheet_markdown(session, fourteen)
     assert sheet.count("| Key Account Manager |") == 13
     assert "| Sales Support Specialist | Díaz Herrera M. for" in sheet  # kam.south2's delegate
@@ -81,7 +80,7 @@ def test_a_waiting_steps_assignee_follows_the_delegation_of_the_day(session: Ses
     delegate(session, "legal", "credit", TODAY, TODAY)
     for on, assignee in ((TODAY, "credit"), (TODAY + dt.timedelta(days=1), "legal")):
         shown = views.show(session, document.id, on=on)
-        legal = [t for s in shown["steps"] if s["step"] == "legal" for t in s["tasks"]]
-        assert [t["assignee"] for t in legal] == [assignee]
-        assert {w["step"]: w["assignee"] for w in shown["waiting_for"]}["legal"] == assignee
+        legal = [t for s in shown.steps if s.step == "legal" for t in s.tasks]
+        assert [t.assignee for t in legal] == [assignee]
+        assert {w.step: w.assignee for w in shown.waiting_for}["legal"] == assignee
     assert service.finished(session, document.id) is False

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from kamflow import approvals
 from kamflow.documents import service
+from kamflow.documents.sweep import sweep
 from tests.conftest import NOW, TODAY
 from tests.unit.documents.conftest import act, submit, waiting
 
@@ -39,7 +40,7 @@ def test_the_key_moves_with_each_decision_and_refusal_but_not_with_an_escalation
     act(session, waiting(session, document)["hr"], "hr")
     after_one = key(session, document.id)
     assert after_one != start
-    service.sweep(session, now=NOW + dt.timedelta(days=10))  # escalations while the run is suspended
+    sweep(session, now=NOW + dt.timedelta(days=10))  # escalations while the run is suspended
     assert key(session, document.id) == after_one
     late = approvals.pending(session, process=service.PROCESS, subject_id=document.id)[0]
     approvals.refuse(session, task=late, login="kam.north1", reason="no", now=NOW)

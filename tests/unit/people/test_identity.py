@@ -13,6 +13,7 @@ from kamflow import clock, org
 from kamflow.people import tokens
 from kamflow.settings import Settings, use_settings
 from tests.unit.people.conftest import answer, events, kamflow, set_password, sign_in
+from tests.unit.test_processes import waiting_discount
 
 
 def refusals(settings: Settings) -> list[tuple[str, str]]:
@@ -36,11 +37,14 @@ def test_the_demo_mode_acts_as_named_and_says_so_once(demo: Settings) -> None:
     assert kamflow("tasks", "--as", "nobody").exit_code == 4
 
 
-def test_required_mode_acts_as_the_token_s_person(required: Settings) -> None:
+def test_required_mode_acts_as_the_token_s_person(required: Settings, session: Session) -> None:
+    waiting_discount(session, required)  # a task for head.north
+    session.commit()
     signed_in_as("head.north", required)
     done = kamflow("tasks", "--json")
     assert done.exit_code == 0 and "demo mode" not in done.stderr
-    assert {task["acting"] for task in answer("tasks")[1]} <= {"head.north"}
+    [task] = answer("tasks")[1]
+    assert (task["owner"], task["delegated"]) == ("head.north", False)
     assert kamflow("tasks", "--as", "head.north").exit_code == 0  # naming oneself is fine
     assert not refusals(required)
 
@@ -100,6 +104,8 @@ def test_no_token_a_wrong_one_an_expired_or_revoked_one_and_an_inactive_person_a
 
 def test_acting_as_someone_else_needs_a_delegation_in_force_today(required: Settings, session: Session) -> None:
     required = required.model_copy(update={"token_hours": 72})  # the token outlives the delegation
+    waiting_discount(session, required)  # a task for head.north
+    session.commit()
     signed_in_as("kam.north2", required)
     done = kamflow("tasks", "--as", "head.north")
     assert done.exit_code == 3 and "kam.north2 may not act as head.north" in done.stderr
@@ -116,8 +122,10 @@ def test_acting_as_someone_else_needs_a_delegation_in_force_today(required: Sett
         now=clock.now(),
     )
     session.commit()
-    code, rows = answer("tasks", "--as", "head.north")
-    assert code == 0 and {row["acting"] for row in rows} <= {"head.north"}
+    # as head.north: while the delegation holds, their tasks are with their delegate, not with them
+    assert answer("tasks", "--as", "head.north") == (0, [])
+    code, [task] = answer("tasks")  # as themselves: head.north's task, delegated to them
+    assert code == 0 and (task["owner"], task["delegated"]) == ("head.north", True)
     [on_behalf] = events(required, "acting_on_behalf")
     assert (on_behalf.actor, on_behalf.subject_id) == ("kam.north2", org.employee(session, "head.north").id)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import operator
 import random
 import re
@@ -12,11 +11,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import durable_rules_engine
 import pytest
 
 from bench.bench_rules import plain_decide, random_facts
-from rules import engine
 from rules.conditions import AllOf, AnyOf, Leaf, Not
 from rules.engine import RULES_DIR, Decision, FactsRefused, get_ruleset, load_ruleset, load_ruleset_text
 from rules.spec import parse_rule_file
@@ -63,17 +60,6 @@ def test_the_same_rule_set_loaded_twice_in_one_process_both_decide() -> None:
     for ruleset in (first, second, stored, first):
         assert ruleset.version == second.version
         assert verdicts(ruleset.decide_many(facts)) == expected
-
-
-def test_a_rule_set_no_longer_used_is_freed_in_the_engine_at_the_next_load() -> None:
-    ruleset = load_ruleset(RULES_DIR / "discount.yaml")
-    handle = ruleset._engine._handle
-    del ruleset
-    gc.collect()
-    assert handle in engine._collected
-    kept = load_ruleset(RULES_DIR / "discount.yaml")
-    assert engine._collected == []
-    assert kept.decide(kept.cases[0].facts).outcome == kept.cases[0].expect.outcome
 
 
 OPERATORS_FILE = """\
@@ -270,22 +256,6 @@ def test_facts_that_do_not_fit_are_refused_naming_the_fact(change: dict[str, Any
     assert isinstance(refused.value, ValueError) and refused.value.index == 1 and message in refused.value.reason
 
 
-def test_an_engine_failure_is_raised_and_the_rule_set_decides_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    ruleset = load_ruleset(RULES_DIR / "discount.yaml")
-    facts = random_facts(50, 1)
-
-    def broken(handle: int, state: int) -> str:
-        raise durable_rules_engine.error("broken engine")
-
-    monkeypatch.setattr(durable_rules_engine, "complete_and_start_action", broken)
-    with pytest.raises(RuntimeError, match="durable-rules failed: broken engine"):
-        ruleset.decide(facts[0])
-    with pytest.raises(RuntimeError, match="broken engine"):
-        ruleset.decide_many(facts)
-    monkeypatch.undo()
-    assert verdicts(ruleset.decide_many(facts)) == [plain_decide(one) for one in facts]
-
-
 def test_rule_values_of_any_size_reach_the_engine() -> None:
     ruleset = load_ruleset_text(
         """\
@@ -327,27 +297,3 @@ def test_facts_from_json_are_typed_exactly_and_checked() -> None:
         ruleset.typed_facts({**stored, "norm_pct": 12.5})
     with pytest.raises(ValueError, match="unknown fact 'colour'"):
         ruleset.typed_facts({**stored, "colour": "red"})
-
-
-def test_the_engine_reads_short_decimals_as_their_floats() -> None:
-    """Decimals of one fact all Decimal and short go to the engine as their own strings; mixed with an int
-    they go as float(): the engine must read both the same (up to 15 significant digits)."""
-    ruleset = load_ruleset_text(
-        """\
-ruleset: reading
-facts: {as_text: decimal, as_float: decimal}
-outcomes: [ok]
-default: {outcome: ok, reason: "same"}
-rules:
-  - {id: differ, when: {fact: as_text, op: ne, other: as_float}, outcome: ok, reason: "{as_text} {as_float}"}
-""",
-        "reading.yaml",
-    )
-    rnd = random.Random(11)
-    values = [
-        Decimal(rnd.randint(-(10 ** rnd.randint(1, 15)), 10 ** rnd.randint(1, 15))).scaleb(-rnd.randint(0, 12))
-        for _ in range(20_000)
-    ]
-    values = [value for value in values if "E" not in str(value) and len(str(value)) <= engine.SHORT_DECIMAL]
-    facts = [{"as_text": value, "as_float": value} for value in values] + [{"as_text": Decimal(1), "as_float": 1}]
-    assert [decision.fired for decision in ruleset.decide_many(facts)] == [["default"]] * len(facts)

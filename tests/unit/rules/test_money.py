@@ -6,13 +6,11 @@ import random
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import pytest
 
-from rules import engine
 from rules.engine import RuleFileError, get_ruleset, load_ruleset, load_ruleset_text
-from rules.spec import PYTHON_TYPES, FactType
 from tests.unit.rules.test_decisions import OPERATORS_FILE
 
 PRINTED = """\
@@ -153,10 +151,6 @@ def test_a_rule_file_misusing_a_money_fact_is_refused(tmp_path: Path, old: str, 
     path.write_text(PRINTED.replace(old, new))
     with pytest.raises(RuleFileError, match=re.escape(message)):
         load_ruleset(path)
-
-
-def test_every_fact_type_has_its_python_types_and_its_printing() -> None:
-    assert set(get_args(FactType)) == set(PYTHON_TYPES) == set(engine._SHOW)
 
 
 def test_shipped_rule_sets_print_amounts_with_separators_and_cents() -> None:

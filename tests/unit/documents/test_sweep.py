@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from kamflow import approvals
 from kamflow.documents import service
+from kamflow.documents.sweep import sweep
 from kamflow.documents.tables import Document, DocumentStepTask
 from kamflow.models import AuditEvent
 from tests.conftest import NOW
@@ -29,15 +30,15 @@ def reminders(session: Session) -> list[tuple[int, str]]:
 def test_each_waiting_person_is_reminded_once_a_business_day(session: Session) -> None:
     friday = NOW - 3 * DAY
     document = submit(session, now=friday)
-    service.sweep(session, now=friday + DAY)
-    service.sweep(session, now=NOW - SECOND)
+    sweep(session, now=friday + DAY)
+    sweep(session, now=NOW - SECOND)
     assert reminders(session) == []  # not on Saturday, nor on Monday before the hour
-    service.sweep(session, now=NOW)
+    sweep(session, now=NOW)
     assert sorted(reminders(session)) == [(1, "commercial"), (1, "hr"), (1, "legal"), (1, "planning")]
-    service.sweep(session, now=NOW + dt.timedelta(hours=3))
+    sweep(session, now=NOW + dt.timedelta(hours=3))
     assert len(reminders(session)) == 4
     act(session, waiting(session, document)["legal"], "legal")
-    service.sweep(session, now=NOW + DAY)
+    sweep(session, now=NOW + DAY)
     assert sorted(reminders(session)[4:]) == [(2, "commercial"), (2, "hr"), (2, "planning")]
     assert sorted(link.reminders for link in session.scalars(select(DocumentStepTask))) == [1, 2, 2, 2]
 
@@ -47,8 +48,8 @@ def test_past_the_deadline_a_step_goes_to_the_superior_and_the_chain_goes_on(ses
     for login in ("hr", "planning", "commercial"):
         act(session, waiting(session, document)[login], login)
     thursday = NOW + 3 * DAY
-    assert service.sweep(session, now=thursday) == []
-    [opened] = service.sweep(session, now=thursday + SECOND)
+    assert sweep(session, now=thursday) == []
+    [opened] = sweep(session, now=thursday + SECOND)
     assert opened.owner.login == "director" and opened.level == 2  # the legal counsel's superior
     assert waiting(session, document).keys() == {"director"}
     assert service.step_of(session, opened).name == "legal"
@@ -63,7 +64,7 @@ def test_a_step_with_nobody_to_escalate_to_is_flagged_and_keeps_waiting(session:
     agree_all(session, document)
     approval = waiting(session, document)["director"]
     late = approval.due_at + SECOND
-    assert service.sweep(session, now=late) == []
+    assert sweep(session, now=late) == []
     assert approval.status == "pending" and approval.due_at > late
     flagged = session.scalars(select(AuditEvent).where(AuditEvent.action == "deadline_passed")).all()
     assert [e.subject_id for e in flagged] == [approval.id]
@@ -75,7 +76,7 @@ def test_a_step_may_escalate_to_a_configured_role(session: Session) -> None:
     )
     memo = submit(session, author="kam.north1", doc_type="memo", content=MEMO, fields={}, chains=chains)
     task = waiting(session, memo)["credit"]
-    [opened] = service.sweep(session, now=task.due_at + SECOND)
+    [opened] = sweep(session, now=task.due_at + SECOND)
     assert opened.owner.login == "director"  # not the credit controller's superior (the commercial director)
 
 
@@ -86,7 +87,7 @@ def test_the_general_sweep_leaves_document_steps_to_their_chain(session: Session
         approvals.escalate_overdue(session, now=later, deadline=dt.timedelta(hours=48), exclude=(service.PROCESS,))
         == []
     )
-    assert len(service.sweep(session, now=later)) == 4
+    assert len(sweep(session, now=later)) == 4
 
 
 def test_a_reminder_goes_to_whoever_acts_for_the_owner(session: Session) -> None:
@@ -94,7 +95,7 @@ def test_a_reminder_goes_to_whoever_acts_for_the_owner(session: Session) -> None
     submit(session, now=friday)
     for frm, to in (("legal", "credit"), ("credit", "support")):
         delegate(session, frm, to, NOW.date(), NOW.date())
-    service.sweep(session, now=NOW)
+    sweep(session, now=NOW)
     assert sorted(reminders(session)) == [(1, "commercial"), (1, "hr"), (1, "planning"), (1, "support")]
 
 
@@ -105,7 +106,7 @@ def test_the_sweep_reads_the_same_statements_however_many_tasks_wait(session: Se
 
     def swept(now: dt.datetime) -> tuple[int, int]:
         with statements(session) as sent:
-            opened = service.sweep(session, now=now)
+            opened = sweep(session, now=now)
         audit_writes.append(sum(1 for s in sent if s.lstrip().startswith("INSERT INTO audit_events")))
         return reads(sent), len(opened)
 
@@ -132,7 +133,7 @@ def test_a_sweep_looks_up_the_holder_of_a_role_once_per_owner(session: Session) 
 
     def swept(now: dt.datetime) -> tuple[int, list[str]]:
         with statements(session) as sent:
-            opened = service.sweep(session, now=now)
+            opened = sweep(session, now=now)
         return reads(sent), [task.owner.login for task in opened]
 
     first = memo(NOW)  # due on Thursday

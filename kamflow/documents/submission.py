@@ -1,0 +1,113 @@
+"""A draft submitted into its type's chain: what it must satisfy (type, sections, fields, someone to act on each
+step), then version 1 and the chain's first stage."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kamflow import customers, org
+from kamflow.documents import text
+from kamflow.documents.chains import Chain, Chains, load
+from kamflow.documents.people import active, department_head, people_for
+from kamflow.documents.service import new_version, open_stage, record
+from kamflow.documents.tables import Document
+from kamflow.errors import InvalidInput
+from kamflow.models import Employee
+from kamflow.types import Login
+
+DEMO_JOB_DESCRIPTION = Path(__file__).with_name("demo") / "job_description_kam.md"
+
+MAX_TEXT = 200_000
+
+
+class DocumentIn(BaseModel):
+    """A draft submitted into its chain."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    doc_type: str = Field(min_length=1, max_length=40, description="Document type, e.g. job_description.")
+    title: str | None = Field(default=None, max_length=300, description="Default: the text's first heading.")
+    content: str = Field(min_length=1, max_length=MAX_TEXT, description="The draft, Markdown with sections.")
+    author: Login = Field(description="Login of the author.")
+    fields: dict[str, str] = Field(default_factory=dict, description="The fields the type asks for.")
+
+
+def _check_fields(session: Session, chain: Chain, given: dict[str, str]) -> None:
+    for name in given:
+        if name not in chain.fields:
+            raise InvalidInput(f"a {chain.title.lower()} has no field {name!r}", field=name)
+    for name, kind in chain.fields.items():
+        value = given.get(name, "").strip()
+        if not value:
+            raise InvalidInput(f"a {chain.title.lower()} needs --field {name}=…", field=name)
+        if kind == "department" and department_head(session, value) is None:
+            raise InvalidInput(f"no department {value!r}", field=name)
+        if kind == "position" and not active(session, Employee.position == value):
+            raise InvalidInput(f"nobody holds the position {value!r}", field=name)
+        if kind == "customer":
+            customers.by_code(session, value, field=name, missing=InvalidInput)
+
+
+def check_text(chain: Chain, new: str, *, current: str | None = None) -> None:
+    """A text the type accepts: every required section, and — for a new version — a real change."""
+    missing = text.missing_sections(new, chain.required_sections)
+    if missing:
+        raise InvalidInput(f"a {chain.title.lower()} needs the sections: {', '.join(missing)}", field="file")
+    if current is not None and text.content_hash(new) == text.content_hash(current):
+        raise InvalidInput("the text is the same as the current version", field="file")
+
+
+def validate(session: Session, document: DocumentIn, chains: Chains) -> tuple[Chain, Employee]:
+    """Everything a submission must satisfy, read-only: type, sections, fields, someone to act on each step."""
+    chain = chains.get(document.doc_type)
+    author = org.employee(session, document.author)
+    check_text(chain, document.content)
+    _check_fields(session, chain, document.fields)
+    for stage in chain.stages:
+        for step in stage.steps:
+            people = people_for(session, step, kind=stage.kind, fields=document.fields, author=author)
+            if stage.kind != "acknowledge" and step.needed(len(people)) > len(people):
+                raise InvalidInput(f"step {step.name!r} needs {step.quorum} of {len(people)} people", field="type")
+    return chain, author
+
+
+def submit(
+    session: Session,
+    *,
+    document: DocumentIn,
+    flow_run_id: str | None,
+    now: dt.datetime,
+    chains: Chains | None = None,
+) -> Document:
+    """Store a draft as version 1 and open the chain's first stage. One document per flow run: a re-run of the
+    same run finds it as it is."""
+    if flow_run_id is not None:
+        existing = session.scalar(select(Document).where(Document.flow_run_id == flow_run_id))
+        if existing is not None:
+            return existing
+    chain, author = validate(session, document, chains or load())
+    row = Document(
+        doc_type=document.doc_type,
+        title=document.title or text.first_heading(document.content) or chain.title,
+        author_id=author.id,
+        fields=document.fields,
+        chain=chain.model_dump(mode="json"),
+        status="in_review",
+        round=1,
+        version=0,
+        effective_version=None,
+        flow_run_id=flow_run_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    new_version(session, row, document.content, by=author, reason="submitted", now=now)
+    record(session, row, actor=author.login, action="document_submitted", now=now, type=row.doc_type)
+    open_stage(session, row, 0, now=now)
+    return row

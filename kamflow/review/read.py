@@ -1,0 +1,223 @@
+"""The review's reads: a shard's customers in batches, each batch's ledger read in a few set-based statements
+(ageing, holds, sales, open orders, payment behaviour, dunning state, the previous review, promises to pay,
+financial statements), and the next batch read ahead on a connection of its own while the current one is
+decided and written (the database's work on one core, Python's on the other); it reads only other
+customers' rows than those written."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Generator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Date,
+    Engine,
+    Numeric,
+    Select,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session, aliased
+
+from kamflow import ledger, org
+from kamflow.credit.facts import Statement
+from kamflow.credit.tables import FinancialStatement
+from kamflow.models import Customer, Employee, Invoice, Money, Payment
+from kamflow.review.assess import Basis, Promise
+from kamflow.review.tables import CustomerReview, DunningState, InvoiceHold, PaymentPromise
+from rules.engine import RuleSet
+
+BATCH = 2000
+AMOUNT_DAYS = Numeric(24, 2)  # sum of amount x days overdue, for interest
+
+
+@dataclass(frozen=True)
+class Run(Basis):
+    """What every batch of a shard needs, worked out once: the assessment's basis, and what reading,
+    deciding and writing add to it."""
+
+    now: dt.datetime
+    ruleset: RuleSet
+    previous_id: int
+    employees: dict[int, Employee]
+    holders: org.Holders
+
+    def assignee(self, kam_id: int, role: str | None) -> int:
+        """Who acts on a task: the KAM, or the holder of the role the rules named for the KAM."""
+        return kam_id if role is None else self.holders.of(role, self.employees[kam_id]).id
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A batch of a shard's customers as read from the database, before it is reviewed."""
+
+    customers: Select[Any]  # the batch's customers' ids
+    last: int  # the highest of them
+    rows: list[dict[str, Any]]  # the ledger statement's rows, plain dicts: cheaper to read
+    promises: dict[int, Promise]
+    statements: dict[int, Statement]
+
+
+def read_ahead(
+    session: Session, run: Run, *, shard: int, shards: int, size: int = BATCH
+) -> Generator[Batch, None, None]:
+    """The shard's batches in customer id order; each next one is read on a connection of its own (from the
+    session's engine) while the caller works on the current one. Close it (`contextlib.closing`) to wait for
+    the read in flight when the caller stops early."""
+    read = partial(_read_batch, session.get_bind().engine, run, shard=shard, shards=shards, size=size)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="credit-review-read") as reader:
+        ahead = reader.submit(read, after=0)
+        while (batch := ahead.result()) is not None:
+            ahead = reader.submit(read, after=batch.last)
+            yield batch
+
+
+def _sum_or_none(amount: Any, type_: Numeric[Any] = Money) -> Any:
+    """A sum to the cent, NULL when nothing adds to it: most customers have nothing in most buckets, and a
+    NULL costs no Decimal to read (the review reads it as 0)."""
+    return cast(func.sum(amount), type_)
+
+
+def _ledger_query(run: Run, customers: Select[Any]) -> Select[Any]:
+    """One row per customer of the batch: ageing, holds, sales, open orders, payment behaviour, dunning state
+    and the previous review's payment behaviour — one statement."""
+    as_of, policy = run.as_of, run.policy
+    bal = ledger.invoice_balances(as_of, open_only=True, customer_ids=customers).subquery()
+    open_amount, due = bal.c.open_amount, bal.c.due_date
+    overdue = due < as_of
+    dunnable = and_(overdue, not_(or_(bal.c.disputed, InvoiceHold.id.is_not(None))))
+    columns = [bal.c.customer_id, _sum_or_none(case((due >= as_of, open_amount))).label("not_due")]
+    for index, bucket in enumerate(run.buckets):
+        earliest, latest = bucket.due_window(as_of)
+        window = due <= latest if earliest is None else due.between(earliest, latest)
+        columns.append(_sum_or_none(case((window, open_amount))).label(f"bucket_{index}"))
+    days = ledger.days_between(literal(as_of, Date), due)
+    columns += [
+        func.min(case((overdue, due))).label("oldest_due"),
+        _sum_or_none(case((dunnable, open_amount))).label("dunnable"),
+        func.min(case((dunnable, due))).label("oldest_dunnable_due"),
+        _sum_or_none(case((dunnable, open_amount * days)), AMOUNT_DAYS).label("amount_days"),
+    ]
+    held = and_(
+        InvoiceHold.invoice_id == bal.c.invoice_id,
+        InvoiceHold.placed_on <= as_of,
+        or_(InvoiceHold.released_on.is_(None), InvoiceHold.released_on > as_of),
+    )
+    aged = select(*columns).select_from(bal).outerjoin(InvoiceHold, held).group_by(bal.c.customer_id).subquery()
+    sales = ledger.sales(as_of, days=policy.dso_window_days, customer_ids=customers).subquery()
+    orders = ledger.open_orders(as_of, customer_ids=customers).subquery()
+    late = ledger.days_late(as_of, days=policy.payment_window_days, customer_ids=customers).subquery()
+    before = aliased(CustomerReview)
+    return (
+        select(
+            Customer.id,
+            Customer.code,
+            Customer.customer_class,
+            Customer.company_type,
+            Customer.kam_id,
+            Customer.credit_limit,
+            Customer.currency,
+            *[column for column in aged.c if column.name != "customer_id"],
+            sales.c.sales,
+            orders.c.open_orders,
+            late.c.weighted_days_late,
+            DunningState.customer_id.label("state_of"),
+            DunningState.level,
+            DunningState.raised_on,
+            DunningState.carried_out,
+            DunningState.last_reminder_on,
+            before.payment_days.label("previous_payment_days"),
+        )
+        .outerjoin(aged, aged.c.customer_id == Customer.id)
+        .outerjoin(sales, sales.c.customer_id == Customer.id)
+        .outerjoin(orders, orders.c.customer_id == Customer.id)
+        .outerjoin(late, late.c.customer_id == Customer.id)
+        .outerjoin(DunningState, DunningState.customer_id == Customer.id)
+        .outerjoin(before, and_(before.customer_id == Customer.id, before.review_id == run.previous_id))
+        .where(Customer.id.in_(customers))
+        .order_by(Customer.id)
+    )
+
+
+def _read_batch(engine: Engine, run: Run, *, shard: int, shards: int, after: int, size: int) -> Batch | None:
+    """The shard's next batch of active customers after id `after`, read on a connection of its own (the
+    review reads the next batch while it reviews this one); None when no customer is left."""
+    with engine.connect() as connection:
+        ids = connection.scalars(
+            select(Customer.id)
+            .where(Customer.active.is_(True), Customer.id % shards == shard, Customer.id > after)
+            .order_by(Customer.id)
+            .limit(size)
+        ).all()
+        if not ids:
+            return None
+        customers = select(Customer.id).where(
+            Customer.active.is_(True), Customer.id.between(ids[0], ids[-1]), Customer.id % shards == shard
+        )
+        result = connection.execute(_ledger_query(run, customers))
+        keys = list(result.keys())
+        return Batch(
+            customers=customers,
+            last=ids[-1],
+            rows=[dict(zip(keys, values, strict=True)) for values in result],
+            promises=_promises(connection, run, customers),
+            statements=_statements(connection, run, customers),
+        )
+
+
+def _promises(connection: Connection, run: Run, customers: Select[Any]) -> dict[int, Promise]:
+    """The batch's promises to pay that are open or were settled by this business date, with what the
+    customer paid since each was recorded; the latest per customer."""
+    paid = and_(Payment.invoice_id == Invoice.id, Payment.paid_on > PaymentPromise.recorded_on)
+    rows = connection.execute(
+        select(
+            PaymentPromise.customer_id,
+            PaymentPromise.id,
+            PaymentPromise.amount,
+            PaymentPromise.promised_for,
+            PaymentPromise.status,
+            ledger.money_sum(case((Payment.paid_on <= run.as_of, Payment.amount))).label("paid_since"),
+        )
+        .outerjoin(Invoice, Invoice.customer_id == PaymentPromise.customer_id)
+        .outerjoin(Payment, paid)
+        .where(
+            PaymentPromise.customer_id.in_(customers),
+            PaymentPromise.recorded_on <= run.as_of,
+            or_(PaymentPromise.status == "open", PaymentPromise.resolved_on == run.as_of),
+        )
+        .group_by(PaymentPromise.id)
+        .order_by(PaymentPromise.id)
+    )
+    return {customer_id: Promise(*values) for customer_id, *values in rows}
+
+
+def _statements(connection: Connection, run: Run, customers: Select[Any]) -> dict[int, Statement]:
+    """The latest financial statement of each customer of the batch that has one by this business date."""
+    latest = (
+        select(FinancialStatement.customer_id, func.max(FinancialStatement.period_end).label("period_end"))
+        .where(FinancialStatement.customer_id.in_(customers), FinancialStatement.period_end <= run.as_of)
+        .group_by(FinancialStatement.customer_id)
+        .subquery()
+    )
+    figures = [getattr(FinancialStatement, name) for name in Statement.__dataclass_fields__]
+    rows = connection.execute(
+        select(FinancialStatement.customer_id, *figures).join(
+            latest,
+            and_(
+                FinancialStatement.customer_id == latest.c.customer_id,
+                FinancialStatement.period_end == latest.c.period_end,
+            ),
+        )
+    )
+    return {customer_id: Statement(*values) for customer_id, *values in rows}

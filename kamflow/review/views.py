@@ -1,0 +1,145 @@
+"""What people are shown of the credit review and of collection: the review's summary (`kamflow review`), a
+collection task (`collection tasks`, `collection done`), a promise to pay and a disputed-invoice hold."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from kamflow.credit.facts import money
+from kamflow.reports import words
+from kamflow.review.report import ReviewSummary
+from kamflow.review.tables import CollectionTask, InvoiceHold, PaymentPromise
+from kamflow.views import Part, View
+
+
+class LevelLine(Part):
+    """Customers at a dunning level, and the change since the previous review."""
+
+    level: int
+    channel: str
+    customers: int
+    change: int
+
+
+class ReviewView(View):
+    """A finished review of a business date: its counts, money per currency, the riskiest customers, and the
+    summary people read."""
+
+    business_date: str
+    status: str
+    flow_run_id: str
+    customers: int
+    raised: int
+    levels: list[LevelLine]
+    tasks: dict[str, int]
+    totals: dict[str, dict[str, str]]
+    top_risks: list[dict[str, str | int]]
+    summary: str
+
+    def text(self) -> str:
+        return self.summary
+
+
+def review_view(summary: ReviewSummary, *, flow_run_id: str) -> ReviewView:
+    return ReviewView(
+        business_date=summary.business_date.isoformat(),
+        status=summary.status,
+        flow_run_id=flow_run_id,
+        customers=summary.totals.customers,
+        raised=summary.totals.raised,
+        levels=summary.levels_table(),
+        tasks=summary.tasks,
+        totals=summary.totals.to_json()["money"],
+        top_risks=summary.top_risks,
+        summary=summary.markdown(),
+    )
+
+
+class CollectionTaskView(View):
+    """A collection task as the person who carries it out reads it."""
+
+    task_id: int
+    customer: str
+    action: str
+    channel: str | None
+    level: int | None
+    business_date: str
+    next_action_on: str
+    amount: str
+    fee: str
+    status: str
+    reasons: list[str]
+
+    def text(self) -> str:
+        level = f" level {self.level}" if self.level else ""
+        channel = f" by {words(self.channel)}" if self.channel else ""
+        return (
+            f"task {self.task_id}: {self.customer} {words(self.action)}{level}{channel}, by {self.next_action_on}"
+            f" ({money(Decimal(self.amount))} overdue) — " + "; ".join(self.reasons)
+        )
+
+
+def task_view(task: CollectionTask, customer: str) -> CollectionTaskView:
+    return CollectionTaskView(
+        task_id=task.id,
+        customer=customer,
+        action=task.action,
+        channel=task.channel,
+        level=task.level,
+        business_date=task.business_date.isoformat(),
+        next_action_on=task.next_action_on.isoformat(),
+        amount=str(task.amount),
+        fee=str(task.fee),
+        status=task.status,
+        reasons=[reason["text"] for reason in task.reasons],
+    )
+
+
+class PromiseView(View):
+    """A customer's promise to pay, as recorded."""
+
+    promise_id: int
+    customer: str
+    amount: str
+    currency: str
+    promised_for: str
+    status: str
+
+    def text(self) -> str:
+        return (
+            f"promise {self.promise_id}: {self.customer} pays {self.amount} {self.currency} by {self.promised_for}"
+        )
+
+
+def promise_view(promise: PaymentPromise, customer: str) -> PromiseView:
+    return PromiseView(
+        promise_id=promise.id,
+        customer=customer,
+        amount=str(promise.amount),
+        currency=promise.currency,
+        promised_for=promise.promised_for.isoformat(),
+        status=promise.status,
+    )
+
+
+class HoldView(View):
+    """A disputed invoice's hold: in force, or released."""
+
+    invoice: str
+    on_hold: bool
+    since: str
+    released_on: str | None
+    reason: str
+
+    def text(self) -> str:
+        return f"invoice {self.invoice} " + (f"on hold: {self.reason}" if self.on_hold else "released")
+
+
+def hold_view(hold: InvoiceHold, invoice: str) -> HoldView:
+    return HoldView(
+        invoice=invoice,
+        on_hold=hold.released_on is None,
+        since=hold.placed_on.isoformat(),
+        released_on=None if hold.released_on is None else hold.released_on.isoformat(),
+        reason=hold.reason,
+    )

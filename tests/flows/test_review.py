@@ -1,0 +1,73 @@
+"""The nightly credit review run in this process, one shard: named after its date, with its artifacts checked
+through Prefect's client (key, type, rows); a scheduled run given no date reviews the night it was scheduled
+for."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+from uuid import UUID
+
+import pytest
+from prefect import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.states import Scheduled
+from sqlalchemy import select
+
+from flows.review import LEVELS_KEY, PROGRESS_KEY, RISKS_KEY, SUMMARY_KEY, nightly_credit_review
+from kamflow import clock
+from kamflow.db import unit_of_work
+from kamflow.review.tables import CreditReview
+from kamflow.settings import Settings
+from tests.flows.conftest import Runs
+
+pytestmark = pytest.mark.flows
+
+
+def artifacts_of(flow_run_id: UUID) -> dict[str, Any]:
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    return {artifact.key or "": artifact for artifact in found}
+
+
+def rows(artifact: Any) -> list[dict[str, Any]]:
+    data = json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
+    assert isinstance(data, list)
+    return data
+
+
+def test_the_review_is_named_after_its_date_and_publishes_its_artifacts(runs: Runs) -> None:
+    day = clock.today()
+    run_id, state = runs.run(nightly_credit_review, business_date=day.isoformat())
+    assert state.is_completed(), state.message
+    with get_client(sync_client=True) as client:
+        assert client.read_flow_run(run_id).name == f"credit-review-{day}"
+
+    found = artifacts_of(run_id)
+    assert {key: found[key].type for key in (PROGRESS_KEY, LEVELS_KEY, RISKS_KEY, SUMMARY_KEY)} == {
+        PROGRESS_KEY: "progress",
+        LEVELS_KEY: "table",
+        RISKS_KEY: "table",
+        SUMMARY_KEY: "markdown",
+    }
+    assert found[PROGRESS_KEY].data == 100.0
+    levels = rows(found[LEVELS_KEY])
+    assert [row["level"] for row in levels] == [0, 1, 2, 3, 4] and sum(row["customers"] for row in levels) == 40
+    risks = rows(found[RISKS_KEY])
+    assert 0 < len(risks) <= 10 and all(row["reasons"] and row["customer"].startswith("C") for row in risks)
+    assert f"# Credit review of {day}: completed" in found[SUMMARY_KEY].data
+
+
+def test_a_scheduled_run_started_late_reviews_the_night_it_was_scheduled_for(
+    runs: Runs, settings: Settings
+) -> None:
+    """A nightly run carries no date: retried or started after midnight, it still reviews its own night."""
+    night = clock.today() - dt.timedelta(days=1)
+    scheduled = dt.datetime.combine(night, dt.time(2), tzinfo=settings.tz)
+    run_id = runs.start(nightly_credit_review, state=Scheduled(scheduled_time=scheduled))
+    state = runs.execute(nightly_credit_review, run_id)
+    assert state.is_completed(), state.message
+    with unit_of_work() as session:
+        review = session.scalars(select(CreditReview).where(CreditReview.flow_run_id == str(run_id))).one()
+    assert review.business_date == night and review.status == "completed"
