@@ -245,11 +245,3 @@ def setting_up(session: Session) -> bool:
         select(Employee.roles).where(Employee.active.is_(True), Employee.password_hash.is_not(None))
     )
     return not any(ADMIN in roles for roles in holders)
-
-
-def people(session: Session, *, include_inactive: bool = False) -> list[dict[str, Any]]:
-    """Everyone (the active, unless asked), by login, with whether they have a password."""
-    query = select(Employee).order_by(Employee.login)
-    if not include_inactive:
-        query = query.where(Employee.active.is_(True))
-    return [{**as_row(p), "password": p.password_hash is not None} for p in session.scalars(query)]

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kamflow.app.cli.common import AsUser, Json, run_command
+from kamflow.app.cli.common import AsUser, Json, listing, run_command
+
+if TYPE_CHECKING:
+    from kamflow.people.views import PersonView
 
 user_app = typer.Typer(
     help="People and their accounts: add, edit, deactivate, list; passwords and tokens. An admin's job.",
@@ -28,19 +31,6 @@ Roles = Annotated[
     typer.Option(help="The job role first, then extra roles, separated by ';', e.g. 'hr;admin'."),
 ]
 Language = Annotated[str | None, typer.Option(help="es or en ('' for the company's default).")]
-
-
-def person_text(row: dict[str, Any]) -> str:
-    notes = [] if row["active"] else ["INACTIVE"]
-    if row.get("password") is False:
-        notes.append("no password")
-    return (
-        f"{row['login']}: {row['name']}, {row['position']} ({row['department']}); "
-        f"roles {', '.join(row['roles'])}; "
-        + (f"reports to {row['superior']}" if row["superior"] else "top of the chart")
-        + (f"; language {row['language']}" if row["language"] else "")
-        + (f" — {', '.join(notes)}" if notes else "")
-    )
 
 
 def _password(from_stdin: bool, *, confirm: bool) -> str:
@@ -68,11 +58,12 @@ def user_add(
 ) -> None:
     """Add a person to the org chart (checked as `import employees` checks a row); audited."""
 
-    def body() -> dict[str, Any]:
+    def body() -> PersonView:
         from kamflow import clock
         from kamflow.app.identity import keeper
         from kamflow.db import unit_of_work
         from kamflow.people import directory
+        from kamflow.people.views import person_view
 
         actor = keeper(acting)
         row = directory.PersonRow.model_validate(
@@ -80,23 +71,24 @@ def user_add(
             | _given(superior=superior, language=language)
         )
         with unit_of_work() as session:
-            return directory.as_row(directory.add(session, row, actor=actor, now=clock.now()))
+            return person_view(directory.add(session, row, actor=actor, now=clock.now()))
 
-    run_command(as_json, body, person_text)
+    run_command(as_json, body)
 
 
 def _edit(login: str, changes: dict[str, Any], acting: str | None, as_json: bool) -> None:
-    def body() -> dict[str, Any]:
+    def body() -> PersonView:
         from kamflow import clock
         from kamflow.app.identity import keeper
         from kamflow.db import unit_of_work
         from kamflow.people import directory
+        from kamflow.people.views import person_view
 
         actor = keeper(acting)
         with unit_of_work() as session:
-            return directory.as_row(directory.edit(session, login, changes, actor=actor, now=clock.now()))
+            return person_view(directory.edit(session, login, changes, actor=actor, now=clock.now()))
 
-    run_command(as_json, body, person_text)
+    run_command(as_json, body)
 
 
 @user_app.command("edit")
@@ -131,14 +123,14 @@ def user_list(
 ) -> None:
     """The people of the org chart, by login, with whether each has a password."""
 
-    def body() -> list[dict[str, Any]]:
+    def body() -> list[PersonView]:
         from kamflow.db import unit_of_work
-        from kamflow.people import directory
+        from kamflow.people.views import people
 
         with unit_of_work() as session:
-            return directory.people(session, include_inactive=everyone)
+            return people(session, include_inactive=everyone)
 
-    run_command(as_json, body, lambda rows: "\n".join(person_text(r) for r in rows) or "nobody")
+    run_command(as_json, body, listing("nobody"))
 
 
 @user_app.command("set-password")
