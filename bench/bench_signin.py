@@ -5,7 +5,7 @@
 Runs `kamflow tasks` in-process (the real CLI, typer's runner) with KAMFLOW_AUTH=required (a token from the token
 file: its hash looked up with its person, by a unique index) and, interleaved, with KAMFLOW_AUTH=demo (the
 person looked up by login, unproven) and with the identity check left out altogether (the login given to the
-command's body as acting_login gave it), and prints the median of each and the differences. It also times the
+command's body unchecked, as before sign-in), and prints the median of each and the differences. It also times the
 check alone, and the check on the minute it writes the token's last_used_at.
 """
 
@@ -71,7 +71,7 @@ def main() -> None:
         return run
 
     def unchecked(as_login: str | None, *, settings: Settings | None = None) -> Acting:
-        """The command's person without any check: what acting_login gave, a login."""
+        """The command's person without any check: the login as given."""
         return Acting(Employee(login=as_login or LOGIN))
 
     def without_check() -> None:
