@@ -15,10 +15,10 @@ from pathlib import Path
 
 import typer
 
-from kamflow import audit, clock, org
+from kamflow import clock, org
 from kamflow.db import unit_of_work
 from kamflow.errors import InvalidInput, NotPermitted
-from kamflow.people import directory, signin, tokens
+from kamflow.people import directory, signin, tokens, trail
 from kamflow.people.signin import Acting
 from kamflow.settings import Settings, get_settings
 
@@ -63,14 +63,9 @@ def keeper(as_login: str | None, *, themself: str | None = None, settings: Setti
     if directory.ADMIN in who.person.roles or who.login == themself:
         return who.login
     with unit_of_work(settings) as session:
-        audit.record(
-            session,
-            at=clock.now(),
-            actor=who.signed_in.login if who.signed_in else who.login,
-            action="action_refused",
-            subject_type="employee",
-            subject_id=who.person.id,
-            detail={"reason": "not_admin"},
+        actor = who.signed_in.login if who.signed_in else who.login
+        trail.about(
+            session, "action_refused", person_id=who.person.id, actor=actor, now=clock.now(), reason="not_admin"
         )
     raise NotPermitted(f"{who.login} is not an admin: only an admin keeps people and accounts", field="as")
 

@@ -27,7 +27,7 @@ from kamflow.errors import InvalidInput
 from kamflow.imports import Batch, CsvRow, lookup, read_rows, reject_if_bad, unique
 from kamflow.models import Employee
 from kamflow.org import employee
-from kamflow.people import tokens
+from kamflow.people import tokens, trail
 
 JOB_ROLES = (
     "director",
@@ -209,17 +209,11 @@ def _save(
     after = as_row(person)
     if after == before:
         return person
-    audit.record(
-        session,
-        at=now,
-        actor=actor,
-        action="employee_added" if before is None else "employee_changed",
-        subject_type="employee",
-        subject_id=person.id,
-        detail={"after": after}
-        if before is None
-        else {k: [before[k], v] for k, v in after.items() if before[k] != v},
-    )
+    if before is None:
+        trail.about(session, "employee_added", person_id=person.id, actor=actor, now=now, after=after)
+    else:
+        changed = {k: [before[k], v] for k, v in after.items() if before[k] != v}
+        trail.about(session, "employee_changed", person_id=person.id, actor=actor, now=now, **changed)
     return person
 
 

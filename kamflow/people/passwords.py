@@ -9,10 +9,9 @@ from functools import cache
 from pwdlib import PasswordHash
 from sqlalchemy.orm import Session
 
-from kamflow import audit
 from kamflow.errors import InvalidInput
 from kamflow.models import Employee
-from kamflow.people import tokens
+from kamflow.people import tokens, trail
 
 MIN_LENGTH = 10
 MAX_LENGTH = 1024
@@ -36,15 +35,7 @@ def set_password(session: Session, person: Employee, password: str, *, actor: st
         raise InvalidInput(f"a password has {MIN_LENGTH} to {MAX_LENGTH} characters", field="password")
     person.password_hash = _hasher().hash(password)
     revoked = tokens.revoke_all(session, person, now=now)
-    audit.record(
-        session,
-        at=now,
-        actor=actor,
-        action="password_set",
-        subject_type="employee",
-        subject_id=person.id,
-        detail={"tokens_revoked": revoked},
-    )
+    trail.about(session, "password_set", person_id=person.id, actor=actor, now=now, tokens_revoked=revoked)
 
 
 def matches(person: Employee | None, password: str) -> bool:

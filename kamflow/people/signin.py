@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import audit
 from kamflow.models import AuditEvent, Employee
 from kamflow.org import delegations_on
-from kamflow.people import passwords, tokens
+from kamflow.people import passwords, tokens, trail
 
 SIGN_IN_AGAIN = "sign in with kamflow login"
 
@@ -72,27 +71,6 @@ def _failures(session: Session, person: Employee, *, since: dt.datetime) -> list
     )
 
 
-def _refuse(
-    session: Session,
-    action: str,
-    *,
-    person: Employee | None,
-    now: dt.datetime,
-    actor: str = "anonymous",
-    **detail: str,
-) -> None:
-    """Audit a failed or refused attempt: on the person it named, if any, by nobody proven unless `actor`."""
-    audit.record(
-        session,
-        at=now,
-        actor=actor,
-        action=action,
-        subject_type="employee",
-        subject_id=person.id if person else 0,
-        detail=detail,
-    )
-
-
 def _failure(person: Employee | None, *, right: bool) -> str | None:
     if person is None:
         return "unknown_login"
@@ -120,7 +98,7 @@ def sign_in(
         recent = _failures(session, person, since=now - window)
         if len(recent) >= failures:
             again = recent[len(recent) - failures] + window
-            _refuse(session, "sign_in_locked", person=person, now=now, login=login)
+            trail.about(session, "sign_in_locked", person_id=person.id, actor="anonymous", now=now, login=login)
             return Refused(
                 f"too many failed sign-ins for {login}: try again after {again.isoformat(timespec='seconds')}",
                 "login",
@@ -128,17 +106,25 @@ def sign_in(
     right = passwords.matches(person, password)  # checked whoever asks: every answer takes as long
     reason = _failure(person, right=right)
     if person is None or reason is not None:
-        _refuse(session, "sign_in_failed", person=person, now=now, login=login, reason=reason or "unknown_login")
+        trail.about(
+            session,
+            "sign_in_failed",
+            person_id=person.id if person else trail.NOBODY,
+            actor="anonymous",
+            now=now,
+            login=login,
+            reason=reason or "unknown_login",
+        )
         return Refused("wrong login or password", "password")
     token, row = tokens.issue(session, person, now=now, lifetime=lifetime)
-    audit.record(
+    trail.about(
         session,
-        at=now,
+        "signed_in",
+        person_id=person.id,
         actor=person.login,
-        action="signed_in",
-        subject_type="employee",
-        subject_id=person.id,
-        detail={"token_id": row.id, "expires_at": row.expires_at.isoformat()},
+        now=now,
+        token_id=row.id,
+        expires_at=row.expires_at.isoformat(),
     )
     return Issued(token, person, row.expires_at)
 
@@ -159,7 +145,8 @@ def identify(
     day makes the token's person act for them. A refusal is audited as `sign_in_refused` with its reason."""
     found = tokens.holder(session, token, now=now)
     if found.refusal is not None:
-        _refuse(session, "sign_in_refused", person=found.person, now=now, reason=found.refusal)
+        holder = found.person.id if found.person else trail.NOBODY
+        trail.about(session, "sign_in_refused", person_id=holder, actor="anonymous", now=now, reason=found.refusal)
         return Refused(f"{TOKEN_REFUSALS[found.refusal]}: {SIGN_IN_AGAIN}", "token")
     me = found.person
     assert me is not None
@@ -167,12 +154,12 @@ def identify(
         return Acting(me, me)
     other = session.scalar(select(Employee).where(Employee.login == as_login))
     if other is None or not other.active or other.id not in delegations_on(session, on=on).represented_by(me):
-        _refuse(
+        trail.about(
             session,
             "sign_in_refused",
-            person=me,
-            now=now,
+            person_id=me.id,
             actor=me.login,
+            now=now,
             reason="not_delegated",
             acting_as=as_login,
         )
@@ -180,12 +167,5 @@ def identify(
             f"{me.login} may not act as {as_login}: no delegation in force today makes them act for {as_login}",
             "as",
         )
-    audit.record(
-        session,
-        at=now,
-        actor=me.login,
-        action="acting_on_behalf",
-        subject_type="employee",
-        subject_id=other.id,
-    )
+    trail.about(session, "acting_on_behalf", person_id=other.id, actor=me.login, now=now)
     return Acting(other, me)

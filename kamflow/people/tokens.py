@@ -12,8 +12,8 @@ from typing import Literal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from kamflow import audit
 from kamflow.models import Employee
+from kamflow.people import trail
 from kamflow.people.tables import ApiToken
 
 TOUCH_EVERY = dt.timedelta(minutes=1)
@@ -74,16 +74,9 @@ def revoke(session: Session, token: str, *, now: dt.datetime) -> Employee | None
     if row is None:
         return None
     row.revoked_at = now
-    audit.record(
-        session,
-        at=now,
-        actor=row.employee.login,
-        action="signed_out",
-        subject_type="employee",
-        subject_id=row.employee_id,
-        detail={"token_id": row.id},
-    )
-    return row.employee
+    person = row.employee
+    trail.about(session, "signed_out", person_id=person.id, actor=person.login, now=now, token_id=row.id)
+    return person
 
 
 def revoke_all(session: Session, person: Employee, *, now: dt.datetime) -> int:
@@ -100,13 +93,5 @@ def revoke_all(session: Session, person: Employee, *, now: dt.datetime) -> int:
 def sign_out_everywhere(session: Session, person: Employee, *, actor: str, now: dt.datetime) -> int:
     """`kamflow user revoke`: every live token of a person revoked, audited with the count."""
     revoked = revoke_all(session, person, now=now)
-    audit.record(
-        session,
-        at=now,
-        actor=actor,
-        action="tokens_revoked",
-        subject_type="employee",
-        subject_id=person.id,
-        detail={"tokens": revoked},
-    )
+    trail.about(session, "tokens_revoked", person_id=person.id, actor=actor, now=now, tokens=revoked)
     return revoked
