@@ -22,6 +22,7 @@ from kamflow.models import Delegation
 from kamflow.people import directory, passwords, signin
 from kamflow.settings import Settings, use_settings
 from tests.conftest import NOW, TODAY, customer
+from tests.unit.documents.conftest import delegate
 
 SAMPLES = Path(package.__file__).parent / "demo_csv"
 URL = os.environ.get("KAMFLOW_TEST_POSTGRES_URL")
@@ -125,15 +126,7 @@ def test_people_migrate_import_sign_in_and_act_through_a_delegation_on_postgresq
         passwords.set_password(
             session, org.employee(session, "kam.north2"), "a long password", actor="setup", now=NOW
         )
-        org.delegate(
-            session,
-            frm=org.employee(session, "head.north"),
-            to=org.employee(session, "kam.north2"),
-            valid_from=TODAY,
-            valid_to=TODAY,
-            order_ref="Order 1/2026",
-            now=NOW,
-        )
+        delegate(session, "head.north", "kam.north2", TODAY, TODAY)
 
     def sign_in(session: Session, password: str) -> signin.Issued | signin.Refused:
         return signin.sign_in(

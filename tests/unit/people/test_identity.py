@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from kamflow import clock, org
 from kamflow.people import tokens
 from kamflow.settings import Settings, use_settings
+from tests.unit.documents.conftest import delegate
 from tests.unit.people.conftest import answer, events, kamflow, set_password, sign_in
 from tests.unit.test_processes import waiting_discount
 
@@ -112,15 +113,7 @@ def test_acting_as_someone_else_needs_a_delegation_in_force_today(required: Sett
     assert refusals(required) == [("kam.north2", "not_delegated")]
 
     today = clock.today()
-    org.delegate(
-        session,
-        frm=org.employee(session, "head.north"),
-        to=org.employee(session, "kam.north2"),
-        valid_from=today,
-        valid_to=today,
-        order_ref="Order 1/2026",
-        now=clock.now(),
-    )
+    delegate(session, "head.north", "kam.north2", today, today)
     session.commit()
     # as head.north: while the delegation holds, their tasks are with their delegate, not with them
     assert answer("tasks", "--as", "head.north") == (0, [])
