@@ -8,7 +8,9 @@ Facts the tests and the demo rely on (keep them):
 
 * Logins, fixed whatever the seed: `director`, `commercial`, `head.north`, `head.south`, `kam.north1`,
   `kam.north2`, `kam.south1`, `kam.south2`, `support`, `legal`, `hr`, `planning`, `credit`.
-  Reporting line KAM -> department head -> commercial director -> company director.
+  Reporting line KAM -> department head -> commercial director -> company director. `hr` is also an admin
+  (keeps the org chart and the accounts). Nobody has a password: `give_demo_passwords` (run by
+  `kamflow init --demo`, which prints it) gives everyone DEMO_PASSWORD.
 * Customers are owned round-robin: C0001 kam.north1, C0002 kam.north2, C0003 kam.south1, C0004 kam.south2, ...
 * C0001 is a healthy class-A key account: 60-day terms, every invoice paid 0-5 days before its due date
   (so the latest ones are open but not yet due), none disputed, and a credit limit of at least twice its
@@ -33,11 +35,13 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, Table, insert, select, text
+from sqlalchemy.orm import Session
 
 from kamflow.credit import facts
 from kamflow.credit.tables import FinancialStatement
 from kamflow.discounts.tables import DiscountNorm, PriceColumn, Promotion
 from kamflow.models import Customer, Employee, Invoice, Order, Payment, PriceList
+from kamflow.people import passwords
 
 CURRENCY = "EUR"
 CHUNK = 10_000  # rows per executemany
@@ -105,6 +109,9 @@ EMPLOYEES: tuple[tuple[str, str, str, str, str, str | None], ...] = (
     ),
 )
 KAMS = ("kam.north1", "kam.north2", "kam.south1", "kam.south2")
+ADMINS = ("hr",)
+DEMO_PASSWORD = "kamflow-demo"
+"""Every demo login's password once `give_demo_passwords` ran: the demo company's only, never a real person's."""
 
 PRICE_LIST = "Base 2026"
 COLUMNS = ("list price", "wholesale", "distributor", "volume", "key account")
@@ -333,6 +340,7 @@ def _insert_reference_data(connection: Connection, today: dt.date) -> dict[str, 
                 "position": position,
                 "department": dept,
                 "role": role,
+                "roles": ["admin"] if login in ADMINS else [],
                 "manager_id": ids[manager] if manager else None,
                 "active": True,
             }
@@ -385,6 +393,13 @@ def _insert_reference_data(connection: Connection, today: dt.date) -> dict[str, 
         ],
     )
     return ids
+
+
+def give_demo_passwords(session: Session, *, now: dt.datetime) -> str:
+    """Give every demo login DEMO_PASSWORD (argon2-hashed and audited as any password); the password."""
+    for person in session.scalars(select(Employee).where(Employee.login.in_([e[0] for e in EMPLOYEES]))):
+        passwords.set_password(session, person, DEMO_PASSWORD, actor="kamflow", now=now)
+    return DEMO_PASSWORD
 
 
 def _customer_name(rng: random.Random, company_type: str) -> str:

@@ -17,6 +17,8 @@ Columns (* optional):
 - statements: customer, period_end, current_assets, current_liabilities, inventory, total_assets,
   total_liabilities, equity, retained_earnings, ebit, sales, market_value_equity*
 
+The org chart (employees) is imported the same way by kamflow.people.directory.
+
 Every row is checked on its own (types, signs, ranges) and against the database and the rest of the file:
 unknown customers, invoices or orders, numbers already taken, a currency other than the customer's,
 payments beyond what is open on the invoice. A file with any bad row imports nothing; the error lists
@@ -53,11 +55,11 @@ Signed = Annotated[Decimal, Field(max_digits=18, decimal_places=2, allow_inf_nan
 LOOKUP_CHUNK = 500
 
 
-class _Row(BaseModel):
+class CsvRow(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-class CustomerRow(_Row):
+class CustomerRow(CsvRow):
     code: CustomerCode
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     customer_class: Literal["A", "B", "C"]
@@ -71,7 +73,7 @@ class CustomerRow(_Row):
     overdue_limit: Money = Decimal(0)
 
 
-class InvoiceRow(_Row):
+class InvoiceRow(CsvRow):
     number: Number
     customer: CustomerCode
     issue_date: dt.date
@@ -88,13 +90,13 @@ class InvoiceRow(_Row):
         return self
 
 
-class PaymentRow(_Row):
+class PaymentRow(CsvRow):
     invoice: Number
     paid_on: dt.date
     amount: Positive
 
 
-class OrderRow(_Row):
+class OrderRow(CsvRow):
     number: Number
     customer: CustomerCode
     order_date: dt.date
@@ -103,7 +105,7 @@ class OrderRow(_Row):
     status: Literal["open", "invoiced"] = "open"
 
 
-class StatementRow(_Row):
+class StatementRow(CsvRow):
     customer: CustomerCode
     period_end: dt.date
     current_assets: Money
@@ -126,7 +128,7 @@ class StatementRow(_Row):
         return self
 
 
-ROWS: dict[str, type[_Row]] = {
+ROWS: dict[str, type[CsvRow]] = {
     "customers": CustomerRow,
     "invoices": InvoiceRow,
     "payments": PaymentRow,
@@ -134,7 +136,7 @@ ROWS: dict[str, type[_Row]] = {
     "statements": StatementRow,
 }
 KINDS = tuple(ROWS)
-R = TypeVar("R", bound=_Row)
+R = TypeVar("R", bound=CsvRow)
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,7 @@ class ImportRejected(InvalidInput):
 
 
 @dataclass
-class _Batch:
+class Batch:
     """The rows of a file as they pass the checks, and the problems found so far."""
 
     problems: list[Problem] = field(default_factory=list)
@@ -170,7 +172,7 @@ class _Batch:
         self.problems.append(Problem(line, field_name, message))
 
 
-def _read(path: Path, model: type[R], batch: _Batch) -> list[tuple[int, R]]:
+def read_rows(path: Path, model: type[R], batch: Batch) -> list[tuple[int, R]]:
     """Parse and validate every row; problems go into the batch."""
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -209,7 +211,7 @@ def _read(path: Path, model: type[R], batch: _Batch) -> list[tuple[int, R]]:
     return rows
 
 
-def _lookup(session: Session, column: InstrumentedAttribute[Any], keys: Iterable[Any]) -> dict[Any, Any]:
+def lookup(session: Session, column: InstrumentedAttribute[Any], keys: Iterable[Any]) -> dict[Any, Any]:
     """The rows whose `column` is one of `keys`, by key (in chunks, so any number of keys works)."""
     wanted = sorted(set(keys))
     found: dict[Any, Any] = {}
@@ -220,8 +222,8 @@ def _lookup(session: Session, column: InstrumentedAttribute[Any], keys: Iterable
     return found
 
 
-def _unique(
-    batch: _Batch, rows: Sequence[tuple[int, Any]], key: Callable[[Any], Any], taken: set[Any], what: str
+def unique(
+    batch: Batch, rows: Sequence[tuple[int, Any]], key: Callable[[Any], Any], taken: set[Any], what: str
 ) -> None:
     """Report rows whose key is taken in the database or repeats an earlier row of the file."""
     first: dict[Any, int] = {}
@@ -236,16 +238,16 @@ def _unique(
 
 
 def _new_numbers(
-    session: Session, batch: _Batch, rows: Sequence[tuple[int, Any]], column: InstrumentedAttribute[str]
+    session: Session, batch: Batch, rows: Sequence[tuple[int, Any]], column: InstrumentedAttribute[str]
 ) -> None:
     """Report rows whose `number` is taken in the database or repeats an earlier row."""
-    taken = set(_lookup(session, column, (row.number for _, row in rows)))
-    _unique(batch, rows, lambda row: row.number, taken, "number")
+    taken = set(lookup(session, column, (row.number for _, row in rows)))
+    unique(batch, rows, lambda row: row.number, taken, "number")
 
 
-def _customers_of(session: Session, batch: _Batch, rows: Sequence[tuple[int, Any]]) -> dict[str, Customer]:
+def _customers_of(session: Session, batch: Batch, rows: Sequence[tuple[int, Any]]) -> dict[str, Customer]:
     """The customers the rows name; each unknown one is a problem of its row."""
-    customers = _lookup(session, Customer.code, (row.customer for _, row in rows))
+    customers = lookup(session, Customer.code, (row.customer for _, row in rows))
     for line, row in rows:
         client = customers.get(row.customer)
         if client is None:
@@ -255,10 +257,10 @@ def _customers_of(session: Session, batch: _Batch, rows: Sequence[tuple[int, Any
     return customers
 
 
-def _import_customers(session: Session, batch: _Batch, rows: Sequence[tuple[int, CustomerRow]]) -> None:
-    taken = set(_lookup(session, Customer.code, (row.code for _, row in rows)))
-    _unique(batch, rows, lambda row: row.code, taken, "code")
-    kams = _lookup(session, Employee.login, (row.kam for _, row in rows))
+def _import_customers(session: Session, batch: Batch, rows: Sequence[tuple[int, CustomerRow]]) -> None:
+    taken = set(lookup(session, Customer.code, (row.code for _, row in rows)))
+    unique(batch, rows, lambda row: row.code, taken, "code")
+    kams = lookup(session, Employee.login, (row.kam for _, row in rows))
     for line, row in rows:
         if row.kam not in kams or not kams[row.kam].active:
             batch.problem(line, "kam", f"no active employee {row.kam!r}")
@@ -289,10 +291,10 @@ def _import_customers(session: Session, batch: _Batch, rows: Sequence[tuple[int,
     )
 
 
-def _import_invoices(session: Session, batch: _Batch, rows: Sequence[tuple[int, InvoiceRow]]) -> None:
+def _import_invoices(session: Session, batch: Batch, rows: Sequence[tuple[int, InvoiceRow]]) -> None:
     customers = _customers_of(session, batch, rows)
     _new_numbers(session, batch, rows, Invoice.number)
-    orders = _lookup(session, Order.number, (row.order for _, row in rows if row.order))
+    orders = lookup(session, Order.number, (row.order for _, row in rows if row.order))
     for line, row in rows:
         order = orders.get(row.order) if row.order else None
         if row.order and order is None:
@@ -319,8 +321,8 @@ def _import_invoices(session: Session, batch: _Batch, rows: Sequence[tuple[int, 
     )
 
 
-def _import_payments(session: Session, batch: _Batch, rows: Sequence[tuple[int, PaymentRow]]) -> None:
-    invoices = _lookup(session, Invoice.number, (row.invoice for _, row in rows))
+def _import_payments(session: Session, batch: Batch, rows: Sequence[tuple[int, PaymentRow]]) -> None:
+    invoices = lookup(session, Invoice.number, (row.invoice for _, row in rows))
     paid: defaultdict[int, Decimal] = defaultdict(Decimal)
     for invoice_id, amount in session.execute(
         select(Payment.invoice_id, func.sum(Payment.amount))
@@ -349,7 +351,7 @@ def _import_payments(session: Session, batch: _Batch, rows: Sequence[tuple[int, 
     )
 
 
-def _import_orders(session: Session, batch: _Batch, rows: Sequence[tuple[int, OrderRow]]) -> None:
+def _import_orders(session: Session, batch: Batch, rows: Sequence[tuple[int, OrderRow]]) -> None:
     customers = _customers_of(session, batch, rows)
     _new_numbers(session, batch, rows, Order.number)
     if batch.problems:
@@ -370,7 +372,7 @@ def _import_orders(session: Session, batch: _Batch, rows: Sequence[tuple[int, Or
     )
 
 
-def _import_statements(session: Session, batch: _Batch, rows: Sequence[tuple[int, StatementRow]]) -> None:
+def _import_statements(session: Session, batch: Batch, rows: Sequence[tuple[int, StatementRow]]) -> None:
     customers = _customers_of(session, batch, rows)
     ids = [client.id for client in customers.values()]
     taken = {
@@ -381,7 +383,7 @@ def _import_statements(session: Session, batch: _Batch, rows: Sequence[tuple[int
             .where(FinancialStatement.customer_id.in_(ids))
         )
     }
-    _unique(batch, rows, lambda row: (row.customer, row.period_end), taken, "period_end")
+    unique(batch, rows, lambda row: (row.customer, row.period_end), taken, "period_end")
     if batch.problems:
         return
     session.execute(
@@ -397,7 +399,7 @@ def _import_statements(session: Session, batch: _Batch, rows: Sequence[tuple[int
     )
 
 
-WRITERS: dict[str, Callable[[Session, _Batch, Any], None]] = {
+WRITERS: dict[str, Callable[[Session, Batch, Any], None]] = {
     "customers": _import_customers,
     "invoices": _import_invoices,
     "payments": _import_payments,
@@ -406,16 +408,21 @@ WRITERS: dict[str, Callable[[Session, _Batch, Any], None]] = {
 }
 
 
+def reject_if_bad(session: Session, path: Path, batch: Batch) -> None:
+    """ImportRejected, with every problem by line and nothing written, if the batch has any; else flush."""
+    if batch.problems:
+        session.rollback()
+        raise ImportRejected(path, sorted(batch.problems, key=lambda p: p.line))
+    session.flush()
+
+
 def import_file(session: Session, kind: str, path: Path) -> dict[str, Any]:
     """Check every row of the file, then write them all; ImportRejected (and nothing written) if any row
     is bad. The caller's unit of work commits."""
     if kind not in ROWS:
         raise InvalidInput(f"unknown kind {kind!r}; one of {', '.join(KINDS)}", field="kind")
-    batch = _Batch()
-    rows = _read(path, ROWS[kind], batch)
+    batch = Batch()
+    rows = read_rows(path, ROWS[kind], batch)
     WRITERS[kind](session, batch, rows)  # checks the valid rows against the database; writes if all is well
-    if batch.problems:
-        session.rollback()
-        raise ImportRejected(path, sorted(batch.problems, key=lambda p: p.line))
-    session.flush()
+    reject_if_bad(session, path, batch)
     return {"kind": kind, "file": str(path), "imported": len(rows)}

@@ -59,6 +59,9 @@ class Base(DeclarativeBase):
 
 
 class Employee(Base):
+    """A person: their place in the org chart, their job role and any extra roles (such as `admin`), and their
+    password's argon2 hash (none until one is set: they cannot sign in)."""
+
     __tablename__ = "employees"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -67,8 +70,13 @@ class Employee(Base):
     position: Mapped[str] = mapped_column(String(200))
     department: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(50), index=True)
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """Extra roles beside the job role `role`, e.g. ["admin"]."""
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    language: Mapped[str | None] = mapped_column(String(2))
+    """es or en; none: the company's default."""
+    password_hash: Mapped[str | None] = mapped_column(String(255))
 
     manager: Mapped[Employee | None] = relationship(remote_side=[id])
 

@@ -8,9 +8,10 @@ import secrets
 import tempfile
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +64,24 @@ class Settings(BaseSettings):
         "Default: a random key kept in data_dir/secret.key.",
     )
     user: str | None = Field(default=None, description="Acting user's login when `--as` is not given.")
+    auth: Literal["demo", "required"] = Field(
+        default="demo",
+        description="demo: commands act as `--as`/KAMFLOW_USER without sign-in (the embedded demo); required: "
+        "every command that acts as a person needs a valid token from `kamflow login`.",
+    )
+    token: SecretStr | None = Field(
+        default=None, description="A personal API token for scripts (instead of the token file)."
+    )
+    token_file: Path | None = Field(
+        default=None,
+        description="Where `kamflow login` keeps the token; default: $XDG_CONFIG_HOME/kamflow/token, "
+        "else ~/.config/kamflow/token.",
+    )
+    token_hours: int = Field(default=12, ge=1, le=24 * 90, description="Lifetime of a token from `kamflow login`.")
+    sign_in_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins per login within the window after which sign-in is refused."
+    )
+    sign_in_window_minutes: int = Field(default=15, ge=1, description="The window failed sign-ins count in.")
 
     @field_validator("timezone")
     @classmethod
@@ -95,6 +114,21 @@ class Settings(BaseSettings):
     @property
     def approval_deadline(self) -> timedelta:
         return timedelta(hours=self.approval_deadline_hours)
+
+    @property
+    def token_lifetime(self) -> timedelta:
+        return timedelta(hours=self.token_hours)
+
+    @property
+    def sign_in_window(self) -> timedelta:
+        return timedelta(minutes=self.sign_in_window_minutes)
+
+    @property
+    def token_path(self) -> Path:
+        if self.token_file is not None:
+            return self.token_file
+        config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+        return Path(config) / "kamflow" / "token"
 
     @property
     def tz(self) -> ZoneInfo:

@@ -7,19 +7,23 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, create_engine, func, inspect, select, text
 from sqlalchemy.orm import Session
 
+import kamflow as package
 from kamflow import audit, migrate, org
 from kamflow.db import dispose_engines, get_engine, unit_of_work
 from kamflow.demo_data import generate
 from kamflow.discounts import service as discounts
 from kamflow.errors import InvalidInput
 from kamflow.models import AuditEvent, Delegation
+from kamflow.people import directory, passwords, signin
 from kamflow.settings import Settings, use_settings
 from tests.conftest import NOW, TODAY, customer
+from tests.unit.documents.conftest import delegate
 from tests.unit.test_audit_chain import TAMPERING, change_rows_and_verify, tamper_and_verify, write_events
 
 URL = os.environ.get("KAMFLOW_TEST_POSTGRES_URL")
@@ -29,6 +33,8 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.skipif(URL is None, reason="set KAMFLOW_TEST_POSTGRES_URL to a PostgreSQL server"),
 ]
+
+SAMPLES = Path(package.__file__).parent / "demo_csv"
 
 
 @pytest.fixture
@@ -157,3 +163,49 @@ def test_the_migration_chains_existing_events_and_keeps_them_append_only_on_post
     assert check.problem is None and check.events == 2500
     with pytest.raises(Exception, match="append-only"), get_engine(pg_settings).begin() as connection:
         connection.execute(text("UPDATE audit_events SET actor = 'x'"))
+
+
+def test_people_migrate_import_sign_in_and_act_through_a_delegation_on_postgresql(pg_settings: Settings) -> None:
+    migrate.upgrade(pg_settings, "0005")
+    with get_engine(pg_settings).begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO employees (id, login, full_name, position, department, role, manager_id, active) "
+                "VALUES (100, 'old.boss', 'B', 'B', 'M', 'director', NULL, true), "
+                "(101, 'old.kam', 'K', 'K', 'S', 'kam', 100, true)"
+            )
+        )
+    migrate.upgrade(pg_settings)  # 0007 alters employees in place, rows and all
+    with unit_of_work() as session:
+        assert org.employee(session, "old.kam").roles == []
+        session.execute(text("DELETE FROM employees"))
+    generate(get_engine(pg_settings), customers=5, seed=7, today=TODAY)
+    with unit_of_work() as session:
+        result = directory.import_employees(session, SAMPLES / "employees.csv", actor="setup", now=NOW)
+        assert (result["updated"], result["unchanged"]) == (4, 8)
+        passwords.set_password(
+            session, org.employee(session, "kam.north2"), "a long password", actor="setup", now=NOW
+        )
+        delegate(session, "head.north", "kam.north2", TODAY, TODAY)
+
+    def sign_in(session: Session, password: str) -> signin.Issued | signin.Refused:
+        return signin.sign_in(
+            session,
+            login="kam.north2",
+            password=password,
+            now=NOW,
+            lifetime=dt.timedelta(hours=12),
+            failures=5,
+            window=dt.timedelta(minutes=15),
+        )
+
+    with unit_of_work() as session:
+        wrong, issued = sign_in(session, "not it"), sign_in(session, "a long password")
+    assert isinstance(wrong, signin.Refused) and isinstance(issued, signin.Issued)
+    with unit_of_work() as session:
+        acting = signin.identify(session, token=issued.token, as_login="head.north", on=TODAY, now=NOW)
+        assert isinstance(acting, signin.Acting) and (acting.login, acting.on_behalf) == ("head.north", True)
+        expired = signin.identify(
+            session, token=issued.token, as_login=None, on=TODAY, now=NOW + dt.timedelta(hours=13)
+        )
+        assert isinstance(expired, signin.Refused) and expired.field == "token"

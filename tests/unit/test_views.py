@@ -8,12 +8,13 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from flows.processes import decided_view
-from kamflow import approvals
+from kamflow import approvals, org
 from kamflow.app.cli import TaskLine, app
 from kamflow.app.serve import prefect_environment
 from kamflow.credit import limits, orders, solvency, standing
 from kamflow.discounts import views as discounts
 from kamflow.documents import views as documents
+from kamflow.people.views import person_view
 from kamflow.review import views as review
 from kamflow.review.tables import CollectionTask, InvoiceHold, PaymentPromise
 from kamflow.settings import Settings
@@ -295,3 +296,22 @@ def test_the_cli_prints_a_view_as_text_or_json(
     done = CliRunner().invoke(app, ["credit", "exposure", "C0001", *(["--json"] if as_json else [])])
     assert done.exit_code == 0
     assert done.stdout.startswith('{\n  "customer": "C0001"' if as_json else "exposure of C0001 ")
+
+
+def test_a_person_view(session: Session) -> None:
+    view = person_view(org.employee(session, "hr"))
+    assert keys(view) == {
+        "login",
+        "name",
+        "position",
+        "department",
+        "superior",
+        "roles",
+        "active",
+        "language",
+        "password",
+    }
+    assert view.text() == (
+        "hr: Romero Vega, Isabel, HR Manager (Human Resources); roles hr, admin; reports to director — no password"
+    )
+

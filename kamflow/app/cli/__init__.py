@@ -11,9 +11,10 @@ import typer
 from pydantic import Field
 
 from kamflow.app.cli.audit import audit_app
-from kamflow.app.cli.common import AsUser, CustomerOption, Json, acting_login, listing, run_command
+from kamflow.app.cli.common import AsUser, CustomerOption, Json, listing, run_command
 from kamflow.app.cli.credit import credit_app, import_app, order_app
 from kamflow.app.cli.docs import delegate, doc_app, read_text
+from kamflow.app.cli.people import import_employees, login, logout, user_app
 from kamflow.app.cli.review import collection_app, review
 from kamflow.app.cli.rules import rules_app
 from kamflow.settings import get_settings
@@ -65,16 +66,27 @@ def init(
         migrate.upgrade(settings)
         result: dict[str, Any] = {"database": settings.db_url, "migrated": "head"}
         if demo:
-            from kamflow.db import get_engine
-            from kamflow.demo_data import generate
+            from kamflow.db import get_engine, unit_of_work
+            from kamflow.demo_data import generate, give_demo_passwords
 
             summary = generate(get_engine(settings), customers=customers, seed=seed, today=clock.today())
             result["demo"] = dataclasses.asdict(summary)
+            with unit_of_work(settings) as session:
+                result["demo_password"] = give_demo_passwords(session, now=clock.now())
         return result
 
-    run_command(
-        as_json, body, lambda r: f"database ready: {r['database']}" + (f"\ndemo: {r['demo']}" if demo else "")
-    )
+    run_command(as_json, body, _init_text)
+
+
+def _init_text(result: dict[str, Any]) -> str:
+    lines = [f"database ready: {result['database']}"]
+    if "demo" in result:
+        lines += [
+            f"demo: {result['demo']}",
+            f"demo sign-in (demo data only): every demo login has the password {result['demo_password']!r};"
+            " `kamflow login LOGIN` with KAMFLOW_AUTH=required",
+        ]
+    return "\n".join(lines)
 
 
 @app.command()
@@ -112,6 +124,7 @@ def discount_request(
     """Ask for a discount: the rules approve, reject, or escalate it to the department head."""
 
     def body() -> View:
+        from kamflow.app import identity
         from kamflow.app.runs import start
         from kamflow.discounts import PROCESS
         from kamflow.discounts.service import DiscountRequestIn
@@ -125,7 +138,7 @@ def discount_request(
                     "discount_pct": discount_pct,
                     "order_total": order_total,
                     "note": note,
-                    "requester": acting_login(acting),
+                    "requester": identity.acting(acting).login,
                 }
             ),
         )
@@ -153,10 +166,12 @@ def tasks(acting: AsUser = None, as_json: Json = False) -> None:
 
     def body() -> list[TaskLine]:
         from kamflow import approvals, clock, org
+        from kamflow.app import identity
         from kamflow.db import unit_of_work
 
+        login = identity.acting(acting).login
         with unit_of_work() as session:
-            me = org.employee(session, acting_login(acting))
+            me = org.employee(session, login)
             secret = get_settings().approval_secret
             return [
                 TaskLine(
@@ -204,13 +219,14 @@ def decide(
     """Decide a waiting task: resumes its flow run with your answer (the same path as the UI form)."""
 
     def body() -> View:
+        from kamflow.app import identity
         from kamflow.app.runs import Answer
         from kamflow.app.runs import decide as resume
 
         content = None if file is None else read_text(file)
         return resume(
             task_id,
-            login=acting_login(acting),
+            login=identity.acting(acting).login,
             answer=Answer(
                 action=action, discount_pct=discount_pct, amount=amount, comment=comment, content=content
             ),
@@ -223,6 +239,10 @@ app.add_typer(doc_app, name="doc")
 app.add_typer(credit_app, name="credit")
 app.add_typer(order_app, name="order")
 app.add_typer(import_app, name="import")
+import_app.command("employees")(import_employees)
+app.add_typer(user_app, name="user")
+app.command()(login)
+app.command()(logout)
 app.command()(delegate)
 app.command()(review)
 app.add_typer(collection_app, name="collection")

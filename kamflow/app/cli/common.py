@@ -1,4 +1,4 @@
-"""What every `kamflow` command module shares: the option types, the acting user, dates, and running a command
+"""What every `kamflow` command module shares: the option types, dates, and running a command
 body so that each known failure prints its message and exits with its code (2 invalid input, 3 not permitted,
 4 not found)."""
 
@@ -17,19 +17,18 @@ from kamflow.errors import InvalidInput, KamflowError, NotPermitted
 from kamflow.settings import get_settings
 from kamflow.views import View
 
-AsUser = Annotated[str | None, typer.Option("--as", help="Acting user's login (default: $KAMFLOW_USER).")]
+AsUser = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        help="Acting user's login (default: $KAMFLOW_USER). With KAMFLOW_AUTH=required: your own, or that of "
+        "someone a delegation in force today makes you act for.",
+    ),
+]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 CustomerArgument = Annotated[str, typer.Argument(help="Customer code, e.g. C0001.")]
 CustomerOption = Annotated[str, typer.Option(help="Customer code, e.g. C0001.")]
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Business date YYYY-MM-DD (default today).")]
-
-
-def acting_login(login: str | None) -> str:
-    """Who acts: `--as`, else $KAMFLOW_USER; InvalidInput on `as` if neither says."""
-    who = login or get_settings().user
-    if not who:
-        raise InvalidInput("say who is acting: --as LOGIN or KAMFLOW_USER", field="as")
-    return who
 
 
 def parse_date(value: str, field: str) -> dt.date:
@@ -55,7 +54,8 @@ def run_command(as_json: bool, action: Callable[[], Any], human: Callable[[Any],
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "input"
-        _fail(InvalidInput(f"{field}: {first['msg']}", field=field), as_json)
+        message = str(first["msg"]).removeprefix("Value error, ")
+        _fail(InvalidInput(f"{field}: {message}", field=field), as_json)
     except NotPermitted as exc:
         if exc.actor is not None:
             from kamflow.access import record_refusal

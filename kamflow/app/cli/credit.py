@@ -15,7 +15,6 @@ from kamflow.app.cli.common import (
     CustomerArgument,
     CustomerOption,
     Json,
-    acting_login,
     parse_date,
     run_command,
 )
@@ -54,11 +53,13 @@ def credit_check(
     """Check a customer's solvency: ratios, Altman score, payment history → risk class and decision."""
 
     def body() -> View:
+        from kamflow.app import identity
         from kamflow.app.runs import start
         from kamflow.credit.solvency import PROCESS, SolvencyCheckIn
 
         request = {"customer": customer, "purpose": purpose, "order_amount": order_amount}
-        return start(PROCESS, SolvencyCheckIn.model_validate({**request, "requester": acting_login(acting)}))
+        requester = identity.acting(acting).login
+        return start(PROCESS, SolvencyCheckIn.model_validate({**request, "requester": requester}))
 
     run_command(as_json, body)
 
@@ -96,6 +97,7 @@ def limit_set(
     blocked orders are re-checked."""
 
     def body() -> View:
+        from kamflow.app import identity
         from kamflow.app.runs import start
         from kamflow.credit.limits import PROCESS, LimitChangeIn
 
@@ -103,7 +105,7 @@ def limit_set(
         return start(
             PROCESS,
             LimitChangeIn.model_validate(
-                {**request, "confirm": confirm, "reason": reason, "requester": acting_login(acting)}
+                {**request, "confirm": confirm, "reason": reason, "requester": identity.acting(acting).login}
             )
         )
 
@@ -121,11 +123,12 @@ def order_submit(
     """Enter an order: approved within the credit conditions, or blocked for the credit controller."""
 
     def body() -> View:
+        from kamflow.app import identity
         from kamflow.app.runs import start
         from kamflow.credit.orders import PROCESS, OrderIn
 
         request = {"customer": customer, "amount": amount, "number": number}
-        return start(PROCESS, OrderIn.model_validate({**request, "requester": acting_login(acting)}))
+        return start(PROCESS, OrderIn.model_validate({**request, "requester": identity.acting(acting).login}))
 
     run_command(as_json, body)
 

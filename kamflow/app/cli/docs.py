@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from kamflow.app.cli.common import AsUser, Json, acting_login, parse_date, run_command
+from kamflow.app.cli.common import AsUser, Json, parse_date, run_command
 from kamflow.errors import InvalidInput
 from kamflow.views import View
 
@@ -54,6 +54,7 @@ def doc_submit(
     """Submit a draft: its type's chain starts (the draft must have the type's sections and fields)."""
 
     def body() -> View:
+        from kamflow.app import identity
         from kamflow.app.runs import start
         from kamflow.documents.service import PROCESS
         from kamflow.documents.submission import DocumentIn
@@ -65,7 +66,7 @@ def doc_submit(
                     "doc_type": doc_type,
                     "title": title,
                     "content": read_text(file),
-                    "author": acting_login(acting),
+                    "author": identity.acting(acting).login,
                     "fields": _fields(field or []),
                 }
             )
@@ -85,9 +86,10 @@ def doc_revise(
     """The author's new version of a returned document; the chain asks everyone again, showing the diff."""
 
     def body() -> View:
+        from kamflow.app import identity
         from kamflow.app.documents import revise
 
-        return revise(document_id, login=acting_login(acting), content=read_text(file), comment=comment)
+        return revise(document_id, login=identity.acting(acting).login, content=read_text(file), comment=comment)
 
     run_command(as_json, body)
 
@@ -131,10 +133,11 @@ def delegate(
     window and come back after it. Self-delegation and cycles are refused."""
 
     def body() -> View:
+        from kamflow.app import identity
         from kamflow.app.documents import delegate as record
 
         return record(
-            acting=acting_login(acting),
+            acting=identity.acting(acting).login,
             frm=frm,
             to=to,
             valid_from=parse_date(from_date, "from_date"),

@@ -10,7 +10,7 @@ from uuid import UUID
 import typer
 from pydantic import BaseModel, ConfigDict, Field
 
-from kamflow.app.cli.common import AsOf, AsUser, CustomerArgument, Json, acting_login, listing, run_command
+from kamflow.app.cli.common import AsOf, AsUser, CustomerArgument, Json, listing, run_command
 from kamflow.review import MAX_SHARDS
 from kamflow.views import View
 
@@ -101,12 +101,14 @@ def collection_tasks(acting: AsUser = None, as_json: Json = False) -> None:
 
     def body() -> list[CollectionTaskView]:
         from kamflow import clock, org
+        from kamflow.app import identity
         from kamflow.db import unit_of_work
         from kamflow.review import collection
         from kamflow.review.views import task_view
 
+        login = identity.acting(acting).login
         with unit_of_work() as session:
-            me = org.employee(session, acting_login(acting))
+            me = org.employee(session, login)
             return [task_view(task, code) for task, code in collection.tasks_for(session, me, on=clock.today())]
 
     run_command(as_json, body, listing("no open collection tasks"))
@@ -123,14 +125,16 @@ def collection_done(
 
     def body() -> View:
         from kamflow import clock
+        from kamflow.app import identity
         from kamflow.db import unit_of_work
         from kamflow.models import Customer
         from kamflow.review import collection
         from kamflow.review.views import task_view
 
+        login = identity.acting(acting).login
         with unit_of_work() as session:
             task = collection.complete_task(
-                session, task_id=task_id, login=acting_login(acting), note=note, on=clock.today(), now=clock.now()
+                session, task_id=task_id, login=login, note=note, on=clock.today(), now=clock.now()
             )
             return task_view(task, session.get_one(Customer, task.customer_id).code)
 
@@ -149,12 +153,14 @@ def collection_promise(
 
     def body() -> View:
         from kamflow import clock
+        from kamflow.app import identity
         from kamflow.db import unit_of_work
         from kamflow.review import collection
         from kamflow.review.views import promise_view
 
+        by = identity.acting(acting).login
         promise = collection.PromiseIn.model_validate(
-            {"customer": customer, "amount": amount, "promised_for": date, "recorded_by": acting_login(acting)}
+            {"customer": customer, "amount": amount, "promised_for": date, "recorded_by": by}
         )
         with unit_of_work() as session:
             row = collection.record_promise(session, promise, on=clock.today(), now=clock.now())
@@ -175,12 +181,13 @@ def collection_hold(
 
     def body() -> View:
         from kamflow import clock
+        from kamflow.app import identity
         from kamflow.db import unit_of_work
         from kamflow.review import collection
         from kamflow.review.views import hold_view
 
         hold = collection.HoldIn.model_validate(
-            {"invoice": invoice, "reason": reason, "placed_by": acting_login(acting), "release": release}
+            {"invoice": invoice, "reason": reason, "placed_by": identity.acting(acting).login, "release": release}
         )
         with unit_of_work() as session:
             return hold_view(

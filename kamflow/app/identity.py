@@ -1,0 +1,126 @@
+"""Who a command acts as: the one function every command that acts as a person asks (principle 8), and the token
+file `kamflow login` keeps.
+
+KAMFLOW_AUTH=demo (the default, the embedded demo): `--as`/KAMFLOW_USER names the person, unproven, and the
+command says so once on stderr. KAMFLOW_AUTH=required: the token (KAMFLOW_TOKEN, else the token file) must be
+live and its person active; `--as OTHER` only where a delegation in force today makes that person act for OTHER.
+Every refusal is audited and exits 3.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import typer
+
+from kamflow import clock, org
+from kamflow.db import unit_of_work
+from kamflow.errors import InvalidInput, NotPermitted
+from kamflow.people import directory, signin, tokens, trail
+from kamflow.people.signin import Acting
+from kamflow.settings import Settings, get_settings
+
+SETUP = "setup"
+"""The actor of the commands that keep the org chart while no admin can sign in yet."""
+
+
+def acting(as_login: str | None, *, settings: Settings | None = None) -> Acting:
+    """The person the command acts as (and who proved it); NotPermitted (audited) if the sign-in does not hold."""
+    settings = settings or get_settings()
+    wanted = as_login or settings.user
+    if settings.auth == "demo":
+        return _unproven(wanted, settings)
+    with unit_of_work(settings) as session:
+        found = signin.identify(
+            session, token=_token(settings), as_login=wanted, on=clock.today(), now=clock.now()
+        )
+    if isinstance(found, signin.Refused):
+        raise NotPermitted(found.message, field=found.field)
+    return found
+
+
+def _unproven(wanted: str | None, settings: Settings) -> Acting:
+    if not wanted:
+        raise InvalidInput("say who is acting: --as LOGIN or KAMFLOW_USER", field="as")
+    with unit_of_work(settings) as session:
+        person = org.employee(session, wanted)
+    if not person.active:
+        raise NotPermitted(f"{wanted} is not an active employee", field="as")
+    typer.echo(f"demo mode: acting as {wanted} without sign-in (KAMFLOW_AUTH=demo)", err=True)
+    return Acting(person)
+
+
+def keeper(as_login: str | None, *, themself: str | None = None, settings: Settings | None = None) -> str:
+    """The login a command that keeps people or accounts acts as: an admin (or, for `themself`, that very person),
+    else NotPermitted, audited. While no admin can sign in yet (a fresh database), "setup"."""
+    settings = settings or get_settings()
+    with unit_of_work(settings) as session:
+        if directory.setting_up(session):
+            return SETUP
+    who = acting(as_login, settings=settings)
+    if directory.ADMIN in who.person.roles or who.login == themself:
+        return who.login
+    with unit_of_work(settings) as session:
+        actor = who.signed_in.login if who.signed_in else who.login
+        trail.about(
+            session, "action_refused", person_id=who.person.id, actor=actor, now=clock.now(), reason="not_admin"
+        )
+    raise NotPermitted(f"{who.login} is not an admin: only an admin keeps people and accounts", field="as")
+
+
+def sign_in(login: str, password: str, *, settings: Settings | None = None) -> dict[str, str]:
+    """A new token for the person, kept in the token file; NotPermitted (audited) for a wrong login or password
+    or too many failures lately."""
+    settings = settings or get_settings()
+    with unit_of_work(settings) as session:
+        issued = signin.sign_in(
+            session,
+            login=login,
+            password=password,
+            now=clock.now(),
+            lifetime=settings.token_lifetime,
+            failures=settings.sign_in_failures,
+            window=settings.sign_in_window,
+        )
+    if isinstance(issued, signin.Refused):
+        raise NotPermitted(issued.message, field=issued.field)
+    path = _keep_token(settings, issued.token)
+    return {"login": login, "expires_at": issued.expires_at.isoformat(timespec="seconds"), "token_file": str(path)}
+
+
+def sign_out(*, settings: Settings | None = None) -> str | None:
+    """Revoke the token in use (KAMFLOW_TOKEN, else the token file's) and delete the file; whose it was."""
+    settings = settings or get_settings()
+    token = _token(settings)
+    holder = None
+    if token:
+        with unit_of_work(settings) as session:
+            holder = tokens.revoke(session, token, now=clock.now())
+    settings.token_path.unlink(missing_ok=True)
+    return holder.login if holder else None
+
+
+def _token(settings: Settings) -> str | None:
+    """The token in use: KAMFLOW_TOKEN (scripts), else the token file's."""
+    return settings.token.get_secret_value() if settings.token else _read_token(settings)
+
+
+def _read_token(settings: Settings) -> str | None:
+    try:
+        return settings.token_path.read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _keep_token(settings: Settings, token: str) -> Path:
+    """Write the token where the next commands read it: a file only its owner reads (600) in a folder only its
+    owner opens (700, when made here), replaced whole."""
+    path = settings.token_path
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    handle, fresh = tempfile.mkstemp(dir=path.parent, prefix=".token.")  # mode 600
+    with os.fdopen(handle, "w") as out:
+        out.write(token + "\n")
+    os.replace(fresh, path)
+    return path
