@@ -1,6 +1,6 @@
-"""Any table view (`kamflow.tabular.Table`) written as a file people take away: CSV (the csv module; text cells that
-a spreadsheet would run as a formula are neutralised), XLSX (openpyxl: a header row, money as numbers with a number
-format, dates as dates) or PDF (WeasyPrint, from the Jinja2 template `templates/table.html`).
+"""Any table view (`kamflow.tabular.Table`) written as a file people take away: CSV (the csv module; text cells
+that a spreadsheet would run as a formula are neutralised), XLSX (openpyxl: a header row, money as numbers with a
+number format, dates as dates) or PDF (WeasyPrint, from the Jinja2 template `templates/table.html`).
 
 A file is written beside its destination and moved into place once whole, so a failed export leaves no file."""
 

@@ -76,7 +76,9 @@ class Table:
         header = line([column.title for column in self.columns])
         rule = "  ".join("-" * width for width in widths)
         body = [line(row) for row in cells] or ["(nothing)"]
-        return "\n".join([self.title, *self.lines, "", header, rule, *body, *(["", *self.notes] if self.notes else [])])
+        return "\n".join(
+            [self.title, *self.lines, "", header, rule, *body, *(["", *self.notes] if self.notes else [])]
+        )
 
     def records(self) -> list[dict[str, str]]:
         """The rows as people read them, keyed by column title (a Prefect table artifact)."""

@@ -14,6 +14,7 @@ from kamflow.app.cli.audit import audit_app
 from kamflow.app.cli.common import AsUser, CustomerOption, Json, acting_login, listing, run_command
 from kamflow.app.cli.credit import credit_app, import_app, order_app
 from kamflow.app.cli.docs import delegate, doc_app, read_text
+from kamflow.app.cli.reports import report_app, statement
 from kamflow.app.cli.review import collection_app, review
 from kamflow.app.cli.rules import rules_app
 from kamflow.settings import get_settings
@@ -228,6 +229,8 @@ app.command()(review)
 app.add_typer(collection_app, name="collection")
 app.add_typer(rules_app, name="rules")
 app.add_typer(audit_app, name="audit")
+app.command()(statement)
+app.add_typer(report_app, name="report")
 
 
 def main() -> None:
