@@ -6,7 +6,6 @@ field, exits with its code and writes no file."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -21,31 +20,15 @@ from typer.testing import CliRunner
 
 from kamflow import export, ledger
 from kamflow.app.cli import app
-from kamflow.app.serve import prefect_environment
 from kamflow.credit.facts import money
 from kamflow.models import Customer
 from kamflow.review.tables import CustomerReview
-from kamflow.settings import Settings
 from kamflow.statements import statement
 from kamflow.tabular import Column, Row, Table
 from tests.conftest import TODAY, customer
 from tests.unit.review.conftest import review
 
 Kamflow = Callable[..., tuple[int, Any]]
-
-
-@pytest.fixture
-def kamflow(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Kamflow:
-    """`kamflow ... --json` in-process; the Prefect environment the CLI sets is given back afterwards."""
-    for name, value in prefect_environment(settings).items():
-        monkeypatch.setenv(name, value)
-    runner = CliRunner()
-
-    def run(*args: str) -> tuple[int, Any]:
-        done = runner.invoke(app, [*args, "--json"])
-        return done.exit_code, json.loads(done.stdout) if done.stdout.strip() else None
-
-    return run
 
 
 def open_invoices(kamflow: Kamflow, code: str) -> Decimal:
