@@ -1,6 +1,6 @@
 """Flow `nightly-credit-review` (clause 2.13): every active customer reviewed as of a business date, in
 shards; a progress artifact while it runs, then a table of customers per dunning level, a table of the top
-risks with their reasons, and a markdown summary.
+risks with their reasons, the receivables ageing per KAM, and a markdown summary.
 
 Each shard is a run of the flow `credit-review-shard`. Shard 0 runs inside the review's own process; each
 other shard is started by a parallel Prefect task as a run of the deployment `credit-review-shard`, so the
@@ -31,14 +31,16 @@ from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
 from flows.runs import deployment_path
-from kamflow import clock
+from kamflow import clock, receivables
 from kamflow.db import unit_of_work
 from kamflow.review import MAX_SHARDS, service
+from kamflow.review.dunning import load_policy
 
 PROGRESS_KEY = "credit-review-progress"
 LEVELS_KEY = "credit-review-levels"
 RISKS_KEY = "credit-review-top-risks"
 SUMMARY_KEY = "credit-review-summary"
+AGEING_KEY = "credit-review-ageing"
 SHARD_PROCESS = "credit-review-shard"
 SHARD_DEPLOYMENT = deployment_path(SHARD_PROCESS)
 
@@ -127,12 +129,16 @@ def nightly_credit_review(
         future.result()  # the first failed shard fails the run, naming the customer that broke it
     with unit_of_work() as session:
         summary = service.finish_review(session, as_of=as_of, now=clock.now())
+        ageing = receivables.ageing(session, as_of=as_of, buckets=load_policy().ageing, kams=None, kam=None)
     update_progress_artifact(progress_id, progress=100.0)
     create_table_artifact(
         key=LEVELS_KEY, table=summary.levels_table(), description=f"Customers per dunning level on {as_of}"
     )
     create_table_artifact(
         key=RISKS_KEY, table=summary.top_risks, description=f"Top risks on {as_of}, with the rules' reasons"
+    )
+    create_table_artifact(
+        key=AGEING_KEY, table=ageing.per_kam().records(), description=f"Receivables ageing per KAM on {as_of}"
     )
     create_markdown_artifact(key=SUMMARY_KEY, markdown=summary.markdown(), description=f"Credit review of {as_of}")
     return ReviewOutcome(

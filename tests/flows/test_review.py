@@ -15,7 +15,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.states import Scheduled
 from sqlalchemy import select
 
-from flows.review import LEVELS_KEY, PROGRESS_KEY, RISKS_KEY, SUMMARY_KEY, nightly_credit_review
+from flows.review import AGEING_KEY, LEVELS_KEY, PROGRESS_KEY, RISKS_KEY, SUMMARY_KEY, nightly_credit_review
 from kamflow import clock
 from kamflow.db import unit_of_work
 from kamflow.review.tables import CreditReview
@@ -45,10 +45,11 @@ def test_the_review_is_named_after_its_date_and_publishes_its_artifacts(runs: Ru
         assert client.read_flow_run(run_id).name == f"credit-review-{day}"
 
     found = artifacts_of(run_id)
-    assert {key: found[key].type for key in (PROGRESS_KEY, LEVELS_KEY, RISKS_KEY, SUMMARY_KEY)} == {
+    assert {key: found[key].type for key in (PROGRESS_KEY, LEVELS_KEY, RISKS_KEY, AGEING_KEY, SUMMARY_KEY)} == {
         PROGRESS_KEY: "progress",
         LEVELS_KEY: "table",
         RISKS_KEY: "table",
+        AGEING_KEY: "table",
         SUMMARY_KEY: "markdown",
     }
     assert found[PROGRESS_KEY].data == 100.0
@@ -57,6 +58,12 @@ def test_the_review_is_named_after_its_date_and_publishes_its_artifacts(runs: Ru
     risks = rows(found[RISKS_KEY])
     assert 0 < len(risks) <= 10 and all(row["reasons"] and row["customer"].startswith("C") for row in risks)
     assert f"# Credit review of {day}: completed" in found[SUMMARY_KEY].data
+    ageing = rows(found[AGEING_KEY])
+    assert [row["name"] for row in ageing] == [
+        *(f"total of {kam}" for kam in ("kam.north1", "kam.north2", "kam.south1", "kam.south2")),
+        "total",
+    ]
+    assert {"not due", "1-30 days", "over 90 days", "overdue", "total"} <= set(ageing[-1])
 
 
 def test_a_scheduled_run_started_late_reviews_the_night_it_was_scheduled_for(

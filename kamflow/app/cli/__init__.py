@@ -15,6 +15,7 @@ from kamflow.app.cli.common import AsUser, CustomerOption, Json, listing, run_co
 from kamflow.app.cli.credit import credit_app, import_app, order_app
 from kamflow.app.cli.docs import delegate, doc_app, read_text
 from kamflow.app.cli.people import import_employees, login, logout, user_app
+from kamflow.app.cli.reports import report_app, statement
 from kamflow.app.cli.review import collection_app, review
 from kamflow.app.cli.rules import rules_app
 from kamflow.settings import get_settings
@@ -248,6 +249,8 @@ app.command()(review)
 app.add_typer(collection_app, name="collection")
 app.add_typer(rules_app, name="rules")
 app.add_typer(audit_app, name="audit")
+app.command()(statement)
+app.add_typer(report_app, name="report")
 
 
 def main() -> None:

@@ -4,7 +4,6 @@ writes nothing; the right person records promises, holds disputed invoices and c
 from __future__ import annotations
 
 import datetime as dt
-import json
 from decimal import Decimal
 from typing import Any
 
@@ -15,30 +14,14 @@ from typer.testing import CliRunner
 
 from kamflow import clock, org
 from kamflow.app.cli import app
-from kamflow.app.serve import prefect_environment
 from kamflow.credit.facts import money
 from kamflow.errors import NotPermitted
 from kamflow.models import AuditEvent, Customer, Employee, Invoice
 from kamflow.review import collection
 from kamflow.review.tables import CollectionTask, InvoiceHold, PaymentPromise
-from kamflow.settings import Settings
 from tests.conftest import NOW, TODAY
 from tests.unit.review.conftest import review
 from tests.unit.statements import statements
-
-
-@pytest.fixture
-def kamflow(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """`kamflow ... --json` in-process; the Prefect environment the CLI sets is given back afterwards."""
-    for name, value in prefect_environment(settings).items():
-        monkeypatch.setenv(name, value)
-    runner = CliRunner()
-
-    def run(*args: str) -> tuple[int, Any]:
-        done = runner.invoke(app, [*args, "--json"])
-        return done.exit_code, json.loads(done.stdout) if done.stdout.strip() else None
-
-    return run
 
 
 def written(session: Session) -> tuple[int, ...]:

@@ -1,0 +1,117 @@
+"""The decision register: every audited decision of a period — who, when, on what, the outcome, the reasons and
+the rule-set version — read from the audit trail. A decision is an event the rules decided (it carries their
+version), a person's answer to a task (it names the task), or a document agreed, approved, acknowledged, returned
+or rejected. What `kamflow report decisions` shows and exports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from kamflow.models import AuditEvent, Customer
+from kamflow.reports import words
+from kamflow.tabular import Column, Row, Table, Tabular
+from kamflow.views import Part
+
+DOCUMENT_DECISIONS = ("agree", "approve", "acknowledge", "returned", "rejected")
+COLUMNS = (
+    Column("when"),
+    Column("who"),
+    Column("subject"),
+    Column("customer"),
+    Column("outcome"),
+    Column("reasons"),
+    Column("rules version"),
+)
+
+
+class DecisionLine(Part):
+    at: dt.datetime
+    actor: str
+    subject_type: str
+    subject_id: int
+    customer: str | None
+    action: str
+    reasons: list[str]
+    rules_version: str | None
+
+    def cells(self) -> tuple[str | None, ...]:
+        return (
+            self.at.strftime("%Y-%m-%d %H:%M %Z"),
+            self.actor,
+            f"{words(self.subject_type)} {self.subject_id}",
+            self.customer,
+            words(self.action),
+            "; ".join(self.reasons),
+            (self.rules_version or "")[:12],
+        )
+
+
+class DecisionRegisterView(Tabular):
+    """The decisions audited from one day to another (company time), oldest first."""
+
+    period_from: dt.date
+    period_to: dt.date
+    kam: str | None
+    decisions: list[DecisionLine]
+
+    def table(self) -> Table:
+        whose = f"on customers of {self.kam}" if self.kam else "on every customer you may see"
+        return Table(
+            title=f"Decision register {self.period_from} to {self.period_to}",
+            lines=(f"every audited decision {whose}; times in the company's timezone",),
+            columns=COLUMNS,
+            rows=tuple(Row(line.cells()) for line in self.decisions),
+        )
+
+
+def register(
+    session: Session,
+    *,
+    start: dt.date,
+    end: dt.date,
+    tz: dt.tzinfo,
+    kams: Collection[int] | None,
+    kam: str | None,
+) -> DecisionRegisterView:
+    """The decisions audited from `start` to `end` (days in `tz`, both included). With `kams`, only decisions on
+    those KAMs' customers (a decision that names no customer, such as a document's, is then left out)."""
+    since = dt.datetime.combine(start, dt.time(), tzinfo=tz)
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    customer = AuditEvent.detail["customer"].as_string()
+    query = (
+        select(AuditEvent)
+        .where(
+            AuditEvent.at >= since,
+            AuditEvent.at < until,
+            or_(
+                AuditEvent.rules_version.is_not(None),
+                AuditEvent.detail["task"].as_integer().is_not(None),
+                AuditEvent.action.in_([f"document_{action}" for action in DOCUMENT_DECISIONS]),
+            ),
+        )
+        .order_by(AuditEvent.seq)
+    )
+    if kams is not None:
+        query = query.where(customer.in_(select(Customer.code).where(Customer.kam_id.in_(kams))))
+    return DecisionRegisterView(
+        period_from=start,
+        period_to=end,
+        kam=kam,
+        decisions=[
+            DecisionLine(
+                at=event.at.astimezone(tz),
+                actor=event.actor,
+                subject_type=event.subject_type,
+                subject_id=event.subject_id,
+                customer=event.detail.get("customer"),
+                action=event.action,
+                reasons=[f"{reason['rule']}: {reason['text']}" for reason in event.reasons],
+                rules_version=event.rules_version,
+            )
+            for event in session.scalars(query)
+        ],
+    )

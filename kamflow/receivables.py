@@ -1,0 +1,192 @@
+"""Accounts receivable ageing as of a date, per key account manager and per customer, in the buckets of the
+review's dunning policy (`kamflow/review/dunning.yaml`: upper bounds inclusive, what is not yet due in no bucket) —
+what `kamflow report ageing` shows and exports, and the nightly review publishes per KAM. Also whose customers a
+person may read in a report: the access policy's, asked once per KAM."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Sequence
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kamflow import access, ledger
+from kamflow.models import Customer, Employee
+from kamflow.review.ageing import Bucket, days_overdue
+from kamflow.tabular import Column, Row, Table, Tabular
+from kamflow.views import Part
+
+ZERO = Decimal("0.00")
+
+
+def kams_seen_by(session: Session, person: Employee, *, on: dt.date) -> list[int] | None:
+    """The KAMs whose customers `person` may read in a report on `on`: None for everyone's (a role the access
+    policy lets see every customer), else those they look after or stand in for (the policy asked once per KAM: a
+    customer's right follows its KAM)."""
+    if person.role in access.current().customers_seen_by:
+        return None
+    one_each = session.scalars(select(func.min(Customer.id)).group_by(Customer.kam_id)).all()
+    return sorted(
+        client.kam_id
+        for client in session.scalars(select(Customer).where(Customer.id.in_(one_each)))
+        if access.customer_right(session, person, client, on=on) is not None
+    )
+
+
+class AgeingLine(Part):
+    """Open receivables of a customer, or the total of a KAM's customers or of everyone's, in one currency."""
+
+    kam: str
+    customer: str | None
+    name: str
+    currency: str
+    not_due: Decimal
+    buckets: list[Decimal]
+    overdue: Decimal
+    total: Decimal
+    oldest_overdue_days: int | None
+
+    def cells(self) -> tuple[str | int | Decimal | None, ...]:
+        head = (self.kam, self.customer, self.name, self.currency, self.not_due)
+        return (*head, *self.buckets, self.overdue, self.total, self.oldest_overdue_days)
+
+
+class AgeingView(Tabular):
+    """The ageing of receivables as of a date: each customer with something open under its KAM, each KAM's total
+    and the grand total, per currency."""
+
+    as_of: dt.date
+    kam: str | None
+    bucket_labels: list[str]
+    customers: list[AgeingLine]
+    kams: list[AgeingLine]
+    totals: list[AgeingLine]
+
+    def _columns(self) -> tuple[Column, ...]:
+        return (
+            Column("KAM"),
+            Column("customer"),
+            Column("name"),
+            Column("currency"),
+            Column("not due", "money"),
+            *(Column(f"{label} days", "money") for label in self.bucket_labels),
+            Column("overdue", "money"),
+            Column("total", "money"),
+            Column("oldest overdue (days)", "count"),
+        )
+
+    def _lines(self) -> tuple[str, ...]:
+        whose = f"customers of {self.kam}" if self.kam else "every customer you may see"
+        return (f"as of {self.as_of}, {whose}; buckets in days overdue (upper bound included)",)
+
+    def table(self) -> Table:
+        rows: list[Row] = []
+        for kam in self.kams:
+            theirs = [c for c in self.customers if c.kam == kam.kam and c.currency == kam.currency]
+            rows += [Row(c.cells()) for c in theirs]
+            rows.append(Row(kam.cells(), total=True))
+        rows += [Row(total.cells(), total=True) for total in self.totals]
+        return Table(f"Receivables ageing as of {self.as_of}", self._lines(), self._columns(), tuple(rows))
+
+    def per_kam(self) -> Table:
+        """Each KAM's total only (the nightly review's artifact)."""
+        rows = (
+            *(Row(line.cells()) for line in self.kams),
+            *(Row(line.cells(), total=True) for line in self.totals),
+        )
+        return Table(f"Receivables ageing per KAM as of {self.as_of}", self._lines(), self._columns(), rows)
+
+
+def ageing(
+    session: Session, *, as_of: dt.date, buckets: Sequence[Bucket], kams: Collection[int] | None, kam: str | None
+) -> AgeingView:
+    """Open receivables as of `as_of` of the customers of `kams` (None: everyone's), bucketed by days overdue;
+    `kam` names the one KAM asked for, if any. Reads one row per customer and due date with something open."""
+    customers = select(Customer.id)
+    if kams is not None:
+        customers = customers.where(Customer.kam_id.in_(kams))
+    balances = ledger.invoice_balances(as_of, open_only=True, customer_ids=customers).subquery()
+    per_due = session.execute(
+        select(balances.c.customer_id, balances.c.due_date, ledger.money_sum(balances.c.open_amount)).group_by(
+            balances.c.customer_id, balances.c.due_date
+        )
+    ).all()
+    owed: dict[int, list[tuple[dt.date, Decimal]]] = {}
+    for customer_id, due, amount in per_due:
+        owed.setdefault(customer_id, []).append((due, Decimal(amount)))
+    clients = session.execute(
+        select(Customer.id, Customer.code, Customer.name, Customer.currency, Employee.login)
+        .join(Employee, Employee.id == Customer.kam_id)
+        .where(Customer.id.in_(customers))
+        .order_by(Employee.login, Customer.code)
+    ).all()
+    lines = [
+        _customer_line(as_of, buckets, kam=login, code=code, name=name, currency=currency, owed=owed[customer_id])
+        for customer_id, code, name, currency, login in clients
+        if customer_id in owed
+    ]
+    groups: dict[tuple[str, str], list[AgeingLine]] = {}
+    for line in lines:
+        groups.setdefault((line.kam, line.currency), []).append(line)
+    kam_lines = [_sum(f"total of {login}", login, currency, group) for (login, currency), group in groups.items()]
+    totals = [
+        _sum("total", "", currency, [line for line in lines if line.currency == currency])
+        for currency in sorted({line.currency for line in lines})
+    ]
+    return AgeingView(
+        as_of=as_of,
+        kam=kam,
+        bucket_labels=[bucket.label for bucket in buckets],
+        customers=lines,
+        kams=kam_lines,
+        totals=totals,
+    )
+
+
+def _customer_line(
+    as_of: dt.date,
+    buckets: Sequence[Bucket],
+    *,
+    kam: str,
+    code: str,
+    name: str,
+    currency: str,
+    owed: list[tuple[dt.date, Decimal]],
+) -> AgeingLine:
+    not_due, amounts, oldest = ZERO, [ZERO] * len(buckets), None
+    for due, amount in owed:
+        days = days_overdue(as_of, due)
+        if days < 1:
+            not_due += amount
+            continue
+        oldest = max(oldest or 0, days)
+        index = next(i for i, b in enumerate(buckets) if b.high is None or days <= b.high)
+        amounts[index] += amount
+    overdue = sum(amounts, ZERO)
+    return AgeingLine(
+        kam=kam,
+        customer=code,
+        name=name,
+        currency=currency,
+        not_due=not_due,
+        buckets=amounts,
+        overdue=overdue,
+        total=not_due + overdue,
+        oldest_overdue_days=oldest,
+    )
+
+
+def _sum(name: str, kam: str, currency: str, lines: list[AgeingLine]) -> AgeingLine:
+    return AgeingLine(
+        kam=kam,
+        customer=None,
+        name=name,
+        currency=currency,
+        not_due=sum((line.not_due for line in lines), ZERO),
+        buckets=[sum(amounts, ZERO) for amounts in zip(*(line.buckets for line in lines), strict=True)],
+        overdue=sum((line.overdue for line in lines), ZERO),
+        total=sum((line.total for line in lines), ZERO),
+        oldest_overdue_days=max((line.oldest_overdue_days or 0 for line in lines), default=0) or None,
+    )
