@@ -47,6 +47,12 @@ def current() -> AccessPolicy:
     return load(get_settings().access_policy or POLICY_FILE)
 
 
+def is_admin(roles: Collection[str]) -> bool:
+    """Whether extra roles (Employee.roles) make their holder an admin: they keep people and accounts, import
+    data, run the review on demand and replay rules."""
+    return not current().admin_roles.isdisjoint(roles)
+
+
 @dataclass(frozen=True)
 class Right:
     """Why a person may act on a customer: `on_behalf_of` and `order_ref` name the absent person and the

@@ -25,21 +25,6 @@ def revise(document_id: int, *, login: str, content: str, comment: str) -> Decid
     return decide(task_id, login=login, answer=Answer(action="revise", content=content, comment=comment))
 
 
-def show(document_id: int) -> views.DocumentView:
-    with unit_of_work() as session:
-        return views.show(session, document_id, on=clock.today())
-
-
-def sheet(document_id: int) -> str:
-    with unit_of_work() as session:
-        return views.sheet_markdown(session, document_id)
-
-
-def acks(document_id: int) -> views.AckJournal:
-    with unit_of_work() as session:
-        return views.acks(session, document_id)
-
-
 def may_delegate(acting: Employee, frm: Employee) -> bool:
     """The person themselves, anyone above them and the document policy's `records_delegations` roles may
     record an order naming a delegate."""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import typer
 
-from kamflow import clock, org
+from kamflow import access, clock, org
 from kamflow.db import unit_of_work
 from kamflow.errors import InvalidInput, NotPermitted
 from kamflow.people import directory, signin, tokens, trail
@@ -60,7 +60,7 @@ def keeper(as_login: str | None, *, themself: str | None = None, settings: Setti
         if directory.setting_up(session):
             return SETUP
     who = acting(as_login, settings=settings)
-    if directory.ADMIN in who.person.roles or who.login == themself:
+    if access.is_admin(who.person.roles) or who.login == themself:
         return who.login
     with unit_of_work(settings) as session:
         actor = who.signed_in.login if who.signed_in else who.login

@@ -22,7 +22,7 @@ from pydantic import AfterValidator, BeforeValidator, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from kamflow import audit
+from kamflow import access, audit
 from kamflow.errors import InvalidInput
 from kamflow.imports import Batch, CsvRow, lookup, read_rows, reject_if_bad, unique
 from kamflow.models import Employee
@@ -41,9 +41,7 @@ JOB_ROLES = (
     "credit_controller",
 )
 """The job roles the rules, chains and policies name (Employee.role)."""
-ADMIN = "admin"
-EXTRA_ROLES = (ADMIN,)
-"""Roles held beside the job role (Employee.roles): admin keeps the org chart and the accounts."""
+
 _LOGIN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 
@@ -65,8 +63,9 @@ def _known_roles(roles: list[str]) -> list[str]:
             f"{roles[0]!r} is not a job role; the job role comes first: one of {', '.join(JOB_ROLES)}"
         )
     for extra in roles[1:]:
-        if extra not in EXTRA_ROLES:
-            raise ValueError(f"{extra!r} is not an extra role; one of {', '.join(EXTRA_ROLES)}")
+        extra_roles = sorted(access.current().admin_roles)  # held beside the job role (Employee.roles)
+        if extra not in extra_roles:
+            raise ValueError(f"{extra!r} is not an extra role; one of {', '.join(extra_roles)}")
     if len(set(roles)) < len(roles):
         raise ValueError("a role is named twice")
     return roles
@@ -238,4 +237,4 @@ def setting_up(session: Session) -> bool:
     holders = session.scalars(
         select(Employee.roles).where(Employee.active.is_(True), Employee.password_hash.is_not(None))
     )
-    return not any(ADMIN in roles for roles in holders)
+    return not any(access.is_admin(roles) for roles in holders)

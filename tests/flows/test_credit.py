@@ -36,7 +36,7 @@ def settled(process: str, run_id: UUID) -> dict[str, Any]:
 
 
 def exposure(code: str = "C0001") -> dict[str, Any]:
-    code_, view = cli("credit", "exposure", code)
+    code_, view = cli("credit", "exposure", code, "--as", "credit")
     assert code_ == 0
     return view
 

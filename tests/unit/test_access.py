@@ -4,6 +4,7 @@ that pass to a delegate for the window of the order and end with it, and refusal
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -11,12 +12,15 @@ from sqlalchemy.orm import Session
 
 from kamflow import access, org
 from kamflow.db import unit_of_work
+from kamflow.demo_data import give_demo_passwords
+from kamflow.discounts import service as discount_requests
 from kamflow.documents.service import PROCESS
 from kamflow.errors import NotPermitted
 from kamflow.models import AuditEvent
 from kamflow.settings import Settings
 from tests.conftest import NOW, TODAY, customer
 from tests.unit.documents.conftest import submit
+from tests.unit.test_discounts import ask
 
 
 def person(session: Session, login: str) -> org.Employee:
@@ -94,3 +98,51 @@ def test_a_document_is_seen_by_its_author_the_people_on_its_steps_and_the_policy
     else:
         with pytest.raises(NotPermitted, match=f"may not see document {document.id}"):
             access.see_document(session, reader, **seen, process=PROCESS)
+
+
+def refusals(session: Session) -> list[AuditEvent]:
+    session.expire_all()
+    return list(session.scalars(select(AuditEvent).where(AuditEvent.action == "access_refused")))
+
+
+def test_a_kam_reading_another_kams_customer_or_document_is_refused_with_exit_3_and_audited(
+    session: Session, kamflow: Any
+) -> None:
+    """Through the CLI, as a user would: exposure, a discount request, a document and a stored decision."""
+    row = discount_requests.submit(session, request=ask(session), flow_run_id=None, now=NOW)
+    document = submit(session)
+    session.commit()
+    event = session.scalars(
+        select(AuditEvent).where(AuditEvent.subject_type == "discount_request", AuditEvent.subject_id == row.id)
+    ).first()
+    assert event is not None
+    reads = [
+        ("credit", "exposure", "C0001"),
+        ("discount", "show", str(row.id)),
+        ("doc", "show", str(document.id)),
+        ("doc", "sheet", str(document.id)),
+        ("rules", "explain", "discount", "--decision", str(event.id)),
+    ]
+    for args in reads:
+        code, answer = kamflow(*args, "--as", "kam.south1")
+        assert code == 3, (args, answer)
+    assert [e.actor for e in refusals(session)] == ["kam.south1"] * len(reads)
+    for args in reads:
+        code, answer = kamflow(*args, "--as", "head.north")  # the KAM's department head, the document's author
+        assert code == 0, (args, answer)
+    seen = session.scalars(select(AuditEvent).where(AuditEvent.action == "customer_read")).all()
+    assert {(e.actor, e.detail["what"]) for e in seen} == {
+        ("head.north", "exposure"),
+        ("head.north", f"discount request {row.id}"),
+        ("head.north", f"decision {event.id}"),
+    }
+
+
+def test_admin_commands_need_an_admin_once_an_admin_can_sign_in(session: Session, kamflow: Any) -> None:
+    give_demo_passwords(session, now=NOW)  # hr is the demo's admin
+    session.commit()
+    for args in (("review", "--as-of", TODAY.isoformat()), ("import", "customers", "/nonexistent.csv")):
+        code, answer = kamflow(*args, "--as", "kam.north1")
+        assert (code, answer["field"]) == (3, "as"), (args, answer)
+    code, answer = kamflow("import", "customers", "/nonexistent.csv", "--as", "hr")
+    assert code == 2 and answer["field"] != "as"  # past the admin check: the file is what is wrong

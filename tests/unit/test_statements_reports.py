@@ -32,7 +32,7 @@ Kamflow = Callable[..., tuple[int, Any]]
 
 
 def open_invoices(kamflow: Kamflow, code: str) -> Decimal:
-    code_, exposure = kamflow("credit", "exposure", code)
+    code_, exposure = kamflow("credit", "exposure", code, "--as", "credit")
     assert code_ == 0
     return Decimal(next(line["amount"] for line in exposure["categories"] if line["category"] == "open invoices"))
 

@@ -293,7 +293,8 @@ def test_the_cli_prints_a_view_as_text_or_json(
 ) -> None:
     for name, value in prefect_environment(settings).items():
         monkeypatch.setenv(name, value)
-    done = CliRunner().invoke(app, ["credit", "exposure", "C0001", *(["--json"] if as_json else [])])
+    args = ["credit", "exposure", "C0001", "--as", "credit", *(["--json"] if as_json else [])]
+    done = CliRunner().invoke(app, args)
     assert done.exit_code == 0
     assert done.stdout.startswith('{\n  "customer": "C0001"' if as_json else "exposure of C0001 ")
 

@@ -148,15 +148,18 @@ def discount_request(
 
 
 @discount_app.command("show")
-def discount_show(request_id: int, as_json: Json = False) -> None:
-    """Show a discount request, its decision and reasons."""
+def discount_show(request_id: int, acting: AsUser = None, as_json: Json = False) -> None:
+    """Show a discount request, its decision and reasons (to those who may see its customer)."""
 
     def body() -> View:
+        from kamflow.app import reads
         from kamflow.db import unit_of_work
-        from kamflow.discounts import views
+        from kamflow.discounts import service, views
 
         with unit_of_work() as session:
-            return views.view(session, request_id)
+            code = service.get(session, request_id).customer.code
+        what = f"discount request {request_id}"
+        return reads.of_customer(acting, code, what, lambda session, _customer: views.view(session, request_id))
 
     run_command(as_json, body)
 

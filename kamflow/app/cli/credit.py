@@ -68,14 +68,23 @@ def credit_check(
 def credit_exposure(
     customer: CustomerArgument,
     as_of: AsOf = None,
+    acting: AsUser = None,
     as_json: Json = False,
 ) -> None:
-    """A customer's exposure by category against the limits in force."""
+    """A customer's exposure by category against the limits in force (to those who may see the customer)."""
 
     def body() -> View:
-        from kamflow.app.credit import exposure
+        from kamflow import clock
+        from kamflow.app import reads
+        from kamflow.credit import standing
 
-        return exposure(customer, on=None if as_of is None else parse_date(as_of, "as_of"))
+        on = clock.today() if as_of is None else parse_date(as_of, "as_of")
+        return reads.of_customer(
+            acting,
+            customer,
+            "exposure",
+            lambda session, client: standing.exposure_view(standing.standing(session, client, on=on)),
+        )
 
     run_command(as_json, body)
 
@@ -136,11 +145,15 @@ def order_submit(
 def _import_command(kind: str) -> Callable[..., None]:
     def command(
         file: Annotated[Path, typer.Argument(help="The CSV file.")],
+        acting: AsUser = None,
         as_json: Json = False,
     ) -> None:
         def body() -> dict[str, Any]:
+            from kamflow.app.identity import keeper
             from kamflow.db import unit_of_work
             from kamflow.imports import import_file
+
+            keeper(acting)
 
             with unit_of_work() as session:
                 return import_file(session, kind, file)

@@ -95,29 +95,38 @@ def doc_revise(
 
 
 @doc_app.command("show")
-def doc_show(document_id: DocId, as_json: Json = False) -> None:
+def doc_show(document_id: DocId, acting: AsUser = None, as_json: Json = False) -> None:
     """A document: status, version and hash, the current round's steps and who it waits for."""
-    from kamflow.app.documents import show
-
-    run_command(as_json, lambda: show(document_id))
-
-
-@doc_app.command("sheet")
-def doc_sheet(document_id: DocId, as_json: Json = False) -> None:
-    """The approval sheet (Markdown): APPROVED and AGREED blocks, each signature with its date and version hash."""
-    from kamflow.app.documents import sheet
+    from kamflow import clock
+    from kamflow.app import reads
+    from kamflow.documents import views
 
     run_command(
-        as_json, lambda: {"document_id": document_id, "markdown": sheet(document_id)}, lambda r: r["markdown"]
+        as_json,
+        lambda: reads.of_document(acting, document_id, lambda s: views.show(s, document_id, on=clock.today())),
     )
 
 
-@doc_app.command("acks")
-def doc_acks(document_id: DocId, as_json: Json = False) -> None:
-    """The acknowledgment journal of the effective version: who has acknowledged it and who has not."""
-    from kamflow.app.documents import acks
+@doc_app.command("sheet")
+def doc_sheet(document_id: DocId, acting: AsUser = None, as_json: Json = False) -> None:
+    """The approval sheet (Markdown): APPROVED and AGREED blocks, each signature with its date and version hash."""
+    from kamflow.app import reads
+    from kamflow.documents import views
 
-    run_command(as_json, lambda: acks(document_id))
+    def body() -> dict[str, object]:
+        sheet = reads.of_document(acting, document_id, lambda s: views.sheet_markdown(s, document_id))
+        return {"document_id": document_id, "markdown": sheet}
+
+    run_command(as_json, body, lambda r: str(r["markdown"]))
+
+
+@doc_app.command("acks")
+def doc_acks(document_id: DocId, acting: AsUser = None, as_json: Json = False) -> None:
+    """The acknowledgment journal of the effective version: who has acknowledged it and who has not."""
+    from kamflow.app import reads
+    from kamflow.documents import views
+
+    run_command(as_json, lambda: reads.of_document(acting, document_id, lambda s: views.acks(s, document_id)))
 
 
 def delegate(

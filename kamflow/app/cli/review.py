@@ -89,10 +89,18 @@ def review(
     shards: Annotated[
         str, typer.Option(help=f"Slices of the customers reviewed in parallel (1-{MAX_SHARDS}).")
     ] = "1",
+    acting: AsUser = None,
     as_json: Json = False,
 ) -> None:
-    """Run the nightly credit review now (through `kamflow serve`) and print its summary."""
-    run_command(as_json, lambda: run_review(ReviewRequest.model_validate({"as_of": as_of, "shards": shards})))
+    """Run the nightly credit review now (through `kamflow serve`; an admin's command) and print its summary."""
+
+    def body() -> View:
+        from kamflow.app.identity import keeper
+
+        keeper(acting)
+        return run_review(ReviewRequest.model_validate({"as_of": as_of, "shards": shards}))
+
+    run_command(as_json, body)
 
 
 @collection_app.command("tasks")

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.orm import Session
 
-from kamflow.app.cli.common import Json, parse_date, run_report
+from kamflow.app.cli.common import AsUser, Json, parse_date, run_report
 from kamflow.errors import InvalidInput
 from kamflow.settings import get_settings
 from rules.engine import Decision, RuleFileError, RuleSet, load_ruleset, load_ruleset_text
@@ -247,16 +248,17 @@ def explain(
             "--decision", help="Instead: an audit event id; explains that stored decision with its own version."
         ),
     ] = None,
+    acting: AsUser = None,
     as_json: Json = False,
 ) -> None:
     """Decide facts and print the outcome, who acts next, and every rule that fired with its reason; or
-    re-explain a stored decision exactly as it was made (--decision)."""
+    re-explain a stored decision exactly as it was made (--decision; to those who may see its customer)."""
 
     def body() -> dict[str, Any]:
         if (facts is None) == (decision is None):
             raise InvalidInput("give exactly one of --facts or --decision", field="facts")
         if decision is not None:
-            return _reexplain(ruleset, decision)
+            return _reexplain(ruleset, decision, acting)
         loaded = _load(ruleset)
         try:
             typed = loaded.typed_facts(_facts_json(facts or ""))
@@ -267,24 +269,28 @@ def explain(
     run_report(as_json, body, _explain_text)
 
 
-def _reexplain(ruleset: str, event_id: int) -> dict[str, Any]:
-    from kamflow.db import unit_of_work
-    from kamflow.replay import reexplain
+def _reexplain(ruleset: str, event_id: int, acting: str | None) -> dict[str, Any]:
+    from kamflow.app import reads
 
     _path(ruleset)  # a bad name is refused before the database is opened
-    with unit_of_work() as session:
-        found = reexplain(session, event_id=event_id, ruleset=ruleset)
-        event = found.event
-        return {
-            "audit_event": event.id,
-            "action": event.action,
-            "subject": f"{event.subject_type} {event.subject_id}",
-            "decided_at": event.at.isoformat(),
-            "actor": event.actor,
-            **_decision_view(found.ruleset, found.decision),
-            "as_stored": found.as_stored,
-            "stored_reasons": event.reasons,
-        }
+    return reads.of_decision(acting, event_id, lambda session: _reexplained(session, ruleset, event_id))
+
+
+def _reexplained(session: Session, ruleset: str, event_id: int) -> dict[str, Any]:
+    from kamflow.replay import reexplain
+
+    found = reexplain(session, event_id=event_id, ruleset=ruleset)
+    event = found.event
+    return {
+        "audit_event": event.id,
+        "action": event.action,
+        "subject": f"{event.subject_type} {event.subject_id}",
+        "decided_at": event.at.isoformat(),
+        "actor": event.actor,
+        **_decision_view(found.ruleset, found.decision),
+        "as_stored": found.as_stored,
+        "stored_reasons": event.reasons,
+    }
 
 
 # --- replay ------------------------------------------------------------------------------------------------
@@ -324,14 +330,18 @@ def replay(
         str | None, typer.Option("--since", help="Only decisions from this date on (YYYY-MM-DD, company time).")
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=0, help="Changed decisions to show in full.")] = 10,
+    acting: AsUser = None,
     as_json: Json = False,
 ) -> None:
     """Decide the stored decisions of a rule set again with a candidate file: counts by old -> new outcome
-    and the first changed decisions with their old and new reasons."""
+    and the first changed decisions with their old and new reasons (an admin's command)."""
 
     def body() -> dict[str, Any]:
+        from kamflow.app.identity import keeper
         from kamflow.db import unit_of_work
         from kamflow.replay import replay as replay_history
+
+        keeper(acting)
 
         _path(ruleset)
         start = _since(since)
