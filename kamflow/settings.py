@@ -63,6 +63,18 @@ class Settings(BaseSettings):
         "Default: a random key kept in data_dir/secret.key.",
     )
     user: str | None = Field(default=None, description="Acting user's login when `--as` is not given.")
+    max_document_bytes: int = Field(
+        default=1_048_576,
+        ge=1,
+        description="Largest document file that `doc submit`, `doc revise` or `decide --file` reads.",
+    )
+    max_csv_bytes: int = Field(
+        default=64 * 1_048_576, ge=1, description="Largest CSV file `kamflow import` reads."
+    )
+    max_rule_file_bytes: int = Field(
+        default=1_048_576, ge=1, description="Largest rule file `kamflow rules` reads (lint, replay --candidate)."
+    )
+    max_facts_bytes: int = Field(default=65_536, ge=1, description="Largest `--facts @FILE` of `rules explain`.")
 
     @field_validator("timezone")
     @classmethod
