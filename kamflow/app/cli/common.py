@@ -1,20 +1,22 @@
-"""What every `kamflow` command module shares: the option types, the acting user, dates, and running a command
-body so that each known failure prints its message and exits with its code (2 invalid input, 3 not permitted,
-4 not found)."""
+"""What every `kamflow` command module shares: the option types, the acting user, and running a command body so
+that each known failure prints its message and exits with its code (2 invalid input, 3 not permitted, 4 not
+found). What it prints for people has control characters made visible; --json prints the data as it is."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 import typer
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from kamflow.bounds import MAX_ID
 from kamflow.errors import InvalidInput, KamflowError, NotPermitted
+from kamflow.escape import for_terminal
 from kamflow.settings import get_settings
+from kamflow.types import Login
 from kamflow.views import View
 
 AsUser = Annotated[str | None, typer.Option("--as", help="Acting user's login (default: $KAMFLOW_USER).")]
@@ -24,20 +26,23 @@ CustomerOption = Annotated[str, typer.Option(help="Customer code, e.g. C0001.")]
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Business date YYYY-MM-DD (default today).")]
 
 
+def id_argument(help: str) -> Any:
+    """A typer argument for an id: 1..2^63-1, else exit 2 naming the argument (click's range check)."""
+    return typer.Argument(min=1, max=MAX_ID, help=help)
+
+
+_LOGIN = TypeAdapter(Login)
+
+
 def acting_login(login: str | None) -> str:
-    """Who acts: `--as`, else $KAMFLOW_USER; InvalidInput on `as` if neither says."""
+    """Who acts: `--as`, else $KAMFLOW_USER; InvalidInput on `as` if neither says or it is not a login."""
     who = login or get_settings().user
     if not who:
         raise InvalidInput("say who is acting: --as LOGIN or KAMFLOW_USER", field="as")
-    return who
-
-
-def parse_date(value: str, field: str) -> dt.date:
-    """A date given as YYYY-MM-DD; InvalidInput naming `field` otherwise."""
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"{field}: {value!r} is not a date (YYYY-MM-DD)", field=field) from None
+        return str(_LOGIN.validate_python(who))
+    except ValidationError as error:
+        raise InvalidInput(f"as: {error.errors()[0]['msg']}", field="as") from None
 
 
 def _text(view: View) -> str:
@@ -80,14 +85,14 @@ def _jsonable(data: Any) -> Any:
 
 
 def _emit(data: Any, as_json: bool, human: Callable[[Any], str]) -> None:
-    print(json.dumps(_jsonable(data), indent=2, default=str) if as_json else human(data))
+    print(json.dumps(_jsonable(data), indent=2, default=str) if as_json else for_terminal(human(data)))
 
 
 def _fail(exc: KamflowError, as_json: bool) -> None:
     if as_json:
         print(json.dumps(exc.as_dict()))
     else:
-        print(f"error: {exc.message}", file=sys.stderr)
+        print(f"error: {for_terminal(exc.message)}", file=sys.stderr)
     raise typer.Exit(exc.exit_code)
 
 
