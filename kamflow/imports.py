@@ -35,12 +35,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kamflow import clock
-from kamflow.bounds import Line, read_bounded_text
+from kamflow.bounds import Code, Line, read_bounded_text
 from kamflow.credit.tables import CreditTerms, FinancialStatement
 from kamflow.errors import InvalidInput
 from kamflow.models import Customer, Employee, Invoice, Order, Payment
@@ -49,7 +49,7 @@ from kamflow.types import CustomerCode, Day, Login, NonNegative, Positive, Signe
 
 InvoiceNumber = Annotated[str, Line(Invoice.number)]
 OrderNumber = Annotated[str, Line(Order.number)]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Currency = Annotated[str, Code(Customer.currency, "[A-Z]{3}", example="EUR")]
 Money = NonNegative
 LOOKUP_CHUNK = 500
 

@@ -5,6 +5,7 @@ found). What it prints for people has control characters made visible; --json pr
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
@@ -26,9 +27,17 @@ CustomerOption = Annotated[str, typer.Option(help="Customer code, e.g. C0001.")]
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Business date YYYY-MM-DD (default today).")]
 
 
+def parse_id(value: str) -> int:
+    """An id as typed: ASCII digits, 1..2^63-1 (what the database's keys hold); else exit 2 naming the argument."""
+    text = str(value).strip()
+    if re.fullmatch(r"[0-9]{1,19}", text) is None or not 1 <= int(text) <= MAX_ID:
+        raise typer.BadParameter(f"{text[:30]!r} is not an id (a whole number from 1 to {MAX_ID})")
+    return int(text)
+
+
 def id_argument(help: str) -> Any:
-    """A typer argument for an id: 1..2^63-1, else exit 2 naming the argument (click's range check)."""
-    return typer.Argument(min=1, max=MAX_ID, help=help)
+    """A typer argument for an id (`parse_id`)."""
+    return typer.Argument(parser=parse_id, help=help)
 
 
 _LOGIN = TypeAdapter(Login)

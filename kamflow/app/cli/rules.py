@@ -12,8 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
-from kamflow.app.cli.common import Json, run_report
-from kamflow.bounds import MAX_ID, parse_date, read_bounded_text
+from kamflow.app.cli.common import Json, parse_id, run_report
+from kamflow.bounds import parse_date, read_bounded_text
 from kamflow.errors import InvalidInput
 from kamflow.settings import get_settings
 from rules.engine import Decision, RuleFileError, RuleSet, load_ruleset, load_ruleset_text
@@ -247,8 +247,7 @@ def explain(
         int | None,
         typer.Option(
             "--decision",
-            min=1,
-            max=MAX_ID,
+            parser=parse_id,
             help="Instead: an audit event id; explains that stored decision with its own version.",
         ),
     ] = None,
