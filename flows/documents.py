@@ -13,7 +13,8 @@ from flows.human import ApprovalInput, wait_for_any
 from kamflow import clock
 from kamflow.db import unit_of_work
 from kamflow.documents import answers, service, submission, views
-from kamflow.documents.submission import MAX_TEXT, DocumentIn
+from kamflow.documents.submission import DocumentIn
+from kamflow.types import DocumentText
 
 
 class DocumentAnswer(ApprovalInput):
@@ -26,9 +27,8 @@ class DocumentAnswer(ApprovalInput):
         "corrections (say why in the comment) · reject: end the chain (say why in the comment) · revise: only "
         "for the author, the new text given below",
     )
-    content: str | None = Field(
+    content: DocumentText | None = Field(
         default=None,
-        max_length=MAX_TEXT,
         title="New text",
         description="Only to correct the document as you approve it, or as its author to revise it: the whole "
         "new text (Markdown). Leave it empty otherwise.",

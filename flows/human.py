@@ -30,11 +30,13 @@ from pydantic_core import core_schema
 from sqlalchemy.orm import Session
 
 from kamflow import approvals, clock, org
+from kamflow.bounds import MAX_ID
 from kamflow.db import unit_of_work
 from kamflow.errors import KamflowError
 from kamflow.models import ApprovalTask
 from kamflow.reports import words
 from kamflow.settings import get_settings
+from kamflow.types import ApprovalCode, Login, Note
 
 
 @dataclass(frozen=True)
@@ -95,22 +97,24 @@ class ApprovalInput(RunInput):
 
     model_config = ConfigDict(json_schema_extra=_form_schema)
 
-    approver: str = Field(
+    approver: Login = Field(
         title="Your login",
         description="Your kamflow login, e.g. head.north. Only the person the task is for, or whoever stands in "
         "for them, may decide.",
     )
-    approval_code: str = Field(
+    approval_code: ApprovalCode = Field(
         title="Your approval code",
         description="Your personal code for this task; the command kamflow tasks shows it to you.",
     )
-    comment: str = Field(
+    comment: Note = Field(
         default="",
-        max_length=2000,
         description="Why you decide so, in a few words; it is kept in the audit trail.",
     )
     task: int = Field(
-        default=0, ge=0, description="Only if you hold several tasks on this subject: the task number you answer."
+        default=0,
+        ge=0,
+        le=MAX_ID,
+        description="Only if you hold several tasks on this subject: the task number you answer.",
     )
 
     def payload(self) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """`kamflow import KIND FILE.csv`: customers, invoices, payments, orders and financial statements.
 
-The file: UTF-8 (a byte-order mark is fine), comma-separated, quoted as spreadsheets quote, a header line
-naming the columns in any order (optional ones, marked *, may be left out or left empty). Amounts use a
+The file: UTF-8 (a byte-order mark is fine), at most `max_csv_bytes` (a setting), comma-separated, quoted as
+spreadsheets quote, a header line naming the columns in any order, each once (optional ones, marked *, may be
+left out or left empty). Amounts use a
 dot for decimals, at most two places, no thousands separators; dates are YYYY-MM-DD; yes/no columns take
 true/false.
 
@@ -29,29 +30,29 @@ the existing order book: they count in exposure as they are, without an order cr
 from __future__ import annotations
 
 import csv
-import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kamflow import clock
+from kamflow.bounds import Code, Line, read_bounded_text
 from kamflow.credit.tables import CreditTerms, FinancialStatement
 from kamflow.errors import InvalidInput
 from kamflow.models import Customer, Employee, Invoice, Order, Payment
-from kamflow.types import CustomerCode
+from kamflow.settings import get_settings
+from kamflow.types import CustomerCode, Day, Login, NonNegative, Positive, Signed
 
-Number = Annotated[str, StringConstraints(min_length=1, max_length=30)]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2, allow_inf_nan=False)]
-Positive = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2, allow_inf_nan=False)]
-Signed = Annotated[Decimal, Field(max_digits=18, decimal_places=2, allow_inf_nan=False)]
+InvoiceNumber = Annotated[str, Line(Invoice.number)]
+OrderNumber = Annotated[str, Line(Order.number)]
+Currency = Annotated[str, Code(Customer.currency, "[A-Z]{3}", example="EUR")]
+Money = NonNegative
 LOOKUP_CHUNK = 500
 
 
@@ -61,10 +62,10 @@ class CsvRow(BaseModel):
 
 class CustomerRow(CsvRow):
     code: CustomerCode
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    name: Annotated[str, Line(Customer.name)]
     customer_class: Literal["A", "B", "C"]
     company_type: Literal["private", "public_manufacturer", "non_manufacturer"]
-    kam: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    kam: Login
     credit_limit: Money
     currency: Currency
     payment_terms_days: int = Field(ge=0, le=365)
@@ -74,13 +75,13 @@ class CustomerRow(CsvRow):
 
 
 class InvoiceRow(CsvRow):
-    number: Number
+    number: InvoiceNumber
     customer: CustomerCode
-    issue_date: dt.date
-    due_date: dt.date
+    issue_date: Day
+    due_date: Day
     amount: Positive
     currency: Currency | None = None
-    order: Number | None = None
+    order: OrderNumber | None = None
     disputed: bool = False
 
     @model_validator(mode="after")
@@ -91,15 +92,15 @@ class InvoiceRow(CsvRow):
 
 
 class PaymentRow(CsvRow):
-    invoice: Number
-    paid_on: dt.date
+    invoice: InvoiceNumber
+    paid_on: Day
     amount: Positive
 
 
 class OrderRow(CsvRow):
-    number: Number
+    number: OrderNumber
     customer: CustomerCode
-    order_date: dt.date
+    order_date: Day
     amount: Positive
     currency: Currency | None = None
     status: Literal["open", "invoiced"] = "open"
@@ -107,7 +108,7 @@ class OrderRow(CsvRow):
 
 class StatementRow(CsvRow):
     customer: CustomerCode
-    period_end: dt.date
+    period_end: Day
     current_assets: Money
     current_liabilities: Positive
     inventory: Money
@@ -172,27 +173,43 @@ class Batch:
         self.problems.append(Problem(line, field_name, message))
 
 
+def _records(reader: csv.DictReader[str], batch: Batch) -> Iterator[tuple[int, dict[str | Any, str | Any]]]:
+    """The file's records with their line numbers; a line the csv module cannot read (a field longer than its
+    limit of 131,072 characters, far above any column's) is a problem of that line and ends the reading."""
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            batch.problem(reader.line_num, "row", str(error))
+            return
+        yield reader.line_num, record
+
+
 def read_rows(path: Path, model: type[R], batch: Batch) -> list[tuple[int, R]]:
-    """Parse and validate every row; problems go into the batch."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeError) as error:
-        raise InvalidInput(f"cannot read {path}: {error}", field="file") from None
+    """Parse and validate every row; problems go into the batch. The file is read whole but bounded (the
+    `max_csv_bytes` setting); a field longer than the csv module's limit is a problem of its line."""
+    text = read_bounded_text(path, get_settings().max_csv_bytes, what="the CSV file")
     reader = csv.DictReader(text.splitlines(keepends=True))
-    header = reader.fieldnames or []
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as error:
+        raise InvalidInput(f"{path.name}: line 1: {error}", field="header") from None
     names = model.model_fields
     required = [name for name, info in names.items() if info.is_required()]
-    for column in header:
+    for place, column in enumerate(header):
         if column not in names:
-            batch.problem(1, column or "header", f"unknown column; the columns are {', '.join(names)}")
+            batch.problem(1, column[:40] or "header", f"unknown column; the columns are {', '.join(names)}")
+        elif column in header[:place]:
+            batch.problem(1, column, "repeated column")
     for column in required:
         if column not in header:
             batch.problem(1, column, "required column missing")
     if batch.problems:
         return []
     rows: list[tuple[int, R]] = []
-    for record in reader:
-        line = reader.line_num
+    for line, record in _records(reader, batch):
         if None in record:
             batch.problem(line, "row", "more cells than columns in the header")
             continue

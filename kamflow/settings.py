@@ -82,6 +82,18 @@ class Settings(BaseSettings):
         default=5, ge=1, description="Failed sign-ins per login within the window after which sign-in is refused."
     )
     sign_in_window_minutes: int = Field(default=15, ge=1, description="The window failed sign-ins count in.")
+    max_document_bytes: int = Field(
+        default=1_048_576,
+        ge=1,
+        description="Largest document file that `doc submit`, `doc revise` or `decide --file` reads.",
+    )
+    max_csv_bytes: int = Field(
+        default=64 * 1_048_576, ge=1, description="Largest CSV file `kamflow import` reads."
+    )
+    max_rule_file_bytes: int = Field(
+        default=1_048_576, ge=1, description="Largest rule file `kamflow rules` reads (lint, replay --candidate)."
+    )
+    max_facts_bytes: int = Field(default=65_536, ge=1, description="Largest `--facts @FILE` of `rules explain`.")
 
     @field_validator("timezone")
     @classmethod

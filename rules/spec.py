@@ -172,6 +172,12 @@ def read_yaml(text: str, source: str) -> tuple[Any, dict[Path, int]]:
     except yaml.MarkedYAMLError as error:
         line = error.problem_mark.line + 1 if error.problem_mark else None
         raise RuleFileError(source, line, None, f"not valid YAML: {error.problem}") from None
+    except yaml.reader.ReaderError as error:  # a character YAML does not allow: a control character, NUL
+        line = text.count("\n", 0, error.position) + 1
+        message = f"not valid YAML: character U+{error.character:04X} is not allowed"
+        raise RuleFileError(source, line, None, message) from None
+    except yaml.YAMLError as error:
+        raise RuleFileError(source, None, None, f"not valid YAML: {error}") from None
     if not isinstance(root, yaml.MappingNode):
         raise RuleFileError(source, 1, None, "a rule file is a YAML mapping (ruleset, facts, rules, ...)")
     lines: dict[Path, int] = {}

@@ -4,11 +4,14 @@ Prefect API of the session (Prefect's test harness) that the in-process lane and
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.orm import Session
 
 from kamflow import customers, migrate
@@ -16,6 +19,21 @@ from kamflow.db import dispose_engines, get_engine
 from kamflow.demo_data import generate
 from kamflow.models import Customer
 from kamflow.settings import Settings, use_settings
+
+# Property-based tests (hypothesis): CI (CI set) runs the `ci` profile's many generated cases, the fast lane the
+# `dev` profile's few; KAMFLOW_HYPOTHESIS names a profile. The tests share a function's database across examples.
+_QUIET = {
+    "deadline": None,
+    "derandomize": False,
+    "suppress_health_check": [
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+}
+hypothesis_settings.register_profile("ci", max_examples=1000, print_blob=True, **_QUIET)
+hypothesis_settings.register_profile("dev", max_examples=20, **_QUIET)
+hypothesis_settings.load_profile(os.environ.get("KAMFLOW_HYPOTHESIS") or ("ci" if os.environ.get("CI") else "dev"))
 
 TODAY = dt.date(2026, 3, 16)
 NOW = dt.datetime(2026, 3, 16, 9, 30, tzinfo=dt.UTC)

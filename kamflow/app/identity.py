@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 import typer
+from pydantic import TypeAdapter, ValidationError
 
 from kamflow import access, clock, org
 from kamflow.db import unit_of_work
@@ -21,15 +22,23 @@ from kamflow.errors import InvalidInput, NotPermitted
 from kamflow.people import directory, signin, tokens, trail
 from kamflow.people.signin import Acting
 from kamflow.settings import Settings, get_settings
+from kamflow.types import Login
 
 SETUP = "setup"
 """The actor of the commands that keep the org chart while no admin can sign in yet."""
 
 
+_LOGIN = TypeAdapter(Login)
+
 def acting(as_login: str | None, *, settings: Settings | None = None) -> Acting:
     """The person the command acts as (and who proved it); NotPermitted (audited) if the sign-in does not hold."""
     settings = settings or get_settings()
     wanted = as_login or settings.user
+    if wanted:
+        try:
+            wanted = str(_LOGIN.validate_python(wanted))
+        except ValidationError as error:
+            raise InvalidInput(f"as: {error.errors()[0]['msg']}", field="as") from None
     if settings.auth == "demo":
         return _unproven(wanted, settings)
     with unit_of_work(settings) as session:

@@ -20,7 +20,7 @@ from kamflow.credit.tables import CreditLimitChange, CreditTerms, OrderCreditChe
 from kamflow.errors import InvalidInput
 from kamflow.models import ApprovalTask, Customer, Employee, Order
 from kamflow.policy import versions
-from kamflow.types import CustomerCode, Login
+from kamflow.types import CustomerCode, Day, Login, NonNegative, Note
 from kamflow.views import Explained
 
 PROCESS = "credit-limit-change"
@@ -35,18 +35,18 @@ class LimitChangeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     customer: CustomerCode = Field(description="Customer code, e.g. C0001.")
-    amount: Decimal = Field(ge=0, max_digits=18, decimal_places=2, description="The new limit.")
+    amount: NonNegative = Field(description="The new limit.")
     category: Category = Field(
         default="total", description="Which limit: total, or a sub-limit (open_orders, open_invoices, overdue)."
     )
-    until: dt.date | None = Field(
+    until: Day | None = Field(
         default=None,
         description="Last day of a temporary total limit; the day after, the base limit applies again.",
     )
     confirm: bool = Field(default=False, description="Confirms a limit below the current exposure.")
-    reason: str = Field(default="", max_length=2000, description="Why (audited).")
+    reason: Note = Field(default="", description="Why (audited).")
     requester: Login = Field(description="Login of the person asking.")
-    requested_on: dt.date | None = Field(default=None, description="Business date; default today.")
+    requested_on: Day | None = Field(default=None, description="Business date; default today.")
 
 
 class LimitAnswerPayload(BaseModel):

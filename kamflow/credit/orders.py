@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,12 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kamflow import approvals, audit, clock, decisions, rulesets
+from kamflow.bounds import Line
 from kamflow.credit import facts, policy, standing
 from kamflow.credit.tables import OrderCreditCheck
 from kamflow.errors import InvalidInput
 from kamflow.models import ApprovalTask, Customer, Employee, Order
 from kamflow.policy import versions
-from kamflow.types import CustomerCode, Login
+from kamflow.types import CustomerCode, Day, Login, Positive
 from kamflow.views import Explained
 from rules.engine import Decision
 
@@ -36,14 +37,12 @@ class OrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     customer: CustomerCode = Field(description="Customer code, e.g. C0001.")
-    amount: Decimal = Field(
-        gt=0, max_digits=18, decimal_places=2, description="Order amount in the customer's currency."
-    )
-    number: str | None = Field(
-        default=None, min_length=1, max_length=30, description="Order number; default: one is assigned."
+    amount: Positive = Field(description="Order amount in the customer's currency.")
+    number: Annotated[str, Line(Order.number)] | None = Field(
+        default=None, description="Order number; default: one is assigned."
     )
     requester: Login = Field(description="Who enters the order: the customer's KAM, a superior or sales support.")
-    ordered_on: dt.date | None = Field(default=None, description="Business date of the order; default today.")
+    ordered_on: Day | None = Field(default=None, description="Business date of the order; default today.")
 
 
 class OrderAnswerPayload(BaseModel):

@@ -6,6 +6,7 @@ amounts exact; a value that does not fit fails naming its key."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from decimal import Decimal
 from pathlib import Path
@@ -51,6 +52,13 @@ class CreditPolicy(policy.Versioned):
     records_collection: tuple[Name, ...] = Field(
         description="Roles that may record a promise to pay or put an invoice on hold for any customer"
     )
+    review_days_ahead: int = Field(
+        default=0, ge=0, le=31, description="How many days after today a credit review may be dated"
+    )
+
+    def latest_review_date(self, today: dt.date) -> dt.date:
+        """The last business date a credit review may be run as of, `today` being the company's today."""
+        return today + dt.timedelta(days=self.review_days_ahead)
 
 
 @functools.cache

@@ -23,7 +23,7 @@ from kamflow.credit.tables import CreditCheck, FinancialStatement
 from kamflow.errors import InvalidInput
 from kamflow.models import ApprovalTask, Customer, Employee
 from kamflow.policy import versions
-from kamflow.types import CustomerCode, Login
+from kamflow.types import CustomerCode, Day, Login, NonNegative
 from kamflow.views import Explained
 from rules.engine import Decision
 
@@ -44,11 +44,9 @@ class SolvencyCheckIn(BaseModel):
     purpose: Literal["request", "contract", "first_order"] = Field(
         default="request", description="Why: on request, before a contract, or before a first order."
     )
-    order_amount: Decimal = Field(
-        default=Decimal(0), ge=0, max_digits=18, decimal_places=2, description="The first order's amount, if any."
-    )
+    order_amount: NonNegative = Field(default=Decimal(0), description="The first order's amount, if any.")
     requester: Login = Field(description="Who asks: the customer's KAM, a superior or the credit controller.")
-    checked_on: dt.date | None = Field(default=None, description="Business date of the check; default today.")
+    checked_on: Day | None = Field(default=None, description="Business date of the check; default today.")
 
 
 class SolvencyAnswerPayload(BaseModel):

@@ -17,7 +17,7 @@ from kamflow.discounts.tables import DiscountNorm, DiscountRequest, PriceColumn,
 from kamflow.errors import InvalidInput, NotFound
 from kamflow.models import ApprovalTask, Customer, Employee
 from kamflow.reports import pct
-from kamflow.types import CustomerCode, Login
+from kamflow.types import CustomerCode, Day, DiscountPercent, Login, Note, Positive
 
 STATUS_BY_OUTCOME = {"approve": "approved", "escalate": "pending", "reject": "rejected"}
 
@@ -29,18 +29,11 @@ class DiscountRequestIn(BaseModel):
 
     customer: CustomerCode = Field(description="Customer code, e.g. C0001.")
     price_column: int = Field(ge=1, le=99, description="Price-list column the discount is asked on.")
-    discount_pct: Decimal = Field(
-        gt=0, lt=100, max_digits=7, decimal_places=4, description="Discount asked, in percent (0 < % < 100)."
-    )
-    order_total: Decimal = Field(
-        gt=0,
-        max_digits=18,
-        decimal_places=2,
-        description="Order total before the discount, in the customer's currency.",
-    )
-    note: str = Field(default="", max_length=2000, description="Why the discount is needed.")
+    discount_pct: DiscountPercent = Field(description="Discount asked, in percent (0 < % < 100).")
+    order_total: Positive = Field(description="Order total before the discount, in the customer's currency.")
+    note: Note = Field(default="", description="Why the discount is needed.")
     requester: Login = Field(description="Login of the employee asking (normally the customer's KAM).")
-    requested_on: dt.date | None = Field(default=None, description="Business date of the request; default today.")
+    requested_on: Day | None = Field(default=None, description="Business date of the request; default today.")
 
 
 class DiscountDecisionPayload(BaseModel):

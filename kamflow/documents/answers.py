@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
@@ -29,10 +29,11 @@ from kamflow.documents.service import (
     steps_of,
     version,
 )
-from kamflow.documents.submission import MAX_TEXT, check_text
+from kamflow.documents.submission import check_text
 from kamflow.documents.tables import Acknowledgment, Document, DocumentStep, DocumentStepTask, Signature
 from kamflow.errors import InvalidInput, NotPermitted
 from kamflow.models import ApprovalTask, Employee
+from kamflow.types import DocumentText, Note
 
 ACTIONS: dict[str, tuple[str, ...]] = {
     "agree": ("approve", "return", "reject"),
@@ -47,8 +48,8 @@ class DocumentDecision(BaseModel):
     """The document-specific part of an answer (what the task's payload holds)."""
 
     action: Literal["approve", "return", "reject", "revise"]
-    comment: str = ""
-    content: str | None = Field(default=None, max_length=MAX_TEXT)
+    comment: Note = ""
+    content: DocumentText | None = None
 
 
 def _tasks(session: Session, step: DocumentStep) -> list[ApprovalTask]:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from kamflow import approvals, audit
+from kamflow.bounds import fit
 from kamflow.documents import deadlines, text
 from kamflow.documents.chains import Chain, Timing
 from kamflow.documents.people import people_for
@@ -118,7 +119,7 @@ def assign(
     """A task for each person on the step: one title, explanation and deadline for all of them."""
     if not people:
         return
-    title = f"{step.kind.capitalize()}: {document.title} (v{document.version})"
+    title = fit(f"{step.kind.capitalize()}: {document.title} (v{document.version})", ApprovalTask.title)
     explanation = _explanation(session, document, step, note)
     due_at = deadlines.due(now, timing)
     for person in people:

@@ -5,25 +5,31 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kamflow import customers, org
+from kamflow.bounds import Line, fit
 from kamflow.documents import text
 from kamflow.documents.chains import Chain, Chains, load, load_policy
 from kamflow.documents.people import active, department_head, people_for
 from kamflow.documents.service import new_version, open_stage, record
-from kamflow.documents.tables import Document
+from kamflow.documents.tables import Document, DocumentStep
 from kamflow.errors import InvalidInput
 from kamflow.models import Employee
 from kamflow.policy import versions
-from kamflow.types import Login
+from kamflow.types import DocumentText, Login
 
 DEMO_JOB_DESCRIPTION = Path(__file__).with_name("demo") / "job_description_kam.md"
 
-MAX_TEXT = 200_000
+
+FieldName = Annotated[str, Line(DocumentStep.name)]
+"""A field's name: as the chains name fields and steps (kamflow/documents/chains.yaml)."""
+FieldValue = Annotated[str, Line(Employee.position, min_length=0)]
+"""A field's value: a department, a position or a customer code, the longest of which is a position."""
 
 
 class DocumentIn(BaseModel):
@@ -31,11 +37,13 @@ class DocumentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    doc_type: str = Field(min_length=1, max_length=40, description="Document type, e.g. job_description.")
-    title: str | None = Field(default=None, max_length=300, description="Default: the text's first heading.")
-    content: str = Field(min_length=1, max_length=MAX_TEXT, description="The draft, Markdown with sections.")
+    doc_type: Annotated[str, Line(Document.doc_type)] = Field(description="Document type, e.g. job_description.")
+    title: Annotated[str, Line(Document.title)] | None = Field(
+        default=None, description="Default: the text's first heading."
+    )
+    content: DocumentText = Field(description="The draft, Markdown with sections.")
     author: Login = Field(description="Login of the author.")
-    fields: dict[str, str] = Field(default_factory=dict, description="The fields the type asks for.")
+    fields: dict[FieldName, FieldValue] = Field(default_factory=dict, description="The fields the type asks for.")
 
 
 def _check_fields(session: Session, chain: Chain, given: dict[str, str]) -> None:
@@ -95,7 +103,7 @@ def submit(
     chain, author = validate(session, document, chains)
     row = Document(
         doc_type=document.doc_type,
-        title=document.title or text.first_heading(document.content) or chain.title,
+        title=document.title or fit(text.first_heading(document.content) or chain.title, Document.title),
         author_id=author.id,
         fields=document.fields,
         chain=chain.model_dump(mode="json"),

@@ -4,20 +4,20 @@ disputed invoice on hold. Each checks who is acting, writes nothing when it refu
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from kamflow import audit, org
+from kamflow.bounds import NOTE_CHARS, Line, Prose
 from kamflow.credit import policy, standing
 from kamflow.errors import InvalidInput, NotFound, NotPermitted
 from kamflow.models import Customer, Employee, Invoice
 from kamflow.review.dunning import DUNNING
 from kamflow.review.tables import CollectionTask, DunningState, InvoiceHold, PaymentPromise
-from kamflow.types import CustomerCode, Login
+from kamflow.types import CustomerCode, Day, Login, Positive
 
 
 class PromiseIn(BaseModel):
@@ -26,8 +26,8 @@ class PromiseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     customer: CustomerCode = Field(description="Customer code, e.g. C0002.")
-    amount: Decimal = Field(gt=0, max_digits=18, decimal_places=2, description="Amount promised.")
-    promised_for: dt.date = Field(description="Date the customer promised to pay by (today or later).")
+    amount: Positive = Field(description="Amount promised.")
+    promised_for: Day = Field(description="Date the customer promised to pay by (today or later).")
     recorded_by: Login = Field(description="Login of the person recording it (the KAM or above).")
 
 
@@ -36,12 +36,8 @@ class HoldIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    invoice: Annotated[str, StringConstraints(min_length=1, max_length=30, strip_whitespace=True)] = Field(
-        description="Invoice number, e.g. INV-00000042."
-    )
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)] = Field(
-        description="What is disputed."
-    )
+    invoice: Annotated[str, Line(Invoice.number)] = Field(description="Invoice number, e.g. INV-00000042.")
+    reason: Annotated[str, Prose(NOTE_CHARS, min_length=1)] = Field(description="What is disputed.")
     placed_by: Login = Field(description="Login of the person placing the hold.")
     release: bool = Field(default=False, description="Release the hold instead (the dispute is settled).")
 

@@ -11,7 +11,7 @@ import typer
 from pydantic import Field
 
 from kamflow.app.cli.audit import audit_app
-from kamflow.app.cli.common import AsUser, CustomerOption, Json, listing, run_command
+from kamflow.app.cli.common import AsUser, CustomerOption, Json, id_argument, listing, run_command
 from kamflow.app.cli.credit import credit_app, import_app, order_app
 from kamflow.app.cli.docs import delegate, doc_app, read_text
 from kamflow.app.cli.people import import_employees, login, logout, user_app
@@ -54,7 +54,7 @@ class TaskLine(View):
 @app.command()
 def init(
     demo: Annotated[bool, typer.Option("--demo", help="Fill an empty database with the demo company.")] = False,
-    customers: Annotated[int, typer.Option(min=1, help="Demo customers.")] = 200,
+    customers: Annotated[int, typer.Option(min=1, max=1_000_000, help="Demo customers.")] = 200,
     seed: Annotated[int, typer.Option(help="Demo seed: the same seed gives the same data.")] = 7,
     as_json: Json = False,
 ) -> None:
@@ -148,7 +148,11 @@ def discount_request(
 
 
 @discount_app.command("show")
-def discount_show(request_id: int, acting: AsUser = None, as_json: Json = False) -> None:
+def discount_show(
+    request_id: Annotated[int, id_argument("The discount request's number.")],
+    acting: AsUser = None,
+    as_json: Json = False,
+) -> None:
     """Show a discount request, its decision and reasons (to those who may see its customer)."""
 
     def body() -> View:
@@ -197,7 +201,7 @@ def tasks(acting: AsUser = None, as_json: Json = False) -> None:
 
 @app.command()
 def decide(
-    task_id: int,
+    task_id: Annotated[int, id_argument("The task's number (kamflow tasks lists yours).")],
     action: Annotated[
         str,
         typer.Argument(

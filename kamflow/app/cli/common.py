@@ -1,11 +1,11 @@
-"""What every `kamflow` command module shares: the option types, dates, and running a command
-body so that each known failure prints its message and exits with its code (2 invalid input, 3 not permitted,
-4 not found)."""
+"""What every `kamflow` command module shares: the option types, ids, and running a command body so that each
+known failure prints its message and exits with its code (2 invalid input, 3 not permitted, 4 not found). What it
+prints for people has control characters made visible; --json prints the data as it is."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
@@ -13,7 +13,9 @@ from typing import Annotated, Any
 import typer
 from pydantic import BaseModel, ValidationError
 
+from kamflow.bounds import MAX_ID
 from kamflow.errors import InvalidInput, KamflowError, NotPermitted
+from kamflow.escape import for_terminal
 from kamflow.settings import get_settings
 from kamflow.views import View
 
@@ -31,12 +33,18 @@ CustomerOption = Annotated[str, typer.Option(help="Customer code, e.g. C0001.")]
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Business date YYYY-MM-DD (default today).")]
 
 
-def parse_date(value: str, field: str) -> dt.date:
-    """A date given as YYYY-MM-DD; InvalidInput naming `field` otherwise."""
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"{field}: {value!r} is not a date (YYYY-MM-DD)", field=field) from None
+def parse_id(value: str) -> int:
+    """An id as typed: ASCII digits, 1..2^63-1 (what the database's keys hold); else exit 2 naming the argument."""
+    text = str(value).strip()
+    if re.fullmatch(r"[0-9]{1,19}", text) is None or not 1 <= int(text) <= MAX_ID:
+        raise typer.BadParameter(f"{text[:30]!r} is not an id (a whole number from 1 to {MAX_ID})")
+    return int(text)
+
+
+def id_argument(help: str) -> Any:
+    """A typer argument for an id (`parse_id`)."""
+    return typer.Argument(parser=parse_id, help=help)
+
 
 
 def _text(view: View) -> str:
@@ -80,14 +88,14 @@ def _jsonable(data: Any) -> Any:
 
 
 def _emit(data: Any, as_json: bool, human: Callable[[Any], str]) -> None:
-    print(json.dumps(_jsonable(data), indent=2, default=str) if as_json else human(data))
+    print(json.dumps(_jsonable(data), indent=2, default=str) if as_json else for_terminal(human(data)))
 
 
 def _fail(exc: KamflowError, as_json: bool) -> None:
     if as_json:
         print(json.dumps(exc.as_dict()))
     else:
-        print(f"error: {exc.message}", file=sys.stderr)
+        print(f"error: {for_terminal(exc.message)}", file=sys.stderr)
     raise typer.Exit(exc.exit_code)
 
 

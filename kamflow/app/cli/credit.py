@@ -15,9 +15,9 @@ from kamflow.app.cli.common import (
     CustomerArgument,
     CustomerOption,
     Json,
-    parse_date,
     run_command,
 )
+from kamflow.bounds import parse_date
 from kamflow.views import View
 
 credit_app = typer.Typer(help="Credit control: solvency checks, exposure and credit limits.", no_args_is_help=True)

@@ -7,24 +7,39 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import BaseModel, ConfigDict, Field
 
-from kamflow.app.cli.common import AsUser, Json, parse_date, run_command
+from kamflow.app.cli.common import AsUser, Json, id_argument, run_command
+from kamflow.bounds import Line, read_bounded_text
 from kamflow.errors import InvalidInput
+from kamflow.models import Delegation
+from kamflow.settings import get_settings
+from kamflow.types import Day, Login
 from kamflow.views import View
 
 doc_app = typer.Typer(
     help="Internal documents: submit a draft into its approval chain, revise it, read its sheet.",
     no_args_is_help=True,
 )
-DocId = Annotated[int, typer.Argument(help="Document number.")]
+DocId = Annotated[int, id_argument("Document number.")]
 TextFile = Annotated[Path, typer.Argument(help="The text, Markdown with sections.")]
 
 
 def read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"cannot read {path}: {exc}", field="file") from exc
+    """A document's text: at most the `max_document_bytes` setting, UTF-8."""
+    return read_bounded_text(path, get_settings().max_document_bytes, what="the document")
+
+
+class DelegationRequest(BaseModel):
+    """`kamflow delegate`'s input."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_: Login = Field(alias="from")
+    to: Login
+    from_date: Day
+    to_date: Day
+    order_ref: Annotated[str, Line(Delegation.order_ref)]
 
 
 def _fields(pairs: list[str]) -> dict[str, str]:
@@ -145,13 +160,16 @@ def delegate(
         from kamflow.app import identity
         from kamflow.app.documents import delegate as record
 
+        given = DelegationRequest.model_validate(
+            {"from": frm, "to": to, "from_date": from_date, "to_date": to_date, "order_ref": order_ref}
+        )
         return record(
             acting=identity.acting(acting).login,
-            frm=frm,
-            to=to,
-            valid_from=parse_date(from_date, "from_date"),
-            valid_to=parse_date(to_date, "to_date"),
-            order_ref=order_ref,
+            frm=given.from_,
+            to=given.to,
+            valid_from=given.from_date,
+            valid_to=given.to_date,
+            order_ref=given.order_ref,
         )
 
     run_command(as_json, body)

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kamflow.app.cli.common import AsOf, AsUser, CustomerArgument, Json, parse_date, run_command
+from kamflow.app.cli.common import AsOf, AsUser, CustomerArgument, Json, run_command
 from kamflow.app.identity import acting as acting_person
+from kamflow.bounds import parse_date
 from kamflow.errors import InvalidInput, NotFound
 from kamflow.tabular import Tabular
 from kamflow.views import View

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import typer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kamflow.app.cli.common import AsOf, AsUser, CustomerArgument, Json, listing, run_command
+from kamflow.app.cli.common import AsOf, AsUser, CustomerArgument, Json, id_argument, listing, run_command
 from kamflow.review import MAX_SHARDS
+from kamflow.types import Day, Note
 from kamflow.views import View
 
 if TYPE_CHECKING:
@@ -27,10 +28,33 @@ REVIEW_WAIT_SECONDS = 4 * 3600.0
 class ReviewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    as_of: dt.date | None = Field(default=None, description="Business date to review as of; default today.")
+    as_of: Day | None = Field(
+        default=None, description="Business date to review as of (today at the latest); default today."
+    )
     shards: int = Field(
         default=1, ge=1, le=MAX_SHARDS, description="Slices of the customers reviewed in parallel."
     )
+
+    @field_validator("as_of")
+    @classmethod
+    def _not_ahead(cls, value: dt.date | None) -> dt.date | None:
+        """A review dated after today (plus the credit policy's `review_days_ahead`) would dun invoices before
+        they are due and then block every real review as backdated."""
+        from kamflow import clock
+        from kamflow.credit import policy
+
+        latest = policy.current().latest_review_date(clock.today())
+        if value is not None and value > latest:
+            raise ValueError(f"{value} is after {latest}, the latest date a review may be run as of")
+        return value
+
+
+class CollectionDone(BaseModel):
+    """`kamflow collection done`'s input."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: Note = Field(default="", description="What was done (audited).")
 
 
 def _review_view(as_of: dt.date, flow_run_id: str) -> ReviewView:
@@ -124,7 +148,7 @@ def collection_tasks(acting: AsUser = None, as_json: Json = False) -> None:
 
 @collection_app.command("done")
 def collection_done(
-    task_id: Annotated[int, typer.Argument(help="The collection task carried out.")],
+    task_id: Annotated[int, id_argument("The collection task carried out.")],
     note: Annotated[str, typer.Option(help="What was done (audited).")] = "",
     acting: AsUser = None,
     as_json: Json = False,
@@ -139,10 +163,16 @@ def collection_done(
         from kamflow.review import collection
         from kamflow.review.views import task_view
 
+        given = CollectionDone.model_validate({"note": note})
         login = identity.acting(acting).login
         with unit_of_work() as session:
             task = collection.complete_task(
-                session, task_id=task_id, login=login, note=note, on=clock.today(), now=clock.now()
+                session,
+                task_id=task_id,
+                login=login,
+                note=given.note,
+                on=clock.today(),
+                now=clock.now(),
             )
             return task_view(task, session.get_one(Customer, task.customer_id).code)
 

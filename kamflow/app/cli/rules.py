@@ -13,7 +13,8 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.orm import Session
 
-from kamflow.app.cli.common import AsUser, Json, parse_date, run_report
+from kamflow.app.cli.common import AsUser, Json, parse_id, run_report
+from kamflow.bounds import parse_date, read_bounded_text
 from kamflow.errors import InvalidInput
 from kamflow.settings import get_settings
 from rules.engine import Decision, RuleFileError, RuleSet, load_ruleset, load_ruleset_text
@@ -35,7 +36,7 @@ def _path(name: str) -> Path:
 def _load(name: str) -> RuleSet:
     """The rule set as its file is now (not a cached version); a file that does not load is bad input."""
     try:
-        return load_ruleset(_path(name))
+        return load_ruleset(_path(name), max_bytes=get_settings().max_rule_file_bytes)
     except RuleFileError as error:
         raise InvalidInput(str(error), field="ruleset") from None
 
@@ -66,7 +67,7 @@ def _table(rows: list[list[str]]) -> list[str]:
 
 def _lint_one(path: Path) -> dict[str, Any]:
     try:
-        ruleset = load_ruleset(path)
+        ruleset = load_ruleset(path, max_bytes=get_settings().max_rule_file_bytes)
     except RuleFileError as error:
         return {
             "file": str(path),
@@ -120,7 +121,7 @@ def _test_one(name: str) -> dict[str, Any]:
     from rules.cases import run_cases
 
     try:
-        ruleset = load_ruleset(_path(name))
+        ruleset = load_ruleset(_path(name), max_bytes=get_settings().max_rule_file_bytes)
     except RuleFileError as error:
         return {"ruleset": name, "ok": False, "error": str(error), "cases": [], "uncovered": []}
     report = run_cases(ruleset)
@@ -186,14 +187,15 @@ def test(
 def _facts_json(text: str) -> dict[str, Any]:
     """--facts: a JSON object, or @FILE holding one; numbers read exactly (as Decimal where fractional)."""
     if text.startswith("@"):
-        try:
-            text = Path(text[1:]).read_text(encoding="utf-8")
-        except (OSError, UnicodeError) as error:
-            raise InvalidInput(f"cannot read the facts file: {error}", field="facts") from None
+        text = read_bounded_text(
+            Path(text[1:]), get_settings().max_facts_bytes, field="facts", what="the facts file"
+        )
     try:
         data = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as error:
         raise InvalidInput(f"facts are not valid JSON: {error}", field="facts") from None
+    except RecursionError:
+        raise InvalidInput("facts are nested too deeply", field="facts") from None
     if not isinstance(data, dict):
         raise InvalidInput("facts must be a JSON object of fact names and values", field="facts")
     return data
@@ -245,7 +247,9 @@ def explain(
     decision: Annotated[
         int | None,
         typer.Option(
-            "--decision", help="Instead: an audit event id; explains that stored decision with its own version."
+            "--decision",
+            parser=parse_id,
+            help="Instead: an audit event id; explains that stored decision with its own version.",
         ),
     ] = None,
     acting: AsUser = None,
@@ -345,11 +349,11 @@ def replay(
 
         _path(ruleset)
         start = _since(since)
+        text = read_bounded_text(
+            candidate, get_settings().max_rule_file_bytes, field="candidate", what="the candidate file"
+        )
         try:
-            text = candidate.read_bytes().decode("utf-8")
             trial = load_ruleset_text(text, str(candidate))
-        except (OSError, UnicodeError) as error:
-            raise InvalidInput(f"cannot read the candidate file: {error}", field="candidate") from None
         except RuleFileError as error:
             raise InvalidInput(str(error), field="candidate") from None
         with unit_of_work() as session:
