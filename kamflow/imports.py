@@ -170,13 +170,21 @@ class _Batch:
         self.problems.append(Problem(line, field_name, message))
 
 
-def _read(path: Path, model: type[R], batch: _Batch) -> list[tuple[int, R]]:
-    """Parse and validate every row; problems go into the batch."""
+Read = Callable[[int, int], None]
+"""Told how far reading has come: the file's lines read after the header, and how many there are (one a row,
+unless a quoted cell spans lines)."""
+READ_EVERY = 1000
+
+
+def _read(path: Path, model: type[R], batch: _Batch, read: Read) -> list[tuple[int, R]]:
+    """Parse and validate every row, telling `read` every `READ_EVERY` rows and at the end; problems go into the
+    batch."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeError) as error:
         raise InvalidInput(f"cannot read {path}: {error}", field="file") from None
-    reader = csv.DictReader(text.splitlines(keepends=True))
+    lines = text.splitlines(keepends=True)
+    reader = csv.DictReader(lines)
     header = reader.fieldnames or []
     names = model.model_fields
     required = [name for name, info in names.items() if info.is_required()]
@@ -189,8 +197,10 @@ def _read(path: Path, model: type[R], batch: _Batch) -> list[tuple[int, R]]:
     if batch.problems:
         return []
     rows: list[tuple[int, R]] = []
-    for record in reader:
+    for count, record in enumerate(reader, start=1):
         line = reader.line_num
+        if count % READ_EVERY == 0:
+            read(line - 1, len(lines) - 1)
         if None in record:
             batch.problem(line, "row", "more cells than columns in the header")
             continue
@@ -204,6 +214,7 @@ def _read(path: Path, model: type[R], batch: _Batch) -> list[tuple[int, R]]:
                 if not where and ": " in message:
                     where, message = message.split(": ", 1)
                 batch.problem(line, where or "row", message)
+    read(reader.line_num - 1, len(lines) - 1)
     if not rows and not batch.problems:
         batch.problem(1, "file", "no rows to import")
     return rows
@@ -406,13 +417,15 @@ WRITERS: dict[str, Callable[[Session, _Batch, Any], None]] = {
 }
 
 
-def import_file(session: Session, kind: str, path: Path) -> dict[str, Any]:
-    """Check every row of the file, then write them all; ImportRejected (and nothing written) if any row
-    is bad. The caller's unit of work commits."""
+def import_file(
+    session: Session, kind: str, path: Path, *, read: Read = lambda _rows, _lines: None
+) -> dict[str, Any]:
+    """Check every row of the file (telling `read` how far reading has come), then write them all; ImportRejected
+    (and nothing written) if any row is bad. The caller's unit of work commits."""
     if kind not in ROWS:
         raise InvalidInput(f"unknown kind {kind!r}; one of {', '.join(KINDS)}", field="kind")
     batch = _Batch()
-    rows = _read(path, ROWS[kind], batch)
+    rows = _read(path, ROWS[kind], batch, read)
     WRITERS[kind](session, batch, rows)  # checks the valid rows against the database; writes if all is well
     if batch.problems:
         session.rollback()

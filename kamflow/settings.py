@@ -41,7 +41,7 @@ class Settings(BaseSettings):
         default=120,
         ge=0,
         description="Seconds a flow run that has just started waiting for a person keeps its process and watches "
-        "for the answer (continuing at once when it comes) before giving the process back; 0: give it back at once.",
+        "for the answer (going on at once when it comes) before giving the process back; 0: give it back at once.",
     )
     deadline_sweep_seconds: int = Field(
         default=60,
