@@ -19,6 +19,12 @@ if TYPE_CHECKING:
 PLAIN_EVERY = 4.0
 
 
+def say(text: str) -> None:
+    """A line about what has just happened, on stderr."""
+    sys.stderr.write(f"{text}\n")
+    sys.stderr.flush()
+
+
 class Progress:
     """`with Progress("importing invoices", unit="rows") as shown: shown.update(done, total)`; `total` may stay
     unknown. Without `unit`, `done` of `total` reads as a percentage."""
