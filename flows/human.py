@@ -222,7 +222,9 @@ def wait_for_any(
                 raise RuntimeError(f"{process} {subject_id}: nothing to wait for")
             form = answer.with_initial_data(description=waiting_markdown(session, waiting, on=clock.today(now)))
         given = _suspended_wait(form, key=key)
-        decided = _take(given, process=process, subject_id=subject_id, check_for=check_for, then=then)
+        decided = _settled(process=process, subject_id=subject_id) or _take(
+            given, process=process, subject_id=subject_id, check_for=check_for, then=then
+        )
         # The answer is in the database now, decided or refused; its code is spent either way. Prefect keeps run
         # input readable by anyone who reaches its API: the answer, code included, is not left there.
         delete_flow_run_input(_keyset(key)["response"])
@@ -287,6 +289,17 @@ def _claim(client: SyncPrefectClient, context: FlowRunContext) -> bool:
         raise RuntimeError(f"the claimed run could not go on: the server answered {running.name}")
     context.flow_run_suspension_request = FlowRunSuspensionRequest()
     return True
+
+
+def _settled(*, process: str, subject_id: int) -> ApprovalTask | None:
+    """The subject's task when a decision made elsewhere ended the wait — a re-check released the subject: its
+    task decided by kamflow, nothing pending — else None. The answer that resumed the run is then not read, as a
+    run resumed from the top finds its task decided before it waits."""
+    with unit_of_work() as session:
+        if approvals.pending(session, process=process, subject_id=subject_id):
+            return None
+        task = approvals.current(session, process=process, subject_id=subject_id)
+        return task if task is not None and task.status == "decided" else None
 
 
 def _take(
