@@ -137,7 +137,9 @@ def _story(company: Any) -> str:
             continue
         answer = next(answers)
         with Progress(f"{view.assignee} answers task {view.task_id} (#{view.request_id}): {answer.action}"):
-            answered = DiscountView.model_validate(decide(view.task_id, login=view.assignee, answer=answer))
+            answered = DiscountView.model_validate(
+                decide(view.task_id, login=view.assignee, answer=answer).subject
+            )
         say(f"    #{answered.request_id} {answered.status.upper()}")
         final.append((label, answered, True))
     lines = [
