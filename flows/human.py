@@ -1,9 +1,31 @@
 """The one way every process waits for a person.
 
-The task lives in the domain database; the flow run is suspended (no process is held while it waits) and
-resumed with a typed answer from the Prefect UI's form or `kamflow decide`. On resume the flow re-runs from
-the top, finds its task in the database and reads the answer; an answer from someone who may not decide is
-refused, audited, and the run waits again under a new key.
+The task lives in the domain database; the flow run is suspended and resumed with a typed answer from the Prefect
+UI's form or `kamflow decide`. An answer from someone who may not decide is refused, audited, and the run waits
+again under a new key (`approvals.waiting_key`); once the database holds an answer, Prefect's copy is deleted.
+
+How a run waits (the warm wait). The run is suspended at once (`suspend_flow_run`): from its first moment the
+waiting is durable, exactly as if no process held it. Then, for `KAMFLOW_WARM_WAIT_SECONDS` (default 120; 0 gives
+the process back at once), the process stays and watches the run every half second. A resume moves a suspended
+run to Scheduled; the warm process claims it as a runner would, Scheduled → Pending (the server accepts one
+Pending: a runner that sees the run first wins, and this process then simply ends; the runner that started this
+process submits no second one for the run while it lives) → Running, reads the answer and goes on in the same
+process: 0.6 s from the resume call to the decision in the database, against 5.7 s for a runner's poll, a new
+process and its imports (medians of bench/bench_flows.py, same run). When the window passes unanswered the
+process ends as a suspended run's does; a later answer restarts the flow from the top in a new process, which
+finds its task in the database and reads the answer. A kill -9 during the window loses nothing either: the run
+was suspended all along. Only the first of two answers counts: Prefect accepts one resume of a suspended run,
+and one claim of the resumed run. The price: one flow process per run in its window (`kamflow serve` sets no
+limit on them).
+
+Why not `pause_flow_run(timeout=N)` first and `suspend_flow_run` after: a paused run is held by its process alone.
+A resume after that process dies (kill -9, a restart) moves it to Running with nobody to run it; a pause that
+times out fails the run (`FlowPauseTimeout`, and the server fails any later resume), and Prefect refuses to
+suspend a run from Paused (only a Running run may be suspended).
+
+The engine learns of a suspension too (it stops the flow at its next task or at its end): a claimed run gives
+its flow context a fresh suspension request (`_claim`), the one Prefect 3.9 internal this module relies on
+(tests/flows' warm-wait tests run the whole path).
 
 A subject may have several tasks pending at once (the parallel steps of a document chain): `wait_for_any`
 waits for an answer to any of them. The answer's `task` (or else the approver's login) says which one; that
@@ -14,16 +36,23 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from prefect import get_run_logger
+from prefect import get_client, get_run_logger
+from prefect._flow_run_suspension import FlowRunSuspensionRequest
+from prefect.client.orchestration import SyncPrefectClient
+from prefect.context import FlowRunContext
+from prefect.exceptions import Abort, Pause
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
 from prefect.input.actions import delete_flow_run_input
-from prefect.input.run_input import keyset_from_base_key
+from prefect.input.run_input import Keyset, keyset_from_base_key
 from prefect.runtime import flow_run
+from prefect.states import Pending, Running
+from prefect.utilities.engine import propose_state_sync
 from pydantic import ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
@@ -196,13 +225,85 @@ def wait_for_any(
             if not waiting:
                 raise RuntimeError(f"{process} {subject_id}: nothing to wait for")
             form = answer.with_initial_data(description=waiting_markdown(session, waiting, on=clock.today(now)))
-        given = suspend_flow_run(wait_for_input=form, key=key, timeout=None)
-        decided = _take(given, process=process, subject_id=subject_id, check_for=check_for, then=then)
+        given = _suspended_wait(form, key=key)
+        decided = _settled(process=process, subject_id=subject_id) or _take(
+            given, process=process, subject_id=subject_id, check_for=check_for, then=then
+        )
         # The answer is in the database now, decided or refused; its code is spent either way. Prefect keeps run
         # input readable by anyone who reaches its API: the answer, code included, is not left there.
-        delete_flow_run_input(keyset_from_base_key(f"suspended-{key}")["response"])
+        delete_flow_run_input(_keyset(key)["response"])
         if decided is not None:
             return decided
+
+
+WARM_POLL_SECONDS = 0.5
+
+
+def _keyset(key: str) -> Keyset:
+    """Where Prefect keeps the form and the answer of the suspension under `key`."""
+    return keyset_from_base_key(f"suspended-{key}")
+
+
+def _suspended_wait(form: type[ApprovalInput], *, key: str) -> ApprovalInput:
+    """Suspend the run for an answer under `key`, then keep the process for the warm window: an answer given in
+    it is returned here; otherwise the process ends as a suspended run's does (`Pause`). A run that re-runs from
+    the top after its resume finds the suspension already fired and gets its answer at once."""
+    try:
+        return suspend_flow_run(wait_for_input=form, key=key, timeout=None)
+    except Pause:
+        given = _warm_wait(form, key=key, seconds=get_settings().warm_wait_seconds)
+        if given is None:
+            raise
+        return given
+
+
+def _warm_wait(form: type[ApprovalInput], *, key: str, seconds: float) -> ApprovalInput | None:
+    """Watch the suspended run for `seconds`; once an answer resumes it, claim it and return the answer. None when
+    the window passes, the run is taken by another process, or it stops waiting (cancelled)."""
+    context = FlowRunContext.get()
+    assert context is not None and context.flow_run is not None
+    run_id = context.flow_run.id
+    deadline = time.monotonic() + seconds
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            time.sleep(WARM_POLL_SECONDS)
+            state = client.read_flow_run(run_id).state
+            if state is not None and state.is_paused():
+                continue
+            if state is None or not state.is_scheduled() or not _claim(client, context):
+                return None
+            get_run_logger().info("answered within the warm wait: going on in this process")
+            return cast(ApprovalInput, form.load(_keyset(key), flow_run_id=run_id))
+    return None
+
+
+def _claim(client: SyncPrefectClient, context: FlowRunContext) -> bool:
+    """Take the resumed run as a runner would (Scheduled → Pending → Running); False if another process took it
+    first. The engine was told of the suspension and would stop the flow at its next task or its end: the run's
+    context gets a fresh suspension request (the old one may still be marked by Prefect's suspension observer)."""
+    assert context.flow_run is not None
+    try:
+        taken = propose_state_sync(client, Pending(), flow_run_id=context.flow_run.id)
+    except Abort:
+        return False
+    if not taken.is_pending():
+        return False
+    running = propose_state_sync(client, Running(), flow_run_id=context.flow_run.id)
+    if not running.is_running():
+        raise RuntimeError(f"the claimed run could not go on: the server answered {running.name}")
+    context.flow_run_suspension_request = FlowRunSuspensionRequest()
+    return True
+
+
+def _settled(*, process: str, subject_id: int) -> ApprovalTask | None:
+    """The subject's task when a decision made elsewhere ended the wait — a re-check released the subject: its
+    task decided by kamflow, nothing pending — else None. The answer that resumed the run is then not read, as a
+    run resumed from the top finds its task decided before it waits."""
+    with unit_of_work() as session:
+        if approvals.pending(session, process=process, subject_id=subject_id):
+            return None
+        task = approvals.current(session, process=process, subject_id=subject_id)
+        return task if task is not None and task.status == "decided" else None
 
 
 def _take(

@@ -187,11 +187,21 @@ def _records(reader: csv.DictReader[str], batch: Batch) -> Iterator[tuple[int, d
         yield reader.line_num, record
 
 
-def read_rows(path: Path, model: type[R], batch: Batch) -> list[tuple[int, R]]:
-    """Parse and validate every row; problems go into the batch. The file is read whole but bounded (the
-    `max_csv_bytes` setting); a field longer than the csv module's limit is a problem of its line."""
+Read = Callable[[int, int], None]
+"""Told how far reading has come: the file's lines read after the header, and how many there are (one a row,
+unless a quoted cell spans lines)."""
+READ_EVERY = 1000
+
+
+def read_rows(
+    path: Path, model: type[R], batch: Batch, read: Read = lambda _rows, _lines: None
+) -> list[tuple[int, R]]:
+    """Parse and validate every row, telling `read` every `READ_EVERY` rows and at the end; problems go into the
+    batch. The file is read whole but bounded (the `max_csv_bytes` setting); a field longer than the csv
+    module's limit is a problem of its line."""
     text = read_bounded_text(path, get_settings().max_csv_bytes, what="the CSV file")
-    reader = csv.DictReader(text.splitlines(keepends=True))
+    lines = text.splitlines(keepends=True)
+    reader = csv.DictReader(lines)
     try:
         header = reader.fieldnames or []
     except csv.Error as error:
@@ -209,7 +219,9 @@ def read_rows(path: Path, model: type[R], batch: Batch) -> list[tuple[int, R]]:
     if batch.problems:
         return []
     rows: list[tuple[int, R]] = []
-    for line, record in _records(reader, batch):
+    for count, (line, record) in enumerate(_records(reader, batch), start=1):
+        if count % READ_EVERY == 0:
+            read(line - 1, len(lines) - 1)
         if None in record:
             batch.problem(line, "row", "more cells than columns in the header")
             continue
@@ -223,6 +235,7 @@ def read_rows(path: Path, model: type[R], batch: Batch) -> list[tuple[int, R]]:
                 if not where and ": " in message:
                     where, message = message.split(": ", 1)
                 batch.problem(line, where or "row", message)
+    read(reader.line_num - 1, len(lines) - 1)
     if not rows and not batch.problems:
         batch.problem(1, "file", "no rows to import")
     return rows
@@ -433,13 +446,15 @@ def reject_if_bad(session: Session, path: Path, batch: Batch) -> None:
     session.flush()
 
 
-def import_file(session: Session, kind: str, path: Path) -> dict[str, Any]:
-    """Check every row of the file, then write them all; ImportRejected (and nothing written) if any row
-    is bad. The caller's unit of work commits."""
+def import_file(
+    session: Session, kind: str, path: Path, *, read: Read = lambda _rows, _lines: None
+) -> dict[str, Any]:
+    """Check every row of the file (telling `read` how far reading has come), then write them all; ImportRejected
+    (and nothing written) if any row is bad. The caller's unit of work commits."""
     if kind not in ROWS:
         raise InvalidInput(f"unknown kind {kind!r}; one of {', '.join(KINDS)}", field="kind")
     batch = Batch()
-    rows = read_rows(path, ROWS[kind], batch)
+    rows = read_rows(path, ROWS[kind], batch, read)
     WRITERS[kind](session, batch, rows)  # checks the valid rows against the database; writes if all is well
     reject_if_bad(session, path, batch)
     return {"kind": kind, "file": str(path), "imported": len(rows)}

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     approval_deadline_hours: int = Field(
         default=48, ge=1, description="Hours an approver has before a task escalates to the next level."
     )
+    warm_wait_seconds: int = Field(
+        default=120,
+        ge=0,
+        description="Seconds a flow run that has just started waiting for a person keeps its process and watches "
+        "for the answer (going on at once when it comes) before giving the process back; 0: give it back at once.",
+    )
     deadline_sweep_seconds: int = Field(
         default=60,
         ge=5,

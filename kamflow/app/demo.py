@@ -2,7 +2,8 @@
 
 It resets the domain database to the demo company, starts `kamflow serve` (local Prefect server and the
 deployments), sends discount requests that the rules approve, reject and escalate, answers the escalated
-ones as the department head would (approve, counter, reject), and prints what happened and why.
+ones as the department head would (approve, counter, reject), and prints what happened and why. Each step shows
+on stderr as it happens (`kamflow.app.progress`); the summary is what the command prints on stdout.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from sqlalchemy import select
 
 from flows.runs import wait_for
 from kamflow import clock, customers, discounts, migrate
+from kamflow.app.progress import Progress, say
 from kamflow.app.runs import Answer, decide, start
-from kamflow.app.serve import prefect_environment
+from kamflow.app.serve import api_ready, prefect_environment
 from kamflow.db import get_engine, unit_of_work
 from kamflow.demo_data import generate
 from kamflow.discounts.service import DiscountRequestIn
@@ -32,6 +34,7 @@ from kamflow.settings import get_settings
 from kamflow.views import View
 
 COLUMN = 3
+CUSTOMERS = 200
 
 
 def _norm(customer: str) -> Decimal:
@@ -73,24 +76,29 @@ def _first_request(ask: DiscountRequestIn) -> DiscountView:
 
 def run() -> str:
     settings = get_settings()
-    migrate.downgrade(settings, "base")
-    migrate.upgrade(settings)
-    company = generate(get_engine(settings), customers=200, seed=7, today=clock.today())
+    with Progress(f"resetting the database {settings.db_url}"):
+        migrate.downgrade(settings, "base")
+        migrate.upgrade(settings)
+    with Progress(f"building the demo company ({CUSTOMERS} customers, their invoices and payments)"):
+        company = generate(get_engine(settings), customers=CUSTOMERS, seed=7, today=clock.today())
     log = (settings.prefect_home_dir / "demo-serve.log").open("ab")
-    serving = subprocess.Popen(
-        [sys.executable, "-m", "kamflow.app.cli", "serve"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, **prefect_environment(settings)},
-    )
+    with Progress(f"starting kamflow serve: the local Prefect server at {settings.api_url} (log: {log.name})"):
+        serving = subprocess.Popen(
+            [sys.executable, "-m", "kamflow.app.cli", "serve"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **prefect_environment(settings)},
+        )
+        wait_for("the Prefect server", lambda: api_ready(settings.api_url) or None, timeout=180)
     try:
         return _story(company)
     finally:
-        serving.send_signal(signal.SIGINT)
-        try:
-            serving.wait(30)
-        except subprocess.TimeoutExpired:
-            serving.kill()
+        with Progress("stopping kamflow serve"):
+            serving.send_signal(signal.SIGINT)
+            try:
+                serving.wait(30)
+            except subprocess.TimeoutExpired:
+                serving.kill()
 
 
 def _ask(customer: str, pct: Decimal, total: str, note: str) -> DiscountRequestIn:
@@ -114,9 +122,14 @@ def _story(company: Any) -> str:
         ("customer with overdue debt", _ask(late, _norm(late) - 1, "90000", "repeat order")),
         ("above the ceiling", _ask(healthy, Decimal("45"), "50000", "clearance")),
     ]
-    results = [
-        (label, _first_request(asks[0][1]) if i == 0 else _request(ask)) for i, (label, ask) in enumerate(asks)
-    ]
+    results = []
+    for i, (label, ask) in enumerate(asks, start=1):
+        first = " (the first waits for the deployments to be served)" if i == 1 else ""
+        with Progress(f"request {i} of {len(asks)}: {ask.customer} asks {pct(ask.discount_pct)}, {label}{first}"):
+            view = _first_request(ask) if i == 1 else _request(ask)
+        waits = f", waiting for {view.assignee} (task {view.task_id})" if view.task_id is not None else ""
+        say(f"    #{view.request_id} {view.status.upper()}{waits}")
+        results.append((label, view))
     answers = iter(
         [
             Answer(action="approve", comment="Strategic account; matches the competitor."),
@@ -129,8 +142,11 @@ def _story(company: Any) -> str:
         if view.task_id is None or view.assignee is None:  # decided by the rules
             final.append((label, view, False))
             continue
-        answered = decide(view.task_id, login=view.assignee, answer=next(answers))
-        final.append((label, _shown(answered.subject), True))
+        answer = next(answers)
+        with Progress(f"{view.assignee} answers task {view.task_id} (#{view.request_id}): {answer.action}"):
+            answered = _shown(decide(view.task_id, login=view.assignee, answer=answer).subject)
+        say(f"    #{answered.request_id} {answered.status.upper()}")
+        final.append((label, answered, True))
     lines = [
         f"kamflow demo — {company.customers} customers, {company.invoices} invoices; "
         "department heads decide escalations",

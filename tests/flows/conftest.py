@@ -5,7 +5,8 @@ A run starts as a served one does: created through its flow's deployment (Prefec
 one), then executed here by Prefect's flow engine (`run_flow`, what a runner does in its child process) until it
 ends or suspends. An answer resumes it through kamflow's run control (`flows.runs.resume_waiting`, the path of
 `kamflow decide` and the UI's form); executed here again, the flow re-runs from the top, finds its task in the
-database and reads the answer."""
+database and reads the answer. With a warm wait (`warm_wait_seconds`), an answer given while the execution still
+watches its suspended run goes on in that same execution."""
 
 from __future__ import annotations
 
@@ -77,9 +78,12 @@ def deployments(prefect_api: str) -> dict[str, UUID]:
 @pytest.fixture
 def settings(tmp_path: Path, template_db: Path, prefect_api: str) -> Iterator[Settings]:
     """Settings on a private copy of the demo company, pointed at the session's Prefect API. A kamflow command run
-    in this process configures Prefect through the environment: the environment is given back afterwards."""
+    in this process configures Prefect through the environment: the environment is given back afterwards. A run
+    that waits for a person gives its process back at once (no warm wait) unless a test asks for one."""
     shutil.copy(template_db, tmp_path / "kamflow.db")
-    settings = Settings(data_dir=tmp_path, prefect_api_url=prefect_api, approval_deadline_hours=48)
+    settings = Settings(
+        data_dir=tmp_path, prefect_api_url=prefect_api, approval_deadline_hours=48, warm_wait_seconds=0
+    )
     use_settings(settings)
     saved = dict(os.environ)
     yield settings

@@ -4,6 +4,7 @@ the rules decide at once ends with its report; what waits is decided by the type
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from flows.order_credit import credit_limit_change, order_credit_check
+from flows.runs import wait_for
 from flows.solvency import solvency_check
 from kamflow import audit, clock
 from kamflow.credit import limits, orders, solvency, standing, views
@@ -21,6 +23,7 @@ from kamflow.credit.solvency import SolvencyCheckIn
 from kamflow.credit.tables import CreditLimitChange, OrderCreditCheck
 from kamflow.db import unit_of_work
 from kamflow.models import AuditEvent, Order
+from kamflow.settings import Settings, use_settings
 from tests.conftest import customer
 from tests.flows.conftest import Runs, cli, suspended
 
@@ -113,6 +116,36 @@ def test_a_blocked_order_waits_for_the_credit_controller_who_releases_it_against
         "credit",
         "order_release_with_prepayment",
     )
+
+
+def test_an_order_released_by_a_new_limit_while_its_run_still_watches_ends_in_that_run_unanswered(
+    runs: Runs, settings: Settings
+) -> None:
+    """The limit change resumes the blocked order's run while it is in its warm wait: the run finds its task
+    decided by kamflow's re-check, leaves the answer that resumed it unread and finishes, as a run resumed from
+    the top would."""
+    use_settings(settings.model_copy(update={"warm_wait_seconds": 60}))
+    run_id = runs.start(
+        order_credit_check, order=OrderIn(customer="C0001", amount=over_limit(300), requester="kam.north1")
+    )
+    changed: list[Any] = []
+
+    def credit_raises_the_limit() -> None:
+        wait_for("the order's run to suspend", lambda: True if suspended(runs.state(run_id)) else None, timeout=60)
+        with unit_of_work() as session:
+            limit = standing.standing(session, customer(session, "C0001"), on=clock.today()).limits.total
+        change = LimitChangeIn(customer="C0001", amount=limit + 10000, reason="season", requester="credit")
+        changed.append(runs.run(credit_limit_change, change=change))
+
+    credit = threading.Thread(target=credit_raises_the_limit)
+    credit.start()
+    state = runs.execute(order_credit_check, run_id)
+    credit.join(60)
+    [(_, change)] = changed
+    assert change.is_completed() and state.is_completed(), (change, state)
+    view = settled(orders.PROCESS, run_id)
+    assert view["status"] == "released" and [view["check_id"]] == change.result().released_orders
+    assert [e.action for e in trail(view["check_id"])] == ["order_block", "order_released_on_recheck"]
 
 
 def test_a_large_temporary_increase_waits_for_the_commercial_director_and_a_low_limit_needs_a_confirmation(

@@ -5,6 +5,8 @@ who may not decide are refused, audited and waited past."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -15,6 +17,7 @@ from sqlalchemy import func, select
 
 from flows.discount import DiscountOutcome, discount_authorization
 from flows.processes import decided_view
+from flows.runs import wait_for
 from kamflow import approvals, audit, clock
 from kamflow.db import unit_of_work
 from kamflow.discounts import PROCESS
@@ -22,8 +25,10 @@ from kamflow.discounts import service as discounts
 from kamflow.discounts import views as discount_views
 from kamflow.discounts.service import DiscountRequestIn
 from kamflow.discounts.tables import DiscountRequest
+from kamflow.errors import InvalidInput
 from kamflow.models import AuditEvent
 from kamflow.reports import plain
+from kamflow.settings import Settings, use_settings
 from tests.flows.conftest import Runs, cli, suspended
 from tests.support import approval_code, kam_and_norm
 
@@ -233,3 +238,68 @@ def test_a_task_past_its_deadline_is_decided_one_level_up(runs: Runs) -> None:
         shown = decided_view(session, approvals.get(session, task_id))
     assert shown is not None
     assert (shown.subject.model_dump()["status"], shown.process) == ("approved", PROCESS)
+
+
+def pending_view(run_id: UUID) -> dict[str, Any] | None:
+    """The run's request once its task is open, as `kamflow discount request` shows it."""
+    with unit_of_work() as session:
+        view = discount_views.settled_run(session, str(run_id))
+    return view.model_dump(mode="json") if view is not None and view.status == "pending" else None
+
+
+def decisions(request_id: int) -> list[str]:
+    with unit_of_work() as session:
+        trail = audit.trail(session, subject_type="discount_request", subject_id=request_id)
+    return [e.action for e in trail]
+
+
+def test_an_answer_inside_the_warm_wait_goes_on_in_the_same_execution_and_a_second_answer_is_refused(
+    runs: Runs, settings: Settings
+) -> None:
+    """The run suspends and its execution keeps watching it: the head's answer, given meanwhile, is decided by that
+    same execution (no second one), Prefect keeps no copy of it, and an answer sent after it finds nothing to
+    resume."""
+    use_settings(settings.model_copy(update={"warm_wait_seconds": 60}))
+    _, norm = kam_and_norm()
+    run_id = runs.start(discount_authorization, request=ask(norm + 2))
+    late: list[Exception] = []
+
+    def head_answers_twice() -> None:
+        view = wait_for("the request to wait", lambda: pending_view(run_id), timeout=60)
+        runs.answer(run_id, task_id=view["task_id"], login=view["assignee"], action="approve", comment="warm")
+        try:
+            runs.answer(run_id, task_id=view["task_id"], login=view["assignee"], action="reject")
+        except Exception as exc:  # what the second answer meets is checked below
+            late.append(exc)
+
+    head = threading.Thread(target=head_answers_twice)
+    head.start()
+    started = time.monotonic()
+    state = runs.execute(discount_authorization, run_id)
+    head.join(60)
+    assert state.is_completed(), state
+    assert time.monotonic() - started < 30, "the answer waited for the end of the warm window"
+    outcome = state.result()
+    assert outcome.status == "approved" and decisions(outcome.request_id) == [
+        "discount_escalate",
+        "discount_approve",
+    ]
+    [refused] = late
+    assert isinstance(refused, InvalidInput) and "not waiting for an answer any more" in refused.message
+    with get_client(sync_client=True) as client:
+        stored = client.filter_flow_run_input(
+            flow_run_id=run_id, key_prefix="suspended", limit=100, exclude_keys=set()
+        )
+    assert stored and not [i for i in stored if i.key.endswith("response")], "the answer is left in Prefect"
+
+
+def test_a_run_unanswered_in_the_warm_wait_gives_its_process_back_and_is_answered_later(
+    runs: Runs, settings: Settings
+) -> None:
+    use_settings(settings.model_copy(update={"warm_wait_seconds": 1}))
+    run_id, view = waiting(runs, 2)  # the execution ended with the run suspended
+    assert status_of(view["request_id"]) == "pending"
+    runs.answer(run_id, task_id=view["task_id"], login=view["assignee"], action="approve")
+    state = runs.execute(discount_authorization, run_id)  # a new execution: the flow runs again from the top
+    assert state.is_completed(), state
+    assert decisions(view["request_id"]) == ["discount_escalate", "discount_approve"]

@@ -45,8 +45,10 @@ def test_two_shards_through_the_cli_and_the_served_deployment_create_nothing_twi
     day = clock.today() + dt.timedelta(days=1)
     done = live.kamflow("review", "--as-of", day.isoformat(), "--shards", "2", "--json")
     assert done.returncode == 0, done.stdout + done.stderr + logs(live.settings.data_dir / "runner.log")
-    view = json.loads(done.stdout)
+    view = json.loads(done.stdout)  # stdout is the answer alone; the progress went to stderr, in plain lines
     assert (view["status"], view["customers"], view["business_date"]) == ("completed", 40, day.isoformat())
+    shown = [line for line in done.stderr.splitlines() if line.startswith(f"credit review of {day}")]
+    assert shown[0] == f"credit review of {day} …" and shown[-1].startswith(f"credit review of {day}: 100%, done")
     flow_run_id = UUID(view["flow_run_id"])
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(flow_run_id)

@@ -107,9 +107,13 @@ def serve() -> None:
 @app.command()
 def demo() -> None:
     """Run the main job end to end on embedded defaults and print a summary."""
-    from kamflow.app.demo import run
 
-    run_command(False, run, str)
+    def body() -> str:
+        from kamflow.app.demo import run  # imports Prefect: only once run_command has configured it
+
+        return run()
+
+    run_command(False, body, str)
 
 
 @discount_app.command("request")

@@ -115,7 +115,7 @@ def limit_set(
             PROCESS,
             LimitChangeIn.model_validate(
                 {**request, "confirm": confirm, "reason": reason, "requester": identity.acting(acting).login}
-            )
+            ),
         )
 
     run_command(as_json, body)
@@ -150,13 +150,16 @@ def _import_command(kind: str) -> Callable[..., None]:
     ) -> None:
         def body() -> dict[str, Any]:
             from kamflow.app.identity import keeper
+            from kamflow.app.progress import Progress
             from kamflow.db import unit_of_work
             from kamflow.imports import import_file
 
             keeper(acting)
-
-            with unit_of_work() as session:
-                return import_file(session, kind, file)
+            with (
+                Progress(f"importing {kind} from {file.name}", unit="rows read") as shown,
+                unit_of_work() as session,
+            ):
+                return import_file(session, kind, file, read=shown.update)
 
         run_command(as_json, body, lambda r: f"imported {r['imported']} {kind} from {r['file']}")
 

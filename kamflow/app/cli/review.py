@@ -85,26 +85,32 @@ def run_review(request: ReviewRequest) -> ReviewView:
     from sqlalchemy import select
 
     from flows.runs import deployment_path, wait_for
+    from kamflow.app.progress import Progress
     from kamflow.app.runs import start_run
     from kamflow.review.tables import CreditReview
 
-    run_id = UUID(
-        start_run(deployment_path(service.PROCESS), {"business_date": as_of.isoformat(), "shards": request.shards})
-    )
-
-    def settled() -> bool | None:
+    def settled(shown: Progress) -> bool | None:
         with get_client(sync_client=True) as client:
             state = client.read_flow_run(run_id).state
+        with unit_of_work() as session:
+            found = session.scalar(select(CreditReview).where(CreditReview.business_date == as_of))
+            if found is not None and found.status == "running":  # its customers are counted once it runs
+                shown.update(100 * service.progress(session, as_of=as_of))
+            reason = (found.error if found else None) or (state.message or state.name if state else None)
         if state is None or not state.is_final():
             return None
         if state.is_completed():
+            shown.update(100)
             return True
-        with unit_of_work() as session:
-            found = session.scalar(select(CreditReview).where(CreditReview.business_date == as_of))
-            reason = (found.error if found else None) or state.message or state.name
         raise service.ReviewFailed(f"the review of {as_of} failed: {reason}", customer=None)
 
-    wait_for(f"the review of {as_of}", settled, timeout=REVIEW_WAIT_SECONDS)
+    with Progress(f"credit review of {as_of}", total=100) as shown:
+        run_id = UUID(
+            start_run(
+                deployment_path(service.PROCESS), {"business_date": as_of.isoformat(), "shards": request.shards}
+            )
+        )
+        wait_for(f"the review of {as_of}", lambda: settled(shown), timeout=REVIEW_WAIT_SECONDS)
     return _review_view(as_of, str(run_id))
 
 

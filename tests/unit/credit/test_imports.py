@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 import kamflow
 from kamflow import imports
+from kamflow.app import progress
 from kamflow.app.cli import app
 from kamflow.app.cli.credit import IMPORT_COLUMNS
 from kamflow.credit import standing
@@ -171,3 +172,22 @@ def test_the_cli_reports_problems_as_json_with_exit_code_2(
     assert good.exit_code == 0 and "imported 2 customers" in good.stdout
     missing = runner.invoke(app, ["import", "orders", str(tmp_path / "nope.csv"), "--json"])
     assert missing.exit_code == 2 and json.loads(missing.stdout)["field"] == "file"
+
+
+def test_the_cli_shows_rows_read_on_stderr_and_keeps_json_stdout_pure(
+    cli_env: None, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not on a terminal, the import's progress is plain lines on stderr (rows read, time elapsed)."""
+    monkeypatch.setattr(imports, "READ_EVERY", 2)
+    monkeypatch.setattr(progress, "PLAIN_EVERY", 0)  # a line at every batch of rows read
+    rows = "".join(f"C{9100 + i},Firma {i},B,private,kam.north1,1000.00,EUR,30\n" for i in range(5))
+    path = write(
+        tmp_path, f"code,name,customer_class,company_type,kam,credit_limit,currency,payment_terms_days\n{rows}"
+    )
+    done = CliRunner().invoke(app, ["import", "customers", str(path), "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["imported"] == 5
+    lines = done.stderr.splitlines()
+    assert lines[0] == "importing customers from file.csv …"
+    assert "importing customers from file.csv: 2 of 5 rows read, 0 s" in lines
+    assert lines[-1].startswith("importing customers from file.csv: 5 of 5 rows read, done in ")
