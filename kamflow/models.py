@@ -148,6 +148,20 @@ class Payment(Base):
     amount: Mapped[Decimal] = mapped_column(Money)
 
 
+class InvoiceHold(Base):
+    """A disputed invoice on hold: still a receivable, but not overdue while the hold lasts (`kamflow.ledger`)."""
+
+    __tablename__ = "invoice_holds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), unique=True)
+    reason: Mapped[str] = mapped_column(Text)
+    placed_on: Mapped[dt.date] = mapped_column(Date)
+    placed_by_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    placed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    released_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
 class ApprovalTask(Base):
     """A person's turn to decide. One row per level; an escalation closes one row and opens the next.
 

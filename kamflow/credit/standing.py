@@ -95,6 +95,13 @@ def standing(session: Session, client: Customer, *, on: dt.date, this_order: Dec
     )
 
 
+def overdue_amount(session: Session, customer_id: int, *, on: dt.date) -> Decimal:
+    """What the customer owes overdue on `on` by the one definition (`kamflow.ledger.overdue_when`), with the
+    credit policy's grace days: the figure order credit, solvency, discounts and the review all use."""
+    grace = policy.current().grace_days
+    return ledger.overdue_amount(session, customer_id=customer_id, as_of=on, grace_days=grace)
+
+
 def latest_check(session: Session, customer_id: int) -> CreditCheck | None:
     """The customer's latest decided solvency check."""
     return session.scalar(

@@ -132,9 +132,10 @@ def customer(basis: Basis, row: dict[str, Any], promise: Promise | None, stateme
     }
     facts = {
         "customer_class": row["customer_class"],
-        "overdue_amount": overdue,
-        "dunnable_amount": dunnable,
-        "oldest_overdue_days": oldest_days or 0,
+        "overdue_amount": dunnable,
+        "oldest_overdue_days": 0
+        if row["oldest_dunnable_due"] is None
+        else ageing.days_overdue(as_of, row["oldest_dunnable_due"]),
         "serious_overdue_amount": serious,
         "serious_overdue_days": policy.serious_overdue_days,
         "serious_overdue_share_pct": percent_of(serious, exposure) or ZERO,

@@ -14,8 +14,9 @@ from kamflow.app.serve import prefect_environment
 from kamflow.credit import limits, orders, solvency, standing
 from kamflow.discounts import views as discounts
 from kamflow.documents import views as documents
+from kamflow.models import InvoiceHold
 from kamflow.review import views as review
-from kamflow.review.tables import CollectionTask, InvoiceHold, PaymentPromise
+from kamflow.review.tables import CollectionTask, PaymentPromise
 from kamflow.settings import Settings
 from kamflow.views import View
 from tests.conftest import NOW, TODAY, customer

@@ -18,9 +18,9 @@ from kamflow.app.cli import app
 from kamflow.app.serve import prefect_environment
 from kamflow.credit.facts import money
 from kamflow.errors import NotPermitted
-from kamflow.models import AuditEvent, Customer, Employee, Invoice
+from kamflow.models import AuditEvent, Customer, Employee, Invoice, InvoiceHold
 from kamflow.review import collection
-from kamflow.review.tables import CollectionTask, InvoiceHold, PaymentPromise
+from kamflow.review.tables import CollectionTask, PaymentPromise
 from kamflow.settings import Settings
 from tests.conftest import NOW, TODAY
 from tests.unit.review.conftest import review
