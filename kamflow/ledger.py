@@ -229,8 +229,8 @@ def invoice_balances(as_of: dt.date, *, open_only: bool = False, customer_ids: C
 
     Columns: `invoice_id`, `customer_id`, `issue_date`, `due_date`, `amount`, `disputed`, `on_hold` (disputed,
     or under a hold in force on `as_of`: never overdue), `open_amount` (amount less payments made by `as_of`;
-    binary floating point on SQLite, so compare it with CENT and cast sums to Money). Payments and the hold
-    (one per invoice at most) are joined per invoice, so a customer filter reads only those customers'
+    binary floating point on SQLite, so compare it with CENT and cast sums to Money). Payments are joined per
+    invoice and the hold looked up by its unique invoice id, so a customer filter reads only those customers'
     invoices, payments and holds (grouped in the order of the customer/due-date index)."""
     paid = and_(Payment.invoice_id == Invoice.id, Payment.paid_on <= as_of)
     held = and_(
@@ -247,11 +247,10 @@ def invoice_balances(as_of: dt.date, *, open_only: bool = False, customer_ids: C
             Invoice.due_date,
             Invoice.amount,
             Invoice.disputed,
-            or_(Invoice.disputed, func.count(InvoiceHold.id) > 0).label("on_hold"),
+            or_(Invoice.disputed, select(InvoiceHold.id).where(held).exists()).label("on_hold"),
             open_amount.label("open_amount"),
         )
         .outerjoin(Payment, paid)
-        .outerjoin(InvoiceHold, held)
         .where(Invoice.issue_date <= as_of)
         .group_by(Invoice.customer_id, Invoice.due_date, Invoice.id)
     )
