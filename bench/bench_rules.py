@@ -207,6 +207,7 @@ def random_review_facts(n: int, seed: int) -> list[Facts]:
                 "serious_overdue_days": 60,
                 "serious_overdue_share_pct": pick(Decimal(25), Decimal("25.01"), low=0, high=10_000),
                 "exposure": exposure,
+                "has_limit": True,
                 "credit_limit": limit,
                 "utilisation_pct": utilisation,
                 "payment_days": pick(Decimal(3), Decimal("3.01"), low=-500, high=6_000),

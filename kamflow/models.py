@@ -96,7 +96,8 @@ class Customer(Base):
     customer_class: Mapped[str] = mapped_column(String(1))
     company_type: Mapped[str] = mapped_column(String(30), default="private")
     kam_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
-    credit_limit: Mapped[Decimal] = mapped_column(Money)
+    credit_limit: Mapped[Decimal | None] = mapped_column(Money)
+    """The base total limit: NULL is no limit set (exposure is not checked against one), 0 is no credit."""
     currency: Mapped[str] = mapped_column(String(3))
     payment_terms_days: Mapped[int] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

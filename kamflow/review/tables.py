@@ -72,7 +72,7 @@ class CustomerReview(Base):
     fee: Mapped[Decimal] = mapped_column(Money)
     dso: Mapped[Decimal | None] = mapped_column(Days)
     exposure: Mapped[Decimal] = mapped_column(Money)
-    credit_limit: Mapped[Decimal] = mapped_column(Money)
+    credit_limit: Mapped[Decimal | None] = mapped_column(Money)  # None: no limit set
     utilisation: Mapped[Decimal | None] = mapped_column(Percent)
     payment_days: Mapped[Decimal | None] = mapped_column(Days)
     payment_days_change: Mapped[Decimal | None] = mapped_column(Days)

@@ -119,7 +119,7 @@ def test_an_exposure_view(session: Session) -> None:
         "headroom",
         "utilisation_pct",
     }
-    assert view.text().splitlines()[1].split() == ["open", "invoices", view.categories[0].amount, "limit", "0.00"]
+    assert view.text().splitlines()[1].split() == ["open", "invoices", view.categories[0].amount, "no", "limit"]
 
 
 def test_a_discount_request_view(session: Session, settings: Settings) -> None:

@@ -171,3 +171,21 @@ def test_the_cli_reports_problems_as_json_with_exit_code_2(
     assert good.exit_code == 0 and "imported 2 customers" in good.stdout
     missing = runner.invoke(app, ["import", "orders", str(tmp_path / "nope.csv"), "--json"])
     assert missing.exit_code == 2 and json.loads(missing.stdout)["field"] == "file"
+
+
+def test_an_empty_limit_cell_is_no_limit_and_zero_is_no_credit(session: Session, tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "code,name,customer_class,company_type,kam,credit_limit,currency,payment_terms_days,overdue_limit\n"
+        "C9101,Sin Limite S.L.,C,private,kam.north1,,EUR,30,\n"
+        "C9102,Cero S.L.,C,private,kam.north1,0,EUR,30,0\n",
+    )
+    assert imports.import_file(session, "customers", path)["imported"] == 2
+    unlimited, nothing = customer(session, "C9101"), customer(session, "C9102")
+    assert unlimited.credit_limit is None and session.get(CreditTerms, unlimited.id) is None
+    assert nothing.credit_limit == Decimal("0.00")
+    terms = session.get(CreditTerms, nothing.id)
+    assert terms is not None and terms.overdue_limit == Decimal("0.00") and terms.open_orders_limit is None
+    missing = write(tmp_path, "code,name,customer_class,company_type,kam,currency,payment_terms_days\n")
+    with pytest.raises(imports.ImportRejected, match="credit_limit: required column missing"):
+        imports.import_file(session, "customers", missing)
