@@ -194,14 +194,12 @@ def random_review_facts(n: int, seed: int) -> list[Facts]:
         )
         exposure = (limit * utilisation / 100).quantize(cent) if limit else Decimal(rnd.randint(0, 900_000))
         overdue = Decimal(0) if rnd.random() < 0.5 else (exposure * rnd.randint(1, 100) / 100).quantize(cent)
-        dunnable = overdue if rnd.random() < 0.8 else (overdue / 2).quantize(cent)
         level = rnd.randint(0, 4) if overdue else 0
         promise_active = rnd.random() < 0.2
         sets.append(
             {
                 "customer_class": rnd.choice("ABC"),
                 "overdue_amount": overdue,
-                "dunnable_amount": dunnable,
                 "oldest_overdue_days": rnd.randint(1, 200) if overdue else 0,
                 "serious_overdue_amount": (
                     overdue * rnd.choice([Decimal(0), Decimal("0.5"), Decimal(1)])
@@ -209,6 +207,7 @@ def random_review_facts(n: int, seed: int) -> list[Facts]:
                 "serious_overdue_days": 60,
                 "serious_overdue_share_pct": pick(Decimal(25), Decimal("25.01"), low=0, high=10_000),
                 "exposure": exposure,
+                "has_limit": True,
                 "credit_limit": limit,
                 "utilisation_pct": utilisation,
                 "payment_days": pick(Decimal(3), Decimal("3.01"), low=-500, high=6_000),

@@ -109,7 +109,12 @@ def _end_waits(released: list[int]) -> None:
                 # The order is already released in the database: the resumed run finds its task decided and
                 # finishes without reading this answer, so it carries no approver's code — only a word in its
                 # place, which the form requires and no code ever is.
-                run_input={"approver": "kamflow", "approval_code": "none", "action": "release", "comment": comment},
+                run_input={
+                    "approver": "kamflow",
+                    "approval_code": "none",
+                    "action": "release",
+                    "comment": comment,
+                },
                 what=f"order credit check {check_id}",
             )
         except KamflowError as gone:  # it finished on its own, or a re-run of this flow resumed it already

@@ -17,6 +17,8 @@ Facts the tests and the demo rely on (keep them):
   open receivables plus open orders.
 * C0002 is a class-A key account with overdue receivables: an undisputed invoice left unpaid more than
   30 days past its due date at `today`.
+* Every customer has a total limit and tolerates no overdue (credit terms with an overdue limit of 0); no
+  sub-limit is set.
 * Classes are ABC by cumulative share of revenue: A up to 75 %, B up to 90 %, C the rest.
 * Price list "Base 2026" (EUR), columns 1..5, a discount norm for every column x class.
 * Promotions: WINTER (class B, +3 %, from today-30 to today+30, active) and AUTUMN (all classes, +2 %,
@@ -38,7 +40,7 @@ from sqlalchemy import Connection, Engine, Table, insert, select, text
 from sqlalchemy.orm import Session
 
 from kamflow.credit import facts
-from kamflow.credit.tables import FinancialStatement
+from kamflow.credit.tables import CreditTerms, FinancialStatement
 from kamflow.discounts.tables import DiscountNorm, PriceColumn, Promotion
 from kamflow.models import Customer, Employee, Invoice, Order, Payment, PriceList
 from kamflow.people import passwords
@@ -290,7 +292,7 @@ def _payment_plan(rng: random.Random, profile: str, cents: int, due: int) -> lis
 class _Writer:
     """Buffers rows with pre-assigned ids and inserts them in foreign-key order, a chunk at a time."""
 
-    ORDER = (Customer, FinancialStatement, Order, Invoice, Payment)
+    ORDER = (Customer, CreditTerms, FinancialStatement, Order, Invoice, Payment)
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -545,6 +547,14 @@ def _write_customer(
             "active": True,
         },
     )
+    w.add(
+        "credit_terms",
+        {
+            "customer_id": customer_id,
+            "overdue_limit": Decimal("0.00"),
+            "updated_at": dt.datetime.combine(today, dt.time(), dt.UTC),
+        },
+    )
 
     def order(day: int, cents: int, status: str) -> int:
         order_id = w.next_id("orders")
@@ -601,6 +611,8 @@ def _reset_sequences(connection: Connection) -> None:
         return
     for model in (Employee, PriceList, PriceColumn, DiscountNorm, Promotion, *_Writer.ORDER):
         name = _table(model).name
+        if "id" not in _table(model).c:  # keyed by its customer: no sequence
+            continue
         connection.execute(
             text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT max(id) FROM {name}))")
         )

@@ -10,7 +10,9 @@ Columns (* optional):
 
 - customers: code (C0001…), name, customer_class (A, B or C), company_type (private,
   public_manufacturer or non_manufacturer), kam (a login), credit_limit, currency, payment_terms_days,
-  open_orders_limit*, open_invoices_limit*, overdue_limit*
+  open_orders_limit*, open_invoices_limit*, overdue_limit*. For every limit an empty cell (or a left-out
+  optional column) is **no limit set**, which is not checked; 0 is no credit (for overdue_limit: no overdue
+  tolerated). The credit_limit column must be there, but its cell may be empty.
 - invoices: number, customer, issue_date, due_date, amount, currency*, order* (its order's number),
   disputed*
 - payments: invoice (its number), paid_on, amount
@@ -35,7 +37,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import func, insert, select
@@ -66,12 +68,12 @@ class CustomerRow(CsvRow):
     customer_class: Literal["A", "B", "C"]
     company_type: Literal["private", "public_manufacturer", "non_manufacturer"]
     kam: Login
-    credit_limit: Money
+    credit_limit: Money | None  # a required column whose empty cell is no limit set
     currency: Currency
     payment_terms_days: int = Field(ge=0, le=365)
-    open_orders_limit: Money = Decimal(0)
-    open_invoices_limit: Money = Decimal(0)
-    overdue_limit: Money = Decimal(0)
+    open_orders_limit: Money | None = None
+    open_invoices_limit: Money | None = None
+    overdue_limit: Money | None = None
 
 
 class InvoiceRow(CsvRow):
@@ -208,6 +210,7 @@ def read_rows(
         raise InvalidInput(f"{path.name}: line 1: {error}", field="header") from None
     names = model.model_fields
     required = [name for name, info in names.items() if info.is_required()]
+    blank_is_none = {name for name in required if type(None) in get_args(names[name].annotation)}
     for place, column in enumerate(header):
         if column not in names:
             batch.problem(1, column[:40] or "header", f"unknown column; the columns are {', '.join(names)}")
@@ -225,7 +228,10 @@ def read_rows(
         if None in record:
             batch.problem(line, "row", "more cells than columns in the header")
             continue
-        values = {name: value for name, value in record.items() if value is not None and value.strip() != ""}
+        values: dict[str, str | None] = {
+            name: value for name, value in record.items() if value is not None and value.strip() != ""
+        }
+        values |= {name: None for name in blank_is_none if name not in values}
         try:
             rows.append((line, model.model_validate(values)))
         except ValidationError as error:
@@ -311,7 +317,7 @@ def _import_customers(session: Session, batch: Batch, rows: Sequence[tuple[int, 
             active=True,
         )
         session.add(client)
-        if any(getattr(row, name) > 0 for name in limits):
+        if any(getattr(row, name) is not None for name in limits):
             terms.append((client, row))
     session.flush()
     now = clock.now()

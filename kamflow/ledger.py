@@ -9,6 +9,11 @@ customer (`customer_ids=[id]`), for a shard (`customer_ids=select(Customer.id).w
 (`customer_ids=None`), and stream it (`session.execute(query).yield_per(n)`) — one query, never one per
 invoice. A customer with no row has nothing to count (amounts 0, counts 0, averages undefined).
 `invoice_balances` is the per-invoice level beneath them: one row per invoice with its unpaid amount.
+
+**Overdue** has one definition, `overdue_when`, used by every consumer (order credit, solvency, discounts, the
+nightly review): the unpaid part of invoices due more than the credit policy's grace days before the business
+date, leaving out invoices that are disputed or on hold (`InvoiceHold`) on that date. What is merely past its
+due date, hold or not, is the review's ageing, not "overdue".
 """
 
 from __future__ import annotations
@@ -18,13 +23,29 @@ from collections.abc import Collection
 from decimal import Decimal
 from typing import Any, TypeAlias, TypeVar
 
-from sqlalchemy import Date, Integer, Numeric, Select, and_, case, cast, func, literal, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    Numeric,
+    Select,
+    Subquery,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    select,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from kamflow.models import Invoice, Money, Order, Payment
+from kamflow.models import Invoice, InvoiceHold, Money, Order, Payment
 
 Rows: TypeAlias = "Select[*tuple[Any, ...]]"
 """A SELECT of any columns (the type of every fact query)."""
@@ -36,10 +57,17 @@ CENT = Decimal("0.005")
 """Below this an open balance is paid (SQLite sums in binary floating point)."""
 
 
-def overdue_amount(session: Session, *, customer_id: int, as_of: dt.date) -> Decimal:
-    """What the customer owes on invoices whose due date has passed, as of a date."""
-    row = session.execute(receivables(as_of, customer_ids=[customer_id])).one_or_none()
+def overdue_amount(session: Session, *, customer_id: int, as_of: dt.date, grace_days: int) -> Decimal:
+    """What the customer owes overdue as of a date (`overdue_when`); `grace_days` are the credit policy's
+    (`kamflow.credit.standing.overdue_amount` passes them)."""
+    row = session.execute(receivables(as_of, grace_days=grace_days, customer_ids=[customer_id])).one_or_none()
     return Decimal("0.00") if row is None else Decimal(row.overdue_amount)
+
+
+def overdue_when(balances: Subquery, as_of: dt.date, *, grace_days: int) -> ColumnElement[bool]:
+    """The one definition of overdue, over `invoice_balances` rows: due more than `grace_days` before `as_of`
+    (with 0 grace days, the day after the due date), and neither disputed nor on hold on `as_of`."""
+    return and_(balances.c.due_date < as_of - dt.timedelta(days=grace_days), not_(balances.c.on_hold))
 
 
 class days_between(FunctionElement[int]):
@@ -73,15 +101,14 @@ def money_sum(amount: Any) -> Any:
     return cast(func.coalesce(func.sum(amount), 0), Money)
 
 
-def receivables(as_of: dt.date, *, grace_days: int = 0, customer_ids: CustomerFilter = None) -> Rows:
+def receivables(as_of: dt.date, *, grace_days: int, customer_ids: CustomerFilter = None) -> Rows:
     """Open receivables per customer as of a date, from invoices issued by then and payments made by then.
 
     Columns: `customer_id`; `open_amount` (unpaid on all invoices); `overdue_amount` (the unpaid part of
-    invoices due more than `grace_days` before `as_of`: with 0 grace days an invoice is overdue the day
-    after its due date); `oldest_overdue_days` (days since the due date of the oldest of those, 0 if
-    none); `open_invoices` (how many invoices are unpaid). An overpaid invoice offsets nothing."""
+    the overdue ones, `overdue_when`); `oldest_overdue_days` (days since the due date of the oldest of
+    those, 0 if none); `open_invoices` (how many invoices are unpaid). An overpaid invoice offsets nothing."""
     balances = invoice_balances(as_of, open_only=True, customer_ids=customer_ids).subquery()
-    overdue = balances.c.due_date < as_of - dt.timedelta(days=grace_days)
+    overdue = overdue_when(balances, as_of, grace_days=grace_days)
     days_overdue = case((overdue, days_between(literal(as_of, Date), balances.c.due_date)))
     return select(
         balances.c.customer_id,
@@ -157,7 +184,7 @@ def dso(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter = None)
 
     Columns: `customer_id`, `dso`. Customers with no sales in the window have no row (DSO undefined)."""
     invoiced = sales(as_of, days=days, customer_ids=customer_ids).subquery()
-    owed = receivables(as_of, customer_ids=customer_ids).subquery()
+    owed = receivables(as_of, grace_days=0, customer_ids=customer_ids).subquery()
     return (
         select(
             invoiced.c.customer_id,
@@ -200,11 +227,17 @@ def invoice_balances(as_of: dt.date, *, open_only: bool = False, customer_ids: C
     """One row per invoice issued by `as_of` (only those with something unpaid if `open_only`), with what
     is unpaid on it by then (use as a subquery).
 
-    Columns: `invoice_id`, `customer_id`, `issue_date`, `due_date`, `amount`, `disputed`, `open_amount`
-    (amount less payments made by `as_of`; binary floating point on SQLite, so compare it with CENT and cast
-    sums to Money). Payments are joined per invoice, so a customer filter reads only those customers'
-    invoices and payments (grouped in the order of the customer/due-date index)."""
+    Columns: `invoice_id`, `customer_id`, `issue_date`, `due_date`, `amount`, `disputed`, `on_hold` (disputed,
+    or under a hold in force on `as_of`: never overdue), `open_amount` (amount less payments made by `as_of`;
+    binary floating point on SQLite, so compare it with CENT and cast sums to Money). Payments are joined per
+    invoice and the hold looked up by its unique invoice id, so a customer filter reads only those customers'
+    invoices, payments and holds (grouped in the order of the customer/due-date index)."""
     paid = and_(Payment.invoice_id == Invoice.id, Payment.paid_on <= as_of)
+    held = and_(
+        InvoiceHold.invoice_id == Invoice.id,
+        InvoiceHold.placed_on <= as_of,
+        or_(InvoiceHold.released_on.is_(None), InvoiceHold.released_on > as_of),
+    )
     open_amount = Invoice.amount - func.coalesce(func.sum(Payment.amount), 0)
     query = (
         select(
@@ -214,6 +247,7 @@ def invoice_balances(as_of: dt.date, *, open_only: bool = False, customer_ids: C
             Invoice.due_date,
             Invoice.amount,
             Invoice.disputed,
+            or_(Invoice.disputed, select(InvoiceHold.id).where(held).exists()).label("on_hold"),
             open_amount.label("open_amount"),
         )
         .outerjoin(Payment, paid)

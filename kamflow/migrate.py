@@ -22,10 +22,25 @@ def alembic_config(settings: Settings | None = None) -> Config:
 
 
 def _run(settings: Settings | None, step: Callable[[Config], object]) -> None:
+    """Run a step in one transaction. On SQLite foreign keys are off meanwhile (they can only be switched
+    outside a transaction), as SQLite asks for table rebuilds: batch mode drops and re-creates tables that
+    others refer to. Every reference is checked before the transaction commits."""
     config = alembic_config(settings)
-    with get_engine(settings).begin() as connection:
-        config.attributes["connection"] = connection
-        step(config)
+    with get_engine(settings).connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                step(config)
+                if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").first()):
+                    raise RuntimeError(f"the migration breaks a foreign key: {tuple(broken)}")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def upgrade(settings: Settings | None = None, revision: str = "head") -> None:

@@ -104,7 +104,8 @@ class Customer(Base):
     customer_class: Mapped[str] = mapped_column(String(1))
     company_type: Mapped[str] = mapped_column(String(30), default="private")
     kam_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
-    credit_limit: Mapped[Decimal] = mapped_column(Money)
+    credit_limit: Mapped[Decimal | None] = mapped_column(Money)
+    """The base total limit: NULL is no limit set (exposure is not checked against one), 0 is no credit."""
     currency: Mapped[str] = mapped_column(String(3))
     payment_terms_days: Mapped[int] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -154,6 +155,20 @@ class Payment(Base):
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
     paid_on: Mapped[dt.date] = mapped_column(Date)
     amount: Mapped[Decimal] = mapped_column(Money)
+
+
+class InvoiceHold(Base):
+    """A disputed invoice on hold: still a receivable, but not overdue while the hold lasts (`kamflow.ledger`)."""
+
+    __tablename__ = "invoice_holds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), unique=True)
+    reason: Mapped[str] = mapped_column(Text)
+    placed_on: Mapped[dt.date] = mapped_column(Date)
+    placed_by_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    placed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    released_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class ApprovalTask(Base):

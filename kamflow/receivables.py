@@ -44,13 +44,13 @@ class AgeingLine(Part):
     currency: str
     not_due: Decimal
     buckets: list[Decimal]
-    overdue: Decimal
+    past_due: Decimal
     total: Decimal
     oldest_overdue_days: int | None
 
     def cells(self) -> tuple[str | int | Decimal | None, ...]:
         head = (self.kam, self.customer, self.name, self.currency, self.not_due)
-        return (*head, *self.buckets, self.overdue, self.total, self.oldest_overdue_days)
+        return (*head, *self.buckets, self.past_due, self.total, self.oldest_overdue_days)
 
 
 class AgeingView(Tabular):
@@ -72,14 +72,17 @@ class AgeingView(Tabular):
             Column("currency"),
             Column("not due", "money"),
             *(Column(f"{label} days", "money") for label in self.bucket_labels),
-            Column("overdue", "money"),
+            Column("past due", "money"),
             Column("total", "money"),
             Column("oldest overdue (days)", "count"),
         )
 
     def _lines(self) -> tuple[str, ...]:
         whose = f"customers of {self.kam}" if self.kam else "every customer you may see"
-        return (f"as of {self.as_of}, {whose}; buckets in days overdue (upper bound included)",)
+        return (
+            f"as of {self.as_of}, {whose}; buckets in days past due (upper bound included); past due is not all "
+            "overdue: overdue leaves out the grace days and invoices on hold or disputed",
+        )
 
     def table(self) -> Table:
         rows: list[Row] = []
@@ -164,7 +167,7 @@ def _customer_line(
         oldest = max(oldest or 0, days)
         index = next(i for i, b in enumerate(buckets) if b.high is None or days <= b.high)
         amounts[index] += amount
-    overdue = sum(amounts, ZERO)
+    past_due = sum(amounts, ZERO)
     return AgeingLine(
         kam=kam,
         customer=code,
@@ -172,8 +175,8 @@ def _customer_line(
         currency=currency,
         not_due=not_due,
         buckets=amounts,
-        overdue=overdue,
-        total=not_due + overdue,
+        past_due=past_due,
+        total=not_due + past_due,
         oldest_overdue_days=oldest,
     )
 
@@ -186,7 +189,7 @@ def _sum(name: str, kam: str, currency: str, lines: list[AgeingLine]) -> AgeingL
         currency=currency,
         not_due=sum((line.not_due for line in lines), ZERO),
         buckets=[sum(amounts, ZERO) for amounts in zip(*(line.buckets for line in lines), strict=True)],
-        overdue=sum((line.overdue for line in lines), ZERO),
+        past_due=sum((line.past_due for line in lines), ZERO),
         total=sum((line.total for line in lines), ZERO),
         oldest_overdue_days=max((line.oldest_overdue_days or 0 for line in lines), default=0) or None,
     )

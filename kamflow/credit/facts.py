@@ -156,19 +156,20 @@ class Exposure:
 @dataclass(frozen=True)
 class Limits:
     """The limits in force on a day: the total (a temporary one while it lasts, else the base) and the
-    sub-limits per category. What a 0 means (no credit, or no limit) is the rule files' business."""
+    sub-limits per category. Everywhere None is no limit set (not checked) and 0 is no credit (for overdue:
+    none tolerated)."""
 
-    total: Decimal
-    base: Decimal
+    total: Decimal | None
+    base: Decimal | None
     temporary_until: dt.date | None
-    open_orders: Decimal = ZERO
-    open_invoices: Decimal = ZERO
-    overdue: Decimal = ZERO
+    open_orders: Decimal | None = None
+    open_invoices: Decimal | None = None
+    overdue: Decimal | None = None
 
 
 def effective_limit(
-    base: Decimal, temporary: Decimal | None, until: dt.date | None, on: dt.date
-) -> tuple[Decimal, dt.date | None]:
+    base: Decimal | None, temporary: Decimal | None, until: dt.date | None, on: dt.date
+) -> tuple[Decimal | None, dt.date | None]:
     """The total limit on a day and, while a temporary limit applies, its last day. The day after its
     expiry the base limit applies again."""
     if temporary is not None and until is not None and on <= until:
@@ -176,14 +177,19 @@ def effective_limit(
     return base, None
 
 
-def over_limit(amount: Decimal, limit: Decimal) -> Decimal:
-    """How far an amount is above a limit; 0 when it is at or below it (equal passes)."""
-    return max(amount - limit, ZERO)
+def over_limit(amount: Decimal, limit: Decimal | None) -> Decimal:
+    """How far an amount is above a limit; 0 when it is at or below it (equal passes) or no limit is set."""
+    return ZERO if limit is None else max(amount - limit, ZERO)
 
 
-def utilisation_pct(amount: Decimal, limit: Decimal) -> Decimal | None:
+def utilisation_pct(amount: Decimal, limit: Decimal | None) -> Decimal | None:
     """The amount as a percentage of the limit, two places; None without a positive limit."""
-    return None if limit <= 0 else (amount * 100 / limit).quantize(SCORE, ROUND_HALF_UP)
+    return None if limit is None or limit <= 0 else (amount * 100 / limit).quantize(SCORE, ROUND_HALF_UP)
+
+
+def or_zero(limit: Decimal | None) -> Decimal:
+    """A limit as the rules' money fact beside its `has_…` fact: 0 when none is set."""
+    return ZERO if limit is None else limit
 
 
 def share_pct(part: int, whole: int) -> Decimal:
@@ -195,8 +201,9 @@ def share_pct(part: int, whole: int) -> Decimal:
 class Breakdown:
     category: str
     amount: Decimal
-    limit: Decimal
-    headroom: Decimal
+    limit: Decimal | None
+    headroom: Decimal | None
+    """None where no limit is set."""
     utilisation_pct: Decimal | None
 
 
@@ -209,7 +216,7 @@ def breakdown(exposure: Exposure, limits: Limits) -> list[Breakdown]:
         ("total", exposure.total, limits.total),
     ]
     return [
-        Breakdown(name, amount, limit, limit - amount, utilisation_pct(amount, limit))
+        Breakdown(name, amount, limit, None if limit is None else limit - amount, utilisation_pct(amount, limit))
         for name, amount, limit in pairs
     ]
 

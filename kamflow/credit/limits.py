@@ -35,7 +35,9 @@ class LimitChangeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     customer: CustomerCode = Field(description="Customer code, e.g. C0001.")
-    amount: NonNegative = Field(description="The new limit.")
+    amount: NonNegative | None = Field(
+        description="The new limit: 0 is no credit (for overdue: none tolerated); null clears it (not checked)."
+    )
     category: Category = Field(
         default="total", description="Which limit: total, or a sub-limit (open_orders, open_invoices, overdue)."
     )
@@ -53,7 +55,7 @@ class LimitAnswerPayload(BaseModel):
     action: Literal["approve", "reject"]
 
 
-def _old_and_exposure(s: standing.Standing, request: LimitChangeIn) -> tuple[Decimal, Decimal]:
+def _old_and_exposure(s: standing.Standing, request: LimitChangeIn) -> tuple[Decimal | None, Decimal]:
     """The limit the request replaces (for a temporary limit: the one in force today; for a new base: the
     base) and the exposure it covers."""
     limits, exposure = s.limits, s.exposure
@@ -75,8 +77,10 @@ def prepare(session: Session, request: LimitChangeIn, *, on: dt.date) -> tuple[C
         raise InvalidInput("only the total limit can be temporary", field="until")
     if request.until is not None and request.until < on:
         raise InvalidInput(f"a temporary limit cannot end before {on.isoformat()}", field="until")
+    if request.until is not None and request.amount is None:
+        raise InvalidInput("a temporary limit needs an amount; to end it early set the base again", field="amount")
     old, exposure = _old_and_exposure(standing.standing(session, client, on=on), request)
-    if request.amount < exposure and not request.confirm:
+    if request.amount is not None and request.amount < exposure and not request.confirm:
         raise InvalidInput(
             f"the new {request.category} limit {facts.money(request.amount)} is below the current exposure "
             f"{facts.money(exposure)}; repeat with --confirm to set it anyway",
@@ -87,9 +91,11 @@ def prepare(session: Session, request: LimitChangeIn, *, on: dt.date) -> tuple[C
         person,
         {
             "category": request.category,
-            "old_limit": old,
-            "new_limit": request.amount,
-            "increase": request.amount - old,
+            "had_limit": old is not None,
+            "old_limit": facts.or_zero(old),
+            "has_limit": request.amount is not None,
+            "new_limit": facts.or_zero(request.amount),
+            "increase": facts.ZERO if old is None or request.amount is None else request.amount - old,
             "temporary": request.until is not None,
             "requester_role": person.role,
             "exposure": exposure,
@@ -114,7 +120,7 @@ def submit(
         flow_run_id=flow_run_id,
         customer_id=client.id,
         category=request.category,
-        old_limit=change_facts["old_limit"],
+        old_limit=None if not change_facts["had_limit"] else change_facts["old_limit"],
         new_limit=request.amount,
         until=request.until,
         exposure=change_facts["exposure"],
@@ -154,14 +160,7 @@ def _apply(session: Session, change: CreditLimitChange, *, actor: str, now: dt.d
     in the customer's credit terms."""
     terms = session.get(CreditTerms, change.customer_id)
     if terms is None and not (change.category == "total" and change.until is None):
-        zero = Decimal("0.00")
-        terms = CreditTerms(
-            customer_id=change.customer_id,
-            open_orders_limit=zero,
-            open_invoices_limit=zero,
-            overdue_limit=zero,
-            updated_at=now,
-        )
+        terms = CreditTerms(customer_id=change.customer_id, updated_at=now)
         session.add(terms)
     if change.category == "total" and change.until is None:
         change.customer.credit_limit = change.new_limit
@@ -188,13 +187,19 @@ def _apply(session: Session, change: CreditLimitChange, *, actor: str, now: dt.d
         detail={
             "customer": change.customer.code,
             "category": change.category,
-            "old_limit": str(change.old_limit),
-            "new_limit": str(change.new_limit),
+            "old_limit": _text(change.old_limit),
+            "new_limit": _text(change.new_limit),
             "until": change.until.isoformat() if change.until else None,
-            "confirmed_below_exposure": change.confirmed and change.new_limit < change.exposure,
+            "confirmed_below_exposure": change.confirmed
+            and change.new_limit is not None
+            and change.new_limit < change.exposure,
             "released_orders": change.released,
         },
     )
+
+
+def _text(limit: Decimal | None) -> str | None:
+    return None if limit is None else str(limit)
 
 
 def check_answer(_change: CreditLimitChange) -> approvals.Check:
@@ -269,8 +274,8 @@ def view(session: Session, change: CreditLimitChange) -> LimitView:
         change_id=change.id,
         customer=change.customer.code,
         category=change.category,
-        old_limit=str(change.old_limit),
-        new_limit=str(change.new_limit),
+        old_limit=_text(change.old_limit) or "no limit",
+        new_limit=_text(change.new_limit) or "no limit",
         until=change.until.isoformat() if change.until else None,
         exposure=str(change.exposure),
         status=change.status,

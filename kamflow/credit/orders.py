@@ -60,8 +60,9 @@ def prepare(session: Session, request: OrderIn) -> tuple[Customer, Employee]:
 
 
 def order_facts(session: Session, client: Customer, *, on: dt.date, amount: Decimal) -> dict[str, Any]:
-    """The facts the `order_credit` rules decide on: exposure after the order, limits, overdue debt and the
-    latest solvency check."""
+    """The facts the `order_credit` rules decide on: exposure after the order, limits (each with a `has_…`
+    fact: no limit set is not checked, and its amount fact is then 0), overdue debt and the latest solvency
+    check."""
     now = standing.standing(session, client, on=on, this_order=amount)
     exposure, limits = now.exposure, now.limits
     check = standing.latest_check(session, client.id)
@@ -74,11 +75,15 @@ def order_facts(session: Session, client: Customer, *, on: dt.date, amount: Deci
         "oldest_overdue_days": now.oldest_overdue_days,
         "grace_days": now.grace_days,
         "exposure_after": exposure.total,
-        "credit_limit": limits.total,
+        "has_limit": limits.total is not None,
+        "credit_limit": facts.or_zero(limits.total),
         "over_limit_amount": facts.over_limit(exposure.total, limits.total),
-        "open_orders_limit": limits.open_orders,
-        "open_invoices_limit": limits.open_invoices,
-        "overdue_limit": limits.overdue,
+        "has_open_orders_limit": limits.open_orders is not None,
+        "open_orders_limit": facts.or_zero(limits.open_orders),
+        "has_open_invoices_limit": limits.open_invoices is not None,
+        "open_invoices_limit": facts.or_zero(limits.open_invoices),
+        "has_overdue_limit": limits.overdue is not None,
+        "overdue_limit": facts.or_zero(limits.overdue),
         "risk_class": check.risk_class if check else "none",
         "solvency_decision": (check.decision or "none") if check else "none",
     }

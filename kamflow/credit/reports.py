@@ -14,6 +14,16 @@ def _amount(value: str | None) -> str:
     return "—" if value is None else money(Decimal(value))
 
 
+def _no_limit(limit: Decimal | None) -> str:
+    return "no limit" if limit is None else money(limit)
+
+
+def _limit(facts: dict[str, Any]) -> str:
+    """The order's total limit as its decision saw it ("no limit" when none was set; decisions made before the
+    `has_limit` fact always had one)."""
+    return "no limit" if facts.get("has_limit") is False else _amount(facts["credit_limit"])
+
+
 def _reasons(decision: dict[str, Any]) -> str:
     reasons = "\n".join(f"- **{r['rule']}**: {r['text']}" for r in decision["reasons"])
     return f"Rules `{decision['ruleset']}` said **{decision['outcome']}**{to_whom(decision)}:\n\n{reasons}"
@@ -37,7 +47,7 @@ def order_markdown(check: OrderCreditCheck) -> str:
         "|---|---|---|---|---|---|\n"
         f"| {money(order.amount)} {order.currency} | {_amount(f['open_invoices'])} | "
         f"{_amount(f['open_orders_after'])} | {_amount(f['overdue_amount'])} | {_amount(f['exposure_after'])} "
-        f"| {_amount(f['credit_limit'])} |\n\n"
+        f"| {_limit(f)} |\n\n"
         f"{_reasons(decision)}{prepayment}\n\n"
         f"Entered by {check.requester.full_name} ({check.requester.login}) on {order.order_date.isoformat()}.\n\n"
         f"{_version(decision)}"
@@ -51,7 +61,7 @@ def limit_markdown(change: CreditLimitChange) -> str:
         f"### Credit limit change {change.id} for {change.customer.code} {change.customer.name}: "
         f"{change.status.upper()}\n\n"
         "| limit | from | to | exposure today |\n|---|---|---|---|\n"
-        f"| {change.category}{until} | {money(change.old_limit)} | {money(change.new_limit)} "
+        f"| {change.category}{until} | {_no_limit(change.old_limit)} | {_no_limit(change.new_limit)} "
         f"| {money(change.exposure)} |\n\n"
         f"{_reasons(change.decision)}\n\n"
         f"Asked by {change.requester.full_name} ({change.requester.login})"

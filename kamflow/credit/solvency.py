@@ -135,8 +135,9 @@ def assess(session: Session, client: Customer, *, on: dt.date, purpose: str, ord
             "purpose": purpose,
             "order_amount": order_amount,
             "proposed_limit": proposal.amount,
-            "current_limit": now.limits.total,
-            "limit_increase": proposal.amount - now.limits.total,
+            "has_limit": now.limits.total is not None,
+            "current_limit": facts.or_zero(now.limits.total),
+            "limit_increase": facts.ZERO if now.limits.total is None else proposal.amount - now.limits.total,
         }
     )
     snapshot = {
@@ -149,7 +150,7 @@ def assess(session: Session, client: Customer, *, on: dt.date, purpose: str, ord
         "open_orders": str(now.exposure.open_orders),
         "overdue": str(now.exposure.overdue),
         "oldest_overdue_days": now.oldest_overdue_days,
-        "credit_limit": str(now.limits.total),
+        "credit_limit": None if now.limits.total is None else str(now.limits.total),
         "sales_12m": str(sales_12m),
         "paid_12m": str(late.paid_amount) if late else "0.00",
         "weighted_days_late": str(class_facts["weighted_days_late"]),

@@ -63,14 +63,13 @@ def limits(session: Session, client: Customer, *, on: dt.date) -> facts.Limits:
         terms.temporary_until if terms else None,
         on,
     )
-    zero = Decimal("0.00")
     return facts.Limits(
         total=total,
         base=client.credit_limit,
         temporary_until=until,
-        open_orders=terms.open_orders_limit if terms else zero,
-        open_invoices=terms.open_invoices_limit if terms else zero,
-        overdue=terms.overdue_limit if terms else zero,
+        open_orders=terms.open_orders_limit if terms else None,
+        open_invoices=terms.open_invoices_limit if terms else None,
+        overdue=terms.overdue_limit if terms else None,
     )
 
 
@@ -95,6 +94,13 @@ def standing(session: Session, client: Customer, *, on: dt.date, this_order: Dec
     )
 
 
+def overdue_amount(session: Session, customer_id: int, *, on: dt.date) -> Decimal:
+    """What the customer owes overdue on `on` by the one definition (`kamflow.ledger.overdue_when`), with the
+    credit policy's grace days: the figure order credit, solvency, discounts and the review all use."""
+    grace = policy.current().grace_days
+    return ledger.overdue_amount(session, customer_id=customer_id, as_of=on, grace_days=grace)
+
+
 def latest_check(session: Session, customer_id: int) -> CreditCheck | None:
     """The customer's latest decided solvency check."""
     return session.scalar(
@@ -108,13 +114,18 @@ def latest_check(session: Session, customer_id: int) -> CreditCheck | None:
 class ExposureLine(Part):
     category: str
     amount: str
-    limit: str
-    headroom: str
+    limit: str | None
+    """None: no limit set (not checked)."""
+    headroom: str | None
     utilisation_pct: str | None
 
     def text(self) -> str:
-        used = f"  headroom {self.headroom:>16}  {self.utilisation_pct}%" if self.utilisation_pct else ""
-        return f"  {self.category:<14}{self.amount:>18}  limit {self.limit:>16}" + used
+        if self.limit is None:
+            return f"  {self.category:<14}{self.amount:>18}  no limit"
+        used = f"  {self.utilisation_pct}%" if self.utilisation_pct else ""
+        return (
+            f"  {self.category:<14}{self.amount:>18}  limit {self.limit:>16}  headroom {self.headroom:>16}" + used
+        )
 
 
 class ExposureView(View):
@@ -124,8 +135,9 @@ class ExposureView(View):
     name: str
     as_of: str
     currency: str
-    credit_limit: str
-    base_limit: str
+    credit_limit: str | None
+    """None: no total limit set."""
+    base_limit: str | None
     temporary_until: str | None
     grace_days: int
     oldest_overdue_days: int
@@ -133,14 +145,20 @@ class ExposureView(View):
 
     def text(self) -> str:
         temporary = self.temporary_until
-        until = f" (temporary until {temporary}; base {self.base_limit})" if temporary else ""
+        base = "no limit" if self.base_limit is None else self.base_limit
+        until = f" (temporary until {temporary}; base {base})" if temporary else ""
+        limit = "no limit" if self.credit_limit is None else f"limit {self.credit_limit}"
         return "\n".join(
             [
-                f"exposure of {self.customer} {self.name} as of {self.as_of}, limit {self.credit_limit}{until}",
+                f"exposure of {self.customer} {self.name} as of {self.as_of}, {limit}{until}",
                 *(line.text() for line in self.categories),
                 f"oldest overdue: {self.oldest_overdue_days} days (grace {self.grace_days} days)",
             ]
         )
+
+
+def _text(amount: Decimal | None) -> str | None:
+    return None if amount is None else str(amount)
 
 
 def exposure_view(s: Standing) -> ExposureView:
@@ -150,8 +168,8 @@ def exposure_view(s: Standing) -> ExposureView:
         name=s.customer.name,
         as_of=s.on.isoformat(),
         currency=s.customer.currency,
-        credit_limit=str(s.limits.total),
-        base_limit=str(s.limits.base),
+        credit_limit=_text(s.limits.total),
+        base_limit=_text(s.limits.base),
         temporary_until=s.limits.temporary_until.isoformat() if s.limits.temporary_until else None,
         grace_days=s.grace_days,
         oldest_overdue_days=s.oldest_overdue_days,
@@ -159,8 +177,8 @@ def exposure_view(s: Standing) -> ExposureView:
             ExposureLine(
                 category=line.category,
                 amount=str(line.amount),
-                limit=str(line.limit),
-                headroom=str(line.headroom),
+                limit=_text(line.limit),
+                headroom=_text(line.headroom),
                 utilisation_pct=None if line.utilisation_pct is None else str(line.utilisation_pct),
             )
             for line in facts.breakdown(s.exposure, s.limits)

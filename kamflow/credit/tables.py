@@ -76,16 +76,17 @@ class CreditCheck(Base):
 
 class CreditTerms(Base):
     """A customer's limits besides the base limit: a temporary total limit until a date, and sub-limits
-    per category. No row means no temporary limit and sub-limits of 0."""
+    per category. A NULL limit is no limit set (not checked); 0 is no credit in that category (for overdue:
+    none tolerated). No row means no temporary limit and no sub-limit set."""
 
     __tablename__ = "credit_terms"
 
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
     temporary_limit: Mapped[Decimal | None] = mapped_column(Money)
     temporary_until: Mapped[dt.date | None] = mapped_column(Date)
-    open_orders_limit: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
-    open_invoices_limit: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
-    overdue_limit: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    open_orders_limit: Mapped[Decimal | None] = mapped_column(Money)
+    open_invoices_limit: Mapped[Decimal | None] = mapped_column(Money)
+    overdue_limit: Mapped[Decimal | None] = mapped_column(Money)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
@@ -99,8 +100,10 @@ class CreditLimitChange(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     category: Mapped[str] = mapped_column(String(20))
     """total, open_orders, open_invoices or overdue."""
-    old_limit: Mapped[Decimal] = mapped_column(Money)
-    new_limit: Mapped[Decimal] = mapped_column(Money)
+    old_limit: Mapped[Decimal | None] = mapped_column(Money)
+    """None: no limit was set."""
+    new_limit: Mapped[Decimal | None] = mapped_column(Money)
+    """None: the limit is cleared (no limit set: not checked)."""
     until: Mapped[dt.date | None] = mapped_column(Date)
     """Last day of a temporary total limit; None for a lasting change."""
     exposure: Mapped[Decimal] = mapped_column(Money)

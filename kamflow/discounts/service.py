@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import access, approvals, audit, clock, customers, decisions, ledger, org, rulesets
+from kamflow import access, approvals, audit, clock, customers, decisions, org, rulesets
+from kamflow.credit import standing
 from kamflow.discounts import RULESET
 from kamflow.discounts.tables import DiscountNorm, DiscountRequest, PriceColumn, Promotion
 from kamflow.errors import InvalidInput, NotFound
@@ -84,7 +85,7 @@ def facts(
             "norm_pct": norm,
             "excess_pct": request.discount_pct - norm,
             "promotion_active": promotion is not None,
-            "overdue_amount": ledger.overdue_amount(session, customer_id=customer.id, as_of=on),
+            "overdue_amount": standing.overdue_amount(session, customer.id, on=on),
             "order_total": request.order_total,
         },
     )

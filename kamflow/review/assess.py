@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from kamflow.credit.facts import Statement, altman
+from kamflow.credit.facts import Statement, altman, or_zero
 from kamflow.credit.facts import utilisation_pct as percent_of
 from kamflow.review import ageing
 from kamflow.review.dunning import Policy, State, Step, promise_outcome, step
@@ -132,14 +132,16 @@ def customer(basis: Basis, row: dict[str, Any], promise: Promise | None, stateme
     }
     facts = {
         "customer_class": row["customer_class"],
-        "overdue_amount": overdue,
-        "dunnable_amount": dunnable,
-        "oldest_overdue_days": oldest_days or 0,
+        "overdue_amount": dunnable,
+        "oldest_overdue_days": 0
+        if row["oldest_dunnable_due"] is None
+        else ageing.days_overdue(as_of, row["oldest_dunnable_due"]),
         "serious_overdue_amount": serious,
         "serious_overdue_days": policy.serious_overdue_days,
         "serious_overdue_share_pct": percent_of(serious, exposure) or ZERO,
         "exposure": exposure,
-        "credit_limit": limit,
+        "has_limit": limit is not None,
+        "credit_limit": or_zero(limit),
         "utilisation_pct": utilisation or ZERO,
         "payment_days": payment_days if payment_days is not None else ZERO,
         "payment_days_change": change if change is not None else ZERO,

@@ -14,9 +14,9 @@ from kamflow import audit, org
 from kamflow.bounds import NOTE_CHARS, Line, Prose
 from kamflow.credit import policy, standing
 from kamflow.errors import InvalidInput, NotFound, NotPermitted
-from kamflow.models import Customer, Employee, Invoice
+from kamflow.models import Customer, Employee, Invoice, InvoiceHold
 from kamflow.review.dunning import DUNNING
-from kamflow.review.tables import CollectionTask, DunningState, InvoiceHold, PaymentPromise
+from kamflow.review.tables import CollectionTask, DunningState, PaymentPromise
 from kamflow.types import CustomerCode, Day, Login, Positive
 
 

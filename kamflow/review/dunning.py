@@ -1,8 +1,9 @@
 """The dunning policy as data (`dunning.yaml`, checked with pydantic) and how a customer moves through it.
 
 A customer rises at most one level per review, and only once the previous level was carried out; a level
-falls due by its mode: some days after the due date of the oldest overdue invoice not on hold, at the end
-of that invoice's month plus some days, or some days after the previous reminder was carried out. When
+falls due by its mode (`falls_due`), as OCA's account_credit_control and ERPNext compute it: some days after
+the due date of the oldest overdue invoice, at the end of the month in which that due date plus some days
+falls, or some days after the previous reminder was carried out. When
 nothing above the small-amount tolerance is overdue any more (paid invoices drop out, invoices on hold do
 not count), the customer is back at level 0. A promise to pay that has not fallen due holds the level.
 """
@@ -106,12 +107,16 @@ def month_end(day: dt.date) -> dt.date:
 
 
 def falls_due(level: Level, *, oldest_due: dt.date, last_reminder_on: dt.date | None) -> dt.date | None:
-    """The first business date a customer may reach `level`; None while there is no previous reminder."""
+    """The first business date a customer may reach `level`; None while there is no previous reminder.
+
+    `days_after_due`: the due date + days; `end_of_month_after_due`: the last day of the month in which the
+    due date + days falls (30 days after 15 January 2024 is 14 February: due on 29 February, not on 1 March);
+    `days_after_previous`: the day the previous reminder was carried out + days."""
     days = dt.timedelta(days=level.days)
     if level.mode == "days_after_due":
         return oldest_due + days
     if level.mode == "end_of_month_after_due":
-        return month_end(oldest_due) + days
+        return month_end(oldest_due + days)
     return None if last_reminder_on is None else last_reminder_on + days
 
 

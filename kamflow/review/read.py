@@ -24,7 +24,6 @@ from sqlalchemy import (
     cast,
     func,
     literal,
-    not_,
     or_,
     select,
 )
@@ -32,10 +31,11 @@ from sqlalchemy.orm import Session, aliased
 
 from kamflow import ledger, org
 from kamflow.credit.facts import Statement
+from kamflow.credit.policy import CreditPolicy
 from kamflow.credit.tables import FinancialStatement
 from kamflow.models import Customer, Employee, Invoice, Money, Payment
 from kamflow.review.assess import Basis, Promise
-from kamflow.review.tables import CustomerReview, DunningState, InvoiceHold, PaymentPromise
+from kamflow.review.tables import CustomerReview, DunningState, PaymentPromise
 from rules.engine import RuleSet
 
 BATCH = 2000
@@ -48,6 +48,7 @@ class Run(Basis):
     deciding and writing add to it."""
 
     now: dt.datetime
+    credit: CreditPolicy  # its grace days: what is overdue (`kamflow.ledger.overdue_when`)
     ruleset: RuleSet
     previous_id: int
     employees: dict[int, Employee]
@@ -90,13 +91,14 @@ def _sum_or_none(amount: Any, type_: Numeric[Any] = Money) -> Any:
 
 
 def _ledger_query(run: Run, customers: Select[Any]) -> Select[Any]:
-    """One row per customer of the batch: ageing, holds, sales, open orders, payment behaviour, dunning state
-    and the previous review's payment behaviour — one statement."""
+    """One row per customer of the batch: ageing (everything past its due date), what is overdue (the ledger's
+    one definition: the credit policy's grace days, holds and disputes left out), sales, open orders, payment
+    behaviour, dunning state and the previous review's payment behaviour — one statement."""
     as_of, policy = run.as_of, run.policy
     bal = ledger.invoice_balances(as_of, open_only=True, customer_ids=customers).subquery()
     open_amount, due = bal.c.open_amount, bal.c.due_date
     overdue = due < as_of
-    dunnable = and_(overdue, not_(or_(bal.c.disputed, InvoiceHold.id.is_not(None))))
+    dunnable = ledger.overdue_when(bal, as_of, grace_days=run.credit.grace_days)
     columns = [bal.c.customer_id, _sum_or_none(case((due >= as_of, open_amount))).label("not_due")]
     for index, bucket in enumerate(run.buckets):
         earliest, latest = bucket.due_window(as_of)
@@ -109,12 +111,7 @@ def _ledger_query(run: Run, customers: Select[Any]) -> Select[Any]:
         func.min(case((dunnable, due))).label("oldest_dunnable_due"),
         _sum_or_none(case((dunnable, open_amount * days)), AMOUNT_DAYS).label("amount_days"),
     ]
-    held = and_(
-        InvoiceHold.invoice_id == bal.c.invoice_id,
-        InvoiceHold.placed_on <= as_of,
-        or_(InvoiceHold.released_on.is_(None), InvoiceHold.released_on > as_of),
-    )
-    aged = select(*columns).select_from(bal).outerjoin(InvoiceHold, held).group_by(bal.c.customer_id).subquery()
+    aged = select(*columns).select_from(bal).group_by(bal.c.customer_id).subquery()
     sales = ledger.sales(as_of, days=policy.dso_window_days, customer_ids=customers).subquery()
     orders = ledger.open_orders(as_of, customer_ids=customers).subquery()
     late = ledger.days_late(as_of, days=policy.payment_window_days, customer_ids=customers).subquery()

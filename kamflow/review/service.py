@@ -21,6 +21,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from kamflow import audit, org, rulesets
+from kamflow.credit import policy as credit_policy
 from kamflow.credit.facts import money
 from kamflow.errors import InvalidInput, KamflowError
 from kamflow.models import Customer, Employee
@@ -155,6 +156,7 @@ def prepare(session: Session, review: CreditReview, *, now: dt.datetime, policy:
         buckets_of=itemgetter(*(f"bucket_{index}" for index in range(len(policy.ageing)))),  # 2 or more
         outcome_of={rule.id: rule.outcome for rule in ruleset.listed},
         now=now,
+        credit=credit_policy.current(),
         ruleset=ruleset,
         previous_id=previous.id if previous else 0,
         employees={e.id: e for e in session.scalars(select(Employee))},

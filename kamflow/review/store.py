@@ -122,7 +122,7 @@ def _tasks(session: Session, run: Run, customers: Select[Any], decided: Sequence
             )
         )
     }
-    policies = versions(run.policy)
+    policies = versions(run.policy, run.credit)
     events = [
         audit.Event(
             at=run.now,

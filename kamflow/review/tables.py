@@ -1,5 +1,6 @@
 """Tables of the nightly credit review: the review per business date and its shards, each customer's
-result, the dunning state, collection tasks, promises to pay and disputed-invoice holds."""
+result, the dunning state, collection tasks and promises to pay (an invoice's hold is the ledger's:
+`kamflow.models.InvoiceHold`)."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ class CustomerReview(Base):
     fee: Mapped[Decimal] = mapped_column(Money)
     dso: Mapped[Decimal | None] = mapped_column(Days)
     exposure: Mapped[Decimal] = mapped_column(Money)
-    credit_limit: Mapped[Decimal] = mapped_column(Money)
+    credit_limit: Mapped[Decimal | None] = mapped_column(Money)  # None: no limit set
     utilisation: Mapped[Decimal | None] = mapped_column(Percent)
     payment_days: Mapped[Decimal | None] = mapped_column(Days)
     payment_days_change: Mapped[Decimal | None] = mapped_column(Days)
@@ -140,17 +141,3 @@ class PaymentPromise(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20))  # open | kept | broken | superseded
     resolved_on: Mapped[dt.date | None] = mapped_column(Date)
-
-
-class InvoiceHold(Base):
-    """A disputed invoice on hold: still a receivable, but no dunning for it while the hold lasts."""
-
-    __tablename__ = "invoice_holds"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), unique=True)
-    reason: Mapped[str] = mapped_column(Text)
-    placed_on: Mapped[dt.date] = mapped_column(Date)
-    placed_by_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
-    placed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    released_on: Mapped[dt.date | None] = mapped_column(Date)

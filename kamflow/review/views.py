@@ -6,9 +6,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from kamflow.credit.facts import money
+from kamflow.models import InvoiceHold
 from kamflow.reports import words
 from kamflow.review.report import ReviewSummary
-from kamflow.review.tables import CollectionTask, InvoiceHold, PaymentPromise
+from kamflow.review.tables import CollectionTask, PaymentPromise
 from kamflow.views import Part, View
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text, update
 
 from flows.review import LEVELS_KEY, PROGRESS_KEY, RISKS_KEY, SUMMARY_KEY, nightly_credit_review
 from kamflow import clock, ledger, migrate
+from kamflow.credit import policy as credit_policy
 from kamflow.db import get_engine, unit_of_work
 from kamflow.demo_data import generate
 from kamflow.models import Customer, Invoice
@@ -109,10 +110,11 @@ def test_the_review_agrees_with_the_ledger_on_postgresql(pg_settings: Settings) 
             service.run_review(session, as_of=TODAY, shard=shard, shards=2, now=NOW)
     with unit_of_work() as session:
         summary = service.finish_review(session, as_of=TODAY, now=NOW)
-        owed = {row.customer_id: row for row in session.execute(ledger.receivables(TODAY))}
+        grace = credit_policy.current().grace_days
+        owed = {row.customer_id: row for row in session.execute(ledger.receivables(TODAY, grace_days=grace))}
         found = session.scalars(select(CustomerReview)).all()
     assert summary.totals.customers == len(found) == 20 and summary.tasks
     for row in found:
         theirs = owed.get(row.customer_id)
-        assert row.overdue == (theirs.overdue_amount if theirs else 0)
+        assert row.dunnable == (theirs.overdue_amount if theirs else 0)
         assert row.not_due + row.overdue == (theirs.open_amount if theirs else 0)

@@ -26,7 +26,7 @@ def test_overdue_counts_only_unpaid_parts_of_invoices_past_due(session: Session)
         ("X3", dt.date(2030, 1, 10), Decimal("999.99"), []),
         ("X4", dt.date(2030, 1, 1), Decimal("50.00"), [("2030-01-11", Decimal("50.00"))]),
     ]
-    before = ledger.overdue_amount(session, customer_id=c.id, as_of=day)
+    before = ledger.overdue_amount(session, customer_id=c.id, as_of=day, grace_days=0)
     for number, due, amount, payments in rows:
         invoice = Invoice(
             number=number,
@@ -43,5 +43,5 @@ def test_overdue_counts_only_unpaid_parts_of_invoices_past_due(session: Session)
             Payment(invoice_id=invoice.id, paid_on=dt.date.fromisoformat(d), amount=a) for d, a in payments
         )
     session.flush()
-    after = ledger.overdue_amount(session, customer_id=c.id, as_of=day)
+    after = ledger.overdue_amount(session, customer_id=c.id, as_of=day, grace_days=0)
     assert after - before == Decimal("70.07") + Decimal("50.00")

@@ -33,7 +33,8 @@ import_app = typer.Typer(
 IMPORT_COLUMNS = {
     "customers": "code, name, customer_class (A|B|C), company_type (private|public_manufacturer|"
     "non_manufacturer), kam (login), credit_limit, currency, payment_terms_days, open_orders_limit*, "
-    "open_invoices_limit*, overdue_limit*",
+    "open_invoices_limit*, overdue_limit* (a limit's empty cell: no limit set, not checked; 0: no credit, for "
+    "overdue none tolerated)",
     "invoices": "number, customer, issue_date, due_date, amount, currency*, order* (order number), disputed*",
     "payments": "invoice (number), paid_on, amount",
     "orders": "number, customer, order_date, amount, currency*, status* (open|invoiced)",
@@ -92,7 +93,12 @@ def credit_exposure(
 @limit_app.command("set")
 def limit_set(
     customer: CustomerArgument,
-    amount: Annotated[str, typer.Argument(help="The new limit.")],
+    amount: Annotated[
+        str | None, typer.Argument(help="The new limit: 0 is no credit (for overdue: none tolerated).")
+    ] = None,
+    clear: Annotated[
+        bool, typer.Option("--none", help="Clear the limit instead: no limit set, so it is not checked.")
+    ] = False,
     until: Annotated[
         str | None, typer.Option(help="Last day (YYYY-MM-DD) of a temporary total limit; then the base applies.")
     ] = None,
@@ -102,13 +108,17 @@ def limit_set(
     acting: AsUser = None,
     as_json: Json = False,
 ) -> None:
-    """Set a credit limit. Above the rules' threshold it waits for approval; once in force, the customer's
-    blocked orders are re-checked."""
+    """Set a credit limit, or clear it with --none. Above the rules' threshold (and to clear one) it waits for
+    approval; once in force, the customer's blocked orders are re-checked."""
 
     def body() -> View:
         from kamflow.app import identity
         from kamflow.app.runs import start
         from kamflow.credit.limits import PROCESS, LimitChangeIn
+        from kamflow.errors import InvalidInput
+
+        if (amount is None) != clear:
+            raise InvalidInput("give either the new limit or --none (no limit)", field="amount")
 
         request = {"customer": customer, "amount": amount, "until": until, "category": category}
         return start(

@@ -191,3 +191,21 @@ def test_the_cli_shows_rows_read_on_stderr_and_keeps_json_stdout_pure(
     assert lines[0] == "importing customers from file.csv …"
     assert "importing customers from file.csv: 2 of 5 rows read, 0 s" in lines
     assert lines[-1].startswith("importing customers from file.csv: 5 of 5 rows read, done in ")
+
+
+def test_an_empty_limit_cell_is_no_limit_and_zero_is_no_credit(session: Session, tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "code,name,customer_class,company_type,kam,credit_limit,currency,payment_terms_days,overdue_limit\n"
+        "C9101,Sin Limite S.L.,C,private,kam.north1,,EUR,30,\n"
+        "C9102,Cero S.L.,C,private,kam.north1,0,EUR,30,0\n",
+    )
+    assert imports.import_file(session, "customers", path)["imported"] == 2
+    unlimited, nothing = customer(session, "C9101"), customer(session, "C9102")
+    assert unlimited.credit_limit is None and session.get(CreditTerms, unlimited.id) is None
+    assert nothing.credit_limit == Decimal("0.00")
+    terms = session.get(CreditTerms, nothing.id)
+    assert terms is not None and terms.overdue_limit == Decimal("0.00") and terms.open_orders_limit is None
+    missing = write(tmp_path, "code,name,customer_class,company_type,kam,currency,payment_terms_days\n")
+    with pytest.raises(imports.ImportRejected, match="credit_limit: required column missing"):
+        imports.import_file(session, "customers", missing)

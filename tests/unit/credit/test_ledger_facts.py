@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from sqlalchemy import select
@@ -80,9 +81,9 @@ def test_receivables_with_and_without_grace_days(session: Session, book: Custome
     assert one(session, ledger.receivables(AS_OF, grace_days=5, customer_ids=ids)) == (
         Decimal("2300.00"), Decimal("600.00"), 61, 3,
     )  # fmt: skip
-    assert one(session, ledger.receivables(AS_OF, customer_ids=ids))[1] == Decimal("1100.00")
-    assert ledger.overdue_amount(session, customer_id=book.id, as_of=AS_OF) == Decimal("1100.00")
-    assert one(session, ledger.receivables(D("2029-12-02"), customer_ids=ids)) == (
+    assert one(session, ledger.receivables(AS_OF, grace_days=0, customer_ids=ids))[1] == Decimal("1100.00")
+    assert ledger.overdue_amount(session, customer_id=book.id, as_of=AS_OF, grace_days=0) == Decimal("1100.00")
+    assert one(session, ledger.receivables(D("2029-12-02"), grace_days=0, customer_ids=ids)) == (
         Decimal("1000.00"), Decimal("1000.00"), 1, 1,
     )  # fmt: skip
 
@@ -93,7 +94,7 @@ def test_open_orders_count_only_what_is_not_invoiced_yet(session: Session, book:
 
 
 def test_an_invoiced_order_is_counted_once_in_exposure(session: Session, book: Customer) -> None:
-    owed = session.execute(ledger.receivables(AS_OF, customer_ids=[book.id])).one()
+    owed = session.execute(ledger.receivables(AS_OF, grace_days=5, customer_ids=[book.id])).one()
     ordered = session.execute(ledger.open_orders(AS_OF, customer_ids=[book.id])).one()
     exposure = facts.Exposure(owed.open_amount, ordered.open_orders, owed.overdue_amount, Decimal("100.00"))
     # O1 counts 1200 (its invoice) + 1800 (the rest), never 1200 + 3000
@@ -117,7 +118,7 @@ def test_sales_and_dso(session: Session, book: Customer) -> None:
 
 def test_the_same_facts_for_everyone_and_for_a_chosen_set(session: Session, book: Customer) -> None:
     for fact in (
-        ledger.receivables,
+        partial(ledger.receivables, grace_days=5),
         ledger.days_late,
         ledger.paid_late,
         ledger.sales,
@@ -130,7 +131,7 @@ def test_the_same_facts_for_everyone_and_for_a_chosen_set(session: Session, book
             fact(AS_OF, customer_ids=select(Customer.id).where(Customer.code == "C7777"))
         ).all()
         assert everyone[book.id] == mine == chosen[0] and len(chosen) == 1
-    assert len(session.execute(ledger.receivables(AS_OF)).all()) > 1  # the demo company owes too
+    assert len(session.execute(ledger.receivables(AS_OF, grace_days=5)).all()) > 1  # the demo company owes too
 
 
 def test_a_customer_with_nothing_to_count_has_no_row(session: Session) -> None:

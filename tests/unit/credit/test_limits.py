@@ -173,3 +173,42 @@ def test_the_request_is_typed(field: str, value: str) -> None:
             {"customer": "C0001", "amount": "1", "requester": "credit", field: value}
         )
     assert invalid.value.errors()[0]["loc"] == (field,)
+
+
+def test_no_limit_set_is_not_checked_and_zero_is_no_credit(session: Session) -> None:
+    client = customer(session, "C0001")
+    client.credit_limit = None
+    assert order(session, "C0001", "999999999").status == "approved"
+    client.credit_limit = Decimal("0.00")
+    blocked = order(session, "C0001", "0.01")  # the open orders before it exceed 0 already
+    assert blocked.status == "blocked" and blocked.decision["reasons"][0]["rule"] == "over-limit"
+
+
+def test_a_zero_sub_limit_gives_no_credit_on_it(session: Session) -> None:
+    assert change(session, "C0001", "0", category="open_orders", confirm=True).status == "applied"
+    blocked = order(session, "C0001", "0.01")
+    assert blocked.status == "blocked" and blocked.decision["reasons"][0]["rule"] == "open-orders-sublimit"
+
+
+def test_an_overdue_tolerance_not_set_leaves_overdue_unchecked(session: Session) -> None:
+    now = standing.standing(session, customer(session, "C0002"), on=TODAY)
+    assert now.exposure.overdue > 0 and now.limits.overdue == Decimal("0.00")  # the demo tolerates none
+    assert "overdue" in [r["rule"] for r in order(session, "C0002", "1").decision["reasons"]]
+    cleared = approve(session, change(session, "C0002", None, category="overdue"), "approve")
+    assert cleared.status == "applied" and cleared.old_limit == Decimal("0.00") and cleared.new_limit is None
+    assert standing.standing(session, customer(session, "C0002"), on=TODAY).limits.overdue is None
+    assert "overdue" not in [r["rule"] for r in order(session, "C0002", "1").decision["reasons"]]
+
+
+def test_clearing_the_total_limit_goes_to_the_commercial_director_and_prints_no_limit(session: Session) -> None:
+    cleared = change(session, "C0001", None)
+    assert cleared.status == "pending" and cleared.decision["role"] == "commercial_director"
+    assert [r["rule"] for r in cleared.decision["reasons"]] == ["limit-cleared"]
+    cleared = approve(session, cleared, "approve")
+    assert cleared.status == "applied" and customer(session, "C0001").credit_limit is None
+    shown = standing.exposure_view(standing.standing(session, customer(session, "C0001"), on=TODAY))
+    assert shown.credit_limit is None and ", no limit\n" in shown.text() and "limit 0.00" not in shown.text()
+    assert [line.text().split()[-2:] for line in shown.categories][-1] == ["no", "limit"]
+    assert "→ no limit" in limits.view(session, cleared).text()
+    again = change(session, "C0001", "1000", confirm=True)
+    assert again.status == "applied" and [r["rule"] for r in again.decision["reasons"]] == ["first-limit"]

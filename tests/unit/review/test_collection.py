@@ -16,9 +16,9 @@ from kamflow import clock, org
 from kamflow.app.cli import app
 from kamflow.credit.facts import money
 from kamflow.errors import NotPermitted
-from kamflow.models import AuditEvent, Customer, Employee, Invoice
+from kamflow.models import AuditEvent, Customer, Employee, Invoice, InvoiceHold
 from kamflow.review import collection
-from kamflow.review.tables import CollectionTask, InvoiceHold, PaymentPromise
+from kamflow.review.tables import CollectionTask, PaymentPromise
 from tests.conftest import NOW, TODAY
 from tests.unit.review.conftest import review
 from tests.unit.statements import statements

@@ -76,6 +76,29 @@ def test_each_mode_gives_the_date_a_level_falls_due(level: int, expected: dt.dat
     assert due == expected
 
 
+@pytest.mark.parametrize(
+    ("mode", "days", "oldest_due", "expected"),
+    [
+        ("end_of_month_after_due", 30, D(2024, 1, 15), D(2024, 2, 29)),  # leap year: 14 Feb falls in February
+        ("end_of_month_after_due", 30, D(2023, 1, 15), D(2023, 2, 28)),
+        ("end_of_month_after_due", 30, D(2024, 1, 31), D(2024, 3, 31)),  # 1 March: the end of March
+        ("end_of_month_after_due", 30, D(2024, 1, 30), D(2024, 2, 29)),  # exactly 29 February
+        ("end_of_month_after_due", 0, D(2023, 12, 31), D(2023, 12, 31)),  # a month end is its own month's end
+        ("end_of_month_after_due", 1, D(2023, 12, 31), D(2024, 1, 31)),  # across the year
+        ("days_after_due", 29, D(2024, 1, 31), D(2024, 2, 29)),
+        ("days_after_due", 365, D(2024, 1, 1), D(2024, 12, 31)),  # 2024 has 366 days
+        ("days_after_previous", 30, D(2024, 1, 1), D(2024, 3, 1)),  # 30 days after the reminder of 31 January
+    ],
+)
+def test_modes_across_month_ends_and_leap_years(
+    mode: dunning.Mode, days: int, oldest_due: dt.date, expected: dt.date
+) -> None:
+    level = dunning.Level(level=1, name="test", mode=mode, days=days, channel="letter")
+    assert dunning.falls_due(level, oldest_due=oldest_due, last_reminder_on=D(2024, 1, 31)) == expected
+    if mode == "days_after_previous":
+        assert dunning.falls_due(level, oldest_due=oldest_due, last_reminder_on=None) is None
+
+
 def test_the_step_rules() -> None:
     due, owed = D(2024, 1, 15), Decimal("1000.00")
 
