@@ -31,7 +31,7 @@ _QUIET = {
         HealthCheck.data_too_large,
     ],
 }
-hypothesis_settings.register_profile("ci", max_examples=1000, print_blob=True, **_QUIET)
+hypothesis_settings.register_profile("ci", max_examples=450, print_blob=True, **_QUIET)
 hypothesis_settings.register_profile("dev", max_examples=20, **_QUIET)
 hypothesis_settings.load_profile(os.environ.get("KAMFLOW_HYPOTHESIS") or ("ci" if os.environ.get("CI") else "dev"))
 
