@@ -118,9 +118,14 @@ class Production:
         return [str(PROJECT_ROOT / ".venv" / "bin" / "kamflow"), *args]
 
     def kamflow(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """A kamflow command as an operator runs it, with a credit policy that lets a review be dated up to 31 days
+        ahead (the shipped one: today at the latest), so that each test reviews a night of its own."""
+        policy = self.state / "credit-policy.yaml"
+        shipped = (PROJECT_ROOT / "kamflow" / "credit" / "policy.yaml").read_text()
+        policy.write_text(shipped.replace("review_days_ahead: 0 ", "review_days_ahead: 31"))
         return subprocess.run(
             self.kamflow_command(*args),
-            env={**self.env, **self.client},
+            env={**self.env, **self.client, "KAMFLOW_CREDIT_POLICY": str(policy)},
             capture_output=True,
             text=True,
             timeout=180,

@@ -186,7 +186,7 @@ def test_both_workers_take_runs(prod: Production) -> None:
 
 def test_the_nightly_review_runs_through_its_deployment_in_parallel_shards(prod: Production) -> None:
     as_of = next_review_date(days=1)
-    done = prod.kamflow("review", "--as-of", as_of.isoformat(), "--shards", "2", "--json")
+    done = prod.kamflow("review", "--as-of", as_of.isoformat(), "--shards", "2", "--as", "hr", "--json")
     assert done.returncode == 0, done.stdout + done.stderr + prod.logs()
     with unit_of_work() as session:
         review = service.get_review(session, as_of)
@@ -295,7 +295,7 @@ def test_a_worker_killed_during_the_nightly_review_leaves_it_crashed_and_its_rer
 
     # The operator reviews that date again from the command line (the discount test above re-runs through the
     # UI's "Retry").
-    done = prod.kamflow("review", "--as-of", as_of.isoformat(), "--json")
+    done = prod.kamflow("review", "--as-of", as_of.isoformat(), "--as", "hr", "--json")
     assert done.returncode == 0, done.stdout + done.stderr + prod.logs()
     view = json.loads(done.stdout)
     assert view["status"] == "completed" and view["flow_run_id"] != str(run_id), view
