@@ -182,6 +182,8 @@ def run_review(
     """Review one shard of the started review of `as_of`, committing batch by batch (`on_batch` after each).
     Raises ReviewFailed naming the customer that broke it, after marking the shard and the review failed."""
     review = get_review(session, as_of)
+    if review.status == "failed" and review.error:  # another shard broke it first: say what broke it
+        raise ReviewFailed(review.error, customer=None)
     row = session.scalar(select(ReviewShard).where(ReviewShard.review_id == review.id, ReviewShard.shard == shard))
     if row is None or review.shards != shards or review.status != "running":
         raise InvalidInput(
