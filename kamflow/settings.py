@@ -32,6 +32,17 @@ class Settings(BaseSettings):
         description="Prefect API the CLI and flows talk to; default: the local server `kamflow serve` starts.",
     )
     prefect_port: int = Field(default=4200, ge=1, le=65535, description="Port of the local Prefect server.")
+    web_port: int = Field(
+        default=8040,
+        ge=1,
+        le=65535,
+        description="Port of kamflow's own server (workspace, HTTP API) on loopback.",
+    )
+    server_url: str | None = Field(
+        default=None,
+        description="kamflow's server as people reach it (links in mail; the CLI's server in the production "
+        "shape); default: http://127.0.0.1:web_port.",
+    )
     timezone: str = Field(default="Europe/Madrid", description="Company timezone (IANA name).")
     currency: str = Field(default="EUR", min_length=3, max_length=3, description="Company currency (ISO 4217).")
     rules_dir: Path = Field(default=PROJECT_ROOT / "rules", description="Folder of the rule files.")
@@ -163,6 +174,10 @@ class Settings(BaseSettings):
     @property
     def api_url(self) -> str:
         return self.prefect_api_url or f"http://127.0.0.1:{self.prefect_port}/api"
+
+    @property
+    def web_url(self) -> str:
+        return (self.server_url or f"http://127.0.0.1:{self.web_port}").rstrip("/")
 
 
 _current: list[Settings] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from decimal import Decimal
 
 from kamflow import approvals, clock, customers
@@ -25,3 +26,10 @@ def kam_and_norm(code: str = "C0001") -> tuple[str, Decimal]:
             customer=code, price_column=3, discount_pct=Decimal(1), order_total=Decimal(1), requester=kam
         )
         return kam, Decimal(discounts.facts(session, ask, on=clock.today())[2]["norm_pct"])
+
+
+def free_port() -> int:
+    """A port nothing listens on now, on loopback."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

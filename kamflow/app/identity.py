@@ -30,6 +30,7 @@ SETUP = "setup"
 
 _LOGIN = TypeAdapter(Login)
 
+
 def acting(as_login: str | None, *, settings: Settings | None = None) -> Acting:
     """The person the command acts as (and who proved it); NotPermitted (audited) if the sign-in does not hold."""
     settings = settings or get_settings()

@@ -18,6 +18,7 @@ from kamflow import clock, migrate
 from kamflow.db import dispose_engines, get_engine
 from kamflow.demo_data import generate
 from kamflow.settings import Settings, use_settings
+from tests.support import free_port
 
 
 @dataclass
@@ -63,13 +64,16 @@ class Stack:
 @pytest.fixture(scope="session")
 def stack(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     data = tmp_path_factory.mktemp("stack")
-    settings = Settings(data_dir=data, prefect_api_url=prefect_api, approval_deadline_hours=48)
+    settings = Settings(
+        data_dir=data, prefect_api_url=prefect_api, approval_deadline_hours=48, web_port=free_port()
+    )
     migrate.upgrade(settings)
     generate(get_engine(settings), customers=40, seed=7, today=clock.today())
     env = {
         **os.environ,
         "KAMFLOW_DATA_DIR": str(data),
         "KAMFLOW_PREFECT_API_URL": prefect_api,
+        "KAMFLOW_WEB_PORT": str(settings.web_port),
         "PREFECT_API_URL": prefect_api,
         "PREFECT_HOME": str(data / "prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 pytestmark = pytest.mark.integration
@@ -27,7 +28,12 @@ def _alive(pid: int) -> bool:
 def _serve(data: Path, port: int) -> tuple[subprocess.Popen[bytes], int]:
     """`kamflow serve` started as a script's background job would be (SIGINT ignored), once it serves; with the
     pid of the Prefect server it started."""
-    env = {**os.environ, "KAMFLOW_DATA_DIR": str(data), "KAMFLOW_PREFECT_PORT": str(port)}
+    env = {
+        **os.environ,
+        "KAMFLOW_DATA_DIR": str(data),
+        "KAMFLOW_PREFECT_PORT": str(port),
+        "KAMFLOW_WEB_PORT": str(port + 1000),
+    }
     for name in ("KAMFLOW_PREFECT_API_URL", "PREFECT_API_URL", "PREFECT_HOME"):
         env.pop(name, None)
     log = data / f"serve-{time.monotonic_ns()}.log"
@@ -48,6 +54,7 @@ def _serve(data: Path, port: int) -> tuple[subprocess.Popen[bytes], int]:
 def test_serve_stops_within_ten_seconds_and_its_server_never_outlives_it(tmp_path: Path) -> None:
     port = 4300 + os.getpid() % 600
     serving, server = _serve(tmp_path, port)
+    assert httpx.get(f"http://127.0.0.1:{port + 1000}/api/health", timeout=5).json() == {"ok": True}
     asked = time.monotonic()
     serving.send_signal(signal.SIGINT)  # ignored by a background job unless serve takes it back
     serving.wait(15)

@@ -12,7 +12,6 @@ import json
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -29,7 +28,7 @@ from kamflow.db import dispose_engines, unit_of_work
 from kamflow.discounts.tables import DiscountRequest
 from kamflow.models import AuditEvent
 from kamflow.settings import PROJECT_ROOT, Settings, use_settings
-from tests.support import kam_and_norm
+from tests.support import free_port, kam_and_norm
 
 SCRIPT = PROJECT_ROOT / "deploy" / "production.sh"
 CHROMIUM = "/usr/bin/chromium"
@@ -62,12 +61,6 @@ def chromium_missing() -> str | None:
     if importlib.util.find_spec("playwright") is None:
         return "the playwright package (./dev setup installs the dev extra)"
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def alive(pid: int) -> bool:

@@ -93,14 +93,20 @@ def _init_text(result: dict[str, Any]) -> str:
 @app.command()
 def serve() -> None:
     """Run what flows need to wait and resume: the local Prefect server (unless KAMFLOW_PREFECT_API_URL
-    points elsewhere) and every kamflow deployment. Stop with Ctrl-C."""
+    points elsewhere), every kamflow deployment, and kamflow's own server (the workspace and the HTTP API on
+    KAMFLOW_WEB_PORT). Stop with Ctrl-C."""
     from kamflow.app import serve as serving
+    from kamflow.app import server
 
     serving.stop_on_signals()
     settings = get_settings()
     serving.configure(settings)
-    with serving.local_server(settings) if serving.owns_server(settings) else contextlib.nullcontext():
-        print(f"kamflow serving; Prefect UI: {settings.api_url.removesuffix('/api')}", flush=True)
+    with (
+        serving.local_server(settings) if serving.owns_server(settings) else contextlib.nullcontext(),
+        server.running(settings),
+    ):
+        prefect_ui = settings.api_url.removesuffix("/api")
+        print(f"kamflow serving; workspace: {settings.web_url}/ · Prefect UI: {prefect_ui}", flush=True)
         serving.serve(settings)
 
 

@@ -46,7 +46,6 @@ def id_argument(help: str) -> Any:
     return typer.Argument(parser=parse_id, help=help)
 
 
-
 def _text(view: View) -> str:
     return view.text()
 

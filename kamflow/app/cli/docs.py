@@ -84,7 +84,7 @@ def doc_submit(
                     "author": identity.acting(acting).login,
                     "fields": _fields(field or []),
                 }
-            )
+            ),
         )
 
     run_command(as_json, body)

@@ -1,0 +1,7 @@
+"""The approvers' workspace: server-rendered pages (FastAPI + Jinja2) over the same domain as the CLI."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
