@@ -74,13 +74,14 @@ class Table:
         """The rules as a JSON Decision Model: one decision table, hit policy `collect`, a row per rule, giving
         the ids of the rules that match in table order."""
         inputs = list(dict.fromkeys(column for _, _, tests in self.rules.values() for column in tests))
+        ids = {column: f"c{k}" for k, column in enumerate(inputs)}  # a column may be an expression over facts
         rows = [
-            {"_id": rule, "rule": f"'{rule}'", **{column: tests.get(column, "") for column in inputs}}
+            {"_id": rule, "rule": f"'{rule}'", **{ids[column]: tests.get(column, "") for column in inputs}}
             for rule, (_, _, tests) in self.rules.items()
         ]
         table = {
             "hitPolicy": "collect",
-            "inputs": [{"id": name, "name": name, "field": name} for name in inputs],
+            "inputs": [{"id": ids[column], "name": column, "field": column} for column in inputs],
             "outputs": [{"id": "rule", "name": "rule", "field": "rule"}],
             "rules": rows,
         }
@@ -179,7 +180,8 @@ CHANNELS = ("none", "kam_call", "letter", "stop_shipments", "legal")
 
 def random_review_facts(n: int, seed: int) -> list[Facts]:
     """N fact sets of the nightly review (rules/credit_review.yaml's facts), with its thresholds hit exactly
-    and just missed: utilisation 100 and 85.01, payment days 3, a change of 15 days, a serious share of 25%."""
+    and just missed: utilisation 100 and 85.01, payment days 3, a change of 15 days, a serious share of 25%; a
+    tenth without a limit set, and some with a limit of 0 (no credit)."""
     rnd = random.Random(seed)
     cent = Decimal("0.01")
 
@@ -188,7 +190,8 @@ def random_review_facts(n: int, seed: int) -> list[Facts]:
 
     sets = []
     for _ in range(n):
-        limit = Decimal(rnd.randint(0, 500) * 1000)
+        has_limit = rnd.random() >= 0.1
+        limit = Decimal(rnd.randint(0, 500) * 1000) if has_limit else Decimal(0)
         utilisation = (
             pick(Decimal(100), Decimal("85.01"), Decimal(85), low=0, high=15_000) if limit else Decimal(0)
         )
@@ -207,7 +210,7 @@ def random_review_facts(n: int, seed: int) -> list[Facts]:
                 "serious_overdue_days": 60,
                 "serious_overdue_share_pct": pick(Decimal(25), Decimal("25.01"), low=0, high=10_000),
                 "exposure": exposure,
-                "has_limit": True,
+                "has_limit": has_limit,
                 "credit_limit": limit,
                 "utilisation_pct": utilisation,
                 "payment_days": pick(Decimal(3), Decimal("3.01"), low=-500, high=6_000),
@@ -231,7 +234,7 @@ def review_fired(facts: Facts) -> list[str]:
         for rule, fires in (
             ("dunning-level", raised),
             ("stop-shipments", facts["dunning_channel"] in CHANNELS[3:] and not facts["promise_active"]),
-            ("over-limit", utilisation > 100),
+            ("over-limit", facts["has_limit"] and facts["exposure"] > facts["credit_limit"]),
             (
                 "good-payer-near-limit",
                 Decimal("85.01") <= utilisation <= 100 and overdue == 0 and facts["payment_days"] <= 3,
@@ -259,7 +262,7 @@ REVIEW = Table(
             None,
             {"dunning_channel": '"stop_shipments", "legal"', "promise_active": "false"},
         ),
-        "over-limit": ("propose_limit_change", None, {"utilisation_pct": "> 100"}),
+        "over-limit": ("propose_limit_change", None, {"has_limit": "true", "exposure - credit_limit": "> 0"}),
         "good-payer-near-limit": (
             "propose_limit_change",
             None,
