@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from flows.runs import wait_for
 from kamflow import approvals, org
 from kamflow.db import unit_of_work
-from kamflow.notify.delivery import backoff, send_waiting
+from kamflow.notify.delivery import backoff, send_waiting, sending
 from kamflow.notify.tables import OutboxMessage
 from kamflow.settings import Settings
 from tests.conftest import NOW, TODAY
@@ -94,3 +95,14 @@ def test_mail_send_makes_one_pass(kamflow: Any, settings: Settings) -> None:
     assert kamflow("mail", "send") == (0, {"sent": 1, "failed": 0})
     assert kamflow("mail", "send") == (0, {"sent": 0, "failed": 0})
     assert len(list(settings.mail_dir.glob("*.eml"))) == 1
+
+
+def test_serve_sends_the_outbox_in_a_loop_of_its_own(settings: Settings) -> None:
+    with unit_of_work(settings) as session:
+        open_for(session)
+    with sending(Settings(data_dir=settings.data_dir, mail_send_seconds=1)) as loop:
+        assert wait_for("the mail", lambda: next(settings.mail_dir.glob("*.eml"), None), timeout=10)
+        with unit_of_work(settings) as session:
+            open_for(session, subject_id=2)
+        assert wait_for("the second mail", lambda: len(list(settings.mail_dir.glob("*.eml"))) == 2 or None)
+    assert not loop.is_alive()
