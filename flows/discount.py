@@ -45,8 +45,10 @@ def _step(row: DiscountRequest) -> Step:
     return Step(
         process=PROCESS,
         subject_id=row.id,
+        run_name=f"discount-{row.id}-{row.customer.code}",
+        customer=row.customer.code,
         waiting=row.status == "pending",
-        title=f"Discount for {row.customer.code}",
+        title=f"Discount {row.id} for {row.customer.code}: {row.discount_pct.normalize():f} % asked",
         role=row.decision["role"],
         report=decision_markdown(row),
         report_key=f"discount-request-{row.id}",

@@ -9,6 +9,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
+from flows import labels
 from flows.human import ApprovalInput, wait_for_any
 from kamflow import clock
 from kamflow.db import unit_of_work
@@ -64,10 +65,17 @@ def _publish_sheet(document_id: int) -> None:
     with unit_of_work() as session:
         sheet = views.sheet_markdown(session, document_id)
     create_markdown_artifact(
-        key=f"document-{document_id}-approval-sheet",
+        key=labels.artifact_key(f"document-{document_id}-approval-sheet"),
         markdown=sheet,
         description=f"Approval sheet of document {document_id}",
     )
+
+
+def _label(document_id: int) -> None:
+    """The run as the ops console names it: the document and the version now in its chain."""
+    with unit_of_work() as session:
+        version = service.get(session, document_id).version
+    labels.label_run(f"document-{document_id}-v{version}", process=service.PROCESS)
 
 
 @flow(name=service.PROCESS, persist_result=True, log_prints=False)
@@ -76,6 +84,7 @@ def document_approval(document: DocumentIn) -> DocumentOutcome:
         submitted = submission.submit(session, document=document, flow_run_id=str(flow_run.id), now=clock.now())
         document_id = submitted.id
     while (outcome := _outcome_if_finished(document_id)) is None:
+        _label(document_id)
         wait_for_any(
             process=service.PROCESS,
             subject_id=document_id,

@@ -58,6 +58,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 from sqlalchemy.orm import Session
 
+from flows import labels
 from kamflow import approvals, clock, org
 from kamflow.bounds import MAX_ID
 from kamflow.db import unit_of_work
@@ -224,7 +225,10 @@ def wait_for_any(
             waiting = approvals.pending(session, process=process, subject_id=subject_id)
             if not waiting:
                 raise RuntimeError(f"{process} {subject_id}: nothing to wait for")
-            form = answer.with_initial_data(description=waiting_markdown(session, waiting, on=clock.today(now)))
+            description = waiting_markdown(session, waiting, on=clock.today(now))
+            form = answer.with_initial_data(description=description)
+            waiting_for = labels.assignees(session, [str(flow_run.id)], on=clock.today(now))
+        labels.show_waiting(process=process, subject_id=subject_id, markdown=description, waiting_for=waiting_for)
         given = _suspended_wait(form, key=key)
         decided = _settled(process=process, subject_id=subject_id) or _take(
             given, process=process, subject_id=subject_id, check_for=check_for, then=then
@@ -233,6 +237,7 @@ def wait_for_any(
         # input readable by anyone who reaches its API: the answer, code included, is not left there.
         delete_flow_run_input(_keyset(key)["response"])
         if decided is not None:
+            labels.retag([str(flow_run.id)])
             return decided
 
 
@@ -343,4 +348,6 @@ def _take(
             session.rollback()
             approvals.refuse(session, task=task, login=given.approver, reason=refused.message, now=now)
             get_run_logger().warning("answer refused: %s", refused.message)
-            return None
+            reason = refused.message
+    labels.show_refusal(reason)
+    return None

@@ -70,6 +70,8 @@ def _order_step(check: OrderCreditCheck) -> Step:
     return Step(
         process=orders.PROCESS,
         subject_id=check.id,
+        run_name=f"order-{number}-{check.customer.code}",
+        customer=check.customer.code,
         waiting=check.status == "blocked",
         title=f"Order {number} for {check.customer.code}: credit block",
         role=check.decision["role"],
@@ -125,6 +127,8 @@ def _limit_step(change: CreditLimitChange) -> Step:
     return Step(
         process=limits.PROCESS,
         subject_id=change.id,
+        run_name=f"credit-limit-{change.id}-{change.customer.code}",
+        customer=change.customer.code,
         waiting=change.status == "pending",
         title=f"Credit limit for {change.customer.code}: {change.category} to {change.new_limit:,.2f}",
         role=change.decision["role"],

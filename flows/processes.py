@@ -20,6 +20,7 @@ from prefect.types.entrypoint import EntrypointType
 from pydantic import SerializeAsAny, SerializerFunctionWrapHandler, model_serializer
 from sqlalchemy.orm import Session
 
+from flows import labels
 from flows.discount import DiscountAnswer, discount_authorization
 from flows.documents import DocumentAnswer, document_approval
 from flows.human import ApprovalInput
@@ -123,7 +124,9 @@ def sweep_overdue(session: Session, *, now: dt.datetime) -> list[ApprovalTask]:
 def approval_deadlines() -> list[int]:
     """Sweep every process's overdue tasks; returns the ids of the tasks opened one level up."""
     with unit_of_work() as session:
-        return [task.id for task in sweep_overdue(session, now=clock.now())]
+        opened = [(task.id, task.flow_run_id) for task in sweep_overdue(session, now=clock.now())]
+    labels.retag(run_id for _task, run_id in opened)  # the ops console shows whom each run waits for now
+    return [task_id for task_id, _run_id in opened]
 
 
 PROCESSES: dict[str, Process] = {

@@ -30,6 +30,7 @@ from prefect.futures import wait
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
+from flows.labels import artifact_key
 from flows.runs import deployment_path
 from kamflow import clock, receivables
 from kamflow.db import unit_of_work
@@ -118,7 +119,10 @@ def nightly_credit_review(
     with unit_of_work() as session:
         service.start_review(session, as_of=as_of, shards=shards, now=clock.now(), flow_run_id=str(flow_run.id))
     progress_id = cast(
-        UUID, create_progress_artifact(0.0, key=PROGRESS_KEY, description=f"Credit review of {as_of}: progress")
+        UUID,
+        create_progress_artifact(
+            0.0, key=artifact_key(PROGRESS_KEY), description=f"Credit review of {as_of}: progress"
+        ),
     )
     futures = [run_shard.submit(as_of, shard, shards, progress_id) for shard in range(1, shards)]
     try:
@@ -132,15 +136,23 @@ def nightly_credit_review(
         ageing = receivables.ageing(session, as_of=as_of, buckets=load_policy().ageing, kams=None, kam=None)
     update_progress_artifact(progress_id, progress=100.0)
     create_table_artifact(
-        key=LEVELS_KEY, table=summary.levels_table(), description=f"Customers per dunning level on {as_of}"
+        key=artifact_key(LEVELS_KEY),
+        table=summary.levels_table(),
+        description=f"Customers per dunning level on {as_of}",
     )
     create_table_artifact(
-        key=RISKS_KEY, table=summary.top_risks, description=f"Top risks on {as_of}, with the rules' reasons"
+        key=artifact_key(RISKS_KEY),
+        table=summary.top_risks,
+        description=f"Top risks on {as_of}, with the rules' reasons",
     )
     create_table_artifact(
-        key=AGEING_KEY, table=ageing.per_kam().records(), description=f"Receivables ageing per KAM on {as_of}"
+        key=artifact_key(AGEING_KEY),
+        table=ageing.per_kam().records(),
+        description=f"Receivables ageing per KAM on {as_of}",
     )
-    create_markdown_artifact(key=SUMMARY_KEY, markdown=summary.markdown(), description=f"Credit review of {as_of}")
+    create_markdown_artifact(
+        key=artifact_key(SUMMARY_KEY), markdown=summary.markdown(), description=f"Credit review of {as_of}"
+    )
     return ReviewOutcome(
         business_date=as_of,
         status=summary.status,

@@ -10,6 +10,7 @@ from typing import Protocol, TypeVar
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
+from flows import labels
 from flows.human import ApprovalInput, human_step
 from kamflow import approvals, clock
 from kamflow.db import unit_of_work
@@ -21,6 +22,9 @@ class Step:
 
     process: str
     subject_id: int
+    run_name: str
+    """What the run is called in the ops console once the subject exists, e.g. `discount-7-C0001`."""
+    customer: str | None
     waiting: bool
     title: str
     role: str
@@ -54,6 +58,7 @@ def settle(
     with unit_of_work() as session:
         row = submit(session, request=request, flow_run_id=str(flow_run.id), now=clock.now())
         now = step(row)
+    labels.label_run(now.run_name, process=now.process, customer=now.customer)
     if now.waiting:
         task = human_step(
             process=now.process,
@@ -68,5 +73,5 @@ def settle(
         with unit_of_work() as session:
             row = apply(session, subject_id=now.subject_id, task_id=task.id, now=clock.now())
             now = step(row)
-    create_markdown_artifact(key=now.report_key, markdown=now.report, description=now.summary)
+    create_markdown_artifact(key=labels.artifact_key(now.report_key), markdown=now.report, description=now.summary)
     return row

@@ -44,6 +44,8 @@ def _step(check: CreditCheck) -> Step:
     return Step(
         process=solvency.PROCESS,
         subject_id=check.id,
+        run_name=f"solvency-{check.id}-{check.customer.code}",
+        customer=check.customer.code,
         waiting=check.status == "pending",
         title=f"Solvency of {check.customer.code}: risk class {check.risk_class}",
         role=check.decisions["solvency"]["role"],

@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from kamflow import audit, org
+from kamflow import audit, clock, org
 from kamflow.errors import InvalidInput, NotFound, NotPermitted
 from kamflow.models import ApprovalTask, Employee
+from kamflow.notify import notices
 
 Check = Callable[[ApprovalTask, dict[str, Any]], None]
 CheckFor = Callable[[Session, ApprovalTask], Check]
@@ -96,10 +97,13 @@ def add_task(
     due_at: dt.datetime,
     level: int = 1,
     events: list[audit.Event] | None = None,
+    notice: notices.Kind = "opened",
+    delegations: org.Delegations | None = None,
 ) -> ApprovalTask:
-    """A new pending task for `owner`, audited: at once, or by adding the event to a sweep's `events` (written
-    together by `audit.record_many`). Not idempotent: processes with several tasks per subject guard it with
-    their own state."""
+    """A new pending task for `owner`, audited (at once, or by adding the event to a sweep's `events`, written
+    together by `audit.record_many`) and announced to whoever may act on it (`notice`: opened, or escalated;
+    `delegations`: those in force, when a sweep has read them). Not idempotent: processes with several tasks per
+    subject guard it with their own state."""
     task = ApprovalTask(
         process=process,
         subject_id=subject_id,
@@ -134,6 +138,7 @@ def add_task(
         audit.record(session, **vars(opened))
     else:
         events.append(opened)
+    notices.announce(session, task, notice, now=now, delegations=delegations)
     return task
 
 
@@ -259,8 +264,9 @@ def claim(
     """The one write that decides a task, in every process: the guarded UPDATE that makes only the first answer
     count, and the decision's audit event. `by` is the person who decided (checked by `decide`): the event is
     `task_decided`, signed by them (and for whom, when they stand in). With no person, kamflow settles the task
-    itself (a re-check released the subject): `task_closed`. False, writing nothing, when the task is no longer
-    pending — someone else decided it, or it was escalated or cancelled meanwhile."""
+    itself (a re-check released the subject): `task_closed`. A person's decision is announced to the requester.
+    False, writing nothing, when the task is no longer pending — someone else decided it, or it was escalated or
+    cancelled meanwhile."""
     claimed = session.execute(
         update(ApprovalTask)
         .where(ApprovalTask.id == task.id, ApprovalTask.status == "pending")
@@ -294,6 +300,8 @@ def claim(
     audit.record(
         session, at=now, actor=actor, action=event, subject_type="approval_task", subject_id=task.id, detail=detail
     )
+    if by is not None:
+        notices.announce(session, task, "decided", now=now)
     return True
 
 
@@ -319,9 +327,10 @@ def escalate(
     now: dt.datetime,
     due_at: dt.datetime,
     events: list[audit.Event],
+    delegations: org.Delegations,
 ) -> ApprovalTask:
-    """Close a late task as escalated and open its successor one level up, for `to`; the audit events go to the
-    sweep's `events`."""
+    """Close a late task as escalated and open its successor one level up, for `to` (announced to them or whoever
+    stands in for them under the sweep's `delegations`); the audit events go to the sweep's `events`."""
     task.status = "escalated"
     successor = add_task(
         session,
@@ -337,6 +346,8 @@ def escalate(
         due_at=due_at,
         level=task.level + 1,
         events=events,
+        notice="escalated",
+        delegations=delegations,
     )
     detail = {"from": task.owner.login, "to": to.login, "new_task": successor.id}
     events.append(task_event(task, "task_escalated", now=now, detail=detail))
@@ -379,13 +390,17 @@ def escalate_overdue(
     ).all()
     opened: list[ApprovalTask] = []
     events: list[audit.Event] = []
+    delegations = org.delegations_on(session, on=clock.today(now))
     for task in overdue:
         boss = task.owner.manager
         if boss is None:
             note = "no higher level; still waiting"
             keep_waiting(task, now=now, due_at=now + deadline, note=note, events=events)
         else:
-            opened.append(escalate(session, task, to=boss, now=now, due_at=now + deadline, events=events))
+            successor = escalate(
+                session, task, to=boss, now=now, due_at=now + deadline, events=events, delegations=delegations
+            )
+            opened.append(successor)
     audit.record_many(session, events)
     return opened
 

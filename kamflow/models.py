@@ -76,6 +76,8 @@ class Employee(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     language: Mapped[str | None] = mapped_column(String(2))
     """es or en; none: the company's default."""
+    email: Mapped[str | None] = mapped_column(String(254))
+    """Where notifications go; none: login@mail_domain (kamflow.settings)."""
     password_hash: Mapped[str | None] = mapped_column(String(255))
 
     manager: Mapped[Employee | None] = relationship(remote_side=[id])

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from kamflow import models
+from kamflow import installation, models  # noqa: F401
 from kamflow.credit import tables as credit_tables  # noqa: F401
 from kamflow.discounts import tables as discount_tables  # noqa: F401
 from kamflow.documents import tables as document_tables  # noqa: F401
+from kamflow.notify import tables as notify_tables  # noqa: F401
 from kamflow.people import tables as people_tables  # noqa: F401
 from kamflow.review import tables as review_tables  # noqa: F401
 

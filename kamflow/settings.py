@@ -9,6 +9,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -80,6 +81,24 @@ class Settings(BaseSettings):
         description="Secret behind the approvers' one-time codes; every process must share it. "
         "Default: a random key kept in data_dir/secret.key.",
     )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="Mail server for notifications: smtp://[user:password@]host[:port][?starttls=true] or "
+        "smtps://...; default: each message is written as an .eml file under data_dir/mail/.",
+    )
+    mail_from: str | None = Field(
+        default=None, max_length=254, description="Sender of notifications; default: kamflow@mail_domain."
+    )
+    mail_domain: str = Field(
+        default="kamflow.invalid",
+        min_length=1,
+        max_length=200,
+        description="Domain of the addresses of people with no e-mail of their own (login@mail_domain); the demo "
+        "company's addresses.",
+    )
+    mail_send_seconds: int = Field(
+        default=10, ge=1, description="How often `kamflow serve` sends the mail waiting in the outbox."
+    )
     user: str | None = Field(default=None, description="Acting user's login when `--as` is not given.")
     auth: Literal["demo", "required"] = Field(
         default="demo",
@@ -121,6 +140,15 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown timezone {value!r}") from exc
         return value
 
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            url = urlsplit(value.get_secret_value())
+            if url.scheme not in ("smtp", "smtps") or not url.hostname:
+                raise ValueError("an SMTP URL looks like smtp://[user:password@]host[:port][?starttls=true]")
+        return value
+
     @property
     def approval_secret(self) -> bytes:
         """`secret_key`, else the key in data_dir/secret.key, made once: written whole to a private file, then
@@ -158,6 +186,15 @@ class Settings(BaseSettings):
             return self.token_file
         config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
         return Path(config) / "kamflow" / "token"
+
+    @property
+    def sender(self) -> str:
+        return self.mail_from or f"kamflow@{self.mail_domain}"
+
+    @property
+    def mail_dir(self) -> Path:
+        """Where the embedded default (no SMTP URL) writes each message as an .eml file."""
+        return self.data_dir / "mail"
 
     @property
     def tz(self) -> ZoneInfo:

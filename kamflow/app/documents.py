@@ -7,14 +7,17 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from flows import labels
 from flows.processes import Decided
-from kamflow import audit, clock, org
+from kamflow import approvals, audit, clock, org
 from kamflow.app.runs import Answer, decide
+from kamflow.app.serve import api_ready
 from kamflow.db import unit_of_work
 from kamflow.documents import answers, views
 from kamflow.documents.chains import load_policy
 from kamflow.errors import NotFound, NotPermitted
 from kamflow.models import Employee
+from kamflow.settings import get_settings
 
 
 def revise(document_id: int, *, login: str, content: str, comment: str) -> Decided:
@@ -67,7 +70,10 @@ def delegate(
             subject_id=delegation.id,
             detail=view.model_dump(mode="json"),
         )
-        return view
+        waiting = [task.flow_run_id for task in approvals.pending_for(session, absent, on=clock.today(now))]
+    if valid_from <= clock.today(now) <= valid_to and api_ready(get_settings().api_url):
+        labels.retag(waiting)  # the ops console: their waiting runs now wait for the delegate
+    return view
 
 
 def _named(session: Session, login: str, *, field: str) -> Employee:

@@ -13,6 +13,7 @@ from kamflow.documents.chains import Chain
 from kamflow.documents.service import chain_of
 from kamflow.documents.tables import Document, DocumentStep, DocumentStepTask
 from kamflow.models import ApprovalTask, Employee
+from kamflow.notify import notices
 
 
 def sweep(session: Session, *, now: dt.datetime) -> list[ApprovalTask]:
@@ -40,21 +41,25 @@ def sweep(session: Session, *, now: dt.datetime) -> list[ApprovalTask]:
         if step.document_id not in chains:
             chains[step.document_id] = chain_of(step.document)
         timing = deadlines.timing_of(step, chains[step.document_id])
-        if link.remind_at is not None and link.remind_at <= now:
+        reminded = link.remind_at is not None and link.remind_at <= now
+        if reminded:
             link.reminders += 1
             link.remind_at = deadlines.next_reminder(now, timing)
             detail = {"to": delegations.acting_for(task.owner).login, "reminder": link.reminders}
             events.append(approvals.task_event(task, "task_reminder", now=now, detail=detail))
-        if task.due_at >= now:
-            continue
-        due = deadlines.due(now, timing)
-        target = deadlines.escalation_target(task, timing, step.document.author, holders)
-        if target is None:
-            note = "nobody to escalate to; still waiting"
-            approvals.keep_waiting(task, now=now, due_at=due, note=note, events=events)
-            continue
-        successor = approvals.escalate(session, task, to=target, now=now, due_at=due, events=events)
-        deadlines.link(session, successor, step, timing, now=now)
-        opened.append(successor)
+        if task.due_at < now:
+            due = deadlines.due(now, timing)
+            target = deadlines.escalation_target(task, timing, step.document.author, holders)
+            if target is None:
+                note = "nobody to escalate to; still waiting"
+                approvals.keep_waiting(task, now=now, due_at=due, note=note, events=events)
+            else:
+                successor = approvals.escalate(
+                    session, task, to=target, now=now, due_at=due, events=events, delegations=delegations
+                )
+                deadlines.link(session, successor, step, timing, now=now)
+                opened.append(successor)
+        if reminded and task.status == "pending":  # an escalated task's successor is announced instead
+            notices.announce(session, task, "reminder", now=now, delegations=delegations)
     audit.record_many(session, events)
     return opened

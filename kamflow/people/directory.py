@@ -3,7 +3,8 @@ one set of checks for both.
 
 The file (as kamflow.imports reads every CSV): login, name, position, department, superior* (a login; empty for
 the top), roles (the job role first, then extra roles, separated by `;`, e.g. `hr;admin`), active* (true/false,
-default true), language* (es or en; empty: the company's default). Rows are matched by login: a new login adds a
+default true), language* (es or en; empty: the company's default), email* (where notifications go; empty:
+login@KAMFLOW_MAIL_DOMAIN). Rows are matched by login: a new login adds a
 person, a known one is updated (their password and tokens stay). A superior may be a person of the database or
 of the file, above or below in it; no reporting line may run in a circle. A file with any bad row imports nothing
 and the error lists every bad line with its field. Deactivating someone revokes their tokens.
@@ -23,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from kamflow import access, audit
+from kamflow.bounds import Code
 from kamflow.errors import InvalidInput
 from kamflow.imports import Batch, CsvRow, lookup, read_rows, reject_if_bad, unique
 from kamflow.models import Employee
@@ -72,6 +74,8 @@ def _known_roles(roles: list[str]) -> list[str]:
 
 
 Login = Annotated[str, AfterValidator(_login)]
+_EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+"
+Email = Annotated[str, Code(Employee.email, _EMAIL, example="ana.garcia@example.com")]
 Roles = Annotated[list[str], BeforeValidator(_split_roles), AfterValidator(_known_roles)]
 
 
@@ -86,6 +90,7 @@ class PersonRow(CsvRow):
     roles: Roles
     active: bool = True
     language: Literal["es", "en"] | None = None
+    email: Email | None = None
 
 
 def as_row(person: Employee) -> dict[str, Any]:
@@ -99,6 +104,7 @@ def as_row(person: Employee) -> dict[str, Any]:
         "roles": [person.role, *person.roles],
         "active": person.active,
         "language": person.language,
+        "email": person.email,
     }
 
 
@@ -151,7 +157,7 @@ def _write(session: Session, batch: Batch, rows: Sequence[tuple[int, PersonRow]]
         person = found.get(row.login) or Employee(login=row.login)
         person.full_name, person.position, person.department = row.name, row.position, row.department
         person.role, person.roles = row.roles[0], row.roles[1:]
-        person.active, person.language = row.active, row.language
+        person.active, person.language, person.email = row.active, row.language, row.email
         session.add(person)
         people[row.login] = person
     session.flush()

@@ -22,6 +22,7 @@ class PersonView(View):
     roles: list[str] = Field(description="The job role first, then extra roles such as admin.")
     active: bool
     language: str | None = Field(description="es or en; none: the company's default.")
+    email: str | None = Field(default=None, description="Where notifications go; none: login@mail_domain.")
     password: bool = Field(description="Whether they have a password (and so may sign in).")
 
     def text(self) -> str:
@@ -30,6 +31,7 @@ class PersonView(View):
             f"{self.login}: {self.name}, {self.position} ({self.department}); roles {', '.join(self.roles)}; "
             + (f"reports to {self.superior}" if self.superior else "top of the chart")
             + (f"; language {self.language}" if self.language else "")
+            + (f"; mail {self.email}" if self.email else "")
             + (f" — {', '.join(notes)}" if notes else "")
         )
 

@@ -31,6 +31,7 @@ from typer.testing import CliRunner
 
 from flows.discount import discount_authorization
 from flows.documents import document_approval
+from flows.labels import artifact_key
 from flows.order_credit import credit_limit_change, order_credit_check
 from flows.review import nightly_credit_review
 from flows.runs import resume_waiting
@@ -140,9 +141,10 @@ class Runs:
         resume_waiting(run_id, run_input=run_input, what=f"task {task_id}")
 
     def artifact(self, key: str) -> str | None:
-        """The latest artifact under the key, as the UI shows it."""
+        """The latest artifact under the key (made this installation's), as the UI shows it."""
+        keys = [artifact_key(key)]
         with get_client(sync_client=True) as client:
-            found = client.read_latest_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+            found = client.read_latest_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys)))
         return str(found[0].data) if found else None
 
 

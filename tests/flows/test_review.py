@@ -15,6 +15,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.states import Scheduled
 from sqlalchemy import select
 
+from flows.labels import artifact_key
 from flows.review import AGEING_KEY, LEVELS_KEY, PROGRESS_KEY, RISKS_KEY, SUMMARY_KEY, nightly_credit_review
 from kamflow import clock
 from kamflow.db import unit_of_work
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.flows
 def artifacts_of(flow_run_id: UUID) -> dict[str, Any]:
     with get_client(sync_client=True) as client:
         found = client.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-    return {artifact.key or "": artifact for artifact in found}
+    return {(artifact.key or "").removesuffix(artifact_key("")): artifact for artifact in found}
 
 
 def rows(artifact: Any) -> list[dict[str, Any]]:

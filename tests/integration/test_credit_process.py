@@ -17,6 +17,7 @@ from prefect import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from sqlalchemy import func, select
 
+from flows.labels import artifact_key
 from kamflow import approvals, audit, clock
 from kamflow.credit import orders, standing
 from kamflow.credit.tables import CreditLimitChange, OrderCreditCheck
@@ -63,8 +64,10 @@ def status_of(check_id: int) -> str:
 
 
 def artifact(key: str) -> str | None:
+    """The artifact under the key, made this installation's."""
+    keys = [artifact_key(key)]
     with get_client(sync_client=True) as client:
-        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys)))
     return str(found[0].data) if found else None
 
 

@@ -14,6 +14,7 @@ from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from sqlalchemy import func, select, text, update
 
+from flows.labels import artifact_key
 from flows.review import LEVELS_KEY, PROGRESS_KEY, RISKS_KEY, SUMMARY_KEY, nightly_credit_review
 from kamflow import clock, ledger, migrate
 from kamflow.credit import policy as credit_policy
@@ -34,7 +35,7 @@ pytestmark = pytest.mark.integration
 def artifacts_of(flow_run_id: UUID) -> dict[str, Any]:
     with get_client(sync_client=True) as client:
         found = client.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-    return {artifact.key or "": artifact for artifact in found}
+    return {(artifact.key or "").removesuffix(artifact_key("")): artifact for artifact in found}
 
 
 def tasks_of(day: dt.date) -> int:

@@ -206,6 +206,13 @@ NOT_TYPED_BY_PEOPLE = {
     "document_steps.kind",
     # a program's text around a person's, cut to the column (kamflow.bounds.fit)
     "approval_tasks.title",
+    "outbox.subject",
+    # notices kamflow composes (kamflow.notify): their kind, and the recipient's login and address as the org chart
+    # holds them; the installation's random id
+    "outbox.kind",
+    "outbox.login",
+    "outbox.recipient",
+    "installation.id",
     # one of the model's choices (Literal) or a fixed pattern, stored as given
     "customers.customer_class",
     "customers.company_type",
@@ -217,6 +224,7 @@ NOT_TYPED_BY_PEOPLE = {
     # from the org chart, the price lists and promotions (demo data and `kamflow init`), no command types them here
     "employees.full_name",
     "employees.department",
+    "employees.email",
     "employees.role",
     "price_lists.name",
     "price_columns.name",

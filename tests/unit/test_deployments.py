@@ -31,3 +31,10 @@ def test_prefect_yaml_declares_every_registered_deployment_on_the_kamflow_pool()
     assert set(registered) == set(PROCESSES), "every process is served as one deployment named like its flow"
     assert len(spec["deployments"]) == len(declared), "each deployment is declared once"
     assert spec["pull"] == [], "entrypoints are module paths: workers need the package, not a checkout"
+
+
+def test_the_nightly_review_runs_on_the_company_clock() -> None:
+    """The schedule carries its timezone, so the UI shows 02:00 as the company's 02:00."""
+    [review] = [d for d in deployments(Settings(timezone="America/Bogota")) if d.name == "nightly-credit-review"]
+    [schedule] = review.schedules or []
+    assert plain(schedule.schedule) == {"cron": Settings().review_cron, "timezone": "America/Bogota"}

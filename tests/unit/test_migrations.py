@@ -7,9 +7,11 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
+from sqlalchemy.orm import Session
 
 from kamflow import migrate
 from kamflow.db import dispose_engines, get_engine
+from kamflow.installation import installation_id
 from kamflow.schema import metadata
 from kamflow.settings import Settings
 
@@ -68,3 +70,14 @@ def test_0008_keeps_what_limits_meant(tmp_path: Path) -> None:
         ("2", None, "700", "0"),
     ]
     dispose_engines()
+
+
+def test_every_new_database_gets_an_installation_id_of_its_own(tmp_path: Path) -> None:
+    ids = []
+    for name in ("one", "two"):
+        settings = Settings(data_dir=tmp_path / name)
+        migrate.upgrade(settings)
+        with Session(get_engine(settings)) as session:
+            ids.append(installation_id(session))
+        dispose_engines()
+    assert len(set(ids)) == 2 and all(len(i) == 8 for i in ids)

@@ -311,6 +311,7 @@ def test_a_person_view(session: Session) -> None:
         "roles",
         "active",
         "language",
+        "email",
         "password",
     }
     assert view.text() == (

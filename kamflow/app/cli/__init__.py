@@ -14,6 +14,7 @@ from kamflow.app.cli.audit import audit_app
 from kamflow.app.cli.common import AsUser, CustomerOption, Json, id_argument, listing, run_command
 from kamflow.app.cli.credit import credit_app, import_app, order_app
 from kamflow.app.cli.docs import delegate, doc_app, read_text
+from kamflow.app.cli.mail import mail_app
 from kamflow.app.cli.people import import_employees, login, logout, user_app
 from kamflow.app.cli.reports import report_app, statement
 from kamflow.app.cli.review import collection_app, review
@@ -94,9 +95,10 @@ def _init_text(result: dict[str, Any]) -> str:
 def serve() -> None:
     """Run what flows need to wait and resume: the local Prefect server (unless KAMFLOW_PREFECT_API_URL
     points elsewhere), every kamflow deployment, and kamflow's own server (the workspace and the HTTP API on
-    KAMFLOW_WEB_PORT). Stop with Ctrl-C."""
+    KAMFLOW_WEB_PORT), and the mail of the outbox every KAMFLOW_MAIL_SEND_SECONDS. Stop with Ctrl-C."""
     from kamflow.app import serve as serving
     from kamflow.app import server
+    from kamflow.notify.delivery import sending
 
     serving.stop_on_signals()
     settings = get_settings()
@@ -104,6 +106,7 @@ def serve() -> None:
     with (
         serving.local_server(settings) if serving.owns_server(settings) else contextlib.nullcontext(),
         server.running(settings),
+        sending(settings),
     ):
         prefect_ui = settings.api_url.removesuffix("/api")
         print(f"kamflow serving; workspace: {settings.web_url}/ · Prefect UI: {prefect_ui}", flush=True)
@@ -266,6 +269,7 @@ app.command()(review)
 app.add_typer(collection_app, name="collection")
 app.add_typer(rules_app, name="rules")
 app.add_typer(audit_app, name="audit")
+app.add_typer(mail_app, name="mail")
 app.command()(statement)
 app.add_typer(report_app, name="report")
 

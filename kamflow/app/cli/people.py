@@ -31,6 +31,7 @@ Roles = Annotated[
     typer.Option(help="The job role first, then extra roles, separated by ';', e.g. 'hr;admin'."),
 ]
 Language = Annotated[str | None, typer.Option(help="es or en ('' for the company's default).")]
+Email = Annotated[str | None, typer.Option(help="Where notifications go ('' for login@KAMFLOW_MAIL_DOMAIN).")]
 
 
 def _password(from_stdin: bool, *, confirm: bool) -> str:
@@ -53,6 +54,7 @@ def user_add(
     roles: Annotated[str, typer.Option(help="The job role first, then extra roles, separated by ';'.")],
     superior: Superior = None,
     language: Language = None,
+    email: Email = None,
     acting: AsUser = None,
     as_json: Json = False,
 ) -> None:
@@ -68,7 +70,7 @@ def user_add(
         actor = keeper(acting)
         row = directory.PersonRow.model_validate(
             {"login": login, "name": name, "position": position, "department": department, "roles": roles}
-            | _given(superior=superior, language=language)
+            | _given(superior=superior, language=language, email=email)
         )
         with unit_of_work() as session:
             return person_view(directory.add(session, row, actor=actor, now=clock.now()))
@@ -100,6 +102,7 @@ def user_edit(
     superior: Superior = None,
     roles: Roles = None,
     language: Language = None,
+    email: Email = None,
     active: Annotated[bool | None, typer.Option("--active/--inactive", help="Reactivate or deactivate.")] = None,
     acting: AsUser = None,
     as_json: Json = False,
@@ -107,6 +110,7 @@ def user_edit(
     """Change what is given of a person (the rest stays); audited with what changed."""
     changes = _given(name=name, position=position, department=department, superior=superior, roles=roles)
     changes |= {"language": language or None} if language is not None else {}
+    changes |= {"email": email or None} if email is not None else {}
     _edit(login, changes | ({} if active is None else {"active": active}), acting, as_json)
 
 
