@@ -97,7 +97,7 @@ def decide(task_id: int, *, login: str, answer: Answer) -> Decided:
 
 def _go_on(flow_run_id: UUID, run_input: dict[str, Any], *, what: str) -> None:
     """Resume the run that waited for a decision already recorded. Were it not waiting any more (cancelled,
-    crashed), the decision stands: that is logged, and the run's recovery is the deadlines sweep's."""
+    crashed, or it found the decision on its own before it suspended), the decision stands and that is logged."""
     try:
         resume_waiting(flow_run_id, run_input=run_input, what=what)
     except KamflowError as stuck:
