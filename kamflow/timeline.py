@@ -18,13 +18,11 @@ from kamflow.decisions import figure
 from kamflow.models import ApprovalTask, AuditEvent, Employee
 from kamflow.reports import words
 from kamflow.settings import get_settings
-from kamflow.started import kind
+from kamflow.started import DOCUMENT_APPROVALS, kind
 from kamflow.views import View
 
 DOCUMENT_ANSWERS = {
-    "document_agree": "AGREED",
-    "document_approve": "APPROVED",
-    "document_acknowledge": "ACKNOWLEDGED",
+    **{f"document_{kind}": outcome for kind, outcome in DOCUMENT_APPROVALS.items()},
     "document_returned": "RETURNED",
     "document_rejected": "REJECTED",
     "document_revised": "REVISED",
