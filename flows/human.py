@@ -188,7 +188,7 @@ def record_answer(
     given: ApprovalInput,
     *,
     check_for: approvals.CheckFor,
-    then: Then | None,
+    then: Then,
     now: dt.datetime,
 ) -> None:
     """The one way a person's answer is recorded, by a command or by the waiting flow: the task is decided (the
@@ -205,8 +205,7 @@ def record_answer(
         now=now,
         on=clock.today(now),
     )
-    if then is not None:
-        then(session, task, now)
+    then(session, task, now)
 
 
 def human_step(
@@ -249,7 +248,7 @@ def wait_for_any(
     subject_id: int,
     answer: type[ApprovalInput],
     check_for: approvals.CheckFor,
-    then: Then | None = None,
+    then: Then,
 ) -> ApprovalTask:
     """Wait (suspended) for a permitted answer to any of the subject's pending tasks; decide that task, run
     `then` in the same transaction, and return the task — or the task a command decided and answered the run
@@ -361,7 +360,7 @@ def _recorded(given: ApprovalInput, *, process: str, subject_id: int) -> Approva
 
 
 def _take(
-    given: ApprovalInput, *, process: str, subject_id: int, check_for: approvals.CheckFor, then: Then | None
+    given: ApprovalInput, *, process: str, subject_id: int, check_for: approvals.CheckFor, then: Then
 ) -> ApprovalTask | None:
     """Decide the task the answer is for, running `then` in the same transaction; or refuse the answer (audited,
     and its code is spent: the task's codes change with every refused answer) and return None."""

@@ -259,7 +259,11 @@ def decide(
     actor = verify_actor(session, task, login=login, on=on)
     check(task, payload)
     if not claim(session, task, by=actor, action=action, comment=comment, payload=payload, now=now):
-        raise InvalidInput(f"task {task.id} was decided by someone else meanwhile", field="task")
+        raise InvalidInput(
+            f"task {task.id} is not waiting for an answer any more: another answer, an escalation or a withdrawal "
+            "came first",
+            field="task",
+        )
     return task
 
 

@@ -43,7 +43,7 @@ def _amount(value: Any) -> str:
 class Kind:
     """One process's subjects: their table, their audit `subject_type`, who started one (`requester`), the
     statuses in which one waits for a person, what it is in words, its customer (or document type) and its key
-    figure."""
+    figure, and the rows those read (loaded with the subjects, in the same query)."""
 
     table: type[Subject]
     subject_type: str
@@ -52,6 +52,7 @@ class Kind:
     title: Callable[[Any], str]
     about: Callable[[Any], str]
     figure: Callable[[Any], str]
+    reads: tuple[InstrumentedAttribute[Any], ...] = ()
 
 
 KINDS: dict[str, Kind] = {
@@ -66,6 +67,7 @@ KINDS: dict[str, Kind] = {
             f"{pct(r.discount_pct)} asked, order {_amount(r.order_total)} {r.currency}"
             + ("" if r.granted_pct is None else f", {pct(r.granted_pct)} granted")
         ),
+        (DiscountRequest.customer,),
     ),
     orders.PROCESS: Kind(
         OrderCreditCheck,
@@ -75,6 +77,7 @@ KINDS: dict[str, Kind] = {
         lambda c: f"Order {c.order.number}",
         lambda c: c.customer.code,
         lambda c: f"{_amount(c.order.amount)} {c.order.currency}",
+        (OrderCreditCheck.customer, OrderCreditCheck.order),
     ),
     limits.PROCESS: Kind(
         CreditLimitChange,
@@ -84,6 +87,7 @@ KINDS: dict[str, Kind] = {
         lambda c: f"{c.category.replace('_', ' ')} limit change",
         lambda c: c.customer.code,
         lambda c: f"{_amount(c.old_limit)} → {_amount(c.new_limit)}",
+        (CreditLimitChange.customer,),
     ),
     solvency.PROCESS: Kind(
         CreditCheck,
@@ -93,6 +97,7 @@ KINDS: dict[str, Kind] = {
         lambda c: f"Solvency check ({c.purpose.replace('_', ' ')})",
         lambda c: c.customer.code,
         lambda c: f"risk class {c.risk_class}, order {_amount(c.order_amount)}",
+        (CreditCheck.customer,),
     ),
     documents.PROCESS: Kind(
         Document,
@@ -161,7 +166,11 @@ def started_by(session: Session, login: str, *, on: dt.date | None = None) -> li
     """Everything `login` started, newest first: one query per process and one for all their tasks."""
     person = org.employee(session, login)
     mine: dict[str, list[Subject]] = {
-        process: list(session.scalars(select(k.table).where(k.requester == person.id)))
+        process: list(
+            session.scalars(
+                select(k.table).where(k.requester == person.id).options(*(joinedload(read) for read in k.reads))
+            )
+        )
         for process, k in KINDS.items()
     }
     open_task: dict[tuple[str, int], ApprovalTask] = {}

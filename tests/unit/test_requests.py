@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from kamflow import approvals, audit, org
@@ -15,7 +15,7 @@ from kamflow.discounts import service as discounts
 from kamflow.discounts import views as discount_views
 from kamflow.discounts.tables import DiscountRequest
 from kamflow.errors import NotPermitted
-from kamflow.models import ApprovalTask, AuditEvent
+from kamflow.models import ApprovalTask, AuditEvent, Customer
 from kamflow.started import started_by, withdraw
 from kamflow.timeline import timeline
 from tests.conftest import NOW, TODAY
@@ -179,3 +179,28 @@ def test_what_kamflow_does_on_a_subject_naming_its_task_stays_in_the_history(ses
         f"task {task.id} closed by kamflow: approve",
         "discount released on recheck",
     ]
+
+
+def test_my_requests_are_read_in_as_many_statements_whatever_their_number(session: Session) -> None:
+    def statements() -> int:
+        seen: list[str] = []
+        engine = session.get_bind()
+        listen = lambda *args: seen.append(args[2])  # noqa: E731 (conn, cursor, statement, …)
+        event.listen(engine, "before_cursor_execute", listen)
+        try:
+            started_by(session, "kam.north1", on=TODAY)
+        finally:
+            event.remove(engine, "before_cursor_execute", listen)
+        return len(seen)
+
+    row, _task = escalated(session)
+    session.expire_all()
+    one = statements()
+    others = session.scalars(
+        select(Customer.code).where(Customer.kam_id == row.requester_id, Customer.id != row.customer_id).limit(2)
+    ).all()
+    assert len(others) == 2
+    for i, code in enumerate(others):  # each with a customer of its own: nothing is read per request
+        discounts.submit(session, request=ask(session, code, discount_pct="1"), flow_run_id=f"other{i}", now=NOW)
+    session.expire_all()
+    assert statements() == one
