@@ -16,7 +16,7 @@ from flows.processes import PROCESSES, Decided, decided_view, waits_of
 from flows.runs import cancel_run, deployment_path, resume_waiting, wait_for
 from kamflow import approvals, clock, org, started
 from kamflow.db import unit_of_work
-from kamflow.errors import KamflowError, ServiceUnavailable
+from kamflow.errors import ServiceUnavailable
 from kamflow.views import View
 
 logger = logging.getLogger(__name__)
@@ -107,8 +107,8 @@ def _go_on(flow_run_id: UUID, run_input: dict[str, Any], *, what: str) -> None:
     crashed, or it found the decision on its own before it suspended), the decision stands and that is logged."""
     try:
         resume_waiting(flow_run_id, run_input=run_input, what=what)
-    except KamflowError as stuck:
-        logger.warning("%s is decided, but its flow run %s did not resume: %s", what, flow_run_id, stuck.message)
+    except Exception as stuck:  # a thread of its own: whatever stops it (Prefect unreachable too) is only logged
+        logger.warning("%s is decided, but its flow run %s did not resume: %s", what, flow_run_id, stuck)
 
 
 def withdraw(process: str, subject_id: int, *, login: str, reason: str) -> Decided:
