@@ -10,6 +10,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from kamflow import approvals, audit, org
+from kamflow.credit import orders
 from kamflow.discounts import PROCESS
 from kamflow.discounts import service as discounts
 from kamflow.discounts import views as discount_views
@@ -19,6 +20,7 @@ from kamflow.models import ApprovalTask, AuditEvent, Customer
 from kamflow.started import started_by, withdraw
 from kamflow.timeline import timeline
 from tests.conftest import NOW, TODAY
+from tests.unit.credit.test_orders import blocked_order
 from tests.unit.test_discounts import ask, norm
 
 LATER = NOW + dt.timedelta(hours=2)
@@ -204,3 +206,23 @@ def test_my_requests_are_read_in_as_many_statements_whatever_their_number(sessio
         discounts.submit(session, request=ask(session, code, discount_pct="1"), flow_run_id=f"other{i}", now=NOW)
     session.expire_all()
     assert statements() == one
+
+
+def test_a_blocked_order_withdrawn_by_whoever_entered_it_is_no_open_order_any_more(session: Session) -> None:
+    check = blocked_order(session)
+    task = approvals.open_task(
+        session,
+        process=orders.PROCESS,
+        subject_id=check.id,
+        title="Order",
+        explanation="",
+        role=check.decision["role"],
+        requester=check.requester,
+        flow_run_id=None,
+        now=NOW,
+        deadline=dt.timedelta(hours=48),
+    )
+    [mine] = [s for s in started_by(session, check.requester.login, on=TODAY) if s.process == orders.PROCESS]
+    assert (mine.title, mine.status, mine.task_id) == (f"Order {check.order.number}", "blocked", task.id)
+    withdraw(session, process=orders.PROCESS, subject_id=check.id, person=check.requester, reason="", now=LATER)
+    assert (check.status, check.order.status, task.status) == ("withdrawn", "withdrawn", "cancelled")
