@@ -5,6 +5,7 @@ decides nothing twice; two decisions at once make one; a requester withdraws a w
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, cast
 from uuid import UUID
 
@@ -22,8 +23,9 @@ from kamflow.discounts import PROCESS
 from kamflow.documents.submission import DocumentIn
 from kamflow.errors import InvalidInput
 from kamflow.reports import plain
+from kamflow.settings import Settings, use_settings
 from tests.flows.conftest import Runs, cli, suspended
-from tests.flows.test_discount import decisions, status_of, waiting
+from tests.flows.test_discount import ask, decisions, pending_view, status_of, waiting
 from tests.flows.test_documents import AGREEMENT, show, task_of
 from tests.support import kam_and_norm
 
@@ -168,3 +170,27 @@ def test_history_is_read_through_the_access_policy(runs: Runs) -> None:
     assert code == 3 and refused["field"] == "customer"
     code, missing = cli("history", PROCESS, "999999", "--as", "kam.south1")
     assert code == 4 and missing["field"] == "subject_id"
+
+
+def test_a_request_withdrawn_while_its_run_still_watches_in_the_warm_wait_ends_that_run(
+    runs: Runs, settings: Settings
+) -> None:
+    use_settings(settings.model_copy(update={"warm_wait_seconds": 60}))
+    kam, norm = kam_and_norm()
+    run_id = runs.start(discount_authorization, request=ask(norm + 2))
+    withdrawn: list[Decided] = []
+
+    def kam_withdraws() -> None:
+        view = wait_for("the request to wait", lambda: pending_view(run_id), timeout=60)
+        wait_for("the run to suspend", lambda: suspended(runs.state(run_id)) or None, timeout=30)
+        withdrawn.append(run_control.withdraw(PROCESS, view["request_id"], login=kam, reason="too late"))
+
+    thread = threading.Thread(target=kam_withdraws)
+    thread.start()
+    started = time.monotonic()
+    runs.execute(discount_authorization, run_id)
+    thread.join(60)
+    assert time.monotonic() - started < 30, "the run watched on after its request was withdrawn"
+    [shown] = withdrawn
+    assert shown.model_dump()["status"] == "withdrawn"
+    assert runs.state(run_id).is_cancelled()
