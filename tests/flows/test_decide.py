@@ -10,6 +10,7 @@ from typing import Any, cast
 from uuid import UUID
 
 import pytest
+from prefect import get_client
 
 from flows.discount import discount_authorization
 from flows.documents import document_approval
@@ -194,3 +195,33 @@ def test_a_request_withdrawn_while_its_run_still_watches_in_the_warm_wait_ends_t
     [shown] = withdrawn
     assert shown.model_dump()["status"] == "withdrawn"
     assert runs.state(run_id).is_cancelled()
+
+
+def test_a_decision_given_in_the_warm_wait_goes_on_in_that_execution_and_leaves_no_answer_in_prefect(
+    runs: Runs, settings: Settings
+) -> None:
+    use_settings(settings.model_copy(update={"warm_wait_seconds": 60}))
+    _, norm = kam_and_norm()
+    run_id = runs.start(discount_authorization, request=ask(norm + 2))
+    tasks: list[int] = []
+
+    def head_decides() -> None:
+        view = wait_for("the request to wait", lambda: pending_view(run_id), timeout=60)
+        wait_for("the run to suspend", lambda: suspended(runs.state(run_id)) or None, timeout=30)
+        run_control.decide(view["task_id"], login=view["assignee"], answer=Answer(action="approve"))
+        tasks.append(view["task_id"])
+
+    thread = threading.Thread(target=head_decides)
+    thread.start()
+    started = time.monotonic()
+    state = runs.execute(discount_authorization, run_id)
+    thread.join(60)
+    assert state.is_completed(), state
+    assert time.monotonic() - started < 30, "the decision waited for the end of the warm window"
+    [task_id] = tasks
+    assert len(decided_events(task_id)) == 1 and state.result().status == "approved"
+    with get_client(sync_client=True) as client:
+        stored = client.filter_flow_run_input(
+            flow_run_id=run_id, key_prefix="suspended", limit=100, exclude_keys=set()
+        )
+    assert not [i for i in stored if i.key.endswith("response")], "the answer is left in Prefect"
