@@ -20,6 +20,23 @@ from kamflow.notify import notices
 Check = Callable[[ApprovalTask, dict[str, Any]], None]
 CheckFor = Callable[[Session, ApprovalTask], Check]
 
+OUTCOMES = {
+    "approve": "APPROVED",
+    "counter": "COUNTERED",
+    "reject": "REJECTED",
+    "release": "RELEASED",
+    "release_with_prepayment": "RELEASED WITH PREPAYMENT",
+    "approve_limit": "LIMIT APPROVED",
+    "prepayment": "PREPAYMENT ONLY",
+    "return": "RETURNED",
+    "revise": "REVISED",
+}
+"""A person's answer (a task's `action`) as its outcome reads."""
+
+
+def outcome(action: str) -> str:
+    return OUTCOMES.get(action, action.upper().replace("_", " "))
+
 
 def current(session: Session, *, process: str, subject_id: int) -> ApprovalTask | None:
     """The latest task of a subject (escalation adds a level; the highest is the live one)."""
@@ -247,7 +264,11 @@ def decide(
     actor = verify_actor(session, task, login=login, on=on)
     check(task, payload)
     if not claim(session, task, by=actor, action=action, comment=comment, payload=payload, now=now):
-        raise InvalidInput(f"task {task.id} was decided by someone else meanwhile", field="task")
+        raise InvalidInput(
+            f"task {task.id} is not waiting for an answer any more: another answer, an escalation or a withdrawal "
+            "came first",
+            field="task",
+        )
     return task
 
 
@@ -292,10 +313,13 @@ def claim(
         actor, event = by.login, "task_decided"
         detail = {
             "action": action,
+            "outcome": outcome(action),
             "comment": comment,
             "payload": payload,
             "owner": owner,
             "signed": f"{by.login}{on_behalf}",
+            "name": by.full_name,
+            "position": by.position,
         }
     audit.record(
         session, at=now, actor=actor, action=event, subject_type="approval_task", subject_id=task.id, detail=detail

@@ -10,12 +10,13 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import access, clock, customers, org
+from kamflow import access, clock, customers, org, started
 from kamflow.app.identity import acting, keeper
 from kamflow.credit.tables import CreditCheck, CreditLimitChange, OrderCreditCheck
 from kamflow.db import unit_of_work
 from kamflow.discounts.tables import DiscountRequest
 from kamflow.documents import service as documents
+from kamflow.errors import NotFound
 from kamflow.models import AuditEvent, Customer, Employee
 from kamflow.review.tables import CollectionTask
 
@@ -73,3 +74,19 @@ def of_decision(as_login: str | None, event_id: int, read: Callable[[Session], T
         with unit_of_work() as session:
             return read(session)
     return of_customer(as_login, code, f"decision {event_id}", lambda session, _customer: read(session))
+
+
+def of_subject(as_login: str | None, process: str, subject_id: int, read: Callable[[Session], T]) -> T:
+    """`read` something about a process's subject (its history): a document if the reader may see the document,
+    anything else if they may see its customer (audited); NotPermitted if not."""
+    if process == documents.PROCESS:
+        return of_document(as_login, subject_id, read)
+    subject_type = started.kind(process).subject_type
+    table = SUBJECTS[subject_type]
+    with unit_of_work() as session:
+        owner = session.scalar(select(table.customer_id).where(table.id == subject_id))
+        if owner is None:
+            raise NotFound(f"no {subject_type.replace('_', ' ')} {subject_id}", field="subject_id")
+        code = session.get_one(Customer, owner).code
+    what = f"history of {process} {subject_id}"
+    return of_customer(as_login, code, what, lambda session, _customer: read(session))
