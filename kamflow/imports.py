@@ -1,4 +1,5 @@
-"""`kamflow import KIND FILE.csv`: customers, invoices, payments, orders and financial statements.
+"""`kamflow import KIND FILE.csv`: customers, invoices, instalments, payments, credit notes, orders and financial
+statements.
 
 The file: UTF-8 (a byte-order mark is fine), at most `max_csv_bytes` (a setting), comma-separated, quoted as
 spreadsheets quote, a header line naming the columns in any order, each once (optional ones, marked *, may be
@@ -15,7 +16,16 @@ Columns (* optional):
   tolerated). The credit_limit column must be there, but its cell may be empty.
 - invoices: number, customer, issue_date, due_date, amount, currency*, order* (its order's number),
   disputed*
-- payments: invoice (its number), paid_on, amount
+- instalments: invoice (its number), due_date, amount — an invoice's payment schedule, one row per instalment;
+  an invoice's rows sum to its amount, and an invoice has one schedule. What already settled the invoice is
+  allocated to its instalments, oldest due first.
+- payments: invoice* (its number), customer*, instalment* (its place in the invoice's schedule, from 1), paid_on,
+  amount — name the invoice (and the instalment, if it pays one), or only the customer: the payment then settles
+  the oldest open instalments and invoices of the customer first (by due date), and is written as one payment per
+  invoice it settles.
+- credit_notes: number, invoice, issued_on, amount, reason (returned, refused, damaged or price_dispute),
+  instalment* — a credit note settles its invoice (or the instalment it names, else the oldest open first) as a
+  payment does.
 - orders: number, customer, order_date, amount, currency*, status* (open or invoiced; default open)
 - statements: customer, period_end, current_assets, current_liabilities, inventory, total_assets,
   total_liabilities, equity, retained_earnings, ebit, sales, market_value_equity*
@@ -32,6 +42,7 @@ the existing order book: they count in exposure as they are, without an order cr
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -40,14 +51,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from kamflow import clock
+from kamflow import allocations, clock
 from kamflow.bounds import Code, Line, read_bounded_text
-from kamflow.credit.tables import CreditTerms, FinancialStatement
+from kamflow.credit import orders
+from kamflow.credit.tables import CreditTerms, FinancialStatement, OrderCreditCheck
 from kamflow.errors import InvalidInput
-from kamflow.models import Customer, Employee, Invoice, Order, Payment
+from kamflow.models import CreditNote, CreditNoteReason, Customer, Employee, Instalment, Invoice, Order
 from kamflow.settings import get_settings
 from kamflow.types import CustomerCode, Day, Login, NonNegative, Positive, Signed
 
@@ -94,9 +106,34 @@ class InvoiceRow(CsvRow):
 
 
 class PaymentRow(CsvRow):
-    invoice: InvoiceNumber
+    invoice: InvoiceNumber | None = None
+    customer: CustomerCode | None = None
+    instalment: int | None = Field(default=None, ge=1, le=999)
     paid_on: Day
     amount: Positive
+
+    @model_validator(mode="after")
+    def _names_what_it_pays(self) -> PaymentRow:
+        if self.invoice is None and self.customer is None:
+            raise ValueError("invoice: name the invoice, or the customer whose oldest open invoices it pays")
+        if self.instalment is not None and self.invoice is None:
+            raise ValueError("instalment: an instalment is of an invoice; name the invoice too")
+        return self
+
+
+class InstalmentRow(CsvRow):
+    invoice: InvoiceNumber
+    due_date: Day
+    amount: Positive
+
+
+class CreditNoteRow(CsvRow):
+    number: Annotated[str, Line(CreditNote.number)]
+    invoice: InvoiceNumber
+    issued_on: Day
+    amount: Positive
+    reason: CreditNoteReason
+    instalment: int | None = Field(default=None, ge=1, le=999)
 
 
 class OrderRow(CsvRow):
@@ -134,7 +171,9 @@ class StatementRow(CsvRow):
 ROWS: dict[str, type[CsvRow]] = {
     "customers": CustomerRow,
     "invoices": InvoiceRow,
+    "instalments": InstalmentRow,
     "payments": PaymentRow,
+    "credit_notes": CreditNoteRow,
     "orders": OrderRow,
     "statements": StatementRow,
 }
@@ -357,34 +396,101 @@ def _import_invoices(session: Session, batch: Batch, rows: Sequence[tuple[int, I
     )
 
 
-def _import_payments(session: Session, batch: Batch, rows: Sequence[tuple[int, PaymentRow]]) -> None:
+def _import_instalments(session: Session, batch: Batch, rows: Sequence[tuple[int, InstalmentRow]]) -> None:
     invoices = lookup(session, Invoice.number, (row.invoice for _, row in rows))
-    paid: defaultdict[int, Decimal] = defaultdict(Decimal)
-    for invoice_id, amount in session.execute(
-        select(Payment.invoice_id, func.sum(Payment.amount))
-        .where(Payment.invoice_id.in_([invoice.id for invoice in invoices.values()]))
-        .group_by(Payment.invoice_id)
-    ):
-        paid[invoice_id] = Decimal(amount).quantize(Decimal("0.01"))
+    scheduled = set(
+        session.scalars(
+            select(Instalment.invoice_id).where(Instalment.invoice_id.in_([i.id for i in invoices.values()]))
+        )
+    )
+    schedules: defaultdict[str, list[tuple[int, InstalmentRow]]] = defaultdict(list)
     for line, row in rows:
         invoice = invoices.get(row.invoice)
         if invoice is None:
             batch.problem(line, "invoice", f"no invoice {row.invoice}")
-            continue
-        if row.paid_on < invoice.issue_date:
-            batch.problem(line, "paid_on", f"before the invoice's issue date {invoice.issue_date.isoformat()}")
-        paid[invoice.id] += row.amount
-        if paid[invoice.id] > invoice.amount:
-            batch.problem(line, "amount", f"payments would exceed invoice {invoice.number}'s {invoice.amount}")
+        elif invoice.id in scheduled:
+            batch.problem(line, "invoice", f"invoice {row.invoice} already has instalments")
+        elif row.due_date < invoice.issue_date:
+            batch.problem(line, "due_date", f"before the invoice's issue date {invoice.issue_date.isoformat()}")
+        else:
+            schedules[row.invoice].append((line, row))
+    for number, lines in schedules.items():
+        unique(batch, lines, lambda row: row.due_date, set(), "due_date")
+        total = sum((row.amount for _, row in lines), Decimal("0.00"))
+        if total != invoices[number].amount:
+            batch.problem(
+                lines[-1][0],
+                "amount",
+                f"the instalments of invoice {number} sum to {total}, not to its amount {invoices[number].amount}",
+            )
     if batch.problems:
         return
-    session.execute(
-        insert(Payment),
-        [
-            {"invoice_id": invoices[row.invoice].id, "paid_on": row.paid_on, "amount": row.amount}
-            for _, row in rows
-        ],
+    allocations.schedule(
+        session,
+        {
+            invoices[number]: sorted((row.due_date, row.amount) for _, row in lines)
+            for number, lines in schedules.items()
+        },
     )
+
+
+def _import_payments(session: Session, batch: Batch, rows: Sequence[tuple[int, PaymentRow]]) -> set[int]:
+    invoices = lookup(session, Invoice.number, (row.invoice for _, row in rows if row.invoice))
+    customers = lookup(session, Customer.code, (row.customer for _, row in rows if row.customer))
+    book = allocations.Book(
+        session, {invoice.customer_id for invoice in invoices.values()} | {c.id for c in customers.values()}
+    )
+    payments: list[tuple[dt.date, allocations.Settled]] = []
+    for line, row in rows:
+        invoice = invoices.get(row.invoice)
+        client = customers.get(row.customer)
+        if row.invoice and invoice is None:
+            batch.problem(line, "invoice", f"no invoice {row.invoice}")
+        elif row.customer and client is None:
+            batch.problem(line, "customer", f"no customer {row.customer}")
+        elif invoice is not None and client is not None and invoice.customer_id != client.id:
+            batch.problem(line, "invoice", f"invoice {row.invoice} is another customer's")
+        elif invoice is not None and row.paid_on < invoice.issue_date:
+            batch.problem(line, "paid_on", f"before the invoice's issue date {invoice.issue_date.isoformat()}")
+        else:
+            try:
+                if invoice is not None:
+                    payments.append(
+                        (row.paid_on, book.settle_invoice(invoice, row.amount, instalment=row.instalment))
+                    )
+                elif client is not None:
+                    payments.append((row.paid_on, book.settle_customer(client, row.amount, on=row.paid_on)))
+            except InvalidInput as refused:
+                batch.problem(line, refused.field or "amount", refused.message)
+    if batch.problems:
+        return set()
+    allocations.write_payments(session, payments)
+    return {part.customer_id for _, settled in payments for part, _ in settled}
+
+
+def _import_credit_notes(session: Session, batch: Batch, rows: Sequence[tuple[int, CreditNoteRow]]) -> set[int]:
+    _new_numbers(session, batch, rows, CreditNote.number)
+    invoices = lookup(session, Invoice.number, (row.invoice for _, row in rows))
+    book = allocations.Book(session, {invoice.customer_id for invoice in invoices.values()})
+    notes: list[tuple[dict[str, Any], allocations.Settled]] = []
+    for line, row in rows:
+        invoice = invoices.get(row.invoice)
+        if invoice is None:
+            batch.problem(line, "invoice", f"no invoice {row.invoice}")
+        elif row.issued_on < invoice.issue_date:
+            batch.problem(line, "issued_on", f"before the invoice's issue date {invoice.issue_date.isoformat()}")
+        else:
+            try:
+                settled = book.settle_invoice(invoice, row.amount, instalment=row.instalment)
+            except InvalidInput as refused:
+                batch.problem(line, refused.field or "amount", refused.message)
+                continue
+            note = row.model_dump(include={"number", "issued_on", "amount", "reason"})
+            notes.append(({**note, "invoice_id": invoice.id}, settled))
+    if batch.problems:
+        return set()
+    allocations.write_credit_notes(session, notes)
+    return {invoices[row.invoice].customer_id for _, row in rows}
 
 
 def _import_orders(session: Session, batch: Batch, rows: Sequence[tuple[int, OrderRow]]) -> None:
@@ -435,10 +541,14 @@ def _import_statements(session: Session, batch: Batch, rows: Sequence[tuple[int,
     )
 
 
-WRITERS: dict[str, Callable[[Session, Batch, Any], None]] = {
+WRITERS: dict[str, Callable[[Session, Batch, Any], set[int] | None]] = {
+    # each checks the valid rows against the database and writes them if all is well; those that lower what
+    # customers owe return them, for a re-check of their blocked orders
     "customers": _import_customers,
     "invoices": _import_invoices,
+    "instalments": _import_instalments,
     "payments": _import_payments,
+    "credit_notes": _import_credit_notes,
     "orders": _import_orders,
     "statements": _import_statements,
 }
@@ -461,6 +571,29 @@ def import_file(
         raise InvalidInput(f"unknown kind {kind!r}; one of {', '.join(KINDS)}", field="kind")
     batch = Batch()
     rows = read_rows(path, ROWS[kind], batch, read)
-    WRITERS[kind](session, batch, rows)  # checks the valid rows against the database; writes if all is well
+    lowered = WRITERS[kind](session, batch, rows)
     reject_if_bad(session, path, batch)
-    return {"kind": kind, "file": str(path), "imported": len(rows)}
+    released = _recheck(session, lowered or set())
+    return {
+        "kind": kind,
+        "file": str(path),
+        "imported": len(rows),
+        "released_orders": [check.order.number for check in released],
+        "released_checks": [check.id for check in released],
+    }
+
+
+def _recheck(session: Session, customer_ids: set[int]) -> list[OrderCreditCheck]:
+    """Re-check the blocked orders of the customers who owe less now (`kamflow.credit.orders.recheck_blocked`);
+    the orders released."""
+    blocked = session.scalars(
+        select(OrderCreditCheck.customer_id)
+        .where(OrderCreditCheck.status == "blocked", OrderCreditCheck.customer_id.in_(sorted(customer_ids)))
+        .distinct()
+    ).all()
+    now = clock.now()
+    return [
+        check
+        for customer_id in sorted(blocked)
+        for check in orders.recheck_blocked(session, customer_id=customer_id, now=now)
+    ]

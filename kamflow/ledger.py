@@ -8,7 +8,8 @@ SELECT with one row per customer that has anything to count, keyed by `customer_
 customer (`customer_ids=[id]`), for a shard (`customer_ids=select(Customer.id).where(...)`) or for everyone
 (`customer_ids=None`), and stream it (`session.execute(query).yield_per(n)`) — one query, never one per
 invoice. A customer with no row has nothing to count (amounts 0, counts 0, averages undefined).
-`invoice_balances` is the per-invoice level beneath them: one row per invoice with its unpaid amount.
+`invoice_balances` is the level beneath them: one row per invoice, or per instalment of an invoice with a payment
+schedule, with its unpaid amount.
 
 **Overdue** has one definition, `overdue_when`, used by every consumer (order credit, solvency, discounts, the
 nightly review): the unpaid part of invoices due more than the credit policy's grace days before the business
@@ -25,6 +26,7 @@ from typing import Any, TypeAlias, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     Date,
     Integer,
     Numeric,
@@ -39,13 +41,14 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from kamflow.models import Invoice, InvoiceHold, Money, Order, Payment
+from kamflow.models import Allocation, CreditNote, Instalment, Invoice, InvoiceHold, Money, Order, Payment
 
 Rows: TypeAlias = "Select[*tuple[Any, ...]]"
 """A SELECT of any columns (the type of every fact query)."""
@@ -115,7 +118,7 @@ def receivables(as_of: dt.date, *, grace_days: int, customer_ids: CustomerFilter
         money_sum(balances.c.open_amount).label("open_amount"),
         money_sum(case((overdue, balances.c.open_amount), else_=0)).label("overdue_amount"),
         func.coalesce(func.max(days_overdue), 0).label("oldest_overdue_days"),
-        func.count().label("open_invoices"),
+        func.count(func.distinct(balances.c.invoice_id)).label("open_invoices"),
     ).group_by(balances.c.customer_id)
 
 
@@ -223,37 +226,71 @@ def open_orders(as_of: dt.date, *, customer_ids: CustomerFilter = None) -> Rows:
     ).group_by(per_order.c.customer_id)
 
 
-def invoice_balances(as_of: dt.date, *, open_only: bool = False, customer_ids: CustomerFilter = None) -> Rows:
-    """One row per invoice issued by `as_of` (only those with something unpaid if `open_only`), with what
-    is unpaid on it by then (use as a subquery).
+def invoice_balances(
+    as_of: dt.date, *, open_only: bool = False, customer_ids: CustomerFilter = None
+) -> CompoundSelect[*tuple[Any, ...]]:
+    """One row per part of an invoice issued by `as_of` that falls due on its own date — the invoice itself, or
+    each of its instalments (`Instalment`) — with what is unpaid on it by then (only those with something unpaid
+    if `open_only`; use as a subquery). Ageing, overdue and dunning therefore go by instalment.
 
-    Columns: `invoice_id`, `customer_id`, `issue_date`, `due_date`, `amount`, `disputed`, `on_hold` (disputed,
-    or under a hold in force on `as_of`: never overdue), `open_amount` (amount less payments made by `as_of`;
-    binary floating point on SQLite, so compare it with CENT and cast sums to Money). Payments are joined per
-    invoice and the hold looked up by its unique invoice id, so a customer filter reads only those customers'
-    invoices, payments and holds (grouped in the order of the customer/due-date index)."""
-    paid = and_(Payment.invoice_id == Invoice.id, Payment.paid_on <= as_of)
+    Columns: `invoice_id`, `instalment_id` (NULL for a whole invoice), `customer_id`, `issue_date`, `due_date`
+    (the invoice's or the instalment's), `amount`
+    (of the invoice or instalment), `disputed`, `on_hold` (the invoice disputed, or under a hold in force on
+    `as_of`: never overdue), `open_amount` (the amount less payments and credit notes by `as_of`, through their
+    allocations for an instalment; binary floating point on SQLite, so compare it with CENT and cast sums to
+    Money). Payments are joined per invoice and the hold looked up by its unique invoice id, so a customer filter
+    reads only those customers' invoices, payments and holds (grouped in the order of the customer/due-date
+    index)."""
     held = and_(
         InvoiceHold.invoice_id == Invoice.id,
         InvoiceHold.placed_on <= as_of,
         or_(InvoiceHold.released_on.is_(None), InvoiceHold.released_on > as_of),
     )
-    open_amount = Invoice.amount - func.coalesce(func.sum(Payment.amount), 0)
-    query = (
+    on_hold = or_(Invoice.disputed, select(InvoiceHold.id).where(held).exists()).label("on_hold")
+    credited = (
+        select(func.coalesce(func.sum(CreditNote.amount), 0))
+        .where(CreditNote.invoice_id == Invoice.id, CreditNote.issued_on <= as_of)
+        .scalar_subquery()
+    )
+    whole_open = Invoice.amount - func.coalesce(func.sum(Payment.amount), 0) - credited
+    whole = (
         select(
             Invoice.id.label("invoice_id"),
+            literal(None, Integer).label("instalment_id"),
             Invoice.customer_id,
             Invoice.issue_date,
             Invoice.due_date,
             Invoice.amount,
             Invoice.disputed,
-            or_(Invoice.disputed, select(InvoiceHold.id).where(held).exists()).label("on_hold"),
-            open_amount.label("open_amount"),
+            on_hold,
+            whole_open.label("open_amount"),
         )
-        .outerjoin(Payment, paid)
-        .where(Invoice.issue_date <= as_of)
+        .outerjoin(Payment, and_(Payment.invoice_id == Invoice.id, Payment.paid_on <= as_of))
+        .where(
+            Invoice.issue_date <= as_of, ~select(Instalment.id).where(Instalment.invoice_id == Invoice.id).exists()
+        )
         .group_by(Invoice.customer_id, Invoice.due_date, Invoice.id)
     )
+    part_open = Instalment.amount - func.coalesce(func.sum(Allocation.amount), 0)
+    parts = (
+        select(
+            Invoice.id,
+            Instalment.id,
+            Invoice.customer_id,
+            Invoice.issue_date,
+            Instalment.due_date,
+            Instalment.amount,
+            Invoice.disputed,
+            on_hold,
+            part_open,
+        )
+        .join(Instalment, Instalment.invoice_id == Invoice.id)
+        .outerjoin(Allocation, and_(Allocation.instalment_id == Instalment.id, Allocation.settled_on <= as_of))
+        .where(Invoice.issue_date <= as_of)
+        .group_by(Invoice.customer_id, Invoice.id, Instalment.id)
+    )
     if open_only:
-        query = query.having(open_amount > CENT)
-    return _only(query, Invoice.customer_id, customer_ids)
+        whole, parts = whole.having(whole_open > CENT), parts.having(part_open > CENT)
+    return union_all(
+        _only(whole, Invoice.customer_id, customer_ids), _only(parts, Invoice.customer_id, customer_ids)
+    )

@@ -36,7 +36,11 @@ IMPORT_COLUMNS = {
     "open_invoices_limit*, overdue_limit* (a limit's empty cell: no limit set, not checked; 0: no credit, for "
     "overdue none tolerated)",
     "invoices": "number, customer, issue_date, due_date, amount, currency*, order* (order number), disputed*",
-    "payments": "invoice (number), paid_on, amount",
+    "instalments": "invoice (number), due_date, amount (an invoice's rows sum to its amount)",
+    "payments": "invoice* (number), customer* (to pay its oldest open instalments and invoices first), "
+    "instalment* (from 1, of the invoice), paid_on, amount",
+    "credit_notes": "number, invoice (number), issued_on, amount, "
+    "reason (returned|refused|damaged|price_dispute), instalment*",
     "orders": "number, customer, order_date, amount, currency*, status* (open|invoiced)",
     "statements": "customer, period_end, current_assets, current_liabilities, inventory, total_assets, "
     "total_liabilities, equity, retained_earnings, ebit, sales, market_value_equity*",
@@ -169,13 +173,27 @@ def _import_command(kind: str) -> Callable[..., None]:
                 Progress(f"importing {kind} from {file.name}", unit="rows read") as shown,
                 unit_of_work() as session,
             ):
-                return import_file(session, kind, file, read=shown.update)
+                done = import_file(session, kind, file, read=shown.update)
+            if done["released_checks"]:
+                from flows.order_credit import end_waits
 
-        run_command(as_json, body, lambda r: f"imported {r['imported']} {kind} from {r['file']}")
+                end_waits(done["released_checks"], why=f"{kind} imported from {file.name}")
+            return done
+
+        run_command(as_json, body, _imported_text(kind))
 
     command.__doc__ = f"Import {kind}. Columns (* optional, any order): {IMPORT_COLUMNS[kind]}."
     return command
 
 
+def _imported_text(kind: str) -> Callable[[dict[str, Any]], str]:
+    def text(done: dict[str, Any]) -> str:
+        released = done["released_orders"]
+        after = f"\nre-checked blocked orders, released: {', '.join(released)}" if released else ""
+        return f"imported {done['imported']} {kind} from {done['file']}{after}"
+
+    return text
+
+
 for _kind in IMPORT_COLUMNS:
-    import_app.command(_kind)(_import_command(_kind))
+    import_app.command(_kind.replace("_", "-"))(_import_command(_kind))
