@@ -211,3 +211,28 @@ def test_a_payment_or_credit_note_releases_blocked_orders_that_now_pass(
     released = audit.trail(session, subject_type="order_credit_check", subject_id=check.id)[-1]
     assert (released.actor, released.action) == ("kamflow", "order_released_on_recheck")
     assert released.rules_version == check.rules_version and task.id == released.detail["task"]
+
+
+def test_the_statement_lists_instalments_and_credit_notes_and_closes_on_the_open_invoices(
+    scheduled: Kamflow, tmp_path: Path
+) -> None:
+    load(scheduled, tmp_path, "payments", "customer,paid_on,amount\nC9101,2026-03-10,1500.00\n")
+    load(
+        scheduled,
+        tmp_path,
+        "credit_notes",
+        "number,invoice,issued_on,amount,reason\nCN-1,P-2,2026-03-11,300.00,refused\n",
+    )
+    code, view = scheduled("statement", "C9101", "--to", AS_OF, "--as", "credit")
+    assert code == 0, view
+    assert Decimal(view["closing_balance"]) == exposure(scheduled)["open invoices"] == Decimal("2200.00")
+    p1 = next(entry for entry in view["entries"] if entry["document"] == "P-1")
+    assert p1["description"] == (
+        "invoice in instalments: 1,000.00 due 2026-01-31; 1,000.00 due 2026-02-28; 1,000.00 due 2026-03-31"
+    )
+    note = next(entry for entry in view["entries"] if entry["kind"] == "credit_note")
+    assert (note["document"], note["description"], Decimal(note["credit"])) == (
+        "CN-1",
+        "credit note on P-2 (refused)",
+        Decimal("300.00"),
+    )
