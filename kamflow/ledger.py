@@ -203,7 +203,8 @@ def dso(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter = None)
 
 def open_orders(as_of: dt.date, *, customer_ids: CustomerFilter = None) -> Rows:
     """Open orders not yet invoiced, per customer, as of a date: for each order with status "open" taken
-    by then, its amount less what has been invoiced against it by then (never below 0). An order once
+    by then, its amount less its prepayments received and what has been invoiced against it by then (never below
+    0). An order once
     invoiced is counted among receivables, not here, so exposure counts it once. An order is invoiced to its
     own customer: its invoices are found through that customer's invoices.
 
@@ -211,7 +212,7 @@ def open_orders(as_of: dt.date, *, customer_ids: CustomerFilter = None) -> Rows:
     invoiced = and_(
         Invoice.customer_id == Order.customer_id, Invoice.order_id == Order.id, Invoice.issue_date <= as_of
     )
-    rest = (Order.amount - func.coalesce(func.sum(Invoice.amount), 0)).label("rest")
+    rest = (Order.amount - Order.prepaid - func.coalesce(func.sum(Invoice.amount), 0)).label("rest")
     per_order = _only(
         select(Order.customer_id, rest)
         .outerjoin(Invoice, invoiced)

@@ -133,6 +133,10 @@ class Order(Base):
     amount: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(20), default="open")
+    """open (accepted on credit), invoiced, blocked, awaiting_prepayment (released once the prepayment is
+    recorded), rejected or cancelled; only open orders count in exposure."""
+    prepaid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"), server_default="0")
+    """Prepayments received for the order: what it adds to exposure is its amount less these and its invoices."""
 
 
 class Invoice(Base):

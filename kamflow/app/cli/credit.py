@@ -156,6 +156,65 @@ def order_submit(
     run_command(as_json, body)
 
 
+OrderNumber = Annotated[str, typer.Argument(help="The order's number, e.g. SO-00000031.")]
+
+
+def _order_change(what: str, acting: str | None, **fields: str | None) -> View:
+    """Change an order as the acting person (`order_changes.CHANGES[what]`), then end the waits of the orders its
+    re-check released."""
+    from kamflow import clock
+    from kamflow.app import identity
+    from kamflow.credit import order_changes
+    from kamflow.db import unit_of_work
+
+    given = {name: value for name, value in fields.items() if value is not None}
+    request = order_changes.OrderChangeIn.model_validate({**given, "by": identity.acting(acting).login})
+    with unit_of_work() as session:
+        changed = order_changes.CHANGES[what](session, request, now=clock.now())
+    if changed.released_checks:
+        from flows.order_credit import end_waits
+
+        end_waits(changed.released_checks, why=f"{what} of order {request.order}")
+    return changed
+
+
+@order_app.command("prepayment")
+def order_prepayment(
+    order: OrderNumber,
+    amount: Annotated[str, typer.Option(help="The prepayment received, in the order's currency.")],
+    on: Annotated[
+        str | None, typer.Option("--on", help="When it was received, YYYY-MM-DD (default today).")
+    ] = None,
+    acting: AsUser = None,
+    as_json: Json = False,
+) -> None:
+    """Record a prepayment received for an order: one released against a prepayment counts as released once its
+    prepayments reach the amount asked for; a prepayment lowers what an open order adds to exposure."""
+    run_command(as_json, lambda: _order_change("prepayment", acting, order=order, amount=amount, on=on))
+
+
+@order_app.command("change")
+def order_change(
+    order: OrderNumber,
+    amount: Annotated[str, typer.Option(help="The new amount (an open order may only shrink).")],
+    acting: AsUser = None,
+    as_json: Json = False,
+) -> None:
+    """Change an order's amount; the customer's blocked orders are re-checked."""
+    run_command(as_json, lambda: _order_change("change", acting, order=order, amount=amount))
+
+
+@order_app.command("cancel")
+def order_cancel(
+    order: OrderNumber,
+    reason: Annotated[str, typer.Option(help="Why (audited).")] = "",
+    acting: AsUser = None,
+    as_json: Json = False,
+) -> None:
+    """Cancel an open order, or one awaiting its prepayment; the customer's blocked orders are re-checked."""
+    run_command(as_json, lambda: _order_change("cancellation", acting, order=order, reason=reason))
+
+
 def _import_command(kind: str) -> Callable[..., None]:
     def command(
         file: Annotated[Path, typer.Argument(help="The CSV file.")],

@@ -1,8 +1,9 @@
-"""instalments, credit notes and allocations
+"""instalments, credit notes and allocations; prepayments received for an order
 
 An invoice may have a payment schedule (`instalments`, summing to the invoice); credit notes with a reason
 (returned, refused, damaged, price dispute) settle an invoice as payments do; `allocations` say which part of a
-payment or credit note settles which instalment. Existing invoices have no schedule and need no allocation.
+payment or credit note settles which instalment. Existing invoices have no schedule and need no allocation. An
+order keeps the prepayments received for it (`orders.prepaid`, 0 for every existing order).
 
 Revision ID: 0009
 Revises: 0008
@@ -23,6 +24,9 @@ MONEY = sa.Numeric(18, 2)
 
 
 def upgrade() -> None:
+    # plain ALTER TABLE (a constant default lets SQLite add a NOT NULL column in place), as 0007 does
+    with op.batch_alter_table("orders", recreate="never") as batch:
+        batch.add_column(sa.Column("prepaid", MONEY, nullable=False, server_default="0"))
     op.create_table(
         "instalments",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -79,3 +83,5 @@ def downgrade() -> None:
     op.drop_table("credit_notes")
     op.drop_index(op.f("ix_instalments_invoice_id"), table_name="instalments")
     op.drop_table("instalments")
+    with op.batch_alter_table("orders", recreate="never") as batch:
+        batch.drop_column("prepaid")
