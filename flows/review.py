@@ -34,7 +34,7 @@ from flows.runs import deployment_path
 from kamflow import clock, receivables
 from kamflow.db import unit_of_work
 from kamflow.review import MAX_SHARDS, service
-from kamflow.review.dunning import load_policy
+from kamflow.review.dunning import current
 
 PROGRESS_KEY = "credit-review-progress"
 LEVELS_KEY = "credit-review-levels"
@@ -129,7 +129,7 @@ def nightly_credit_review(
         future.result()  # the first failed shard fails the run, naming the customer that broke it
     with unit_of_work() as session:
         summary = service.finish_review(session, as_of=as_of, now=clock.now())
-        ageing = receivables.ageing(session, as_of=as_of, buckets=load_policy().ageing, kams=None, kam=None)
+        ageing = receivables.ageing(session, as_of=as_of, buckets=current().ageing, kams=None, kam=None)
     update_progress_artifact(progress_id, progress=100.0)
     create_table_artifact(
         key=LEVELS_KEY, table=summary.levels_table(), description=f"Customers per dunning level on {as_of}"

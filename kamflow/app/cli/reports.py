@@ -106,12 +106,12 @@ def report_ageing(
     def body() -> Tabular:
         from kamflow import clock, receivables
         from kamflow.db import unit_of_work
-        from kamflow.review.dunning import load_policy
+        from kamflow.review.dunning import current
 
         on = clock.today() if as_of is None else parse_date(as_of, "as_of")
         with unit_of_work() as session:
             kams = _kams(session, acting, kam)
-            return receivables.ageing(session, as_of=on, buckets=load_policy().ageing, kams=kams, kam=kam)
+            return receivables.ageing(session, as_of=on, buckets=current().ageing, kams=kams, kam=kam)
 
     show_table(as_json, fmt, output, body)
 
