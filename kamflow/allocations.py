@@ -120,6 +120,8 @@ def write_payments(session: Session, payments: Iterable[tuple[dt.date, Settled]]
             amount = sum((share for _, share in shares), Decimal("0.00"))
             rows.append({"invoice_id": invoice_id, "paid_on": paid_on, "amount": amount})
             parts.append(shares)
+    if not rows:
+        return 0
     ids = session.scalars(insert(Payment).returning(Payment.id, sort_by_parameter_order=True), rows).all()
     _allocate(session, "payment_id", zip(ids, (row["paid_on"] for row in rows), parts, strict=True))
     return len(rows)
@@ -128,6 +130,8 @@ def write_payments(session: Session, payments: Iterable[tuple[dt.date, Settled]]
 def write_credit_notes(session: Session, notes: Sequence[tuple[dict[str, Any], Settled]]) -> None:
     """Write each credit note (its columns and what it settles, on one invoice) with its allocations."""
     rows = [row for row, _ in notes]
+    if not rows:
+        return
     ids = session.scalars(insert(CreditNote).returning(CreditNote.id, sort_by_parameter_order=True), rows).all()
     days = [row["issued_on"] for row in rows]
     _allocate(session, "credit_note_id", zip(ids, days, (settled for _, settled in notes), strict=True))

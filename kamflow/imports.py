@@ -55,7 +55,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kamflow import allocations, clock
-from kamflow.bounds import Code, Line, read_bounded_text
+from kamflow.bounds import Code, Line
 from kamflow.credit import orders
 from kamflow.credit.tables import CreditTerms, FinancialStatement, OrderCreditCheck
 from kamflow.errors import InvalidInput
@@ -178,6 +178,8 @@ ROWS: dict[str, type[CsvRow]] = {
     "statements": StatementRow,
 }
 KINDS = tuple(ROWS)
+WHOLE = {"instalments"}
+"""Kinds checked as a whole file: an invoice's instalments are checked together (they sum to it)."""
 R = TypeVar("R", bound=CsvRow)
 
 
@@ -209,14 +211,26 @@ class Batch:
     """The rows of a file as they pass the checks, and the problems found so far."""
 
     problems: list[Problem] = field(default_factory=list)
+    bad: set[int] = field(default_factory=set)
+    """The lines with a problem."""
 
     def problem(self, line: int, field_name: str, message: str) -> None:
         self.problems.append(Problem(line, field_name, message))
+        self.bad.add(line)
+
+    def good(self, rows: Sequence[tuple[int, R]]) -> list[tuple[int, R]]:
+        """The rows of lines without a problem (written even when others have one: a file is read in chunks,
+        and the rows written are what later chunks are checked against; a file with any problem is rolled
+        back whole)."""
+        return [(line, row) for line, row in rows if line not in self.bad]
 
 
-def _records(reader: csv.DictReader[str], batch: Batch) -> Iterator[tuple[int, dict[str | Any, str | Any]]]:
+def _records(
+    path: Path, reader: csv.DictReader[str], batch: Batch
+) -> Iterator[tuple[int, dict[str | Any, str | Any]]]:
     """The file's records with their line numbers; a line the csv module cannot read (a field longer than its
-    limit of 131,072 characters, far above any column's) is a problem of that line and ends the reading."""
+    limit of 131,072 characters, far above any column's) is a problem of that line and ends the reading, and a
+    file that is not UTF-8 is refused."""
     while True:
         try:
             record = next(reader)
@@ -225,6 +239,9 @@ def _records(reader: csv.DictReader[str], batch: Batch) -> Iterator[tuple[int, d
         except csv.Error as error:
             batch.problem(reader.line_num, "row", str(error))
             return
+        except UnicodeDecodeError as error:
+            where = f"after line {reader.line_num}"
+            raise InvalidInput(f"{path} is not UTF-8: {error.reason} {where}", field="file") from None
         yield reader.line_num, record
 
 
@@ -234,56 +251,96 @@ unless a quoted cell spans lines)."""
 READ_EVERY = 1000
 
 
+CHUNK = 5000
+"""Rows checked and written at a time: memory stays flat whatever the file's length."""
+BLOCK = 1 << 20
+
+
+def _lines_in(path: Path, limit: int) -> int:
+    """The file's lines, counted through one bounded pass of blocks (whatever the file is: InvalidInput naming
+    the file and the limit if it holds more than `limit` bytes, or if it cannot be read)."""
+    size = lines = 0
+    last = b"\n"
+    try:
+        with path.open("rb") as handle:
+            while block := handle.read(BLOCK):
+                size += len(block)
+                if size > limit:
+                    raise InvalidInput(
+                        f"the CSV file {path} is larger than the limit of {limit:,} bytes", field="file"
+                    )
+                lines += block.count(b"\n")
+                last = block[-1:]
+    except OSError as error:
+        raise InvalidInput(f"cannot read the CSV file: {path}: {error.strerror or error}", field="file") from None
+    return lines + (last != b"\n")
+
+
+def read_chunks(
+    path: Path, model: type[R], batch: Batch, read: Read = lambda _rows, _lines: None, *, size: int | None = CHUNK
+) -> Iterator[list[tuple[int, R]]]:
+    """Parse and validate the file's rows as they are read, yielding them `size` at a time (None: all at once)
+    and telling `read` every `READ_EVERY` rows and at the end; problems go into the batch. The file is bounded
+    (the `max_csv_bytes` setting) and UTF-8 (a byte-order mark is fine); a field longer than the csv module's limit
+    is a problem of its line."""
+    total = _lines_in(path, get_settings().max_csv_bytes) - 1
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        try:
+            header = reader.fieldnames or []
+        except csv.Error as error:
+            raise InvalidInput(f"{path.name}: line 1: {error}", field="header") from None
+        except UnicodeDecodeError as error:
+            raise InvalidInput(f"{path} is not UTF-8: {error.reason} on line 1", field="file") from None
+        names = model.model_fields
+        required = [name for name, info in names.items() if info.is_required()]
+        blank_is_none = {name for name in required if type(None) in get_args(names[name].annotation)}
+        for place, column in enumerate(header):
+            if column not in names:
+                batch.problem(1, column[:40] or "header", f"unknown column; the columns are {', '.join(names)}")
+            elif column in header[:place]:
+                batch.problem(1, column, "repeated column")
+        for column in required:
+            if column not in header:
+                batch.problem(1, column, "required column missing")
+        if batch.problems:
+            return
+        chunk: list[tuple[int, R]] = []
+        count = 0
+        for count, (line, record) in enumerate(_records(path, reader, batch), start=1):
+            if count % READ_EVERY == 0:
+                read(line - 1, total)
+            if None in record:
+                batch.problem(line, "row", "more cells than columns in the header")
+                continue
+            values: dict[str, str | None] = {
+                name: value for name, value in record.items() if value is not None and value.strip() != ""
+            }
+            values |= {name: None for name in blank_is_none if name not in values}
+            try:
+                chunk.append((line, model.model_validate(values)))
+            except ValidationError as error:
+                for issue in error.errors():
+                    where = ".".join(str(part) for part in issue["loc"])
+                    message = str(issue["msg"]).removeprefix("Value error, ")
+                    if not where and ": " in message:
+                        where, message = message.split(": ", 1)
+                    batch.problem(line, where or "row", message)
+            if size is not None and len(chunk) == size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+        read(reader.line_num - 1, total)
+        if count == 0 and not batch.problems:
+            batch.problem(1, "file", "no rows to import")
+
+
 def read_rows(
     path: Path, model: type[R], batch: Batch, read: Read = lambda _rows, _lines: None
 ) -> list[tuple[int, R]]:
-    """Parse and validate every row, telling `read` every `READ_EVERY` rows and at the end; problems go into the
-    batch. The file is read whole but bounded (the `max_csv_bytes` setting); a field longer than the csv
-    module's limit is a problem of its line."""
-    text = read_bounded_text(path, get_settings().max_csv_bytes, what="the CSV file")
-    lines = text.splitlines(keepends=True)
-    reader = csv.DictReader(lines)
-    try:
-        header = reader.fieldnames or []
-    except csv.Error as error:
-        raise InvalidInput(f"{path.name}: line 1: {error}", field="header") from None
-    names = model.model_fields
-    required = [name for name, info in names.items() if info.is_required()]
-    blank_is_none = {name for name in required if type(None) in get_args(names[name].annotation)}
-    for place, column in enumerate(header):
-        if column not in names:
-            batch.problem(1, column[:40] or "header", f"unknown column; the columns are {', '.join(names)}")
-        elif column in header[:place]:
-            batch.problem(1, column, "repeated column")
-    for column in required:
-        if column not in header:
-            batch.problem(1, column, "required column missing")
-    if batch.problems:
-        return []
-    rows: list[tuple[int, R]] = []
-    for count, (line, record) in enumerate(_records(reader, batch), start=1):
-        if count % READ_EVERY == 0:
-            read(line - 1, len(lines) - 1)
-        if None in record:
-            batch.problem(line, "row", "more cells than columns in the header")
-            continue
-        values: dict[str, str | None] = {
-            name: value for name, value in record.items() if value is not None and value.strip() != ""
-        }
-        values |= {name: None for name in blank_is_none if name not in values}
-        try:
-            rows.append((line, model.model_validate(values)))
-        except ValidationError as error:
-            for issue in error.errors():
-                where = ".".join(str(part) for part in issue["loc"])
-                message = str(issue["msg"]).removeprefix("Value error, ")
-                if not where and ": " in message:
-                    where, message = message.split(": ", 1)
-                batch.problem(line, where or "row", message)
-    read(reader.line_num - 1, len(lines) - 1)
-    if not rows and not batch.problems:
-        batch.problem(1, "file", "no rows to import")
-    return rows
+    """Every good row of a file at once (`read_chunks`), for files read whole."""
+    return [row for chunk in read_chunks(path, model, batch, read, size=None) for row in chunk]
 
 
 def lookup(session: Session, column: InstrumentedAttribute[Any], keys: Iterable[Any]) -> dict[Any, Any]:
@@ -332,6 +389,12 @@ def _customers_of(session: Session, batch: Batch, rows: Sequence[tuple[int, Any]
     return customers
 
 
+def _insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    """Insert the rows in one executemany (nothing when there are none)."""
+    if rows:
+        session.execute(insert(model), rows)
+
+
 def _import_customers(session: Session, batch: Batch, rows: Sequence[tuple[int, CustomerRow]]) -> None:
     taken = set(lookup(session, Customer.code, (row.code for _, row in rows)))
     unique(batch, rows, lambda row: row.code, taken, "code")
@@ -339,8 +402,7 @@ def _import_customers(session: Session, batch: Batch, rows: Sequence[tuple[int, 
     for line, row in rows:
         if row.kam not in kams or not kams[row.kam].active:
             batch.problem(line, "kam", f"no active employee {row.kam!r}")
-    if batch.problems:
-        return
+    rows = batch.good(rows)
     limits = ("open_orders_limit", "open_invoices_limit", "overdue_limit")
     terms = []
     for _, row in rows:
@@ -376,10 +438,10 @@ def _import_invoices(session: Session, batch: Batch, rows: Sequence[tuple[int, I
             batch.problem(line, "order", f"no order {row.order}")
         elif order is not None and row.customer in customers and order.customer_id != customers[row.customer].id:
             batch.problem(line, "order", f"order {row.order} is another customer's")
-    if batch.problems:
-        return
-    session.execute(
-        insert(Invoice),
+    rows = batch.good(rows)
+    _insert(
+        session,
+        Invoice,
         [
             {
                 "number": row.number,
@@ -462,8 +524,6 @@ def _import_payments(session: Session, batch: Batch, rows: Sequence[tuple[int, P
                     payments.append((row.paid_on, book.settle_customer(client, row.amount, on=row.paid_on)))
             except InvalidInput as refused:
                 batch.problem(line, refused.field or "amount", refused.message)
-    if batch.problems:
-        return set()
     allocations.write_payments(session, payments)
     return {part.customer_id for _, settled in payments for part, _ in settled}
 
@@ -486,20 +546,19 @@ def _import_credit_notes(session: Session, batch: Batch, rows: Sequence[tuple[in
                 batch.problem(line, refused.field or "amount", refused.message)
                 continue
             note = row.model_dump(include={"number", "issued_on", "amount", "reason"})
-            notes.append(({**note, "invoice_id": invoice.id}, settled))
-    if batch.problems:
-        return set()
+            if line not in batch.bad:  # its number may be taken
+                notes.append(({**note, "invoice_id": invoice.id}, settled))
     allocations.write_credit_notes(session, notes)
-    return {invoices[row.invoice].customer_id for _, row in rows}
+    return {invoices[row.invoice].customer_id for _, row in batch.good(rows)}
 
 
 def _import_orders(session: Session, batch: Batch, rows: Sequence[tuple[int, OrderRow]]) -> None:
     customers = _customers_of(session, batch, rows)
     _new_numbers(session, batch, rows, Order.number)
-    if batch.problems:
-        return
-    session.execute(
-        insert(Order),
+    rows = batch.good(rows)
+    _insert(
+        session,
+        Order,
         [
             {
                 "number": row.number,
@@ -526,10 +585,10 @@ def _import_statements(session: Session, batch: Batch, rows: Sequence[tuple[int,
         )
     }
     unique(batch, rows, lambda row: (row.customer, row.period_end), taken, "period_end")
-    if batch.problems:
-        return
-    session.execute(
-        insert(FinancialStatement),
+    rows = batch.good(rows)
+    _insert(
+        session,
+        FinancialStatement,
         [
             {
                 "customer_id": customers[row.customer].id,
@@ -565,19 +624,22 @@ def reject_if_bad(session: Session, path: Path, batch: Batch) -> None:
 def import_file(
     session: Session, kind: str, path: Path, *, read: Read = lambda _rows, _lines: None
 ) -> dict[str, Any]:
-    """Check every row of the file (telling `read` how far reading has come), then write them all; ImportRejected
-    (and nothing written) if any row is bad. The caller's unit of work commits."""
+    """Check and write the file's rows a chunk at a time, in one transaction (telling `read` how far reading has
+    come); ImportRejected, and everything rolled back, if any row is bad. The caller's unit of work commits."""
     if kind not in ROWS:
         raise InvalidInput(f"unknown kind {kind!r}; one of {', '.join(KINDS)}", field="kind")
     batch = Batch()
-    rows = read_rows(path, ROWS[kind], batch, read)
-    lowered = WRITERS[kind](session, batch, rows)
+    imported, lowered = 0, set[int]()
+    size = None if kind in WHOLE else CHUNK
+    for rows in read_chunks(path, ROWS[kind], batch, read, size=size):
+        lowered |= WRITERS[kind](session, batch, rows) or set()
+        imported += len(rows)
     reject_if_bad(session, path, batch)
-    released = _recheck(session, lowered or set())
+    released = _recheck(session, lowered)
     return {
         "kind": kind,
         "file": str(path),
-        "imported": len(rows),
+        "imported": imported,
         "released_orders": [check.order.number for check in released],
         "released_checks": [check.id for check in released],
     }
