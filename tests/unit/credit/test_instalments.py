@@ -16,9 +16,11 @@ from sqlalchemy.orm import Session
 
 from kamflow import approvals, audit, clock
 from kamflow.credit import orders
-from kamflow.models import Allocation, CreditNote, Instalment, Invoice, Payment
-from tests.conftest import NOW
+from kamflow.models import Allocation, CreditNote, Customer, Instalment, Invoice, Payment
+from kamflow.review.tables import CustomerReview
+from tests.conftest import NOW, TODAY
 from tests.unit.credit.conftest import order
+from tests.unit.review.conftest import review
 
 Kamflow = Callable[..., tuple[int, Any]]
 AS_OF = "2026-03-16"  # the policy's grace days are 5: what fell due by 2026-03-10 is overdue
@@ -236,3 +238,16 @@ def test_the_statement_lists_instalments_and_credit_notes_and_closes_on_the_open
         "credit note on P-2 (refused)",
         Decimal("300.00"),
     )
+
+
+def test_the_nightly_review_ages_and_dunns_by_instalment(scheduled: Kamflow, session: Session) -> None:
+    review(session, TODAY)
+    row = session.scalar(
+        select(CustomerReview)
+        .join(Customer, Customer.id == CustomerReview.customer_id)
+        .where(Customer.code == "C9101")
+    )
+    assert row is not None
+    # P-1's first two instalments and P-2 are past due (and beyond the grace days); its third is not due yet
+    assert (row.not_due, row.overdue, row.dunnable) == (Decimal("1000.00"), Decimal("3000.00"), Decimal("3000.00"))
+    assert row.dunning_level > 0
