@@ -171,11 +171,22 @@ def _order_change(what: str, acting: str | None, **fields: str | None) -> View:
     request = order_changes.OrderChangeIn.model_validate({**given, "by": identity.acting(acting).login})
     with unit_of_work() as session:
         changed = order_changes.CHANGES[what](session, request, now=clock.now())
-    if changed.released_checks:
-        from flows.order_credit import end_waits
-
-        end_waits(changed.released_checks, why=f"{what} of order {request.order}")
+    _end_waits(changed.released_checks, why=f"{what} of order {request.order}")
     return changed
+
+
+def _end_waits(released: list[int], *, why: str) -> None:
+    """Resume the waiting runs of the orders a re-check released (recorded already); when Prefect cannot be
+    reached, say so on stderr rather than fail what is done."""
+    if not released:
+        return
+    from flows.order_credit import end_waits
+    from kamflow.app.progress import say
+
+    try:
+        end_waits(released, why=why)
+    except Exception as error:  # the Prefect client raises many kinds
+        say(f"the released orders are recorded, but their waiting runs were not resumed: {error}")
 
 
 @order_app.command("prepayment")
@@ -233,10 +244,7 @@ def _import_command(kind: str) -> Callable[..., None]:
                 unit_of_work() as session,
             ):
                 done = import_file(session, kind, file, read=shown.update)
-            if done["released_checks"]:
-                from flows.order_credit import end_waits
-
-                end_waits(done["released_checks"], why=f"{kind} imported from {file.name}")
+            _end_waits(done["released_checks"], why=f"{kind} imported from {file.name}")
             return done
 
         run_command(as_json, body, _imported_text(kind))
