@@ -51,13 +51,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kamflow import allocations, clock
 from kamflow.bounds import Code, Line
 from kamflow.credit import orders
 from kamflow.credit.tables import CreditTerms, FinancialStatement, OrderCreditCheck
+from kamflow.db import insert_many
 from kamflow.errors import InvalidInput
 from kamflow.models import CreditNote, CreditNoteReason, Customer, Employee, Instalment, Invoice, Order
 from kamflow.settings import get_settings
@@ -390,9 +391,9 @@ def _customers_of(session: Session, batch: Batch, rows: Sequence[tuple[int, Any]
 
 
 def _insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
-    """Insert the rows in one executemany (nothing when there are none)."""
+    """Insert the rows in one executemany (`kamflow.db.insert_many`, nothing when there are none)."""
     if rows:
-        session.execute(insert(model), rows)
+        insert_many(session.connection(), model, rows)
 
 
 def _import_customers(session: Session, batch: Batch, rows: Sequence[tuple[int, CustomerRow]]) -> None:
@@ -567,6 +568,7 @@ def _import_orders(session: Session, batch: Batch, rows: Sequence[tuple[int, Ord
                 "amount": row.amount,
                 "currency": customers[row.customer].currency,
                 "status": row.status,
+                "prepaid": Decimal("0.00"),
             }
             for _, row in rows
         ],
