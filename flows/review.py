@@ -31,7 +31,7 @@ from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
 from flows.runs import deployment_path
-from kamflow import clock, receivables
+from kamflow import clock, receivables, returns
 from kamflow.db import unit_of_work
 from kamflow.review import MAX_SHARDS, service
 from kamflow.review.dunning import current
@@ -41,6 +41,9 @@ LEVELS_KEY = "credit-review-levels"
 RISKS_KEY = "credit-review-top-risks"
 SUMMARY_KEY = "credit-review-summary"
 AGEING_KEY = "credit-review-ageing"
+RETURNS_KEY = "credit-review-returns"
+RETURNS_DAYS = 30
+"""The returns and refusals artifact covers the credit notes of these days up to the review's date."""
 SHARD_PROCESS = "credit-review-shard"
 SHARD_DEPLOYMENT = deployment_path(SHARD_PROCESS)
 
@@ -130,6 +133,8 @@ def nightly_credit_review(
     with unit_of_work() as session:
         summary = service.finish_review(session, as_of=as_of, now=clock.now())
         ageing = receivables.ageing(session, as_of=as_of, buckets=current().ageing, kams=None, kam=None)
+        since = as_of - dt.timedelta(days=RETURNS_DAYS - 1)
+        credited = returns.returns(session, start=since, end=as_of, kams=None, kam=None)
     update_progress_artifact(progress_id, progress=100.0)
     create_table_artifact(
         key=LEVELS_KEY, table=summary.levels_table(), description=f"Customers per dunning level on {as_of}"
@@ -139,6 +144,11 @@ def nightly_credit_review(
     )
     create_table_artifact(
         key=AGEING_KEY, table=ageing.per_kam().records(), description=f"Receivables ageing per KAM on {as_of}"
+    )
+    create_table_artifact(
+        key=RETURNS_KEY,
+        table=credited.table().records(),
+        description=f"Returns and refusals from {since} to {as_of}: credit notes by reason (clause 2.11)",
     )
     create_markdown_artifact(key=SUMMARY_KEY, markdown=summary.markdown(), description=f"Credit review of {as_of}")
     return ReviewOutcome(
