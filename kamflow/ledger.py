@@ -122,22 +122,33 @@ def receivables(as_of: dt.date, *, grace_days: int, customer_ids: CustomerFilter
     ).group_by(balances.c.customer_id)
 
 
+def _scheduled(invoice_id: Any) -> ColumnElement[bool]:
+    """The invoice has a payment schedule (instalments)."""
+    return select(Instalment.id).where(Instalment.invoice_id == invoice_id).exists()
+
+
 def days_late(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter = None) -> Rows:
     """How late a customer pays, weighted by amount, over the `days` up to `as_of`.
 
     Columns: `customer_id`; `paid_amount` (paid in the window); `weighted_days_late` (each payment's days
-    after its invoice's due date, 0 if on time or early, averaged weighted by the amount paid; two
-    places). Customers who paid nothing in the window have no row."""
-    late = case((Payment.paid_on > Invoice.due_date, days_between(Payment.paid_on, Invoice.due_date)), else_=0)
+    after the due date of what it paid — its invoice, or each instalment it paid through its allocations — 0 if
+    on time or early, averaged weighted by the amount paid; two places). Customers who paid nothing in the window
+    have no row."""
+    amount = func.coalesce(Allocation.amount, Payment.amount)
+    due = func.coalesce(Instalment.due_date, Invoice.due_date)
+    late = case((Payment.paid_on > due, days_between(Payment.paid_on, due)), else_=0)
     query = (
         select(
             Invoice.customer_id,
-            money_sum(Payment.amount).label("paid_amount"),
-            cast(
-                func.sum(Payment.amount * late) * literal_column("1.0") / func.sum(Payment.amount), Numeric(12, 2)
-            ).label("weighted_days_late"),
+            money_sum(amount).label("paid_amount"),
+            cast(func.sum(amount * late) * literal_column("1.0") / func.sum(amount), Numeric(12, 2)).label(
+                "weighted_days_late"
+            ),
         )
+        .select_from(Payment)
         .join(Invoice, Invoice.id == Payment.invoice_id)
+        .outerjoin(Allocation, Allocation.payment_id == Payment.id)
+        .outerjoin(Instalment, Instalment.id == Allocation.instalment_id)
         .where(Payment.paid_on > as_of - dt.timedelta(days=days), Payment.paid_on <= as_of)
         .group_by(Invoice.customer_id)
     )
@@ -145,10 +156,11 @@ def days_late(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter =
 
 
 def paid_late(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter = None) -> Rows:
-    """How many invoices that fell due in the `days` before `as_of` were not paid in full by their due
-    date (paid later, or not yet).
+    """How many invoices (or instalments, for an invoice with a schedule) that fell due in the `days` before
+    `as_of` were not paid in full by their due date (paid later, or not yet).
 
-    Columns: `customer_id`, `invoices_due`, `invoices_late`. Customers with nothing due have no row."""
+    Columns: `customer_id`, `invoices_due`, `invoices_late` (instalments counted each). Customers with nothing
+    due have no row."""
     by_due = (
         select(Payment.invoice_id, func.sum(Payment.amount).label("paid"))
         .join(Invoice, Invoice.id == Payment.invoice_id)
@@ -156,18 +168,41 @@ def paid_late(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter =
         .group_by(Payment.invoice_id)
         .subquery()
     )
-    unpaid_at_due = Invoice.amount - func.coalesce(by_due.c.paid, 0) > CENT
-    query = (
+    whole = (
         select(
-            Invoice.customer_id,
-            func.count().label("invoices_due"),
-            func.coalesce(func.sum(case((unpaid_at_due, 1), else_=0)), 0).label("invoices_late"),
+            Invoice.customer_id, Invoice.due_date, (Invoice.amount - func.coalesce(by_due.c.paid, 0)).label("rest")
         )
         .outerjoin(by_due, by_due.c.invoice_id == Invoice.id)
-        .where(Invoice.due_date > as_of - dt.timedelta(days=days), Invoice.due_date < as_of)
-        .group_by(Invoice.customer_id)
+        .where(~_scheduled(Invoice.id))
     )
-    return _only(query, Invoice.customer_id, customer_ids)
+    on_time = and_(Allocation.instalment_id == Instalment.id, Allocation.payment_id.is_not(None))
+    parts = (
+        select(
+            Invoice.customer_id,
+            Instalment.due_date,
+            (
+                Instalment.amount
+                - func.coalesce(
+                    func.sum(case((Allocation.settled_on <= Instalment.due_date, Allocation.amount))), 0
+                )
+            ).label("rest"),
+        )
+        .join(Invoice, Invoice.id == Instalment.invoice_id)
+        .outerjoin(Allocation, on_time)
+        .group_by(Instalment.id)
+    )
+    due = union_all(
+        _only(whole, Invoice.customer_id, customer_ids), _only(parts, Invoice.customer_id, customer_ids)
+    ).subquery()
+    return (
+        select(
+            due.c.customer_id,
+            func.count().label("invoices_due"),
+            func.coalesce(func.sum(case((due.c.rest > CENT, 1), else_=0)), 0).label("invoices_late"),
+        )
+        .where(due.c.due_date > as_of - dt.timedelta(days=days), due.c.due_date < as_of)
+        .group_by(due.c.customer_id)
+    )
 
 
 def sales(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter = None) -> Rows:
@@ -267,9 +302,7 @@ def invoice_balances(
             whole_open.label("open_amount"),
         )
         .outerjoin(Payment, and_(Payment.invoice_id == Invoice.id, Payment.paid_on <= as_of))
-        .where(
-            Invoice.issue_date <= as_of, ~select(Instalment.id).where(Instalment.invoice_id == Invoice.id).exists()
-        )
+        .where(Invoice.issue_date <= as_of, ~_scheduled(Invoice.id))
         .group_by(Invoice.customer_id, Invoice.due_date, Invoice.id)
     )
     part_open = Instalment.amount - func.coalesce(func.sum(Allocation.amount), 0)

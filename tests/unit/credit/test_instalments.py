@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kamflow import approvals, audit, clock
+from kamflow import approvals, audit, clock, ledger
 from kamflow.credit import orders
 from kamflow.models import Allocation, CreditNote, Customer, Instalment, Invoice, Payment
 from kamflow.review.tables import CustomerReview
@@ -251,3 +251,19 @@ def test_the_nightly_review_ages_and_dunns_by_instalment(scheduled: Kamflow, ses
     # P-1's first two instalments and P-2 are past due (and beyond the grace days); its third is not due yet
     assert (row.not_due, row.overdue, row.dunnable) == (Decimal("1000.00"), Decimal("3000.00"), Decimal("3000.00"))
     assert row.dunning_level > 0
+
+
+def test_payment_behaviour_goes_by_the_instalment_paid(
+    scheduled: Kamflow, tmp_path: Path, session: Session
+) -> None:
+    # the first instalment, due 31 January, paid 10 days late (P-1 itself is due only on 31 March)
+    assert (
+        load(scheduled, tmp_path, "payments", "invoice,instalment,paid_on,amount\nP-1,1,2026-02-10,1000.00\n")[0]
+        == 0
+    )
+    client = session.scalar(select(Customer).where(Customer.code == "C9101"))
+    assert client is not None
+    late = session.execute(ledger.days_late(TODAY, customer_ids=[client.id])).one()
+    assert (late.paid_amount, late.weighted_days_late) == (Decimal("1000.00"), Decimal("10.00"))
+    due = session.execute(ledger.paid_late(TODAY, customer_ids=[client.id])).one()
+    assert (due.invoices_due, due.invoices_late) == (3, 3)  # P-1's first two instalments and P-2, none on time
