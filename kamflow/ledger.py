@@ -283,11 +283,13 @@ def invoice_balances(
         or_(InvoiceHold.released_on.is_(None), InvoiceHold.released_on > as_of),
     )
     on_hold = or_(Invoice.disputed, select(InvoiceHold.id).where(held).exists()).label("on_hold")
-    credited = (
-        select(func.coalesce(func.sum(CreditNote.amount), 0))
-        .where(CreditNote.invoice_id == Invoice.id, CreditNote.issued_on <= as_of)
-        .scalar_subquery()
+    credits = (
+        select(CreditNote.invoice_id, func.sum(CreditNote.amount).label("credited"))
+        .where(CreditNote.issued_on <= as_of)
+        .group_by(CreditNote.invoice_id)
+        .subquery()
     )
+    credited = func.coalesce(func.max(credits.c.credited), 0)  # one row per invoice: its credit notes' sum
     whole_open = Invoice.amount - func.coalesce(func.sum(Payment.amount), 0) - credited
     whole = (
         select(
@@ -302,6 +304,7 @@ def invoice_balances(
             whole_open.label("open_amount"),
         )
         .outerjoin(Payment, and_(Payment.invoice_id == Invoice.id, Payment.paid_on <= as_of))
+        .outerjoin(credits, credits.c.invoice_id == Invoice.id)
         .where(Invoice.issue_date <= as_of, ~_scheduled(Invoice.id))
         .group_by(Invoice.customer_id, Invoice.due_date, Invoice.id)
     )
