@@ -12,7 +12,8 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
-from prefect import flow, get_run_logger
+from prefect import flow
+from prefect.logging import get_logger
 from pydantic import BaseModel, Field
 
 from flows.human import ApprovalInput, DecimalText
@@ -96,15 +97,16 @@ def order_credit_check(order: OrderIn) -> OrderOutcome:
     )
 
 
-def _end_waits(released: list[int]) -> None:
-    """Resume the runs of orders a re-check released: each finds its order released and finishes."""
-    logger = get_run_logger()
+def end_waits(released: list[int], *, why: str) -> None:
+    """Resume the runs of orders a re-check released (`why`: what made it): each finds its order released and
+    finishes."""
+    logger = get_logger("kamflow.order_credit")
     with unit_of_work() as session:
         runs = orders.flow_runs(session, released)
     for check_id, run_id in runs:
         if run_id is None:
             continue
-        comment = "released by kamflow: re-checked under a new limit"
+        comment = f"released by kamflow: re-checked after {why}"
         try:
             resume_waiting(
                 UUID(run_id),
@@ -148,7 +150,7 @@ def credit_limit_change(change: LimitChangeIn) -> LimitOutcome:
         step=_limit_step,
         answer=LimitChangeAnswer,
     )
-    _end_waits(row.released)
+    end_waits(row.released, why="a new limit")
     return LimitOutcome(
         change_id=row.id, status=row.status, released_orders=row.released, rules_version=row.rules_version
     )

@@ -38,7 +38,7 @@ from kamflow.documents import answers as document_answers
 from kamflow.documents import submission as document_submission
 from kamflow.documents import sweep as document_sweep
 from kamflow.documents import views as document_views
-from kamflow.documents.chains import load as load_chains
+from kamflow.documents.chains import current as current_chains
 from kamflow.errors import NotFound
 from kamflow.models import ApprovalTask
 from kamflow.settings import Settings, get_settings
@@ -161,7 +161,7 @@ PROCESSES: dict[str, Process] = {
             "Internal documents through their approval chains: agree, approve, acknowledge.",
             start=Start(
                 "document",
-                lambda session, document: document_submission.validate(session, document, load_chains()),
+                lambda session, document: document_submission.validate(session, document, current_chains()),
                 document_views.started,
             ),
             waits=Waits(

@@ -32,16 +32,19 @@ from pydantic import BaseModel, Field
 
 from flows.labels import artifact_key
 from flows.runs import deployment_path
-from kamflow import clock, receivables
+from kamflow import clock, receivables, returns
 from kamflow.db import unit_of_work
 from kamflow.review import MAX_SHARDS, service
-from kamflow.review.dunning import load_policy
+from kamflow.review.dunning import current
 
 PROGRESS_KEY = "credit-review-progress"
 LEVELS_KEY = "credit-review-levels"
 RISKS_KEY = "credit-review-top-risks"
 SUMMARY_KEY = "credit-review-summary"
 AGEING_KEY = "credit-review-ageing"
+RETURNS_KEY = "credit-review-returns"
+RETURNS_DAYS = 30
+"""The returns and refusals artifact covers the credit notes of these days up to the review's date."""
 SHARD_PROCESS = "credit-review-shard"
 SHARD_DEPLOYMENT = deployment_path(SHARD_PROCESS)
 
@@ -133,7 +136,9 @@ def nightly_credit_review(
         future.result()  # the first failed shard fails the run, naming the customer that broke it
     with unit_of_work() as session:
         summary = service.finish_review(session, as_of=as_of, now=clock.now())
-        ageing = receivables.ageing(session, as_of=as_of, buckets=load_policy().ageing, kams=None, kam=None)
+        ageing = receivables.ageing(session, as_of=as_of, buckets=current().ageing, kams=None, kam=None)
+        since = as_of - dt.timedelta(days=RETURNS_DAYS - 1)
+        credited = returns.returns(session, start=since, end=as_of, kams=None, kam=None)
     update_progress_artifact(progress_id, progress=100.0)
     create_table_artifact(
         key=artifact_key(LEVELS_KEY),
@@ -152,6 +157,11 @@ def nightly_credit_review(
     )
     create_markdown_artifact(
         key=artifact_key(SUMMARY_KEY), markdown=summary.markdown(), description=f"Credit review of {as_of}"
+    )
+    create_table_artifact(
+        key=artifact_key(RETURNS_KEY),
+        table=credited.table().records(),
+        description=f"Returns and refusals from {since} to {as_of}: credit notes by reason (clause 2.11)",
     )
     return ReviewOutcome(
         business_date=as_of,

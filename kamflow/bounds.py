@@ -16,6 +16,7 @@ text read differently from what it holds. Codes, numbers and dates are ASCII: `[
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -59,6 +60,17 @@ def column_length(column: Any) -> int:
     return kind.length
 
 
+_FORBIDDEN = {
+    prose: re.compile(f"[{chars}]") for prose, chars in ((False, _LINE_FORBIDDEN), (True, _PROSE_FORBIDDEN))
+}
+"""The forbidden characters of a line and of prose, compiled once (every text of every row is checked)."""
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
 @dataclass(frozen=True)
 class _Text:
     """Pydantic metadata for a person's text: `min_length..length` characters, stripped unless `prose`, none
@@ -76,14 +88,14 @@ class _Text:
         return _PROSE_FORBIDDEN if self.prose else _LINE_FORBIDDEN
 
     def check(self, value: str) -> str:
-        bad = re.search(f"[{self.forbidden}]", value)
+        bad = _FORBIDDEN[self.prose].search(value)
         if bad is not None:
             raise PydanticCustomError(
                 "forbidden_character",
                 "control or bidirectional character U+{code} is not allowed",
                 {"code": f"{ord(bad.group()):04X}"},
             )
-        if self.pattern is not None and re.fullmatch(self.pattern, value) is None:
+        if self.pattern is not None and _compiled(self.pattern).fullmatch(value) is None:
             raise PydanticCustomError(
                 "code_pattern", "write it like {example} (ASCII letters and digits)", {"example": self.example}
             )

@@ -1,4 +1,5 @@
-"""`kamflow import KIND FILE.csv`: customers, invoices, payments, orders and financial statements.
+"""`kamflow import KIND FILE.csv`: customers, invoices, instalments, payments, credit notes, orders and financial
+statements.
 
 The file: UTF-8 (a byte-order mark is fine), at most `max_csv_bytes` (a setting), comma-separated, quoted as
 spreadsheets quote, a header line naming the columns in any order, each once (optional ones, marked *, may be
@@ -15,7 +16,16 @@ Columns (* optional):
   tolerated). The credit_limit column must be there, but its cell may be empty.
 - invoices: number, customer, issue_date, due_date, amount, currency*, order* (its order's number),
   disputed*
-- payments: invoice (its number), paid_on, amount
+- instalments: invoice (its number), due_date, amount — an invoice's payment schedule, one row per instalment;
+  an invoice's rows sum to its amount, and an invoice has one schedule. What already settled the invoice is
+  allocated to its instalments, oldest due first.
+- payments: invoice* (its number), customer*, instalment* (its place in the invoice's schedule, from 1), paid_on,
+  amount — name the invoice (and the instalment, if it pays one), or only the customer: the payment then settles
+  the oldest open instalments and invoices of the customer first (by due date), and is written as one payment per
+  invoice it settles.
+- credit_notes: number, invoice, issued_on, amount, reason (returned, refused, damaged or price_dispute),
+  instalment* — a credit note settles its invoice (or the instalment it names, else the oldest open first) as a
+  payment does.
 - orders: number, customer, order_date, amount, currency*, status* (open or invoiced; default open)
 - statements: customer, period_end, current_assets, current_liabilities, inventory, total_assets,
   total_liabilities, equity, retained_earnings, ebit, sales, market_value_equity*
@@ -32,6 +42,7 @@ the existing order book: they count in exposure as they are, without an order cr
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -40,14 +51,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy import func, insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from kamflow import clock
-from kamflow.bounds import Code, Line, read_bounded_text
-from kamflow.credit.tables import CreditTerms, FinancialStatement
+from kamflow import allocations, clock
+from kamflow.bounds import Code, Line
+from kamflow.credit import orders
+from kamflow.credit.tables import CreditTerms, FinancialStatement, OrderCreditCheck
+from kamflow.db import insert_many
 from kamflow.errors import InvalidInput
-from kamflow.models import Customer, Employee, Invoice, Order, Payment
+from kamflow.models import CreditNote, CreditNoteReason, Customer, Employee, Instalment, Invoice, Order
 from kamflow.settings import get_settings
 from kamflow.types import CustomerCode, Day, Login, NonNegative, Positive, Signed
 
@@ -94,9 +107,34 @@ class InvoiceRow(CsvRow):
 
 
 class PaymentRow(CsvRow):
-    invoice: InvoiceNumber
+    invoice: InvoiceNumber | None = None
+    customer: CustomerCode | None = None
+    instalment: int | None = Field(default=None, ge=1, le=999)
     paid_on: Day
     amount: Positive
+
+    @model_validator(mode="after")
+    def _names_what_it_pays(self) -> PaymentRow:
+        if self.invoice is None and self.customer is None:
+            raise ValueError("invoice: name the invoice, or the customer whose oldest open invoices it pays")
+        if self.instalment is not None and self.invoice is None:
+            raise ValueError("instalment: an instalment is of an invoice; name the invoice too")
+        return self
+
+
+class InstalmentRow(CsvRow):
+    invoice: InvoiceNumber
+    due_date: Day
+    amount: Positive
+
+
+class CreditNoteRow(CsvRow):
+    number: Annotated[str, Line(CreditNote.number)]
+    invoice: InvoiceNumber
+    issued_on: Day
+    amount: Positive
+    reason: CreditNoteReason
+    instalment: int | None = Field(default=None, ge=1, le=999)
 
 
 class OrderRow(CsvRow):
@@ -134,11 +172,15 @@ class StatementRow(CsvRow):
 ROWS: dict[str, type[CsvRow]] = {
     "customers": CustomerRow,
     "invoices": InvoiceRow,
+    "instalments": InstalmentRow,
     "payments": PaymentRow,
+    "credit_notes": CreditNoteRow,
     "orders": OrderRow,
     "statements": StatementRow,
 }
 KINDS = tuple(ROWS)
+WHOLE = {"instalments"}
+"""Kinds checked as a whole file: an invoice's instalments are checked together (they sum to it)."""
 R = TypeVar("R", bound=CsvRow)
 
 
@@ -170,14 +212,26 @@ class Batch:
     """The rows of a file as they pass the checks, and the problems found so far."""
 
     problems: list[Problem] = field(default_factory=list)
+    bad: set[int] = field(default_factory=set)
+    """The lines with a problem."""
 
     def problem(self, line: int, field_name: str, message: str) -> None:
         self.problems.append(Problem(line, field_name, message))
+        self.bad.add(line)
+
+    def good(self, rows: Sequence[tuple[int, R]]) -> list[tuple[int, R]]:
+        """The rows of lines without a problem (written even when others have one: a file is read in chunks,
+        and the rows written are what later chunks are checked against; a file with any problem is rolled
+        back whole)."""
+        return [(line, row) for line, row in rows if line not in self.bad]
 
 
-def _records(reader: csv.DictReader[str], batch: Batch) -> Iterator[tuple[int, dict[str | Any, str | Any]]]:
+def _records(
+    path: Path, reader: csv.DictReader[str], batch: Batch
+) -> Iterator[tuple[int, dict[str | Any, str | Any]]]:
     """The file's records with their line numbers; a line the csv module cannot read (a field longer than its
-    limit of 131,072 characters, far above any column's) is a problem of that line and ends the reading."""
+    limit of 131,072 characters, far above any column's) is a problem of that line and ends the reading, and a
+    file that is not UTF-8 is refused."""
     while True:
         try:
             record = next(reader)
@@ -186,6 +240,9 @@ def _records(reader: csv.DictReader[str], batch: Batch) -> Iterator[tuple[int, d
         except csv.Error as error:
             batch.problem(reader.line_num, "row", str(error))
             return
+        except UnicodeDecodeError as error:
+            where = f"after line {reader.line_num}"
+            raise InvalidInput(f"{path} is not UTF-8: {error.reason} {where}", field="file") from None
         yield reader.line_num, record
 
 
@@ -195,56 +252,96 @@ unless a quoted cell spans lines)."""
 READ_EVERY = 1000
 
 
+CHUNK = 5000
+"""Rows checked and written at a time: memory stays flat whatever the file's length."""
+BLOCK = 1 << 20
+
+
+def _lines_in(path: Path, limit: int) -> int:
+    """The file's lines, counted through one bounded pass of blocks (whatever the file is: InvalidInput naming
+    the file and the limit if it holds more than `limit` bytes, or if it cannot be read)."""
+    size = lines = 0
+    last = b"\n"
+    try:
+        with path.open("rb") as handle:
+            while block := handle.read(BLOCK):
+                size += len(block)
+                if size > limit:
+                    raise InvalidInput(
+                        f"the CSV file {path} is larger than the limit of {limit:,} bytes", field="file"
+                    )
+                lines += block.count(b"\n")
+                last = block[-1:]
+    except OSError as error:
+        raise InvalidInput(f"cannot read the CSV file: {path}: {error.strerror or error}", field="file") from None
+    return lines + (last != b"\n")
+
+
+def read_chunks(
+    path: Path, model: type[R], batch: Batch, read: Read = lambda _rows, _lines: None, *, size: int | None = CHUNK
+) -> Iterator[list[tuple[int, R]]]:
+    """Parse and validate the file's rows as they are read, yielding them `size` at a time (None: all at once)
+    and telling `read` every `READ_EVERY` rows and at the end; problems go into the batch. The file is bounded
+    (the `max_csv_bytes` setting) and UTF-8 (a byte-order mark is fine); a field longer than the csv module's limit
+    is a problem of its line."""
+    total = _lines_in(path, get_settings().max_csv_bytes) - 1
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        try:
+            header = reader.fieldnames or []
+        except csv.Error as error:
+            raise InvalidInput(f"{path.name}: line 1: {error}", field="header") from None
+        except UnicodeDecodeError as error:
+            raise InvalidInput(f"{path} is not UTF-8: {error.reason} on line 1", field="file") from None
+        names = model.model_fields
+        required = [name for name, info in names.items() if info.is_required()]
+        blank_is_none = {name for name in required if type(None) in get_args(names[name].annotation)}
+        for place, column in enumerate(header):
+            if column not in names:
+                batch.problem(1, column[:40] or "header", f"unknown column; the columns are {', '.join(names)}")
+            elif column in header[:place]:
+                batch.problem(1, column, "repeated column")
+        for column in required:
+            if column not in header:
+                batch.problem(1, column, "required column missing")
+        if batch.problems:
+            return
+        chunk: list[tuple[int, R]] = []
+        count = 0
+        for count, (line, record) in enumerate(_records(path, reader, batch), start=1):
+            if count % READ_EVERY == 0:
+                read(line - 1, total)
+            if None in record:
+                batch.problem(line, "row", "more cells than columns in the header")
+                continue
+            values: dict[str, str | None] = {
+                name: value for name, value in record.items() if value is not None and value.strip() != ""
+            }
+            values |= {name: None for name in blank_is_none if name not in values}
+            try:
+                chunk.append((line, model.model_validate(values)))
+            except ValidationError as error:
+                for issue in error.errors():
+                    where = ".".join(str(part) for part in issue["loc"])
+                    message = str(issue["msg"]).removeprefix("Value error, ")
+                    if not where and ": " in message:
+                        where, message = message.split(": ", 1)
+                    batch.problem(line, where or "row", message)
+            if size is not None and len(chunk) == size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+        read(reader.line_num - 1, total)
+        if count == 0 and not batch.problems:
+            batch.problem(1, "file", "no rows to import")
+
+
 def read_rows(
     path: Path, model: type[R], batch: Batch, read: Read = lambda _rows, _lines: None
 ) -> list[tuple[int, R]]:
-    """Parse and validate every row, telling `read` every `READ_EVERY` rows and at the end; problems go into the
-    batch. The file is read whole but bounded (the `max_csv_bytes` setting); a field longer than the csv
-    module's limit is a problem of its line."""
-    text = read_bounded_text(path, get_settings().max_csv_bytes, what="the CSV file")
-    lines = text.splitlines(keepends=True)
-    reader = csv.DictReader(lines)
-    try:
-        header = reader.fieldnames or []
-    except csv.Error as error:
-        raise InvalidInput(f"{path.name}: line 1: {error}", field="header") from None
-    names = model.model_fields
-    required = [name for name, info in names.items() if info.is_required()]
-    blank_is_none = {name for name in required if type(None) in get_args(names[name].annotation)}
-    for place, column in enumerate(header):
-        if column not in names:
-            batch.problem(1, column[:40] or "header", f"unknown column; the columns are {', '.join(names)}")
-        elif column in header[:place]:
-            batch.problem(1, column, "repeated column")
-    for column in required:
-        if column not in header:
-            batch.problem(1, column, "required column missing")
-    if batch.problems:
-        return []
-    rows: list[tuple[int, R]] = []
-    for count, (line, record) in enumerate(_records(reader, batch), start=1):
-        if count % READ_EVERY == 0:
-            read(line - 1, len(lines) - 1)
-        if None in record:
-            batch.problem(line, "row", "more cells than columns in the header")
-            continue
-        values: dict[str, str | None] = {
-            name: value for name, value in record.items() if value is not None and value.strip() != ""
-        }
-        values |= {name: None for name in blank_is_none if name not in values}
-        try:
-            rows.append((line, model.model_validate(values)))
-        except ValidationError as error:
-            for issue in error.errors():
-                where = ".".join(str(part) for part in issue["loc"])
-                message = str(issue["msg"]).removeprefix("Value error, ")
-                if not where and ": " in message:
-                    where, message = message.split(": ", 1)
-                batch.problem(line, where or "row", message)
-    read(reader.line_num - 1, len(lines) - 1)
-    if not rows and not batch.problems:
-        batch.problem(1, "file", "no rows to import")
-    return rows
+    """Every good row of a file at once (`read_chunks`), for files read whole."""
+    return [row for chunk in read_chunks(path, model, batch, read, size=None) for row in chunk]
 
 
 def lookup(session: Session, column: InstrumentedAttribute[Any], keys: Iterable[Any]) -> dict[Any, Any]:
@@ -293,6 +390,12 @@ def _customers_of(session: Session, batch: Batch, rows: Sequence[tuple[int, Any]
     return customers
 
 
+def _insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    """Insert the rows in one executemany (`kamflow.db.insert_many`, nothing when there are none)."""
+    if rows:
+        insert_many(session.connection(), model, rows)
+
+
 def _import_customers(session: Session, batch: Batch, rows: Sequence[tuple[int, CustomerRow]]) -> None:
     taken = set(lookup(session, Customer.code, (row.code for _, row in rows)))
     unique(batch, rows, lambda row: row.code, taken, "code")
@@ -300,8 +403,7 @@ def _import_customers(session: Session, batch: Batch, rows: Sequence[tuple[int, 
     for line, row in rows:
         if row.kam not in kams or not kams[row.kam].active:
             batch.problem(line, "kam", f"no active employee {row.kam!r}")
-    if batch.problems:
-        return
+    rows = batch.good(rows)
     limits = ("open_orders_limit", "open_invoices_limit", "overdue_limit")
     terms = []
     for _, row in rows:
@@ -337,10 +439,10 @@ def _import_invoices(session: Session, batch: Batch, rows: Sequence[tuple[int, I
             batch.problem(line, "order", f"no order {row.order}")
         elif order is not None and row.customer in customers and order.customer_id != customers[row.customer].id:
             batch.problem(line, "order", f"order {row.order} is another customer's")
-    if batch.problems:
-        return
-    session.execute(
-        insert(Invoice),
+    rows = batch.good(rows)
+    _insert(
+        session,
+        Invoice,
         [
             {
                 "number": row.number,
@@ -357,43 +459,107 @@ def _import_invoices(session: Session, batch: Batch, rows: Sequence[tuple[int, I
     )
 
 
-def _import_payments(session: Session, batch: Batch, rows: Sequence[tuple[int, PaymentRow]]) -> None:
+def _import_instalments(session: Session, batch: Batch, rows: Sequence[tuple[int, InstalmentRow]]) -> None:
     invoices = lookup(session, Invoice.number, (row.invoice for _, row in rows))
-    paid: defaultdict[int, Decimal] = defaultdict(Decimal)
-    for invoice_id, amount in session.execute(
-        select(Payment.invoice_id, func.sum(Payment.amount))
-        .where(Payment.invoice_id.in_([invoice.id for invoice in invoices.values()]))
-        .group_by(Payment.invoice_id)
-    ):
-        paid[invoice_id] = Decimal(amount).quantize(Decimal("0.01"))
+    scheduled = set(
+        session.scalars(
+            select(Instalment.invoice_id).where(Instalment.invoice_id.in_([i.id for i in invoices.values()]))
+        )
+    )
+    schedules: defaultdict[str, list[tuple[int, InstalmentRow]]] = defaultdict(list)
     for line, row in rows:
         invoice = invoices.get(row.invoice)
         if invoice is None:
             batch.problem(line, "invoice", f"no invoice {row.invoice}")
-            continue
-        if row.paid_on < invoice.issue_date:
-            batch.problem(line, "paid_on", f"before the invoice's issue date {invoice.issue_date.isoformat()}")
-        paid[invoice.id] += row.amount
-        if paid[invoice.id] > invoice.amount:
-            batch.problem(line, "amount", f"payments would exceed invoice {invoice.number}'s {invoice.amount}")
+        elif invoice.id in scheduled:
+            batch.problem(line, "invoice", f"invoice {row.invoice} already has instalments")
+        elif row.due_date < invoice.issue_date:
+            batch.problem(line, "due_date", f"before the invoice's issue date {invoice.issue_date.isoformat()}")
+        else:
+            schedules[row.invoice].append((line, row))
+    for number, lines in schedules.items():
+        unique(batch, lines, lambda row: row.due_date, set(), "due_date")
+        total = sum((row.amount for _, row in lines), Decimal("0.00"))
+        if total != invoices[number].amount:
+            batch.problem(
+                lines[-1][0],
+                "amount",
+                f"the instalments of invoice {number} sum to {total}, not to its amount {invoices[number].amount}",
+            )
     if batch.problems:
         return
-    session.execute(
-        insert(Payment),
-        [
-            {"invoice_id": invoices[row.invoice].id, "paid_on": row.paid_on, "amount": row.amount}
-            for _, row in rows
-        ],
+    allocations.schedule(
+        session,
+        {
+            invoices[number]: sorted((row.due_date, row.amount) for _, row in lines)
+            for number, lines in schedules.items()
+        },
     )
+
+
+def _import_payments(session: Session, batch: Batch, rows: Sequence[tuple[int, PaymentRow]]) -> set[int]:
+    invoices = lookup(session, Invoice.number, (row.invoice for _, row in rows if row.invoice))
+    customers = lookup(session, Customer.code, (row.customer for _, row in rows if row.customer))
+    book = allocations.Book(
+        session, {invoice.customer_id for invoice in invoices.values()} | {c.id for c in customers.values()}
+    )
+    payments: list[tuple[dt.date, allocations.Settled]] = []
+    for line, row in rows:
+        invoice = invoices.get(row.invoice)
+        client = customers.get(row.customer)
+        if row.invoice and invoice is None:
+            batch.problem(line, "invoice", f"no invoice {row.invoice}")
+        elif row.customer and client is None:
+            batch.problem(line, "customer", f"no customer {row.customer}")
+        elif invoice is not None and client is not None and invoice.customer_id != client.id:
+            batch.problem(line, "invoice", f"invoice {row.invoice} is another customer's")
+        elif invoice is not None and row.paid_on < invoice.issue_date:
+            batch.problem(line, "paid_on", f"before the invoice's issue date {invoice.issue_date.isoformat()}")
+        else:
+            try:
+                if invoice is not None:
+                    payments.append(
+                        (row.paid_on, book.settle_invoice(invoice, row.amount, instalment=row.instalment))
+                    )
+                elif client is not None:
+                    payments.append((row.paid_on, book.settle_customer(client, row.amount, on=row.paid_on)))
+            except InvalidInput as refused:
+                batch.problem(line, refused.field or "amount", refused.message)
+    allocations.write_payments(session, payments)
+    return {part.customer_id for _, settled in payments for part, _ in settled}
+
+
+def _import_credit_notes(session: Session, batch: Batch, rows: Sequence[tuple[int, CreditNoteRow]]) -> set[int]:
+    _new_numbers(session, batch, rows, CreditNote.number)
+    invoices = lookup(session, Invoice.number, (row.invoice for _, row in rows))
+    book = allocations.Book(session, {invoice.customer_id for invoice in invoices.values()})
+    notes: list[tuple[dict[str, Any], allocations.Settled]] = []
+    for line, row in rows:
+        invoice = invoices.get(row.invoice)
+        if invoice is None:
+            batch.problem(line, "invoice", f"no invoice {row.invoice}")
+        elif row.issued_on < invoice.issue_date:
+            batch.problem(line, "issued_on", f"before the invoice's issue date {invoice.issue_date.isoformat()}")
+        else:
+            try:
+                settled = book.settle_invoice(invoice, row.amount, instalment=row.instalment)
+            except InvalidInput as refused:
+                batch.problem(line, refused.field or "amount", refused.message)
+                continue
+            note = row.model_dump(include={"number", "issued_on", "amount", "reason"})
+            if line not in batch.bad:  # its number may be taken
+                notes.append(({**note, "invoice_id": invoice.id}, settled))
+    allocations.write_credit_notes(session, notes)
+    return {invoices[row.invoice].customer_id for _, row in batch.good(rows)}
 
 
 def _import_orders(session: Session, batch: Batch, rows: Sequence[tuple[int, OrderRow]]) -> None:
     customers = _customers_of(session, batch, rows)
     _new_numbers(session, batch, rows, Order.number)
-    if batch.problems:
-        return
-    session.execute(
-        insert(Order),
+    rows = batch.good(rows)
+    _insert(
+        session,
+        Order,
         [
             {
                 "number": row.number,
@@ -402,6 +568,7 @@ def _import_orders(session: Session, batch: Batch, rows: Sequence[tuple[int, Ord
                 "amount": row.amount,
                 "currency": customers[row.customer].currency,
                 "status": row.status,
+                "prepaid": Decimal("0.00"),
             }
             for _, row in rows
         ],
@@ -420,10 +587,10 @@ def _import_statements(session: Session, batch: Batch, rows: Sequence[tuple[int,
         )
     }
     unique(batch, rows, lambda row: (row.customer, row.period_end), taken, "period_end")
-    if batch.problems:
-        return
-    session.execute(
-        insert(FinancialStatement),
+    rows = batch.good(rows)
+    _insert(
+        session,
+        FinancialStatement,
         [
             {
                 "customer_id": customers[row.customer].id,
@@ -435,10 +602,14 @@ def _import_statements(session: Session, batch: Batch, rows: Sequence[tuple[int,
     )
 
 
-WRITERS: dict[str, Callable[[Session, Batch, Any], None]] = {
+WRITERS: dict[str, Callable[[Session, Batch, Any], set[int] | None]] = {
+    # each checks the valid rows against the database and writes them if all is well; those that lower what
+    # customers owe return them, for a re-check of their blocked orders
     "customers": _import_customers,
     "invoices": _import_invoices,
+    "instalments": _import_instalments,
     "payments": _import_payments,
+    "credit_notes": _import_credit_notes,
     "orders": _import_orders,
     "statements": _import_statements,
 }
@@ -455,12 +626,38 @@ def reject_if_bad(session: Session, path: Path, batch: Batch) -> None:
 def import_file(
     session: Session, kind: str, path: Path, *, read: Read = lambda _rows, _lines: None
 ) -> dict[str, Any]:
-    """Check every row of the file (telling `read` how far reading has come), then write them all; ImportRejected
-    (and nothing written) if any row is bad. The caller's unit of work commits."""
+    """Check and write the file's rows a chunk at a time, in one transaction (telling `read` how far reading has
+    come); ImportRejected, and everything rolled back, if any row is bad. The caller's unit of work commits."""
     if kind not in ROWS:
         raise InvalidInput(f"unknown kind {kind!r}; one of {', '.join(KINDS)}", field="kind")
     batch = Batch()
-    rows = read_rows(path, ROWS[kind], batch, read)
-    WRITERS[kind](session, batch, rows)  # checks the valid rows against the database; writes if all is well
+    imported, lowered = 0, set[int]()
+    size = None if kind in WHOLE else CHUNK
+    for rows in read_chunks(path, ROWS[kind], batch, read, size=size):
+        lowered |= WRITERS[kind](session, batch, rows) or set()
+        imported += len(rows)
     reject_if_bad(session, path, batch)
-    return {"kind": kind, "file": str(path), "imported": len(rows)}
+    released = _recheck(session, lowered)
+    return {
+        "kind": kind,
+        "file": str(path),
+        "imported": imported,
+        "released_orders": [check.order.number for check in released],
+        "released_checks": [check.id for check in released],
+    }
+
+
+def _recheck(session: Session, customer_ids: set[int]) -> list[OrderCreditCheck]:
+    """Re-check the blocked orders of the customers who owe less now (`kamflow.credit.orders.recheck_blocked`);
+    the orders released."""
+    blocked = session.scalars(
+        select(OrderCreditCheck.customer_id)
+        .where(OrderCreditCheck.status == "blocked", OrderCreditCheck.customer_id.in_(sorted(customer_ids)))
+        .distinct()
+    ).all()
+    now = clock.now()
+    return [
+        check
+        for customer_id in sorted(blocked)
+        for check in orders.recheck_blocked(session, customer_id=customer_id, now=now)
+    ]

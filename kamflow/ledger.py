@@ -8,7 +8,8 @@ SELECT with one row per customer that has anything to count, keyed by `customer_
 customer (`customer_ids=[id]`), for a shard (`customer_ids=select(Customer.id).where(...)`) or for everyone
 (`customer_ids=None`), and stream it (`session.execute(query).yield_per(n)`) — one query, never one per
 invoice. A customer with no row has nothing to count (amounts 0, counts 0, averages undefined).
-`invoice_balances` is the per-invoice level beneath them: one row per invoice with its unpaid amount.
+`invoice_balances` is the level beneath them: one row per invoice, or per instalment of an invoice with a payment
+schedule, with its unpaid amount.
 
 **Overdue** has one definition, `overdue_when`, used by every consumer (order credit, solvency, discounts, the
 nightly review): the unpaid part of invoices due more than the credit policy's grace days before the business
@@ -25,6 +26,7 @@ from typing import Any, TypeAlias, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     Date,
     Integer,
     Numeric,
@@ -39,13 +41,14 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from kamflow.models import Invoice, InvoiceHold, Money, Order, Payment
+from kamflow.models import Allocation, CreditNote, Instalment, Invoice, InvoiceHold, Money, Order, Payment
 
 Rows: TypeAlias = "Select[*tuple[Any, ...]]"
 """A SELECT of any columns (the type of every fact query)."""
@@ -115,26 +118,37 @@ def receivables(as_of: dt.date, *, grace_days: int, customer_ids: CustomerFilter
         money_sum(balances.c.open_amount).label("open_amount"),
         money_sum(case((overdue, balances.c.open_amount), else_=0)).label("overdue_amount"),
         func.coalesce(func.max(days_overdue), 0).label("oldest_overdue_days"),
-        func.count().label("open_invoices"),
+        func.count(func.distinct(balances.c.invoice_id)).label("open_invoices"),
     ).group_by(balances.c.customer_id)
+
+
+def _scheduled(invoice_id: Any) -> ColumnElement[bool]:
+    """The invoice has a payment schedule (instalments)."""
+    return select(Instalment.id).where(Instalment.invoice_id == invoice_id).exists()
 
 
 def days_late(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter = None) -> Rows:
     """How late a customer pays, weighted by amount, over the `days` up to `as_of`.
 
     Columns: `customer_id`; `paid_amount` (paid in the window); `weighted_days_late` (each payment's days
-    after its invoice's due date, 0 if on time or early, averaged weighted by the amount paid; two
-    places). Customers who paid nothing in the window have no row."""
-    late = case((Payment.paid_on > Invoice.due_date, days_between(Payment.paid_on, Invoice.due_date)), else_=0)
+    after the due date of what it paid — its invoice, or each instalment it paid through its allocations — 0 if
+    on time or early, averaged weighted by the amount paid; two places). Customers who paid nothing in the window
+    have no row."""
+    amount = func.coalesce(Allocation.amount, Payment.amount)
+    due = func.coalesce(Instalment.due_date, Invoice.due_date)
+    late = case((Payment.paid_on > due, days_between(Payment.paid_on, due)), else_=0)
     query = (
         select(
             Invoice.customer_id,
-            money_sum(Payment.amount).label("paid_amount"),
-            cast(
-                func.sum(Payment.amount * late) * literal_column("1.0") / func.sum(Payment.amount), Numeric(12, 2)
-            ).label("weighted_days_late"),
+            money_sum(amount).label("paid_amount"),
+            cast(func.sum(amount * late) * literal_column("1.0") / func.sum(amount), Numeric(12, 2)).label(
+                "weighted_days_late"
+            ),
         )
+        .select_from(Payment)
         .join(Invoice, Invoice.id == Payment.invoice_id)
+        .outerjoin(Allocation, Allocation.payment_id == Payment.id)
+        .outerjoin(Instalment, Instalment.id == Allocation.instalment_id)
         .where(Payment.paid_on > as_of - dt.timedelta(days=days), Payment.paid_on <= as_of)
         .group_by(Invoice.customer_id)
     )
@@ -142,10 +156,11 @@ def days_late(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter =
 
 
 def paid_late(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter = None) -> Rows:
-    """How many invoices that fell due in the `days` before `as_of` were not paid in full by their due
-    date (paid later, or not yet).
+    """How many invoices (or instalments, for an invoice with a schedule) that fell due in the `days` before
+    `as_of` were not paid in full by their due date (paid later, or not yet).
 
-    Columns: `customer_id`, `invoices_due`, `invoices_late`. Customers with nothing due have no row."""
+    Columns: `customer_id`, `invoices_due`, `invoices_late` (instalments counted each). Customers with nothing
+    due have no row."""
     by_due = (
         select(Payment.invoice_id, func.sum(Payment.amount).label("paid"))
         .join(Invoice, Invoice.id == Payment.invoice_id)
@@ -153,18 +168,41 @@ def paid_late(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter =
         .group_by(Payment.invoice_id)
         .subquery()
     )
-    unpaid_at_due = Invoice.amount - func.coalesce(by_due.c.paid, 0) > CENT
-    query = (
+    whole = (
         select(
-            Invoice.customer_id,
-            func.count().label("invoices_due"),
-            func.coalesce(func.sum(case((unpaid_at_due, 1), else_=0)), 0).label("invoices_late"),
+            Invoice.customer_id, Invoice.due_date, (Invoice.amount - func.coalesce(by_due.c.paid, 0)).label("rest")
         )
         .outerjoin(by_due, by_due.c.invoice_id == Invoice.id)
-        .where(Invoice.due_date > as_of - dt.timedelta(days=days), Invoice.due_date < as_of)
-        .group_by(Invoice.customer_id)
+        .where(~_scheduled(Invoice.id))
     )
-    return _only(query, Invoice.customer_id, customer_ids)
+    on_time = and_(Allocation.instalment_id == Instalment.id, Allocation.payment_id.is_not(None))
+    parts = (
+        select(
+            Invoice.customer_id,
+            Instalment.due_date,
+            (
+                Instalment.amount
+                - func.coalesce(
+                    func.sum(case((Allocation.settled_on <= Instalment.due_date, Allocation.amount))), 0
+                )
+            ).label("rest"),
+        )
+        .join(Invoice, Invoice.id == Instalment.invoice_id)
+        .outerjoin(Allocation, on_time)
+        .group_by(Instalment.id)
+    )
+    due = union_all(
+        _only(whole, Invoice.customer_id, customer_ids), _only(parts, Invoice.customer_id, customer_ids)
+    ).subquery()
+    return (
+        select(
+            due.c.customer_id,
+            func.count().label("invoices_due"),
+            func.coalesce(func.sum(case((due.c.rest > CENT, 1), else_=0)), 0).label("invoices_late"),
+        )
+        .where(due.c.due_date > as_of - dt.timedelta(days=days), due.c.due_date < as_of)
+        .group_by(due.c.customer_id)
+    )
 
 
 def sales(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter = None) -> Rows:
@@ -200,7 +238,8 @@ def dso(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter = None)
 
 def open_orders(as_of: dt.date, *, customer_ids: CustomerFilter = None) -> Rows:
     """Open orders not yet invoiced, per customer, as of a date: for each order with status "open" taken
-    by then, its amount less what has been invoiced against it by then (never below 0). An order once
+    by then, its amount less its prepayments received and what has been invoiced against it by then (never below
+    0). An order once
     invoiced is counted among receivables, not here, so exposure counts it once. An order is invoiced to its
     own customer: its invoices are found through that customer's invoices.
 
@@ -208,7 +247,7 @@ def open_orders(as_of: dt.date, *, customer_ids: CustomerFilter = None) -> Rows:
     invoiced = and_(
         Invoice.customer_id == Order.customer_id, Invoice.order_id == Order.id, Invoice.issue_date <= as_of
     )
-    rest = (Order.amount - func.coalesce(func.sum(Invoice.amount), 0)).label("rest")
+    rest = (Order.amount - Order.prepaid - func.coalesce(func.sum(Invoice.amount), 0)).label("rest")
     per_order = _only(
         select(Order.customer_id, rest)
         .outerjoin(Invoice, invoiced)
@@ -223,37 +262,72 @@ def open_orders(as_of: dt.date, *, customer_ids: CustomerFilter = None) -> Rows:
     ).group_by(per_order.c.customer_id)
 
 
-def invoice_balances(as_of: dt.date, *, open_only: bool = False, customer_ids: CustomerFilter = None) -> Rows:
-    """One row per invoice issued by `as_of` (only those with something unpaid if `open_only`), with what
-    is unpaid on it by then (use as a subquery).
+def invoice_balances(
+    as_of: dt.date, *, open_only: bool = False, customer_ids: CustomerFilter = None
+) -> CompoundSelect[*tuple[Any, ...]]:
+    """One row per part of an invoice issued by `as_of` that falls due on its own date — the invoice itself, or
+    each of its instalments (`Instalment`) — with what is unpaid on it by then (only those with something unpaid
+    if `open_only`; use as a subquery). Ageing, overdue and dunning therefore go by instalment.
 
-    Columns: `invoice_id`, `customer_id`, `issue_date`, `due_date`, `amount`, `disputed`, `on_hold` (disputed,
-    or under a hold in force on `as_of`: never overdue), `open_amount` (amount less payments made by `as_of`;
-    binary floating point on SQLite, so compare it with CENT and cast sums to Money). Payments are joined per
-    invoice and the hold looked up by its unique invoice id, so a customer filter reads only those customers'
-    invoices, payments and holds (grouped in the order of the customer/due-date index)."""
-    paid = and_(Payment.invoice_id == Invoice.id, Payment.paid_on <= as_of)
+    Columns: `invoice_id`, `instalment_id` (NULL for a whole invoice), `customer_id`, `issue_date`, `due_date`
+    (the invoice's or the instalment's), `amount`
+    (of the invoice or instalment), `disputed`, `on_hold` (the invoice disputed, or under a hold in force on
+    `as_of`: never overdue), `open_amount` (the amount less payments and credit notes by `as_of`, through their
+    allocations for an instalment; binary floating point on SQLite, so compare it with CENT and cast sums to
+    Money). Payments are joined per invoice and the hold looked up by its unique invoice id, so a customer filter
+    reads only those customers' invoices, payments and holds (grouped in the order of the customer/due-date
+    index)."""
     held = and_(
         InvoiceHold.invoice_id == Invoice.id,
         InvoiceHold.placed_on <= as_of,
         or_(InvoiceHold.released_on.is_(None), InvoiceHold.released_on > as_of),
     )
-    open_amount = Invoice.amount - func.coalesce(func.sum(Payment.amount), 0)
-    query = (
+    on_hold = or_(Invoice.disputed, select(InvoiceHold.id).where(held).exists()).label("on_hold")
+    credits = (
+        select(CreditNote.invoice_id, func.sum(CreditNote.amount).label("credited"))
+        .where(CreditNote.issued_on <= as_of)
+        .group_by(CreditNote.invoice_id)
+        .subquery()
+    )
+    credited = func.coalesce(func.max(credits.c.credited), 0)  # one row per invoice: its credit notes' sum
+    whole_open = Invoice.amount - func.coalesce(func.sum(Payment.amount), 0) - credited
+    whole = (
         select(
             Invoice.id.label("invoice_id"),
+            literal(None, Integer).label("instalment_id"),
             Invoice.customer_id,
             Invoice.issue_date,
             Invoice.due_date,
             Invoice.amount,
             Invoice.disputed,
-            or_(Invoice.disputed, select(InvoiceHold.id).where(held).exists()).label("on_hold"),
-            open_amount.label("open_amount"),
+            on_hold,
+            whole_open.label("open_amount"),
         )
-        .outerjoin(Payment, paid)
-        .where(Invoice.issue_date <= as_of)
+        .outerjoin(Payment, and_(Payment.invoice_id == Invoice.id, Payment.paid_on <= as_of))
+        .outerjoin(credits, credits.c.invoice_id == Invoice.id)
+        .where(Invoice.issue_date <= as_of, ~_scheduled(Invoice.id))
         .group_by(Invoice.customer_id, Invoice.due_date, Invoice.id)
     )
+    part_open = Instalment.amount - func.coalesce(func.sum(Allocation.amount), 0)
+    parts = (
+        select(
+            Invoice.id,
+            Instalment.id,
+            Invoice.customer_id,
+            Invoice.issue_date,
+            Instalment.due_date,
+            Instalment.amount,
+            Invoice.disputed,
+            on_hold,
+            part_open,
+        )
+        .join(Instalment, Instalment.invoice_id == Invoice.id)
+        .outerjoin(Allocation, and_(Allocation.instalment_id == Instalment.id, Allocation.settled_on <= as_of))
+        .where(Invoice.issue_date <= as_of)
+        .group_by(Invoice.customer_id, Invoice.id, Instalment.id)
+    )
     if open_only:
-        query = query.having(open_amount > CENT)
-    return _only(query, Invoice.customer_id, customer_ids)
+        whole, parts = whole.having(whole_open > CENT), parts.having(part_open > CENT)
+    return union_all(
+        _only(whole, Invoice.customer_id, customer_ids), _only(parts, Invoice.customer_id, customer_ids)
+    )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    UniqueConstraint,
     event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column, relationship
@@ -133,6 +135,10 @@ class Order(Base):
     amount: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(20), default="open")
+    """open (accepted on credit), invoiced, blocked, awaiting_prepayment (released once the prepayment is
+    recorded), rejected or cancelled; only open orders count in exposure."""
+    prepaid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"), server_default="0")
+    """Prepayments received for the order: what it adds to exposure is its amount less these and its invoices."""
 
 
 class Invoice(Base):
@@ -156,6 +162,54 @@ class Payment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
     paid_on: Mapped[dt.date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Money)
+
+
+class Instalment(Base):
+    """One part of an invoice's payment schedule: the amount due on a date. An invoice's instalments sum to its
+    amount; an invoice without any falls due whole on its own due date. What pays an instalment is in
+    `Allocation`."""
+
+    __tablename__ = "instalments"
+    __table_args__ = (UniqueConstraint("invoice_id", "due_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Money)
+
+
+CreditNoteReason = Literal["returned", "refused", "damaged", "price_dispute"]
+"""Why a credit note was issued (clause 2.11: the KAM analyses returns and refusals)."""
+CREDIT_NOTE_REASONS: tuple[str, ...] = get_args(CreditNoteReason)
+
+
+class CreditNote(Base):
+    """A credit against an invoice (goods returned or refused, damaged goods, a price dispute settled): it reduces
+    what the customer owes on that invoice as a payment does, on the day it is issued."""
+
+    __tablename__ = "credit_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(30), unique=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    issued_on: Mapped[dt.date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    reason: Mapped[str] = mapped_column(String(20))
+
+
+class Allocation(Base):
+    """The part of a payment or of a credit note (exactly one of them) that settles an instalment, dated as they
+    are. A payment or credit note on an invoice without instalments needs none: it settles the invoice."""
+
+    __tablename__ = "allocations"
+    __table_args__ = (CheckConstraint("(payment_id IS NULL) <> (credit_note_id IS NULL)", name="one_source"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instalment_id: Mapped[int] = mapped_column(ForeignKey("instalments.id"), index=True)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)
+    credit_note_id: Mapped[int | None] = mapped_column(ForeignKey("credit_notes.id"), index=True)
+    settled_on: Mapped[dt.date] = mapped_column(Date)
     amount: Mapped[Decimal] = mapped_column(Money)
 
 

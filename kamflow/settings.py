@@ -66,6 +66,21 @@ class Settings(BaseSettings):
         description="The credit policy's figures (grace days, proposed-limit formula, ...), a YAML file; "
         "default: kamflow/credit/policy.yaml.",
     )
+    dunning_policy: Path | None = Field(
+        default=None,
+        description="The dunning policy (levels, their modes and days, fees, interest, ageing buckets), a YAML "
+        "file; default: kamflow/review/dunning.yaml.",
+    )
+    document_policy: Path | None = Field(
+        default=None,
+        description="The document policy (step and revision timings, who records delegations), a YAML file; "
+        "default: kamflow/documents/policy.yaml.",
+    )
+    document_chains: Path | None = Field(
+        default=None,
+        description="The approval chain of each document type, a YAML file; "
+        "default: kamflow/documents/chains.yaml.",
+    )
     access_policy: Path | None = Field(
         default=None,
         description="Who may see and act on what (kamflow/access.yaml's format), a YAML file; "

@@ -1,11 +1,12 @@
-"""A customer's statement of account for a period: the opening balance, every invoice and payment in date order
-with the running balance, and the closing balance — what `kamflow statement` shows and exports.
+"""A customer's statement of account for a period: the opening balance, every invoice (with its instalments),
+payment and credit note in date order with the running balance, and the closing balance — what `kamflow
+statement` shows and exports.
 
-The balance is the ledger's: invoices issued less payments made, so with no end date it is, as of today, what
-`credit exposure` shows as open invoices. The late-payment interest and the dunning fees the nightly credit review
-works out are listed among the entries too (interest as of the period's latest review, each fee on the night its
-level was reached), but they are claims nobody has invoiced: they stand in their own column and stay out of the
-balance; the statement adds them up beside it."""
+The balance is the ledger's: invoices issued less payments made and credit notes issued, so with no end date it
+is, as of today, what `credit exposure` shows as open invoices. The late-payment interest and the dunning fees the
+nightly credit review works out are listed among the entries too (interest as of the period's latest review, each
+fee on the night its level was reached), but they are claims nobody has invoiced: they stand in their own column
+and stay out of the balance; the statement adds them up beside it."""
 
 from __future__ import annotations
 
@@ -19,15 +20,15 @@ from sqlalchemy.orm import Session
 from kamflow import ledger
 from kamflow.credit.facts import money
 from kamflow.errors import InvalidInput
-from kamflow.models import Customer, Invoice, Payment
+from kamflow.models import CreditNote, Customer, Instalment, Invoice, Payment
 from kamflow.review.tables import CreditReview, CustomerReview
 from kamflow.tabular import Column, Row, Table, Tabular
 from kamflow.views import Part
 
 ZERO = Decimal("0.00")
-Kind = Literal["invoice", "payment", "interest", "fee"]
-ORDER: dict[str, int] = {"invoice": 0, "payment": 1, "fee": 2, "interest": 3}
-"""On one day: invoices, then payments, then the review's charges."""
+Kind = Literal["invoice", "payment", "credit_note", "interest", "fee"]
+ORDER: dict[str, int] = {"invoice": 0, "payment": 1, "credit_note": 2, "fee": 3, "interest": 4}
+"""On one day: invoices, then payments and credit notes, then the review's charges."""
 COLUMNS = (
     Column("date", "date"),
     Column("document"),
@@ -41,7 +42,8 @@ COLUMNS = (
 
 
 class Entry(Part):
-    """A line of the statement: an invoice (debit), a payment (credit), or a charge of the credit review."""
+    """A line of the statement: an invoice (debit), a payment or credit note (credit), or a charge of the credit
+    review."""
 
     date: dt.date
     kind: Kind
@@ -127,6 +129,7 @@ def statement(session: Session, client: Customer, *, start: dt.date | None, end:
         [
             *_invoices(session, client, start, end),
             *_payments(session, client, start, end),
+            *_credit_notes(session, client, start, end),
             *_charges(session, client, start, end),
         ],
         key=lambda line: (line[0], ORDER[line[1]], line[2]),
@@ -171,7 +174,7 @@ Line = tuple[dt.date, Kind, str, str, dt.date | None, Decimal | None, Decimal | 
 
 
 def _balance(session: Session, client: Customer, *, before: dt.date) -> Decimal:
-    """Invoiced less paid before a day."""
+    """Invoiced less paid and credited before a day."""
     invoiced = session.scalar(
         select(ledger.money_sum(Invoice.amount)).where(
             Invoice.customer_id == client.id, Invoice.issue_date < before
@@ -182,18 +185,42 @@ def _balance(session: Session, client: Customer, *, before: dt.date) -> Decimal:
         .join(Invoice, Invoice.id == Payment.invoice_id)
         .where(Invoice.customer_id == client.id, Payment.paid_on < before)
     )
-    return Decimal(invoiced or ZERO) - Decimal(paid or ZERO)
+    credited = session.scalar(
+        select(ledger.money_sum(CreditNote.amount))
+        .join(Invoice, Invoice.id == CreditNote.invoice_id)
+        .where(Invoice.customer_id == client.id, CreditNote.issued_on < before)
+    )
+    return Decimal(invoiced or ZERO) - Decimal(paid or ZERO) - Decimal(credited or ZERO)
 
 
 def _invoices(session: Session, client: Customer, start: dt.date, end: dt.date) -> list[Line]:
+    """Each invoice of the period; one with a payment schedule names its instalments (due date and amount)."""
     rows = session.execute(
-        select(Invoice.issue_date, Invoice.number, Invoice.due_date, Invoice.amount, Invoice.disputed).where(
-            Invoice.customer_id == client.id, Invoice.issue_date.between(start, end)
-        )
-    )
+        select(
+            Invoice.id, Invoice.issue_date, Invoice.number, Invoice.due_date, Invoice.amount, Invoice.disputed
+        ).where(Invoice.customer_id == client.id, Invoice.issue_date.between(start, end))
+    ).all()
+    schedules: dict[int, list[str]] = {}
+    for invoice_id, due, amount in session.execute(
+        select(Instalment.invoice_id, Instalment.due_date, Instalment.amount)
+        .where(Instalment.invoice_id.in_([row.id for row in rows]))
+        .order_by(Instalment.due_date)
+    ):
+        schedules.setdefault(invoice_id, []).append(f"{money(Decimal(amount))} due {due.isoformat()}")
     return [
-        (issued, "invoice", number, "invoice (disputed)" if disputed else "invoice", due, amount, None, None)
-        for issued, number, due, amount, disputed in rows
+        (
+            issued,
+            "invoice",
+            number,
+            "invoice"
+            + (" (disputed)" if disputed else "")
+            + (f" in instalments: {'; '.join(schedules[id_])}" if id_ in schedules else ""),
+            None if id_ in schedules else due,
+            amount,
+            None,
+            None,
+        )
+        for id_, issued, number, due, amount, disputed in rows
     ]
 
 
@@ -206,6 +233,27 @@ def _payments(session: Session, client: Customer, start: dt.date, end: dt.date) 
     return [
         (paid_on, "payment", number, f"payment of {number}", None, None, amount, None)
         for paid_on, number, amount in rows
+    ]
+
+
+def _credit_notes(session: Session, client: Customer, start: dt.date, end: dt.date) -> list[Line]:
+    rows = session.execute(
+        select(CreditNote.issued_on, CreditNote.number, Invoice.number, CreditNote.reason, CreditNote.amount)
+        .join(Invoice, Invoice.id == CreditNote.invoice_id)
+        .where(Invoice.customer_id == client.id, CreditNote.issued_on.between(start, end))
+    )
+    return [
+        (
+            issued,
+            "credit_note",
+            number,
+            f"credit note on {invoice} ({reason.replace('_', ' ')})",
+            None,
+            None,
+            amount,
+            None,
+        )
+        for issued, number, invoice, reason, amount in rows
     ]
 
 

@@ -67,6 +67,8 @@ DECIDED = (
             "order_reject",
             "order_released_on_recheck",
             "order_still_blocked_on_recheck",
+            "order_released_on_prepayment",
+            "order_cancelled",
         ),
         ("status", "prepayment_amount"),
     ),

@@ -31,7 +31,7 @@ from kamflow.errors import ServiceUnavailable
 from kamflow.models import Customer
 from kamflow.reports import pct
 from kamflow.settings import get_settings
-from kamflow.views import View
+from kamflow.views import Part, View
 
 COLUMN = 3
 CUSTOMERS = 200
@@ -74,7 +74,48 @@ def _first_request(ask: DiscountRequestIn) -> DiscountView:
     return wait_for("`kamflow serve` to start", attempt, timeout=180)
 
 
-def run() -> str:
+class Outcome(Part):
+    """One of the demo's requests as it ended: decided by the rules, or by the person it was escalated to."""
+
+    label: str
+    escalated: bool
+    request: DiscountView
+
+
+class DemoSummary(View):
+    """What `kamflow demo` prints (and `--json` gives): the company, each request's outcome, where to look next."""
+
+    customers: int
+    invoices: int
+    outcomes: list[Outcome]
+    rules_version: str
+    prefect_home: str
+    prefect_ui: str
+
+    def text(self) -> str:
+        lines = [
+            f"kamflow demo — {self.customers} customers, {self.invoices} invoices; department heads decide "
+            "escalations",
+            "",
+        ]
+        for outcome in self.outcomes:
+            view = outcome.request
+            granted = "" if view.granted_pct is None else f", granted {pct(view.granted_pct)}"
+            decided = view.verdict.text() if view.verdict else f"{view.status.upper()} by the rules{granted}"
+            lines.append(f"#{view.request_id} {view.customer} asked {pct(view.discount_pct)} ({outcome.label}): {decided}")
+            lines += [f"    {r.rule}: {r.text}" for r in view.reasons]
+        return "\n".join(
+            [
+                *lines,
+                "",
+                f"Rule set version {self.rules_version[:12]}; every decision is in the audit trail.",
+                f"Flow runs: PREFECT_HOME={self.prefect_home} .venv/bin/prefect flow-run ls",
+                f"Prefect UI on the same data: ./dev kamflow serve, then open {self.prefect_ui}",
+            ]
+        )
+
+
+def run() -> DemoSummary:
     settings = get_settings()
     with Progress(f"resetting the database {settings.db_url}"):
         migrate.downgrade(settings, "base")
@@ -112,7 +153,7 @@ def _ask(customer: str, pct: Decimal, total: str, note: str) -> DiscountRequestI
     )
 
 
-def _story(company: Any) -> str:
+def _story(company: Any) -> DemoSummary:
     healthy, late = "C0001", "C0002"
     norm = _norm(healthy)
     asks = [
@@ -147,22 +188,13 @@ def _story(company: Any) -> str:
             answered = _shown(decide(view.task_id, login=view.assignee, answer=answer).subject)
         assert answered.verdict is not None, answered
         say(f"    #{answered.request_id} {answered.verdict.text()}")
-        final.append((label, answered))
-    lines = [
-        f"kamflow demo — {company.customers} customers, {company.invoices} invoices; "
-        "department heads decide escalations",
-        "",
-    ]
-    for label, view in final:
-        granted = "" if view.granted_pct is None else f", granted {pct(view.granted_pct)}"
-        outcome = view.verdict.text() if view.verdict else f"{view.status.upper()} by the rules{granted}"
-        lines.append(f"#{view.request_id} {view.customer} asked {pct(view.discount_pct)} ({label}): {outcome}")
-        lines += [f"    {r.rule}: {r.text}" for r in view.reasons]
+        final.append((label, answered, True))
     settings = get_settings()
-    lines += [
-        "",
-        f"Rule set version {final[0][1].rules_version[:12]}; every decision is in the audit trail.",
-        f"Flow runs: PREFECT_HOME={settings.prefect_home_dir} .venv/bin/prefect flow-run ls",
-        f"Prefect UI on the same data: ./dev kamflow serve, then open {settings.api_url.removesuffix('/api')}",
-    ]
-    return "\n".join(lines)
+    return DemoSummary(
+        customers=company.customers,
+        invoices=company.invoices,
+        outcomes=[Outcome(label=label, escalated=escalated, request=view) for label, view, escalated in final],
+        rules_version=final[0][1].rules_version,
+        prefect_home=str(settings.prefect_home_dir),
+        prefect_ui=settings.api_url.removesuffix("/api"),
+    )

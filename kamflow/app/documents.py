@@ -14,7 +14,7 @@ from kamflow.app.runs import Answer, decide
 from kamflow.app.serve import api_ready
 from kamflow.db import unit_of_work
 from kamflow.documents import answers, views
-from kamflow.documents.chains import load_policy
+from kamflow.documents.chains import current_policy
 from kamflow.errors import NotFound, NotPermitted
 from kamflow.models import Employee
 from kamflow.settings import get_settings
@@ -31,7 +31,9 @@ def revise(document_id: int, *, login: str, content: str, comment: str) -> Decid
 def may_delegate(acting: Employee, frm: Employee) -> bool:
     """The person themselves, anyone above them and the document policy's `records_delegations` roles may
     record an order naming a delegate."""
-    return acting.id == frm.id or acting in org.superiors(frm) or acting.role in load_policy().records_delegations
+    return (
+        acting.id == frm.id or acting in org.superiors(frm) or acting.role in current_policy().records_delegations
+    )
 
 
 def delegate(

@@ -28,7 +28,14 @@ from rules.engine import Decision
 PROCESS = "order-credit-check"
 RULESET = "order_credit"
 STATUS_BY_OUTCOME = {"approve": "approved", "block": "blocked"}
-ORDER_STATUS = {"approved": "open", "released": "open", "blocked": "blocked", "rejected": "rejected"}
+ORDER_STATUS = {
+    "approved": "open",
+    "released": "open",
+    "blocked": "blocked",
+    "rejected": "rejected",
+    "awaiting_prepayment": "awaiting_prepayment",  # released once the prepayment is recorded (order_changes)
+}
+ANSWERED = {"release": "released", "release_with_prepayment": "awaiting_prepayment", "reject": "rejected"}
 
 
 class OrderIn(BaseModel):
@@ -171,7 +178,7 @@ def apply_answer(session: Session, *, subject_id: int, task_id: int, now: dt.dat
     if check.status != "blocked":
         return check
     task, answer, actor = decisions.read_answer(session, task_id, OrderAnswerPayload)
-    check.status = "rejected" if answer.action == "reject" else "released"
+    check.status = ANSWERED[answer.action]
     check.prepayment_amount = answer.amount if answer.action == "release_with_prepayment" else None
     check.order.status = ORDER_STATUS[check.status]
     check.decided_at = now

@@ -18,6 +18,7 @@ from pydantic import Field, PositiveInt, ValidationError, ValidationInfo, model_
 from kamflow import policy
 from kamflow.errors import InvalidInput
 from kamflow.policy import Strict, Versioned
+from kamflow.settings import get_settings
 
 CHAINS_FILE = Path(__file__).with_name("chains.yaml")
 POLICY_FILE = Path(__file__).with_name("policy.yaml")
@@ -179,7 +180,7 @@ def parse(text: str, *, source: str) -> Chains:
     """Chains from YAML text, with what the steps leave out from the document policy; a malformed file fails
     here, naming the place."""
     try:
-        chains = Chains.model_validate({"types": yaml.safe_load(text)}, context={"policy": load_policy()})
+        chains = Chains.model_validate({"types": yaml.safe_load(text)}, context={"policy": current_policy()})
         return chains.read_from(text)
     except (yaml.YAMLError, ValidationError) as exc:
         raise ValueError(f"{source}: {exc}") from exc
@@ -188,3 +189,13 @@ def parse(text: str, *, source: str) -> Chains:
 @functools.cache
 def load(path: Path = CHAINS_FILE) -> Chains:
     return parse(policy.read_text(path), source=str(path))
+
+
+def current_policy() -> Policy:
+    """The policy of the settings' `document_policy` file, else the shipped one."""
+    return load_policy(get_settings().document_policy or POLICY_FILE)
+
+
+def current() -> Chains:
+    """The chains of the settings' `document_chains` file, else the shipped ones."""
+    return load(get_settings().document_chains or CHAINS_FILE)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from kamflow import customers, org
 from kamflow.bounds import Line, fit
 from kamflow.documents import text
-from kamflow.documents.chains import Chain, Chains, load, load_policy
+from kamflow.documents.chains import Chain, Chains, current, current_policy
 from kamflow.documents.people import active, department_head, people_for
 from kamflow.documents.service import new_version, open_stage, record
 from kamflow.documents.tables import Document, DocumentStep
@@ -99,7 +99,7 @@ def submit(
         existing = session.scalar(select(Document).where(Document.flow_run_id == flow_run_id))
         if existing is not None:
             return existing
-    chains = chains or load()
+    chains = chains or current()
     chain, author = validate(session, document, chains)
     row = Document(
         doc_type=document.doc_type,
@@ -118,7 +118,9 @@ def submit(
     session.add(row)
     session.flush()
     new_version(session, row, document.content, by=author, reason="submitted", now=now)
-    used = versions(chains, load_policy())  # the chain, and the document policy that fills in what it leaves out
+    used = versions(
+        chains, current_policy()
+    )  # the chain, and the document policy that fills in what it leaves out
     record(
         session, row, actor=author.login, action="document_submitted", now=now, type=row.doc_type, policies=used
     )

@@ -22,6 +22,7 @@ from pydantic import Field, model_validator
 from kamflow.policy import Strict, Versioned
 from kamflow.policy import read as read_policy
 from kamflow.review.ageing import Bucket, buckets
+from kamflow.settings import get_settings
 
 POLICY_FILE = Path(__file__).with_name("dunning.yaml")
 
@@ -85,6 +86,11 @@ def load_policy(path: Path = POLICY_FILE) -> Policy:
     """The policy in a YAML file (amounts read exactly, never through float); InvalidInput naming the file and
     the field when it does not fit."""
     return read_policy(path, Policy)
+
+
+def current() -> Policy:
+    """The policy of the settings' `dunning_policy` file, else the shipped one."""
+    return load_policy(get_settings().dunning_policy or POLICY_FILE)
 
 
 @dataclass(frozen=True)

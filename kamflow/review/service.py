@@ -26,7 +26,7 @@ from kamflow.credit.facts import money
 from kamflow.errors import InvalidInput, KamflowError
 from kamflow.models import Customer, Employee
 from kamflow.review import MAX_SHARDS, assess, store
-from kamflow.review.dunning import DUNNING, Policy, load_policy
+from kamflow.review.dunning import DUNNING, Policy, current
 from kamflow.review.read import BATCH, Batch, Run, read_ahead
 from kamflow.review.report import ReviewSummary, Totals
 from kamflow.review.tables import CollectionTask, CreditReview, CustomerReview, ReviewShard
@@ -91,7 +91,7 @@ def start_review(
     if not 1 <= shards <= MAX_SHARDS:
         raise InvalidInput(f"shards must be from 1 to {MAX_SHARDS}", field="shards")
     refuse_backdated(session, as_of)
-    policy = policy or load_policy()
+    policy = policy or current()
     ruleset = rulesets.load(RULESET)
     audit.remember_ruleset(session, ruleset, at=now)
     review = session.scalar(select(CreditReview).where(CreditReview.business_date == as_of))
@@ -145,7 +145,7 @@ def prepare(session: Session, review: CreditReview, *, now: dt.datetime, policy:
     """What every batch of a started review needs, worked out once."""
     as_of = review.business_date
     ruleset = rulesets.load(RULESET)
-    policy = policy or load_policy()
+    policy = policy or current()
     previous = latest_completed(session, before=as_of)
     run = Run(
         as_of=as_of,
@@ -274,7 +274,7 @@ def finish_review(
         totals = totals.merge(Totals.from_json(shard.totals))
     review.status, review.finished_at, review.totals = "completed", now, totals.to_json()
     previous = latest_completed(session, before=as_of)
-    return summary(session, review, policy=policy or load_policy(), previous=previous)
+    return summary(session, review, policy=policy or current(), previous=previous)
 
 
 def summary(

@@ -104,13 +104,13 @@ def test_a_blocked_order_waits_for_the_credit_controller_who_releases_it_against
         comment="ok",
     )
     state = runs.execute(order_credit_check, run_id)
-    assert state.is_completed() and state.result().status == "released"
+    assert state.is_completed() and state.result().status == "awaiting_prepayment"
     with unit_of_work() as session:
         check = orders.get(session, view["check_id"])
         assert (check.status, check.prepayment_amount, check.order.status) == (
-            "released",
+            "awaiting_prepayment",
             Decimal("300.00"),
-            "open",
+            "awaiting_prepayment",
         )
     assert [(e.actor, e.action) for e in trail(view["check_id"])][-1] == (
         "credit",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -16,9 +17,18 @@ from prefect.states import Scheduled
 from sqlalchemy import select
 
 from flows.labels import artifact_key
-from flows.review import AGEING_KEY, LEVELS_KEY, PROGRESS_KEY, RISKS_KEY, SUMMARY_KEY, nightly_credit_review
-from kamflow import clock
+from flows.review import (
+    AGEING_KEY,
+    LEVELS_KEY,
+    PROGRESS_KEY,
+    RETURNS_KEY,
+    RISKS_KEY,
+    SUMMARY_KEY,
+    nightly_credit_review,
+)
+from kamflow import clock, ledger
 from kamflow.db import unit_of_work
+from kamflow.models import CreditNote, Customer
 from kamflow.review.tables import CreditReview
 from kamflow.settings import Settings
 from tests.flows.conftest import Runs
@@ -40,17 +50,33 @@ def rows(artifact: Any) -> list[dict[str, Any]]:
 
 def test_the_review_is_named_after_its_date_and_publishes_its_artifacts(runs: Runs) -> None:
     day = clock.today()
+    with unit_of_work() as session:  # goods returned on an open invoice five days ago
+        balances = ledger.invoice_balances(day, open_only=True).subquery()
+        invoice_id, customer_id = session.execute(select(balances.c.invoice_id, balances.c.customer_id)).first()  # type: ignore[misc]
+        session.add(
+            CreditNote(
+                number="CN-T1",
+                invoice_id=invoice_id,
+                issued_on=day - dt.timedelta(days=5),
+                amount=Decimal("1.00"),
+                reason="returned",
+            )
+        )
+        code = session.get_one(Customer, customer_id).code
     run_id, state = runs.run(nightly_credit_review, business_date=day.isoformat())
     assert state.is_completed(), state.message
     with get_client(sync_client=True) as client:
         assert client.read_flow_run(run_id).name == f"credit-review-{day}"
 
     found = artifacts_of(run_id)
-    assert {key: found[key].type for key in (PROGRESS_KEY, LEVELS_KEY, RISKS_KEY, AGEING_KEY, SUMMARY_KEY)} == {
+    assert {
+        key: found[key].type for key in (PROGRESS_KEY, LEVELS_KEY, RISKS_KEY, AGEING_KEY, RETURNS_KEY, SUMMARY_KEY)
+    } == {
         PROGRESS_KEY: "progress",
         LEVELS_KEY: "table",
         RISKS_KEY: "table",
         AGEING_KEY: "table",
+        RETURNS_KEY: "table",
         SUMMARY_KEY: "markdown",
     }
     assert found[PROGRESS_KEY].data == 100.0
@@ -65,6 +91,9 @@ def test_the_review_is_named_after_its_date_and_publishes_its_artifacts(runs: Ru
         "total",
     ]
     assert {"not due", "1-30 days", "over 90 days", "past due", "total"} <= set(ageing[-1])
+    credited = rows(found[RETURNS_KEY])
+    assert [(row["customer"], row["returned"]) for row in credited if row["customer"]] == [(code, "1.00")]
+    assert (credited[-1]["name"], credited[-1]["total"]) == ("total", "1.00")
 
 
 def test_a_scheduled_run_started_late_reviews_the_night_it_was_scheduled_for(

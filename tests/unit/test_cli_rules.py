@@ -194,6 +194,10 @@ def test_a_stored_decision_is_explained_again_as_it_was_made_after_the_rule_file
     human = runner.invoke(app, ["rules", "explain", "discount", "--decision", str(event_id)]).stdout
     assert f"audit event {event_id}: discount_escalate of discount_request 1" in human
     assert human.rstrip().endswith("the same reasons as stored")
+    code, unnamed = kamflow("rules", "explain", "--decision", str(event_id))  # as the README shows it
+    assert code == 0 and unnamed["reasons"] == answer["reasons"]
+    code, refused = kamflow("rules", "explain", "--facts", json.dumps(FACTS))
+    assert (code, refused["field"]) == (2, "ruleset")
 
 
 def test_explaining_a_stored_decision_refuses_what_is_not_one(rules_dir: Path) -> None:

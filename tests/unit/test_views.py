@@ -317,4 +317,3 @@ def test_a_person_view(session: Session) -> None:
     assert view.text() == (
         "hr: Romero Vega, Isabel, HR Manager (Human Resources); roles hr, admin; reports to director — no password"
     )
-

@@ -27,6 +27,7 @@ app = typer.Typer(
     help="kamflow: approvals and credit control for key accounts.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: on/off flags print as flags (rich help gives them a <bool> placeholder)
 )
 discount_app = typer.Typer(
     help="Discount authorization (price-list columns, norms, promotions).", no_args_is_help=True
@@ -56,18 +57,37 @@ class TaskLine(View):
 @app.command()
 def init(
     demo: Annotated[bool, typer.Option("--demo", help="Fill an empty database with the demo company.")] = False,
+    reset: Annotated[
+        bool,
+        typer.Option(
+            "--reset", help="Start the SQLite database again, keeping a copy of it (kamflow.db.backup-…)."
+        ),
+    ] = False,
     customers: Annotated[int, typer.Option(min=1, max=1_000_000, help="Demo customers.")] = 200,
     seed: Annotated[int, typer.Option(help="Demo seed: the same seed gives the same data.")] = 7,
     as_json: Json = False,
 ) -> None:
-    """Create or upgrade the domain database (Alembic head); with --demo, fill it with the demo company."""
+    """Create or upgrade the domain database (Alembic head); with --demo, fill it with the demo company (an empty
+    database only: --reset starts a SQLite database again, keeping a copy)."""
 
     def body() -> dict[str, Any]:
         from kamflow import clock, migrate
+        from kamflow.app import database
+        from kamflow.errors import InvalidInput
 
         settings = get_settings()
-        migrate.upgrade(settings)
         result: dict[str, Any] = {"database": settings.db_url, "migrated": "head"}
+        if reset:
+            copy = database.reset(settings, now=clock.now())
+            result["backup"] = None if copy is None else str(copy)
+        elif demo and (found := database.held(settings)):
+            holds = ", ".join(f"{count} {name}" for name, count in found.items())
+            raise InvalidInput(
+                f"demo: the database already holds data ({holds}); nothing was changed. kamflow init --demo "
+                "--reset starts it again and keeps a copy of it",
+                field="demo",
+            )
+        migrate.upgrade(settings)
         if demo:
             from kamflow.db import get_engine, unit_of_work
             from kamflow.demo_data import generate, give_demo_passwords
@@ -82,7 +102,8 @@ def init(
 
 
 def _init_text(result: dict[str, Any]) -> str:
-    lines = [f"database ready: {result['database']}"]
+    kept = [f"the previous database is kept in {result['backup']}"] if result.get("backup") else []
+    lines = [*kept, f"database ready: {result['database']}"]
     if "demo" in result:
         lines += [
             f"demo: {result['demo']}",
@@ -115,15 +136,15 @@ def serve() -> None:
 
 
 @app.command()
-def demo() -> None:
-    """Run the main job end to end on embedded defaults and print a summary."""
+def demo(as_json: Json = False) -> None:
+    """Run the main job end to end on embedded defaults and print a summary (the demo's database is reset)."""
 
-    def body() -> str:
+    def body() -> View:
         from kamflow.app.demo import run  # imports Prefect: only once run_command has configured it
 
         return run()
 
-    run_command(False, body, str)
+    run_command(as_json, body)
 
 
 @discount_app.command("request")

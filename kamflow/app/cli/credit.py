@@ -36,7 +36,11 @@ IMPORT_COLUMNS = {
     "open_invoices_limit*, overdue_limit* (a limit's empty cell: no limit set, not checked; 0: no credit, for "
     "overdue none tolerated)",
     "invoices": "number, customer, issue_date, due_date, amount, currency*, order* (order number), disputed*",
-    "payments": "invoice (number), paid_on, amount",
+    "instalments": "invoice (number), due_date, amount (an invoice's rows sum to its amount)",
+    "payments": "invoice* (number), customer* (to pay its oldest open instalments and invoices first), "
+    "instalment* (from 1, of the invoice), paid_on, amount",
+    "credit_notes": "number, invoice (number), issued_on, amount, "
+    "reason (returned|refused|damaged|price_dispute), instalment*",
     "orders": "number, customer, order_date, amount, currency*, status* (open|invoiced)",
     "statements": "customer, period_end, current_assets, current_liabilities, inventory, total_assets, "
     "total_liabilities, equity, retained_earnings, ebit, sales, market_value_equity*",
@@ -152,6 +156,76 @@ def order_submit(
     run_command(as_json, body)
 
 
+OrderNumber = Annotated[str, typer.Argument(help="The order's number, e.g. SO-00000031.")]
+
+
+def _order_change(what: str, acting: str | None, **fields: str | None) -> View:
+    """Change an order as the acting person (`order_changes.CHANGES[what]`), then end the waits of the orders its
+    re-check released."""
+    from kamflow import clock
+    from kamflow.app import identity
+    from kamflow.credit import order_changes
+    from kamflow.db import unit_of_work
+
+    given = {name: value for name, value in fields.items() if value is not None}
+    request = order_changes.OrderChangeIn.model_validate({**given, "by": identity.acting(acting).login})
+    with unit_of_work() as session:
+        changed = order_changes.CHANGES[what](session, request, now=clock.now())
+    _end_waits(changed.released_checks, why=f"{what} of order {request.order}")
+    return changed
+
+
+def _end_waits(released: list[int], *, why: str) -> None:
+    """Resume the waiting runs of the orders a re-check released (recorded already); when Prefect cannot be
+    reached, say so on stderr rather than fail what is done."""
+    if not released:
+        return
+    from flows.order_credit import end_waits
+    from kamflow.app.progress import say
+
+    try:
+        end_waits(released, why=why)
+    except Exception as error:  # the Prefect client raises many kinds
+        say(f"the released orders are recorded, but their waiting runs were not resumed: {error}")
+
+
+@order_app.command("prepayment")
+def order_prepayment(
+    order: OrderNumber,
+    amount: Annotated[str, typer.Option(help="The prepayment received, in the order's currency.")],
+    on: Annotated[
+        str | None, typer.Option("--on", help="When it was received, YYYY-MM-DD (default today).")
+    ] = None,
+    acting: AsUser = None,
+    as_json: Json = False,
+) -> None:
+    """Record a prepayment received for an order: one released against a prepayment counts as released once its
+    prepayments reach the amount asked for; a prepayment lowers what an open order adds to exposure."""
+    run_command(as_json, lambda: _order_change("prepayment", acting, order=order, amount=amount, on=on))
+
+
+@order_app.command("change")
+def order_change(
+    order: OrderNumber,
+    amount: Annotated[str, typer.Option(help="The new amount (an open order may only shrink).")],
+    acting: AsUser = None,
+    as_json: Json = False,
+) -> None:
+    """Change an order's amount; the customer's blocked orders are re-checked."""
+    run_command(as_json, lambda: _order_change("change", acting, order=order, amount=amount))
+
+
+@order_app.command("cancel")
+def order_cancel(
+    order: OrderNumber,
+    reason: Annotated[str, typer.Option(help="Why (audited).")] = "",
+    acting: AsUser = None,
+    as_json: Json = False,
+) -> None:
+    """Cancel an open order, or one awaiting its prepayment; the customer's blocked orders are re-checked."""
+    run_command(as_json, lambda: _order_change("cancellation", acting, order=order, reason=reason))
+
+
 def _import_command(kind: str) -> Callable[..., None]:
     def command(
         file: Annotated[Path, typer.Argument(help="The CSV file.")],
@@ -169,13 +243,24 @@ def _import_command(kind: str) -> Callable[..., None]:
                 Progress(f"importing {kind} from {file.name}", unit="rows read") as shown,
                 unit_of_work() as session,
             ):
-                return import_file(session, kind, file, read=shown.update)
+                done = import_file(session, kind, file, read=shown.update)
+            _end_waits(done["released_checks"], why=f"{kind} imported from {file.name}")
+            return done
 
-        run_command(as_json, body, lambda r: f"imported {r['imported']} {kind} from {r['file']}")
+        run_command(as_json, body, _imported_text(kind))
 
     command.__doc__ = f"Import {kind}. Columns (* optional, any order): {IMPORT_COLUMNS[kind]}."
     return command
 
 
+def _imported_text(kind: str) -> Callable[[dict[str, Any]], str]:
+    def text(done: dict[str, Any]) -> str:
+        released = done["released_orders"]
+        after = f"\nre-checked blocked orders, released: {', '.join(released)}" if released else ""
+        return f"imported {done['imported']} {kind} from {done['file']}{after}"
+
+    return text
+
+
 for _kind in IMPORT_COLUMNS:
-    import_app.command(_kind)(_import_command(_kind))
+    import_app.command(_kind.replace("_", "-"))(_import_command(_kind))

@@ -1,8 +1,6 @@
 """`kamflow statement` and `kamflow report …`: a customer's statement of account, the receivables ageing and the
-decision register, each a table printed for the terminal, as JSON (--json), or written to a file people take away
-(--format csv|xlsx|pdf --output FILE). kamflow.app.cli registers these.
-
-A report of returns and refusals (clause 2.11) waits for credit notes in the ledger: it is not built yet."""
+decision register and the returns and refusals, each a table printed for the terminal, as JSON (--json), or written
+to a file people take away (--format csv|xlsx|pdf --output FILE). kamflow.app.cli registers these."""
 
 from __future__ import annotations
 
@@ -23,7 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 report_app = typer.Typer(
-    help="Reports people take away: receivables ageing and the decision register (returns wait for credit notes).",
+    help="Reports people take away: receivables ageing, the decision register, returns and refusals.",
     no_args_is_help=True,
 )
 FormatOption = Annotated[
@@ -108,12 +106,12 @@ def report_ageing(
     def body() -> Tabular:
         from kamflow import clock, receivables
         from kamflow.db import unit_of_work
-        from kamflow.review.dunning import load_policy
+        from kamflow.review.dunning import current
 
         on = clock.today() if as_of is None else parse_date(as_of, "as_of")
         with unit_of_work() as session:
             kams = _kams(session, acting, kam)
-            return receivables.ageing(session, as_of=on, buckets=load_policy().ageing, kams=kams, kam=kam)
+            return receivables.ageing(session, as_of=on, buckets=current().ageing, kams=kams, kam=kam)
 
     show_table(as_json, fmt, output, body)
 
@@ -149,6 +147,38 @@ def report_decisions(
             return decision_register.register(
                 session, start=start, end=end, tz=get_settings().tz, kams=kams, kam=kam
             )
+
+    show_table(as_json, fmt, output, body)
+
+
+@report_app.command("returns")
+def report_returns(
+    kam: KamOption = None,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="First day YYYY-MM-DD (default: 30 days before --to).")
+    ] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last day YYYY-MM-DD (default today).")] = None,
+    fmt: FormatOption = None,
+    output: OutputOption = None,
+    acting: AsUser = None,
+    as_json: Json = False,
+) -> None:
+    """Returns and refusals (clause 2.11): the credit notes of the period by reason (returned, refused, damaged,
+    price dispute), per customer and month, per KAM and in all."""
+
+    def body() -> Tabular:
+        import datetime as dt
+
+        from kamflow import clock, returns
+        from kamflow.db import unit_of_work
+
+        end = clock.today() if to is None else parse_date(to, "to")
+        start = end - dt.timedelta(days=30) if from_ is None else parse_date(from_, "from")
+        if start > end:
+            raise InvalidInput(f"from: {start} is after to: {end}", field="from")
+        with unit_of_work() as session:
+            kams = _kams(session, acting, kam)
+            return returns.returns(session, start=start, end=end, kams=kams, kam=kam)
 
     show_table(as_json, fmt, output, body)
 

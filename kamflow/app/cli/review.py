@@ -60,13 +60,13 @@ class CollectionDone(BaseModel):
 def _review_view(as_of: dt.date, flow_run_id: str) -> ReviewView:
     from kamflow.db import unit_of_work
     from kamflow.review import service
-    from kamflow.review.dunning import load_policy
+    from kamflow.review.dunning import current
     from kamflow.review.views import review_view
 
     with unit_of_work() as session:
         review = service.get_review(session, as_of)
         previous = service.latest_completed(session, before=as_of)
-        summary = service.summary(session, review, policy=load_policy(), previous=previous)
+        summary = service.summary(session, review, policy=current(), previous=previous)
     return review_view(summary, flow_run_id=flow_run_id)
 
 

@@ -239,7 +239,9 @@ def _explain_text(view: dict[str, Any]) -> str:
 
 @rules_app.command("explain")
 def explain(
-    ruleset: RulesetName,
+    ruleset: Annotated[
+        str | None, typer.Argument(help="Rule set name, e.g. discount (with --decision: optional, checked).")
+    ] = None,
     facts: Annotated[
         str | None,
         typer.Option("--facts", help='Facts as a JSON object (\'{"discount_pct": "14", ...}\') or @FILE.'),
@@ -263,6 +265,8 @@ def explain(
             raise InvalidInput("give exactly one of --facts or --decision", field="facts")
         if decision is not None:
             return _reexplain(ruleset, decision, acting)
+        if ruleset is None:
+            raise InvalidInput("name the rule set the facts are for", field="ruleset")
         loaded = _load(ruleset)
         try:
             typed = loaded.typed_facts(_facts_json(facts or ""))
@@ -273,14 +277,15 @@ def explain(
     run_report(as_json, body, _explain_text)
 
 
-def _reexplain(ruleset: str, event_id: int, acting: str | None) -> dict[str, Any]:
+def _reexplain(ruleset: str | None, event_id: int, acting: str | None) -> dict[str, Any]:
     from kamflow.app import reads
 
-    _path(ruleset)  # a bad name is refused before the database is opened
+    if ruleset is not None:
+        _path(ruleset)  # a bad name is refused before the database is opened
     return reads.of_decision(acting, event_id, lambda session: _reexplained(session, ruleset, event_id))
 
 
-def _reexplained(session: Session, ruleset: str, event_id: int) -> dict[str, Any]:
+def _reexplained(session: Session, ruleset: str | None, event_id: int) -> dict[str, Any]:
     from kamflow.replay import reexplain
 
     found = reexplain(session, event_id=event_id, ruleset=ruleset)

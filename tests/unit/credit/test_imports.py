@@ -91,7 +91,7 @@ def test_a_bad_file_names_every_bad_line_and_field_and_imports_nothing(session: 
     [
         ("orders", "number,customer,order_date\nA,C0001,2026-01-01\n", (1, "amount", "required column missing")),
         ("payments", "invoice,paid_on,amount,note\n", (1, "note", "unknown column")),
-        ("payments", "", (1, "invoice", "required column missing")),
+        ("payments", "", (1, "paid_on", "required column missing")),  # invoice or customer: either may go
         ("payments", "invoice,paid_on,amount\n", (1, "file", "no rows to import")),
         ("payments", "invoice,paid_on,amount\nINV-00000001,2026-01-01,1,extra\n", (2, "row", "more cells")),
         (
@@ -209,3 +209,24 @@ def test_an_empty_limit_cell_is_no_limit_and_zero_is_no_credit(session: Session,
     missing = write(tmp_path, "code,name,customer_class,company_type,kam,currency,payment_terms_days\n")
     with pytest.raises(imports.ImportRejected, match="credit_limit: required column missing"):
         imports.import_file(session, "customers", missing)
+
+
+def test_a_file_read_in_chunks_imports_nothing_when_any_row_of_any_chunk_is_bad(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows are checked and written a chunk at a time in one transaction: a bad row in the last chunk, or a number
+    repeated from an earlier chunk (already written), rolls back every chunk."""
+    monkeypatch.setattr(imports, "CHUNK", 2)
+    head = "number,customer,issue_date,due_date,amount\n"
+    good = "".join(f"S-{i},C0001,2026-01-10,2026-02-09,10.00\n" for i in range(1, 8))
+    before = counts(session)
+    for bad, problem in (
+        ("S-8,C0001,2026-01-10,2026-02-09,-1\n", (9, "amount")),
+        ("S-1,C0001,2026-01-10,2026-02-09,1.00\n", (9, "number")),
+    ):
+        with pytest.raises(imports.ImportRejected) as rejected:
+            imports.import_file(session, "invoices", write(tmp_path, head + good + bad))
+        assert [(p.line, p.field) for p in rejected.value.problems] == [problem]
+        assert counts(session) == before
+    assert imports.import_file(session, "invoices", write(tmp_path, head + good))["imported"] == 7
+    assert counts(session)[2] == before[2] + 7
