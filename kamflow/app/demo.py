@@ -102,7 +102,8 @@ class DemoSummary(View):
             view = outcome.request
             granted = "" if view.granted_pct is None else f", granted {pct(view.granted_pct)}"
             decided = view.verdict.text() if view.verdict else f"{view.status.upper()} by the rules{granted}"
-            lines.append(f"#{view.request_id} {view.customer} asked {pct(view.discount_pct)} ({outcome.label}): {decided}")
+            asked = f"#{view.request_id} {view.customer} asked {pct(view.discount_pct)} ({outcome.label})"
+            lines.append(f"{asked}: {decided}")
             lines += [f"    {r.rule}: {r.text}" for r in view.reasons]
         return "\n".join(
             [
