@@ -10,13 +10,13 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import access, clock, customers, org
+from kamflow import access, clock, customers, inbox, org
 from kamflow.app.identity import acting, keeper
 from kamflow.credit.tables import CreditCheck, CreditLimitChange, OrderCreditCheck
 from kamflow.db import unit_of_work
 from kamflow.discounts.tables import DiscountRequest
 from kamflow.documents import service as documents
-from kamflow.models import AuditEvent, Customer, Employee
+from kamflow.models import ApprovalTask, AuditEvent, Customer, Employee
 from kamflow.review.tables import CollectionTask
 
 T = TypeVar("T")
@@ -73,3 +73,17 @@ def of_decision(as_login: str | None, event_id: int, read: Callable[[Session], T
         with unit_of_work() as session:
             return read(session)
     return of_customer(as_login, code, f"decision {event_id}", lambda session, _customer: read(session))
+
+
+def see_task(session: Session, reader: Employee, task: ApprovalTask) -> None:
+    """Let `reader` open a task: whoever may see its customer (audited) or its document; NotPermitted if not."""
+    table = inbox.SUBJECT_TABLES.get(task.process)
+    if table is not None:
+        owner = session.scalar(select(table.customer_id).where(table.id == task.subject_id))
+        client = session.get_one(Customer, owner)
+        access.see_customer(session, reader, client, what=f"task {task.id}", now=clock.now())
+        return
+    document = documents.get(session, task.subject_id)
+    access.see_document(
+        session, reader, document_id=document.id, author_id=document.author_id, process=documents.PROCESS
+    )
