@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 from starlette.responses import Response
 
 from flows.processes import PROCESSES, waits_of
-from kamflow import access, approvals, clock, customers, inbox, org, reports
+from kamflow import access, approvals, clock, customers, inbox, links, org, reports
 from kamflow.app import reads
 from kamflow.app.runs import Answer, decide
 from kamflow.app.web.session import Me, check_csrf, me, number, page, refused
@@ -285,3 +285,25 @@ def customer_page(request: Request, who: Who, code: Annotated[str, Path_(max_len
         return refused(request, error, who)
     except (NotFound, InvalidInput) as error:
         return page(request, "refused.html", status_code=404, me=who, message=error.message)
+
+
+@router.get("/links/{token}")
+def open_link(request: Request, token: Annotated[str, Path_(max_length=1000)]) -> Response:
+    """A signed link from a mail: it opens its task for the person it was sent to (in the demo mode it signs them
+    in; under required sign-in they sign in as that person first). A link whose task has moved on, or that is too
+    old, is dead (410); a link that was changed is refused (403). Both say why."""
+    settings = get_settings()
+    try:
+        with unit_of_work() as session:
+            task, login = links.open_link(session, token, secret=settings.approval_secret)
+            task_id = task.id
+    except NotPermitted as error:
+        access.record_refusal(error)
+        status_code = 403 if error.actor is None else 410
+        return page(request, "refused.html", status_code=status_code, me=None, message=error.message)
+    if settings.auth == "demo":
+        request.session.clear()
+        request.session["login"] = login
+    elif request.session.get("token") is None or me(request).login != login:
+        return page(request, "signin.html", me=None, people=[], message=f"sign in as {login} to open this task")
+    return RedirectResponse(f"/tasks/{task_id}", status_code=303)

@@ -167,3 +167,21 @@ def test_a_token_revoked_elsewhere_ends_the_session(
     tokens.revoke_all(session, org.employee(session, "head.north"), now=NOW)
     session.commit()
     assert client.get("/", follow_redirects=False).headers["location"] == "/signin"
+
+
+def test_a_signed_mail_link_opens_its_task_and_dies_with_the_decision(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    from kamflow import approvals, links, org
+
+    task = waiting(session, settings)
+    token = links.link_token(task, "head.north", settings.approval_secret)
+    opened = client.get(f"/links/{token}", follow_redirects=False)
+    assert opened.status_code == 303 and opened.headers["location"] == f"/tasks/{task.id}"
+    assert 'name="action" value="counter"' in client.get(f"/tasks/{task.id}").text  # signed in as head.north
+    assert client.get(f"/links/{token[:-2]}xx").status_code == 403
+    head = org.employee(session, "head.north")
+    approvals.claim(session, task, by=head, action="approve", comment="", payload={}, now=NOW)
+    session.commit()
+    dead = client.get(f"/links/{token}")
+    assert dead.status_code == 410 and f"this link is dead: task {task.id} was decided" in dead.text
