@@ -40,7 +40,7 @@ _BIDI = "\u202a-\u202e\u2066-\u2069"
 _LINE_FORBIDDEN = f"\x00-\x1f\x7f-\x9f{_BIDI}"
 _PROSE_FORBIDDEN = f"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}"
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 def _escaped(chars: str) -> str:
@@ -138,7 +138,7 @@ class Amount:
     lt: Decimal | None = None
 
     def ascii_number(self, value: Any) -> Any:
-        if isinstance(value, str) and _PLAIN_NUMBER.fullmatch(value.strip()) is None:
+        if isinstance(value, str) and PLAIN_NUMBER.fullmatch(value.strip()) is None:
             raise PydanticCustomError(
                 "plain_number",
                 "write a plain number with ASCII digits and a dot (e.g. 1250.50), not {given}",

@@ -52,7 +52,10 @@ SHOWN: dict[str, Callable[[Session, int], View]] = {
 
 NUMBERS = ("discount_pct", "amount")
 """The answer fields people type numbers into."""
-HIDDEN_FACTS = {"reasons", "task_id", "assignee", "decided_by", "flow_run_id", "steps", "waiting_for", "diff"}
+HIDDEN_FACTS = {
+    *("reasons", "task_id", "assignee", "decided_by", "flow_run_id", "steps", "waiting_for", "diff"),
+    *("rules_version", "class_rules_version", "content_hash"),
+}
 
 
 @router.get("/style.css", include_in_schema=False)
@@ -192,9 +195,11 @@ def _task_page(request: Request, who: Me, task_id: int, *, status_code: int = 20
         reads.see_task(session, org.employee(session, who.login), task)
         view = SHOWN[task.process](session, task.subject_id)
         shown = view.model_dump(mode="json")
-        facts = {k: v for k, v in shown.items() if k not in HIDDEN_FACTS and not isinstance(v, dict | list)}
         rows = inbox.SUBJECT_TABLES.get(task.process)
         decision = session.get(rows, task.subject_id).decision if rows is not None else None  # type: ignore[union-attr]
+        facts = {k: v for k, v in shown.items() if k not in HIDDEN_FACTS and not isinstance(v, dict | list)}
+        if isinstance(decision, dict):  # the facts the rules decided on, as they were then
+            facts |= {k: v for k, v in decision.get("facts", {}).items() if k not in facts}
         text = None
         if task.process == documents.PROCESS:
             text = documents.version(session, documents.get(session, task.subject_id)).content
@@ -204,7 +209,6 @@ def _task_page(request: Request, who: Me, task_id: int, *, status_code: int = 20
             "view": view,
             "facts": facts,
             "reasons": shown.get("reasons", []),
-            "rule_facts": decision.get("facts", {}) if isinstance(decision, dict) else {},
             "history": _history(session, task),
             "requester": session.get_one(Employee, task.requester_id),
             "actions": actions,

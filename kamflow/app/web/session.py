@@ -21,6 +21,7 @@ from sqlalchemy import select
 from starlette.responses import Response
 
 from kamflow import access, clock, reports
+from kamflow.bounds import PLAIN_NUMBER
 from kamflow.db import unit_of_work
 from kamflow.errors import NotPermitted
 from kamflow.models import Employee
@@ -42,7 +43,16 @@ def when(at: Any) -> str:
     return "—" if at is None else at.astimezone(get_settings().tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
-templates.env.filters.update(number=number, when=when, words=reports.words)
+def fact(value: object) -> str:
+    """A fact as people read it: numbers in the company's way, nothing as a dash."""
+    if value is None:
+        return "—"
+    if isinstance(value, int | float | str) and not isinstance(value, bool) and PLAIN_NUMBER.fullmatch(str(value)):
+        return number(str(value))
+    return str(value)
+
+
+templates.env.filters.update(number=number, when=when, words=reports.words, fact=fact)
 
 
 @dataclass(frozen=True)
