@@ -54,6 +54,22 @@ def resume_waiting(flow_run_id: UUID, *, run_input: dict[str, Any], what: str) -
         raise InvalidInput(f"{what} is not waiting for an answer any more: {reason}", field="task")
 
 
+def cancel_run(flow_run_id: UUID, *, reason: str) -> None:
+    """End a run whose subject nobody waits for any more (withdrawn): it is cancelled, whether it waits suspended,
+    watches in its warm wait or has just started; a run already finished is left as it is."""
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound
+    from prefect.states import Cancelled
+
+    with get_client(sync_client=True) as client:
+        try:
+            state = client.read_flow_run(flow_run_id).state
+        except ObjectNotFound:
+            return
+        if state is None or not state.is_final():
+            client.set_flow_run_state(flow_run_id, Cancelled(message=reason), force=True)
+
+
 def deployment_path(process: str) -> str:
     """Every process is served as one deployment named like its flow: `name/name`."""
     return f"{process}/{process}"

@@ -5,26 +5,76 @@ audited on the subject, and who the subject waits for."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from kamflow import approvals, audit
-from kamflow.models import ApprovalTask
-from kamflow.views import Waiting
+from kamflow.models import ApprovalTask, Employee
+from kamflow.reports import pct
+from kamflow.settings import get_settings
+from kamflow.views import HumanDecision, Person, Waiting
 from rules.engine import Decision
+
+OUTCOMES = {
+    "approve": "APPROVED",
+    "counter": "COUNTERED",
+    "reject": "REJECTED",
+    "release": "RELEASED",
+    "release_with_prepayment": "RELEASED WITH PREPAYMENT",
+    "approve_limit": "LIMIT APPROVED",
+    "prepayment": "PREPAYMENT ONLY",
+    "return": "RETURNED",
+    "revise": "REVISED",
+}
+"""A person's answer (a task's `action`) as its outcome reads."""
+
+
+def outcome(action: str) -> str:
+    return OUTCOMES.get(action, action.upper().replace("_", " "))
+
+
+def figure(payload: dict[str, Any]) -> str | None:
+    """The figure a person gave with their answer, as people read it: a percent (a counter-offer) or an amount
+    (a prepayment, a limit)."""
+    if payload.get("discount_pct") is not None:
+        return pct(Decimal(str(payload["discount_pct"])))
+    if payload.get("amount") is not None:
+        return f"{Decimal(str(payload['amount'])):,.2f}"
+    return None
+
+
+def person(employee: Employee) -> Person:
+    return Person(login=employee.login, name=employee.full_name, position=employee.position)
+
+
+def human(task: ApprovalTask) -> HumanDecision | None:
+    """The human part of a decided task — what, by whom (for whom), when in the company's timezone, the comment;
+    None when no person decided it."""
+    if task.actor is None or task.decided_at is None or task.action is None:
+        return None
+    return HumanDecision(
+        outcome=outcome(task.action),
+        figure=figure(task.payload),
+        by=person(task.actor),
+        on_behalf_of=None if task.actor_id == task.owner_id else task.owner.login,
+        at=task.decided_at.astimezone(get_settings().tz),
+        comment=task.comment or "",
+    )
 
 
 def waiting(session: Session, *, process: str, subject_id: int, on: dt.date) -> Waiting:
     """The subject's task as a view shows it: `task_id` and `assignee` (who may act today) while it waits
-    for a person, and `decided_by` once a person decided it."""
+    for a person, and `decided_by` and the decision's human part (`verdict`) once a person decided it."""
     task = approvals.current(session, process=process, subject_id=subject_id)
     pending = task is not None and task.status == "pending"
     return Waiting(
         task_id=task.id if task is not None and pending else None,
         assignee=approvals.assignee(session, task, on=on).login if task is not None and pending else None,
         decided_by=task.actor.login if task is not None and task.actor else None,
+        verdict=None if task is None else human(task),
     )
 
 

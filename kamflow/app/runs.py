@@ -9,8 +9,8 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from flows.processes import PROCESSES, Decided, decided_view, waits_of
-from flows.runs import deployment_path, resume_waiting, wait_for
-from kamflow import approvals, clock, org
+from flows.runs import cancel_run, deployment_path, resume_waiting, wait_for
+from kamflow import approvals, clock, org, started
 from kamflow.db import unit_of_work
 from kamflow.errors import InvalidInput, NotFound, ServiceUnavailable
 from kamflow.settings import get_settings
@@ -95,3 +95,25 @@ def decide(task_id: int, *, login: str, answer: Answer) -> Decided:
             return decided_view(session, now_task)
 
     return wait_for(f"the answer to task {task_id} to land", settled)
+
+
+def withdraw(process: str, subject_id: int, *, login: str, reason: str) -> Decided:
+    """Take back a request that still waits for a person (only its requester, or whoever stands in for them):
+    its open task is closed, it is marked withdrawn (audited) in one transaction, and then its waiting flow run is
+    cancelled. Returns the subject as it then stands."""
+    with unit_of_work() as session:
+        task = approvals.current(session, process=process, subject_id=subject_id)
+        row = started.withdraw(
+            session,
+            process=process,
+            subject_id=subject_id,
+            person=org.employee(session, login),
+            reason=reason,
+            now=clock.now(),
+        )
+        flow_run_id = row.flow_run_id
+        shown = None if task is None else decided_view(session, task)
+    if flow_run_id is not None:
+        cancel_run(UUID(flow_run_id), reason=f"{process} {subject_id} withdrawn by {login}")
+    assert shown is not None, f"{process} {subject_id} was waiting without a task"
+    return shown

@@ -36,9 +36,11 @@ class DiscountView(Explained):
         """What the CLI prints of the request."""
         granted = "" if self.granted_pct is None else f" (granted {pct(self.granted_pct)})"
         head = f"request {self.request_id} for {self.customer}: {self.status.upper()}{granted}"
-        return "\n".join(
-            [head, *self.waiting_lines(), *self.reason_lines(), f"rules version {self.rules_version[:12]}"]
-        )
+        if self.verdict is not None:  # what the person decided says it best: COUNTERED 12.5% by …
+            head, lines = f"request {self.request_id} for {self.customer}: {self.verdict.text()}", []
+        else:
+            lines = self.waiting_lines()
+        return "\n".join([head, *lines, *self.reason_lines(), f"rules version {self.rules_version[:12]}"])
 
 
 def view(session: Session, request_id: int) -> DiscountView:

@@ -29,7 +29,7 @@ from tests.unit.review.conftest import review as run_review
 from tests.unit.test_processes import waiting_discount
 
 REASONS = {"rule", "text"}
-WAITING = {"reasons", "task_id", "assignee", "decided_by"}
+WAITING = {"reasons", "task_id", "assignee", "decided_by", "verdict"}
 
 
 def keys(view: View) -> set[str]:

@@ -1,0 +1,241 @@
+"""What people start and may take back: every request, order, limit change, solvency check and document a person
+started (`started_by`, "my requests"), and withdrawing one that still waits (`withdraw`).
+
+`KINDS` says, per process, where its subjects are kept, who started one and which statuses mean it still waits for
+a person; `kamflow.timeline` reads the audit trail by its `subject_type`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+from pydantic import AwareDatetime
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
+
+from kamflow import access, approvals, audit, clock, org
+from kamflow.credit import limits, orders, solvency
+from kamflow.credit.tables import CreditCheck, CreditLimitChange, OrderCreditCheck
+from kamflow.decisions import human
+from kamflow.discounts import PROCESS as DISCOUNTS
+from kamflow.discounts.tables import DiscountRequest
+from kamflow.documents import service as documents
+from kamflow.documents.tables import Document, DocumentStep
+from kamflow.errors import NotFound
+from kamflow.models import ApprovalTask, Employee
+from kamflow.reports import pct
+from kamflow.settings import get_settings
+from kamflow.views import HumanDecision, View
+
+Subject = DiscountRequest | OrderCreditCheck | CreditLimitChange | CreditCheck | Document
+
+
+def _amount(value: Any) -> str:
+    return "—" if value is None else f"{value:,.2f}"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One process's subjects: their table, their audit `subject_type`, who started one (`requester`), the
+    statuses in which one waits for a person, what it is in words, its customer (or document type) and its key
+    figure."""
+
+    table: type[Subject]
+    subject_type: str
+    requester: InstrumentedAttribute[int]
+    waiting: tuple[str, ...]
+    title: Callable[[Any], str]
+    about: Callable[[Any], str]
+    figure: Callable[[Any], str]
+
+
+KINDS: dict[str, Kind] = {
+    DISCOUNTS: Kind(
+        DiscountRequest,
+        "discount_request",
+        DiscountRequest.requester_id,
+        ("pending",),
+        lambda r: f"Discount {pct(r.discount_pct)} on column {r.price_column}",
+        lambda r: r.customer.code,
+        lambda r: (
+            f"{pct(r.discount_pct)} asked, order {_amount(r.order_total)} {r.currency}"
+            + ("" if r.granted_pct is None else f", {pct(r.granted_pct)} granted")
+        ),
+    ),
+    orders.PROCESS: Kind(
+        OrderCreditCheck,
+        "order_credit_check",
+        OrderCreditCheck.requester_id,
+        ("blocked",),
+        lambda c: f"Order {c.order.number}",
+        lambda c: c.customer.code,
+        lambda c: f"{_amount(c.order.amount)} {c.order.currency}",
+    ),
+    limits.PROCESS: Kind(
+        CreditLimitChange,
+        "credit_limit_change",
+        CreditLimitChange.requester_id,
+        ("pending",),
+        lambda c: f"{c.category.replace('_', ' ')} limit change",
+        lambda c: c.customer.code,
+        lambda c: f"{_amount(c.old_limit)} → {_amount(c.new_limit)}",
+    ),
+    solvency.PROCESS: Kind(
+        CreditCheck,
+        "credit_check",
+        CreditCheck.requester_id,
+        ("pending",),
+        lambda c: f"Solvency check ({c.purpose.replace('_', ' ')})",
+        lambda c: c.customer.code,
+        lambda c: f"risk class {c.risk_class}, order {_amount(c.order_amount)}",
+    ),
+    documents.PROCESS: Kind(
+        Document,
+        "document",
+        Document.author_id,
+        ("in_review", "returned"),
+        lambda d: d.title,
+        lambda d: d.doc_type,
+        lambda d: f"version {d.version}",
+    ),
+}
+
+
+def kind(process: str) -> Kind:
+    found = KINDS.get(process)
+    if found is None:
+        raise NotFound(f"no process {process!r} people start (one of: {', '.join(KINDS)})", field="process")
+    return found
+
+
+class Started(View):
+    """Something a person started, as "my requests" lists it: while it waits, its open task and who may act on
+    it today; once a person decided it, their decision's human part."""
+
+    process: str
+    subject_id: int
+    title: str
+    about: str
+    figure: str
+    status: str
+    opened_at: AwareDatetime
+    task_id: int | None
+    assignee: str | None
+    verdict: HumanDecision | None
+
+    def text(self) -> str:
+        head = (
+            f"{self.process} {self.subject_id}: {self.title} — {self.about}, {self.figure}: {self.status.upper()}"
+        )
+        opened = f"opened {self.opened_at:%Y-%m-%d %H:%M %Z}"
+        if self.task_id is not None:
+            return f"{head} ({opened}; waiting for {self.assignee}, task {self.task_id})"
+        return f"{head} ({opened})" + (f"\n  {self.verdict.text()}" if self.verdict else "")
+
+
+def _tasks(session: Session, mine: dict[str, list[Subject]]) -> list[ApprovalTask]:
+    """Every task of the subjects, in one query, oldest first."""
+    wanted = [
+        and_(ApprovalTask.process == process, ApprovalTask.subject_id.in_([s.id for s in rows]))
+        for process, rows in mine.items()
+        if rows
+    ]
+    if not wanted:
+        return []
+    return list(
+        session.scalars(
+            select(ApprovalTask)
+            .where(or_(*wanted))
+            .options(joinedload(ApprovalTask.owner), joinedload(ApprovalTask.actor))
+            .order_by(ApprovalTask.id)
+        )
+    )
+
+
+def started_by(session: Session, login: str, *, on: dt.date | None = None) -> list[Started]:
+    """Everything `login` started, newest first: one query per process and one for all their tasks."""
+    person = org.employee(session, login)
+    mine: dict[str, list[Subject]] = {
+        process: list(session.scalars(select(k.table).where(k.requester == person.id)))
+        for process, k in KINDS.items()
+    }
+    open_task: dict[tuple[str, int], ApprovalTask] = {}
+    decided: dict[tuple[str, int], ApprovalTask] = {}
+    for task in _tasks(session, mine):
+        where = (task.process, task.subject_id)
+        if task.status == "pending":
+            open_task.setdefault(where, task)
+        elif task.status == "decided" and task.actor is not None:
+            decided[where] = task  # the latest decision
+    delegations = org.delegations_on(session, on=on or clock.today())
+    tz = get_settings().tz
+    found = []
+    for process, rows in mine.items():
+        k = KINDS[process]
+        for row in rows:
+            waits = open_task.get((process, row.id))
+            last = decided.get((process, row.id))
+            found.append(
+                Started(
+                    process=process,
+                    subject_id=row.id,
+                    title=k.title(row),
+                    about=k.about(row),
+                    figure=k.figure(row),
+                    status=row.status,
+                    opened_at=row.created_at.astimezone(tz),
+                    task_id=None if waits is None else waits.id,
+                    assignee=None if waits is None else delegations.acting_for(waits.owner).login,
+                    verdict=None if last is None else human(last),
+                )
+            )
+    return sorted(found, key=lambda s: s.opened_at, reverse=True)
+
+
+def withdraw(
+    session: Session, *, process: str, subject_id: int, person: Employee, reason: str, now: dt.datetime
+) -> Subject:
+    """Take back a subject that still waits for a person: only whoever started it, or whoever stands in for them
+    today. Its open tasks are cancelled, it becomes `withdrawn`, and that is audited; NotPermitted (naming the
+    person, so that the refusal is audited) otherwise. Returns the subject; its flow run is the caller's to end."""
+    k = kind(process)
+    row = cast(Subject | None, session.get(k.table, subject_id))
+    if row is None:
+        raise NotFound(f"no {k.subject_type.replace('_', ' ')} {subject_id}", field="subject_id")
+    requester = session.get_one(Employee, getattr(row, k.requester.key))
+    delegations = org.delegations_on(session, on=clock.today(now))
+    for_whom = None if person.id == requester.id else requester.login
+    if for_whom is not None and delegations.acting_for(requester).id != person.id:
+        access.refuse(person, f"only {requester.login} may withdraw {process} {subject_id}", field="subject_id")
+    if row.status not in k.waiting:
+        access.refuse(
+            person,
+            f"{process} {subject_id} is {row.status}: only a waiting one may be withdrawn",
+            field="subject_id",
+        )
+    note = f"withdrawn by {person.login}" + (f": {reason}" if reason else "")
+    for task in approvals.pending(session, process=process, subject_id=subject_id):
+        approvals.cancel(session, task, now=now, reason=note)
+    if isinstance(row, Document):
+        for step in session.scalars(
+            select(DocumentStep).where(DocumentStep.document_id == row.id, DocumentStep.status == "open")
+        ):
+            step.status, step.closed_at = "cancelled", now
+        row.updated_at = now
+    else:
+        row.decided_at = now
+    if isinstance(row, OrderCreditCheck):
+        row.order.status = "withdrawn"
+    row.status = "withdrawn"
+    audit.record(
+        session,
+        at=now,
+        actor=person.login,
+        action="withdrawn",
+        subject_type=k.subject_type,
+        subject_id=row.id,
+        detail={"process": process, "reason": reason, "on_behalf_of": for_whom},
+    )
+    return row

@@ -1,0 +1,132 @@
+"""A subject's history as people read it, from the audit trail: every step — who (login, name, position), when (in
+the company's timezone), what in words, the comment, and the rule-set or document version when there is one.
+
+Read in one query: the subject's own events and those of its approval tasks, each with the person who acted. A
+person's answer is audited twice — on its task (`task_decided`, with the comment) and where it is carried onto
+the subject (with the task's id, or for a document its step's kind): the history shows it once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import AwareDatetime
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from kamflow.decisions import figure, outcome
+from kamflow.models import ApprovalTask, AuditEvent, Employee
+from kamflow.reports import words
+from kamflow.settings import get_settings
+from kamflow.started import kind
+from kamflow.views import View
+
+DOCUMENT_ANSWERS = {
+    "document_agree": "AGREED",
+    "document_approve": "APPROVED",
+    "document_acknowledge": "ACKNOWLEDGED",
+    "document_returned": "RETURNED",
+    "document_rejected": "REJECTED",
+    "document_revised": "REVISED",
+}
+"""A document's audit events that carry a person's answer onto it, as the outcome reads."""
+
+
+class Step(View):
+    """One step of a subject's history."""
+
+    event_id: int
+    at: AwareDatetime
+    actor: str
+    actor_name: str | None
+    actor_position: str | None
+    what: str
+    comment: str
+    version: str | None
+
+    def text(self) -> str:
+        who = self.actor if self.actor_name is None else f"{self.actor_name} ({self.actor_position})"
+        comment = f" — {self.comment!r}" if self.comment else ""
+        version = f" [version {self.version}]" if self.version else ""
+        return f"{self.at:%Y-%m-%d %H:%M %Z}  {who}: {self.what}{comment}{version}"
+
+
+def _what(event: AuditEvent) -> str:
+    """What an event did, in words."""
+    detail: dict[str, Any] = event.detail
+    action = event.action
+    if event.actor == "rules":
+        return f"the rules said {words(action.rsplit('_', 1)[-1])}"
+    if action == "task_opened":
+        return f"task {event.subject_id} opened for {detail['owner']} ({words(detail['role'])})"
+    if action == "task_decided":
+        given = figure(detail.get("payload", {}))
+        signed = detail.get("signed", event.actor)
+        behalf = f" for {signed.split(' for ', 1)[1]}" if " for " in signed else ""
+        return f"{outcome(detail['action'])}{' ' + given if given else ''}{behalf} (task {event.subject_id})"
+    if action == "task_escalated":
+        return f"task {event.subject_id} escalated from {detail['from']} to {detail['to']}"
+    if action == "task_cancelled":
+        return f"task {event.subject_id} cancelled: {detail['reason']}"
+    if action == "task_closed":
+        return f"task {event.subject_id} closed by kamflow: {words(detail['action'])}"
+    if action == "input_refused":
+        return f"an answer to task {event.subject_id} was refused: {detail['reason']}"
+    if action == "withdrawn":
+        return "WITHDRAWN" + (f" for {detail['on_behalf_of']}" if detail.get("on_behalf_of") else "")
+    return words(action.removeprefix("document_"))
+
+
+def _comment(event: AuditEvent) -> str:
+    if event.actor == "rules":
+        return "; ".join(reason["text"] for reason in event.reasons)
+    return str(event.detail.get("comment") or event.detail.get("reason") or "")
+
+
+def _carries_answer(event: AuditEvent, subject_type: str) -> bool:
+    """An event on the subject that carries a person's answer already shown by its `task_decided`."""
+    return event.subject_type == subject_type and ("task" in event.detail or event.action in DOCUMENT_ANSWERS)
+
+
+def timeline(session: Session, *, process: str, subject_id: int) -> list[Step]:
+    """The subject's history, oldest first (NotFound for a process nobody starts)."""
+    subject_type = kind(process).subject_type
+    tasks = select(ApprovalTask.id).where(ApprovalTask.process == process, ApprovalTask.subject_id == subject_id)
+    rows = session.execute(
+        select(AuditEvent, Employee)
+        .outerjoin(Employee, Employee.login == AuditEvent.actor)
+        .where(
+            or_(
+                and_(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id),
+                and_(AuditEvent.subject_type == "approval_task", AuditEvent.subject_id.in_(tasks)),
+            )
+        )
+        .order_by(AuditEvent.seq)
+    ).all()
+    tz = get_settings().tz
+    steps: list[Step] = []
+    answered: dict[tuple[object, str], int] = {}  # a task_decided's place, by its instant and actor
+    for event, person in rows:
+        if _carries_answer(event, subject_type):
+            place = answered.get((event.at, event.actor))
+            if place is not None and event.action in DOCUMENT_ANSWERS:  # the document says which answer it was
+                decided = steps[place]
+                what = f"{DOCUMENT_ANSWERS[event.action]} {decided.what.split(' ', 1)[1]}"
+                steps[place] = decided.model_copy(update={"what": what, "version": str(event.detail["version"])})
+            if place is not None or "task" in event.detail:
+                continue
+        version = event.rules_version[:12] if event.rules_version else event.detail.get("version")
+        steps.append(
+            Step(
+                event_id=event.id,
+                at=event.at.astimezone(tz),
+                actor=event.actor,
+                actor_name=None if person is None else person.full_name,
+                actor_position=None if person is None else person.position,
+                what=_what(event),
+                comment=_comment(event),
+                version=None if version is None else str(version),
+            )
+        )
+        if event.action == "task_decided":
+            answered[(event.at, event.actor)] = len(steps) - 1
+    return steps
