@@ -16,6 +16,7 @@ from kamflow.credit.tables import CreditCheck, CreditLimitChange, OrderCreditChe
 from kamflow.db import unit_of_work
 from kamflow.discounts.tables import DiscountRequest
 from kamflow.documents import service as documents
+from kamflow.errors import NotFound
 from kamflow.models import ApprovalTask, AuditEvent, Customer, Employee
 from kamflow.review.tables import CollectionTask
 
@@ -75,15 +76,22 @@ def of_decision(as_login: str | None, event_id: int, read: Callable[[Session], T
     return of_customer(as_login, code, f"decision {event_id}", lambda session, _customer: read(session))
 
 
-def see_task(session: Session, reader: Employee, task: ApprovalTask) -> None:
-    """Let `reader` open a task: whoever may see its customer (audited) or its document; NotPermitted if not."""
-    table = inbox.SUBJECT_TABLES.get(task.process)
+def see_subject(session: Session, reader: Employee, process: str, subject_id: int, *, what: str) -> None:
+    """Let `reader` see a subject of a process and its history: whoever may see its customer (audited) or its
+    document; NotPermitted if not."""
+    table = inbox.SUBJECT_TABLES.get(process)
     if table is not None:
-        owner = session.scalar(select(table.customer_id).where(table.id == task.subject_id))
-        client = session.get_one(Customer, owner)
-        access.see_customer(session, reader, client, what=f"task {task.id}", now=clock.now())
+        owner = session.scalar(select(table.customer_id).where(table.id == subject_id))
+        if owner is None:
+            raise NotFound(f"no {process} {subject_id}", field="subject_id")
+        access.see_customer(session, reader, session.get_one(Customer, owner), what=what, now=clock.now())
         return
-    document = documents.get(session, task.subject_id)
+    document = documents.get(session, subject_id)
     access.see_document(
         session, reader, document_id=document.id, author_id=document.author_id, process=documents.PROCESS
     )
+
+
+def see_task(session: Session, reader: Employee, task: ApprovalTask) -> None:
+    """Let `reader` open a task: whoever may see its subject."""
+    see_subject(session, reader, task.process, task.subject_id, what=f"task {task.id}")

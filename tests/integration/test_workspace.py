@@ -72,6 +72,8 @@ def test_a_head_counters_in_the_browser_and_the_kam_sees_it_while_another_kam_is
     kam, norm = kam_and_norm()
     view = request(live, norm + 2)
     task_id, head = view["task_id"], view["assignee"]
+    with unit_of_work() as session:
+        head_name = org.employee(session, head).full_name
     page = signed_in(browser, live, head)
     row = page.locator("tr", has=page.locator(f'a[href="/tasks/{task_id}"]'))
     expect(row).to_contain_text("Discount for C0001")
@@ -85,17 +87,22 @@ def test_a_head_counters_in_the_browser_and_the_kam_sees_it_while_another_kam_is
     page.get_by_label("Counter-offer (%)").fill("12,5")
     page.get_by_label("Comment").fill("Within the class's norm for this volume")
     page.get_by_role("button", name="Submit").click()
-    expect(page.locator(".decided")).to_contain_text("granted 12.5%")
+    expect(page.locator(".decided")).to_contain_text(f"COUNTERED 12.5% by {head_name}")
     expect(page.locator(".refused")).to_have_count(0)
     page.locator("ol.timeline").screenshot(path=ARTIFACTS / "timeline.png")
     with unit_of_work() as session:
         assert session.get_one(DiscountRequest, view["request_id"]).granted_pct == Decimal("12.5")
-        head_name = org.employee(session, head).full_name
 
     mine = signed_in(browser, live, kam)
-    mine.goto(f"/tasks/{task_id}")
-    expect(mine.locator("ol.timeline")).to_contain_text(f"COUNTER by {head_name}")
-    expect(mine.locator("ol.timeline")).to_contain_text("Within the class's norm for this volume")
+    mine.get_by_role("link", name="My requests").click()
+    asked = mine.locator(
+        "tr", has=mine.locator(f'a[href="/requests/discount-authorization/{view["request_id"]}"]')
+    )
+    expect(asked).to_contain_text(f"COUNTERED 12.5% by {head_name}")
+    expect(asked).to_contain_text("Within the class's norm for this volume")
+    asked.get_by_role("link").first.click()
+    expect(mine.locator("ol.timeline")).to_contain_text(f"{head_name}")
+    expect(mine.locator("ol.timeline")).to_contain_text("COUNTERED 12.5%")
 
     other = signed_in(browser, live, "kam.north2")
     assert other.goto(f"/tasks/{task_id}").status == 403
@@ -152,3 +159,24 @@ def test_a_directors_correction_in_the_text_area_becomes_the_signed_version(live
             select(Signature).where(Signature.document_id == document.id, Signature.kind == "approved")
         )
         assert (signature.version, signature.content_hash) == (2, signed.content_hash)
+
+
+def test_a_withdrawn_request_disappears_from_the_heads_inbox(live: Stack, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    kam, norm = kam_and_norm()
+    view = request(live, norm + 1)
+    head = signed_in(browser, live, view["assignee"])
+    expect(head.locator(f'a[href="/tasks/{view["task_id"]}"]').first).to_be_visible()
+    mine = signed_in(browser, live, kam)
+    mine.goto("/requests")
+    asked = mine.locator(
+        "tr", has=mine.locator(f'a[href="/requests/discount-authorization/{view["request_id"]}"]')
+    )
+    asked.get_by_role("textbox").fill("the customer ordered less")
+    asked.get_by_role("button", name="Withdraw").click()
+    expect(mine.locator(".decided")).to_contain_text("Withdrawn.")
+    head.reload()
+    expect(head.locator(f'a[href="/tasks/{view["task_id"]}"]')).to_have_count(0)
+    with unit_of_work() as session:
+        assert session.get_one(DiscountRequest, view["request_id"]).status == "withdrawn"

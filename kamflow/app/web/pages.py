@@ -13,13 +13,13 @@ from fastapi import Path as Path_
 from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from flows.processes import PROCESSES, waits_of
-from kamflow import access, approvals, clock, customers, inbox, links, org, reports
+from kamflow import access, approvals, clock, customers, inbox, links, org, reports, started, timeline
 from kamflow.app import reads
-from kamflow.app.runs import Answer, decide
+from kamflow.app.runs import Answer, decide, withdraw
 from kamflow.app.web.session import Me, check_csrf, me, number, page, refused
 from kamflow.bounds import parse_number
 from kamflow.credit import limits, orders, solvency, standing
@@ -150,18 +150,6 @@ def inbox_page(
     return page(request, "inbox.html", me=who, lines=shown.lines, filters=filters, processes=processes)
 
 
-def _history(session: Session, task: ApprovalTask) -> list[ApprovalTask]:
-    """Every task of the task's subject, oldest first, with who held and who decided it."""
-    return list(
-        session.scalars(
-            select(ApprovalTask)
-            .where(ApprovalTask.process == task.process, ApprovalTask.subject_id == task.subject_id)
-            .options(joinedload(ApprovalTask.owner), joinedload(ApprovalTask.actor))
-            .order_by(ApprovalTask.id)
-        )
-    )
-
-
 def _form(session: Session, task: ApprovalTask, who: Me) -> tuple[list[str], str | None]:
     """The answers `who` may give on the task now (none unless it waits for them), and whether they write a
     document's text: "correct" (an approver who may correct it), "revise" (its author), or None."""
@@ -209,7 +197,7 @@ def _task_page(request: Request, who: Me, task_id: int, *, status_code: int = 20
             "view": view,
             "facts": facts,
             "reasons": shown.get("reasons", []),
-            "history": _history(session, task),
+            "history": timeline.timeline(session, process=task.process, subject_id=task.subject_id),
             "requester": session.get_one(Employee, task.requester_id),
             "actions": actions,
             "text_field": text_field,
@@ -311,3 +299,52 @@ def open_link(request: Request, token: Annotated[str, Path_(max_length=1000)]) -
     elif request.session.get("token") is None or me(request).login != login:
         return page(request, "signin.html", me=None, people=[], message=f"sign in as {login} to open this task")
     return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+
+
+@router.get("/requests")
+def requests_page(request: Request, who: Who) -> Response:
+    with unit_of_work() as session:
+        mine = started.started_by(session, who.login)
+    return page(request, "requests.html", me=who, requests=mine)
+
+
+@router.get("/requests/{process}/{subject_id}")
+def request_page(
+    request: Request, who: Who, process: Annotated[str, Path_(max_length=50)], subject_id: int
+) -> Response:
+    """One thing a person started (or may see): its whole history."""
+    try:
+        with unit_of_work() as session:
+            started.kind(process)
+            reads.see_subject(session, org.employee(session, who.login), process, subject_id, what="history")
+            steps = timeline.timeline(session, process=process, subject_id=subject_id)
+    except NotPermitted as error:
+        return refused(request, error, who)
+    except NotFound as error:
+        return page(request, "refused.html", status_code=404, me=who, message=error.message)
+    return page(request, "history.html", me=who, process=process, subject_id=subject_id, history=steps)
+
+
+@router.post("/requests/{process}/{subject_id}/withdraw")
+def withdraw_request(
+    request: Request,
+    who: Who,
+    process: Annotated[str, Path_(max_length=50)],
+    subject_id: int,
+    csrf: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Take back a request that still waits: its task closes and its run ends before the page answers."""
+    check_csrf(request, csrf)
+    outcome: dict[str, Any] = {}
+    status_code = 200
+    try:
+        outcome["withdrawn"] = withdraw(process, subject_id, login=who.login, reason=reason)
+    except NotPermitted as error:
+        access.record_refusal(error)
+        outcome["refusal"], status_code = error.message, 403
+    except KamflowError as error:
+        outcome["refusal"], status_code = error.message, 400
+    with unit_of_work() as session:
+        mine = started.started_by(session, who.login)
+    return page(request, "requests.html", status_code=status_code, me=who, requests=mine, **outcome)

@@ -185,3 +185,29 @@ def test_a_signed_mail_link_opens_its_task_and_dies_with_the_decision(
     session.commit()
     dead = client.get(f"/links/{token}")
     assert dead.status_code == 410 and f"this link is dead: task {task.id} was decided" in dead.text
+
+
+def test_my_requests_lists_what_i_started_and_a_withdrawn_one_leaves_the_approvers_inbox(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    task = waiting(session, settings)
+    sign_in(client, "kam.north1")
+    page = client.get("/requests").text
+    assert "waiting for head.north" in page and 'action="/requests/discount-authorization/' in page
+    history = client.get(f"/requests/discount-authorization/{task.subject_id}").text
+    assert f"task {task.id} opened for head.north" in history
+
+    sign_in(client, "kam.north2")  # not theirs to take back
+    form = {"csrf": csrf(client, "/requests"), "reason": "mine now"}
+    taken = client.post(f"/requests/discount-authorization/{task.subject_id}/withdraw", data=form)
+    assert taken.status_code == 403 and "only kam.north1 may withdraw" in taken.text
+    assert client.get(f"/requests/discount-authorization/{task.subject_id}").status_code == 403
+
+    sign_in(client, "kam.north1")
+    form = {"csrf": csrf(client, "/requests"), "reason": "the customer changed the order"}
+    done = client.post(f"/requests/discount-authorization/{task.subject_id}/withdraw", data=form)
+    assert done.status_code == 200 and "Withdrawn." in done.text and "WITHDRAWN" in done.text
+    session.refresh(task)
+    assert task.status == "cancelled"
+    sign_in(client, "head.north")
+    assert f'href="/tasks/{task.id}"' not in client.get("/").text
