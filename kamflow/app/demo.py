@@ -166,5 +166,6 @@ def _story(company: Any) -> str:
         f"Rule set version {final[0][1].rules_version[:12]}; every decision is in the audit trail.",
         f"Flow runs: PREFECT_HOME={settings.prefect_home_dir} .venv/bin/prefect flow-run ls",
         f"Prefect UI on the same data: ./dev kamflow serve, then open {settings.api_url.removesuffix('/api')}",
+        f"Workspace (inbox, tasks, my requests): ./dev kamflow serve, then open {settings.web_url}/",
     ]
     return "\n".join(lines)
