@@ -211,3 +211,48 @@ def test_my_requests_lists_what_i_started_and_a_withdrawn_one_leaves_the_approve
     assert task.status == "cancelled"
     sign_in(client, "head.north")
     assert f'href="/tasks/{task.id}"' not in client.get("/").text
+
+
+def test_a_documents_task_shows_its_text_and_the_answers_of_its_step(client: TestClient, session: Session) -> None:
+    from tests.unit.documents.conftest import submit
+    from tests.unit.documents.conftest import waiting as document_waiting
+
+    document = submit(session)  # a job description by head.north: legal, hr, planning and a head agree first
+    task = document_waiting(session, document)["legal"]
+    session.commit()
+    sign_in(client, "legal")
+    inbox = client.get("/").text
+    assert f'href="/tasks/{task.id}"' in inbox and "job description, version 1" in inbox
+    page = client.get(f"/tasks/{task.id}").text
+    assert re.findall(r'name="action" value="(\w+)"', page) == ["approve", "return", "reject"]
+    assert "General provisions" in page  # the text, readable
+    assert 'name="content"' not in page  # an agreement does not correct the text; the director's approval may
+
+
+def test_a_blocked_order_shows_in_the_credit_controllers_inbox_with_its_amount_over_the_limit(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    from kamflow import approvals
+    from kamflow.credit import orders
+    from tests.unit.credit.test_orders import blocked_order
+
+    check = blocked_order(session)
+    task = approvals.open_task(
+        session,
+        process=orders.PROCESS,
+        subject_id=check.id,
+        title=f"Order for {check.customer.code}",
+        explanation="",
+        role=check.decision["role"],
+        requester=check.requester,
+        flow_run_id=None,
+        now=NOW,
+        deadline=settings.approval_deadline,
+    )
+    session.commit()
+    sign_in(client, task.owner.login)
+    row = client.get("/").text.split(f'href="/tasks/{task.id}"', 1)[1].split("</tr>", 1)[0]
+    assert "C0001" in row and "over the limit" in row
+    page = client.get(f"/tasks/{task.id}").text
+    assert re.findall(r'name="action" value="(\w+)"', page) == ["release", "release_with_prepayment", "reject"]
+    assert 'name="amount"' in page
