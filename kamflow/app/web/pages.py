@@ -104,13 +104,14 @@ def signin_post(
             outcome = issued.message if isinstance(issued, signin.Refused) else None
     if outcome is not None:
         return page(request, "signin.html", status_code=403, me=None, people=[], message=outcome)
+    then = request.session.get("next")  # where a mail link was going
     request.session.clear()  # a new session: a new form token
     if settings.auth == "demo":
         request.session["login"] = login
     else:
         assert not isinstance(issued, signin.Refused)
         request.session["token"] = issued.token
-    return RedirectResponse("/", status_code=303)
+    return RedirectResponse(then if isinstance(then, str) and then.startswith("/tasks/") else "/", status_code=303)
 
 
 @router.post("/signout")
@@ -296,8 +297,11 @@ def open_link(request: Request, token: Annotated[str, Path_(max_length=1000)]) -
     if settings.auth == "demo":
         request.session.clear()
         request.session["login"] = login
-    elif request.session.get("token") is None or me(request).login != login:
+        return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+    request.session["next"] = f"/tasks/{task_id}"  # where sign-in goes on to (me() redirects to it if need be)
+    if request.session.get("token") is None or me(request).login != login:
         return page(request, "signin.html", me=None, people=[], message=f"sign in as {login} to open this task")
+    del request.session["next"]
     return RedirectResponse(f"/tasks/{task_id}", status_code=303)
 
 

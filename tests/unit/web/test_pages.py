@@ -256,3 +256,19 @@ def test_a_blocked_order_shows_in_the_credit_controllers_inbox_with_its_amount_o
     page = client.get(f"/tasks/{task.id}").text
     assert re.findall(r'name="action" value="(\w+)"', page) == ["release", "release_with_prepayment", "reject"]
     assert 'name="amount"' in page
+
+
+def test_under_required_sign_in_a_mail_link_asks_its_person_to_sign_in_and_then_opens_the_task(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    from kamflow import links
+
+    give_demo_passwords(session, now=NOW)
+    task = waiting(session, settings)
+    use_settings(settings.model_copy(update={"auth": "required"}))
+    token = links.link_token(task, "head.north", settings.approval_secret)
+    asked = client.get(f"/links/{token}")
+    assert asked.status_code == 200 and "sign in as head.north to open this task" in asked.text
+    form = {"csrf": csrf(client, f"/links/{token}"), "login": "head.north", "password": "kamflow-demo"}
+    done = client.post("/signin", data=form, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == f"/tasks/{task.id}"
