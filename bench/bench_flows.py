@@ -8,6 +8,10 @@ from a resume call to the waiting flow having recorded the decision, both ways a
 inside the warm wait (the process that suspended the run still watches it and goes on) and after it (the run
 starts again from the top in a new process). The runner's warm window is `--window` seconds: the warm answers
 come as soon as the run has suspended, the others once the window has passed and its process has ended.
+
+Then the same both ways through `kamflow decide`'s run control (`kamflow.app.runs.decide`, which the workspace
+calls too): the median time until the decision is visible as decided (the call has recorded it and returns the
+decided view; it has also resumed the run), and until the waiting run has gone on from it to its end.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from prefect.testing.utilities import prefect_test_harness
 from flows.discount import discount_authorization
 from flows.runs import wait_for
 from kamflow import approvals, clock, migrate
-from kamflow.app.runs import start
+from kamflow.app.runs import Answer, decide, start
 from kamflow.db import get_engine, unit_of_work
 from kamflow.demo_data import generate
 from kamflow.discounts import PROCESS
@@ -118,6 +122,21 @@ def main() -> None:
                     f"{statistics.median(latencies):.2f} s (min {min(latencies):.2f}, max {max(latencies):.2f}, "
                     f"n={len(latencies)}; goal <= 2 s)"
                 )
+            shown, continued = [], []
+            for _ in range(args.resumes):
+                for after in (0, args.window + 3):
+                    visible, ended = decide_latency(above, answer_after=after)
+                    shown.append(visible)
+                    continued.append(ended)
+            print(
+                f"decide -> visible as decided: median {statistics.median(shown) * 1000:.0f} ms (min "
+                f"{min(shown) * 1000:.0f}, max {max(shown) * 1000:.0f}, n={len(shown)}; goal <= 300 ms)"
+            )
+            print(
+                f"decide -> the waiting run has gone on to its end: median {statistics.median(continued):.2f} s "
+                f"(min {min(continued):.2f}, max {max(continued):.2f}, n={len(continued)}, half of them after "
+                "the warm wait; goal <= 5 s)"
+            )
         finally:
             runner.terminate()
             runner.wait(30)
@@ -138,6 +157,22 @@ def resume_latency(request: discounts.DiscountRequestIn, *, answer_after: float)
     )
     wait_for("the decision", partial(decided, view.request_id), timeout=60)
     return time.perf_counter() - start
+
+
+def decide_latency(request: discounts.DiscountRequestIn, *, answer_after: float) -> tuple[float, float]:
+    """Send a request that waits for its head, decide it through run control `answer_after` seconds after its run
+    has suspended; the seconds until the call has returned the decided request, and until its run has ended."""
+    view = wait_for("a pending request", lambda: try_request(request), timeout=180)
+    run_id, task_id, head = view.flow_run_id, view.task_id, view.assignee
+    assert run_id is not None and task_id is not None and head is not None, view
+    wait_for("the run to suspend", partial(suspended, run_id), timeout=60)
+    time.sleep(answer_after)
+    start = time.perf_counter()
+    shown = decide(task_id, login=head, answer=Answer(action="approve"))
+    visible = time.perf_counter() - start
+    assert shown.model_dump()["status"] == "approved", shown
+    wait_for("the run to end", partial(ended, run_id), timeout=60)
+    return visible, time.perf_counter() - start
 
 
 def approval_code(task_id: int, login: str) -> str:
@@ -165,6 +200,12 @@ def suspended(flow_run_id: str) -> bool | None:
     with get_client(sync_client=True) as client:
         state = client.read_flow_run(UUID(flow_run_id)).state
     return True if state is not None and state.is_paused() else None
+
+
+def ended(flow_run_id: str) -> bool | None:
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(UUID(flow_run_id)).state
+    return True if state is not None and state.is_completed() else None
 
 
 def decided(request_id: int) -> bool | None:

@@ -75,7 +75,13 @@ def document_approval(document: DocumentIn) -> DocumentOutcome:
     with unit_of_work() as session:
         submitted = submission.submit(session, document=document, flow_run_id=str(flow_run.id), now=clock.now())
         document_id = submitted.id
-    while (outcome := _outcome_if_finished(document_id)) is None:
+    # The sheet as it stands, before every wait and once the chain is done: a decision recorded by a command is
+    # on the next sheet, whether the run goes on in its warm wait or restarts from the top.
+    while True:
+        _publish_sheet(document_id)
+        outcome = _outcome_if_finished(document_id)
+        if outcome is not None:
+            return outcome
         wait_for_any(
             process=service.PROCESS,
             subject_id=document_id,
@@ -83,5 +89,3 @@ def document_approval(document: DocumentIn) -> DocumentOutcome:
             check_for=answers.check_for,
             then=answers.apply,
         )
-        _publish_sheet(document_id)
-    return outcome

@@ -30,6 +30,11 @@ its flow context a fresh suspension request (`_claim`), the one Prefect 3.9 inte
 A subject may have several tasks pending at once (the parallel steps of a document chain): `wait_for_any`
 waits for an answer to any of them. The answer's `task` (or else the approver's login) says which one; that
 one is decided, and the caller waits again — under the next key — until it has what it needs.
+
+Where a decision is recorded. `kamflow decide` (and the workspace) records it in the domain database itself, in
+one transaction with what the process carries onto its subject (`record_answer`), and only then resumes the run:
+the run finds the task it is answered for already decided and goes on from there (`_recorded`), deciding nothing
+twice. An answer typed into the Prefect UI's form for a task not yet decided is recorded here, the same way.
 """
 
 from __future__ import annotations
@@ -177,6 +182,33 @@ def waiting_markdown(session: Session, waiting: list[ApprovalTask], *, on: dt.da
     return f"{text}\n\n**Waiting for**\n\n| task | who | step | due (UTC) |\n|---|---|---|---|\n{rows}"
 
 
+def record_answer(
+    session: Session,
+    task: ApprovalTask,
+    given: ApprovalInput,
+    *,
+    check_for: approvals.CheckFor,
+    then: Then | None,
+    now: dt.datetime,
+) -> None:
+    """The one way a person's answer is recorded, by a command or by the waiting flow: the task is decided (the
+    person may decide it and the answer passes the process's business check, else it raises and writes nothing)
+    and `then` carries it onto the subject, in the caller's transaction."""
+    approvals.decide(
+        session,
+        task=task,
+        login=given.approver,
+        action=str(given.payload().get("action")),
+        comment=given.comment,
+        payload=given.payload(),
+        check=check_for(session, task),
+        now=now,
+        on=clock.today(now),
+    )
+    if then is not None:
+        then(session, task, now)
+
+
 def human_step(
     *,
     process: str,
@@ -187,8 +219,10 @@ def human_step(
     requester: str,
     answer: type[ApprovalInput],
     check: approvals.Check,
+    then: Then,
 ) -> ApprovalTask:
-    """Open (or find) the subject's approval task and return it once a permitted person has decided it."""
+    """Open (or find) the subject's approval task and return it once a permitted person has decided it (and `then`
+    has carried the answer onto the subject, in the same transaction)."""
     with unit_of_work() as session:
         task = approvals.open_task(
             session,
@@ -204,7 +238,9 @@ def human_step(
         )
         if task.status == "decided":
             return task
-    return wait_for_any(process=process, subject_id=subject_id, answer=answer, check_for=lambda _s, _t: check)
+    return wait_for_any(
+        process=process, subject_id=subject_id, answer=answer, check_for=lambda _s, _t: check, then=then
+    )
 
 
 def wait_for_any(
@@ -216,8 +252,12 @@ def wait_for_any(
     then: Then | None = None,
 ) -> ApprovalTask:
     """Wait (suspended) for a permitted answer to any of the subject's pending tasks; decide that task, run
-    `then` in the same transaction, and return the task. Refused answers are audited and waited past."""
+    `then` in the same transaction, and return the task — or the task a command decided and answered the run
+    for. Refused answers are audited and waited past."""
     while True:
+        settled = _settled(process=process, subject_id=subject_id)  # decided while the run was on its way here
+        if settled is not None:
+            return settled
         with unit_of_work() as session:
             now = clock.now()
             key = approvals.waiting_key(session, process=process, subject_id=subject_id)
@@ -226,8 +266,10 @@ def wait_for_any(
                 raise RuntimeError(f"{process} {subject_id}: nothing to wait for")
             form = answer.with_initial_data(description=waiting_markdown(session, waiting, on=clock.today(now)))
         given = _suspended_wait(form, key=key)
-        decided = _settled(process=process, subject_id=subject_id) or _take(
-            given, process=process, subject_id=subject_id, check_for=check_for, then=then
+        decided = (
+            _settled(process=process, subject_id=subject_id)
+            or _recorded(given, process=process, subject_id=subject_id)
+            or _take(given, process=process, subject_id=subject_id, check_for=check_for, then=then)
         )
         # The answer is in the database now, decided or refused; its code is spent either way. Prefect keeps run
         # input readable by anyone who reaches its API: the answer, code included, is not left there.
@@ -306,6 +348,18 @@ def _settled(*, process: str, subject_id: int) -> ApprovalTask | None:
         return task if task is not None and task.status == "decided" else None
 
 
+def _recorded(given: ApprovalInput, *, process: str, subject_id: int) -> ApprovalTask | None:
+    """The task the answer names when it is already decided — a command recorded the decision and then resumed
+    the run with it — else None."""
+    if not given.task:
+        return None
+    with unit_of_work() as session:
+        task = session.get(ApprovalTask, given.task)
+        if task is None or (task.process, task.subject_id, task.status) != (process, subject_id, "decided"):
+            return None
+        return task
+
+
 def _take(
     given: ApprovalInput, *, process: str, subject_id: int, check_for: approvals.CheckFor, then: Then | None
 ) -> ApprovalTask | None:
@@ -325,19 +379,7 @@ def _take(
             approvals.verify_code(
                 task, login=given.approver, code=given.approval_code, secret=get_settings().approval_secret
             )
-            approvals.decide(
-                session,
-                task=task,
-                login=given.approver,
-                action=str(given.payload().get("action")),
-                comment=given.comment,
-                payload=given.payload(),
-                check=check_for(session, task),
-                now=now,
-                on=clock.today(now),
-            )
-            if then is not None:
-                then(session, task, now)
+            record_answer(session, task, given, check_for=check_for, then=then, now=now)
             return task
         except KamflowError as refused:
             session.rollback()

@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 
 from flows.discount import DiscountAnswer, discount_authorization
 from flows.documents import DocumentAnswer, document_approval
-from flows.human import ApprovalInput
+from flows.human import ApprovalInput, Then
 from flows.order_credit import LimitChangeAnswer, OrderCreditAnswer, credit_limit_change, order_credit_check
 from flows.review import credit_review_shard, nightly_credit_review
+from flows.settle import Apply, carry
 from flows.solvency import SolvencyAnswer, solvency_check
 from kamflow import approvals, clock
 from kamflow.credit import limits, orders, solvency
@@ -62,12 +63,14 @@ class Start:
 
 @dataclass(frozen=True)
 class Waits:
-    """How people decide in the process: the answer its human step waits for and the business check on it; the
-    subject once the answer has landed (None while it still waits); and how its overdue tasks are swept — by the
-    shared escalation unless it keeps deadlines of its own."""
+    """How people decide in the process: the answer its human step waits for and the business check on it; how a
+    decided task's answer is carried onto the subject (in the transaction that decides it); the subject once the
+    answer has landed (None while it still waits); and how its overdue tasks are swept — by the shared escalation
+    unless it keeps deadlines of its own."""
 
     answer: type[ApprovalInput]
     check_for: approvals.CheckFor
+    apply: Then
     decided: Callable[[Session, int], View | None]
     sweep: Sweep | None = None
 
@@ -98,9 +101,15 @@ def _credit(
     answer: type[ApprovalInput],
     get: Callable[[Session, int], Row],
     check_answer: Callable[[Row], approvals.Check],
+    apply: Apply,
 ) -> Waits:
     """How people decide in a credit-control process: its subjects show as `kamflow.credit.views` shows them."""
-    return Waits(answer, _check_on(get, check_answer), lambda s, id_: credit_views.decided(s, process, id_))
+    return Waits(
+        answer,
+        _check_on(get, check_answer),
+        carry(apply),
+        lambda s, id_: credit_views.decided(s, process, id_),
+    )
 
 
 def _credit_start(process: str, parameter: str, prepare: Callable[[Session, Any], object]) -> Start:
@@ -140,6 +149,7 @@ PROCESSES: dict[str, Process] = {
             waits=Waits(
                 DiscountAnswer,
                 _check_on(discounts.get, discounts.check_answer),
+                carry(discounts.apply_answer),
                 discount_views.decided,
             ),
         ),
@@ -154,6 +164,7 @@ PROCESSES: dict[str, Process] = {
             waits=Waits(
                 DocumentAnswer,
                 document_answers.check_for,
+                document_answers.apply,
                 lambda session, subject_id: document_views.show(session, subject_id, on=clock.today()),
                 sweep=document_sweep.sweep,
             ),
@@ -162,7 +173,7 @@ PROCESSES: dict[str, Process] = {
             order_credit_check,
             "Every order against the credit limits; a blocked order waits for its release (2.6, 2.8).",
             start=_credit_start(orders.PROCESS, "order", orders.prepare),
-            waits=_credit(orders.PROCESS, OrderCreditAnswer, orders.get, orders.check_answer),
+            waits=_credit(orders.PROCESS, OrderCreditAnswer, orders.get, orders.check_answer, orders.apply_answer),
         ),
         Process(
             credit_limit_change,
@@ -172,13 +183,15 @@ PROCESSES: dict[str, Process] = {
                 "change",
                 lambda session, change: limits.prepare(session, change, on=change.requested_on or clock.today()),
             ),
-            waits=_credit(limits.PROCESS, LimitChangeAnswer, limits.get, limits.check_answer),
+            waits=_credit(limits.PROCESS, LimitChangeAnswer, limits.get, limits.check_answer, limits.apply_answer),
         ),
         Process(
             solvency_check,
             "Customer solvency: ratios, Altman score, payment history, risk class, decision (2.5).",
             start=_credit_start(solvency.PROCESS, "request", solvency.prepare),
-            waits=_credit(solvency.PROCESS, SolvencyAnswer, solvency.get, solvency.check_answer),
+            waits=_credit(
+                solvency.PROCESS, SolvencyAnswer, solvency.get, solvency.check_answer, solvency.apply_answer
+            ),
         ),
         Process(
             approval_deadlines,

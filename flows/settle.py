@@ -3,15 +3,17 @@ waits goes to a person through the shared human step, and the report becomes a m
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
+from sqlalchemy.orm import Session
 
-from flows.human import ApprovalInput, human_step
-from kamflow import approvals, clock
+from flows.human import ApprovalInput, Then, human_step
+from kamflow import approvals, clock, decisions
 from kamflow.db import unit_of_work
 
 
@@ -30,6 +32,17 @@ class Step:
     check: approvals.Check
 
 
+class Apply(Protocol):
+    """How a settled process carries a decided task's answer onto its subject, once; returns the subject."""
+
+    def __call__(self, session: Session, *, subject_id: int, task_id: int, now: dt.datetime) -> Any: ...
+
+
+def carry(apply: Apply) -> Then:
+    """`apply` as the human step runs it, in the transaction that decides the task."""
+    return lambda session, task, now: apply(session, subject_id=task.subject_id, task_id=task.id, now=now)
+
+
 class Request(Protocol):
     """What a process is started with: whoever asks becomes the requester of its task."""
 
@@ -44,13 +57,14 @@ def settle(
     request: Request,
     *,
     submit: Callable[..., Row],
-    apply: Callable[..., Row],
+    apply: Apply,
     step: Callable[[Row], Step],
     answer: type[ApprovalInput],
 ) -> Row:
     """The rules decide on the request (`submit`, once per flow run); a subject that waits goes to a person
-    through the shared human step and their answer is carried over (`apply`); the report becomes a markdown
-    artifact."""
+    through the shared human step and their answer is carried over (`apply`, in the transaction that decides the
+    task — by the flow or by a command — and so once: read again after the wait, it changes nothing); the report
+    becomes a markdown artifact, with the person's decision (what, by whom, when, why) when one decided."""
     with unit_of_work() as session:
         row = submit(session, request=request, flow_run_id=str(flow_run.id), now=clock.now())
         now = step(row)
@@ -64,9 +78,14 @@ def settle(
             requester=request.requester,
             answer=answer,
             check=now.check,
+            then=carry(apply),
         )
         with unit_of_work() as session:
             row = apply(session, subject_id=now.subject_id, task_id=task.id, now=clock.now())
             now = step(row)
-    create_markdown_artifact(key=now.report_key, markdown=now.report, description=now.summary)
+    with unit_of_work() as session:  # decided by a person: here, or by a command before the run came back
+        last = approvals.current(session, process=now.process, subject_id=now.subject_id)
+        verdict = None if last is None else decisions.human(last)
+    report = now.report if verdict is None else f"{now.report}\n\n**Decided:** {verdict.text()}"
+    create_markdown_artifact(key=now.report_key, markdown=report, description=now.summary)
     return row

@@ -19,6 +19,23 @@ from kamflow.models import ApprovalTask, Employee
 Check = Callable[[ApprovalTask, dict[str, Any]], None]
 CheckFor = Callable[[Session, ApprovalTask], Check]
 
+OUTCOMES = {
+    "approve": "APPROVED",
+    "counter": "COUNTERED",
+    "reject": "REJECTED",
+    "release": "RELEASED",
+    "release_with_prepayment": "RELEASED WITH PREPAYMENT",
+    "approve_limit": "LIMIT APPROVED",
+    "prepayment": "PREPAYMENT ONLY",
+    "return": "RETURNED",
+    "revise": "REVISED",
+}
+"""A person's answer (a task's `action`) as its outcome reads."""
+
+
+def outcome(action: str) -> str:
+    return OUTCOMES.get(action, action.upper().replace("_", " "))
+
 
 def current(session: Session, *, process: str, subject_id: int) -> ApprovalTask | None:
     """The latest task of a subject (escalation adds a level; the highest is the live one)."""
@@ -286,10 +303,13 @@ def claim(
         actor, event = by.login, "task_decided"
         detail = {
             "action": action,
+            "outcome": outcome(action),
             "comment": comment,
             "payload": payload,
             "owner": owner,
             "signed": f"{by.login}{on_behalf}",
+            "name": by.full_name,
+            "position": by.position,
         }
     audit.record(
         session, at=now, actor=actor, action=event, subject_type="approval_task", subject_id=task.id, detail=detail

@@ -18,23 +18,6 @@ from kamflow.settings import get_settings
 from kamflow.views import HumanDecision, Person, Waiting
 from rules.engine import Decision
 
-OUTCOMES = {
-    "approve": "APPROVED",
-    "counter": "COUNTERED",
-    "reject": "REJECTED",
-    "release": "RELEASED",
-    "release_with_prepayment": "RELEASED WITH PREPAYMENT",
-    "approve_limit": "LIMIT APPROVED",
-    "prepayment": "PREPAYMENT ONLY",
-    "return": "RETURNED",
-    "revise": "REVISED",
-}
-"""A person's answer (a task's `action`) as its outcome reads."""
-
-
-def outcome(action: str) -> str:
-    return OUTCOMES.get(action, action.upper().replace("_", " "))
-
 
 def figure(payload: dict[str, Any]) -> str | None:
     """The figure a person gave with their answer, as people read it: a percent (a counter-offer) or an amount
@@ -56,7 +39,7 @@ def human(task: ApprovalTask) -> HumanDecision | None:
     if task.actor is None or task.decided_at is None or task.action is None:
         return None
     return HumanDecision(
-        outcome=outcome(task.action),
+        outcome=approvals.outcome(task.action),
         figure=figure(task.payload),
         by=person(task.actor),
         on_behalf_of=None if task.actor_id == task.owner_id else task.owner.login,
@@ -132,7 +115,7 @@ def audit_answer(
     now: dt.datetime,
     **detail: Any,
 ) -> None:
-    """Audit an answer carried onto its subject, with the task and the person's comment."""
+    """Audit an answer carried onto its subject, with the task, its outcome, who gave it and their comment."""
     audit.record(
         session,
         at=now,
@@ -140,5 +123,11 @@ def audit_answer(
         action=action,
         subject_type=subject_type,
         subject_id=subject_id,
-        detail={"task": task.id, "comment": task.comment, **detail},
+        detail={
+            "task": task.id,
+            "outcome": None if task.action is None else approvals.outcome(task.action),
+            "by": None if task.actor is None else person(task.actor).model_dump(),
+            "comment": task.comment,
+            **detail,
+        },
     )

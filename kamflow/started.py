@@ -23,7 +23,7 @@ from kamflow.discounts import PROCESS as DISCOUNTS
 from kamflow.discounts.tables import DiscountRequest
 from kamflow.documents import service as documents
 from kamflow.documents.tables import Document, DocumentStep
-from kamflow.errors import NotFound
+from kamflow.errors import InvalidInput, NotFound
 from kamflow.models import ApprovalTask, Employee
 from kamflow.reports import pct
 from kamflow.settings import get_settings
@@ -216,7 +216,12 @@ def withdraw(
             field="subject_id",
         )
     note = f"withdrawn by {person.login}" + (f": {reason}" if reason else "")
-    for task in approvals.pending(session, process=process, subject_id=subject_id):
+    open_tasks = approvals.pending(session, process=process, subject_id=subject_id)
+    if not open_tasks:  # its run has not opened its task yet: it would open one for a withdrawn subject
+        raise InvalidInput(
+            f"{process} {subject_id} has no task open yet; try again in a moment", field="subject_id"
+        )
+    for task in open_tasks:
         approvals.cancel(session, task, now=now, reason=note)
     if isinstance(row, Document):
         for step in session.scalars(

@@ -13,7 +13,8 @@ from pydantic import AwareDatetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from kamflow.decisions import figure, outcome
+from kamflow.approvals import outcome
+from kamflow.decisions import figure
 from kamflow.models import ApprovalTask, AuditEvent, Employee
 from kamflow.reports import words
 from kamflow.settings import get_settings

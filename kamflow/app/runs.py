@@ -1,20 +1,24 @@
 """Run control for people's commands: start a flow run through its deployment and wait until the domain database
-shows what it did, or resume a waiting run with a person's answer."""
+shows what it did; record a person's answer and resume the run that waited for it; withdraw a request and end
+its run."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any, cast
 from uuid import UUID
 
 from pydantic import BaseModel
 
+from flows.human import record_answer
 from flows.processes import PROCESSES, Decided, decided_view, waits_of
 from flows.runs import cancel_run, deployment_path, resume_waiting, wait_for
 from kamflow import approvals, clock, org, started
 from kamflow.db import unit_of_work
-from kamflow.errors import InvalidInput, NotFound, ServiceUnavailable
-from kamflow.settings import get_settings
+from kamflow.errors import KamflowError, ServiceUnavailable
 from kamflow.views import View
+
+logger = logging.getLogger(__name__)
 
 
 def start_run(deployment: str, parameters: dict[str, Any]) -> str:
@@ -63,38 +67,41 @@ class Answer(BaseModel):
     content: str | None = None
 
 
+RECORDED = "recorded"
+"""What stands for the approval code in the answer a command resumes a run with: the command recorded the
+decision itself (the person's identity proven by the caller), and the run reads only the task the answer names."""
+
+
 def decide(task_id: int, *, login: str, answer: Answer) -> Decided:
-    """Check that `login` may give this answer (writing nothing if not), resume the waiting flow run with it
-    — the same path as the Prefect UI's form — and return the subject as it then stands, with the process it
-    belongs to."""
+    """Record `login`'s answer to the task in the domain database at once — in one transaction the task is
+    decided, with the same checks the flow applies (they may decide it; the process's business check), and the
+    answer is carried onto its subject — and return the subject as it then stands, with the process it belongs
+    to. Then resume the waiting run, which goes on from the recorded decision (the next step of a chain, the
+    report, the end of the run). Writes nothing and raises when the answer may not be given."""
+    now = clock.now()
     with unit_of_work() as session:
         task = approvals.get(session, task_id)
         org.employee(session, login)
-        run_input = {
-            "approver": login,
-            "approval_code": approvals.approval_code(task, login=login, secret=get_settings().approval_secret),
-            "task": task_id,
-            **answer.model_dump(exclude_none=True),
-        }
         waits = waits_of(task)
-        check = waits.check_for(session, task)
-        given = waits.answer.model_validate(run_input)
-        approvals.verify_actor(session, task, login=login, on=clock.today())
-        check(task, given.payload())
-        flow_run_id, refused_before = task.flow_run_id, task.refused_inputs
-        session.rollback()
-    if flow_run_id is None:
-        raise NotFound(f"task {task_id} has no waiting flow run", field="task")
-    resume_waiting(UUID(flow_run_id), run_input=given.model_dump(mode="json"), what=f"task {task_id}")
+        given = waits.answer.model_validate(
+            {"approver": login, "approval_code": RECORDED, "task": task_id, **answer.model_dump(exclude_none=True)}
+        )
+        record_answer(session, task, given, check_for=waits.check_for, then=waits.apply, now=now)
+        shown = decided_view(session, task)
+        flow_run_id = task.flow_run_id
+    assert shown is not None, f"task {task_id} is decided"
+    if flow_run_id is not None:
+        _go_on(UUID(flow_run_id), given.model_dump(mode="json"), what=f"task {task_id}")
+    return shown
 
-    def settled() -> Decided | None:
-        with unit_of_work() as session:
-            now_task = approvals.get(session, task_id)
-            if now_task.refused_inputs > refused_before:
-                raise InvalidInput(f"the flow refused the answer to task {task_id}", field="task")
-            return decided_view(session, now_task)
 
-    return wait_for(f"the answer to task {task_id} to land", settled)
+def _go_on(flow_run_id: UUID, run_input: dict[str, Any], *, what: str) -> None:
+    """Resume the run that waited for a decision already recorded. Were it not waiting any more (cancelled,
+    crashed, or it found the decision on its own before it suspended), the decision stands and that is logged."""
+    try:
+        resume_waiting(flow_run_id, run_input=run_input, what=what)
+    except KamflowError as stuck:
+        logger.warning("%s is decided, but its flow run %s did not resume: %s", what, flow_run_id, stuck.message)
 
 
 def withdraw(process: str, subject_id: int, *, login: str, reason: str) -> Decided:

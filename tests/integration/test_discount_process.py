@@ -1,6 +1,7 @@
 """Discount authorization end to end: the real CLI, a real runner process, a real Prefect API. The flow's logic
 (settle, the human step, refused answers, the CLI's refusals) is tested in process in tests/flows/test_discount.py;
-here a request waits through a kill -9 of every process and is decided exactly once."""
+here a request waits through a kill -9 of every process, is decided exactly once, at once, and its run goes on
+from the decision through the real runner."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import pytest
 
 from kamflow import audit
 from kamflow.db import unit_of_work
-from tests.integration.conftest import Stack, logs
+from tests.integration.conftest import Stack, logs, wait_until
+from tests.integration.test_credit_process import artifact, run_state
 from tests.support import approval_code, kam_and_norm
 
 pytestmark = pytest.mark.integration
@@ -37,9 +39,18 @@ def test_a_waiting_approval_survives_a_restart_of_every_process(live: Stack) -> 
     tasks = live.kamflow("tasks", "--as", view["assignee"], "--json")
     [task] = [t for t in json.loads(tasks.stdout) if t["task_id"] == view["task_id"]]
     assert task["approval_code"] == approval_code(view["task_id"], view["assignee"])
-    done = live.kamflow("decide", str(view["task_id"]), "approve", "--as", view["assignee"], "--json")
+    done = live.kamflow(
+        "decide", str(view["task_id"]), "approve", "--comment", "a key account", "--as", view["assignee"], "--json"
+    )
     assert done.returncode == 0, done.stdout + done.stderr + logs(live.settings.data_dir / "runner.log")
-    assert json.loads(done.stdout)["status"] == "approved"
+    decided = json.loads(done.stdout)
+    assert (decided["status"], decided["verdict"]["outcome"]) == ("approved", "APPROVED")
+    report = wait_until("the run to go on", lambda: artifact(f"discount-request-{view['request_id']}"))
+    assert "**Decided:** APPROVED by " in report and "'a key account'" in report
+    ended = wait_until(
+        "the run to end", lambda: state if (state := run_state(view["flow_run_id"])).is_final() else None
+    )
+    assert ended.is_completed()
     with unit_of_work() as session:
         decisions = [
             e

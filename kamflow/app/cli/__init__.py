@@ -16,6 +16,7 @@ from kamflow.app.cli.credit import credit_app, import_app, order_app
 from kamflow.app.cli.docs import delegate, doc_app, read_text
 from kamflow.app.cli.people import import_employees, login, logout, user_app
 from kamflow.app.cli.reports import report_app, statement
+from kamflow.app.cli.requests import history, requests, withdraw
 from kamflow.app.cli.review import collection_app, review
 from kamflow.app.cli.rules import rules_app
 from kamflow.settings import get_settings
@@ -234,7 +235,7 @@ def decide(
     acting: AsUser = None,
     as_json: Json = False,
 ) -> None:
-    """Decide a waiting task: resumes its flow run with your answer (the same path as the UI form)."""
+    """Decide a waiting task: your decision is recorded at once, and its flow run goes on from it."""
 
     def body() -> View:
         from kamflow.app import identity
@@ -253,6 +254,9 @@ def decide(
     run_command(as_json, body)
 
 
+app.command()(requests)
+app.command()(history)
+app.command()(withdraw)
 app.add_typer(doc_app, name="doc")
 app.add_typer(credit_app, name="credit")
 app.add_typer(order_app, name="order")
