@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,14 +17,17 @@ import pytest
 from sqlalchemy import select
 
 from kamflow import approvals, links, org
+from kamflow.app.runs import Answer, decide, start
 from kamflow.db import unit_of_work
+from kamflow.discounts import PROCESS
+from kamflow.discounts import service as discounts
 from kamflow.discounts.tables import DiscountRequest
 from kamflow.documents import service as documents
 from kamflow.documents import text as document_text
 from kamflow.documents.tables import Signature
 from kamflow.reports import plain
+from kamflow.views import View
 from tests.integration.conftest import Stack, logs
-from tests.integration.test_discount_process import request
 from tests.integration.test_document_process import task_of, write_agreement
 from tests.production.conftest import CHROMIUM, chromium_missing, require
 from tests.production.test_approver_ui import CHROMIUM_FLAGS
@@ -58,6 +62,27 @@ def signed_in(browser: Any, stack: Stack, login: str) -> Any:
     return page
 
 
+def off_loop(work: Callable[[], View]) -> dict[str, Any]:
+    """Run a command's work in a thread of its own: Playwright's sync API keeps an event loop running in this one,
+    where Prefect's sync client would hand back coroutines."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(work).result().model_dump(mode="json")
+
+
+def request(pct: Decimal) -> dict[str, Any]:
+    """C0001's KAM asks a discount (in this process, through the real runner, as `kamflow discount request`)."""
+    kam, _ = kam_and_norm()
+    asked = discounts.DiscountRequestIn(
+        customer="C0001", price_column=3, discount_pct=pct, order_total=Decimal(150000), requester=kam
+    )
+    return off_loop(lambda: start(PROCESS, asked))
+
+
+def approve(task_id: str, login: str) -> dict[str, Any]:
+    """`login` approves a task in this process (as `kamflow decide` does)."""
+    return off_loop(lambda: decide(int(task_id), login=login, answer=Answer(action="approve")))
+
+
 def ok(stack: Stack, *args: str) -> dict[str, Any]:
     done = stack.kamflow(*args, "--json")
     assert done.returncode == 0, done.stdout + done.stderr + logs(stack.settings.data_dir / "runner.log")
@@ -70,7 +95,7 @@ def test_a_head_counters_in_the_browser_and_the_kam_sees_it_while_another_kam_is
     from playwright.sync_api import expect
 
     kam, norm = kam_and_norm()
-    view = request(live, norm + 2)
+    view = request(norm + 2)
     task_id, head = view["task_id"], view["assignee"]
     with unit_of_work() as session:
         head_name = org.employee(session, head).full_name
@@ -114,7 +139,7 @@ def test_a_signed_mail_link_opens_the_task_and_is_dead_after_the_decision(live: 
     from playwright.sync_api import expect
 
     _, norm = kam_and_norm()
-    view = request(live, norm + 1)
+    view = request(norm + 1)
     with unit_of_work() as session:
         task = approvals.get(session, view["task_id"])
         link = links.link_url(
@@ -138,8 +163,8 @@ def test_a_directors_correction_in_the_text_area_becomes_the_signed_version(live
         live, "doc", "submit", write_agreement(live), "--type", "discount_agreement", "--field", "customer=C0001",
         "--as", "kam.north1",
     )  # fmt: skip
-    ok(live, "decide", task_of(view, "head.north"), "approve", "--as", "head.north")
-    view = ok(live, "decide", task_of(view, "credit"), "approve", "--as", "credit")
+    approve(task_of(view, "head.north"), "head.north")
+    view = approve(task_of(view, "credit"), "credit")
     task_id = task_of(view, "commercial")
     page = signed_in(browser, live, "commercial")
     page.goto(f"/tasks/{task_id}")
@@ -165,7 +190,7 @@ def test_a_withdrawn_request_disappears_from_the_heads_inbox(live: Stack, browse
     from playwright.sync_api import expect
 
     kam, norm = kam_and_norm()
-    view = request(live, norm + 1)
+    view = request(norm + 1)
     head = signed_in(browser, live, view["assignee"])
     expect(head.locator(f'a[href="/tasks/{view["task_id"]}"]').first).to_be_visible()
     mine = signed_in(browser, live, kam)
