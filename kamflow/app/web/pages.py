@@ -50,8 +50,6 @@ SHOWN: dict[str, Callable[[Session, int], View]] = {
 }
 """Each process's subject as `kamflow … show` shows it."""
 
-NUMBERS = ("discount_pct", "amount")
-"""The answer fields people type numbers into."""
 HIDDEN_FACTS = {
     *("reasons", "task_id", "assignee", "decided_by", "flow_run_id", "steps", "waiting_for", "diff"),
     *("rules_version", "class_rules_version", "content_hash"),
@@ -64,7 +62,7 @@ def style() -> FileResponse:
 
 
 @router.get("/signin")
-def signin_page(request: Request, why: str = "") -> Response:
+def signin_page(request: Request) -> Response:
     with unit_of_work() as session:
         people = (
             session.execute(
@@ -75,7 +73,7 @@ def signin_page(request: Request, why: str = "") -> Response:
             if get_settings().auth == "demo"
             else []
         )
-    return page(request, "signin.html", me=None, people=people, message=why)
+    return page(request, "signin.html", me=None, people=people, message="")
 
 
 @router.post("/signin")

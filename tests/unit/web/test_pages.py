@@ -272,3 +272,15 @@ def test_under_required_sign_in_a_mail_link_asks_its_person_to_sign_in_and_then_
     form = {"csrf": csrf(client, f"/links/{token}"), "login": "head.north", "password": "kamflow-demo"}
     done = client.post("/signin", data=form, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == f"/tasks/{task.id}"
+
+
+def test_the_session_cookie_is_signed_strict_and_secure_when_the_workspace_is_served_over_https(
+    settings: Settings,
+) -> None:
+    from kamflow.app.server import create_app
+
+    served = settings.model_copy(update={"server_url": "https://kamflow.example.com"})
+    with TestClient(create_app(served), base_url="https://kamflow.example.com") as client:
+        cookie = client.get("/signin").headers["set-cookie"].lower()
+    assert cookie.startswith("kamflow_session=") and "secure" in cookie
+    assert "samesite=strict" in cookie and "httponly" in cookie
