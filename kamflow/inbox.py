@@ -83,10 +83,12 @@ def _discounts(session: Session, ids: Collection[int], number: Number) -> dict[i
     )
     found = {}
     for row in rows:
-        norm = _facts(row.decision).get("norm_pct")
+        facts = _facts(row.decision)
+        norm, overdue = facts.get("norm_pct"), Decimal(facts.get("overdue_amount", 0))
         against = "" if norm is None else f" vs norm {number(norm, None)} %"
+        late = f", {number(overdue, 2)} overdue" if overdue > 0 else ""
         found[row.id] = Subject(
-            customer=row.code, name=row.name, figure=f"asks {number(row.discount_pct, None)} %{against}"
+            customer=row.code, name=row.name, figure=f"asks {number(row.discount_pct, None)} %{against}{late}"
         )
     return found
 

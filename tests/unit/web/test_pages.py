@@ -5,6 +5,7 @@ refused (403, audited) to those the policy keeps out."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -284,3 +285,33 @@ def test_the_session_cookie_is_signed_strict_and_secure_when_the_workspace_is_se
         cookie = client.get("/signin").headers["set-cookie"].lower()
     assert cookie.startswith("kamflow_session=") and "secure" in cookie
     assert "samesite=strict" in cookie and "httponly" in cookie
+
+
+def test_a_discount_for_a_customer_with_overdue_debt_shows_it_in_the_inbox(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    from kamflow import approvals, discounts
+    from kamflow.discounts import service as discount_requests
+    from tests.unit.test_discounts import ask
+
+    row = discount_requests.submit(
+        session, request=ask(session, "C0002", discount_pct="1"), flow_run_id=None, now=NOW
+    )
+    overdue = Decimal(row.decision["facts"]["overdue_amount"])
+    assert overdue > 0  # C0002 is more than 30 days overdue in the demo company
+    task = approvals.open_task(
+        session,
+        process=discounts.PROCESS,
+        subject_id=row.id,
+        title="Discount for C0002",
+        explanation="",
+        role="department_head",
+        requester=row.requester,
+        flow_run_id=None,
+        now=NOW,
+        deadline=settings.approval_deadline,
+    )
+    session.commit()
+    sign_in(client, task.owner.login)
+    line = client.get("/").text.split(f'href="/tasks/{task.id}"', 1)[1].split("</tr>", 1)[0]
+    assert f"{overdue:,.2f} overdue" in line
