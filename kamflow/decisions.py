@@ -33,13 +33,13 @@ def person(employee: Employee) -> Person:
     return Person(login=employee.login, name=employee.full_name, position=employee.position)
 
 
-def human(task: ApprovalTask) -> HumanDecision | None:
-    """The human part of a decided task — what, by whom (for whom), when in the company's timezone, the comment;
-    None when no person decided it."""
+def human(task: ApprovalTask, *, outcome: str | None = None) -> HumanDecision | None:
+    """The human part of a decided task — what (its `outcome`, by default its action's), by whom (for whom), when
+    in the company's timezone, the comment; None when no person decided it."""
     if task.actor is None or task.decided_at is None or task.action is None:
         return None
     return HumanDecision(
-        outcome=approvals.outcome(task.action),
+        outcome=outcome or approvals.outcome(task.action),
         figure=figure(task.payload),
         by=person(task.actor),
         on_behalf_of=None if task.actor_id == task.owner_id else task.owner.login,

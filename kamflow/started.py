@@ -29,6 +29,9 @@ from kamflow.reports import pct
 from kamflow.settings import get_settings
 from kamflow.views import HumanDecision, View
 
+DOCUMENT_APPROVALS = {"agree": "AGREED", "approve": "APPROVED", "acknowledge": "ACKNOWLEDGED"}
+"""A document's `approve` answer by the kind of its step."""
+
 Subject = DiscountRequest | OrderCreditCheck | CreditLimitChange | CreditCheck | Document
 
 
@@ -169,6 +172,7 @@ def started_by(session: Session, login: str, *, on: dt.date | None = None) -> li
             open_task.setdefault(where, task)
         elif task.status == "decided" and task.actor is not None:
             decided[where] = task  # the latest decision
+    steps = documents.steps_of(session, [t for t in decided.values() if t.process == documents.PROCESS])
     delegations = org.delegations_on(session, on=on or clock.today())
     tz = get_settings().tz
     found = []
@@ -188,10 +192,16 @@ def started_by(session: Session, login: str, *, on: dt.date | None = None) -> li
                     opened_at=row.created_at.astimezone(tz),
                     task_id=None if waits is None else waits.id,
                     assignee=None if waits is None else delegations.acting_for(waits.owner).login,
-                    verdict=None if last is None else human(last),
+                    verdict=None if last is None else human(last, outcome=_document_outcome(last, steps)),
                 )
             )
     return sorted(found, key=lambda s: s.opened_at, reverse=True)
+
+
+def _document_outcome(task: ApprovalTask, steps: dict[int, DocumentStep]) -> str | None:
+    """A document's approve as its step calls it (AGREED, APPROVED, ACKNOWLEDGED); None for anything else."""
+    step = steps.get(task.id)
+    return DOCUMENT_APPROVALS[step.kind] if step is not None and task.action == "approve" else None
 
 
 def withdraw(

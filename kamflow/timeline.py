@@ -3,7 +3,7 @@ the company's timezone), what in words, the comment, and the rule-set or documen
 
 Read in one query: the subject's own events and those of its approval tasks, each with the person who acted. A
 person's answer is audited twice — on its task (`task_decided`, with the comment) and where it is carried onto
-the subject (with the task's id, or for a document its step's kind): the history shows it once."""
+the subject (naming the task, or for a document's answer with its step's kind): the history shows it once."""
 
 from __future__ import annotations
 
@@ -18,13 +18,11 @@ from kamflow.decisions import figure
 from kamflow.models import ApprovalTask, AuditEvent, Employee
 from kamflow.reports import words
 from kamflow.settings import get_settings
-from kamflow.started import kind
+from kamflow.started import DOCUMENT_APPROVALS, kind
 from kamflow.views import View
 
 DOCUMENT_ANSWERS = {
-    "document_agree": "AGREED",
-    "document_approve": "APPROVED",
-    "document_acknowledge": "ACKNOWLEDGED",
+    **{f"document_{kind}": outcome for kind, outcome in DOCUMENT_APPROVALS.items()},
     "document_returned": "RETURNED",
     "document_rejected": "REJECTED",
     "document_revised": "REVISED",
@@ -83,11 +81,6 @@ def _comment(event: AuditEvent) -> str:
     return str(event.detail.get("comment") or event.detail.get("reason") or "")
 
 
-def _carries_answer(event: AuditEvent, subject_type: str) -> bool:
-    """An event on the subject that carries a person's answer already shown by its `task_decided`."""
-    return event.subject_type == subject_type and ("task" in event.detail or event.action in DOCUMENT_ANSWERS)
-
-
 def timeline(session: Session, *, process: str, subject_id: int) -> list[Step]:
     """The subject's history, oldest first (NotFound for a process nobody starts)."""
     subject_type = kind(process).subject_type
@@ -105,16 +98,16 @@ def timeline(session: Session, *, process: str, subject_id: int) -> list[Step]:
     ).all()
     tz = get_settings().tz
     steps: list[Step] = []
-    answered: dict[tuple[object, str], int] = {}  # a task_decided's place, by its instant and actor
+    by_task: dict[int, int] = {}  # a task_decided step's place, by its task
+    by_moment: dict[tuple[object, str], int] = {}  # … and by its instant and actor
     for event, person in rows:
-        if _carries_answer(event, subject_type):
-            place = answered.get((event.at, event.actor))
-            if place is not None and event.action in DOCUMENT_ANSWERS:  # the document says which answer it was
+        place = _answer_shown(event, subject_type, by_task, by_moment)
+        if place is not None and steps[place].actor == event.actor:
+            if event.action in DOCUMENT_ANSWERS:  # the document says which answer it was, and of which version
                 decided = steps[place]
                 what = f"{DOCUMENT_ANSWERS[event.action]} {decided.what.split(' ', 1)[1]}"
                 steps[place] = decided.model_copy(update={"what": what, "version": str(event.detail["version"])})
-            if place is not None or "task" in event.detail:
-                continue
+            continue
         version = event.rules_version[:12] if event.rules_version else event.detail.get("version")
         steps.append(
             Step(
@@ -129,5 +122,17 @@ def timeline(session: Session, *, process: str, subject_id: int) -> list[Step]:
             )
         )
         if event.action == "task_decided":
-            answered[(event.at, event.actor)] = len(steps) - 1
+            by_task[event.subject_id] = by_moment[(event.at, event.actor)] = len(steps) - 1
     return steps
+
+
+def _answer_shown(
+    event: AuditEvent, subject_type: str, by_task: dict[int, int], by_moment: dict[tuple[object, str], int]
+) -> int | None:
+    """Where the history already shows the person's answer an event on the subject carries over: the step of its
+    task's `task_decided` (named by the event, or for a document's answer, made at the same instant)."""
+    if event.subject_type != subject_type:
+        return None
+    if "task" in event.detail:
+        return by_task.get(event.detail["task"])
+    return by_moment.get((event.at, event.actor)) if event.action in DOCUMENT_ANSWERS else None

@@ -140,25 +140,23 @@ def _story(company: Any) -> str:
     final = []
     for label, view in results:
         if view.task_id is None or view.assignee is None:  # decided by the rules
-            final.append((label, view, False))
+            final.append((label, view))
             continue
         answer = next(answers)
         with Progress(f"{view.assignee} answers task {view.task_id} (#{view.request_id}): {answer.action}"):
             answered = _shown(decide(view.task_id, login=view.assignee, answer=answer).subject)
-        say(f"    #{answered.request_id} {answered.status.upper()}")
-        final.append((label, answered, True))
+        assert answered.verdict is not None, answered
+        say(f"    #{answered.request_id} {answered.verdict.text()}")
+        final.append((label, answered))
     lines = [
         f"kamflow demo — {company.customers} customers, {company.invoices} invoices; "
         "department heads decide escalations",
         "",
     ]
-    for label, view, escalated in final:
-        how = f"by {view.decided_by}" if escalated else "by the rules"
+    for label, view in final:
         granted = "" if view.granted_pct is None else f", granted {pct(view.granted_pct)}"
-        lines.append(
-            f"#{view.request_id} {view.customer} asked {pct(view.discount_pct)} ({label}): "
-            f"{view.status.upper()} {how}{granted}"
-        )
+        outcome = view.verdict.text() if view.verdict else f"{view.status.upper()} by the rules{granted}"
+        lines.append(f"#{view.request_id} {view.customer} asked {pct(view.discount_pct)} ({label}): {outcome}")
         lines += [f"    {r.rule}: {r.text}" for r in view.reasons]
     settings = get_settings()
     lines += [

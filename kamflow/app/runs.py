@@ -5,6 +5,7 @@ its run."""
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any, cast
 from uuid import UUID
 
@@ -76,8 +77,9 @@ def decide(task_id: int, *, login: str, answer: Answer) -> Decided:
     """Record `login`'s answer to the task in the domain database at once — in one transaction the task is
     decided, with the same checks the flow applies (they may decide it; the process's business check), and the
     answer is carried onto its subject — and return the subject as it then stands, with the process it belongs
-    to. Then resume the waiting run, which goes on from the recorded decision (the next step of a chain, the
-    report, the end of the run). Writes nothing and raises when the answer may not be given."""
+    to. The waiting run is resumed meanwhile, on a thread of its own (a command's process ends once it has; a
+    server goes on serving), and goes on from the recorded decision: the next step of a chain, the report, the end
+    of the run. Writes nothing and raises when the answer may not be given."""
     now = clock.now()
     with unit_of_work() as session:
         task = approvals.get(session, task_id)
@@ -90,8 +92,13 @@ def decide(task_id: int, *, login: str, answer: Answer) -> Decided:
         shown = decided_view(session, task)
         flow_run_id = task.flow_run_id
     assert shown is not None, f"task {task_id} is decided"
-    if flow_run_id is not None:
-        _go_on(UUID(flow_run_id), given.model_dump(mode="json"), what=f"task {task_id}")
+    if flow_run_id is not None:  # not waited for here: the decision is shown as soon as it is recorded
+        threading.Thread(
+            target=_go_on,
+            args=(UUID(flow_run_id), given.model_dump(mode="json")),
+            kwargs={"what": f"task {task_id}"},
+            name=f"resume {flow_run_id}",
+        ).start()
     return shown
 
 

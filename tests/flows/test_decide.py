@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import threading
 from typing import Any, cast
+from uuid import UUID
 
 import pytest
 
 from flows.discount import discount_authorization
 from flows.documents import document_approval
 from flows.processes import Decided
+from flows.runs import wait_for
 from kamflow import audit
 from kamflow.app import runs as run_control
 from kamflow.app.runs import Answer
@@ -41,6 +43,11 @@ def listed(*args: str) -> list[dict[str, Any]]:
     return cast(list[dict[str, Any]], found)
 
 
+def resumed(runs: Runs, run_id: UUID) -> None:
+    """Wait until the decision's run control has resumed the run (it does so beside the decision)."""
+    wait_for("the run to be resumed", lambda: runs.state(run_id).is_scheduled() or None, timeout=30)
+
+
 def test_a_counter_offer_lands_at_once_with_its_human_part_and_the_resumed_run_goes_on_from_it(runs: Runs) -> None:
     _, norm = kam_and_norm()
     counter = plain(norm + 1)
@@ -61,7 +68,7 @@ def test_a_counter_offer_lands_at_once_with_its_human_part_and_the_resumed_run_g
         (event["outcome"], event["comment"]) == ("COUNTERED", "Halfway.") and event["name"] and event["position"]
     )
 
-    assert runs.state(run_id).is_scheduled()  # resumed
+    resumed(runs, run_id)
     state = runs.execute(discount_authorization, run_id)
     assert state.is_completed(), state
     assert state.result().granted_pct == norm + 1
@@ -93,6 +100,7 @@ def test_two_decisions_given_at_once_make_one(runs: Runs) -> None:
     [won] = [r for r in results if isinstance(r, Decided)]
     [lost] = [r for r in results if isinstance(r, InvalidInput)]
     assert lost.field == "task"
+    resumed(runs, run_id)
     [event] = decided_events(view["task_id"])
     expected = "approved" if event["action"] == "approve" else "rejected"
     assert won.model_dump()["status"] == status_of(view["request_id"]) == expected
@@ -114,6 +122,7 @@ def test_a_document_step_decided_by_a_command_lets_the_run_wait_for_the_others_a
     head = task_of(view, "head.south")
     decided = run_control.decide(head, login="head.south", answer=Answer(action="approve", comment="fine"))
     assert [w["assignee"] for w in decided.model_dump()["waiting_for"]] == ["credit"]
+    resumed(runs, run_id)
     assert suspended(runs.execute(document_approval, run_id))  # went on, and waits for the credit controller
     assert len(decided_events(head)) == 1
     sheet = runs.artifact(f"document-{view['document_id']}-approval-sheet")

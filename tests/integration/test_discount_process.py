@@ -8,13 +8,16 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import pytest
+from prefect import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId
 
 from kamflow import audit
 from kamflow.db import unit_of_work
 from tests.integration.conftest import Stack, logs, wait_until
-from tests.integration.test_credit_process import artifact, run_state
+from tests.integration.test_credit_process import run_state
 from tests.support import approval_code, kam_and_norm
 
 pytestmark = pytest.mark.integration
@@ -28,6 +31,16 @@ def request(stack: Stack, pct: Decimal) -> dict[str, Any]:
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr + logs(stack.settings.data_dir / "runner.log")
     return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def report_of(flow_run_id: str) -> str | None:
+    """The report the run published (artifact keys may repeat across the databases one Prefect API serves)."""
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(flow_run_id)])),
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(like_="discount-request-")),
+        )
+    return str(found[0].data) if found else None
 
 
 def test_a_waiting_approval_survives_a_restart_of_every_process(live: Stack) -> None:
@@ -45,7 +58,7 @@ def test_a_waiting_approval_survives_a_restart_of_every_process(live: Stack) -> 
     assert done.returncode == 0, done.stdout + done.stderr + logs(live.settings.data_dir / "runner.log")
     decided = json.loads(done.stdout)
     assert (decided["status"], decided["verdict"]["outcome"]) == ("approved", "APPROVED")
-    report = wait_until("the run to go on", lambda: artifact(f"discount-request-{view['request_id']}"))
+    report = wait_until("the run to go on", lambda: report_of(view["flow_run_id"]))
     assert "**Decided:** APPROVED by " in report and "'a key account'" in report
     ended = wait_until(
         "the run to end", lambda: state if (state := run_state(view["flow_run_id"])).is_final() else None

@@ -92,7 +92,9 @@ def test_a_discount_request_shows_once_its_answer_has_landed(session: Session, s
     shown = view.model_dump(mode="json")  # flat: the task and process, then the subject's own fields
     assert (shown["status"], shown["decided_by"], shown["task_id"]) == ("approved", task.owner.login, None)
     assert shown["process"] == discounts.PROCESS
-    assert view.text().startswith(f"request {row.id} for {row.customer.code}: APPROVED (granted ")
+    assert view.text().startswith(
+        f"request {row.id} for {row.customer.code}: APPROVED by {task.owner.full_name} ("
+    )
 
 
 def decided_order(session: Session) -> tuple[ApprovalTask, str]:

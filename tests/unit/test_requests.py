@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import approvals, org
+from kamflow import approvals, audit, org
 from kamflow.discounts import PROCESS
 from kamflow.discounts import service as discounts
 from kamflow.discounts import views as discount_views
@@ -159,3 +159,23 @@ def test_a_delegate_withdraws_for_the_requester(session: Session) -> None:
     withdraw(session, process=PROCESS, subject_id=row.id, person=stand_in, reason="", now=LATER)
     assert row.status == "withdrawn"
     assert timeline(session, process=PROCESS, subject_id=row.id)[-1].what == f"WITHDRAWN for {row.requester.login}"
+
+
+def test_what_kamflow_does_on_a_subject_naming_its_task_stays_in_the_history(session: Session) -> None:
+    """A re-check's release names the task it closed (no person decided it): the history keeps it."""
+    row, task = escalated(session)
+    approvals.claim(session, task, by=None, action="approve", comment="released", payload={}, now=LATER)
+    audit.record(
+        session,
+        at=LATER,
+        actor="kamflow",
+        action="discount_released_on_recheck",
+        subject_type="discount_request",
+        subject_id=row.id,
+        detail={"task": task.id},
+    )
+    steps = timeline(session, process=PROCESS, subject_id=row.id)
+    assert [s.what for s in steps][-2:] == [
+        f"task {task.id} closed by kamflow: approve",
+        "discount released on recheck",
+    ]

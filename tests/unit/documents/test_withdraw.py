@@ -48,6 +48,7 @@ def test_the_author_withdraws_a_document_in_review_and_nothing_waits_any_more(se
     assert "open" not in {step.status for step in steps}
     [mine] = [s for s in started_by(session, "head.north", on=NOW.date()) if s.process == service.PROCESS]
     assert (mine.subject_id, mine.status, mine.task_id) == (document.id, "withdrawn", None)
+    assert mine.verdict is not None and (mine.verdict.outcome, mine.verdict.by.login) == ("AGREED", "hr")
     history = timeline(session, process=service.PROCESS, subject_id=document.id)
     [agreed] = [step for step in history if step.actor == "hr"]
     assert agreed.what == f"AGREED (task {tasks['hr'].id})" and agreed.comment == "fine by HR"
