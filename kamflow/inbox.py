@@ -65,8 +65,14 @@ class Inbox(View):
         return "\n".join(f"task {line.task_id}: {line.title} — {line.figure}" for line in self.lines)
 
 
-def _facts(decision: dict[str, Any]) -> dict[str, Any]:
-    return dict(decision.get("facts", {}))
+def _fact(column: Any, name: str) -> Any:
+    """One of the rules' facts a decision kept (a decimal's exact text), read in the database: the page needs
+    a figure or two, not every decision's whole JSON."""
+    return column[("facts", name)].as_string().label(name)
+
+
+def _amount(text: str | None) -> Decimal:
+    return Decimal(text or 0)
 
 
 def _discounts(session: Session, ids: Collection[int], number: Number) -> dict[int, Subject]:
@@ -74,7 +80,8 @@ def _discounts(session: Session, ids: Collection[int], number: Number) -> dict[i
         select(
             DiscountRequest.id,
             DiscountRequest.discount_pct,
-            DiscountRequest.decision,
+            _fact(DiscountRequest.decision, "norm_pct"),
+            _fact(DiscountRequest.decision, "overdue_amount"),
             Customer.code,
             Customer.name,
         )
@@ -83,9 +90,8 @@ def _discounts(session: Session, ids: Collection[int], number: Number) -> dict[i
     )
     found = {}
     for row in rows:
-        facts = _facts(row.decision)
-        norm, overdue = facts.get("norm_pct"), Decimal(facts.get("overdue_amount", 0))
-        against = "" if norm is None else f" vs norm {number(norm, None)} %"
+        against = "" if row.norm_pct is None else f" vs norm {number(row.norm_pct, None)} %"
+        overdue = _amount(row.overdue_amount)
         late = f", {number(overdue, 2)} overdue" if overdue > 0 else ""
         found[row.id] = Subject(
             customer=row.code, name=row.name, figure=f"asks {number(row.discount_pct, None)} %{against}{late}"
@@ -95,18 +101,26 @@ def _discounts(session: Session, ids: Collection[int], number: Number) -> dict[i
 
 def _orders(session: Session, ids: Collection[int], number: Number) -> dict[int, Subject]:
     rows = session.execute(
-        select(OrderCreditCheck.id, OrderCreditCheck.decision, Customer.code, Customer.name, Customer.currency)
+        select(
+            OrderCreditCheck.id,
+            *(
+                _fact(OrderCreditCheck.decision, f)
+                for f in ("order_amount", "over_limit_amount", "overdue_amount")
+            ),
+            Customer.code,
+            Customer.name,
+            Customer.currency,
+        )
         .join(Customer, Customer.id == OrderCreditCheck.customer_id)
         .where(OrderCreditCheck.id.in_(ids))
     )
     found = {}
     for row in rows:
-        facts = _facts(row.decision)
-        parts = [f"order {number(facts.get('order_amount', 0), 2)} {row.currency}"]
-        if Decimal(facts.get("over_limit_amount", 0)) > 0:
-            parts.append(f"{number(facts['over_limit_amount'], 2)} over the limit")
-        if Decimal(facts.get("overdue_amount", 0)) > 0:
-            parts.append(f"{number(facts['overdue_amount'], 2)} overdue")
+        parts = [f"order {number(_amount(row.order_amount), 2)} {row.currency}"]
+        if _amount(row.over_limit_amount) > 0:
+            parts.append(f"{number(row.over_limit_amount, 2)} over the limit")
+        if _amount(row.overdue_amount) > 0:
+            parts.append(f"{number(row.overdue_amount, 2)} overdue")
         found[row.id] = Subject(customer=row.code, name=row.name, figure=", ".join(parts))
     return found
 
