@@ -41,7 +41,7 @@ _BIDI = "\u202a-\u202e\u2066-\u2069"
 _LINE_FORBIDDEN = f"\x00-\x1f\x7f-\x9f{_BIDI}"
 _PROSE_FORBIDDEN = f"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}"
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 def _escaped(chars: str) -> str:
@@ -150,7 +150,7 @@ class Amount:
     lt: Decimal | None = None
 
     def ascii_number(self, value: Any) -> Any:
-        if isinstance(value, str) and _PLAIN_NUMBER.fullmatch(value.strip()) is None:
+        if isinstance(value, str) and PLAIN_NUMBER.fullmatch(value.strip()) is None:
             raise PydanticCustomError(
                 "plain_number",
                 "write a plain number with ASCII digits and a dot (e.g. 1250.50), not {given}",
@@ -213,3 +213,25 @@ def read_bounded_text(path: Path, limit: int, *, field: str = "file", what: str 
         return read_bounded(path, limit, field=field, what=what).decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise InvalidInput(f"{path} is not UTF-8: {error.reason} at byte {error.start}", field=field) from None
+
+
+_WRITTEN_NUMBER = re.compile(r"-?[0-9]+([.,][0-9]+)?")
+_GROUPED = re.compile(r"-?[0-9]{1,3}([ .,'\u00a0\u202f][0-9]{3})+([.,][0-9]+)?")
+
+
+def parse_number(text: str, *, field: str) -> Decimal:
+    """A number as people write it, exactly: "12,5" and "12.5" are both Decimal("12.5"); thousands may be grouped
+    by a space, an apostrophe or the other mark ("1.250,50", "1,250.50", "1 250,50"). One mark alone is the decimal
+    mark ("1,250" is 1.25). ASCII digits only; anything else is InvalidInput naming the field."""
+    written = text.strip()
+    if _WRITTEN_NUMBER.fullmatch(written) is None:
+        grouped = _GROUPED.fullmatch(written)
+        if grouped is None or (grouped.group(2) and grouped.group(2)[0] == grouped.group(1)[0]):
+            raise InvalidInput(
+                f"{field}: write a number with digits and a decimal comma or dot (e.g. 12,5 or 12.5), "
+                f"not {written[:40]!r}",
+                field=field,
+            )
+        decimals = grouped.group(2) or ""
+        written = re.sub(r"[^0-9-]", "", written[: len(written) - len(decimals)]) + decimals
+    return Decimal(written.replace(",", "."))

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         "shape); default: http://127.0.0.1:web_port.",
     )
     timezone: str = Field(default="Europe/Madrid", description="Company timezone (IANA name).")
+    decimal_comma: bool = Field(
+        default=False,
+        description="The workspace shows numbers with a decimal comma (1.234,5) instead of a dot (1,234.5); it "
+        "accepts both as people type them.",
+    )
     currency: str = Field(default="EUR", min_length=3, max_length=3, description="Company currency (ISO 4217).")
     rules_dir: Path = Field(default=PROJECT_ROOT / "rules", description="Folder of the rule files.")
     approval_deadline_hours: int = Field(

@@ -91,6 +91,7 @@ class DemoSummary(View):
     rules_version: str
     prefect_home: str
     prefect_ui: str
+    workspace: str
 
     def text(self) -> str:
         lines = [
@@ -112,6 +113,7 @@ class DemoSummary(View):
                 f"Rule set version {self.rules_version[:12]}; every decision is in the audit trail.",
                 f"Flow runs: PREFECT_HOME={self.prefect_home} .venv/bin/prefect flow-run ls",
                 f"Prefect UI on the same data: ./dev kamflow serve, then open {self.prefect_ui}",
+                f"Workspace (inbox, tasks, my requests): ./dev kamflow serve, then open {self.workspace}",
             ]
         )
 
@@ -198,4 +200,5 @@ def _story(company: Any) -> DemoSummary:
         rules_version=final[0][1].rules_version,
         prefect_home=str(settings.prefect_home_dir),
         prefect_ui=settings.api_url.removesuffix("/api"),
+        workspace=f"{settings.web_url}/",
     )

@@ -10,14 +10,14 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import access, clock, customers, org, started
+from kamflow import access, clock, customers, inbox, org, started
 from kamflow.app.identity import acting, keeper
 from kamflow.credit.tables import CreditCheck, CreditLimitChange, OrderCreditCheck
 from kamflow.db import unit_of_work
 from kamflow.discounts.tables import DiscountRequest
 from kamflow.documents import service as documents
 from kamflow.errors import NotFound
-from kamflow.models import AuditEvent, Customer, Employee
+from kamflow.models import ApprovalTask, AuditEvent, Customer, Employee
 from kamflow.review.tables import CollectionTask
 
 T = TypeVar("T")
@@ -76,17 +76,31 @@ def of_decision(as_login: str | None, event_id: int, read: Callable[[Session], T
     return of_customer(as_login, code, f"decision {event_id}", lambda session, _customer: read(session))
 
 
+def see_subject(session: Session, reader: Employee, process: str, subject_id: int, *, what: str) -> None:
+    """Let `reader` see a subject of a process and its history: whoever may see its customer (audited) or its
+    document; NotPermitted if not, NotFound for no such process or subject."""
+    named = started.kind(process).subject_type.replace("_", " ")
+    table = inbox.SUBJECT_TABLES.get(process)
+    if table is None:
+        document = documents.get(session, subject_id)
+        access.see_document(
+            session, reader, document_id=document.id, author_id=document.author_id, process=documents.PROCESS
+        )
+        return
+    owner = session.scalar(select(table.customer_id).where(table.id == subject_id))
+    if owner is None:
+        raise NotFound(f"no {named} {subject_id}", field="subject_id")
+    access.see_customer(session, reader, session.get_one(Customer, owner), what=what, now=clock.now())
+
+
+def see_task(session: Session, reader: Employee, task: ApprovalTask) -> None:
+    """Let `reader` open a task: whoever may see its subject."""
+    see_subject(session, reader, task.process, task.subject_id, what=f"task {task.id}")
+
+
 def of_subject(as_login: str | None, process: str, subject_id: int, read: Callable[[Session], T]) -> T:
-    """`read` something about a process's subject (its history): a document if the reader may see the document,
-    anything else if they may see its customer (audited); NotPermitted if not."""
-    if process == documents.PROCESS:
-        return of_document(as_login, subject_id, read)
-    subject_type = started.kind(process).subject_type
-    table = SUBJECTS[subject_type]
+    """`read` something about a process's subject (its history) if the reader may see it; NotPermitted if not."""
     with unit_of_work() as session:
-        owner = session.scalar(select(table.customer_id).where(table.id == subject_id))
-        if owner is None:
-            raise NotFound(f"no {subject_type.replace('_', ' ')} {subject_id}", field="subject_id")
-        code = session.get_one(Customer, owner).code
-    what = f"history of {process} {subject_id}"
-    return of_customer(as_login, code, what, lambda session, _customer: read(session))
+        what = f"history of {process} {subject_id}"
+        see_subject(session, _reader(session, as_login), process, subject_id, what=what)
+        return read(session)

@@ -1,0 +1,126 @@
+"""Who is signed in to the workspace, and the form token that proves a POST comes from its own pages.
+
+The session is Starlette's signed cookie (server.py). Under KAMFLOW_AUTH=required it holds the personal token
+`kamflow.people.signin` issued at sign-in; every request checks it with `signin.identify`, so an expired or
+revoked token (sign-out, `kamflow user revoke`) ends the session. Under KAMFLOW_AUTH=demo it holds the login the
+person picked, unproven. Each session has its own CSRF token, sent back in a hidden field of every form and
+checked on every POST (403 when it does not match)."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from fastapi import HTTPException, Request
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+from starlette.responses import Response
+
+from kamflow import access, clock, reports
+from kamflow.bounds import PLAIN_NUMBER
+from kamflow.db import unit_of_work
+from kamflow.errors import NotPermitted
+from kamflow.models import Employee
+from kamflow.people import signin
+from kamflow.settings import get_settings
+
+templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))  # autoescapes .html
+
+
+def number(value: Decimal | str | None, places: int | None = None) -> str:
+    """A number as the company writes it (KAMFLOW_DECIMAL_COMMA)."""
+    if value is None or value == "":
+        return "—"
+    return reports.local(value, decimal_comma=get_settings().decimal_comma, places=places)
+
+
+def when(at: Any) -> str:
+    """An instant in the company's timezone, with the zone."""
+    return "—" if at is None else at.astimezone(get_settings().tz).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def fact(value: object) -> str:
+    """A fact as people read it: numbers in the company's way, nothing as a dash."""
+    if value is None:
+        return "—"
+    if isinstance(value, int | float | str) and not isinstance(value, bool) and PLAIN_NUMBER.fullmatch(str(value)):
+        return number(str(value))
+    return str(value)
+
+
+templates.env.filters.update(number=number, when=when, words=reports.words, fact=fact)
+
+
+@dataclass(frozen=True)
+class Me:
+    """The signed-in person, as the pages need them (no database object outlives its transaction)."""
+
+    id: int
+    login: str
+    name: str
+    position: str
+
+
+class SignInNeeded(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(status_code=303, headers={"Location": "/signin"})
+
+
+def csrf_token(request: Request) -> str:
+    """The session's form token, made on first use."""
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def check_csrf(request: Request, sent: str | None) -> None:
+    """Refuse a POST whose form token is not this session's (403)."""
+    kept = request.session.get("csrf")
+    if not (isinstance(kept, str) and sent and hmac.compare_digest(kept, sent)):
+        raise HTTPException(status_code=403, detail="the form has expired or did not come from kamflow: reload it")
+
+
+def me(request: Request) -> Me:
+    """The signed-in person; a redirect to the sign-in page when nobody is, or the token no longer holds."""
+    settings = get_settings()
+    with unit_of_work() as session:
+        if settings.auth == "demo":
+            login = request.session.get("login")
+            person = session.scalar(select(Employee).where(Employee.login == login)) if login else None
+            found: Me | None = _me(person) if person is not None and person.active else None
+        else:
+            who = signin.identify(
+                session, token=request.session.get("token"), as_login=None, on=clock.today(), now=clock.now()
+            )
+            found = None if isinstance(who, signin.Refused) else _me(who.person)
+    if found is None:
+        request.session.pop("token", None)
+        request.session.pop("login", None)
+        raise SignInNeeded
+    return found
+
+
+def _me(person: Employee) -> Me:
+    return Me(person.id, person.login, person.full_name, person.position)
+
+
+def page(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
+    """A page with what every page shows: who is signed in, the form token, the mode."""
+    response: Response = templates.TemplateResponse(
+        request,
+        template,
+        {"csrf": csrf_token(request), "demo": get_settings().auth == "demo", **context},
+        status_code=status_code,
+    )
+    return response
+
+
+def refused(request: Request, error: NotPermitted, who: Me | None) -> Response:
+    """A refusal (audited) as a page: 403."""
+    access.record_refusal(error)
+    return page(request, "refused.html", status_code=403, me=who, message=error.message)

@@ -1,0 +1,265 @@
+"""A person's inbox: every open task they may act on today (their own, and those of whoever they stand in for),
+across all processes, each with what it is about and the figure that decides it. Set-based: one read for the
+tasks and one per process for their subjects, whatever the number of tasks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Collection, Iterable
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kamflow import approvals, reports
+from kamflow.credit import limits, orders, solvency
+from kamflow.credit.tables import CreditCheck, CreditLimitChange, OrderCreditCheck
+from kamflow.discounts import PROCESS as DISCOUNTS
+from kamflow.discounts.tables import DiscountRequest
+from kamflow.documents.service import PROCESS as DOCUMENTS
+from kamflow.documents.tables import Document
+from kamflow.models import ApprovalTask, Customer, Employee
+from kamflow.views import Part, View
+
+Number = Callable[[Decimal | str, int | None], str]
+"""How a number is written for the reader: (value, decimal places or None for as many as it has)."""
+
+SUBJECT_TABLES: dict[str, type[DiscountRequest | OrderCreditCheck | CreditLimitChange | CreditCheck]] = {
+    DISCOUNTS: DiscountRequest,
+    orders.PROCESS: OrderCreditCheck,
+    limits.PROCESS: CreditLimitChange,
+    solvency.PROCESS: CreditCheck,
+}
+"""The processes whose subject belongs to a customer, with the subject's table."""
+
+
+class Subject(Part):
+    """What a task is about: a customer (code and name) or a document (its title), and the figure that decides."""
+
+    customer: str | None
+    name: str
+    figure: str
+
+
+class InboxLine(Part):
+    task_id: int
+    process: str
+    title: str
+    customer: str | None
+    subject: str
+    figure: str
+    requester: str
+    opened_at: dt.datetime
+    due_at: dt.datetime
+    overdue: bool
+    level: int
+    owner: str
+    delegated: bool
+
+
+class Inbox(View):
+    lines: list[InboxLine]
+
+    def text(self) -> str:
+        return "\n".join(f"task {line.task_id}: {line.title} — {line.figure}" for line in self.lines)
+
+
+def _fact(column: Any, name: str) -> Any:
+    """One of the rules' facts a decision kept (a decimal's exact text), read in the database: the page needs
+    a figure or two, not every decision's whole JSON."""
+    return column[("facts", name)].as_string().label(name)
+
+
+def _amount(text: str | None) -> Decimal:
+    return Decimal(text or 0)
+
+
+def _discounts(session: Session, ids: Collection[int], number: Number) -> dict[int, Subject]:
+    rows = session.execute(
+        select(
+            DiscountRequest.id,
+            DiscountRequest.discount_pct,
+            _fact(DiscountRequest.decision, "norm_pct"),
+            _fact(DiscountRequest.decision, "overdue_amount"),
+            Customer.code,
+            Customer.name,
+        )
+        .join(Customer, Customer.id == DiscountRequest.customer_id)
+        .where(DiscountRequest.id.in_(ids))
+    )
+    found = {}
+    for row in rows:
+        against = "" if row.norm_pct is None else f" vs norm {number(row.norm_pct, None)} %"
+        overdue = _amount(row.overdue_amount)
+        late = f", {number(overdue, 2)} overdue" if overdue > 0 else ""
+        found[row.id] = Subject(
+            customer=row.code, name=row.name, figure=f"asks {number(row.discount_pct, None)} %{against}{late}"
+        )
+    return found
+
+
+def _orders(session: Session, ids: Collection[int], number: Number) -> dict[int, Subject]:
+    rows = session.execute(
+        select(
+            OrderCreditCheck.id,
+            *(
+                _fact(OrderCreditCheck.decision, f)
+                for f in ("order_amount", "over_limit_amount", "overdue_amount")
+            ),
+            Customer.code,
+            Customer.name,
+            Customer.currency,
+        )
+        .join(Customer, Customer.id == OrderCreditCheck.customer_id)
+        .where(OrderCreditCheck.id.in_(ids))
+    )
+    found = {}
+    for row in rows:
+        parts = [f"order {number(_amount(row.order_amount), 2)} {row.currency}"]
+        if _amount(row.over_limit_amount) > 0:
+            parts.append(f"{number(row.over_limit_amount, 2)} over the limit")
+        if _amount(row.overdue_amount) > 0:
+            parts.append(f"{number(row.overdue_amount, 2)} overdue")
+        found[row.id] = Subject(customer=row.code, name=row.name, figure=", ".join(parts))
+    return found
+
+
+def _limits(session: Session, ids: Collection[int], number: Number) -> dict[int, Subject]:
+    rows = session.execute(
+        select(
+            CreditLimitChange.id,
+            CreditLimitChange.category,
+            CreditLimitChange.old_limit,
+            CreditLimitChange.new_limit,
+            Customer.code,
+            Customer.name,
+        )
+        .join(Customer, Customer.id == CreditLimitChange.customer_id)
+        .where(CreditLimitChange.id.in_(ids))
+    )
+
+    def limit(value: Decimal | None) -> str:
+        return "no limit" if value is None else number(value, 2)
+
+    return {
+        row.id: Subject(
+            customer=row.code,
+            name=row.name,
+            figure=f"{reports.words(row.category)} limit {limit(row.old_limit)} → {limit(row.new_limit)}",
+        )
+        for row in rows
+    }
+
+
+def _solvency(session: Session, ids: Collection[int], number: Number) -> dict[int, Subject]:
+    rows = session.execute(
+        select(CreditCheck.id, CreditCheck.risk_class, CreditCheck.proposed_limit, Customer.code, Customer.name)
+        .join(Customer, Customer.id == CreditCheck.customer_id)
+        .where(CreditCheck.id.in_(ids))
+    )
+    return {
+        row.id: Subject(
+            customer=row.code,
+            name=row.name,
+            figure=f"risk class {row.risk_class}, proposed limit {number(row.proposed_limit, 2)}",
+        )
+        for row in rows
+    }
+
+
+def _documents(session: Session, ids: Collection[int], number: Number) -> dict[int, Subject]:
+    rows = session.execute(
+        select(Document.id, Document.title, Document.doc_type, Document.version).where(Document.id.in_(ids))
+    )
+    return {
+        row.id: Subject(
+            customer=None, name=row.title, figure=f"{reports.words(row.doc_type)}, version {row.version}"
+        )
+        for row in rows
+    }
+
+
+SUBJECTS: dict[str, Callable[[Session, Collection[int], Number], dict[int, Subject]]] = {
+    DISCOUNTS: _discounts,
+    orders.PROCESS: _orders,
+    limits.PROCESS: _limits,
+    solvency.PROCESS: _solvency,
+    DOCUMENTS: _documents,
+}
+
+
+def subjects(session: Session, tasks: Iterable[ApprovalTask], number: Number) -> dict[tuple[str, int], Subject]:
+    """What each task is about, one read per process."""
+    by_process: dict[str, set[int]] = {}
+    for task in tasks:
+        by_process.setdefault(task.process, set()).add(task.subject_id)
+    found: dict[tuple[str, int], Subject] = {}
+    for process, ids in by_process.items():
+        for subject_id, subject in SUBJECTS[process](session, ids, number).items():
+            found[process, subject_id] = subject
+    return found
+
+
+Sort = Literal["due", "opened", "level", "process"]
+
+
+def inbox(
+    session: Session,
+    person: Employee,
+    *,
+    on: dt.date,
+    now: dt.datetime,
+    number: Number,
+    process: str | None = None,
+    search: str = "",
+    overdue_only: bool = False,
+    sort: Sort = "due",
+) -> Inbox:
+    """The person's open tasks, filtered and sorted as asked, overdue ones first."""
+    tasks = approvals.pending_for(session, person, on=on)
+    if process:
+        tasks = [task for task in tasks if task.process == process]
+    about = subjects(session, tasks, number)
+    asked_by = {t.requester_id for t in tasks}
+    requesters = {
+        row.id: row.full_name
+        for row in session.execute(select(Employee.id, Employee.full_name).where(Employee.id.in_(asked_by)))
+    }
+    lines = []
+    for task in tasks:
+        subject = about.get((task.process, task.subject_id), Subject(customer=None, name="", figure=""))
+        lines.append(
+            InboxLine(
+                task_id=task.id,
+                process=task.process,
+                title=task.title,
+                customer=subject.customer,
+                subject=subject.name,
+                figure=subject.figure,
+                requester=requesters[task.requester_id],
+                opened_at=task.created_at,
+                due_at=task.due_at,
+                overdue=task.due_at < now,
+                level=task.level,
+                owner=task.owner.login,
+                delegated=task.owner_id != person.id,
+            )
+        )
+    wanted = search.strip().casefold()
+    if wanted:
+        lines = [
+            line
+            for line in lines
+            if wanted in f"{line.title} {line.customer or ''} {line.subject} {line.requester}".casefold()
+        ]
+    if overdue_only:
+        lines = [line for line in lines if line.overdue]
+    keys: dict[str, Callable[[InboxLine], Any]] = {
+        "due": lambda line: line.due_at,
+        "opened": lambda line: line.opened_at,
+        "level": lambda line: -line.level,
+        "process": lambda line: line.process,
+    }
+    lines.sort(key=lambda line: (not line.overdue, keys[sort](line), line.task_id))
+    return Inbox(lines=lines)
