@@ -181,10 +181,10 @@ def _story(company: Any) -> DemoSummary:
             Answer(action="reject", comment="Settle the overdue invoices first."),
         ]
     )
-    final = []
+    final: list[tuple[str, DiscountView, bool]] = []
     for label, view in results:
         if view.task_id is None or view.assignee is None:  # decided by the rules
-            final.append((label, view))
+            final.append((label, view, False))
             continue
         answer = next(answers)
         with Progress(f"{view.assignee} answers task {view.task_id} (#{view.request_id}): {answer.action}"):
