@@ -40,8 +40,8 @@ class Settings(BaseSettings):
     )
     server_url: str | None = Field(
         default=None,
-        description="kamflow's server as people reach it (links in mail; the CLI's server in the production "
-        "shape); default: http://127.0.0.1:web_port.",
+        description="kamflow's server as people reach it (links in mail). Set without a database URL, it makes "
+        "this a client machine: people's commands go to that server over HTTP. Default: http://127.0.0.1:web_port.",
     )
     timezone: str = Field(default="Europe/Madrid", description="Company timezone (IANA name).")
     currency: str = Field(default="EUR", min_length=3, max_length=3, description="Company currency (ISO 4217).")
@@ -162,6 +162,11 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def client_mode(self) -> bool:
+        """A client machine: people's commands go to kamflow's server (`server_url`); it holds no database URL."""
+        return self.server_url is not None and self.database_url is None
 
     @property
     def db_url(self) -> str:

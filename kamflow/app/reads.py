@@ -1,6 +1,6 @@
 """What people's commands read, through the access policy: the reader is the person the command acts as (signed
-in, or named in the demo mode); each read is checked by `kamflow.access` in the transaction that reads, and a
-read of a customer's credit data is audited there."""
+in, or named in the demo mode), proven once by the command and given here; each read is checked by
+`kamflow.access` in the transaction that reads, and a read of a customer's credit data is audited there."""
 
 from __future__ import annotations
 
@@ -10,37 +10,39 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import access, clock, customers, org
+from kamflow import access, clock, customers
 from kamflow.app.identity import acting, keeper
 from kamflow.credit.tables import CreditCheck, CreditLimitChange, OrderCreditCheck
 from kamflow.db import unit_of_work
 from kamflow.discounts.tables import DiscountRequest
 from kamflow.documents import service as documents
 from kamflow.models import AuditEvent, Customer, Employee
+from kamflow.people.signin import Acting
 from kamflow.review.tables import CollectionTask
 
 T = TypeVar("T")
 
 
-def _reader(session: Session, as_login: str | None) -> Employee:
-    return org.employee(session, acting(as_login).login)
+def _reader(session: Session, who: Acting) -> Employee:
+    """The reader as this session knows them (the access policy compares people of one session)."""
+    return session.get_one(Employee, who.person.id)
 
 
-def of_customer(as_login: str | None, code: str, what: str, read: Callable[[Session, Customer], T]) -> T:
+def of_customer(who: Acting, code: str, what: str, read: Callable[[Session, Customer], T]) -> T:
     """`read` the customer's data if the reader may see it (audited: who, when, what); NotPermitted if not."""
     with unit_of_work() as session:
         client = customers.by_code(session, code)
-        access.see_customer(session, _reader(session, as_login), client, what=what, now=clock.now())
+        access.see_customer(session, _reader(session, who), client, what=what, now=clock.now())
         return read(session, client)
 
 
-def of_document(as_login: str | None, document_id: int, read: Callable[[Session], T]) -> T:
+def of_document(who: Acting, document_id: int, read: Callable[[Session], T]) -> T:
     """`read` the document if the reader may see it; NotPermitted if not."""
     with unit_of_work() as session:
         document = documents.get(session, document_id)
         access.see_document(
             session,
-            _reader(session, as_login),
+            _reader(session, who),
             document_id=document.id,
             author_id=document.author_id,
             process=documents.PROCESS,
@@ -60,7 +62,8 @@ SUBJECTS: dict[str, type[Subject]] = {
 
 
 def of_decision(as_login: str | None, event_id: int, read: Callable[[Session], T]) -> T:
-    """`read` a stored decision if the reader may see its customer (audited); one about no customer, an admin's."""
+    """`read` a stored decision if the reader may see its customer (audited); one about no customer, an admin's
+    (anyone's while no admin can sign in yet, so the reader is proven only when that is asked)."""
     with unit_of_work() as session:
         event = session.get(AuditEvent, event_id)
         table = SUBJECTS.get(event.subject_type) if event is not None else None
@@ -72,4 +75,4 @@ def of_decision(as_login: str | None, event_id: int, read: Callable[[Session], T
         keeper(as_login)
         with unit_of_work() as session:
             return read(session)
-    return of_customer(as_login, code, f"decision {event_id}", lambda session, _customer: read(session))
+    return of_customer(acting(as_login), code, f"decision {event_id}", lambda session, _customer: read(session))

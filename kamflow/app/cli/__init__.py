@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import Field
 
 from kamflow.app.cli.audit import audit_app
-from kamflow.app.cli.common import AsUser, CustomerOption, Json, id_argument, listing, run_command
+from kamflow.app.cli.common import AsUser, CustomerOption, Json, id_argument, on_server, run_command, run_op
 from kamflow.app.cli.credit import credit_app, import_app, order_app
 from kamflow.app.cli.docs import delegate, doc_app, read_text
 from kamflow.app.cli.people import import_employees, login, logout, user_app
@@ -19,7 +18,6 @@ from kamflow.app.cli.reports import report_app, statement
 from kamflow.app.cli.review import collection_app, review
 from kamflow.app.cli.rules import rules_app
 from kamflow.settings import get_settings
-from kamflow.views import View
 
 app = typer.Typer(
     help="kamflow: approvals and credit control for key accounts.",
@@ -30,25 +28,6 @@ discount_app = typer.Typer(
     help="Discount authorization (price-list columns, norms, promotions).", no_args_is_help=True
 )
 app.add_typer(discount_app, name="discount")
-
-
-class TaskLine(View):
-    """A pending approval task as `kamflow tasks` lists it for the acting user."""
-
-    task_id: int
-    process: str
-    subject_id: int
-    title: str
-    owner: str
-    due_at: str
-    level: int
-    approval_code: str
-    delegated: bool = Field(description="The acting user holds it for its owner (a delegation).")
-
-    def text(self) -> str:
-        owner = f", for {self.owner}" if self.delegated else ""
-        due = f"(due {self.due_at[:16]}{owner})"
-        return f"task {self.task_id}: {self.title} {due} — approval code {self.approval_code}"
 
 
 @app.command()
@@ -98,6 +77,7 @@ def serve() -> None:
     from kamflow.app import serve as serving
     from kamflow.app import server
 
+    on_server()
     serving.stop_on_signals()
     settings = get_settings()
     serving.configure(settings)
@@ -133,28 +113,8 @@ def discount_request(
     as_json: Json = False,
 ) -> None:
     """Ask for a discount: the rules approve, reject, or escalate it to the department head."""
-
-    def body() -> View:
-        from kamflow.app import identity
-        from kamflow.app.runs import start
-        from kamflow.discounts import PROCESS
-        from kamflow.discounts.service import DiscountRequestIn
-
-        return start(
-            PROCESS,
-            DiscountRequestIn.model_validate(
-                {
-                    "customer": customer,
-                    "price_column": column,
-                    "discount_pct": discount_pct,
-                    "order_total": order_total,
-                    "note": note,
-                    "requester": identity.acting(acting).login,
-                }
-            ),
-        )
-
-    run_command(as_json, body)
+    asked = {"customer": customer, "column": column, "discount_pct": discount_pct, "order_total": order_total}
+    run_op("discount request", asked | {"note": note}, acting, as_json)
 
 
 @discount_app.command("show")
@@ -164,49 +124,13 @@ def discount_show(
     as_json: Json = False,
 ) -> None:
     """Show a discount request, its decision and reasons (to those who may see its customer)."""
-
-    def body() -> View:
-        from kamflow.app import reads
-        from kamflow.db import unit_of_work
-        from kamflow.discounts import service, views
-
-        with unit_of_work() as session:
-            code = service.get(session, request_id).customer.code
-        what = f"discount request {request_id}"
-        return reads.of_customer(acting, code, what, lambda session, _customer: views.view(session, request_id))
-
-    run_command(as_json, body)
+    run_op("discount show", {"request_id": request_id}, acting, as_json)
 
 
 @app.command()
 def tasks(acting: AsUser = None, as_json: Json = False) -> None:
     """The acting user's pending approval tasks: their own and those delegated to them."""
-
-    def body() -> list[TaskLine]:
-        from kamflow import approvals, clock, org
-        from kamflow.app import identity
-        from kamflow.db import unit_of_work
-
-        login = identity.acting(acting).login
-        with unit_of_work() as session:
-            me = org.employee(session, login)
-            secret = get_settings().approval_secret
-            return [
-                TaskLine(
-                    task_id=t.id,
-                    process=t.process,
-                    subject_id=t.subject_id,
-                    title=t.title,
-                    owner=t.owner.login,
-                    due_at=t.due_at.isoformat(),
-                    level=t.level,
-                    approval_code=approvals.approval_code(t, login=me.login, secret=secret),
-                    delegated=t.owner_id != me.id,
-                )
-                for t in approvals.pending_for(session, me, on=clock.today())
-            ]
-
-    run_command(as_json, body, listing("no pending tasks"))
+    run_op("tasks", {}, acting, as_json)
 
 
 @app.command()
@@ -235,22 +159,14 @@ def decide(
     as_json: Json = False,
 ) -> None:
     """Decide a waiting task: resumes its flow run with your answer (the same path as the UI form)."""
-
-    def body() -> View:
-        from kamflow.app import identity
-        from kamflow.app.runs import Answer
-        from kamflow.app.runs import decide as resume
-
-        content = None if file is None else read_text(file)
-        return resume(
-            task_id,
-            login=identity.acting(acting).login,
-            answer=Answer(
-                action=action, discount_pct=discount_pct, amount=amount, comment=comment, content=content
-            ),
-        )
-
-    run_command(as_json, body)
+    answer = {
+        "task": task_id,
+        "action": action,
+        "discount_pct": discount_pct,
+        "amount": amount,
+        "comment": comment,
+    }
+    run_op("decide", lambda: answer | {"content": None if file is None else read_text(file)}, acting, as_json)
 
 
 app.add_typer(doc_app, name="doc")

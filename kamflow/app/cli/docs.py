@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from pydantic import BaseModel, ConfigDict, Field
 
-from kamflow.app.cli.common import AsUser, Json, id_argument, run_command
+from kamflow.app.cli.common import AsUser, Json, id_argument, run_command, run_op
 from kamflow.bounds import Line, read_bounded_text
 from kamflow.errors import InvalidInput
 from kamflow.models import Delegation
@@ -112,24 +112,19 @@ def doc_revise(
 @doc_app.command("show")
 def doc_show(document_id: DocId, acting: AsUser = None, as_json: Json = False) -> None:
     """A document: status, version and hash, the current round's steps and who it waits for."""
-    from kamflow import clock
-    from kamflow.app import reads
-    from kamflow.documents import views
-
-    run_command(
-        as_json,
-        lambda: reads.of_document(acting, document_id, lambda s: views.show(s, document_id, on=clock.today())),
-    )
+    run_op("doc show", {"document_id": document_id}, acting, as_json)
 
 
 @doc_app.command("sheet")
 def doc_sheet(document_id: DocId, acting: AsUser = None, as_json: Json = False) -> None:
     """The approval sheet (Markdown): APPROVED and AGREED blocks, each signature with its date and version hash."""
-    from kamflow.app import reads
+    from kamflow.app import identity, reads
     from kamflow.documents import views
 
     def body() -> dict[str, object]:
-        sheet = reads.of_document(acting, document_id, lambda s: views.sheet_markdown(s, document_id))
+        sheet = reads.of_document(
+            identity.acting(acting), document_id, lambda s: views.sheet_markdown(s, document_id)
+        )
         return {"document_id": document_id, "markdown": sheet}
 
     run_command(as_json, body, lambda r: str(r["markdown"]))
@@ -138,10 +133,7 @@ def doc_sheet(document_id: DocId, acting: AsUser = None, as_json: Json = False) 
 @doc_app.command("acks")
 def doc_acks(document_id: DocId, acting: AsUser = None, as_json: Json = False) -> None:
     """The acknowledgment journal of the effective version: who has acknowledged it and who has not."""
-    from kamflow.app import reads
-    from kamflow.documents import views
-
-    run_command(as_json, lambda: reads.of_document(acting, document_id, lambda s: views.acks(s, document_id)))
+    run_op("doc acks", {"document_id": document_id}, acting, as_json)
 
 
 def delegate(

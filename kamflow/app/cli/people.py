@@ -186,7 +186,10 @@ def login(login: LoginArgument, password_stdin: PasswordStdin = False, as_json: 
         return sign_in(login, _password(password_stdin, confirm=False))
 
     run_command(
-        as_json, body, lambda r: f"signed in as {r['login']} until {r['expires_at']} (token in {r['token_file']})"
+        as_json,
+        body,
+        lambda r: f"signed in as {r['login']} until {r['expires_at']} (token in {r['token_file']})",
+        anywhere=True,
     )
 
 
@@ -199,7 +202,10 @@ def logout(as_json: Json = False) -> None:
         return {"signed_out": sign_out()}
 
     run_command(
-        as_json, body, lambda r: f"signed out {r['signed_out']}" if r["signed_out"] else "no token to revoke"
+        as_json,
+        body,
+        lambda r: f"signed out {r['signed_out']}" if r["signed_out"] else "no token to revoke",
+        anywhere=True,
     )
 
 

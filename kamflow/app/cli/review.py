@@ -10,13 +10,13 @@ from uuid import UUID
 import typer
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kamflow.app.cli.common import AsOf, AsUser, CustomerArgument, Json, id_argument, listing, run_command
+from kamflow.app.cli.common import AsOf, AsUser, CustomerArgument, Json, id_argument, run_command, run_op
 from kamflow.review import MAX_SHARDS
 from kamflow.types import Day, Note
 from kamflow.views import View
 
 if TYPE_CHECKING:
-    from kamflow.review.views import CollectionTaskView, ReviewView
+    from kamflow.review.views import ReviewView
 
 collection_app = typer.Typer(
     help="Collection: the KAM's tasks from the nightly credit review, promises to pay, disputed invoices.",
@@ -136,20 +136,7 @@ def review(
 @collection_app.command("tasks")
 def collection_tasks(acting: AsUser = None, as_json: Json = False) -> None:
     """Your open collection tasks (and those of people you stand in for), soonest first."""
-
-    def body() -> list[CollectionTaskView]:
-        from kamflow import clock, org
-        from kamflow.app import identity
-        from kamflow.db import unit_of_work
-        from kamflow.review import collection
-        from kamflow.review.views import task_view
-
-        login = identity.acting(acting).login
-        with unit_of_work() as session:
-            me = org.employee(session, login)
-            return [task_view(task, code) for task, code in collection.tasks_for(session, me, on=clock.today())]
-
-    run_command(as_json, body, listing("no open collection tasks"))
+    run_op("collection tasks", {}, acting, as_json)
 
 
 @collection_app.command("done")
