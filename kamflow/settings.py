@@ -38,6 +38,10 @@ class Settings(BaseSettings):
         le=65535,
         description="Port of kamflow's own server (workspace, HTTP API) on loopback.",
     )
+    web_host: str = Field(
+        default="127.0.0.1",
+        description="Address `kamflow server` listens on (loopback unless a proxy or other machines reach it).",
+    )
     server_url: str | None = Field(
         default=None,
         description="kamflow's server as people reach it (links in mail). Set without a database URL, it makes "

@@ -45,13 +45,17 @@ def perform(name: str, params: dict[str, Any], as_login: str | None, *, settings
     return _post(f"/ops/{name}", body, token=identity.token_in_use(settings), settings=settings)
 
 
-def sign_in(login: str, password: str, *, settings: Settings) -> tuple[str, str]:
-    """A new token from the server for a login and password: (token, expires_at)."""
+def sign_in(login: str, password: str, *, settings: Settings | None = None) -> dict[str, str]:
+    """`kamflow login` on a client machine: the server issues the token, kept here in the token file."""
+    settings = settings or get_settings()
     issued = _post("/login", {"login": login, "password": password}, token=None, settings=settings)
-    return str(issued["token"]), str(issued["expires_at"])
+    return identity.keep(settings, login, str(issued["token"]), str(issued["expires_at"]))
 
 
-def sign_out(token: str, *, settings: Settings) -> str | None:
-    """The server revokes the token; whose it was."""
-    revoked = _post("/logout", {}, token=token, settings=settings)
+def sign_out(*, settings: Settings | None = None) -> str | None:
+    """`kamflow logout` on a client machine: the server revokes the token in use; the token file is deleted."""
+    settings = settings or get_settings()
+    token = identity.token_in_use(settings)
+    revoked = _post("/logout", {}, token=token, settings=settings) if token else {}
+    settings.token_path.unlink(missing_ok=True)
     return None if revoked.get("signed_out") is None else str(revoked["signed_out"])

@@ -123,16 +123,14 @@ def revoke(token: str, *, settings: Settings | None = None) -> str | None:
 
 
 def sign_in(login: str, password: str, *, settings: Settings | None = None) -> dict[str, str]:
-    """A new token for the person, from this process or from kamflow's server (client mode), kept in the token
-    file."""
+    """A new token for the person, kept in the token file."""
     settings = settings or get_settings()
-    if settings.client_mode:
-        from kamflow.app import client
+    issued = issue(login, password, settings=settings)
+    return keep(settings, login, issued.token, issued.expires_at.isoformat(timespec="seconds"))
 
-        token, expires_at = client.sign_in(login, password, settings=settings)
-    else:
-        issued = issue(login, password, settings=settings)
-        token, expires_at = issued.token, issued.expires_at.isoformat(timespec="seconds")
+
+def keep(settings: Settings, login: str, token: str, expires_at: str) -> dict[str, str]:
+    """Keep a token in the token file: what `kamflow login` says."""
     path = _keep_token(settings, token)
     return {"login": login, "expires_at": expires_at, "token_file": str(path)}
 
@@ -141,14 +139,7 @@ def sign_out(*, settings: Settings | None = None) -> str | None:
     """Revoke the token in use (KAMFLOW_TOKEN, else the token file's) and delete the file; whose it was."""
     settings = settings or get_settings()
     token = _token(settings)
-    holder = None
-    if token:
-        if settings.client_mode:
-            from kamflow.app import client
-
-            holder = client.sign_out(token, settings=settings)
-        else:
-            holder = revoke(token, settings=settings)
+    holder = revoke(token, settings=settings) if token else None
     settings.token_path.unlink(missing_ok=True)
     return holder
 

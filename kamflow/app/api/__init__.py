@@ -76,7 +76,7 @@ def login(given: Credentials) -> dict[str, str] | JSONResponse:
     return {
         "login": issued.person.login,
         "token": issued.token,
-        "expires_at": issued.expires_at.isoformat("seconds"),
+        "expires_at": issued.expires_at.isoformat(timespec="seconds"),
     }
 
 

@@ -91,6 +91,20 @@ def serve() -> None:
 
 
 @app.command()
+def server() -> None:
+    """Run kamflow's own server alone, in the foreground (the production shape's API server): the HTTP API that
+    client machines' commands reach and the workspace, on KAMFLOW_WEB_HOST:KAMFLOW_WEB_PORT, with the database and
+    the secret key of this machine; the Prefect server and its workers run the flows. Stop with Ctrl-C."""
+    from kamflow.app import server as serving
+
+    def body() -> str:
+        serving.run(get_settings())
+        return "kamflow's server stopped"
+
+    run_command(False, body, str)
+
+
+@app.command()
 def demo() -> None:
     """Run the main job end to end on embedded defaults and print a summary."""
 
