@@ -35,16 +35,27 @@ def init(
     demo: Annotated[bool, typer.Option("--demo", help="Fill an empty database with the demo company.")] = False,
     customers: Annotated[int, typer.Option(min=1, max=1_000_000, help="Demo customers.")] = 200,
     seed: Annotated[int, typer.Option(help="Demo seed: the same seed gives the same data.")] = 7,
+    app_role: Annotated[
+        str | None,
+        typer.Option(help="PostgreSQL: the role the application connects as; granted rows, never the tables."),
+    ] = None,
+    read_role: Annotated[str | None, typer.Option(help="PostgreSQL: a role for reports, granted reads.")] = None,
     as_json: Json = False,
 ) -> None:
-    """Create or upgrade the domain database (Alembic head); with --demo, fill it with the demo company."""
+    """Create or upgrade the domain database (Alembic head), as the role that owns the tables; with --demo, fill it
+    with the demo company; with --app-role/--read-role, grant those roles what they need on the tables."""
 
     def body() -> dict[str, Any]:
+        from sqlalchemy.engine import make_url
+
         from kamflow import clock, migrate
 
         settings = get_settings()
         migrate.upgrade(settings)
-        result: dict[str, Any] = {"database": settings.db_url, "migrated": "head"}
+        if app_role or read_role:
+            migrate.grant_roles(settings, app=app_role, reader=read_role)
+        shown = make_url(settings.db_url).render_as_string(hide_password=True)
+        result: dict[str, Any] = {"database": shown, "migrated": "head"}
         if demo:
             from kamflow.db import get_engine, unit_of_work
             from kamflow.demo_data import generate, give_demo_passwords
