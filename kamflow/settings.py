@@ -189,6 +189,16 @@ class Settings(BaseSettings):
         return (self.server_url or f"http://127.0.0.1:{self.web_port}").rstrip("/")
 
 
+def private_file(path: Path) -> Path:
+    """A file only its owner reads and writes (600), made empty if missing, in a folder only its owner opens (700)
+    when made here; one made before by a looser umask is tightened. For what holds people's data or secrets: the
+    databases, the logs."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.chmod(path, 0o600)
+    return path
+
+
 _current: list[Settings] = []
 
 
