@@ -7,14 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import BaseModel, ConfigDict, Field
 
 from kamflow.app.cli.common import AsUser, Json, id_argument, run_command, run_op
-from kamflow.bounds import Line, read_bounded_text
+from kamflow.bounds import read_bounded_text
 from kamflow.errors import InvalidInput
-from kamflow.models import Delegation
 from kamflow.settings import get_settings
-from kamflow.types import Day, Login
 from kamflow.views import View
 
 doc_app = typer.Typer(
@@ -28,18 +25,6 @@ TextFile = Annotated[Path, typer.Argument(help="The text, Markdown with sections
 def read_text(path: Path) -> str:
     """A document's text: at most the `max_document_bytes` setting, UTF-8."""
     return read_bounded_text(path, get_settings().max_document_bytes, what="the document")
-
-
-class DelegationRequest(BaseModel):
-    """`kamflow delegate`'s input."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    from_: Login = Field(alias="from")
-    to: Login
-    from_date: Day
-    to_date: Day
-    order_ref: Annotated[str, Line(Delegation.order_ref)]
 
 
 def _fields(pairs: list[str]) -> dict[str, str]:
@@ -147,21 +132,5 @@ def delegate(
 ) -> None:
     """Name a delegate for an absence (clause 1.4): their pending and new tasks go to the delegate within the
     window and come back after it. Self-delegation and cycles are refused."""
-
-    def body() -> View:
-        from kamflow.app import identity
-        from kamflow.app.documents import delegate as record
-
-        given = DelegationRequest.model_validate(
-            {"from": frm, "to": to, "from_date": from_date, "to_date": to_date, "order_ref": order_ref}
-        )
-        return record(
-            acting=identity.acting(acting).login,
-            frm=given.from_,
-            to=given.to,
-            valid_from=given.from_date,
-            valid_to=given.to_date,
-            order_ref=given.order_ref,
-        )
-
-    run_command(as_json, body)
+    order = {"from": frm, "to": to, "from_date": from_date, "to_date": to_date, "order_ref": order_ref}
+    run_op("delegate", order, acting, as_json)

@@ -11,6 +11,7 @@ from kamflow.app import reads
 from kamflow.app.ops import op
 from kamflow.app.runs import Answer
 from kamflow.bounds import parse_date
+from kamflow.delegation import DelegationIn
 from kamflow.people.signin import Acting
 from kamflow.types import Id
 from kamflow.views import View
@@ -203,3 +204,13 @@ def collection_tasks(who: Acting, _: Nothing) -> list[View]:
     with unit_of_work() as session:
         me = session.get_one(Employee, who.person.id)
         return [task_view(task, code) for task, code in collection.tasks_for(session, me, on=clock.today())]
+
+
+@op("delegate", DelegationIn)
+def delegate(who: Acting, given: DelegationIn) -> View:
+    """Name a delegate for an absence (clause 1.4): recorded and audited."""
+    from kamflow import delegation
+    from kamflow.db import unit_of_work
+
+    with unit_of_work() as session:
+        return delegation.record(session, given, acting=who.login, now=clock.now())
