@@ -20,6 +20,7 @@ from kamflow.people import passwords
 from kamflow.settings import Settings
 from tests.conftest import NOW
 from tests.support import approval_code
+from tests.unit.credit.test_orders import blocked_order
 from tests.unit.people.conftest import PASSWORD, events
 from tests.unit.test_processes import waiting_discount
 
@@ -115,3 +116,16 @@ def test_bad_params_are_400_naming_the_field_and_an_unknown_operation_404(api: T
     unknown = perform(api, "drop tables", token)
     assert unknown.status_code == 404 and unknown.json()["field"] == "operation"
     assert {"tasks", "decide", "discount request", "credit exposure"} <= set(api.get("/api/ops").json())
+
+
+def test_an_order_is_shown_to_those_who_may_see_its_customer(
+    api: TestClient, required: Settings, session: Session
+) -> None:
+    check = blocked_order(session)
+    session.commit()
+    refused = perform(api, "order show", token_of(api, "kam.south1"), check_id=check.id)
+    assert refused.status_code == 403 and refused.json()["field"] == "customer"
+    shown = perform(api, "order show", token_of(api, "credit"), check_id=check.id)
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["data"]["check_id"] == check.id and shown.json()["data"]["status"] == "blocked"
+    assert shown.json()["text"].strip()
