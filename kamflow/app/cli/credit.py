@@ -19,7 +19,6 @@ from kamflow.app.cli.common import (
     run_command,
     run_op,
 )
-from kamflow.views import View
 
 credit_app = typer.Typer(help="Credit control: solvency checks, exposure and credit limits.", no_args_is_help=True)
 limit_app = typer.Typer(help="Credit limits: base, temporary and sub-limits.", no_args_is_help=True)
@@ -53,17 +52,8 @@ def credit_check(
     as_json: Json = False,
 ) -> None:
     """Check a customer's solvency: ratios, Altman score, payment history → risk class and decision."""
-
-    def body() -> View:
-        from kamflow.app import identity
-        from kamflow.app.runs import start
-        from kamflow.credit.solvency import PROCESS, SolvencyCheckIn
-
-        request = {"customer": customer, "purpose": purpose, "order_amount": order_amount}
-        requester = identity.acting(acting).login
-        return start(PROCESS, SolvencyCheckIn.model_validate({**request, "requester": requester}))
-
-    run_command(as_json, body)
+    asked = {"customer": customer, "purpose": purpose, "order_amount": order_amount}
+    run_op("credit check", asked, acting, as_json)
 
 
 @credit_app.command("exposure")
@@ -97,25 +87,8 @@ def limit_set(
 ) -> None:
     """Set a credit limit, or clear it with --none. Above the rules' threshold (and to clear one) it waits for
     approval; once in force, the customer's blocked orders are re-checked."""
-
-    def body() -> View:
-        from kamflow.app import identity
-        from kamflow.app.runs import start
-        from kamflow.credit.limits import PROCESS, LimitChangeIn
-        from kamflow.errors import InvalidInput
-
-        if (amount is None) != clear:
-            raise InvalidInput("give either the new limit or --none (no limit)", field="amount")
-
-        request = {"customer": customer, "amount": amount, "until": until, "category": category}
-        return start(
-            PROCESS,
-            LimitChangeIn.model_validate(
-                {**request, "confirm": confirm, "reason": reason, "requester": identity.acting(acting).login}
-            ),
-        )
-
-    run_command(as_json, body)
+    asked = {"customer": customer, "amount": amount, "clear": clear, "until": until, "category": category}
+    run_op("credit limit set", asked | {"confirm": confirm, "reason": reason}, acting, as_json)
 
 
 @order_app.command("submit")

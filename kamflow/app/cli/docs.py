@@ -8,11 +8,10 @@ from typing import Annotated
 
 import typer
 
-from kamflow.app.cli.common import AsUser, Json, id_argument, run_command, run_op
+from kamflow.app.cli.common import AsUser, Json, id_argument, run_op
 from kamflow.bounds import read_bounded_text
 from kamflow.errors import InvalidInput
 from kamflow.settings import get_settings
-from kamflow.views import View
 
 doc_app = typer.Typer(
     help="Internal documents: submit a draft into its approval chain, revise it, read its sheet.",
@@ -53,26 +52,10 @@ def doc_submit(
 ) -> None:
     """Submit a draft: its type's chain starts (the draft must have the type's sections and fields)."""
 
-    def body() -> View:
-        from kamflow.app import identity
-        from kamflow.app.runs import start
-        from kamflow.documents.service import PROCESS
-        from kamflow.documents.submission import DocumentIn
+    def draft() -> dict[str, object]:
+        return {"doc_type": doc_type, "title": title, "content": read_text(file), "fields": _fields(field or [])}
 
-        return start(
-            PROCESS,
-            DocumentIn.model_validate(
-                {
-                    "doc_type": doc_type,
-                    "title": title,
-                    "content": read_text(file),
-                    "author": identity.acting(acting).login,
-                    "fields": _fields(field or []),
-                }
-            ),
-        )
-
-    run_command(as_json, body)
+    run_op("doc submit", draft, acting, as_json)
 
 
 @doc_app.command("revise")
@@ -85,13 +68,10 @@ def doc_revise(
 ) -> None:
     """The author's new version of a returned document; the chain asks everyone again, showing the diff."""
 
-    def body() -> View:
-        from kamflow.app import identity
-        from kamflow.app.documents import revise
+    def revision() -> dict[str, object]:
+        return {"document_id": document_id, "content": read_text(file), "comment": comment}
 
-        return revise(document_id, login=identity.acting(acting).login, content=read_text(file), comment=comment)
-
-    run_command(as_json, body)
+    run_op("doc revise", revision, acting, as_json)
 
 
 @doc_app.command("show")
@@ -103,16 +83,7 @@ def doc_show(document_id: DocId, acting: AsUser = None, as_json: Json = False) -
 @doc_app.command("sheet")
 def doc_sheet(document_id: DocId, acting: AsUser = None, as_json: Json = False) -> None:
     """The approval sheet (Markdown): APPROVED and AGREED blocks, each signature with its date and version hash."""
-    from kamflow.app import identity, reads
-    from kamflow.documents import views
-
-    def body() -> dict[str, object]:
-        sheet = reads.of_document(
-            identity.acting(acting), document_id, lambda s: views.sheet_markdown(s, document_id)
-        )
-        return {"document_id": document_id, "markdown": sheet}
-
-    run_command(as_json, body, lambda r: str(r["markdown"]))
+    run_op("doc sheet", {"document_id": document_id}, acting, as_json)
 
 
 @doc_app.command("acks")

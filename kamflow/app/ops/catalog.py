@@ -13,7 +13,7 @@ from kamflow.app.runs import Answer
 from kamflow.bounds import parse_date
 from kamflow.delegation import DelegationIn
 from kamflow.people.signin import Acting
-from kamflow.types import Id
+from kamflow.types import Id, Note
 from kamflow.views import View
 
 
@@ -214,3 +214,152 @@ def delegate(who: Acting, given: DelegationIn) -> View:
 
     with unit_of_work() as session:
         return delegation.record(session, given, acting=who.login, now=clock.now())
+
+
+class SolvencyAsk(Params):
+    customer: str
+    purpose: str = "request"
+    order_amount: str = "0"
+
+
+@op("credit check", SolvencyAsk)
+def credit_check(who: Acting, given: SolvencyAsk) -> View:
+    """A customer's solvency check: ratios, Altman score, payment history → risk class and decision."""
+    from kamflow.app.runs import start
+    from kamflow.credit.solvency import PROCESS, SolvencyCheckIn
+
+    return start(PROCESS, SolvencyCheckIn.model_validate(given.model_dump() | {"requester": who.login}))
+
+
+class LimitAsk(Params):
+    customer: str
+    amount: str | None = None
+    clear: bool = False
+    until: str | None = None
+    category: str = "total"
+    confirm: bool = False
+    reason: str = ""
+
+
+@op("credit limit set", LimitAsk)
+def credit_limit_set(who: Acting, given: LimitAsk) -> View:
+    """A new credit limit, or none (`clear`): at once, or once approved."""
+    from kamflow.app.runs import start
+    from kamflow.credit.limits import PROCESS, LimitChangeIn
+    from kamflow.errors import InvalidInput
+
+    if (given.amount is None) != given.clear:
+        raise InvalidInput("give either the new limit or --none (no limit)", field="amount")
+    asked = given.model_dump(exclude={"clear"}) | {"requester": who.login}
+    return start(PROCESS, LimitChangeIn.model_validate(asked))
+
+
+class DocumentAsk(Params):
+    doc_type: str
+    title: str | None = None
+    content: str
+    fields: dict[str, str] = Field(default_factory=dict)
+
+
+@op("doc submit", DocumentAsk)
+def doc_submit(who: Acting, given: DocumentAsk) -> View:
+    """A draft submitted into its type's approval chain."""
+    from kamflow.app.runs import start
+    from kamflow.documents.service import PROCESS
+    from kamflow.documents.submission import DocumentIn
+
+    return start(PROCESS, DocumentIn.model_validate(given.model_dump() | {"author": who.login}))
+
+
+class Revision(Params):
+    document_id: Id
+    content: str
+    comment: str = ""
+
+
+@op("doc revise", Revision)
+def doc_revise(who: Acting, given: Revision) -> View:
+    """The author's new version of a returned document; the chain asks everyone again."""
+    from kamflow.app.documents import revise
+
+    return revise(given.document_id, login=who.login, content=given.content, comment=given.comment)
+
+
+class Sheet(View):
+    """A document's approval sheet (Markdown)."""
+
+    document_id: int
+    markdown: str
+
+    def text(self) -> str:
+        return self.markdown
+
+
+@op("doc sheet", DocumentId)
+def doc_sheet(who: Acting, given: DocumentId) -> View:
+    """The approval sheet: APPROVED and AGREED blocks, each signature with its date and version hash."""
+    from kamflow.documents import views
+
+    sheet = reads.of_document(who, given.document_id, lambda s: views.sheet_markdown(s, given.document_id))
+    return Sheet(document_id=given.document_id, markdown=sheet)
+
+
+class CollectionDoneIn(Params):
+    """`kamflow collection done`'s input."""
+
+    task_id: Id
+    note: Note = Field(default="", description="What was done (audited).")
+
+
+@op("collection done", CollectionDoneIn)
+def collection_done(who: Acting, given: CollectionDoneIn) -> View:
+    """A collection task carried out today; a dunning level then counts as carried out."""
+    from kamflow.db import unit_of_work
+    from kamflow.models import Customer
+    from kamflow.review import collection
+    from kamflow.review.views import task_view
+
+    with unit_of_work() as session:
+        task = collection.complete_task(
+            session, task_id=given.task_id, login=who.login, note=given.note, on=clock.today(), now=clock.now()
+        )
+        return task_view(task, session.get_one(Customer, task.customer_id).code)
+
+
+class PromiseAsk(Params):
+    customer: str
+    amount: str
+    date: str
+
+
+@op("collection promise", PromiseAsk)
+def collection_promise(who: Acting, given: PromiseAsk) -> View:
+    """A customer's promise to pay: the next reviews hold the dunning level until the date."""
+    from kamflow.db import unit_of_work
+    from kamflow.review import collection
+    from kamflow.review.views import promise_view
+
+    promise = collection.PromiseIn.model_validate(
+        {"customer": given.customer, "amount": given.amount, "promised_for": given.date, "recorded_by": who.login}
+    )
+    with unit_of_work() as session:
+        row = collection.record_promise(session, promise, on=clock.today(), now=clock.now())
+        return promise_view(row, promise.customer)
+
+
+class HoldAsk(Params):
+    invoice: str
+    reason: str = "disputed"
+    release: bool = False
+
+
+@op("collection hold", HoldAsk)
+def collection_hold(who: Acting, given: HoldAsk) -> View:
+    """A disputed invoice put on hold (no dunning for it), or its hold released."""
+    from kamflow.db import unit_of_work
+    from kamflow.review import collection
+    from kamflow.review.views import hold_view
+
+    hold = collection.HoldIn.model_validate(given.model_dump() | {"placed_by": who.login})
+    with unit_of_work() as session:
+        return hold_view(collection.hold_invoice(session, hold, on=clock.today(), now=clock.now()), hold.invoice)

@@ -4,6 +4,7 @@ audited as the CLI's are; the answer carries the views' data and their text."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from kamflow import org
+from kamflow import clock, customers, org
 from kamflow.app.server import create_app
 from kamflow.db import unit_of_work
 from kamflow.discounts import service as discounts
@@ -129,3 +130,16 @@ def test_an_order_is_shown_to_those_who_may_see_its_customer(
     assert shown.status_code == 200, shown.text
     assert shown.json()["data"]["check_id"] == check.id and shown.json()["data"]["status"] == "blocked"
     assert shown.json()["text"].strip()
+
+
+def test_a_promise_to_pay_is_recorded_by_the_customers_kam_alone(api: TestClient, required: Settings) -> None:
+    next_week = (clock.today() + dt.timedelta(days=7)).isoformat()
+    promise = {"customer": "C0002", "amount": "1250.00", "date": next_week}
+    with unit_of_work() as session:
+        kam, other = customers.by_code(session, "C0002").kam.login, "kam.south1"
+    assert kam != other
+    refused = perform(api, "collection promise", token_of(api, other), **promise)
+    assert refused.status_code == 403 and refused.json()["field"] == "requester", refused.text
+    recorded = perform(api, "collection promise", token_of(api, kam), **promise)
+    assert recorded.status_code == 200, recorded.text
+    assert recorded.json()["data"]["customer"] == "C0002" and "1250.00" in recorded.json()["text"]
