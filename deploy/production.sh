@@ -107,6 +107,7 @@ export KAMFLOW_AUTH=required
 export KAMFLOW_DATA_DIR=$STATE/kamflow
 export KAMFLOW_PREFECT_API_URL=$API_URL
 export KAMFLOW_WEB_PORT=$WEB_PORT
+export KAMFLOW_SERVER_URL=$KAMFLOW_URL
 export PREFECT_API_URL=$API_URL
 export PREFECT_API_AUTH_STRING=$API_AUTH_STRING
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
@@ -421,5 +422,5 @@ case "$cmd" in
   env) [ -f "$CLIENT_ENV" ] || die "no $CLIENT_ENV: run \`$SELF up\` first"; cat "$CLIENT_ENV" ;;
   server-env) [ -f "$SERVER_ENV" ] || die "no $SERVER_ENV: run \`$SELF up\` first"; cat "$SERVER_ENV" ;;
   _supervise) supervise "$1" ;;
-  *) sed -n '2,29p' "$0"; exit 2 ;;
+  *) sed -n '2,28p' "$0"; exit 2 ;;
 esac
