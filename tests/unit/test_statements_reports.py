@@ -5,7 +5,6 @@ field, exits with its code and writes no file."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from kamflow import export, ledger
+from kamflow import clock, export, ledger
 from kamflow.app.cli import app
 from kamflow.credit import policy as credit_policy
 from kamflow.credit.facts import money
@@ -106,7 +105,7 @@ def test_the_statement_as_pdf_and_xlsx_opens_and_closes_on_the_open_invoices(
     closing = rows[-1]
     assert closing[2].value == "closing balance"
     assert Decimal(str(closing[6].value)) == owed and closing[6].number_format == export.MONEY_FORMAT
-    assert closing[0].is_date and closing[0].value.date() == dt.date.today()
+    assert closing[0].is_date and closing[0].value.date() == clock.today()  # the company's today
     invoice = next(row for row in rows if row[2].value == "invoice")
     assert isinstance(invoice[4].value, int | float) and invoice[3].is_date
 
