@@ -7,12 +7,16 @@ file: its hash looked up with its person, by a unique index) and, interleaved, w
 person looked up by login, unproven) and with the identity check left out altogether (the login given to the
 command's body unchecked, as before sign-in), and prints the median of each and the differences. It also times the
 check alone, and the check on the minute it writes the token's last_used_at.
+
+Then the same `tasks` through kamflow's HTTP API on loopback (the real server, uvicorn in a thread): the client
+mode's round trip (`POST /api/ops/tasks` with the bearer token, JSON back) against the command in process.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import socket
 import statistics
 import tempfile
 import time
@@ -20,14 +24,14 @@ from collections.abc import Callable
 from pathlib import Path
 from unittest import mock
 
+import httpx
 from typer.testing import CliRunner
 
 from kamflow import clock, migrate, org
-from kamflow.app import identity
+from kamflow.app import identity, server
 from kamflow.app.cli import app
 from kamflow.db import get_engine, unit_of_work
 from kamflow.demo_data import generate
-from kamflow.models import Employee
 from kamflow.people import tokens
 from kamflow.people.signin import Acting
 from kamflow.settings import Settings, use_settings
@@ -70,9 +74,12 @@ def main() -> None:
 
         return run
 
+    with unit_of_work(required) as session:
+        person = org.employee(session, LOGIN)
+
     def unchecked(as_login: str | None, *, settings: Settings | None = None) -> Acting:
-        """The command's person without any check: the login as given."""
-        return Acting(Employee(login=as_login or LOGIN))
+        """The command's person without any check: as given."""
+        return Acting(person)
 
     def without_check() -> None:
         with mock.patch.object(identity, "acting", unchecked):
@@ -101,6 +108,23 @@ def main() -> None:
     print(f"  overhead of the token check            {overhead:+7.2f} ms per command")
     print(f"  ... against the demo mode              {command_ms['required'] - command_ms['demo']:+7.2f} ms")
     print(f"the check alone: {check_ms:.2f} ms; on the minute it writes last_used_at: {touch_ms:.2f} ms")
+
+    with socket.socket() as probe:  # a free loopback port
+        probe.bind(("127.0.0.1", 0))
+        served = required.model_copy(update={"web_port": probe.getsockname()[1]})
+    use_settings(served)
+    with server.running(served), httpx.Client(base_url=served.web_url) as client:
+        headers = {"Authorization": f"Bearer {token}"}
+
+        def over_http() -> None:
+            answer = client.post("/api/ops/tasks", json={"params": {}}, headers=headers)
+            assert answer.status_code == 200, answer.text
+
+        for _ in range(20):
+            over_http()
+        api_ms = median_ms(runs, over_http)
+    print(f"tasks through the HTTP API (loopback round trip, token checked on the server): {api_ms:.2f} ms")
+    print(f"  ... against the command in process: {api_ms - command_ms['required']:+.2f} ms")
 
 
 if __name__ == "__main__":

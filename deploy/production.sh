@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # kamflow's production shape on one machine, on loopback: a private PostgreSQL cluster holding the domain
-# database (kamflow) and the Prefect server's (prefect), the Prefect server with API authentication, the
-# process work pool `kamflow` with every deployment of deploy/prefect.yaml, and N supervised process workers.
+# database (kamflow) and the Prefect server's (prefect), the Prefect server with API authentication, kamflow's
+# own server (the HTTP API people's commands reach, KAMFLOW_AUTH=required), the process work pool `kamflow` with
+# every deployment of deploy/prefect.yaml, and N supervised process workers. Only the servers and the workers
+# hold the database credentials and the secret key; the client settings hold neither.
 #
 #   deploy/production.sh up [--demo]   start what is not running (--demo: fill a new domain database with
 #                                      the demo company); safe to repeat; a restart keeps every waiting run
 #   deploy/production.sh down          stop workers (and the flow runs they hold), server, PostgreSQL
 #   deploy/production.sh status        one line per part; exit 0 only if everything runs
 #   deploy/production.sh env           the client settings: eval "$(deploy/production.sh env)"
+#   deploy/production.sh server-env    the server machine's settings, for operators' commands run beside the
+#                                      database (import, review, audit verify): never hand these to clients
 # On several machines (deploy/README.md), with PREFECT_API_URL, PREFECT_API_AUTH_STRING (and, for workers,
 # KAMFLOW_DATABASE_URL and KAMFLOW_SECRET_KEY) pointing at the server machine:
 #   deploy/production.sh deploy        the work pool, every deployment, the crash detection
@@ -17,11 +21,13 @@
 #   KAMFLOW_PROD_DIR [data/production]  state: PostgreSQL data, logs, pid files, secrets (mode 600)
 #   KAMFLOW_PG_PORT [55433]             PostgreSQL on 127.0.0.1
 #   KAMFLOW_PREFECT_PORT [4200]         Prefect server and UI on 127.0.0.1
+#   KAMFLOW_WEB_PORT [8040]             kamflow's server (HTTP API, workspace) on 127.0.0.1
 #   KAMFLOW_WORKERS [2]                 process workers, each running at most KAMFLOW_WORKER_LIMIT [2] runs
 #   KAMFLOW_WORKER_POLL_SECONDS [5]     how often a worker asks for scheduled runs
 #   KAMFLOW_HEARTBEAT_SECONDS [30]      flow run heartbeat (Prefect's minimum is 30)
 #   KAMFLOW_CRASH_AFTER_SECONDS [90]    a running flow run silent this long is marked Crashed
 set -euo pipefail
+umask 077  # every file made here (secrets, settings, logs, databases) is its owner's alone
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SELF=$ROOT/deploy/production.sh
@@ -29,6 +35,7 @@ STATE=${KAMFLOW_PROD_DIR:-$ROOT/data/production}
 [ "${STATE:0:1}" = / ] || STATE=$PWD/$STATE
 PG_PORT=${KAMFLOW_PG_PORT:-55433}
 PREFECT_PORT=${KAMFLOW_PREFECT_PORT:-4200}
+WEB_PORT=${KAMFLOW_WEB_PORT:-8040}
 WORKERS=${KAMFLOW_WORKERS:-2}
 WORKER_LIMIT=${KAMFLOW_WORKER_LIMIT:-2}
 POLL_SECONDS=${KAMFLOW_WORKER_POLL_SECONDS:-5}
@@ -41,7 +48,11 @@ PGHOME=$STATE/postgres
 PGDATA=$PGHOME/data
 SECRETS=$STATE/secrets.env
 CLIENT_ENV=$STATE/kamflow.env
+SERVER_ENV=$STATE/server.env
 API_URL=http://127.0.0.1:$PREFECT_PORT/api
+KAMFLOW_URL=http://127.0.0.1:$WEB_PORT
+APP_ROLE=kamflow_app
+READ_ROLE=kamflow_read
 POOL=kamflow
 ZOMBIE_AUTOMATION="kamflow: mark silent runs crashed"
 
@@ -63,35 +74,55 @@ as_pg() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# Secrets are made once; a name a newer release needs is added to an existing file.
 secrets() {
-  if [ ! -f "$SECRETS" ]; then
-    (
-      umask 077
-      "$VENV/bin/python" - > "$SECRETS" <<'EOF'
-import secrets
-for name in ("PG_SUPER_PASSWORD", "PG_KAMFLOW_PASSWORD", "PG_PREFECT_PASSWORD"):
-    print(f"{name}={secrets.token_hex(16)}")
-print(f"API_AUTH_STRING=kamflow:{secrets.token_hex(24)}")
-print(f"KAMFLOW_SECRET_KEY={secrets.token_hex(32)}")
+  "$VENV/bin/python" - "$SECRETS" <<'EOF'
+import pathlib, secrets, sys
+path = pathlib.Path(sys.argv[1])
+kept = path.read_text() if path.exists() else ""
+wanted = {
+    "PG_SUPER_PASSWORD": secrets.token_hex(16),
+    "PG_KAMFLOW_PASSWORD": secrets.token_hex(16),
+    "PG_APP_PASSWORD": secrets.token_hex(16),
+    "PG_READ_PASSWORD": secrets.token_hex(16),
+    "PG_PREFECT_PASSWORD": secrets.token_hex(16),
+    "API_AUTH_STRING": f"kamflow:{secrets.token_hex(24)}",
+    "KAMFLOW_SECRET_KEY": secrets.token_hex(32),
+}
+missing = "".join(f"{name}={value}\n" for name, value in wanted.items() if f"\n{name}=" not in "\n" + kept)
+if missing:
+    with path.open("a") as out:
+        out.write(missing)
 EOF
-    )
-  fi
   # shellcheck disable=SC1090
   source "$SECRETS"
 }
 
-write_client_env() {
-  (
-    umask 077
-    cat > "$CLIENT_ENV" <<EOF
-export KAMFLOW_DATABASE_URL=postgresql+psycopg://kamflow:$PG_KAMFLOW_PASSWORD@127.0.0.1:$PG_PORT/kamflow
+# The servers' and workers' settings: the application's database role and the secret key.
+write_server_env() {
+  cat > "$SERVER_ENV" <<EOF
+export KAMFLOW_DATABASE_URL=postgresql+psycopg://$APP_ROLE:$PG_APP_PASSWORD@127.0.0.1:$PG_PORT/kamflow
+export KAMFLOW_SECRET_KEY=$KAMFLOW_SECRET_KEY
+export KAMFLOW_AUTH=required
+export KAMFLOW_DATA_DIR=$STATE/kamflow
 export KAMFLOW_PREFECT_API_URL=$API_URL
+export KAMFLOW_WEB_PORT=$WEB_PORT
+export KAMFLOW_SERVER_URL=$KAMFLOW_URL
 export PREFECT_API_URL=$API_URL
 export PREFECT_API_AUTH_STRING=$API_AUTH_STRING
-export KAMFLOW_SECRET_KEY=$KAMFLOW_SECRET_KEY
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
 EOF
-  )
+}
+
+# People's machines: kamflow's server and the Prefect UI; no database URL, no secret key.
+write_client_env() {
+  cat > "$CLIENT_ENV" <<EOF
+export KAMFLOW_SERVER_URL=$KAMFLOW_URL
+export KAMFLOW_AUTH=required
+export PREFECT_API_URL=$API_URL
+export PREFECT_API_AUTH_STRING=$API_AUTH_STRING
+export PREFECT_SERVER_ANALYTICS_ENABLED=false
+EOF
 }
 
 psql_super() {
@@ -99,14 +130,20 @@ psql_super() {
     -v ON_ERROR_STOP=1 -tAq "$@"
 }
 
-# Creates role and database NAME (owned by it) unless they exist; says "new" when it made the database.
-ensure_database() {
+ensure_role() {
   local name=$1 password=$2
   if [ -z "$(psql_super -c "SELECT 1 FROM pg_roles WHERE rolname = '$name'")" ]; then
     psql_super -c "CREATE ROLE $name LOGIN PASSWORD '$password'"
   fi
+}
+
+# Creates role and database NAME (owned by it) unless they exist; says "new" when it made the database.
+ensure_database() {
+  local name=$1 password=$2
+  ensure_role "$name" "$password"
   if [ -z "$(psql_super -c "SELECT 1 FROM pg_database WHERE datname = '$name'")" ]; then
     psql_super -c "CREATE DATABASE $name OWNER $name"
+    psql_super -c "REVOKE ALL ON DATABASE $name FROM PUBLIC"
     echo new
   fi
 }
@@ -138,16 +175,23 @@ postgres_up() {
   say "PostgreSQL on 127.0.0.1:$PG_PORT"
 }
 
+# The owner `kamflow` migrates and grants; the application connects as $APP_ROLE (rows, never the tables),
+# reports as $READ_ROLE (reads).
 domain_up() {
   local fresh; fresh=$(ensure_database kamflow "$PG_KAMFLOW_PASSWORD")
   ensure_database prefect "$PG_PREFECT_PASSWORD" >/dev/null
-  local args=(init) made=""
+  ensure_role "$APP_ROLE" "$PG_APP_PASSWORD"
+  ensure_role "$READ_ROLE" "$PG_READ_PASSWORD"
+  psql_super -c "GRANT CONNECT ON DATABASE kamflow TO $APP_ROLE, $READ_ROLE"
+  local args=(init --app-role "$APP_ROLE" --read-role "$READ_ROLE") made=""
   if [ "$fresh" = new ] && [ "$DEMO" = 1 ]; then
     args+=(--demo --customers "${KAMFLOW_DEMO_CUSTOMERS:-200}")
     made=" and filled with the demo company"
   fi
-  (source "$CLIENT_ENV" && "$VENV/bin/kamflow" "${args[@]}") >/dev/null || die "kamflow init failed"
-  say "domain database kamflow migrated$made"
+  (source "$SERVER_ENV" \
+    && KAMFLOW_DATABASE_URL=postgresql+psycopg://kamflow:$PG_KAMFLOW_PASSWORD@127.0.0.1:$PG_PORT/kamflow \
+      "$VENV/bin/kamflow" "${args[@]}") >/dev/null || die "kamflow init failed"
+  say "domain database kamflow migrated$made; the application connects as $APP_ROLE"
 }
 
 pg_ready() { "$(pg_bin)/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; }
@@ -186,6 +230,22 @@ server_up() {
     sleep 0.5
   done
   say "Prefect server and UI on http://127.0.0.1:$PREFECT_PORT"
+}
+
+kamflow_ready() { curl -sf -o /dev/null "$KAMFLOW_URL/api/health"; }
+
+kamflow_server_up() {
+  if alive "$RUN/kamflow-server.pid" && kamflow_ready; then
+    say "kamflow's server already running"; return
+  fi
+  (source "$SERVER_ENV" && spawn "$LOGS/kamflow-server.log" "$VENV/bin/kamflow" server) > "$RUN/kamflow-server.pid"
+  local deadline=$((SECONDS + 60))
+  until kamflow_ready; do
+    alive "$RUN/kamflow-server.pid" || die "kamflow's server stopped; see $LOGS/kamflow-server.log"
+    [ $SECONDS -lt $deadline ] || die "kamflow's server did not answer in 60 s; see $LOGS/kamflow-server.log"
+    sleep 0.5
+  done
+  say "kamflow's server (HTTP API, KAMFLOW_AUTH=required) on $KAMFLOW_URL"
 }
 
 prefect_client() {
@@ -237,7 +297,7 @@ workers_up() {
   local i
   for i in $(seq 1 "$WORKERS"); do
     if alive "$RUN/supervisor-$i.pid"; then continue; fi
-    (source "$CLIENT_ENV" && spawn "$LOGS/worker-$i.log" "$SELF" _supervise "$i") > "$RUN/supervisor-$i.pid"
+    (source "$SERVER_ENV" && spawn "$LOGS/worker-$i.log" "$SELF" _supervise "$i") > "$RUN/supervisor-$i.pid"
   done
   say "$WORKERS process workers on pool $POOL (limit $WORKER_LIMIT each); logs in $LOGS"
 }
@@ -278,6 +338,7 @@ down() {
     [ -e "$f" ] && stop_tree "$f"
   done
   rm -f "$RUN"/worker-*.pid
+  stop_tree "$RUN/kamflow-server.pid"
   stop_tree "$RUN/server.pid"
   local pm
   pm=$(head -n 1 "$PGDATA/postmaster.pid" 2>/dev/null || true)
@@ -300,6 +361,11 @@ status() {
     else
       echo "server: stopped"; ok=1
     fi
+    if alive "$RUN/kamflow-server.pid" && kamflow_ready; then
+      echo "kamflow server: running on $KAMFLOW_URL"
+    else
+      echo "kamflow server: stopped"; ok=1
+    fi
   fi
   for i in $(seq 1 "$WORKERS"); do
     if alive "$RUN/worker-$i.pid"; then
@@ -318,6 +384,7 @@ from_environment() {
     [ -n "${!name:-}" ] || die "set $name (deploy/README.md: several machines)"
   done
   CLIENT_ENV=/dev/null
+  SERVER_ENV=/dev/null
 }
 
 cmd=${1:-help}; shift || true
@@ -328,14 +395,16 @@ case "$cmd" in
     mkdir -p "$RUN" "$LOGS"
     [ -x "$VENV/bin/prefect" ] || "$ROOT/dev" setup
     secrets
+    write_server_env
     write_client_env
     echo all > "$STATE/role"
     postgres_up
     domain_up
     server_up
+    kamflow_server_up
     deployments_up
     workers_up
-    say "ready. Clients: eval \"\$($SELF env)\"; UI: http://127.0.0.1:$PREFECT_PORT (log in with \$PREFECT_API_AUTH_STRING)"
+    say "ready. Clients: eval \"\$($SELF env)\", then kamflow login; UI: http://127.0.0.1:$PREFECT_PORT (log in with \$PREFECT_API_AUTH_STRING)"
     ;;
   workers)
     from_environment PREFECT_API_URL PREFECT_API_AUTH_STRING KAMFLOW_DATABASE_URL KAMFLOW_SECRET_KEY
@@ -351,6 +420,7 @@ case "$cmd" in
   down) down ;;
   status) status ;;
   env) [ -f "$CLIENT_ENV" ] || die "no $CLIENT_ENV: run \`$SELF up\` first"; cat "$CLIENT_ENV" ;;
+  server-env) [ -f "$SERVER_ENV" ] || die "no $SERVER_ENV: run \`$SELF up\` first"; cat "$SERVER_ENV" ;;
   _supervise) supervise "$1" ;;
-  *) sed -n '2,23p' "$0"; exit 2 ;;
+  *) sed -n '2,28p' "$0"; exit 2 ;;
 esac

@@ -11,7 +11,7 @@ import orjson
 from sqlalchemy import Connection, Engine, Table, create_engine, event, insert
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from kamflow.settings import Settings, get_settings
+from kamflow.settings import Settings, get_settings, private_file
 
 _engines: dict[str, Engine] = {}
 
@@ -35,7 +35,7 @@ def get_engine(settings: Settings | None = None) -> Engine:
     url = (settings or get_settings()).db_url
     if url not in _engines:
         if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            private_file(Path(url.removeprefix("sqlite:///")))  # SQLite gives its -wal and -shm files its mode
             engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=_json)
             event.listen(engine, "connect", _sqlite_pragmas)
         else:

@@ -23,6 +23,12 @@ class InvalidInput(KamflowError):
     kind = "invalid_input"
 
 
+class ServerOnly(InvalidInput):
+    """A command that needs the database run on a client machine: exit 2."""
+
+    kind = "server_only"
+
+
 class NotPermitted(KamflowError):
     """The acting user may not do this: exit 3. `actor` names who was refused, for the audit trail."""
 

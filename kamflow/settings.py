@@ -39,10 +39,14 @@ class Settings(BaseSettings):
         le=65535,
         description="Port of kamflow's own server (workspace, HTTP API) on loopback.",
     )
+    web_host: str = Field(
+        default="127.0.0.1",
+        description="Address `kamflow server` listens on (loopback unless a proxy or other machines reach it).",
+    )
     server_url: str | None = Field(
         default=None,
-        description="kamflow's server as people reach it (links in mail; the CLI's server in the production "
-        "shape); default: http://127.0.0.1:web_port.",
+        description="kamflow's server as people reach it (links in mail). Set without a database URL, it makes "
+        "this a client machine: people's commands go to that server over HTTP. Default: http://127.0.0.1:web_port.",
     )
     timezone: str = Field(default="Europe/Madrid", description="Company timezone (IANA name).")
     decimal_comma: bool = Field(
@@ -221,6 +225,11 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
     @property
+    def client_mode(self) -> bool:
+        """A client machine: people's commands go to kamflow's server (`server_url`); it holds no database URL."""
+        return self.server_url is not None and self.database_url is None
+
+    @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'kamflow.db'}"
 
@@ -235,6 +244,16 @@ class Settings(BaseSettings):
     @property
     def web_url(self) -> str:
         return (self.server_url or f"http://127.0.0.1:{self.web_port}").rstrip("/")
+
+
+def private_file(path: Path) -> Path:
+    """A file only its owner reads and writes (600), made empty if missing, in a folder only its owner opens (700)
+    when made here; one made before by a looser umask is tightened. For what holds people's data or secrets: the
+    databases, the logs."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.chmod(path, 0o600)
+    return path
 
 
 _current: list[Settings] = []

@@ -32,33 +32,42 @@ _LOGIN = TypeAdapter(Login)
 
 
 def acting(as_login: str | None, *, settings: Settings | None = None) -> Acting:
-    """The person the command acts as (and who proved it); NotPermitted (audited) if the sign-in does not hold."""
+    """The person the command acts as (and who proved it, by the token in use); NotPermitted (audited) if the
+    sign-in does not hold."""
     settings = settings or get_settings()
-    wanted = as_login or settings.user
+    return prove(as_login, token=_token(settings), settings=settings, say=True)
+
+
+def prove(
+    as_login: str | None, *, token: str | None, settings: Settings | None = None, say: bool = False
+) -> Acting:
+    """The person `token` proves (under KAMFLOW_AUTH=required), or `as_login` unproven (demo; `say` tells so on
+    stderr): kamflow's server asks this for each request, with the request's bearer token."""
+    settings = settings or get_settings()
+    wanted = as_login or (settings.user if say else None)
     if wanted:
         try:
             wanted = str(_LOGIN.validate_python(wanted))
         except ValidationError as error:
             raise InvalidInput(f"as: {error.errors()[0]['msg']}", field="as") from None
     if settings.auth == "demo":
-        return _unproven(wanted, settings)
+        return _unproven(wanted, settings, say=say)
     with unit_of_work(settings) as session:
-        found = signin.identify(
-            session, token=_token(settings), as_login=wanted, on=clock.today(), now=clock.now()
-        )
+        found = signin.identify(session, token=token, as_login=wanted, on=clock.today(), now=clock.now())
     if isinstance(found, signin.Refused):
         raise NotPermitted(found.message, field=found.field)
     return found
 
 
-def _unproven(wanted: str | None, settings: Settings) -> Acting:
+def _unproven(wanted: str | None, settings: Settings, *, say: bool) -> Acting:
     if not wanted:
         raise InvalidInput("say who is acting: --as LOGIN or KAMFLOW_USER", field="as")
     with unit_of_work(settings) as session:
         person = org.employee(session, wanted)
     if not person.active:
         raise NotPermitted(f"{wanted} is not an active employee", field="as")
-    typer.echo(f"demo mode: acting as {wanted} without sign-in (KAMFLOW_AUTH=demo)", err=True)
+    if say:
+        typer.echo(f"demo mode: acting as {wanted} without sign-in (KAMFLOW_AUTH=demo)", err=True)
     return Acting(person)
 
 
@@ -69,10 +78,17 @@ def keeper(as_login: str | None, *, themself: str | None = None, settings: Setti
     with unit_of_work(settings) as session:
         if directory.setting_up(session):
             return SETUP
-    who = acting(as_login, settings=settings)
-    if access.is_admin(who.person.roles) or who.login == themself:
-        return who.login
+    return admitted(acting(as_login, settings=settings), themself=themself, settings=settings)
+
+
+def admitted(who: Acting, *, themself: str | None = None, settings: Settings | None = None) -> str:
+    """`keeper` for a person already proven: their login if they are an admin (or `themself`, or while no admin
+    can sign in yet), else NotPermitted, audited."""
     with unit_of_work(settings) as session:
+        if directory.setting_up(session):
+            return SETUP
+        if access.is_admin(who.person.roles) or who.login == themself:
+            return who.login
         actor = who.signed_in.login if who.signed_in else who.login
         trail.about(
             session, "action_refused", person_id=who.person.id, actor=actor, now=clock.now(), reason="not_admin"
@@ -80,9 +96,9 @@ def keeper(as_login: str | None, *, themself: str | None = None, settings: Setti
     raise NotPermitted(f"{who.login} is not an admin: only an admin keeps people and accounts", field="as")
 
 
-def sign_in(login: str, password: str, *, settings: Settings | None = None) -> dict[str, str]:
-    """A new token for the person, kept in the token file; NotPermitted (audited) for a wrong login or password
-    or too many failures lately."""
+def issue(login: str, password: str, *, settings: Settings | None = None) -> signin.Issued:
+    """A new token for the person (the server's side of `kamflow login`); NotPermitted (audited) for a wrong login
+    or password or too many failures lately."""
     settings = settings or get_settings()
     with unit_of_work(settings) as session:
         issued = signin.sign_in(
@@ -96,20 +112,41 @@ def sign_in(login: str, password: str, *, settings: Settings | None = None) -> d
         )
     if isinstance(issued, signin.Refused):
         raise NotPermitted(issued.message, field=issued.field)
-    path = _keep_token(settings, issued.token)
-    return {"login": login, "expires_at": issued.expires_at.isoformat(timespec="seconds"), "token_file": str(path)}
+    return issued
+
+
+def revoke(token: str, *, settings: Settings | None = None) -> str | None:
+    """Revoke a token (the server's side of `kamflow logout`); whose it was, if it was live."""
+    with unit_of_work(settings) as session:
+        holder = tokens.revoke(session, token, now=clock.now())
+        return holder.login if holder else None
+
+
+def sign_in(login: str, password: str, *, settings: Settings | None = None) -> dict[str, str]:
+    """A new token for the person, kept in the token file."""
+    settings = settings or get_settings()
+    issued = issue(login, password, settings=settings)
+    return keep(settings, login, issued.token, issued.expires_at.isoformat(timespec="seconds"))
+
+
+def keep(settings: Settings, login: str, token: str, expires_at: str) -> dict[str, str]:
+    """Keep a token in the token file: what `kamflow login` says."""
+    path = _keep_token(settings, token)
+    return {"login": login, "expires_at": expires_at, "token_file": str(path)}
 
 
 def sign_out(*, settings: Settings | None = None) -> str | None:
     """Revoke the token in use (KAMFLOW_TOKEN, else the token file's) and delete the file; whose it was."""
     settings = settings or get_settings()
     token = _token(settings)
-    holder = None
-    if token:
-        with unit_of_work(settings) as session:
-            holder = tokens.revoke(session, token, now=clock.now())
+    holder = revoke(token, settings=settings) if token else None
     settings.token_path.unlink(missing_ok=True)
-    return holder.login if holder else None
+    return holder
+
+
+def token_in_use(settings: Settings | None = None) -> str | None:
+    """The token the next command presents: KAMFLOW_TOKEN (scripts), else the token file's."""
+    return _token(settings or get_settings())
 
 
 def _token(settings: Settings) -> str | None:

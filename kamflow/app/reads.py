@@ -1,6 +1,6 @@
 """What people's commands read, through the access policy: the reader is the person the command acts as (signed
-in, or named in the demo mode); each read is checked by `kamflow.access` in the transaction that reads, and a
-read of a customer's credit data is audited there."""
+in, or named in the demo mode), proven once by the command and given here; each read is checked by
+`kamflow.access` in the transaction that reads, and a read of a customer's credit data is audited there."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import access, clock, customers, inbox, org, started
+from kamflow import access, clock, customers, inbox, started
 from kamflow.app.identity import acting, keeper
 from kamflow.credit.tables import CreditCheck, CreditLimitChange, OrderCreditCheck
 from kamflow.db import unit_of_work
@@ -18,30 +18,32 @@ from kamflow.discounts.tables import DiscountRequest
 from kamflow.documents import service as documents
 from kamflow.errors import NotFound
 from kamflow.models import ApprovalTask, AuditEvent, Customer, Employee
+from kamflow.people.signin import Acting
 from kamflow.review.tables import CollectionTask
 
 T = TypeVar("T")
 
 
-def _reader(session: Session, as_login: str | None) -> Employee:
-    return org.employee(session, acting(as_login).login)
+def _reader(session: Session, who: Acting) -> Employee:
+    """The reader as this session knows them (the access policy compares people of one session)."""
+    return session.get_one(Employee, who.person.id)
 
 
-def of_customer(as_login: str | None, code: str, what: str, read: Callable[[Session, Customer], T]) -> T:
+def of_customer(who: Acting, code: str, what: str, read: Callable[[Session, Customer], T]) -> T:
     """`read` the customer's data if the reader may see it (audited: who, when, what); NotPermitted if not."""
     with unit_of_work() as session:
         client = customers.by_code(session, code)
-        access.see_customer(session, _reader(session, as_login), client, what=what, now=clock.now())
+        access.see_customer(session, _reader(session, who), client, what=what, now=clock.now())
         return read(session, client)
 
 
-def of_document(as_login: str | None, document_id: int, read: Callable[[Session], T]) -> T:
+def of_document(who: Acting, document_id: int, read: Callable[[Session], T]) -> T:
     """`read` the document if the reader may see it; NotPermitted if not."""
     with unit_of_work() as session:
         document = documents.get(session, document_id)
         access.see_document(
             session,
-            _reader(session, as_login),
+            _reader(session, who),
             document_id=document.id,
             author_id=document.author_id,
             process=documents.PROCESS,
@@ -61,7 +63,8 @@ SUBJECTS: dict[str, type[Subject]] = {
 
 
 def of_decision(as_login: str | None, event_id: int, read: Callable[[Session], T]) -> T:
-    """`read` a stored decision if the reader may see its customer (audited); one about no customer, an admin's."""
+    """`read` a stored decision if the reader may see its customer (audited); one about no customer, an admin's
+    (anyone's while no admin can sign in yet, so the reader is proven only when that is asked)."""
     with unit_of_work() as session:
         event = session.get(AuditEvent, event_id)
         table = SUBJECTS.get(event.subject_type) if event is not None else None
@@ -73,7 +76,7 @@ def of_decision(as_login: str | None, event_id: int, read: Callable[[Session], T
         keeper(as_login)
         with unit_of_work() as session:
             return read(session)
-    return of_customer(as_login, code, f"decision {event_id}", lambda session, _customer: read(session))
+    return of_customer(acting(as_login), code, f"decision {event_id}", lambda session, _customer: read(session))
 
 
 def see_subject(session: Session, reader: Employee, process: str, subject_id: int, *, what: str) -> None:
@@ -98,9 +101,9 @@ def see_task(session: Session, reader: Employee, task: ApprovalTask) -> None:
     see_subject(session, reader, task.process, task.subject_id, what=f"task {task.id}")
 
 
-def of_subject(as_login: str | None, process: str, subject_id: int, read: Callable[[Session], T]) -> T:
+def of_subject(who: Acting, process: str, subject_id: int, read: Callable[[Session], T]) -> T:
     """`read` something about a process's subject (its history) if the reader may see it; NotPermitted if not."""
     with unit_of_work() as session:
         what = f"history of {process} {subject_id}"
-        see_subject(session, _reader(session, as_login), process, subject_id, what=what)
+        see_subject(session, _reader(session, who), process, subject_id, what=what)
         return read(session)

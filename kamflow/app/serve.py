@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from kamflow.settings import Settings
+from kamflow.settings import Settings, private_file
 
 PR_SET_PDEATHSIG = 1
 STOP_SECONDS = 8.0
@@ -121,7 +121,8 @@ def local_server(settings: Settings, *, timeout: float = 90) -> Iterator[None]:
     pidfile = _pidfile(settings)
     _stop_orphan(pidfile)
     env = {**os.environ, **prefect_environment(settings)}
-    log = (settings.prefect_home_dir / "server.log").open("ab")
+    private_file(settings.prefect_home_dir / "prefect.db")  # the server's own database, where it keeps run inputs
+    log = private_file(settings.prefect_home_dir / "server.log").open("ab")
     command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
     server = subprocess.Popen(
         [*command, "--port", str(settings.prefect_port)],

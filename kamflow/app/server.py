@@ -39,6 +39,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def run(settings: Settings) -> None:
+    """The server in this process's foreground on web_host:web_port until SIGINT or SIGTERM (`kamflow server`)."""
+    uvicorn.run(create_app(settings), host=settings.web_host, port=settings.web_port, lifespan="off")
+
+
 def ready(settings: Settings) -> bool:
     try:
         return httpx.get(f"http://127.0.0.1:{settings.web_port}/api/health", timeout=2).status_code == 200

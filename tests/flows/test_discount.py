@@ -5,12 +5,14 @@ who may not decide are refused, audited and waited past."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 import time
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import httpx
 import pytest
 from prefect import get_client
 from sqlalchemy import func, select
@@ -161,6 +163,68 @@ def test_a_code_read_back_from_the_stored_run_input_and_sent_again_cannot_decide
     assert runs.execute(discount_authorization, run_id).is_completed()
     assert status_of(view["request_id"]) == "approved"
     assert approval_code(task_id, head) != spent
+
+
+def prefect_post(url: str, body: dict[str, Any]) -> httpx.Response:
+    """A POST to Prefect's API as any HTTP client sends it, again while the server says it is busy (503, as
+    Prefect's own client retries)."""
+    for _ in range(20):
+        answer = httpx.post(url, json=body, timeout=30)
+        if answer.status_code != 503:
+            return answer
+        time.sleep(0.5)
+    return answer
+
+
+def test_the_requester_posting_to_prefects_resume_endpoint_with_a_code_read_back_never_decides(
+    runs: Runs, settings: Settings, prefect_api: str
+) -> None:
+    """Under KAMFLOW_AUTH=required the requester goes round kamflow altogether: reads every input Prefect keeps
+    for the run and POSTs answers straight to Prefect's resume endpoint — as the head, with a code read back or
+    the one the head's refused answer carried, and as themself. The run waits again after each, each refusal is
+    audited, and the request stays pending."""
+    use_settings(settings.model_copy(update={"auth": "required"}))
+    kam, _ = kam_and_norm()
+    run_id, view = waiting(runs, 1)
+    head, task_id = view["assignee"], view["task_id"]
+    spent = approval_code(task_id, head)
+    over = str(Decimal(view["discount_pct"]) + 1)
+    runs.answer(run_id, task_id=task_id, login=head, code=spent, action="counter", discount_pct=over)
+    assert suspended(runs.execute(discount_authorization, run_id))  # the head's answer, refused: its code spent
+
+    stored = prefect_post(f"{prefect_api}/flow_runs/{run_id}/input/filter", {"prefix": "", "limit": 100})
+    assert stored.status_code == 200 and stored.json(), stored.text
+    read_back = [
+        answer.get("approval_code")
+        for item in stored.json()
+        if isinstance(answer := json.loads(item["value"]), dict) and answer.get("approval_code")
+    ]
+    assert read_back == [], "an answer's code is left readable in Prefect"
+
+    # as the head with the code the refused answer carried and with another person's; as themself with the code
+    # kamflow would make for them now (the requester is refused whatever code they hold)
+    tries = [
+        (head, lambda: spent),
+        (head, lambda: approval_code(task_id, kam)),
+        (kam, lambda: approval_code(task_id, kam)),
+    ]
+    for approver, code in tries:
+        run_input = {"approver": approver, "approval_code": code(), "task": task_id, "action": "approve"}
+        posted = prefect_post(f"{prefect_api}/flow_runs/{run_id}/resume", {"run_input": run_input})
+        assert posted.status_code in (200, 201) and posted.json()["status"] == "ACCEPT", posted.text
+        assert suspended(runs.execute(discount_authorization, run_id)), "the run did not wait again"
+    assert status_of(view["request_id"]) == "pending"
+    refused = refused_answers(task_id)
+    assert [e.actor for e in refused] == [head, head, head, kam]
+    assert all("approval code" in e.detail["reason"] for e in refused[1:3])
+    assert f"{kam} asked for this and may not decide it" in refused[3].detail["reason"]
+    with unit_of_work() as session:
+        decided = [
+            e
+            for e in audit.trail(session, subject_type="approval_task", subject_id=task_id)
+            if e.action == "task_decided"
+        ]
+    assert decided == []
 
 
 @pytest.mark.parametrize("code_of", ["wrong", "another person's"])

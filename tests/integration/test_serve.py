@@ -55,6 +55,8 @@ def test_serve_stops_within_ten_seconds_and_its_server_never_outlives_it(tmp_pat
     port = 4300 + os.getpid() % 600
     serving, server = _serve(tmp_path, port)
     assert httpx.get(f"http://127.0.0.1:{port + 1000}/api/health", timeout=5).json() == {"ok": True}
+    made = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "prefect").glob("*.[dl][bo]*")}
+    assert {"prefect.db", "server.log"} <= set(made) and set(made.values()) == {0o600}, made  # their owner's alone
     asked = time.monotonic()
     serving.send_signal(signal.SIGINT)  # ignored by a background job unless serve takes it back
     serving.wait(15)

@@ -25,6 +25,7 @@ from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary
 from sqlalchemy import select
 
 from kamflow.db import dispose_engines, unit_of_work
+from kamflow.demo_data import DEMO_PASSWORD
 from kamflow.discounts.tables import DiscountRequest
 from kamflow.models import AuditEvent
 from kamflow.settings import PROJECT_ROOT, Settings, use_settings
@@ -89,9 +90,13 @@ def descendants(pid: int) -> list[int]:
 
 @dataclass
 class Production:
+    """The running shape: the operator's environment, the client machines' settings (`env`: no database, no
+    secret key), the server machine's (`server-env`), and settings for this process on the server's database."""
+
     state: Path
     env: dict[str, str]
     client: dict[str, str]
+    server: dict[str, str]
     settings: Settings
 
     @property
@@ -110,15 +115,35 @@ class Production:
     def kamflow_command(self, *args: str) -> list[str]:
         return [str(PROJECT_ROOT / ".venv" / "bin" / "kamflow"), *args]
 
-    def kamflow(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """A kamflow command as an operator runs it, with a credit policy that lets a review be dated up to 31 days
-        ahead (the shipped one: today at the latest), so that each test reviews a night of its own."""
+    def signed_in(self, login: str, *, on_server: bool = False) -> dict[str, str]:
+        """The environment of `login`'s commands on a client machine (or, `on_server`, an operator's beside the
+        database), signed in with the demo password: their own token file."""
+        place = self.server if on_server else self.client
+        token = self.state / "tokens" / ("server" if on_server else "client") / login
+        env = {**self.env, **place, "KAMFLOW_TOKEN_FILE": str(token)}
+        if not token.exists():
+            done = subprocess.run(
+                self.kamflow_command("login", login, "--password-stdin"),
+                env=env,
+                input=DEMO_PASSWORD + "\n",
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert done.returncode == 0, done.stdout + done.stderr + self.logs()
+        return env
+
+    def kamflow(self, *args: str, login: str, on_server: bool = False) -> subprocess.CompletedProcess[str]:
+        """A kamflow command as `login` runs it (signed in) on a client machine or, `on_server`, beside the
+        database, with a credit policy that lets a review be dated up to 31 days ahead (the shipped one: today at
+        the latest), so that each test reviews a night of its own."""
         policy = self.state / "credit-policy.yaml"
         shipped = (PROJECT_ROOT / "kamflow" / "credit" / "policy.yaml").read_text()
         policy.write_text(shipped.replace("review_days_ahead: 0 ", "review_days_ahead: 31"))
         return subprocess.run(
             self.kamflow_command(*args),
-            env={**self.env, **self.client, "KAMFLOW_CREDIT_POLICY": str(policy)},
+            env={**self.signed_in(login, on_server=on_server), "KAMFLOW_CREDIT_POLICY": str(policy)},
             capture_output=True,
             text=True,
             timeout=180,
@@ -136,7 +161,8 @@ class Production:
     def logs(self) -> str:
         """The tail of every log, for a failing assertion's message."""
         return "\n".join(
-            f"--- {name}\n{self.log(name)[-3000:]}" for name in ("deploy", "server", "worker-1", "worker-2")
+            f"--- {name}\n{self.log(name)[-3000:]}"
+            for name in ("deploy", "server", "kamflow-server", "worker-1", "worker-2")
         )
 
     def every_pid(self) -> list[int]:
@@ -160,23 +186,25 @@ def production() -> Iterator[Production]:
         KAMFLOW_DATA_DIR=str(state / "client"),
         KAMFLOW_PG_PORT=str(free_port()),
         KAMFLOW_PREFECT_PORT=str(free_port()),
+        KAMFLOW_WEB_PORT=str(free_port()),
         KAMFLOW_WORKERS="2",
         KAMFLOW_WORKER_POLL_SECONDS="2",
         KAMFLOW_CRASH_AFTER_SECONDS="40",
         KAMFLOW_DEMO_CUSTOMERS="40",
     )
-    stack = Production(state=state, env=env, client={}, settings=Settings())
+    stack = Production(state=state, env=env, client={}, server={}, settings=Settings())
     try:
         up = stack.script("up", "--demo")
         assert up.returncode == 0, up.stdout + up.stderr + stack.logs()
-        stack.client = dict(
-            line.removeprefix("export ").split("=", 1) for line in stack.script("env").stdout.splitlines()
+        stack.client, stack.server = (
+            dict(line.removeprefix("export ").split("=", 1) for line in stack.script(part).stdout.splitlines())
+            for part in ("env", "server-env")
         )
         stack.settings = Settings(
             data_dir=Path(env["KAMFLOW_DATA_DIR"]),
-            database_url=stack.client["KAMFLOW_DATABASE_URL"],
-            prefect_api_url=stack.client["PREFECT_API_URL"],
-            secret_key=stack.client["KAMFLOW_SECRET_KEY"],
+            database_url=stack.server["KAMFLOW_DATABASE_URL"],
+            prefect_api_url=stack.server["PREFECT_API_URL"],
+            secret_key=stack.server["KAMFLOW_SECRET_KEY"],
         )
         yield stack
     finally:
@@ -200,7 +228,8 @@ def prod(production: Production) -> Iterator[Production]:
 
 
 def escalate(prod: Production, above_norm: Decimal = Decimal(2)) -> dict[str, Any]:
-    """A KAM asks C0001's discount above the norm through the CLI: the run waits for the department head."""
+    """A KAM, signed in on a client machine, asks C0001's discount above the norm through kamflow's server: the run
+    waits for the department head."""
     kam, norm = kam_and_norm()
     done = prod.kamflow(
         "discount",
@@ -213,9 +242,8 @@ def escalate(prod: Production, above_norm: Decimal = Decimal(2)) -> dict[str, An
         str(norm + above_norm),
         "--order-total",
         "150000",
-        "--as",
-        kam,
         "--json",
+        login=kam,
     )
     assert done.returncode == 0, done.stdout + done.stderr + prod.logs()
     view: dict[str, Any] = json.loads(done.stdout)

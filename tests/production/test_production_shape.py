@@ -24,6 +24,7 @@ from prefect.deployments import run_deployment
 from prefect.flow_runs import resume_flow_run
 from prefect.states import Scheduled
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import ProgrammingError
 
 from flows.runs import deployment_path
 from kamflow import approvals, audit, clock, discounts
@@ -147,6 +148,41 @@ def test_the_api_refuses_a_client_without_the_auth_string(prod: Production) -> N
     assert httpx.post(f"{api}/flow_runs/filter", json={}, auth=(login, password)).status_code == 200
 
 
+def test_clients_hold_no_keys_sign_in_and_act_through_kamflows_server(prod: Production) -> None:
+    """The client settings hold kamflow's server and the Prefect UI's auth string, never a database URL, a database
+    password or the secret key; a client command without a token is refused, one that needs the database says it
+    runs on a server machine; every file the shape keeps is its owner's alone; and the application's database role
+    cannot switch the audit trail's trigger off."""
+    client_env = (prod.state / "kamflow.env").read_text()
+    kept = dict(line.split("=", 1) for line in (prod.state / "secrets.env").read_text().splitlines())
+    assert set(prod.client) == {
+        "KAMFLOW_SERVER_URL",
+        "KAMFLOW_AUTH",
+        "PREFECT_API_URL",
+        "PREFECT_API_AUTH_STRING",
+        "PREFECT_SERVER_ANALYTICS_ENABLED",
+    }
+    assert prod.client["KAMFLOW_AUTH"] == "required"
+    assert [name for name, value in kept.items() if value in client_env] == ["API_AUTH_STRING"]
+
+    nobody = {**prod.env, **prod.client, "KAMFLOW_TOKEN_FILE": str(prod.state / "no-token")}
+    refused = subprocess.run(
+        prod.kamflow_command("tasks"), env=nobody, capture_output=True, text=True, check=False
+    )
+    assert refused.returncode == 3 and "not signed in" in refused.stderr, refused.stderr
+    server_only = prod.kamflow("audit", "verify", login="hr")
+    assert server_only.returncode == 2 and "runs on a server machine" in server_only.stderr, server_only.stderr
+    verified = prod.kamflow("audit", "verify", login="hr", on_server=True)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+    private = [prod.state / name for name in ("kamflow.env", "server.env", "secrets.env")]
+    private += [*(prod.state / "logs").glob("*.log"), *(prod.state / "tokens").rglob("*.*")]
+    assert {str(path): path.stat().st_mode & 0o777 for path in private} == {str(path): 0o600 for path in private}
+
+    with get_engine(prod.settings).connect() as connection, pytest.raises(ProgrammingError, match="must be owner"):
+        connection.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"))
+
+
 def test_an_escalated_discount_waits_on_a_worker_and_resumes_through_prefects_api(prod: Production) -> None:
     assert prod.settings.db_url.startswith("postgresql+psycopg://")
     _, norm = kam_and_norm()
@@ -186,7 +222,9 @@ def test_both_workers_take_runs(prod: Production) -> None:
 
 def test_the_nightly_review_runs_through_its_deployment_in_parallel_shards(prod: Production) -> None:
     as_of = next_review_date(days=1)
-    done = prod.kamflow("review", "--as-of", as_of.isoformat(), "--shards", "2", "--as", "hr", "--json")
+    done = prod.kamflow(
+        "review", "--as-of", as_of.isoformat(), "--shards", "2", "--json", login="hr", on_server=True
+    )
     assert done.returncode == 0, done.stdout + done.stderr + prod.logs()
     with unit_of_work() as session:
         review = service.get_review(session, as_of)
@@ -295,7 +333,7 @@ def test_a_worker_killed_during_the_nightly_review_leaves_it_crashed_and_its_rer
 
     # The operator reviews that date again from the command line (the discount test above re-runs through the
     # UI's "Retry").
-    done = prod.kamflow("review", "--as-of", as_of.isoformat(), "--as", "hr", "--json")
+    done = prod.kamflow("review", "--as-of", as_of.isoformat(), "--json", login="hr", on_server=True)
     assert done.returncode == 0, done.stdout + done.stderr + prod.logs()
     view = json.loads(done.stdout)
     assert view["status"] == "completed" and view["flow_run_id"] != str(run_id), view
@@ -314,8 +352,8 @@ def test_two_answers_to_one_task_at_once_make_one_decision_and_one_clear_refusal
     view = escalate(prod)
     answers = [
         subprocess.Popen(
-            prod.kamflow_command("decide", str(view["task_id"]), action, "--as", "head.north", "--json"),
-            env={**prod.env, **prod.client},
+            prod.kamflow_command("decide", str(view["task_id"]), action, "--json"),
+            env=prod.signed_in("head.north"),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -344,9 +382,9 @@ def test_a_waiting_approval_survives_kill_9_of_every_process(prod: Production) -
 
     up = prod.script("up")
     assert up.returncode == 0, up.stdout + up.stderr + prod.logs()
-    tasks = prod.kamflow("tasks", "--as", "head.north", "--json")
+    tasks = prod.kamflow("tasks", "--json", login="head.north")
     assert view["task_id"] in [t["task_id"] for t in json.loads(tasks.stdout)], tasks.stdout + tasks.stderr
-    done = prod.kamflow("decide", str(view["task_id"]), "approve", "--as", "head.north", "--json")
+    done = prod.kamflow("decide", str(view["task_id"]), "approve", "--json", login="head.north")
     assert done.returncode == 0, done.stdout + done.stderr + prod.logs()
     assert json.loads(done.stdout)["status"] == "approved"
     assert actions(view["request_id"]) == ["discount_escalate", "discount_approve"]

@@ -239,7 +239,7 @@ NOT_TYPED_BY_PEOPLE = {
 def test_the_walk_finds_every_kind_of_input_model() -> None:
     names = {model.__name__ for model in MODELS}
     assert {"DiscountRequestIn", "OrderIn", "LimitChangeIn", "SolvencyCheckIn", "PromiseIn", "HoldIn"} <= names
-    assert {"DocumentIn", "ReviewRequest", "DelegationRequest", "CollectionDone", "CustomerRow"} <= names
+    assert {"DocumentIn", "ReviewRequest", "DelegationIn", "CollectionDoneIn", "CustomerRow"} <= names
     assert {
         "DiscountAnswer",
         "DocumentAnswer",

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from kamflow.db import insert_many
+from kamflow import migrate
+from kamflow.db import dispose_engines, insert_many, unit_of_work
 from kamflow.models import AuditEvent, Customer
+from kamflow.settings import Settings
 from tests.conftest import NOW
 
 
@@ -48,3 +51,15 @@ def test_insert_many_keeps_money_exact(session: Session) -> None:
     values = {c.key: getattr(customer, c.key) for c in Customer.__table__.columns if c.key != "id"}
     insert_many(session.connection(), Customer, [values | {"code": "CX001", "credit_limit": Decimal("1234.56")}])
     assert session.scalar(select(Customer.credit_limit).where(Customer.code == "CX001")) == Decimal("1234.56")
+
+
+def test_the_embedded_database_and_its_journal_are_created_mode_600(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    migrate.upgrade(settings)
+    with unit_of_work(settings) as session:
+        session.execute(text("SELECT 1"))
+        database = tmp_path / "data" / "kamflow.db"
+        modes = {path.name: path.stat().st_mode & 0o777 for path in database.parent.glob("kamflow.db*")}
+    assert modes["kamflow.db"] == 0o600 and set(modes.values()) == {0o600}, modes
+    assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700
+    dispose_engines()

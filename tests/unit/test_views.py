@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 
 from flows.processes import decided_view
 from kamflow import approvals, org
-from kamflow.app.cli import TaskLine, app
+from kamflow.app.cli import app
+from kamflow.app.ops.catalog import TaskLine
 from kamflow.app.serve import prefect_environment
 from kamflow.credit import limits, orders, solvency, standing
 from kamflow.discounts import views as discounts

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import Field
 
 from kamflow.app.cli.audit import audit_app
-from kamflow.app.cli.common import AsUser, CustomerOption, Json, id_argument, listing, run_command
+from kamflow.app.cli.common import AsUser, CustomerOption, Json, id_argument, on_server, run_command, run_op
 from kamflow.app.cli.credit import credit_app, import_app, order_app
 from kamflow.app.cli.docs import delegate, doc_app, read_text
 from kamflow.app.cli.mail import mail_app
@@ -35,25 +34,6 @@ discount_app = typer.Typer(
 app.add_typer(discount_app, name="discount")
 
 
-class TaskLine(View):
-    """A pending approval task as `kamflow tasks` lists it for the acting user."""
-
-    task_id: int
-    process: str
-    subject_id: int
-    title: str
-    owner: str
-    due_at: str
-    level: int
-    approval_code: str
-    delegated: bool = Field(description="The acting user holds it for its owner (a delegation).")
-
-    def text(self) -> str:
-        owner = f", for {self.owner}" if self.delegated else ""
-        due = f"(due {self.due_at[:16]}{owner})"
-        return f"task {self.task_id}: {self.title} {due} — approval code {self.approval_code}"
-
-
 @app.command()
 def init(
     demo: Annotated[bool, typer.Option("--demo", help="Fill an empty database with the demo company.")] = False,
@@ -65,18 +45,27 @@ def init(
     ] = False,
     customers: Annotated[int, typer.Option(min=1, max=1_000_000, help="Demo customers.")] = 200,
     seed: Annotated[int, typer.Option(help="Demo seed: the same seed gives the same data.")] = 7,
+    app_role: Annotated[
+        str | None,
+        typer.Option(help="PostgreSQL: the role the application connects as; granted rows, never the tables."),
+    ] = None,
+    read_role: Annotated[str | None, typer.Option(help="PostgreSQL: a role for reports, granted reads.")] = None,
     as_json: Json = False,
 ) -> None:
-    """Create or upgrade the domain database (Alembic head); with --demo, fill it with the demo company (an empty
-    database only: --reset starts a SQLite database again, keeping a copy)."""
+    """Create or upgrade the domain database (Alembic head), as the role that owns the tables; with --demo, fill it
+    with the demo company (an empty database only: --reset starts a SQLite database again, keeping a copy); with
+    --app-role/--read-role, grant those roles what they need on the tables."""
 
     def body() -> dict[str, Any]:
+        from sqlalchemy.engine import make_url
+
         from kamflow import clock, migrate
         from kamflow.app import database
         from kamflow.errors import InvalidInput
 
         settings = get_settings()
-        result: dict[str, Any] = {"database": settings.db_url, "migrated": "head"}
+        shown = make_url(settings.db_url).render_as_string(hide_password=True)
+        result: dict[str, Any] = {"database": shown, "migrated": "head"}
         if reset:
             copy = database.reset(settings, now=clock.now())
             result["backup"] = None if copy is None else str(copy)
@@ -88,6 +77,8 @@ def init(
                 field="demo",
             )
         migrate.upgrade(settings)
+        if app_role or read_role:
+            migrate.grant_roles(settings, app=app_role, reader=read_role)
         if demo:
             from kamflow.db import get_engine, unit_of_work
             from kamflow.demo_data import generate, give_demo_passwords
@@ -122,6 +113,7 @@ def serve() -> None:
     from kamflow.app import server
     from kamflow.notify.delivery import sending
 
+    on_server()
     serving.stop_on_signals()
     settings = get_settings()
     serving.configure(settings)
@@ -133,6 +125,20 @@ def serve() -> None:
         prefect_ui = settings.api_url.removesuffix("/api")
         print(f"kamflow serving; workspace: {settings.web_url}/ · Prefect UI: {prefect_ui}", flush=True)
         serving.serve(settings)
+
+
+@app.command()
+def server() -> None:
+    """Run kamflow's own server alone, in the foreground (the production shape's API server): the HTTP API that
+    client machines' commands reach and the workspace, on KAMFLOW_WEB_HOST:KAMFLOW_WEB_PORT, with the database and
+    the secret key of this machine; the Prefect server and its workers run the flows. Stop with Ctrl-C."""
+    from kamflow.app import server as serving
+
+    def body() -> str:
+        serving.run(get_settings())
+        return "kamflow's server stopped"
+
+    run_command(False, body, str)
 
 
 @app.command()
@@ -158,28 +164,8 @@ def discount_request(
     as_json: Json = False,
 ) -> None:
     """Ask for a discount: the rules approve, reject, or escalate it to the department head."""
-
-    def body() -> View:
-        from kamflow.app import identity
-        from kamflow.app.runs import start
-        from kamflow.discounts import PROCESS
-        from kamflow.discounts.service import DiscountRequestIn
-
-        return start(
-            PROCESS,
-            DiscountRequestIn.model_validate(
-                {
-                    "customer": customer,
-                    "price_column": column,
-                    "discount_pct": discount_pct,
-                    "order_total": order_total,
-                    "note": note,
-                    "requester": identity.acting(acting).login,
-                }
-            ),
-        )
-
-    run_command(as_json, body)
+    asked = {"customer": customer, "column": column, "discount_pct": discount_pct, "order_total": order_total}
+    run_op("discount request", asked | {"note": note}, acting, as_json)
 
 
 @discount_app.command("show")
@@ -189,49 +175,13 @@ def discount_show(
     as_json: Json = False,
 ) -> None:
     """Show a discount request, its decision and reasons (to those who may see its customer)."""
-
-    def body() -> View:
-        from kamflow.app import reads
-        from kamflow.db import unit_of_work
-        from kamflow.discounts import service, views
-
-        with unit_of_work() as session:
-            code = service.get(session, request_id).customer.code
-        what = f"discount request {request_id}"
-        return reads.of_customer(acting, code, what, lambda session, _customer: views.view(session, request_id))
-
-    run_command(as_json, body)
+    run_op("discount show", {"request_id": request_id}, acting, as_json)
 
 
 @app.command()
 def tasks(acting: AsUser = None, as_json: Json = False) -> None:
     """The acting user's pending approval tasks: their own and those delegated to them."""
-
-    def body() -> list[TaskLine]:
-        from kamflow import approvals, clock, org
-        from kamflow.app import identity
-        from kamflow.db import unit_of_work
-
-        login = identity.acting(acting).login
-        with unit_of_work() as session:
-            me = org.employee(session, login)
-            secret = get_settings().approval_secret
-            return [
-                TaskLine(
-                    task_id=t.id,
-                    process=t.process,
-                    subject_id=t.subject_id,
-                    title=t.title,
-                    owner=t.owner.login,
-                    due_at=t.due_at.isoformat(),
-                    level=t.level,
-                    approval_code=approvals.approval_code(t, login=me.login, secret=secret),
-                    delegated=t.owner_id != me.id,
-                )
-                for t in approvals.pending_for(session, me, on=clock.today())
-            ]
-
-    run_command(as_json, body, listing("no pending tasks"))
+    run_op("tasks", {}, acting, as_json)
 
 
 @app.command()
@@ -260,22 +210,14 @@ def decide(
     as_json: Json = False,
 ) -> None:
     """Decide a waiting task: your decision is recorded at once, and its flow run goes on from it."""
-
-    def body() -> View:
-        from kamflow.app import identity
-        from kamflow.app.runs import Answer
-        from kamflow.app.runs import decide as resume
-
-        content = None if file is None else read_text(file)
-        return resume(
-            task_id,
-            login=identity.acting(acting).login,
-            answer=Answer(
-                action=action, discount_pct=discount_pct, amount=amount, comment=comment, content=content
-            ),
-        )
-
-    run_command(as_json, body)
+    answer = {
+        "task": task_id,
+        "action": action,
+        "discount_pct": discount_pct,
+        "amount": amount,
+        "comment": comment,
+    }
+    run_op("decide", lambda: answer | {"content": None if file is None else read_text(file)}, acting, as_json)
 
 
 app.command()(requests)

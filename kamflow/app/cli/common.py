@@ -14,9 +14,9 @@ import typer
 from pydantic import BaseModel, ValidationError
 
 from kamflow.bounds import MAX_ID
-from kamflow.errors import InvalidInput, KamflowError, NotPermitted
+from kamflow.errors import KamflowError, NotPermitted, ServerOnly
 from kamflow.escape import for_terminal
-from kamflow.settings import get_settings
+from kamflow.settings import Settings, get_settings
 from kamflow.views import View
 
 AsUser = Annotated[
@@ -50,19 +50,30 @@ def _text(view: View) -> str:
     return view.text()
 
 
-def run_command(as_json: bool, action: Callable[[], Any], human: Callable[[Any], str] = _text) -> None:
-    """Run a command body and print what it returns (a view reads as its `text()` unless `human` says otherwise);
-    turn every known failure into its message and exit code."""
+def run_command(
+    as_json: bool,
+    action: Callable[[], Any],
+    human: Callable[[Any], str] = _text,
+    *,
+    machine: Callable[[Any], Any] | None = None,
+    anywhere: bool = False,
+) -> None:
+    """Run a command body and print what it returns (a view reads as its `text()` unless `human` says otherwise;
+    `--json` prints `machine` of it, by default its JSON); turn every known failure into its message and exit code.
+    On a client machine (no database), only a command that may run `anywhere` runs."""
+    settings = get_settings()
     try:
-        from kamflow.app.serve import configure
+        if settings.client_mode and not anywhere:
+            raise _server_only(settings)
+        if not settings.client_mode:
+            from kamflow.app.serve import configure
 
-        configure(get_settings())
-        _emit(action(), as_json, human)
+            configure(settings)
+        _emit(action(), as_json, human, machine or _jsonable)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "input"
-        message = str(first["msg"]).removeprefix("Value error, ")
-        _fail(InvalidInput(f"{field}: {message}", field=field), as_json)
+        from kamflow.app.ops import invalid
+
+        _fail(invalid(exc), as_json)
     except NotPermitted as exc:
         if exc.actor is not None:
             from kamflow.access import record_refusal
@@ -71,6 +82,52 @@ def run_command(as_json: bool, action: Callable[[], Any], human: Callable[[Any],
         _fail(exc, as_json)
     except KamflowError as exc:
         _fail(exc, as_json)
+
+
+def _server_only(settings: Settings) -> ServerOnly:
+    return ServerOnly(
+        "this command runs on a server machine, beside the database: this machine is a client of kamflow's server "
+        f"at {settings.web_url} (KAMFLOW_SERVER_URL without KAMFLOW_DATABASE_URL)",
+        field="command",
+    )
+
+
+def on_server() -> None:
+    """For a command that does not go through `run_command` (serve): refuse it on a client machine, exit 2."""
+    settings = get_settings()
+    if settings.client_mode:
+        _fail(_server_only(settings), False)
+
+
+def run_op(
+    name: str, params: dict[str, Any] | Callable[[], dict[str, Any]], as_login: str | None, as_json: bool
+) -> None:
+    """Run one of people's everyday operations (`kamflow.app.ops`): in this process as the person the command
+    proves, or, on a client machine, on kamflow's server with the token in use; print its text or its JSON.
+    `params` may be a function that reads them (a file), called inside the command so that its errors are too."""
+
+    def given() -> dict[str, Any]:
+        return params() if callable(params) else params
+
+    if get_settings().client_mode:
+        from kamflow.app import client
+
+        run_command(
+            as_json,
+            lambda: client.perform(name, given(), as_login),
+            lambda answer: str(answer["text"]),
+            machine=lambda answer: answer["data"],
+            anywhere=True,
+        )
+        return
+    from kamflow.app import identity, ops
+
+    run_command(
+        as_json,
+        lambda: ops.perform(name, identity.acting(as_login), given()),
+        lambda result: ops.text(name, result),
+        machine=ops.data,
+    )
 
 
 def listing(empty: str) -> Callable[[Sequence[View]], str]:
@@ -86,8 +143,8 @@ def _jsonable(data: Any) -> Any:
     return data
 
 
-def _emit(data: Any, as_json: bool, human: Callable[[Any], str]) -> None:
-    print(json.dumps(_jsonable(data), indent=2, default=str) if as_json else for_terminal(human(data)))
+def _emit(data: Any, as_json: bool, human: Callable[[Any], str], machine: Callable[[Any], Any]) -> None:
+    print(json.dumps(machine(data), indent=2, default=str) if as_json else for_terminal(human(data)))
 
 
 def _fail(exc: KamflowError, as_json: bool) -> None:

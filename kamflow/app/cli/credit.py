@@ -15,9 +15,10 @@ from kamflow.app.cli.common import (
     CustomerArgument,
     CustomerOption,
     Json,
+    id_argument,
     run_command,
+    run_op,
 )
-from kamflow.bounds import parse_date
 from kamflow.views import View
 
 credit_app = typer.Typer(help="Credit control: solvency checks, exposure and credit limits.", no_args_is_help=True)
@@ -56,17 +57,8 @@ def credit_check(
     as_json: Json = False,
 ) -> None:
     """Check a customer's solvency: ratios, Altman score, payment history → risk class and decision."""
-
-    def body() -> View:
-        from kamflow.app import identity
-        from kamflow.app.runs import start
-        from kamflow.credit.solvency import PROCESS, SolvencyCheckIn
-
-        request = {"customer": customer, "purpose": purpose, "order_amount": order_amount}
-        requester = identity.acting(acting).login
-        return start(PROCESS, SolvencyCheckIn.model_validate({**request, "requester": requester}))
-
-    run_command(as_json, body)
+    asked = {"customer": customer, "purpose": purpose, "order_amount": order_amount}
+    run_op("credit check", asked, acting, as_json)
 
 
 @credit_app.command("exposure")
@@ -77,21 +69,7 @@ def credit_exposure(
     as_json: Json = False,
 ) -> None:
     """A customer's exposure by category against the limits in force (to those who may see the customer)."""
-
-    def body() -> View:
-        from kamflow import clock
-        from kamflow.app import reads
-        from kamflow.credit import standing
-
-        on = clock.today() if as_of is None else parse_date(as_of, "as_of")
-        return reads.of_customer(
-            acting,
-            customer,
-            "exposure",
-            lambda session, client: standing.exposure_view(standing.standing(session, client, on=on)),
-        )
-
-    run_command(as_json, body)
+    run_op("credit exposure", {"customer": customer, "as_of": as_of}, acting, as_json)
 
 
 @limit_app.command("set")
@@ -114,25 +92,8 @@ def limit_set(
 ) -> None:
     """Set a credit limit, or clear it with --none. Above the rules' threshold (and to clear one) it waits for
     approval; once in force, the customer's blocked orders are re-checked."""
-
-    def body() -> View:
-        from kamflow.app import identity
-        from kamflow.app.runs import start
-        from kamflow.credit.limits import PROCESS, LimitChangeIn
-        from kamflow.errors import InvalidInput
-
-        if (amount is None) != clear:
-            raise InvalidInput("give either the new limit or --none (no limit)", field="amount")
-
-        request = {"customer": customer, "amount": amount, "until": until, "category": category}
-        return start(
-            PROCESS,
-            LimitChangeIn.model_validate(
-                {**request, "confirm": confirm, "reason": reason, "requester": identity.acting(acting).login}
-            ),
-        )
-
-    run_command(as_json, body)
+    asked = {"customer": customer, "amount": amount, "clear": clear, "until": until, "category": category}
+    run_op("credit limit set", asked | {"confirm": confirm, "reason": reason}, acting, as_json)
 
 
 @order_app.command("submit")
@@ -144,16 +105,17 @@ def order_submit(
     as_json: Json = False,
 ) -> None:
     """Enter an order: approved within the credit conditions, or blocked for the credit controller."""
+    run_op("order submit", {"customer": customer, "amount": amount, "number": number}, acting, as_json)
 
-    def body() -> View:
-        from kamflow.app import identity
-        from kamflow.app.runs import start
-        from kamflow.credit.orders import PROCESS, OrderIn
 
-        request = {"customer": customer, "amount": amount, "number": number}
-        return start(PROCESS, OrderIn.model_validate({**request, "requester": identity.acting(acting).login}))
-
-    run_command(as_json, body)
+@order_app.command("show")
+def order_show(
+    check_id: Annotated[int, id_argument("The order's credit check number (order submit shows it).")],
+    acting: AsUser = None,
+    as_json: Json = False,
+) -> None:
+    """An order's credit check: its decision, reasons and who it waits for (to those who may see its customer)."""
+    run_op("order show", {"check_id": check_id}, acting, as_json)
 
 
 OrderNumber = Annotated[str, typer.Argument(help="The order's number, e.g. SO-00000031.")]

@@ -7,15 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import BaseModel, ConfigDict, Field
 
-from kamflow.app.cli.common import AsUser, Json, id_argument, run_command
-from kamflow.bounds import Line, read_bounded_text
+from kamflow.app.cli.common import AsUser, Json, id_argument, run_op
+from kamflow.bounds import read_bounded_text
 from kamflow.errors import InvalidInput
-from kamflow.models import Delegation
 from kamflow.settings import get_settings
-from kamflow.types import Day, Login
-from kamflow.views import View
 
 doc_app = typer.Typer(
     help="Internal documents: submit a draft into its approval chain, revise it, read its sheet.",
@@ -28,18 +24,6 @@ TextFile = Annotated[Path, typer.Argument(help="The text, Markdown with sections
 def read_text(path: Path) -> str:
     """A document's text: at most the `max_document_bytes` setting, UTF-8."""
     return read_bounded_text(path, get_settings().max_document_bytes, what="the document")
-
-
-class DelegationRequest(BaseModel):
-    """`kamflow delegate`'s input."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    from_: Login = Field(alias="from")
-    to: Login
-    from_date: Day
-    to_date: Day
-    order_ref: Annotated[str, Line(Delegation.order_ref)]
 
 
 def _fields(pairs: list[str]) -> dict[str, str]:
@@ -68,26 +52,10 @@ def doc_submit(
 ) -> None:
     """Submit a draft: its type's chain starts (the draft must have the type's sections and fields)."""
 
-    def body() -> View:
-        from kamflow.app import identity
-        from kamflow.app.runs import start
-        from kamflow.documents.service import PROCESS
-        from kamflow.documents.submission import DocumentIn
+    def draft() -> dict[str, object]:
+        return {"doc_type": doc_type, "title": title, "content": read_text(file), "fields": _fields(field or [])}
 
-        return start(
-            PROCESS,
-            DocumentIn.model_validate(
-                {
-                    "doc_type": doc_type,
-                    "title": title,
-                    "content": read_text(file),
-                    "author": identity.acting(acting).login,
-                    "fields": _fields(field or []),
-                }
-            ),
-        )
-
-    run_command(as_json, body)
+    run_op("doc submit", draft, acting, as_json)
 
 
 @doc_app.command("revise")
@@ -100,48 +68,28 @@ def doc_revise(
 ) -> None:
     """The author's new version of a returned document; the chain asks everyone again, showing the diff."""
 
-    def body() -> View:
-        from kamflow.app import identity
-        from kamflow.app.documents import revise
+    def revision() -> dict[str, object]:
+        return {"document_id": document_id, "content": read_text(file), "comment": comment}
 
-        return revise(document_id, login=identity.acting(acting).login, content=read_text(file), comment=comment)
-
-    run_command(as_json, body)
+    run_op("doc revise", revision, acting, as_json)
 
 
 @doc_app.command("show")
 def doc_show(document_id: DocId, acting: AsUser = None, as_json: Json = False) -> None:
     """A document: status, version and hash, the current round's steps and who it waits for."""
-    from kamflow import clock
-    from kamflow.app import reads
-    from kamflow.documents import views
-
-    run_command(
-        as_json,
-        lambda: reads.of_document(acting, document_id, lambda s: views.show(s, document_id, on=clock.today())),
-    )
+    run_op("doc show", {"document_id": document_id}, acting, as_json)
 
 
 @doc_app.command("sheet")
 def doc_sheet(document_id: DocId, acting: AsUser = None, as_json: Json = False) -> None:
     """The approval sheet (Markdown): APPROVED and AGREED blocks, each signature with its date and version hash."""
-    from kamflow.app import reads
-    from kamflow.documents import views
-
-    def body() -> dict[str, object]:
-        sheet = reads.of_document(acting, document_id, lambda s: views.sheet_markdown(s, document_id))
-        return {"document_id": document_id, "markdown": sheet}
-
-    run_command(as_json, body, lambda r: str(r["markdown"]))
+    run_op("doc sheet", {"document_id": document_id}, acting, as_json)
 
 
 @doc_app.command("acks")
 def doc_acks(document_id: DocId, acting: AsUser = None, as_json: Json = False) -> None:
     """The acknowledgment journal of the effective version: who has acknowledged it and who has not."""
-    from kamflow.app import reads
-    from kamflow.documents import views
-
-    run_command(as_json, lambda: reads.of_document(acting, document_id, lambda s: views.acks(s, document_id)))
+    run_op("doc acks", {"document_id": document_id}, acting, as_json)
 
 
 def delegate(
@@ -155,21 +103,5 @@ def delegate(
 ) -> None:
     """Name a delegate for an absence (clause 1.4): their pending and new tasks go to the delegate within the
     window and come back after it. Self-delegation and cycles are refused."""
-
-    def body() -> View:
-        from kamflow.app import identity
-        from kamflow.app.documents import delegate as record
-
-        given = DelegationRequest.model_validate(
-            {"from": frm, "to": to, "from_date": from_date, "to_date": to_date, "order_ref": order_ref}
-        )
-        return record(
-            acting=identity.acting(acting).login,
-            frm=given.from_,
-            to=given.to,
-            valid_from=given.from_date,
-            valid_to=given.to_date,
-            order_ref=given.order_ref,
-        )
-
-    run_command(as_json, body)
+    order = {"from": frm, "to": to, "from_date": from_date, "to_date": to_date, "order_ref": order_ref}
+    run_op("delegate", order, acting, as_json)

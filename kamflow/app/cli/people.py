@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kamflow.app.cli.common import AsUser, Json, listing, run_command
+from kamflow.settings import get_settings
 
 if TYPE_CHECKING:
     from kamflow.people.views import PersonView
@@ -185,12 +186,16 @@ def login(login: LoginArgument, password_stdin: PasswordStdin = False, as_json: 
     (KAMFLOW_TOKEN_FILE), valid for KAMFLOW_TOKEN_HOURS. Too many failures lock the login for a while."""
 
     def body() -> dict[str, Any]:
-        from kamflow.app.identity import sign_in
+        from kamflow.app import client, identity
 
+        sign_in = client.sign_in if get_settings().client_mode else identity.sign_in
         return sign_in(login, _password(password_stdin, confirm=False))
 
     run_command(
-        as_json, body, lambda r: f"signed in as {r['login']} until {r['expires_at']} (token in {r['token_file']})"
+        as_json,
+        body,
+        lambda r: f"signed in as {r['login']} until {r['expires_at']} (token in {r['token_file']})",
+        anywhere=True,
     )
 
 
@@ -198,12 +203,15 @@ def logout(as_json: Json = False) -> None:
     """Sign out: revoke your token and delete the token file."""
 
     def body() -> dict[str, Any]:
-        from kamflow.app.identity import sign_out
+        from kamflow.app import client, identity
 
-        return {"signed_out": sign_out()}
+        return {"signed_out": client.sign_out() if get_settings().client_mode else identity.sign_out()}
 
     run_command(
-        as_json, body, lambda r: f"signed out {r['signed_out']}" if r["signed_out"] else "no token to revoke"
+        as_json,
+        body,
+        lambda r: f"signed out {r['signed_out']}" if r["signed_out"] else "no token to revoke",
+        anywhere=True,
     )
 
 

@@ -41,12 +41,12 @@ def history(process: Process, subject_id: SubjectId, acting: AsUser = None, as_j
     those who may see its customer or document)."""
 
     def body() -> list[View]:
-        from kamflow.app import reads
+        from kamflow.app import identity, reads
         from kamflow.timeline import timeline
 
         return list(
             reads.of_subject(
-                acting,
+                identity.acting(acting),
                 process,
                 subject_id,
                 lambda session: timeline(session, process=process, subject_id=subject_id),

@@ -10,13 +10,13 @@ from uuid import UUID
 import typer
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kamflow.app.cli.common import AsOf, AsUser, CustomerArgument, Json, id_argument, listing, run_command
+from kamflow.app.cli.common import AsOf, AsUser, CustomerArgument, Json, id_argument, run_command, run_op
 from kamflow.review import MAX_SHARDS
-from kamflow.types import Day, Note
+from kamflow.types import Day
 from kamflow.views import View
 
 if TYPE_CHECKING:
-    from kamflow.review.views import CollectionTaskView, ReviewView
+    from kamflow.review.views import ReviewView
 
 collection_app = typer.Typer(
     help="Collection: the KAM's tasks from the nightly credit review, promises to pay, disputed invoices.",
@@ -47,14 +47,6 @@ class ReviewRequest(BaseModel):
         if value is not None and value > latest:
             raise ValueError(f"{value} is after {latest}, the latest date a review may be run as of")
         return value
-
-
-class CollectionDone(BaseModel):
-    """`kamflow collection done`'s input."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    note: Note = Field(default="", description="What was done (audited).")
 
 
 def _review_view(as_of: dt.date, flow_run_id: str) -> ReviewView:
@@ -136,20 +128,7 @@ def review(
 @collection_app.command("tasks")
 def collection_tasks(acting: AsUser = None, as_json: Json = False) -> None:
     """Your open collection tasks (and those of people you stand in for), soonest first."""
-
-    def body() -> list[CollectionTaskView]:
-        from kamflow import clock, org
-        from kamflow.app import identity
-        from kamflow.db import unit_of_work
-        from kamflow.review import collection
-        from kamflow.review.views import task_view
-
-        login = identity.acting(acting).login
-        with unit_of_work() as session:
-            me = org.employee(session, login)
-            return [task_view(task, code) for task, code in collection.tasks_for(session, me, on=clock.today())]
-
-    run_command(as_json, body, listing("no open collection tasks"))
+    run_op("collection tasks", {}, acting, as_json)
 
 
 @collection_app.command("done")
@@ -160,29 +139,7 @@ def collection_done(
     as_json: Json = False,
 ) -> None:
     """Mark a collection task carried out today; a dunning level then counts as carried out."""
-
-    def body() -> View:
-        from kamflow import clock
-        from kamflow.app import identity
-        from kamflow.db import unit_of_work
-        from kamflow.models import Customer
-        from kamflow.review import collection
-        from kamflow.review.views import task_view
-
-        given = CollectionDone.model_validate({"note": note})
-        login = identity.acting(acting).login
-        with unit_of_work() as session:
-            task = collection.complete_task(
-                session,
-                task_id=task_id,
-                login=login,
-                note=given.note,
-                on=clock.today(),
-                now=clock.now(),
-            )
-            return task_view(task, session.get_one(Customer, task.customer_id).code)
-
-    run_command(as_json, body)
+    run_op("collection done", {"task_id": task_id, "note": note}, acting, as_json)
 
 
 @collection_app.command("promise")
@@ -194,23 +151,7 @@ def collection_promise(
     as_json: Json = False,
 ) -> None:
     """Record a customer's promise to pay: the next reviews hold the dunning level until the date."""
-
-    def body() -> View:
-        from kamflow import clock
-        from kamflow.app import identity
-        from kamflow.db import unit_of_work
-        from kamflow.review import collection
-        from kamflow.review.views import promise_view
-
-        by = identity.acting(acting).login
-        promise = collection.PromiseIn.model_validate(
-            {"customer": customer, "amount": amount, "promised_for": date, "recorded_by": by}
-        )
-        with unit_of_work() as session:
-            row = collection.record_promise(session, promise, on=clock.today(), now=clock.now())
-            return promise_view(row, promise.customer)
-
-    run_command(as_json, body)
+    run_op("collection promise", {"customer": customer, "amount": amount, "date": date}, acting, as_json)
 
 
 @collection_app.command("hold")
@@ -222,20 +163,4 @@ def collection_hold(
     as_json: Json = False,
 ) -> None:
     """Put a disputed invoice on hold (no dunning for it), or release the hold."""
-
-    def body() -> View:
-        from kamflow import clock
-        from kamflow.app import identity
-        from kamflow.db import unit_of_work
-        from kamflow.review import collection
-        from kamflow.review.views import hold_view
-
-        hold = collection.HoldIn.model_validate(
-            {"invoice": invoice, "reason": reason, "placed_by": identity.acting(acting).login, "release": release}
-        )
-        with unit_of_work() as session:
-            return hold_view(
-                collection.hold_invoice(session, hold, on=clock.today(), now=clock.now()), hold.invoice
-            )
-
-    run_command(as_json, body)
+    run_op("collection hold", {"invoice": invoice, "reason": reason, "release": release}, acting, as_json)
