@@ -70,10 +70,10 @@ def run(*args: str, stdin: str | None = None) -> tuple[int, Any, str]:
 def test_people_work_through_the_server_and_its_refusals_keep_their_exit_codes(
     settings: Settings, session: Session, client: Settings, tmp_path: Path
 ) -> None:
+    use_settings(settings)  # the server's side: its database, its secret key
     row, task = waiting_discount(session, settings)
     session.commit()
     head, kam = task.owner.login, row.requester.login
-    use_settings(settings)
     with_password(head, kam, "kam.south1")
     code = approval_code(task.id, head)
     dispose_engines()
