@@ -24,6 +24,7 @@ from flows.discount import DiscountAnswer, discount_authorization
 from flows.documents import DocumentAnswer, document_approval
 from flows.human import ApprovalInput
 from flows.order_credit import LimitChangeAnswer, OrderCreditAnswer, credit_limit_change, order_credit_check
+from flows.recovery import recover
 from flows.review import credit_review_shard, nightly_credit_review
 from flows.solvency import SolvencyAnswer, solvency_check
 from kamflow import approvals, clock
@@ -121,7 +122,9 @@ def sweep_overdue(session: Session, *, now: dt.datetime) -> list[ApprovalTask]:
 
 @flow(name="approval-deadlines", log_prints=False)
 def approval_deadlines() -> list[int]:
-    """Sweep every process's overdue tasks; returns the ids of the tasks opened one level up."""
+    """Bring back the runs of waiting tasks that no process carries on (`flows.recovery`), then sweep every
+    process's overdue tasks; returns the ids of the tasks opened one level up."""
+    recover(now=clock.now())
     with unit_of_work() as session:
         return [task.id for task in sweep_overdue(session, now=clock.now())]
 
