@@ -113,7 +113,8 @@ def test_a_decision_in_the_database_whose_run_never_went_on_is_carried_over(runs
         task = approvals.get(session, view["task_id"])
         head = org.employee(session, view["assignee"])
         payload = {"action": "approve", "discount_pct": None}
-        assert approvals.claim(session, task, by=head, action="approve", comment="", payload=payload, now=clock.now())
+        now = clock.now()
+        assert approvals.claim(session, task, by=head, action="approve", comment="", payload=payload, now=now)
     assert recover(now=clock.now()).rerun == []  # decide's own resume may still be on its way
     assert recover(now=later()).rerun == [str(run_id)]
     assert runs.execute(discount_authorization, run_id).is_completed()
