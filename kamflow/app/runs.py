@@ -52,7 +52,7 @@ def start(process: str, request: BaseModel) -> View:
         with unit_of_work() as session:
             return how.settled(session, run_id)
 
-    return wait_for(f"flow run {run_id}", settled)
+    return wait_for(f"flow run {run_id}", settled, run=UUID(run_id))
 
 
 class Answer(BaseModel):
@@ -94,4 +94,4 @@ def decide(task_id: int, *, login: str, answer: Answer) -> Decided:
                 raise InvalidInput(f"the flow refused the answer to task {task_id}", field="task")
             return decided_view(session, now_task)
 
-    return wait_for(f"the answer to task {task_id} to land", settled)
+    return wait_for(f"the answer to task {task_id} to land", settled, run=UUID(flow_run_id))

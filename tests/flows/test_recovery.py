@@ -5,25 +5,30 @@ No runner: a run the sweep schedules again is executed here, as a runner would."
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 from uuid import UUID
 
 import pytest
 from prefect import get_client
-from prefect.states import Cancelled, Crashed, Failed, Pending, Running, State
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.states import Cancelled, Crashed, Failed, Pending, Running, Scheduled, State
 from sqlalchemy import func, select
 
 from flows.discount import discount_authorization
 from flows.processes import approval_deadlines
 from flows.recovery import recover
+from flows.runs import WATCH_SECONDS, wait_for, watch
 from kamflow import approvals, audit, clock, org
 from kamflow.db import unit_of_work
 from kamflow.discounts.tables import DiscountRequest
+from kamflow.errors import ServiceUnavailable
 from kamflow.models import ApprovalTask
 from kamflow.recovery import RERUN
 from kamflow.settings import Settings, get_settings, use_settings
 from tests.flows.conftest import Runs, suspended
 from tests.flows.test_discount import status_of, waiting
+from tests.support import free_port
 
 pytestmark = pytest.mark.flows
 
@@ -130,3 +135,24 @@ def test_the_deadlines_flow_runs_the_sweep_and_a_live_wait_is_left_alone(runs: R
     assert approval_deadlines() == []
     assert runs.state(run_id).is_scheduled() and suspended(runs.state(live_id))
     assert trail(view["task_id"], RERUN)
+
+
+def test_a_command_waiting_on_a_run_stops_saying_why_when_the_run_cannot_go_on(runs: Runs) -> None:
+    run_id, view = waiting(runs, above_norm_by=4)
+    watch(run_id, what="the request")  # suspended: it waits for a person
+    force(run_id, Crashed(message="its process was killed"))
+    started = time.monotonic()
+    with pytest.raises(ServiceUnavailable) as stopped:
+        wait_for("the request", lambda: None, timeout=60, run=run_id)
+    assert time.monotonic() - started < 2 * WATCH_SECONDS
+    assert (
+        "is Crashed: its process was killed" in stopped.value.message and "recovery sweep" in stopped.value.message
+    )
+    with pytest.raises(ServiceUnavailable, match="your answer was not given"):  # `kamflow decide` after a crash
+        runs.answer(run_id, task_id=view["task_id"], login=view["assignee"], action="approve")
+    force(run_id, Scheduled())  # resumed, but no runner serves the run's deployment
+    with pytest.raises(ServiceUnavailable, match="nobody serves its deployment"):
+        watch(run_id, what="the request")
+    nowhere = {PREFECT_API_URL: f"http://127.0.0.1:{free_port()}/api"}
+    with temporary_settings(nowhere), pytest.raises(ServiceUnavailable, match="does not answer"):
+        watch(run_id, what="the request")

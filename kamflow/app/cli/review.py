@@ -110,7 +110,7 @@ def run_review(request: ReviewRequest) -> ReviewView:
                 deployment_path(service.PROCESS), {"business_date": as_of.isoformat(), "shards": request.shards}
             )
         )
-        wait_for(f"the review of {as_of}", lambda: settled(shown), timeout=REVIEW_WAIT_SECONDS)
+        wait_for(f"the review of {as_of}", lambda: settled(shown), timeout=REVIEW_WAIT_SECONDS, run=run_id)
     return _review_view(as_of, str(run_id))
 
 
