@@ -11,8 +11,9 @@ from uuid import UUID
 
 import pytest
 from prefect import get_client
+from prefect.client.schemas.objects import State
 from prefect.settings import PREFECT_API_URL, temporary_settings
-from prefect.states import Cancelled, Crashed, Failed, Pending, Running, Scheduled, State
+from prefect.states import Cancelled, Crashed, Failed, Pending, Running, Scheduled
 from sqlalchemy import func, select
 
 from flows.discount import discount_authorization
