@@ -61,10 +61,10 @@ class Settings(BaseSettings):
         description="How often `kamflow serve` escalates approval tasks past their deadline.",
     )
     recovery_grace_seconds: int = Field(
-        default=60,
+        default=30,
         ge=5,
         description="How long a waiting task's flow run may stand Pending or Running with nobody to take it on "
-        "before the recovery sweep (run with the deadlines sweep) starts it again.",
+        "before the recovery sweep (under `kamflow serve` every 10 s; with the deadlines sweep) starts it again.",
     )
     recovery_reruns: int = Field(
         default=3,

@@ -215,7 +215,7 @@ def test_kill_9_of_serve_while_people_decide_strands_nothing_loses_nothing_decid
             for view, (code, _) in zip(views, said, strict=True):
                 assert code in (0, 5), where
                 wait_until(
-                    f"request {view['request_id']} decided or waiting on a live run ({where})",
+                    f"request {view['request_id']} decided or waiting on a live run: {standing(view)} ({where})",
                     lambda view=view: None if standing(view).startswith("stranded") else True,
                     timeout=max(1.0, 60 - (time.monotonic() - restarted)),
                 )
