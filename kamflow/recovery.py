@@ -34,9 +34,11 @@ SUBJECTS = {
 """Each process people decide in: its subjects' table and the status of a subject waiting for a person."""
 
 
-def withdraw(session: Session, *, process: str, subject_id: int, now: dt.datetime, reason: str) -> bool:
-    """Close the subject as cancelled — every pending task of it cancelled (audited), a blocked order with its
-    check, a document's open steps — when it still waits for a person; False, writing nothing, when it does not."""
+def withdraw(session: Session, *, process: str, subject_id: int, now: dt.datetime, reason: str) -> None:
+    """Cancel every pending task of the subject (audited) and, when it still waits for a person, close the subject
+    as cancelled too (audited) — a blocked order with its check, a document's open steps."""
+    for task in approvals.pending(session, process=process, subject_id=subject_id):
+        approvals.cancel(session, task, now=now, reason=reason)
     table, waiting = SUBJECTS[process]
     closed = session.execute(
         update(table)
@@ -45,9 +47,7 @@ def withdraw(session: Session, *, process: str, subject_id: int, now: dt.datetim
         .execution_options(synchronize_session=False)
     )
     if closed.rowcount != 1:  # type: ignore[attr-defined]
-        return False
-    for task in approvals.pending(session, process=process, subject_id=subject_id):
-        approvals.cancel(session, task, now=now, reason=reason)
+        return
     if process == orders.PROCESS:
         order_id = select(OrderCreditCheck.order_id).where(OrderCreditCheck.id == subject_id).scalar_subquery()
         session.execute(update(Order).where(Order.id == order_id).values(status=CANCELLED))
@@ -66,7 +66,6 @@ def withdraw(session: Session, *, process: str, subject_id: int, now: dt.datetim
         subject_id=subject_id,
         detail={"reason": reason},
     )
-    return True
 
 
 def reruns(session: Session, task_ids: list[int]) -> dict[int, int]:

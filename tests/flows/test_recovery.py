@@ -22,6 +22,7 @@ from flows.recovery import recover
 from flows.runs import WATCH_SECONDS, wait_for, watch
 from kamflow import approvals, audit, clock, org
 from kamflow.db import unit_of_work
+from kamflow.discounts import PROCESS
 from kamflow.discounts.tables import DiscountRequest
 from kamflow.errors import ServiceUnavailable
 from kamflow.models import ApprovalTask
@@ -76,6 +77,9 @@ def test_a_run_cancelled_or_deleted_closes_its_task_and_its_subject_as_cancelled
     assert status_of(view["request_id"]) == "cancelled"
     [closed] = trail(view["task_id"], "task_cancelled")
     assert ("deleted" if how == "deleted" else "Cancelled") in closed["reason"]
+    with unit_of_work() as session:
+        subject = audit.trail(session, subject_type=PROCESS, subject_id=view["request_id"])
+    assert [e.detail["reason"] for e in subject if e.action == "subject_cancelled"] == [closed["reason"]]
     assert recover(now=clock.now()).withdrawn == []  # once
 
 
