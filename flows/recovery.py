@@ -1,18 +1,19 @@
 """The recovery sweep: every open task is tied to a live waiting run, and kamflow makes it so.
 
-Run with the deadlines sweep (`approval_deadlines`, under `kamflow serve` and on the workers). It reads the states
-of the runs of every waiting task (`kamflow.recovery.waiting_tasks`) in one call to Prefect's API per 200 runs and
-brings back each run that no process will carry on:
+`kamflow serve` runs it from its start and every 10 s; the deadlines flow (`approval_deadlines`) runs it too, which
+is how the workers of the production shape run it. It reads the states of the runs of every waiting task
+(`kamflow.recovery.waiting_tasks`) in one call to Prefect's API per 200 runs and brings back each run that no
+process will carry on:
 
 - cancelled (the Prefect UI's Cancel) or deleted: nobody will decide its subject — its tasks and the subject close
   as cancelled (`kamflow.recovery.withdraw`, audited);
 - crashed or failed, stuck Pending ("Submitting": its runner died before starting it) or left Running by a killed
-  process for longer than `KAMFLOW_RECOVERY_GRACE_SECONDS`, or suspended while its task was decided in the
-  database: the same run is scheduled again (`run_rerun`, audited on each of its tasks). It re-runs from the top:
-  its subject and its task are found by the run's id, an answer Prefect still holds is read again, and a decision
-  in the database is carried over, never taken twice (the one guarded claim, `approvals.claim`). A run that failed
-  `KAMFLOW_RECOVERY_RERUNS` times is left to a person: audited once more (`run_rerun` with `rerun: false`) and
-  logged as an error.
+  process for longer than `KAMFLOW_RECOVERY_GRACE_SECONDS` (marked Crashed first), or suspended while its task
+  was decided in the database: the same run is scheduled again (`run_rerun`, audited on each of its tasks). It
+  re-runs from the top: its subject and its task are found by the run's id, an answer Prefect still holds is
+  read again, and a decision in the database is carried over, never taken twice (the one guarded claim,
+  `approvals.claim`). A run that failed `KAMFLOW_RECOVERY_RERUNS` times is left to a person: audited once more
+  (`run_rerun` with `rerun: false`) and logged as an error.
 
 A run still waiting (suspended), scheduled (resumed, for a runner to take) or within its grace is left alone.
 """
@@ -28,7 +29,7 @@ from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.logging import get_logger
-from prefect.states import Scheduled
+from prefect.states import Crashed, Scheduled
 
 from kamflow import approvals, recovery
 from kamflow.audit import record_many
@@ -110,7 +111,7 @@ def recover(*, now: dt.datetime) -> Recovered:
         if what == "withdraw":
             _withdraw(tasks, reason=_why(run), now=now)
             done.withdrawn.append(run_id)
-        elif what == "rerun" and (rerun := _rerun(run_id, tasks, why=_why(run), now=now)) is not None:
+        elif what == "rerun" and (rerun := _rerun(run, run_id, tasks, why=_why(run), now=now)) is not None:
             (done.rerun if rerun else done.left).append(run_id)
     return done
 
@@ -122,7 +123,9 @@ def _withdraw(tasks: list[ApprovalTask], *, reason: str, now: dt.datetime) -> No
     get_logger("kamflow.recovery").warning("closed as cancelled: %s (%s)", _subjects(tasks), reason)
 
 
-def _rerun(run_id: str, tasks: list[ApprovalTask], *, why: str, now: dt.datetime) -> bool | None:
+def _rerun(
+    run: FlowRun | None, run_id: str, tasks: list[ApprovalTask], *, why: str, now: dt.datetime
+) -> bool | None:
     """Schedule the run again (audited on each task): True. False when it has been started again too often
     already: it is audited once more for a person to act on, and logged; None once it has been."""
     limit = get_settings().recovery_reruns
@@ -133,6 +136,10 @@ def _rerun(run_id: str, tasks: list[ApprovalTask], *, why: str, now: dt.datetime
         gave_up = before == limit
         if not gave_up:
             with get_client(sync_client=True) as client:
+                if run is not None and run.state is not None and run.state.type in STUCK:  # its process is gone
+                    client.set_flow_run_state(
+                        UUID(run_id), Crashed(message=f"kamflow's recovery: {why}"), force=True
+                    )
                 client.set_flow_run_state(UUID(run_id), Scheduled(), force=True)
         detail = {"flow_run_id": run_id, "why": why, "attempt": before + 1, "rerun": not gave_up}
         record_many(

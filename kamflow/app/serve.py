@@ -173,4 +173,3 @@ def _recovering() -> None:
         except Exception:  # a sweep that fails (Prefect's API away a moment) is tried again at the next
             logging.getLogger("kamflow.recovery").exception("the recovery sweep failed")
         time.sleep(RECOVERY_SECONDS)
-

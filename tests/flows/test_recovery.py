@@ -94,6 +94,9 @@ def test_a_broken_or_stuck_run_waits_again_for_the_same_task_and_is_decided_once
     done = recover(now=later() if stuck else clock.now())
     assert done.rerun == [str(run_id)]
     assert runs.state(run_id).is_scheduled()
+    with get_client(sync_client=True) as client:
+        history = [s.type.value for s in client.read_flow_run_states(run_id)]
+    assert history[-2:] == (["CRASHED", "SCHEDULED"] if stuck else [state.type.value, "SCHEDULED"])
     [event] = trail(view["task_id"], RERUN)
     assert event["attempt"] == 1 and event["rerun"] is True and state.name in event["why"]
     assert suspended(runs.execute(discount_authorization, run_id))  # the same run waits again
