@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from kamflow import audit, clock
 from kamflow.db import unit_of_work
@@ -29,51 +30,56 @@ _last_good: dict[tuple[str, str], RuleSet] = {}
 _lock = threading.Lock()
 
 
-def load(name: str) -> RuleSet:
+def load(name: str, session: Session | None = None) -> RuleSet:
+    """The rule set as its file stands, or the last good version while the file is refused. A decision's `session`
+    keeps the refusal's audit event in the decision's transaction (on SQLite a second writer would wait for it)."""
     rules_dir = get_settings().rules_dir
     try:
         return get_ruleset(name, rules_dir, keep_last=False)
     except RuleFileError as refused:
-        return last_good(name, refused, file_hash=_hash(rules_dir / f"{name}.yaml"))
+        file_hash = _hash(rules_dir / f"{name}.yaml")
+        if session is not None:
+            return last_good(session, name, refused, file_hash=file_hash)
+        with unit_of_work() as own:
+            return last_good(own, name, refused, file_hash=file_hash)
 
 
-def last_good(name: str, refused: RuleFileError, *, file_hash: str) -> RuleSet:
+def last_good(session: Session, name: str, refused: RuleFileError, *, file_hash: str) -> RuleSet:
     """The latest stored version of the rule set, standing in for the refused file (logged and audited the first
     time this content is met); `refused` itself when no version was ever stored."""
     with _lock:
         found = _last_good.get((name, file_hash))
         if found is not None:
             return found
-        with unit_of_work() as session:
-            stored = session.scalar(
-                select(RuleSetVersion)
-                .where(RuleSetVersion.ruleset == name)
-                .order_by(RuleSetVersion.first_used_at.desc())
-                .limit(1)
+        stored = session.scalar(
+            select(RuleSetVersion)
+            .where(RuleSetVersion.ruleset == name)
+            .order_by(RuleSetVersion.first_used_at.desc())
+            .limit(1)
+        )
+        if stored is None:
+            raise refused
+        found = load_ruleset_text(stored.text, f"{name} version {stored.version[:12]} (stored)")
+        known = session.scalar(
+            select(AuditEvent.id).where(
+                AuditEvent.action == REFUSED, AuditEvent.detail["refused_sha256"].as_string() == file_hash
             )
-            if stored is None:
-                raise refused
-            found = load_ruleset_text(stored.text, f"{name} version {stored.version[:12]} (stored)")
-            known = session.scalar(
-                select(AuditEvent.id).where(
-                    AuditEvent.action == REFUSED, AuditEvent.detail["refused_sha256"].as_string() == file_hash
-                )
+        )
+        if known is None:
+            audit.record(
+                session,
+                at=clock.now(),
+                actor="kamflow",
+                action=REFUSED,
+                subject_type="rule_set",
+                subject_id=0,
+                detail={
+                    "ruleset": name,
+                    "refused_sha256": file_hash,
+                    "error": str(refused),
+                    "deciding_version": found.version,
+                },
             )
-            if known is None:
-                audit.record(
-                    session,
-                    at=clock.now(),
-                    actor="kamflow",
-                    action=REFUSED,
-                    subject_type="rule_set",
-                    subject_id=0,
-                    detail={
-                        "ruleset": name,
-                        "refused_sha256": file_hash,
-                        "error": str(refused),
-                        "deciding_version": found.version,
-                    },
-                )
         log.warning(
             "%s -- rule set %r refused; the last good version, %s (stored), keeps deciding",
             refused,

@@ -102,7 +102,7 @@ def start_review(
     refuse_ahead(as_of, today=clock.today(now))
     refuse_backdated(session, as_of)
     policy = policy or load_policy()
-    ruleset = rulesets.load(RULESET)
+    ruleset = rulesets.load(RULESET, session)
     audit.remember_ruleset(session, ruleset, at=now)
     review = session.scalar(select(CreditReview).where(CreditReview.business_date == as_of))
     if review is None:
@@ -154,7 +154,7 @@ def fail_review(session: Session, *, as_of: dt.date, error: str, now: dt.datetim
 def prepare(session: Session, review: CreditReview, *, now: dt.datetime, policy: Policy | None = None) -> Run:
     """What every batch of a started review needs, worked out once."""
     as_of = review.business_date
-    ruleset = rulesets.load(RULESET)
+    ruleset = rulesets.load(RULESET, session)
     policy = policy or load_policy()
     previous = latest_completed(session, before=as_of)
     run = Run(
