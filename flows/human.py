@@ -53,7 +53,7 @@ from prefect.context import FlowRunContext
 from prefect.exceptions import Abort, Pause
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
-from prefect.input.actions import delete_flow_run_input
+from prefect.input.actions import delete_flow_run_input, read_flow_run_input
 from prefect.input.run_input import Keyset, keyset_from_base_key
 from prefect.runtime import flow_run
 from prefect.states import Pending, Running
@@ -269,6 +269,7 @@ def wait_for_any(
             form = answer.with_initial_data(description=description)
             waiting_for = labels.assignees(session, [str(flow_run.id)], on=clock.today(now))
         labels.show_waiting(process=process, subject_id=subject_id, markdown=description, waiting_for=waiting_for)
+        key = _unspent(key)
         given = _suspended_wait(form, key=key)
         decided = (
             _settled(process=process, subject_id=subject_id)
@@ -289,6 +290,20 @@ WARM_POLL_SECONDS = 0.5
 def _keyset(key: str) -> Keyset:
     """Where Prefect keeps the form and the answer of the suspension under `key`."""
     return keyset_from_base_key(f"suspended-{key}")
+
+
+def _unspent(key: str) -> str:
+    """The key to wait under. Prefect takes a key whose suspension has fired before in this run for a resumed one
+    and reads its answer; a run started again without one (the recovery sweep's, `flows.recovery`) waits anew
+    under the key with a suffix."""
+    context = FlowRunContext.get()
+    assert context is not None and context.flow_run is not None
+    fired = context.flow_run.empirical_policy.pause_keys or set()
+    waited, again = key, 0
+    while waited in fired and read_flow_run_input(_keyset(waited)["response"]) is None:
+        again += 1
+        waited = f"{key}-again-{again}"
+    return waited
 
 
 def _suspended_wait(form: type[ApprovalInput], *, key: str) -> ApprovalInput:

@@ -25,6 +25,7 @@ from flows.discount import DiscountAnswer, discount_authorization
 from flows.documents import DocumentAnswer, document_approval
 from flows.human import ApprovalInput, Then
 from flows.order_credit import LimitChangeAnswer, OrderCreditAnswer, credit_limit_change, order_credit_check
+from flows.recovery import recover
 from flows.review import credit_review_shard, nightly_credit_review
 from flows.settle import Apply, carry
 from flows.solvency import SolvencyAnswer, solvency_check
@@ -131,7 +132,9 @@ def sweep_overdue(session: Session, *, now: dt.datetime) -> list[ApprovalTask]:
 
 @flow(name="approval-deadlines", log_prints=False)
 def approval_deadlines() -> list[int]:
-    """Sweep every process's overdue tasks; returns the ids of the tasks opened one level up."""
+    """Bring back the runs of waiting tasks that no process carries on (`flows.recovery`), then sweep every
+    process's overdue tasks; returns the ids of the tasks opened one level up."""
+    recover(now=clock.now())
     with unit_of_work() as session:
         opened = [(task.id, task.flow_run_id) for task in sweep_overdue(session, now=clock.now())]
     labels.retag(run_id for _task, run_id in opened)  # the ops console shows whom each run waits for now

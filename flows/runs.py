@@ -3,6 +3,7 @@ The flows resume the runs of orders a new limit released; `kamflow decide` resum
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -12,18 +13,72 @@ from kamflow.errors import InvalidInput, NotFound, ServiceUnavailable
 
 T = TypeVar("T")
 WAIT_SECONDS = 90.0
+WATCH_SECONDS = 3.0
+"""How often a command that waits on a run checks that the run can still go on (`watch`)."""
+UNSERVED_SECONDS = 20.0
+"""A deployment nobody has polled for this long has no runner or worker (`kamflow serve` polls every second, a
+worker every 10 s)."""
+STOPPED = {"CRASHED", "FAILED", "CANCELLED", "CANCELLING"}
+AFTER_STOP = (
+    "Under `kamflow serve` (and on the workers) the recovery sweep, run with the deadlines sweep, starts a "
+    "crashed or failed run of a waiting task again, and closes a cancelled one's task and subject: see "
+    "`kamflow tasks`."
+)
 
 
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float = WAIT_SECONDS) -> T:
-    """Poll `probe` until it returns something; ServiceUnavailable after `timeout` seconds."""
+def wait_for(
+    what: str, probe: Callable[[], T | None], timeout: float = WAIT_SECONDS, *, run: UUID | None = None
+) -> T:
+    """Poll `probe` until it returns something; ServiceUnavailable after `timeout` seconds, or as soon as the flow
+    run it waits on cannot go on by itself (`watch`, every few seconds)."""
     deadline = time.monotonic() + timeout
+    watched = time.monotonic()
     while True:
         found = probe()
         if found is not None:
             return found
         if time.monotonic() > deadline:
             raise ServiceUnavailable(f"timed out waiting for {what}; is `kamflow serve` running?")
+        if run is not None and time.monotonic() - watched > WATCH_SECONDS:
+            watch(run, what=what)
+            watched = time.monotonic()
         time.sleep(0.2)
+
+
+def watch(run_id: UUID, *, what: str) -> None:
+    """ServiceUnavailable, saying what happened and what to do, when the run will not go on by itself: Prefect's
+    API does not answer, the run crashed, failed or was cancelled, or it is on its way (scheduled, pending,
+    running) while nobody serves its deployment — its runner is gone."""
+    import httpx
+    from prefect import get_client
+    from prefect.settings import PREFECT_API_URL
+
+    api = PREFECT_API_URL.value()
+    try:
+        httpx.get(f"{api}/health", timeout=WATCH_SECONDS).raise_for_status()
+    except httpx.HTTPError as exc:
+        raise ServiceUnavailable(
+            f"stopped waiting for {what}: Prefect's API at {api} does not answer ({exc}); is `kamflow serve` "
+            "running? Nothing is lost: once it runs again, what was started goes on."
+        ) from exc
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(run_id)
+        state = run.state
+        if state is not None and state.type.value in STOPPED:
+            said = f": {state.message}" if state.message else ""
+            raise ServiceUnavailable(f"{what}: its flow run {run.name} is {state.name}{said}. {AFTER_STOP}")
+        if state is None or run.deployment_id is None or state.is_final() or state.is_paused():
+            return
+        polled = client.read_deployment(run.deployment_id).last_polled
+    idle = None if polled is None else (dt.datetime.now(dt.UTC) - polled).total_seconds()
+    if idle is None or idle > UNSERVED_SECONDS:
+        since = "never" if idle is None else f"last {idle:.0f} s ago"
+        raise ServiceUnavailable(
+            f"stopped waiting for {what}: nobody serves its deployment (polled {since}); is `kamflow serve` (or a "
+            f"worker) running? Flow run {run.name} is {state.name}: once one is, it goes on (a run that lost its "
+            "process with the service is started again by the recovery sweep when it waits for a person; run the "
+            "command again otherwise)."
+        )
 
 
 def resume_waiting(flow_run_id: UUID, *, run_input: dict[str, Any], what: str) -> None:
@@ -38,7 +93,16 @@ def resume_waiting(flow_run_id: UUID, *, run_input: dict[str, Any], what: str) -
             try:
                 state = client.read_flow_run(flow_run_id).state
             except ObjectNotFound as exc:
-                raise NotFound(f"the flow run of {what} is gone", field="task") from exc
+                raise NotFound(
+                    f"the flow run of {what} is gone, so nobody can answer it; the recovery sweep closes it as "
+                    "cancelled",
+                    field="task",
+                ) from exc
+        if state is not None and state.type.value in STOPPED:
+            raise ServiceUnavailable(
+                f"your answer was not given: the flow run of {what} is {state.name}. {AFTER_STOP} Once the task "
+                "waits again, decide again."
+            )
         if state is not None and state.is_final():
             raise InvalidInput(f"{what} is not waiting for an answer any more ({state.name})", field="task")
         return True if state is not None and state.is_paused() else None

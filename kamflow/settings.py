@@ -70,6 +70,18 @@ class Settings(BaseSettings):
         ge=5,
         description="How often `kamflow serve` escalates approval tasks past their deadline.",
     )
+    recovery_grace_seconds: int = Field(
+        default=30,
+        ge=5,
+        description="How long a waiting task's flow run may stand Pending or Running with nobody to take it on "
+        "before the recovery sweep (under `kamflow serve` every 10 s; with the deadlines sweep) starts it again.",
+    )
+    recovery_reruns: int = Field(
+        default=3,
+        ge=0,
+        description="How many times the recovery sweep starts a crashed or failed run of a task again before it "
+        "leaves the task to a person (audited once).",
+    )
     credit_policy: Path | None = Field(
         default=None,
         description="The credit policy's figures (grace days, proposed-limit formula, ...), a YAML file; "

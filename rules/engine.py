@@ -123,32 +123,40 @@ def _load(text: str, source: str, name: str | None) -> RuleSet:
         raise RuleFileError(source, None, None, f"durable-rules refused the rule set: {error}") from None
 
 
-_cache: dict[Path, tuple[tuple[int, int], RuleSet]] = {}
+_cache: dict[Path, tuple[tuple[int, int], RuleSet | RuleFileError, RuleSet | None]] = {}
+"""By file: its stamp, what it loaded to, and the last good version loaded from it in this process."""
 _cache_lock = threading.Lock()
 
 
-def get_ruleset(name: str, rules_dir: Path | None = None) -> RuleSet:
+def get_ruleset(name: str, rules_dir: Path | None = None, *, keep_last: bool = True) -> RuleSet:
     """The rule set in `<rules_dir>/<name>.yaml` (default: this package), reloaded when the file changes.
 
-    A changed file that does not load is logged and the last good version keeps serving; RuleFileError
-    only if there never was a good one."""
+    A changed file that does not load is logged (once) and the last good version loaded in this process keeps
+    serving; RuleFileError only if there never was a good one. With `keep_last=False` the RuleFileError is raised
+    for as long as the file stays refused: the caller serves a last good version of its own (kamflow's is in its
+    database, so a fresh process has one too)."""
     if not NAME.fullmatch(name):
         raise ValueError(f"{name!r} is not a rule set name")
     path = (rules_dir or RULES_DIR) / f"{name}.yaml"
     with _cache_lock:
         cached = _cache.get(path)
         stamp = _stamp(path)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        try:
-            ruleset = load_ruleset(path)
-        except RuleFileError as error:
-            if cached is None:
-                raise
-            log.error("%s -- rule set %r keeps serving version %s", error, name, cached[1].version[:12])
-            ruleset = cached[1]
-        _cache[path] = (stamp, ruleset)
-        return ruleset
+        if cached is None or cached[0] != stamp:
+            last = None if cached is None else cached[2]
+            loaded: RuleSet | RuleFileError
+            try:
+                loaded = last = load_ruleset(path)
+            except RuleFileError as error:
+                if keep_last and last is not None:
+                    log.error("%s -- rule set %r keeps serving version %s", error, name, last.version[:12])
+                loaded = error
+            cached = _cache[path] = (stamp, loaded, last)
+        _, loaded, last = cached
+    if isinstance(loaded, RuleSet):
+        return loaded
+    if keep_last and last is not None:
+        return last
+    raise loaded.with_traceback(None)
 
 
 def _stamp(path: Path) -> tuple[int, int]:

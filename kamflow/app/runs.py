@@ -57,7 +57,7 @@ def start(process: str, request: BaseModel) -> View:
         with unit_of_work() as session:
             return how.settled(session, run_id)
 
-    return wait_for(f"flow run {run_id}", settled)
+    return wait_for(f"flow run {run_id}", settled, run=UUID(run_id))
 
 
 class Answer(BaseModel):

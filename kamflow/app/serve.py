@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import os
 import signal
 import subprocess
@@ -146,10 +147,30 @@ def local_server(settings: Settings, *, timeout: float = 90) -> Iterator[None]:
 
 
 def serve(settings: Settings) -> None:
-    """Serve every kamflow deployment from this process until interrupted."""
+    """Serve every kamflow deployment from this process until interrupted, sweeping for runs to recover."""
     from prefect import serve as prefect_serve
 
     from flows.processes import deployments
 
+    threading.Thread(target=_recovering, name="kamflow-recovery", daemon=True).start()
+
     # Schedules are not paused on the way out: the next serve serves them as they are.
     prefect_serve(*deployments(settings), print_starting_message=False, pause_on_shutdown=False)
+
+
+RECOVERY_SECONDS = 10.0
+
+
+def _recovering() -> None:
+    """The recovery sweep (`flows.recovery`) from serve's start and every RECOVERY_SECONDS, in this process: what
+    a killed serve left behind comes back within seconds of the restart, whatever the deadlines flow's schedule
+    (the flow runs the sweep too, which is how the workers of the production shape run it)."""
+    from flows.recovery import recover
+    from kamflow import clock
+
+    while True:
+        try:
+            recover(now=clock.now())
+        except Exception:  # a sweep that fails (Prefect's API away a moment) is tried again at the next
+            logging.getLogger("kamflow.recovery").exception("the recovery sweep failed")
+        time.sleep(RECOVERY_SECONDS)

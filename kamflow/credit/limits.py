@@ -113,7 +113,7 @@ def submit(
         if existing is not None:
             return existing
     client, person, change_facts = prepare(session, request, on=request.requested_on or clock.today(now))
-    ruleset = rulesets.load(RULESET)
+    ruleset = rulesets.load(RULESET, session)
     audit.remember_ruleset(session, ruleset, at=now)
     decision = ruleset.decide(change_facts)
     change = CreditLimitChange(

@@ -97,7 +97,7 @@ def order_facts(session: Session, client: Customer, *, on: dt.date, amount: Deci
 
 
 def _decide(session: Session, client: Customer, *, on: dt.date, amount: Decimal, now: dt.datetime) -> Decision:
-    ruleset = rulesets.load(RULESET)
+    ruleset = rulesets.load(RULESET, session)
     audit.remember_ruleset(session, ruleset, at=now)
     return ruleset.decide(order_facts(session, client, on=on, amount=amount))
 

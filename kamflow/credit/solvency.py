@@ -124,9 +124,9 @@ def assess(session: Session, client: Customer, *, on: dt.date, purpose: str, ord
         "share_paid_late_pct": facts.share_pct(due.invoices_late, due.invoices_due) if due else zero,
         "invoices_due_12m": due.invoices_due if due else 0,
     }
-    risk = rulesets.load(CLASS_RULESET).decide(class_facts)
+    risk = rulesets.load(CLASS_RULESET, session).decide(class_facts)
     proposal = rules.proposed_limit.propose(sales_12m, client.payment_terms_days)
-    decision = rulesets.load(RULESET).decide(
+    decision = rulesets.load(RULESET, session).decide(
         {
             "risk_class": risk.outcome,
             "key_account": client.customer_class in rules.key_account_classes,
@@ -182,7 +182,7 @@ def submit(
     client, person = prepare(session, request)
     found = assess(session, client, on=on, purpose=request.purpose, order_amount=request.order_amount)
     for name in (CLASS_RULESET, RULESET):
-        audit.remember_ruleset(session, rulesets.load(name), at=now)
+        audit.remember_ruleset(session, rulesets.load(name, session), at=now)
     outcome = found.decision.outcome
     final = outcome if outcome in FINAL else None
     check = CreditCheck(

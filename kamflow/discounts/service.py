@@ -102,7 +102,7 @@ def submit(
             return existing
     on = request.requested_on or clock.today(now)
     customer, requester, request_facts = facts(session, request, on=on)
-    ruleset = rulesets.load(RULESET)
+    ruleset = rulesets.load(RULESET, session)
     decision = ruleset.decide(request_facts)
     audit.remember_ruleset(session, ruleset, at=now)
     status = STATUS_BY_OUTCOME[decision.outcome]

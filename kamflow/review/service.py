@@ -20,7 +20,7 @@ from operator import itemgetter
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from kamflow import audit, org, rulesets
+from kamflow import audit, clock, org, rulesets
 from kamflow.credit import policy as credit_policy
 from kamflow.credit.facts import money
 from kamflow.errors import InvalidInput, KamflowError
@@ -78,6 +78,15 @@ def refuse_backdated(session: Session, as_of: dt.date) -> None:
         )
 
 
+def refuse_ahead(as_of: dt.date, *, today: dt.date) -> None:
+    """A review dated after today (plus the credit policy's `review_days_ahead`) would dun invoices before they are
+    due and then block every real review as backdated: refused, from every path that starts one (the CLI, the
+    schedule, the Prefect UI)."""
+    latest = credit_policy.current().latest_review_date(today)
+    if as_of > latest:
+        raise InvalidInput(f"{as_of} is after {latest}, the latest date a review may be run as of", field="as_of")
+
+
 def start_review(
     session: Session,
     *,
@@ -90,9 +99,10 @@ def start_review(
     """Open (or reopen, for a re-run of the same date) the review of `as_of` with its shards."""
     if not 1 <= shards <= MAX_SHARDS:
         raise InvalidInput(f"shards must be from 1 to {MAX_SHARDS}", field="shards")
+    refuse_ahead(as_of, today=clock.today(now))
     refuse_backdated(session, as_of)
     policy = policy or current()
-    ruleset = rulesets.load(RULESET)
+    ruleset = rulesets.load(RULESET, session)
     audit.remember_ruleset(session, ruleset, at=now)
     review = session.scalar(select(CreditReview).where(CreditReview.business_date == as_of))
     if review is None:
@@ -144,7 +154,7 @@ def fail_review(session: Session, *, as_of: dt.date, error: str, now: dt.datetim
 def prepare(session: Session, review: CreditReview, *, now: dt.datetime, policy: Policy | None = None) -> Run:
     """What every batch of a started review needs, worked out once."""
     as_of = review.business_date
-    ruleset = rulesets.load(RULESET)
+    ruleset = rulesets.load(RULESET, session)
     policy = policy or current()
     previous = latest_completed(session, before=as_of)
     run = Run(

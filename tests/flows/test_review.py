@@ -108,3 +108,12 @@ def test_a_scheduled_run_started_late_reviews_the_night_it_was_scheduled_for(
     with unit_of_work() as session:
         review = session.scalars(select(CreditReview).where(CreditReview.flow_run_id == str(run_id))).one()
     assert review.business_date == night and review.status == "completed"
+
+
+def test_a_review_dated_ahead_is_refused_from_the_prefect_ui_as_from_the_cli(runs: Runs) -> None:
+    """The Prefect UI's custom run (and the schedule) pass only through the flow: the date is checked there too."""
+    run_id = runs.start(nightly_credit_review, business_date="2099-01-01")
+    state = runs.execute(nightly_credit_review, run_id)
+    assert state.is_failed() and "2099-01-01 is after" in (state.message or "")
+    with unit_of_work() as session:
+        assert session.scalars(select(CreditReview)).all() == []

@@ -11,6 +11,7 @@ import typer
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kamflow.app.cli.common import AsOf, AsUser, CustomerArgument, Json, id_argument, run_command, run_op
+from kamflow.errors import InvalidInput
 from kamflow.review import MAX_SHARDS
 from kamflow.types import Day
 from kamflow.views import View
@@ -38,14 +39,15 @@ class ReviewRequest(BaseModel):
     @field_validator("as_of")
     @classmethod
     def _not_ahead(cls, value: dt.date | None) -> dt.date | None:
-        """A review dated after today (plus the credit policy's `review_days_ahead`) would dun invoices before
-        they are due and then block every real review as backdated."""
+        """Refused here too, before anything starts (`service.refuse_ahead`)."""
         from kamflow import clock
-        from kamflow.credit import policy
+        from kamflow.review import service
 
-        latest = policy.current().latest_review_date(clock.today())
-        if value is not None and value > latest:
-            raise ValueError(f"{value} is after {latest}, the latest date a review may be run as of")
+        if value is not None:
+            try:
+                service.refuse_ahead(value, today=clock.today())
+            except InvalidInput as ahead:
+                raise ValueError(ahead.message) from ahead
         return value
 
 
@@ -102,7 +104,7 @@ def run_review(request: ReviewRequest) -> ReviewView:
                 deployment_path(service.PROCESS), {"business_date": as_of.isoformat(), "shards": request.shards}
             )
         )
-        wait_for(f"the review of {as_of}", lambda: settled(shown), timeout=REVIEW_WAIT_SECONDS)
+        wait_for(f"the review of {as_of}", lambda: settled(shown), timeout=REVIEW_WAIT_SECONDS, run=run_id)
     return _review_view(as_of, str(run_id))
 
 

@@ -126,3 +126,11 @@ def test_a_policy_that_says_nothing_of_an_action_the_rules_decide_is_refused(ses
     with pytest.raises(InvalidInput, match=r"actions \['escalate'\]") as refused:
         service.run_review(session, as_of=TODAY, shard=0, shards=1, now=at(TODAY), policy=lacking)
     assert refused.value.field == "actions"
+
+
+def test_a_review_dated_after_today_is_refused_and_not_started(session: Session) -> None:
+    ahead = TODAY + dt.timedelta(days=credit_policy.current().review_days_ahead + 1)
+    with pytest.raises(InvalidInput, match=f"{ahead} is after") as refused:
+        service.start_review(session, as_of=ahead, shards=1, now=at(TODAY))
+    assert refused.value.field == "as_of"
+    assert session.scalar(select(func.count()).select_from(CreditReview)) == 0
