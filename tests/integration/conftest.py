@@ -17,7 +17,7 @@ import pytest
 from kamflow import clock, migrate
 from kamflow.db import dispose_engines, get_engine
 from kamflow.demo_data import generate
-from kamflow.settings import Settings, use_settings
+from kamflow.settings import PROJECT_ROOT, Settings, use_settings
 from tests.support import free_port
 
 
@@ -64,8 +64,17 @@ class Stack:
 @pytest.fixture(scope="session")
 def stack(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     data = tmp_path_factory.mktemp("stack")
+    # Tests share the database and each reviews a night of its own: a credit policy that lets a review be dated up
+    # to 31 days ahead (the shipped one: today at the latest), for this process and the runner alike.
+    policy = data / "credit-policy.yaml"
+    shipped = (PROJECT_ROOT / "kamflow" / "credit" / "policy.yaml").read_text()
+    policy.write_text(shipped.replace("review_days_ahead: 0 ", "review_days_ahead: 31"))
     settings = Settings(
-        data_dir=data, prefect_api_url=prefect_api, approval_deadline_hours=48, web_port=free_port()
+        data_dir=data,
+        prefect_api_url=prefect_api,
+        approval_deadline_hours=48,
+        web_port=free_port(),
+        credit_policy=policy,
     )
     migrate.upgrade(settings)
     generate(get_engine(settings), customers=40, seed=7, today=clock.today())
@@ -74,6 +83,7 @@ def stack(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "KAMFLOW_DATA_DIR": str(data),
         "KAMFLOW_PREFECT_API_URL": prefect_api,
         "KAMFLOW_WEB_PORT": str(settings.web_port),
+        "KAMFLOW_CREDIT_POLICY": str(policy),
         "PREFECT_API_URL": prefect_api,
         "PREFECT_HOME": str(data / "prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",

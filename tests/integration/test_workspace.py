@@ -101,11 +101,11 @@ def test_a_head_counters_in_the_browser_and_the_kam_sees_it_while_another_kam_is
         head_name = org.employee(session, head).full_name
     page = signed_in(browser, live, head)
     row = page.locator("tr", has=page.locator(f'a[href="/tasks/{task_id}"]'))
-    expect(row).to_contain_text("Discount for C0001")
+    expect(row).to_contain_text(f"Discount {view['request_id']} for C0001")
     expect(row).to_contain_text(f"asks {plain(norm + 2)} % vs norm {plain(norm)} %")
     page.screenshot(path=ARTIFACTS / "inbox.png", full_page=True)
 
-    row.get_by_role("link", name="Discount for C0001").click()
+    row.get_by_role("link", name=f"Discount {view['request_id']} for C0001").click()
     expect(page.get_by_role("radio")).to_have_count(3)  # approve, reject, counter: nothing else
     page.screenshot(path=ARTIFACTS / "task.png", full_page=True)
     page.get_by_role("radio", name="counter").check()

@@ -136,14 +136,10 @@ class Production:
 
     def kamflow(self, *args: str, login: str, on_server: bool = False) -> subprocess.CompletedProcess[str]:
         """A kamflow command as `login` runs it (signed in) on a client machine or, `on_server`, beside the
-        database, with a credit policy that lets a review be dated up to 31 days ahead (the shipped one: today at
-        the latest), so that each test reviews a night of its own."""
-        policy = self.state / "credit-policy.yaml"
-        shipped = (PROJECT_ROOT / "kamflow" / "credit" / "policy.yaml").read_text()
-        policy.write_text(shipped.replace("review_days_ahead: 0 ", "review_days_ahead: 31"))
+        database."""
         return subprocess.run(
             self.kamflow_command(*args),
-            env={**self.signed_in(login, on_server=on_server), "KAMFLOW_CREDIT_POLICY": str(policy)},
+            env=self.signed_in(login, on_server=on_server),
             capture_output=True,
             text=True,
             timeout=180,
@@ -192,6 +188,13 @@ def production() -> Iterator[Production]:
         KAMFLOW_CRASH_AFTER_SECONDS="40",
         KAMFLOW_DEMO_CUSTOMERS="40",
     )
+    # Every part of the shape (workers, kamflow's server, operators' commands) runs with a credit policy that lets
+    # a review be dated up to 31 days ahead (the shipped one: today at the latest), so that each test reviews a
+    # night of its own.
+    policy = state / "credit-policy.yaml"
+    shipped = (PROJECT_ROOT / "kamflow" / "credit" / "policy.yaml").read_text()
+    policy.write_text(shipped.replace("review_days_ahead: 0 ", "review_days_ahead: 31"))
+    env["KAMFLOW_CREDIT_POLICY"] = str(policy)
     stack = Production(state=state, env=env, client={}, server={}, settings=Settings())
     try:
         up = stack.script("up", "--demo")
