@@ -13,7 +13,9 @@ import signal
 import subprocess
 import sys
 from decimal import Decimal
+from functools import partial
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import select
 
@@ -145,6 +147,15 @@ def run() -> DemoSummary:
                 serving.kill()
 
 
+def _finished(run_id: UUID) -> bool | None:
+    """True once the flow run has ended (completed, failed, cancelled …)."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(run_id).state
+    return True if state is not None and state.is_final() else None
+
+
 def _ask(customer: str, pct: Decimal, total: str, note: str) -> DiscountRequestIn:
     return DiscountRequestIn(
         customer=customer,
@@ -192,6 +203,11 @@ def _story(company: Any) -> DemoSummary:
         assert answered.verdict is not None, answered
         say(f"    #{answered.request_id} {answered.verdict.text()}")
         final.append((label, answered, True))
+    with Progress("the waiting runs go on from the decisions to their end"):
+        for _label, view, escalated in final:
+            if escalated and view.flow_run_id is not None:
+                run_id = UUID(view.flow_run_id)
+                wait_for(f"flow run {run_id}", partial(_finished, run_id), timeout=120, run=run_id)
     settings = get_settings()
     return DemoSummary(
         customers=company.customers,
