@@ -12,7 +12,11 @@ import signal
 import subprocess
 from collections import Counter
 from decimal import Decimal
-from typing import Any
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import default
+from pathlib import Path
+from typing import Any, cast
 from uuid import UUID
 
 import httpx
@@ -189,6 +193,19 @@ def test_an_escalated_discount_waits_on_a_worker_and_resumes_through_prefects_ap
     view = escalate(prod)
     run = flow_run(view["flow_run_id"])
     assert run.state is not None and run.state.is_paused() and run.work_pool_name == "kamflow"
+    # kamflow's server sends the outbox: the head's mail (the demo shape writes it as a file, mode 600)
+    outbox = prod.state / "kamflow" / "mail"
+
+    def mailed() -> tuple[Path, EmailMessage] | None:
+        for path in outbox.glob("*.eml"):
+            mail = BytesParser(policy=default).parsebytes(path.read_bytes())
+            if str(mail["Subject"]).startswith(f"Discount {view['request_id']} for "):
+                return path, cast(EmailMessage, mail)
+        return None
+
+    path, mail = wait_until("the head's mail", mailed, timeout=60)
+    assert str(mail["Subject"]).endswith("waiting for you") and path.stat().st_mode & 0o777 == 0o600
+    assert str(mail["To"]).startswith(view["assignee"])
 
     resume_flow_run(
         run.id,

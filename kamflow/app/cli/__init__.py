@@ -131,11 +131,15 @@ def serve() -> None:
 def server() -> None:
     """Run kamflow's own server alone, in the foreground (the production shape's API server): the HTTP API that
     client machines' commands reach and the workspace, on KAMFLOW_WEB_HOST:KAMFLOW_WEB_PORT, with the database and
-    the secret key of this machine; the Prefect server and its workers run the flows. Stop with Ctrl-C."""
+    the secret key of this machine, and the mail of the outbox every KAMFLOW_MAIL_SEND_SECONDS; the Prefect server
+    and its workers run the flows. Stop with Ctrl-C."""
     from kamflow.app import server as serving
+    from kamflow.notify.delivery import sending
 
     def body() -> str:
-        serving.run(get_settings())
+        settings = get_settings()
+        with sending(settings):
+            serving.run(settings)
         return "kamflow's server stopped"
 
     run_command(False, body, str)

@@ -5,6 +5,7 @@ read goes through the access policy (`kamflow.app.reads`)."""
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from kamflow import clock, org
 from kamflow.app import reads
@@ -372,3 +373,42 @@ def collection_hold(who: Acting, given: HoldAsk) -> View:
     hold = collection.HoldIn.model_validate(given.model_dump() | {"placed_by": who.login})
     with unit_of_work() as session:
         return hold_view(collection.hold_invoice(session, hold, on=clock.today(), now=clock.now()), hold.invoice)
+
+
+@op("requests", Nothing, empty="nothing started")
+def requests(who: Acting, _: Nothing) -> list[View]:
+    """Everything the acting person started, newest first: its status, and who it waits for or how it was
+    decided."""
+    from kamflow.db import unit_of_work
+    from kamflow.started import started_by
+
+    with unit_of_work() as session:
+        return list(started_by(session, who.login))
+
+
+class SubjectOf(Params):
+    process: str
+    subject_id: Id
+
+
+@op("history", SubjectOf, empty="no history")
+def history(who: Acting, given: SubjectOf) -> list[View]:
+    """A subject's history, oldest first (to those who may see its customer or document)."""
+    from kamflow.timeline import timeline
+
+    def read(session: Session) -> list[View]:
+        return list(timeline(session, process=given.process, subject_id=given.subject_id))
+
+    return reads.of_subject(who, given.process, given.subject_id, read)
+
+
+class Withdrawal(SubjectOf):
+    reason: Note = ""
+
+
+@op("withdraw", Withdrawal)
+def withdraw(who: Acting, given: Withdrawal) -> View:
+    """Take back a request that still waits for a person (its requester, or whoever stands in for them)."""
+    from kamflow.app.runs import withdraw as take_back
+
+    return take_back(given.process, given.subject_id, login=who.login, reason=given.reason)

@@ -98,6 +98,10 @@ def test_people_work_through_the_server_and_its_refusals_keep_their_exit_codes(
     assert run("login", kam, "--password-stdin", stdin=PASSWORD + "\n")[0] == 0
     status, refused, _ = run("decide", str(task.id), "approve")
     assert (status, refused["field"]) == (3, "approver")
+    status, mine, _ = run("requests")
+    assert status == 0 and [(r["subject_id"], r["task_id"]) for r in mine] == [(row.id, task.id)]
+    status, steps, _ = run("history", "discount-authorization", str(row.id))
+    assert status == 0 and steps and all(step["at"] for step in steps)
     assert run("login", "kam.south1", "--password-stdin", stdin=PASSWORD + "\n")[0] == 0
     status, refused, _ = run("credit", "exposure", "C0001")
     assert (status, refused["field"]) == (3, "customer") and "may not see customer C0001" in refused["message"]
