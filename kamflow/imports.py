@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -54,7 +55,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from kamflow import allocations, clock
+from kamflow import allocations, audit, clock
 from kamflow.bounds import Code, Line
 from kamflow.credit import orders
 from kamflow.credit.tables import CreditTerms, FinancialStatement, OrderCreditCheck
@@ -624,10 +625,11 @@ def reject_if_bad(session: Session, path: Path, batch: Batch) -> None:
 
 
 def import_file(
-    session: Session, kind: str, path: Path, *, read: Read = lambda _rows, _lines: None
+    session: Session, kind: str, path: Path, *, actor: str, read: Read = lambda _rows, _lines: None
 ) -> dict[str, Any]:
     """Check and write the file's rows a chunk at a time, in one transaction (telling `read` how far reading has
-    come); ImportRejected, and everything rolled back, if any row is bad. The caller's unit of work commits."""
+    come); ImportRejected, and everything rolled back, if any row is bad. An import that lands is audited as one
+    event (who, the kind, the file's name, size and sha256, the rows). The caller's unit of work commits."""
     if kind not in ROWS:
         raise InvalidInput(f"unknown kind {kind!r}; one of {', '.join(KINDS)}", field="kind")
     batch = Batch()
@@ -638,6 +640,21 @@ def import_file(
         imported += len(rows)
     reject_if_bad(session, path, batch)
     released = _recheck(session, lowered)
+    audit.record(
+        session,
+        at=clock.now(),
+        actor=actor,
+        action="file_imported",
+        subject_type=f"{kind}_import",
+        subject_id=0,  # a file, not a row: what it was is in the detail
+        detail={
+            "kind": kind,
+            "file": path.name,
+            "bytes": path.stat().st_size,
+            "sha256": _digest(path),
+            "rows": imported,
+        },
+    )
     return {
         "kind": kind,
         "file": str(path),
@@ -645,6 +662,11 @@ def import_file(
         "released_orders": [check.order.number for check in released],
         "released_checks": [check.id for check in released],
     }
+
+
+def _digest(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _recheck(session: Session, customer_ids: set[int]) -> list[OrderCreditCheck]:

@@ -38,7 +38,7 @@ def test_instalments_payments_and_credit_notes_on_postgresql(
         path = tmp_path / f"{kind}.csv"
         path.write_text(text, encoding="utf-8")
         with unit_of_work() as session:
-            assert imports.import_file(session, kind, path)["imported"] >= 1
+            assert imports.import_file(session, kind, path, actor="credit")["imported"] >= 1
     with unit_of_work() as session:
         client = customer(session, "C9101")
         row = session.execute(ledger.receivables(TODAY, grace_days=5, customer_ids=[client.id])).one()

@@ -200,12 +200,12 @@ def _import_command(kind: str) -> Callable[..., None]:
             from kamflow.db import unit_of_work
             from kamflow.imports import import_file
 
-            keeper(acting)
+            actor = keeper(acting)
             with (
                 Progress(f"importing {kind} from {file.name}", unit="rows read") as shown,
                 unit_of_work() as session,
             ):
-                done = import_file(session, kind, file, read=shown.update)
+                done = import_file(session, kind, file, actor=actor, read=shown.update)
             _end_waits(done["released_checks"], why=f"{kind} imported from {file.name}")
             return done
 

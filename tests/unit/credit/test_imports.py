@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from kamflow.app.cli import app
 from kamflow.app.cli.credit import IMPORT_COLUMNS
 from kamflow.credit import standing
 from kamflow.credit.tables import CreditTerms, FinancialStatement
-from kamflow.models import Customer, Invoice, Order, Payment
+from kamflow.models import AuditEvent, Customer, Invoice, Order, Payment
 from kamflow.settings import Settings
 from tests.conftest import TODAY, customer
 
@@ -42,7 +43,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_the_sample_files_import_in_order(session: Session) -> None:
     before = counts(session)
     for kind in ORDER:
-        assert imports.import_file(session, kind, SAMPLES / f"{kind}.csv")["imported"] >= 2
+        assert imports.import_file(session, kind, SAMPLES / f"{kind}.csv", actor="credit")["imported"] >= 2
     assert [after - was for after, was in zip(counts(session), before, strict=True)] == [2, 3, 2, 2, 2, 1]
     alfa = customer(session, "C9001")
     assert session.get(CreditTerms, alfa.id).open_orders_limit == Decimal("20000.00")  # type: ignore[union-attr]
@@ -68,7 +69,7 @@ X-9,C0001,2026-01-10,2026-02-09,"1,000.00",EUR
 def test_a_bad_file_names_every_bad_line_and_field_and_imports_nothing(session: Session, tmp_path: Path) -> None:
     before = counts(session)
     with pytest.raises(imports.ImportRejected) as rejected:
-        imports.import_file(session, "invoices", write(tmp_path, BAD_INVOICES))
+        imports.import_file(session, "invoices", write(tmp_path, BAD_INVOICES), actor="credit")
     assert [(p.line, p.field) for p in rejected.value.problems] == [
         (3, "amount"),
         (4, "customer"),
@@ -119,7 +120,7 @@ def test_each_kind_of_bad_file(
 ) -> None:
     before = counts(session)
     with pytest.raises(imports.ImportRejected) as rejected:
-        imports.import_file(session, kind, write(tmp_path, text))
+        imports.import_file(session, kind, write(tmp_path, text), actor="credit")
     first = rejected.value.problems[0]
     assert (first.line, first.field) == problem[:2] and problem[2] in first.message
     assert counts(session) == before
@@ -133,7 +134,7 @@ def test_payments_beyond_the_open_amount_are_refused(session: Session, tmp_path:
     rest = amount - Decimal(paid).quantize(Decimal("0.01"))
     text = f"invoice,paid_on,amount\n{number},2026-03-16,{rest}\n{number},2026-03-16,0.01\n"
     with pytest.raises(imports.ImportRejected) as rejected:
-        imports.import_file(session, "payments", write(tmp_path, text))
+        imports.import_file(session, "payments", write(tmp_path, text), actor="credit")
     assert [(p.line, p.field) for p in rejected.value.problems] == [(3, "amount")]
 
 
@@ -141,7 +142,7 @@ def test_an_existing_statement_period_is_refused(session: Session, tmp_path: Pat
     header = (SAMPLES / "statements.csv").read_text().splitlines()[0]
     row = "C0001,2025-12-31,10,5,1,100,50,50,1,1,1,"
     with pytest.raises(imports.ImportRejected) as rejected:
-        imports.import_file(session, "statements", write(tmp_path, f"{header}\n{row}\n"))
+        imports.import_file(session, "statements", write(tmp_path, f"{header}\n{row}\n"), actor="credit")
     assert [(p.line, p.field) for p in rejected.value.problems] == [(2, "period_end")]
 
 
@@ -200,7 +201,7 @@ def test_an_empty_limit_cell_is_no_limit_and_zero_is_no_credit(session: Session,
         "C9101,Sin Limite S.L.,C,private,kam.north1,,EUR,30,\n"
         "C9102,Cero S.L.,C,private,kam.north1,0,EUR,30,0\n",
     )
-    assert imports.import_file(session, "customers", path)["imported"] == 2
+    assert imports.import_file(session, "customers", path, actor="credit")["imported"] == 2
     unlimited, nothing = customer(session, "C9101"), customer(session, "C9102")
     assert unlimited.credit_limit is None and session.get(CreditTerms, unlimited.id) is None
     assert nothing.credit_limit == Decimal("0.00")
@@ -208,7 +209,7 @@ def test_an_empty_limit_cell_is_no_limit_and_zero_is_no_credit(session: Session,
     assert terms is not None and terms.overdue_limit == Decimal("0.00") and terms.open_orders_limit is None
     missing = write(tmp_path, "code,name,customer_class,company_type,kam,currency,payment_terms_days\n")
     with pytest.raises(imports.ImportRejected, match="credit_limit: required column missing"):
-        imports.import_file(session, "customers", missing)
+        imports.import_file(session, "customers", missing, actor="credit")
 
 
 def test_a_file_read_in_chunks_imports_nothing_when_any_row_of_any_chunk_is_bad(
@@ -225,8 +226,33 @@ def test_a_file_read_in_chunks_imports_nothing_when_any_row_of_any_chunk_is_bad(
         ("S-1,C0001,2026-01-10,2026-02-09,1.00\n", (9, "number")),
     ):
         with pytest.raises(imports.ImportRejected) as rejected:
-            imports.import_file(session, "invoices", write(tmp_path, head + good + bad))
+            imports.import_file(session, "invoices", write(tmp_path, head + good + bad), actor="credit")
         assert [(p.line, p.field) for p in rejected.value.problems] == [problem]
         assert counts(session) == before
-    assert imports.import_file(session, "invoices", write(tmp_path, head + good))["imported"] == 7
+    assert imports.import_file(session, "invoices", write(tmp_path, head + good), actor="credit")["imported"] == 7
     assert counts(session)[2] == before[2] + 7
+
+
+def test_an_import_that_lands_is_audited_as_one_event_naming_the_file_and_one_refused_writes_none(
+    session: Session, tmp_path: Path
+) -> None:
+    def imported() -> list[AuditEvent]:
+        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == "file_imported")))
+
+    head = "number,customer,issue_date,due_date,amount\n"
+    with pytest.raises(imports.ImportRejected):
+        imports.import_file(
+            session, "invoices", write(tmp_path, head + "A-1,C0001,2026-01-10,2026-02-09,-1\n"), actor="credit"
+        )
+    assert imported() == []
+    path = write(tmp_path, head + "A-1,C0001,2026-01-10,2026-02-09,10.00\nA-2,C0001,2026-01-10,2026-02-09,5.00\n")
+    imports.import_file(session, "invoices", path, actor="credit")
+    [event] = imported()
+    assert (event.actor, event.subject_type) == ("credit", "invoices_import")
+    assert event.detail == {
+        "kind": "invoices",
+        "file": path.name,
+        "bytes": path.stat().st_size,
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "rows": 2,
+    }
