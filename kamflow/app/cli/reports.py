@@ -4,6 +4,7 @@ to a file people take away (--format csv|xlsx|pdf --output FILE). kamflow.app.cl
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -132,16 +133,12 @@ def report_decisions(
     rule-set version."""
 
     def body() -> Tabular:
-        import datetime as dt
 
-        from kamflow import clock, decision_register
+        from kamflow import decision_register
         from kamflow.db import unit_of_work
         from kamflow.settings import get_settings
 
-        end = clock.today() if as_of is None else parse_date(as_of, "as_of")
-        start = end - dt.timedelta(days=30) if from_ is None else parse_date(from_, "from")
-        if start > end:
-            raise InvalidInput(f"from: {start} is after as_of: {end}", field="from")
+        start, end = _period(from_, as_of, "as_of")
         with unit_of_work() as session:
             kams = _kams(session, acting, kam)
             return decision_register.register(
@@ -167,20 +164,28 @@ def report_returns(
     price dispute), per customer and month, per KAM and in all."""
 
     def body() -> Tabular:
-        import datetime as dt
 
-        from kamflow import clock, returns
+        from kamflow import returns
         from kamflow.db import unit_of_work
 
-        end = clock.today() if to is None else parse_date(to, "to")
-        start = end - dt.timedelta(days=30) if from_ is None else parse_date(from_, "from")
-        if start > end:
-            raise InvalidInput(f"from: {start} is after to: {end}", field="from")
+        start, end = _period(from_, to, "to")
         with unit_of_work() as session:
             kams = _kams(session, acting, kam)
             return returns.returns(session, start=start, end=end, kams=kams, kam=kam)
 
     show_table(as_json, fmt, output, body)
+
+
+def _period(first: str | None, last: str | None, last_name: str) -> tuple[dt.date, dt.date]:
+    """A report's days: `last` (default today) and `first` (default 30 days before it), `first` not after `last`;
+    InvalidInput naming the option otherwise."""
+    from kamflow import clock
+
+    end = clock.today() if last is None else parse_date(last, last_name)
+    start = end - dt.timedelta(days=30) if first is None else parse_date(first, "from")
+    if start > end:
+        raise InvalidInput(f"from: {start} is after {last_name}: {end}", field="from")
+    return start, end
 
 
 def _kams(session: Session, acting: str | None, kam: str | None) -> list[int] | None:

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from flows.processes import PROCESSES, waits_of
 from kamflow import access, approvals, clock, customers, inbox, links, org, reports, started, timeline
-from kamflow.app import reads
+from kamflow.app import identity, reads
 from kamflow.app.runs import Answer, decide, withdraw
 from kamflow.app.web.session import Me, check_csrf, me, number, page, refused
 from kamflow.bounds import parse_number
@@ -33,7 +33,7 @@ from kamflow.documents import text as document_text
 from kamflow.documents import views as document_views
 from kamflow.errors import InvalidInput, KamflowError, NotFound, NotPermitted
 from kamflow.models import ApprovalTask, Employee
-from kamflow.people import signin, tokens
+from kamflow.people import tokens
 from kamflow.settings import get_settings
 from kamflow.views import View
 
@@ -85,30 +85,20 @@ def signin_post(
 ) -> Response:
     check_csrf(request, csrf)
     settings = get_settings()
-    with unit_of_work() as session:
+    kept: dict[str, str] = {}
+    try:
         if settings.auth == "demo":
-            person = session.scalar(select(Employee).where(Employee.login == login, Employee.active))
-            outcome: str | None = None if person is not None else f"no active person {login!r}"
+            with unit_of_work() as session:
+                if session.scalar(select(Employee).where(Employee.login == login, Employee.active)) is None:
+                    raise NotPermitted(f"no active person {login!r}", field="login")
+            kept["login"] = login
         else:
-            issued = signin.sign_in(
-                session,
-                login=login,
-                password=password,
-                now=clock.now(),
-                lifetime=settings.token_lifetime,
-                failures=settings.sign_in_failures,
-                window=settings.sign_in_window,
-            )
-            outcome = issued.message if isinstance(issued, signin.Refused) else None
-    if outcome is not None:
-        return page(request, "signin.html", status_code=403, me=None, people=[], message=outcome)
+            kept["token"] = identity.issue(login, password, settings=settings).token
+    except NotPermitted as refused:
+        return page(request, "signin.html", status_code=403, me=None, people=[], message=refused.message)
     then = request.session.get("next")  # where a mail link was going
     request.session.clear()  # a new session: a new form token
-    if settings.auth == "demo":
-        request.session["login"] = login
-    else:
-        assert not isinstance(issued, signin.Refused)
-        request.session["token"] = issued.token
+    request.session.update(kept)
     return RedirectResponse(then if isinstance(then, str) and then.startswith("/tasks/") else "/", status_code=303)
 
 
