@@ -32,10 +32,11 @@ from pydantic import BaseModel, Field
 
 from flows.labels import artifact_key
 from flows.runs import deployment_path
-from kamflow import clock, receivables, returns
+from kamflow import clock, decision_register, receivables, returns
 from kamflow.db import unit_of_work
 from kamflow.review import MAX_SHARDS, service
 from kamflow.review.dunning import current
+from kamflow.settings import get_settings
 
 PROGRESS_KEY = "credit-review-progress"
 LEVELS_KEY = "credit-review-levels"
@@ -43,6 +44,7 @@ RISKS_KEY = "credit-review-top-risks"
 SUMMARY_KEY = "credit-review-summary"
 AGEING_KEY = "credit-review-ageing"
 RETURNS_KEY = "credit-review-returns"
+DECISIONS_KEY = "credit-review-decisions"
 RETURNS_DAYS = 30
 """The returns and refusals artifact covers the credit notes of these days up to the review's date."""
 SHARD_PROCESS = "credit-review-shard"
@@ -139,6 +141,9 @@ def nightly_credit_review(
         ageing = receivables.ageing(session, as_of=as_of, buckets=current().ageing, kams=None, kam=None)
         since = as_of - dt.timedelta(days=RETURNS_DAYS - 1)
         credited = returns.returns(session, start=since, end=as_of, kams=None, kam=None)
+        decided = decision_register.register(
+            session, start=as_of, end=as_of, tz=get_settings().tz, kams=None, kam=None
+        )
     update_progress_artifact(progress_id, progress=100.0)
     create_table_artifact(
         key=artifact_key(LEVELS_KEY),
@@ -154,6 +159,11 @@ def nightly_credit_review(
         key=artifact_key(AGEING_KEY),
         table=ageing.per_kam().records(),
         description=f"Receivables ageing per KAM on {as_of}",
+    )
+    create_table_artifact(
+        key=artifact_key(DECISIONS_KEY),
+        table=decided.table().records(),
+        description=f"The decision register of {as_of}: who decided what, why, under which rule-set version",
     )
     create_markdown_artifact(
         key=artifact_key(SUMMARY_KEY), markdown=summary.markdown(), description=f"Credit review of {as_of}"

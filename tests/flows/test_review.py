@@ -19,6 +19,7 @@ from sqlalchemy import select
 from flows.labels import artifact_key
 from flows.review import (
     AGEING_KEY,
+    DECISIONS_KEY,
     LEVELS_KEY,
     PROGRESS_KEY,
     RETURNS_KEY,
@@ -26,7 +27,7 @@ from flows.review import (
     SUMMARY_KEY,
     nightly_credit_review,
 )
-from kamflow import clock, ledger
+from kamflow import clock, decision_register, ledger
 from kamflow.db import unit_of_work
 from kamflow.models import CreditNote, Customer
 from kamflow.review.tables import CreditReview
@@ -48,7 +49,7 @@ def rows(artifact: Any) -> list[dict[str, Any]]:
     return data
 
 
-def test_the_review_is_named_after_its_date_and_publishes_its_artifacts(runs: Runs) -> None:
+def test_the_review_is_named_after_its_date_and_publishes_its_artifacts(runs: Runs, settings: Settings) -> None:
     day = clock.today()
     with unit_of_work() as session:  # goods returned on an open invoice five days ago
         balances = ledger.invoice_balances(day, open_only=True).subquery()
@@ -70,13 +71,15 @@ def test_the_review_is_named_after_its_date_and_publishes_its_artifacts(runs: Ru
 
     found = artifacts_of(run_id)
     assert {
-        key: found[key].type for key in (PROGRESS_KEY, LEVELS_KEY, RISKS_KEY, AGEING_KEY, RETURNS_KEY, SUMMARY_KEY)
+        key: found[key].type
+        for key in (PROGRESS_KEY, LEVELS_KEY, RISKS_KEY, AGEING_KEY, RETURNS_KEY, DECISIONS_KEY, SUMMARY_KEY)
     } == {
         PROGRESS_KEY: "progress",
         LEVELS_KEY: "table",
         RISKS_KEY: "table",
         AGEING_KEY: "table",
         RETURNS_KEY: "table",
+        DECISIONS_KEY: "table",
         SUMMARY_KEY: "markdown",
     }
     assert found[PROGRESS_KEY].data == 100.0
@@ -94,6 +97,9 @@ def test_the_review_is_named_after_its_date_and_publishes_its_artifacts(runs: Ru
     credited = rows(found[RETURNS_KEY])
     assert [(row["customer"], row["returned"]) for row in credited if row["customer"]] == [(code, "1.00")]
     assert (credited[-1]["name"], credited[-1]["total"]) == ("total", "1.00")
+    with unit_of_work() as session:
+        register = decision_register.register(session, start=day, end=day, tz=settings.tz, kams=None, kam=None)
+    assert register.decisions and rows(found[DECISIONS_KEY]) == register.table().records()
 
 
 def test_a_scheduled_run_started_late_reviews_the_night_it_was_scheduled_for(
