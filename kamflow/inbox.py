@@ -236,7 +236,7 @@ def _collection(
                 task_id=task.id,
                 href=f"/collection/{task.id}",
                 process=COLLECTION,
-                title=f"{collection_views.what(task.action, task.level, task.channel).capitalize()} for {code}",
+                title=collection_views.title(task, code),
                 customer=code,
                 subject=names[task.customer_id],
                 figure=f"{number(task.amount, 2)} overdue",

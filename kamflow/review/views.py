@@ -61,6 +61,11 @@ def what(action: str, level: int | None, channel: str | None) -> str:
     return words(action) + (f" level {level}" if level else "") + (f" by {words(channel)}" if channel else "")
 
 
+def title(task: CollectionTask, customer: str) -> str:
+    """A collection task's heading: "Dunning level 2 by email for C0002"."""
+    return f"{what(task.action, task.level, task.channel).capitalize()} for {customer}"
+
+
 class CollectionTaskView(View):
     """A collection task as the person who carries it out reads it."""
 

@@ -36,7 +36,7 @@ from kamflow.errors import InvalidInput, KamflowError, NotFound, NotPermitted
 from kamflow.models import ApprovalTask, Customer, Employee
 from kamflow.people import signin, tokens
 from kamflow.review.tables import CollectionTask
-from kamflow.review.views import task_view
+from kamflow.review.views import task_view, title
 from kamflow.settings import get_settings
 from kamflow.views import View
 
@@ -282,6 +282,7 @@ def _collection_page(
             acts = org.acting_for(session, assignee, on=clock.today()).id == who.id
             context = {
                 "task": task_view(task, client.code),
+                "title": title(task, client.code),
                 "name": client.name,
                 "assignee": assignee,
                 "opened": task.created_at,

@@ -4,6 +4,7 @@ refused (403, audited) to those the policy keeps out."""
 
 from __future__ import annotations
 
+import html
 import re
 from decimal import Decimal
 
@@ -12,10 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kamflow.demo_data import give_demo_passwords
-from kamflow.models import ApprovalTask, AuditEvent
+from kamflow.models import ApprovalTask, AuditEvent, Customer
 from kamflow.people.tables import ApiToken
-from kamflow.review.tables import CollectionTask
 from kamflow.reports import plain
+from kamflow.review.tables import CollectionTask
+from kamflow.review.views import title
 from kamflow.settings import Settings, use_settings
 from tests.conftest import NOW
 from tests.unit.test_discounts import norm
@@ -338,9 +340,12 @@ def test_a_collection_task_is_in_its_kams_inbox_and_done_on_its_page_then_gone(
     row = client.get("/").text.split(f'href="/collection/{task.id}"', 1)[1].split("</tr>", 1)[0]
     assert f"{task.amount:,.2f} overdue" in row and "nightly credit review" in row
     assert f'href="/collection/{task.id}"' in client.get("/", params={"process": "collection"}).text
-    assert f'href="/collection/{task.id}"' not in client.get("/", params={"process": "discount-authorization"}).text
+    discounts_only = client.get("/", params={"process": "discount-authorization"}).text
+    assert f'href="/collection/{task.id}"' not in discounts_only
     page = client.get(f"/collection/{task.id}").text
     assert task.reasons[0]["text"] in page and 'name="note"' in page
+    heading = title(task, session.get_one(Customer, task.customer_id).code)
+    assert f"<h1>{html.escape(heading)} <small>" in page and heading.endswith(" for C0002")  # kam.north2's
 
     answer = client.post(f"/collection/{task.id}", data={"note": "called, pays Friday"})
     assert answer.status_code == 403  # no form token
