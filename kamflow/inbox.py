@@ -1,6 +1,7 @@
 """A person's inbox: every open task they may act on today (their own, and those of whoever they stand in for),
-across all processes, each with what it is about and the figure that decides it. Set-based: one read for the
-tasks and one per process for their subjects, whatever the number of tasks."""
+across all processes, each with what it is about and the figure that decides it, and the collection tasks the
+nightly credit review gave them. Set-based: one read for the tasks and one per process for their subjects, and
+two for the collection tasks, whatever the number of tasks."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ from kamflow.discounts.tables import DiscountRequest
 from kamflow.documents.service import PROCESS as DOCUMENTS
 from kamflow.documents.tables import Document
 from kamflow.models import ApprovalTask, Customer, Employee
+from kamflow.review import collection
+from kamflow.review import views as collection_views
+from kamflow.settings import get_settings
 from kamflow.views import Part, View
 
 Number = Callable[[Decimal | str, int | None], str]
@@ -33,6 +37,9 @@ SUBJECT_TABLES: dict[str, type[DiscountRequest | OrderCreditCheck | CreditLimitC
 }
 """The processes whose subject belongs to a customer, with the subject's table."""
 
+COLLECTION = "collection"
+"""The inbox's name for the collection tasks of the nightly credit review (no approval process of their own)."""
+
 
 class Subject(Part):
     """What a task is about: a customer (code and name) or a document (its title), and the figure that decides."""
@@ -44,6 +51,7 @@ class Subject(Part):
 
 class InboxLine(Part):
     task_id: int
+    href: str
     process: str
     title: str
     customer: str | None
@@ -201,6 +209,49 @@ def subjects(session: Session, tasks: Iterable[ApprovalTask], number: Number) ->
     return found
 
 
+def _collection(
+    session: Session, person: Employee, *, on: dt.date, now: dt.datetime, number: Number
+) -> list[InboxLine]:
+    """The person's open collection tasks as inbox lines: due at the end of their next-action day, in the
+    company's timezone."""
+    tasks = collection.tasks_for(session, person, on=on)
+    names = {
+        row.id: row.name
+        for row in session.execute(
+            select(Customer.id, Customer.name).where(Customer.id.in_({task.customer_id for task, _ in tasks}))
+        )
+    }
+    logins = {
+        row.id: row.login
+        for row in session.execute(
+            select(Employee.id, Employee.login).where(Employee.id.in_({task.assignee_id for task, _ in tasks}))
+        )
+    }
+    zone = get_settings().tz
+    lines = []
+    for task, code in tasks:
+        due_at = dt.datetime.combine(task.next_action_on, dt.time(23, 59), tzinfo=zone)
+        lines.append(
+            InboxLine(
+                task_id=task.id,
+                href=f"/collection/{task.id}",
+                process=COLLECTION,
+                title=collection_views.title(task, code),
+                customer=code,
+                subject=names[task.customer_id],
+                figure=f"{number(task.amount, 2)} overdue",
+                requester="nightly credit review",
+                opened_at=task.created_at,
+                due_at=due_at,
+                overdue=due_at < now,
+                level=task.level or 0,
+                owner=logins[task.assignee_id],
+                delegated=task.assignee_id != person.id,
+            )
+        )
+    return lines
+
+
 Sort = Literal["due", "opened", "level", "process"]
 
 
@@ -217,7 +268,7 @@ def inbox(
     sort: Sort = "due",
 ) -> Inbox:
     """The person's open tasks, filtered and sorted as asked, overdue ones first."""
-    tasks = approvals.pending_for(session, person, on=on)
+    tasks = [] if process == COLLECTION else approvals.pending_for(session, person, on=on)
     if process:
         tasks = [task for task in tasks if task.process == process]
     about = subjects(session, tasks, number)
@@ -232,6 +283,7 @@ def inbox(
         lines.append(
             InboxLine(
                 task_id=task.id,
+                href=f"/tasks/{task.id}",
                 process=task.process,
                 title=task.title,
                 customer=subject.customer,
@@ -246,6 +298,8 @@ def inbox(
                 delegated=task.owner_id != person.id,
             )
         )
+    if not process or process == COLLECTION:
+        lines += _collection(session, person, on=on, now=now, number=number)
     wanted = search.strip().casefold()
     if wanted:
         lines = [

@@ -56,6 +56,16 @@ def review_view(summary: ReviewSummary, *, flow_run_id: str) -> ReviewView:
     )
 
 
+def what(action: str, level: int | None, channel: str | None) -> str:
+    """A collection task's action in words: "dunning level 2 by email"."""
+    return words(action) + (f" level {level}" if level else "") + (f" by {words(channel)}" if channel else "")
+
+
+def title(task: CollectionTask, customer: str) -> str:
+    """A collection task's heading: "Dunning level 2 by email for C0002"."""
+    return f"{what(task.action, task.level, task.channel).capitalize()} for {customer}"
+
+
 class CollectionTaskView(View):
     """A collection task as the person who carries it out reads it."""
 
@@ -72,10 +82,9 @@ class CollectionTaskView(View):
     reasons: list[str]
 
     def text(self) -> str:
-        level = f" level {self.level}" if self.level else ""
-        channel = f" by {words(self.channel)}" if self.channel else ""
         return (
-            f"task {self.task_id}: {self.customer} {words(self.action)}{level}{channel}, by {self.next_action_on}"
+            f"task {self.task_id}: {self.customer} {what(self.action, self.level, self.channel)},"
+            f" by {self.next_action_on}"
             f" ({money(Decimal(self.amount))} overdue) — " + "; ".join(self.reasons)
         )
 

@@ -1,5 +1,6 @@
-"""The workspace's pages: sign-in, the inbox, a task with its facts, history and answer form, a customer's credit
-exposure. Thin: each page reads through the domain and the access policy (the same as the CLI's) and renders."""
+"""The workspace's pages: sign-in, the inbox, a task with its facts, history and answer form, a collection task
+with its done form, a customer's credit exposure. Thin: each page reads through the domain and the access policy
+(the same as the CLI's) and renders."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from starlette.responses import Response
 
 from flows.processes import PROCESSES, waits_of
 from kamflow import access, approvals, clock, customers, inbox, links, org, reports, started, timeline
-from kamflow.app import identity, reads
+from kamflow.app import identity, ops, reads
 from kamflow.app.runs import Answer, decide, withdraw
 from kamflow.app.web.session import Me, check_csrf, me, number, page, refused
 from kamflow.bounds import parse_number
@@ -32,8 +33,10 @@ from kamflow.documents import service as documents
 from kamflow.documents import text as document_text
 from kamflow.documents import views as document_views
 from kamflow.errors import InvalidInput, KamflowError, NotFound, NotPermitted
-from kamflow.models import ApprovalTask, Employee
+from kamflow.models import ApprovalTask, Customer, Employee
 from kamflow.people import tokens
+from kamflow.review.tables import CollectionTask
+from kamflow.review.views import task_view, title
 from kamflow.settings import get_settings
 from kamflow.views import View
 
@@ -135,7 +138,7 @@ def inbox_page(
             sort=sort,
         )
     filters = {"process": process, "q": q, "overdue": overdue, "sort": sort}
-    processes = [name for name, p in PROCESSES.items() if p.waits is not None]
+    processes = [*(name for name, p in PROCESSES.items() if p.waits is not None), inbox.COLLECTION]
     return page(request, "inbox.html", me=who, lines=shown.lines, filters=filters, processes=processes)
 
 
@@ -250,6 +253,63 @@ def _shown_refused(request: Request, who: Me, task_id: int, message: str, status
         return _task_page(request, who, task_id, status_code=status_code, refusal=message)
     except NotPermitted as error:
         return refused(request, error, who)
+
+
+def _collection_page(
+    request: Request, who: Who, task_id: int, *, status_code: int = 200, **outcome: Any
+) -> Response:
+    """A collection task as `kamflow collection tasks` shows it, for whoever may see its customer (audited), with
+    the done form for whoever acts for its assignee today."""
+    try:
+        with unit_of_work() as session:
+            task = session.get(CollectionTask, task_id)
+            if task is None:
+                raise NotFound(f"no collection task {task_id}", field="task")
+            client = session.get_one(Customer, task.customer_id)
+            reader = org.employee(session, who.login)
+            access.see_customer(session, reader, client, what=f"collection task {task_id}", now=clock.now())
+            assignee = session.get_one(Employee, task.assignee_id)
+            acts = org.acting_for(session, assignee, on=clock.today()).id == who.id
+            context = {
+                "task": task_view(task, client.code),
+                "title": title(task, client.code),
+                "name": client.name,
+                "assignee": assignee,
+                "opened": task.created_at,
+                "may_complete": task.status == "open" and acts,
+            }
+    except NotPermitted as error:
+        return refused(request, error, who)
+    except NotFound as error:
+        return page(request, "refused.html", status_code=404, me=who, message=error.message)
+    return page(request, "collection.html", status_code=status_code, me=who, **context, **outcome)
+
+
+@router.get("/collection/{task_id}")
+def collection_page(request: Request, who: Who, task_id: int) -> Response:
+    return _collection_page(request, who, task_id)
+
+
+@router.post("/collection/{task_id}")
+def collection_done(
+    request: Request,
+    who: Who,
+    task_id: int,
+    csrf: Annotated[str, Form()] = "",
+    note: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """Mark the collection task carried out, as `kamflow collection done` does (the same operation); a refusal is
+    shown as refused, on the task's page."""
+    check_csrf(request, csrf)
+    try:
+        acting = identity.prove(who.login, token=request.session.get("token"))
+        done = ops.perform("collection done", acting, {"task_id": task_id, "note": note})
+    except NotPermitted as error:
+        access.record_refusal(error)
+        return _collection_page(request, who, task_id, status_code=403, refusal=error.message)
+    except KamflowError as error:
+        return _collection_page(request, who, task_id, status_code=400, refusal=error.message)
+    return _collection_page(request, who, task_id, done=done)
 
 
 @router.get("/customers/{code}")

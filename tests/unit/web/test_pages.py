@@ -4,6 +4,7 @@ refused (403, audited) to those the policy keeps out."""
 
 from __future__ import annotations
 
+import html
 import re
 from decimal import Decimal
 
@@ -12,9 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kamflow.demo_data import give_demo_passwords
-from kamflow.models import ApprovalTask, AuditEvent
+from kamflow.models import ApprovalTask, AuditEvent, Customer
 from kamflow.people.tables import ApiToken
 from kamflow.reports import plain
+from kamflow.review.tables import CollectionTask
+from kamflow.review.views import title
 from kamflow.settings import Settings, use_settings
 from tests.conftest import NOW
 from tests.unit.test_discounts import norm
@@ -315,3 +318,67 @@ def test_a_discount_for_a_customer_with_overdue_debt_shows_it_in_the_inbox(
     sign_in(client, task.owner.login)
     line = client.get("/").text.split(f'href="/tasks/{task.id}"', 1)[1].split("</tr>", 1)[0]
     assert f"{overdue:,.2f} overdue" in line
+
+
+def a_collection_task(session: Session, login: str) -> CollectionTask:
+    """The nightly review of TODAY, and one of the open collection tasks it gave `login` (committed)."""
+    from kamflow import org
+    from kamflow.review import collection
+    from tests.conftest import TODAY
+    from tests.unit.review.conftest import review
+
+    review(session, TODAY)
+    task, _code = collection.tasks_for(session, org.employee(session, login), on=TODAY)[0]
+    return task
+
+
+def test_a_collection_task_is_in_its_kams_inbox_and_done_on_its_page_then_gone(
+    client: TestClient, session: Session
+) -> None:
+    task = a_collection_task(session, "kam.north2")
+    sign_in(client, "kam.north2")
+    row = client.get("/").text.split(f'href="/collection/{task.id}"', 1)[1].split("</tr>", 1)[0]
+    assert f"{task.amount:,.2f} overdue" in row and "nightly credit review" in row
+    assert f'href="/collection/{task.id}"' in client.get("/", params={"process": "collection"}).text
+    discounts_only = client.get("/", params={"process": "discount-authorization"}).text
+    assert f'href="/collection/{task.id}"' not in discounts_only
+    page = client.get(f"/collection/{task.id}").text
+    assert task.reasons[0]["text"] in page and 'name="note"' in page
+    heading = title(task, session.get_one(Customer, task.customer_id).code)
+    assert f"<h1>{html.escape(heading)} <small>" in page and heading.endswith(" for C0002")  # kam.north2's
+
+    answer = client.post(f"/collection/{task.id}", data={"note": "called, pays Friday"})
+    assert answer.status_code == 403  # no form token
+    session.refresh(task)
+    assert task.status == "open"
+
+    form = {"csrf": csrf(client, f"/collection/{task.id}"), "note": "called, pays Friday"}
+    done = client.post(f"/collection/{task.id}", data=form)
+    assert done.status_code == 200 and "Done." in done.text and 'name="note"' not in done.text
+    session.refresh(task)
+    assert (task.status, task.note) == ("done", "called, pays Friday")
+    [event] = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "collection_task_done", AuditEvent.subject_id == task.id)
+    ).all()
+    assert event.actor == "kam.north2"
+    assert f'href="/collection/{task.id}"' not in client.get("/").text
+    again = client.post(f"/collection/{task.id}", data=form)
+    assert again.status_code == 400 and "Refused:" in again.text and "already done" in again.text
+
+
+def test_another_kam_may_not_open_a_collection_task_and_one_who_sees_it_may_not_complete_it(
+    client: TestClient, session: Session
+) -> None:
+    task = a_collection_task(session, "kam.north2")
+    sign_in(client, "kam.south1")
+    assert client.get(f"/collection/{task.id}").status_code == 403
+    refusal = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    assert refusal is not None and (refusal.action, refusal.actor) == ("access_refused", "kam.south1")
+    sign_in(client, "credit")  # the credit controller sees every customer, and is not the assignee
+    page = client.get(f"/collection/{task.id}")
+    assert page.status_code == 200 and 'name="note"' not in page.text
+    form = {"csrf": csrf(client, f"/collection/{task.id}"), "note": "not mine"}
+    refused = client.post(f"/collection/{task.id}", data=form)
+    assert refused.status_code == 403 and "Refused:" in refused.text and "is for kam.north2" in refused.text
+    session.refresh(task)
+    assert task.status == "open"
