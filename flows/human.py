@@ -64,7 +64,7 @@ from pydantic_core import core_schema
 from sqlalchemy.orm import Session
 
 from flows import labels
-from kamflow import approvals, clock, org
+from kamflow import approvals, clock, org, reports
 from kamflow.bounds import MAX_ID
 from kamflow.db import unit_of_work
 from kamflow.errors import KamflowError
@@ -164,7 +164,7 @@ def task_markdown(task: ApprovalTask, *, assignee: str) -> str:
     return (
         f"## {task.title}\n\n{task.explanation}\n\n"
         f"**Task {task.id}** for **{assignee}** ({words(task.role)}), "
-        f"due {task.due_at:%Y-%m-%d %H:%M} UTC.\n\n"
+        f"due {reports.when(task.due_at)}.\n\n"
         "Enter your login and your approval code (`kamflow tasks` shows it), choose your decision and submit."
     )
 
@@ -177,10 +177,10 @@ def waiting_markdown(session: Session, waiting: list[ApprovalTask], *, on: dt.da
     if len(waiting) == 1:
         return text
     rows = "\n".join(
-        f"| {t.id} | {delegations.acting_for(t.owner).login} | {words(t.role)} | {t.due_at:%Y-%m-%d %H:%M} |"
+        f"| {t.id} | {delegations.acting_for(t.owner).login} | {words(t.role)} | {reports.when(t.due_at)} |"
         for t in waiting
     )
-    return f"{text}\n\n**Waiting for**\n\n| task | who | step | due (UTC) |\n|---|---|---|---|\n{rows}"
+    return f"{text}\n\n**Waiting for**\n\n| task | who | step | due |\n|---|---|---|---|\n{rows}"
 
 
 def record_answer(

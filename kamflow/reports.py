@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -35,3 +36,10 @@ def words(identifier: str) -> str:
 def to_whom(decision: dict[str, Any]) -> str:
     """Whom the rules sent a decision to, for a report: ' (to the **department head**)', or nothing."""
     return f" (to the **{words(decision['role'])}**)" if decision.get("role") else ""
+
+
+def when(instant: dt.datetime) -> str:
+    """An instant as people read it: company time, to the minute, with its zone (2026-03-16 10:42 CET)."""
+    from kamflow.settings import get_settings
+
+    return instant.astimezone(get_settings().tz).strftime("%Y-%m-%d %H:%M %Z")

@@ -9,18 +9,12 @@ from pydantic import ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from kamflow import approvals, clock, org
+from kamflow import approvals, clock, org, reports
 from kamflow.documents import text
 from kamflow.documents.service import PROCESS, chain_of, changes, get, round_steps, step_of, version
 from kamflow.documents.tables import Acknowledgment, Document, DocumentStep, DocumentStepTask, Signature
 from kamflow.models import ApprovalTask
-from kamflow.settings import get_settings
 from kamflow.views import Part, View
-
-
-def local(at: dt.datetime) -> str:
-    """An instant as people read it on paper: company time with its zone."""
-    return at.astimezone(get_settings().tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _signatures(session: Session, document: Document) -> list[Signature]:
@@ -44,7 +38,7 @@ def signer(signature: Signature) -> str:
 def _signature_rows(signatures: list[Signature]) -> str:
     head = "| position | name | date and time | version | SHA-256 |\n|---|---|---|---|---|\n"
     rows = "\n".join(
-        f"| {s.position} | {signer(s)} | {local(s.signed_at)} | {s.version} | `{s.content_hash[:16]}` |"
+        f"| {s.position} | {signer(s)} | {reports.when(s.signed_at)} | {s.version} | `{s.content_hash[:16]}` |"
         for s in signatures
     )
     return head + (rows or "| — | | | | |")

@@ -11,7 +11,7 @@ from typing import Literal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy.orm import Session
 
-from kamflow import clock, org
+from kamflow import clock, org, reports
 from kamflow.bounds import fit
 from kamflow.links import link_token, link_url
 from kamflow.models import ApprovalTask, Employee
@@ -46,10 +46,6 @@ def address(person: Employee) -> str:
     return person.email or f"{person.login}@{get_settings().mail_domain}"
 
 
-def _local(instant: dt.datetime) -> str:
-    return instant.astimezone(get_settings().tz).strftime("%Y-%m-%d %H:%M %Z")
-
-
 def announce(
     session: Session,
     task: ApprovalTask,
@@ -75,7 +71,7 @@ def announce(
             decision=DECIDED.get(action, action.upper()),
             decider=decider,
             on_behalf=task.owner if decider.id != task.owner_id else None,
-            decided_at=_local(task.decided_at or now),
+            decided_at=reports.when(task.decided_at or now),
             given={key: value for key, value in task.payload.items() if value not in (None, "")},
             requests_url=f"{settings.web_url}/requests",
         )
@@ -88,7 +84,7 @@ def announce(
             recipient=recipient,
             stands_in_for=task.owner if recipient.id != task.owner_id else None,
             requester=requester,
-            due_at=_local(task.due_at),
+            due_at=reports.when(task.due_at),
             link=link_url(settings.web_url, link_token(task, recipient.login, settings.approval_secret)),
         )
     message = OutboxMessage(

@@ -286,7 +286,7 @@ def test_a_task_line() -> None:
         "approval_code",
         "delegated",
     }
-    assert line.text() == "task 3: Agree: memo (due 2026-03-19T09:30, for legal) — approval code ABCD-EFGH"
+    assert line.text() == "task 3: Agree: memo (due 2026-03-19 10:30 CET, for legal) — approval code ABCD-EFGH"
 
 
 @pytest.mark.parametrize("as_json", [False, True])

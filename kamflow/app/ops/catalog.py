@@ -4,10 +4,12 @@ read goes through the access policy (`kamflow.app.reads`)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from kamflow import clock, org
+from kamflow import clock, org, reports
 from kamflow.app import reads
 from kamflow.app.ops import op
 from kamflow.app.runs import Answer
@@ -41,7 +43,7 @@ class TaskLine(View):
 
     def text(self) -> str:
         owner = f", for {self.owner}" if self.delegated else ""
-        due = f"(due {self.due_at[:16]}{owner})"
+        due = f"(due {reports.when(dt.datetime.fromisoformat(self.due_at))}{owner})"
         return f"task {self.task_id}: {self.title} {due} — approval code {self.approval_code}"
 
 

@@ -40,7 +40,7 @@ def number(value: Decimal | str | None, places: int | None = None) -> str:
 
 def when(at: Any) -> str:
     """An instant in the company's timezone, with the zone."""
-    return "—" if at is None else at.astimezone(get_settings().tz).strftime("%Y-%m-%d %H:%M %Z")
+    return "—" if at is None else reports.when(at)
 
 
 def fact(value: object) -> str:
