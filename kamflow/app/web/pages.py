@@ -22,7 +22,7 @@ from kamflow import access, approvals, clock, customers, inbox, links, org, repo
 from kamflow.app import identity, ops, reads
 from kamflow.app.runs import Answer, decide, withdraw
 from kamflow.app.web.session import Me, check_csrf, me, number, page, refused
-from kamflow.bounds import parse_number
+from kamflow.bounds import MAX_ID, parse_number
 from kamflow.credit import limits, orders, solvency, standing
 from kamflow.credit import views as credit_views
 from kamflow.db import unit_of_work
@@ -39,6 +39,10 @@ from kamflow.review.tables import CollectionTask
 from kamflow.review.views import task_view, title
 from kamflow.settings import get_settings
 from kamflow.views import View
+
+RouteId = Annotated[int, Path_(ge=1, le=MAX_ID)]
+"""A task's or subject's number in a page's address: what the database's keys hold (bounds.MAX_ID), else 422."""
+CSRF_CHARS = 128
 
 router = APIRouter()
 Who = Annotated[Me, Depends(me)]
@@ -82,7 +86,7 @@ def signin_page(request: Request) -> Response:
 @router.post("/signin")
 def signin_post(
     request: Request,
-    csrf: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form(max_length=CSRF_CHARS)] = "",
     login: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
 ) -> Response:
@@ -106,7 +110,7 @@ def signin_post(
 
 
 @router.post("/signout")
-def signout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+def signout(request: Request, csrf: Annotated[str, Form(max_length=CSRF_CHARS)] = "") -> Response:
     check_csrf(request, csrf)
     token = request.session.get("token")
     if isinstance(token, str):
@@ -201,7 +205,7 @@ def _task_page(request: Request, who: Me, task_id: int, *, status_code: int = 20
 
 
 @router.get("/tasks/{task_id}")
-def task_page(request: Request, who: Who, task_id: int) -> Response:
+def task_page(request: Request, who: Who, task_id: RouteId) -> Response:
     try:
         return _task_page(request, who, task_id)
     except NotPermitted as error:
@@ -214,8 +218,8 @@ def task_page(request: Request, who: Who, task_id: int) -> Response:
 def answer_task(
     request: Request,
     who: Who,
-    task_id: int,
-    csrf: Annotated[str, Form()] = "",
+    task_id: RouteId,
+    csrf: Annotated[str, Form(max_length=CSRF_CHARS)] = "",
     action: Annotated[str, Form(max_length=40)] = "",
     discount_pct: Annotated[str, Form(max_length=40)] = "",
     amount: Annotated[str, Form(max_length=40)] = "",
@@ -286,7 +290,7 @@ def _collection_page(
 
 
 @router.get("/collection/{task_id}")
-def collection_page(request: Request, who: Who, task_id: int) -> Response:
+def collection_page(request: Request, who: Who, task_id: RouteId) -> Response:
     return _collection_page(request, who, task_id)
 
 
@@ -294,8 +298,8 @@ def collection_page(request: Request, who: Who, task_id: int) -> Response:
 def collection_done(
     request: Request,
     who: Who,
-    task_id: int,
-    csrf: Annotated[str, Form()] = "",
+    task_id: RouteId,
+    csrf: Annotated[str, Form(max_length=CSRF_CHARS)] = "",
     note: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     """Mark the collection task carried out, as `kamflow collection done` does (the same operation); a refusal is
@@ -362,7 +366,7 @@ def requests_page(request: Request, who: Who) -> Response:
 
 @router.get("/requests/{process}/{subject_id}")
 def request_page(
-    request: Request, who: Who, process: Annotated[str, Path_(max_length=50)], subject_id: int
+    request: Request, who: Who, process: Annotated[str, Path_(max_length=50)], subject_id: RouteId
 ) -> Response:
     """One thing a person started (or may see): its whole history."""
     try:
@@ -382,8 +386,8 @@ def withdraw_request(
     request: Request,
     who: Who,
     process: Annotated[str, Path_(max_length=50)],
-    subject_id: int,
-    csrf: Annotated[str, Form()] = "",
+    subject_id: RouteId,
+    csrf: Annotated[str, Form(max_length=CSRF_CHARS)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Take back a request that still waits: its task closes and its run ends before the page answers."""

@@ -382,3 +382,15 @@ def test_another_kam_may_not_open_a_collection_task_and_one_who_sees_it_may_not_
     assert refused.status_code == 403 and "Refused:" in refused.text and "is for kam.north2" in refused.text
     session.refresh(task)
     assert task.status == "open"
+
+
+def test_a_number_in_an_address_beyond_any_key_is_refused_before_the_database_is_asked(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    task = waiting(session, settings)
+    sign_in(client, "head.north")
+    for number in ("0", "9223372036854775808", "99999999999999999999999"):
+        assert client.get(f"/tasks/{number}").status_code == 422
+        assert client.get(f"/collection/{number}").status_code == 422
+        assert client.get(f"/requests/discount-authorization/{number}").status_code == 422
+    assert client.get(f"/tasks/{task.id}").status_code == 200
