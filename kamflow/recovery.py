@@ -4,68 +4,36 @@ cancelled or deleted — its tasks and its subject close as cancelled — and ho
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kamflow import approvals, audit
-from kamflow.credit import limits, orders, solvency
-from kamflow.credit.tables import CreditCheck, CreditLimitChange, OrderCreditCheck
-from kamflow.discounts import PROCESS as DISCOUNTS
-from kamflow.discounts.tables import DiscountRequest
-from kamflow.documents.service import PROCESS as DOCUMENTS
-from kamflow.documents.tables import Document, DocumentStep
-from kamflow.models import ApprovalTask, AuditEvent, Order
+from kamflow import approvals, started
+from kamflow.models import ApprovalTask, AuditEvent
 
 CANCELLED = "cancelled"
 RERUN = "run_rerun"
 """The audit action of a run brought back by the sweep (on each of its tasks)."""
 
-SUBJECTS: dict[
-    str, tuple[type[DiscountRequest | Document | OrderCreditCheck | CreditLimitChange | CreditCheck], str]
-]
-SUBJECTS = {
-    DISCOUNTS: (DiscountRequest, "pending"),
-    DOCUMENTS: (Document, "in_review"),
-    orders.PROCESS: (OrderCreditCheck, "blocked"),
-    limits.PROCESS: (CreditLimitChange, "pending"),
-    solvency.PROCESS: (CreditCheck, "pending"),
-}
-"""Each process people decide in: its subjects' table and the status of a subject waiting for a person."""
-
-
 def withdraw(session: Session, *, process: str, subject_id: int, now: dt.datetime, reason: str) -> None:
     """Cancel every pending task of the subject (audited) and, when it still waits for a person, close the subject
-    as cancelled too (audited) — a blocked order with its check, a document's open steps."""
+    as cancelled too (`started.close`: a blocked order with its check, a document's open steps; audited)."""
     for task in approvals.pending(session, process=process, subject_id=subject_id):
         approvals.cancel(session, task, now=now, reason=reason)
-    table, waiting = SUBJECTS[process]
-    closed = session.execute(
-        update(table)
-        .where(table.id == subject_id, table.status == waiting)
-        .values(status=CANCELLED)
-        .execution_options(synchronize_session=False)
-    )
-    if closed.rowcount != 1:  # type: ignore[attr-defined]
-        return
-    if process == orders.PROCESS:
-        order_id = select(OrderCreditCheck.order_id).where(OrderCreditCheck.id == subject_id).scalar_subquery()
-        session.execute(update(Order).where(Order.id == order_id).values(status=CANCELLED))
-    if process == DOCUMENTS:
-        session.execute(
-            update(DocumentStep)
-            .where(DocumentStep.document_id == subject_id, DocumentStep.status == "open")
-            .values(status=CANCELLED, closed_at=now)
+    k = started.kind(process)
+    row = cast(started.Subject | None, session.get(k.table, subject_id))
+    if row is not None and row.status in k.waiting:
+        started.close(
+            session,
+            row,
+            process=process,
+            status=CANCELLED,
+            actor="kamflow",
+            action="subject_cancelled",
+            now=now,
+            detail={"reason": reason},
         )
-    audit.record(
-        session,
-        at=now,
-        actor="kamflow",
-        action="subject_cancelled",
-        subject_type=process,
-        subject_id=subject_id,
-        detail={"reason": reason},
-    )
 
 
 def reruns(session: Session, task_ids: list[int]) -> dict[int, int]:
@@ -90,7 +58,8 @@ def waiting_tasks(session: Session, *, decided_since: dt.datetime) -> list[Appro
     )
     open_subjects = {(task.process, task.subject_id) for task in pending}
     decided: list[ApprovalTask] = []
-    for process, (table, waiting) in SUBJECTS.items():
+    for process, k in started.KINDS.items():
+        table = k.table
         decided += [
             task
             for task in session.scalars(
@@ -101,7 +70,7 @@ def waiting_tasks(session: Session, *, decided_since: dt.datetime) -> list[Appro
                     ApprovalTask.status == "decided",
                     ApprovalTask.decided_at >= decided_since,
                     ApprovalTask.flow_run_id.is_not(None),
-                    table.status == waiting,
+                    table.status.in_(k.waiting),
                 )
             )
             if (task.process, task.subject_id) not in open_subjects

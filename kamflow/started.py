@@ -242,6 +242,33 @@ def withdraw(
         )
     for task in open_tasks:
         approvals.cancel(session, task, now=now, reason=note)
+    close(
+        session,
+        row,
+        process=process,
+        status="withdrawn",
+        actor=person.login,
+        action="withdrawn",
+        now=now,
+        detail={"reason": reason, "on_behalf_of": for_whom},
+    )
+    return row
+
+
+def close(
+    session: Session,
+    row: Subject,
+    *,
+    process: str,
+    status: str,
+    actor: str,
+    action: str,
+    now: dt.datetime,
+    detail: dict[str, Any],
+) -> None:
+    """End a subject that waits for a person as `status` (withdrawn by its requester, cancelled with its run): a
+    document's open steps are cancelled, a blocked order's order takes the status too; audited as `action` by
+    `actor`. Its open tasks are the caller's to cancel."""
     if isinstance(row, Document):
         for step in session.scalars(
             select(DocumentStep).where(DocumentStep.document_id == row.id, DocumentStep.status == "open")
@@ -251,15 +278,14 @@ def withdraw(
     else:
         row.decided_at = now
     if isinstance(row, OrderCreditCheck):
-        row.order.status = "withdrawn"
-    row.status = "withdrawn"
+        row.order.status = status
+    row.status = status
     audit.record(
         session,
         at=now,
-        actor=person.login,
-        action="withdrawn",
-        subject_type=k.subject_type,
+        actor=actor,
+        action=action,
+        subject_type=kind(process).subject_type,
         subject_id=row.id,
-        detail={"process": process, "reason": reason, "on_behalf_of": for_whom},
+        detail={"process": process, **detail},
     )
-    return row

@@ -28,6 +28,7 @@ from kamflow.errors import ServiceUnavailable
 from kamflow.models import ApprovalTask
 from kamflow.recovery import RERUN
 from kamflow.settings import Settings, get_settings, use_settings
+from kamflow.timeline import timeline
 from tests.flows.conftest import Runs, suspended
 from tests.flows.test_discount import status_of, waiting
 from tests.support import free_port
@@ -78,8 +79,11 @@ def test_a_run_cancelled_or_deleted_closes_its_task_and_its_subject_as_cancelled
     [closed] = trail(view["task_id"], "task_cancelled")
     assert ("deleted" if how == "deleted" else "Cancelled") in closed["reason"]
     with unit_of_work() as session:
-        subject = audit.trail(session, subject_type=PROCESS, subject_id=view["request_id"])
+        # audited on the request itself, so that its history (kamflow history, the workspace) shows it
+        subject = audit.trail(session, subject_type="discount_request", subject_id=view["request_id"])
+        steps = timeline(session, process=PROCESS, subject_id=view["request_id"])
     assert [e.detail["reason"] for e in subject if e.action == "subject_cancelled"] == [closed["reason"]]
+    assert any("cancelled" in step.what for step in steps)
     assert recover(now=clock.now()).withdrawn == []  # once
 
 
