@@ -29,14 +29,6 @@ from kamflow.views import Part, View
 Number = Callable[[Decimal | str, int | None], str]
 """How a number is written for the reader: (value, decimal places or None for as many as it has)."""
 
-SUBJECT_TABLES: dict[str, type[DiscountRequest | OrderCreditCheck | CreditLimitChange | CreditCheck]] = {
-    DISCOUNTS: DiscountRequest,
-    orders.PROCESS: OrderCreditCheck,
-    limits.PROCESS: CreditLimitChange,
-    solvency.PROCESS: CreditCheck,
-}
-"""The processes whose subject belongs to a customer, with the subject's table."""
-
 COLLECTION = "collection"
 """The inbox's name for the collection tasks of the nightly credit review (no approval process of their own)."""
 

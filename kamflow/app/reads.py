@@ -10,12 +10,13 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import access, clock, customers, inbox, started
+from kamflow import access, clock, customers, started
 from kamflow.app.identity import acting, keeper
 from kamflow.credit.tables import CreditCheck, CreditLimitChange, OrderCreditCheck
 from kamflow.db import unit_of_work
 from kamflow.discounts.tables import DiscountRequest
 from kamflow.documents import service as documents
+from kamflow.documents.tables import Document
 from kamflow.errors import NotFound
 from kamflow.models import ApprovalTask, AuditEvent, Customer, Employee
 from kamflow.people.signin import Acting
@@ -82,18 +83,16 @@ def of_decision(as_login: str | None, event_id: int, read: Callable[[Session], T
 def see_subject(session: Session, reader: Employee, process: str, subject_id: int, *, what: str) -> None:
     """Let `reader` see a subject of a process and its history: whoever may see its customer (audited) or its
     document; NotPermitted if not, NotFound for no such process or subject."""
-    named = started.kind(process).subject_type.replace("_", " ")
-    table = inbox.SUBJECT_TABLES.get(process)
-    if table is None:
-        document = documents.get(session, subject_id)
+    k = started.kind(process)
+    row = session.get(k.table, subject_id)
+    if row is None:
+        raise NotFound(f"no {k.subject_type.replace('_', ' ')} {subject_id}", field="subject_id")
+    if isinstance(row, Document):
         access.see_document(
-            session, reader, document_id=document.id, author_id=document.author_id, process=documents.PROCESS
+            session, reader, document_id=row.id, author_id=row.author_id, process=documents.PROCESS
         )
         return
-    owner = session.scalar(select(table.customer_id).where(table.id == subject_id))
-    if owner is None:
-        raise NotFound(f"no {named} {subject_id}", field="subject_id")
-    access.see_customer(session, reader, session.get_one(Customer, owner), what=what, now=clock.now())
+    access.see_customer(session, reader, session.get_one(Customer, row.customer_id), what=what, now=clock.now())
 
 
 def see_task(session: Session, reader: Employee, task: ApprovalTask) -> None:

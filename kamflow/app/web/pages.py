@@ -179,8 +179,8 @@ def _task_page(request: Request, who: Me, task_id: int, *, status_code: int = 20
         reads.see_task(session, org.employee(session, who.login), task)
         view = SHOWN[task.process](session, task.subject_id)
         shown = view.model_dump(mode="json")
-        rows = inbox.SUBJECT_TABLES.get(task.process)
-        decision = session.get(rows, task.subject_id).decision if rows is not None else None  # type: ignore[union-attr]
+        subject = session.get(started.kind(task.process).table, task.subject_id)
+        decision = getattr(subject, "decision", None)  # the rules' decision (a document has none)
         facts = {k: v for k, v in shown.items() if k not in HIDDEN_FACTS and not isinstance(v, dict | list)}
         if isinstance(decision, dict):  # the facts the rules decided on, as they were then
             facts |= {k: v for k, v in decision.get("facts", {}).items() if k not in facts}
