@@ -5,7 +5,7 @@ in, or named in the demo mode), proven once by the command and given here; each 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -84,7 +84,7 @@ def see_subject(session: Session, reader: Employee, process: str, subject_id: in
     """Let `reader` see a subject of a process and its history: whoever may see its customer (audited) or its
     document; NotPermitted if not, NotFound for no such process or subject."""
     k = started.kind(process)
-    row = session.get(k.table, subject_id)
+    row = cast(started.Subject | None, session.get(k.table, subject_id))
     if row is None:
         raise NotFound(f"no {k.subject_type.replace('_', ' ')} {subject_id}", field="subject_id")
     if isinstance(row, Document):
