@@ -28,7 +28,9 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 from sqlalchemy import Numeric, String
 
+from kamflow import i18n
 from kamflow.errors import InvalidInput
+from kamflow.i18n import _
 
 MAX_ID = 2**63 - 1
 """Ids are 1..MAX_ID (a signed 64-bit integer, what every backend's integer key holds)."""
@@ -216,22 +218,42 @@ def read_bounded_text(path: Path, limit: int, *, field: str = "file", what: str 
 
 
 _WRITTEN_NUMBER = re.compile(r"-?[0-9]+([.,][0-9]+)?")
+_AMBIGUOUS = re.compile(r"-?[1-9][0-9]{0,2}[.,][0-9]{3}")
 _GROUPED = re.compile(r"-?[0-9]{1,3}([ .,'\u00a0\u202f][0-9]{3})+([.,][0-9]+)?")
 
 
 def parse_number(text: str, *, field: str) -> Decimal:
     """A number as people write it, exactly: "12,5" and "12.5" are both Decimal("12.5"); thousands may be grouped
     by a space, an apostrophe or the other mark ("1.250,50", "1,250.50", "1 250,50"). One mark alone is the decimal
-    mark ("1,250" is 1.25). ASCII digits only; anything else is InvalidInput naming the field."""
+    mark ("1,25" is 1.25), except where the reader's language would read it as grouping thousands ("1.234" in
+    Spanish, "1,234" in English): that is refused as ambiguous. ASCII digits only; anything else is InvalidInput
+    naming the field."""
     written = text.strip()
-    if _WRITTEN_NUMBER.fullmatch(written) is None:
+    single = _WRITTEN_NUMBER.fullmatch(written)
+    if single is None:
         grouped = _GROUPED.fullmatch(written)
         if grouped is None or (grouped.group(2) and grouped.group(2)[0] == grouped.group(1)[0]):
             raise InvalidInput(
-                f"{field}: write a number with digits and a decimal comma or dot (e.g. 12,5 or 12.5), "
-                f"not {written[:40]!r}",
+                _("{field}: write a number with digits and a decimal comma or dot (e.g. 12,5 or 12.5), not {text}")
+                .format(field=field, text=repr(written[:40])),
                 field=field,
             )
         decimals = grouped.group(2) or ""
         written = re.sub(r"[^0-9-]", "", written[: len(written) - len(decimals)]) + decimals
+    elif _AMBIGUOUS.fullmatch(written) and written[-4] == i18n.marks()[1]:
+        decimal, thousands = i18n.marks()
+        raise InvalidInput(
+            _(
+                "{field}: {text} is ambiguous: '{thousands}' groups thousands here, so it may mean {whole} or "
+                "{fraction}; write {whole} for the one, {fraction} (with a decimal '{decimal}') for the other"
+            ).format(
+                field=field,
+                text=written,
+                thousands=thousands,
+                decimal=decimal,
+                whole=written.replace(thousands, ""),
+                fraction=written.replace(thousands, decimal),
+            ),
+            field=field,
+        )
     return Decimal(written.replace(",", "."))

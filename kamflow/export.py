@@ -15,6 +15,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from kamflow import i18n
 from kamflow.errors import InvalidInput
 from kamflow.tabular import Cell, Column, Table, cell_text
 
@@ -126,6 +127,7 @@ def to_pdf(table: Table, path: Path) -> None:
     from weasyprint import HTML
 
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    i18n.install(environment)
     html = environment.get_template("table.html").render(table=table, text=cell_text)
     HTML(string=html, base_url=str(TEMPLATES)).write_pdf(path)
 

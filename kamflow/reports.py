@@ -12,14 +12,6 @@ def plain(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
-def local(value: Decimal | str, *, decimal_comma: bool, places: int | None = None) -> str:
-    """A number in the company's way of writing it: thousands grouped, and a decimal comma (1.234,5) or dot
-    (1,234.5); `places` fixes the decimals (amounts), else as many as the value has (percentages)."""
-    number = Decimal(value)
-    shown = f"{number:,.{places}f}" if places is not None else f"{number.normalize():,f}"
-    return shown.translate(str.maketrans(",.", ".,")) if decimal_comma else shown
-
-
 def pct(value: Decimal | None) -> str:
     return "—" if value is None else f"{plain(value)}%"
 

@@ -16,6 +16,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+Language = Literal["en", "es"]
+"""The languages kamflow speaks (kamflow.i18n): English, the language of the code, and Spanish."""
 
 
 class Settings(BaseSettings):
@@ -49,10 +51,10 @@ class Settings(BaseSettings):
         "this a client machine: people's commands go to that server over HTTP. Default: http://127.0.0.1:web_port.",
     )
     timezone: str = Field(default="Europe/Madrid", description="Company timezone (IANA name).")
-    decimal_comma: bool = Field(
-        default=False,
-        description="The workspace shows numbers with a decimal comma (1.234,5) instead of a dot (1,234.5); it "
-        "accepts both as people type them.",
+    language: Language = Field(
+        default="en",
+        description="The company's language (en, es): what kamflow writes in for a reader with no preferred "
+        "language of their own, and how it writes numbers, money and dates.",
     )
     currency: str = Field(default="EUR", min_length=3, max_length=3, description="Company currency (ISO 4217).")
     rules_dir: Path = Field(default=PROJECT_ROOT / "rules", description="Folder of the rule files.")

@@ -11,7 +11,7 @@ from typing import Literal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy.orm import Session
 
-from kamflow import clock, org, reports
+from kamflow import clock, i18n, org, reports
 from kamflow.bounds import fit
 from kamflow.links import link_token, link_url
 from kamflow.models import ApprovalTask, Employee
@@ -31,7 +31,7 @@ DECIDED = {"approve": "APPROVED", "reject": "REJECTED", "counter": "COUNTERED"}
 
 @cache
 def _templates() -> Environment:
-    return Environment(
+    environment = Environment(
         loader=FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=False,  # plain-text mail
         undefined=StrictUndefined,
@@ -39,6 +39,8 @@ def _templates() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    i18n.install(environment)
+    return environment
 
 
 def address(person: Employee) -> str:

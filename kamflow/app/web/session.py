@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from starlette.responses import Response
 
-from kamflow import access, clock, reports
+from kamflow import access, clock, i18n, reports
 from kamflow.bounds import PLAIN_NUMBER
 from kamflow.db import unit_of_work
 from kamflow.errors import NotPermitted
@@ -29,13 +29,14 @@ from kamflow.people import signin
 from kamflow.settings import get_settings
 
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))  # autoescapes .html
+i18n.install(templates.env)
 
 
 def number(value: Decimal | str | None, places: int | None = None) -> str:
-    """A number as the company writes it (KAMFLOW_DECIMAL_COMMA)."""
+    """A number as the reader writes it."""
     if value is None or value == "":
         return "—"
-    return reports.local(value, decimal_comma=get_settings().decimal_comma, places=places)
+    return i18n.number(value, places)
 
 
 def when(at: Any) -> str:
