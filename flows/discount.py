@@ -16,21 +16,27 @@ from kamflow.discounts import service as discounts
 from kamflow.discounts.service import DiscountRequestIn
 from kamflow.discounts.tables import DiscountRequest
 from kamflow.discounts.views import decision_markdown
+from kamflow.i18n import N_, _
+from kamflow.reports import pct, words
 
 
 class DiscountAnswer(ApprovalInput):
     """The department head's answer to an escalated discount request."""
 
     action: Literal["approve", "reject", "counter"] = Field(
-        title="Decision",
-        description="approve: grant the discount as asked · reject: refuse it · counter: grant a lower discount, "
-        "given below",
+        title=N_("Decision"),
+        description=N_(
+            "approve: grant the discount as asked · reject: refuse it · counter: grant a lower discount, given "
+            "below"
+        ),
     )
     discount_pct: Annotated[Decimal, DecimalText(digits=2, decimals=4, positive=True)] | None = Field(
         default=None,
-        title="Counter-offer (%)",
-        description="Only when you counter: the lower discount you grant, in percent, with a dot for "
-        "decimals, e.g. 12.5.",
+        title=N_("Counter-offer (%)"),
+        description=N_(
+            "Only when you counter: the lower discount you grant, in percent, with a decimal comma or dot, "
+            "e.g. 12.5."
+        ),
     )
 
 
@@ -48,11 +54,13 @@ def _step(row: DiscountRequest) -> Step:
         run_name=f"discount-{row.id}-{row.customer.code}",
         customer=row.customer.code,
         waiting=row.status == "pending",
-        title=f"Discount {row.id} for {row.customer.code}: {row.discount_pct.normalize():f} % asked",
+        title=_("Discount {id} for {customer}: {pct} asked").format(
+            id=row.id, customer=row.customer.code, pct=pct(row.discount_pct)
+        ),
         role=row.decision["role"],
         report=decision_markdown(row),
         report_key=f"discount-request-{row.id}",
-        summary=f"Discount request {row.id}: {row.status}",
+        summary=_("Discount request {id}: {status}").format(id=row.id, status=words(row.status)),
         check=discounts.check_answer(row),
     )
 

@@ -15,6 +15,7 @@ from kamflow import clock
 from kamflow.db import unit_of_work
 from kamflow.documents import answers, service, submission, views
 from kamflow.documents.submission import DocumentIn
+from kamflow.i18n import N_, _
 from kamflow.types import DocumentText
 
 
@@ -23,16 +24,20 @@ class DocumentAnswer(ApprovalInput):
     author after a return, the revised text."""
 
     action: Literal["approve", "return", "reject", "revise"] = Field(
-        title="Decision",
-        description="approve: agree, approve or acknowledge, as the step asks · return: back to the author for "
-        "corrections (say why in the comment) · reject: end the chain (say why in the comment) · revise: only "
-        "for the author, the new text given below",
+        title=N_("Decision"),
+        description=N_(
+            "approve: agree, approve or acknowledge, as the step asks · return: back to the author for "
+            "corrections (say why in the comment) · reject: end the chain (say why in the comment) · revise: only "
+            "for the author, the new text given below"
+        ),
     )
     content: DocumentText | None = Field(
         default=None,
-        title="New text",
-        description="Only to correct the document as you approve it, or as its author to revise it: the whole "
-        "new text (Markdown). Leave it empty otherwise.",
+        title=N_("New text"),
+        description=N_(
+            "Only to correct the document as you approve it, or as its author to revise it: the whole new text "
+            "(Markdown). Leave it empty otherwise."
+        ),
     )
 
     def payload(self) -> dict[str, Any]:
@@ -67,7 +72,7 @@ def _publish_sheet(document_id: int) -> None:
     create_markdown_artifact(
         key=labels.artifact_key(f"document-{document_id}-approval-sheet"),
         markdown=sheet,
-        description=f"Approval sheet of document {document_id}",
+        description=_("Approval sheet of document {id}").format(id=document_id),
     )
 
 

@@ -44,6 +44,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, cast
 
 from prefect import get_client, get_run_logger
@@ -64,10 +65,11 @@ from pydantic_core import core_schema
 from sqlalchemy.orm import Session
 
 from flows import labels
-from kamflow import approvals, clock, org, reports
+from kamflow import approvals, clock, i18n, org, reports
 from kamflow.bounds import MAX_ID
 from kamflow.db import unit_of_work
 from kamflow.errors import KamflowError
+from kamflow.i18n import N_, _
 from kamflow.models import ApprovalTask
 from kamflow.reports import words
 from kamflow.settings import get_settings
@@ -79,10 +81,13 @@ class DecimalText:
     """A decimal answer as the resume form takes it: `Annotated[Decimal, DecimalText(...)] | None`.
 
     The form shows one plain text box (not Prefect's choice of number, text or None) whose text must be a
-    plain number: digits, a dot, at most `decimals` after it, at most `digits` before it, and above zero when
-    `positive`. Prefect's server checks every answer against the form's schema and the model checks the same
-    pattern, so what the form lets through always loads; the text becomes the exact Decimal it says, never
-    passing through a float."""
+    plain number: digits, a decimal comma or dot ("12,5" and "12.5" are the same), at most `decimals` after it, at
+    most `digits` before it, no thousands separators, and above zero when `positive`. Prefect's server checks every
+    answer against the form's schema and the model checks the same pattern, so what the form lets through always
+    loads, in whichever language the form was drawn; the text becomes the exact Decimal it says, never passing
+    through a float. One mark is always the decimal mark: a form takes no thousands separators, and `ambiguous`
+    guards that no text reads as a valid number both ways ("1.234": 1.234 or 1234), as `bounds.parse_number`
+    would refuse it."""
 
     digits: int
     decimals: int
@@ -90,18 +95,25 @@ class DecimalText:
 
     @property
     def pattern(self) -> str:
-        number = rf"[0-9]{{1,{self.digits}}}(\.[0-9]{{1,{self.decimals}}})?"
-        return rf"(?!0*(\.0*)?$){number}" if self.positive else number
+        number = rf"[0-9]{{1,{self.digits}}}([.,][0-9]{{1,{self.decimals}}})?"
+        return rf"(?!0*([.,]0*)?$){number}" if self.positive else number
 
-    def text(self, value: object) -> str:
+    @property
+    def ambiguous(self) -> bool:
+        """Whether a text like "1.234" fits both as a decimal and as a whole number with its thousands grouped."""
+        return self.decimals >= 3 and self.digits >= 4
+
+    def text(self, value: object) -> Decimal:
         written = value if isinstance(value, str) else str(value)
         if re.fullmatch(self.pattern, written) is None:
-            above = "above 0 " if self.positive else ""
+            above = _("a number above 0") if self.positive else _("a number")
             raise ValueError(
-                f"write a number {above}with digits and a dot, at most {self.digits} digits before the dot and "
-                f"{self.decimals} after it (e.g. 12.5), not {written!r}"
+                _(
+                    "write {number} with digits and a decimal comma or dot, at most {digits} digits before it and "
+                    "{decimals} after it, without thousands separators (e.g. 12,5 or 12.5), not {written}"
+                ).format(number=above, digits=self.digits, decimals=self.decimals, written=repr(written[:40]))
             )
-        return written
+        return Decimal(written.replace(",", "."))
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
         return core_schema.no_info_before_validator_function(self.text, handler(source))
@@ -113,16 +125,22 @@ class DecimalText:
 def _form_schema(schema: dict[str, Any]) -> None:
     """The resume form as a department head should see it: Prefect's UI draws a field for every property.
 
-    An optional field is one input left empty when not given: not a choice between its type and None, and
-    without a default of null that the form would send. The comment comes last. `task` matters only to
-    someone holding several tasks on one subject (`kamflow decide` sends it): it is not drawn, yet still
-    accepted and checked, for Prefect's server holds every answer against this schema."""
+    Each field's title and description in the reader's language (the schema is drawn as the run suspends, inside
+    `i18n.reading` of the person it waits for; the model's texts are English, marked with `N_`); field names and
+    the values a field takes stay the same in every language. An optional field is one input left empty when not
+    given: not a choice between its type and None, and without a default of null that the form would send. The
+    comment comes last. `task` matters only to someone holding several tasks on one subject (`kamflow decide`
+    sends it): it is not drawn, yet still accepted and checked, for Prefect's server holds every answer against
+    this schema. The model's docstring, written for the code's readers, is not shown."""
+    schema.pop("description", None)
     fields = cast(dict[str, dict[str, Any]], schema["properties"])
     for field in fields.values():
         if "anyOf" in field and field.get("default", ...) is None:
             [given] = [choice for choice in field.pop("anyOf") if choice != {"type": "null"}]
             del field["default"]
             field.update(given)
+        for text in ("title", "description"):
+            field[text] = _(field[text])
     fields["comment"] = fields.pop("comment")
     schema["patternProperties"] = {"^task$": fields.pop("task")}
 
@@ -133,23 +151,27 @@ class ApprovalInput(RunInput):
     model_config = ConfigDict(json_schema_extra=_form_schema)
 
     approver: Login = Field(
-        title="Your login",
-        description="Your kamflow login, e.g. head.north. Only the person the task is for, or whoever stands in "
-        "for them, may decide.",
+        title=N_("Your login"),
+        description=N_(
+            "Your kamflow login, e.g. head.north. Only the person the task is for, or whoever stands in for them, "
+            "may decide."
+        ),
     )
     approval_code: ApprovalCode = Field(
-        title="Your approval code",
-        description="Your personal code for this task; the command kamflow tasks shows it to you.",
+        title=N_("Your approval code"),
+        description=N_("Your personal code for this task; the command kamflow tasks shows it to you."),
     )
     comment: Note = Field(
         default="",
-        description="Why you decide so, in a few words; it is kept in the audit trail.",
+        title=N_("Comment"),
+        description=N_("Why you decide so, in a few words; it is kept in the audit trail."),
     )
     task: int = Field(
         default=0,
         ge=0,
         le=MAX_ID,
-        description="Only if you hold several tasks on this subject: the task number you answer.",
+        title=N_("Task"),
+        description=N_("Only if you hold several tasks on this subject: the task number you answer."),
     )
 
     def payload(self) -> dict[str, Any]:
@@ -161,17 +183,21 @@ Then = Callable[[Session, ApprovalTask, dt.datetime], None]
 
 
 def task_markdown(task: ApprovalTask, *, assignee: str) -> str:
-    return (
-        f"## {task.title}\n\n{task.explanation}\n\n"
-        f"**Task {task.id}** for **{assignee}** ({words(task.role)}), "
-        f"due {reports.when(task.due_at)}.\n\n"
+    return _(
+        "## {title}\n\n{explanation}\n\n**Task {task}** for **{assignee}** ({role}), due {due}.\n\n"
         "Enter your login and your approval code (`kamflow tasks` shows it), choose your decision and submit."
+    ).format(
+        title=task.title,
+        explanation=task.explanation,
+        task=task.id,
+        assignee=assignee,
+        role=words(task.role),
+        due=reports.when(task.due_at),
     )
 
 
-def waiting_markdown(session: Session, waiting: list[ApprovalTask], *, on: dt.date) -> str:
+def waiting_markdown(waiting: list[ApprovalTask], delegations: org.Delegations) -> str:
     """The resume form's text: the task, or the first task and the list of all that wait."""
-    delegations = org.delegations_on(session, on=on)  # read once, whatever the number of tasks
     first = waiting[0]
     text = task_markdown(first, assignee=delegations.acting_for(first.owner).login)
     if len(waiting) == 1:
@@ -180,7 +206,14 @@ def waiting_markdown(session: Session, waiting: list[ApprovalTask], *, on: dt.da
         f"| {t.id} | {delegations.acting_for(t.owner).login} | {words(t.role)} | {reports.when(t.due_at)} |"
         for t in waiting
     )
-    return f"{text}\n\n**Waiting for**\n\n| task | who | step | due |\n|---|---|---|---|\n{rows}"
+    waiting_for = _("**Waiting for**\n\n| task | who | step | due |")
+    return f"{text}\n\n{waiting_for}\n|---|---|---|---|\n{rows}"
+
+
+def form_language(waiting: list[ApprovalTask], delegations: org.Delegations) -> i18n.Language | None:
+    """Whose language the resume form is in: the person who may act on the first waiting task (the one its text
+    is about), if they prefer one; else the company's (None)."""
+    return i18n.language_of(delegations.acting_for(waiting[0].owner).language)
 
 
 def record_answer(
@@ -265,12 +298,16 @@ def wait_for_any(
             waiting = approvals.pending(session, process=process, subject_id=subject_id)
             if not waiting:
                 raise RuntimeError(f"{process} {subject_id}: nothing to wait for")
-            description = waiting_markdown(session, waiting, on=clock.today(now))
-            form = answer.with_initial_data(description=description)
+            delegations = org.delegations_on(session, on=clock.today(now))  # read once, whatever the tasks
+            language = form_language(waiting, delegations)
+            with i18n.reading(language):
+                form = answer.with_initial_data(description=waiting_markdown(waiting, delegations))
+            description = waiting_markdown(waiting, delegations)  # the artifact: in the company's language
             waiting_for = labels.assignees(session, [str(flow_run.id)], on=clock.today(now))
         labels.show_waiting(process=process, subject_id=subject_id, markdown=description, waiting_for=waiting_for)
         key = _unspent(key)
-        given = _suspended_wait(form, key=key)
+        with i18n.reading(language):  # the form's schema is drawn, and its answer read, in the person's language
+            given = _suspended_wait(form, key=key)
         decided = (
             _settled(process=process, subject_id=subject_id)
             or _recorded(given, process=process, subject_id=subject_id)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from kamflow import clock, org
 from kamflow.db import unit_of_work
+from kamflow.i18n import _
 from kamflow.installation import installation_id
 from kamflow.models import ApprovalTask
 from kamflow.settings import get_settings
@@ -96,14 +97,16 @@ def show_waiting(*, process: str, subject_id: int, markdown: str, waiting_for: d
     create_markdown_artifact(
         key=artifact_key(f"{process}-{subject_id}-waiting"),
         markdown=markdown,
-        description=f"Waiting for {', '.join(logins) or 'nobody'}",
+        description=_("Waiting for {logins}").format(logins=", ".join(logins) or _("nobody")),
     )
 
 
 def show_refusal(reason: str) -> None:
     """A refused answer as this run's state message (the UI shows it on the run, not only in its logs)."""
     with get_client(sync_client=True) as client:
-        client.set_flow_run_state(flow_run.id, Running(message=f"Answer refused: {reason}"), force=True)
+        client.set_flow_run_state(
+            flow_run.id, Running(message=_("Answer refused: {reason}").format(reason=reason)), force=True
+        )
 
 
 def retag(flow_run_ids: Iterable[str | None]) -> None:

@@ -19,27 +19,34 @@ from pydantic import BaseModel, Field
 from flows.human import ApprovalInput, DecimalText
 from flows.runs import resume_waiting
 from flows.settle import Step, settle
+from kamflow import i18n
 from kamflow.credit import limits, orders, reports
 from kamflow.credit.limits import LimitChangeIn
 from kamflow.credit.orders import OrderIn
 from kamflow.credit.tables import CreditLimitChange, OrderCreditCheck
 from kamflow.db import unit_of_work
 from kamflow.errors import KamflowError
+from kamflow.i18n import N_, _
+from kamflow.reports import words
 
 
 class OrderCreditAnswer(ApprovalInput):
     """The credit controller's (or department head's) answer to a blocked order."""
 
     action: Literal["release", "release_with_prepayment", "reject"] = Field(
-        title="Decision",
-        description="release: accept the order on credit · release_with_prepayment: accept it once the customer "
-        "has paid the prepayment given below · reject: refuse the order",
+        title=N_("Decision"),
+        description=N_(
+            "release: accept the order on credit · release_with_prepayment: accept it once the customer has paid "
+            "the prepayment given below · reject: refuse the order"
+        ),
     )
     amount: Annotated[Decimal, DecimalText(digits=16, decimals=2, positive=True)] | None = Field(
         default=None,
-        title="Prepayment",
-        description="Only for a release with prepayment: what the customer pays first, in the order's currency, "
-        "without thousands separators and with a dot for cents, e.g. 15000 or 15000.50.",
+        title=N_("Prepayment"),
+        description=N_(
+            "Only for a release with prepayment: what the customer pays first, in the order's currency, without "
+            "thousands separators and with a decimal comma or dot for cents, e.g. 15000 or 15000.50."
+        ),
     )
 
 
@@ -47,8 +54,8 @@ class LimitChangeAnswer(ApprovalInput):
     """The approver's answer to a credit-limit change."""
 
     action: Literal["approve", "reject"] = Field(
-        title="Decision",
-        description="approve: put the new limit in force · reject: keep the limit as it is",
+        title=N_("Decision"),
+        description=N_("approve: put the new limit in force · reject: keep the limit as it is"),
     )
 
 
@@ -74,11 +81,11 @@ def _order_step(check: OrderCreditCheck) -> Step:
         run_name=f"order-{number}-{check.customer.code}",
         customer=check.customer.code,
         waiting=check.status == "blocked",
-        title=f"Order {number} for {check.customer.code}: credit block",
+        title=_("Order {number} for {customer}: credit block").format(number=number, customer=check.customer.code),
         role=check.decision["role"],
         report=reports.order_markdown(check),
         report_key=f"order-credit-check-{check.id}",
-        summary=f"Order {number}: {check.status}",
+        summary=_("Order {number}: {status}").format(number=number, status=words(check.status)),
         check=orders.check_answer(check),
     )
 
@@ -106,7 +113,7 @@ def end_waits(released: list[int], *, why: str) -> None:
     for check_id, run_id in runs:
         if run_id is None:
             continue
-        comment = f"released by kamflow: re-checked after {why}"
+        comment = _("released by kamflow: re-checked after {why}").format(why=why)
         try:
             resume_waiting(
                 UUID(run_id),
@@ -132,11 +139,15 @@ def _limit_step(change: CreditLimitChange) -> Step:
         run_name=f"credit-limit-{change.id}-{change.customer.code}",
         customer=change.customer.code,
         waiting=change.status == "pending",
-        title=f"Credit limit for {change.customer.code}: {change.category} to {change.new_limit:,.2f}",
+        title=_("Credit limit for {customer}: {category} to {limit}").format(
+            customer=change.customer.code,
+            category=words(change.category),
+            limit="—" if change.new_limit is None else i18n.number(change.new_limit, 2),
+        ),
         role=change.decision["role"],
         report=reports.limit_markdown(change),
         report_key=f"credit-limit-change-{change.id}",
-        summary=f"Limit change {change.id}: {change.status}",
+        summary=_("Limit change {id}: {status}").format(id=change.id, status=words(change.status)),
         check=limits.check_answer(change),
     )
 
@@ -150,7 +161,7 @@ def credit_limit_change(change: LimitChangeIn) -> LimitOutcome:
         step=_limit_step,
         answer=LimitChangeAnswer,
     )
-    end_waits(row.released, why="a new limit")
+    end_waits(row.released, why=_("a new limit"))
     return LimitOutcome(
         change_id=row.id, status=row.status, released_orders=row.released, rules_version=row.rules_version
     )

@@ -34,6 +34,7 @@ from prefect.states import Crashed, Scheduled
 from kamflow import approvals, recovery
 from kamflow.audit import record_many
 from kamflow.db import unit_of_work
+from kamflow.i18n import _
 from kamflow.models import ApprovalTask
 from kamflow.settings import get_settings
 
@@ -86,9 +87,12 @@ def verdict(run: FlowRun | None, tasks: list[ApprovalTask], *, now: dt.datetime,
 
 
 def _why(run: FlowRun | None) -> str:
+    """Why the sweep acts on a run, in the company's language: it becomes the run's state message and the audit's
+    reason."""
     if run is None or run.state is None:
-        return "its flow run was deleted"
-    return f"its flow run {run.name} is {run.state.name}" + (f": {run.state.message}" if run.state.message else "")
+        return _("its flow run was deleted")
+    why = _("its flow run {run} is {state}").format(run=run.name, state=run.state.name)
+    return why + (f": {run.state.message}" if run.state.message else "")
 
 
 def recover(*, now: dt.datetime) -> Recovered:
@@ -138,7 +142,7 @@ def _rerun(
             with get_client(sync_client=True) as client:
                 if run is not None and run.state is not None and run.state.type in STUCK:  # its process is gone
                     client.set_flow_run_state(
-                        UUID(run_id), Crashed(message=f"kamflow's recovery: {why}"), force=True
+                        UUID(run_id), Crashed(message=_("kamflow's recovery: {why}").format(why=why)), force=True
                     )
                 client.set_flow_run_state(UUID(run_id), Scheduled(), force=True)
         detail = {"flow_run_id": run_id, "why": why, "attempt": before + 1, "rerun": not gave_up}

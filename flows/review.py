@@ -32,10 +32,12 @@ from pydantic import BaseModel, Field
 
 from flows.labels import artifact_key
 from flows.runs import deployment_path
-from kamflow import clock, decision_register, receivables, returns
+from kamflow import clock, decision_register, i18n, receivables, returns
 from kamflow.db import unit_of_work
+from kamflow.i18n import _
 from kamflow.review import MAX_SHARDS, service
 from kamflow.review.dunning import current
+from kamflow.review.report import headed
 from kamflow.settings import get_settings
 
 PROGRESS_KEY = "credit-review-progress"
@@ -126,7 +128,9 @@ def nightly_credit_review(
     progress_id = cast(
         UUID,
         create_progress_artifact(
-            0.0, key=artifact_key(PROGRESS_KEY), description=f"Credit review of {as_of}: progress"
+            0.0,
+            key=artifact_key(PROGRESS_KEY),
+            description=_("Credit review of {day}: progress").format(day=i18n.day(as_of)),
         ),
     )
     futures = [run_shard.submit(as_of, shard, shards, progress_id) for shard in range(1, shards)]
@@ -147,31 +151,37 @@ def nightly_credit_review(
     update_progress_artifact(progress_id, progress=100.0)
     create_table_artifact(
         key=artifact_key(LEVELS_KEY),
-        table=summary.levels_table(),
-        description=f"Customers per dunning level on {as_of}",
+        table=headed(summary.levels_table()),
+        description=_("Customers per dunning level on {day}").format(day=i18n.day(as_of)),
     )
     create_table_artifact(
         key=artifact_key(RISKS_KEY),
-        table=summary.top_risks,
-        description=f"Top risks on {as_of}, with the rules' reasons",
+        table=headed(summary.top_risks),
+        description=_("Top risks on {day}, with the rules' reasons").format(day=i18n.day(as_of)),
     )
     create_table_artifact(
         key=artifact_key(AGEING_KEY),
         table=ageing.per_kam().records(),
-        description=f"Receivables ageing per KAM on {as_of}",
+        description=_("Receivables ageing per KAM on {day}").format(day=i18n.day(as_of)),
     )
     create_table_artifact(
         key=artifact_key(DECISIONS_KEY),
         table=decided.table().records(),
-        description=f"The decision register of {as_of}: who decided what, why, under which rule-set version",
+        description=_(
+            "The decision register of {day}: who decided what, why, under which rule-set version"
+        ).format(day=i18n.day(as_of)),
     )
     create_markdown_artifact(
-        key=artifact_key(SUMMARY_KEY), markdown=summary.markdown(), description=f"Credit review of {as_of}"
+        key=artifact_key(SUMMARY_KEY),
+        markdown=summary.markdown(),
+        description=_("Credit review of {day}").format(day=i18n.day(as_of)),
     )
     create_table_artifact(
         key=artifact_key(RETURNS_KEY),
         table=credited.table().records(),
-        description=f"Returns and refusals from {since} to {as_of}: credit notes by reason (clause 2.11)",
+        description=_("Returns and refusals from {start} to {end}: credit notes by reason (clause 2.11)").format(
+            start=i18n.day(since), end=i18n.day(as_of)
+        ),
     )
     return ReviewOutcome(
         business_date=as_of,

@@ -16,6 +16,7 @@ from flows import labels
 from flows.human import ApprovalInput, Then, human_step
 from kamflow import approvals, clock, decisions
 from kamflow.db import unit_of_work
+from kamflow.i18n import _
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,10 @@ def settle(
     with unit_of_work() as session:  # decided by a person: here, or by a command before the run came back
         last = approvals.current(session, process=now.process, subject_id=now.subject_id)
         verdict = None if last is None else decisions.human(last)
-    report = now.report if verdict is None else f"{now.report}\n\n**Decided:** {verdict.text()}"
+    report = (
+        now.report
+        if verdict is None
+        else _("{report}\n\n**Decided:** {verdict}").format(report=now.report, verdict=verdict.text())
+    )
     create_markdown_artifact(key=labels.artifact_key(now.report_key), markdown=report, description=now.summary)
     return row

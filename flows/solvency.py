@@ -14,21 +14,27 @@ from flows.settle import Step, settle
 from kamflow.credit import reports, solvency
 from kamflow.credit.solvency import SolvencyCheckIn
 from kamflow.credit.tables import CreditCheck
+from kamflow.i18n import N_, _
+from kamflow.reports import words
 
 
 class SolvencyAnswer(ApprovalInput):
     """The department head's answer to an escalated solvency check."""
 
     action: Literal["approve_limit", "prepayment", "reject"] = Field(
-        title="Decision",
-        description="approve_limit: grant a credit limit (the proposed one, or the one given below) · "
-        "prepayment: sell against prepayment only · reject: no business on credit",
+        title=N_("Decision"),
+        description=N_(
+            "approve_limit: grant a credit limit (the proposed one, or the one given below) · prepayment: sell "
+            "against prepayment only · reject: no business on credit"
+        ),
     )
     amount: Annotated[Decimal, DecimalText(digits=16, decimals=2)] | None = Field(
         default=None,
-        title="Credit limit",
-        description="Only to grant another limit than the proposed one: the limit, in the customer's currency, "
-        "without thousands separators, e.g. 50000. Leave it empty to grant the proposed limit.",
+        title=N_("Credit limit"),
+        description=N_(
+            "Only to grant another limit than the proposed one: the limit, in the customer's currency, without "
+            "thousands separators, e.g. 50000. Leave it empty to grant the proposed limit."
+        ),
     )
 
 
@@ -47,11 +53,15 @@ def _step(check: CreditCheck) -> Step:
         run_name=f"solvency-{check.id}-{check.customer.code}",
         customer=check.customer.code,
         waiting=check.status == "pending",
-        title=f"Solvency of {check.customer.code}: risk class {check.risk_class}",
+        title=_("Solvency of {customer}: risk class {risk_class}").format(
+            customer=check.customer.code, risk_class=check.risk_class
+        ),
         role=check.decisions["solvency"]["role"],
         report=reports.solvency_markdown(check),
         report_key=f"solvency-check-{check.id}",
-        summary=f"Solvency check {check.id} of {check.customer.code}: {check.decision or check.status}",
+        summary=_("Solvency check {id} of {customer}: {decision}").format(
+            id=check.id, customer=check.customer.code, decision=words(check.decision or check.status)
+        ),
         check=solvency.check_answer(check),
     )
 

@@ -1,4 +1,5 @@
-"""Human-readable text of decisions: the same words in the Prefect UI, the CLI and the audit trail."""
+"""Human-readable text of decisions: the same words in the Prefect UI, the CLI and the audit trail, in the reader's
+language (`kamflow.i18n`)."""
 
 from __future__ import annotations
 
@@ -6,32 +7,94 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from kamflow import i18n
+from kamflow.i18n import N_, _
+
 
 def plain(value: Decimal) -> str:
-    """A Decimal as people write it: 12.5, 20, 0.25 (never 2E+1 or 12.5000)."""
+    """A Decimal as a machine reads it back: 12.5, 20, 0.25 (never 2E+1 or 12.5000), in every language."""
     return f"{value.normalize():f}"
 
 
 def pct(value: Decimal | None) -> str:
-    return "—" if value is None else f"{plain(value)}%"
+    """A percent as the reader writes it: 12.5% / 12,5 %."""
+    return "—" if value is None else _("{value}%").format(value=i18n.number(value))
 
 
 ACRONYMS = {"kam": "KAM", "hr": "HR"}
+WORDS = {
+    # roles
+    "kam": N_("KAM"),
+    "department_head": N_("department head"),
+    "credit_controller": N_("credit controller"),
+    "commercial_director": N_("commercial director"),
+    "director": N_("director"),
+    "economic_planning": N_("economic planning"),
+    "hr": N_("HR"),
+    "legal": N_("legal"),
+    "sales_support": N_("sales support"),
+    # dunning channels and the review's actions
+    "none": N_("none"),
+    "kam_call": N_("KAM call"),
+    "letter": N_("letter"),
+    "stop_shipments": N_("stop shipments"),
+    "block_orders": N_("block orders"),
+    "propose_limit_change": N_("propose limit change"),
+    "escalate": N_("escalate"),
+    "dunning": N_("dunning"),
+    # where a subject stands, and what a person decided on it
+    "pending": N_("pending"),
+    "approved": N_("approved"),
+    "applied": N_("applied"),
+    "rejected": N_("rejected"),
+    "blocked": N_("blocked"),
+    "released": N_("released"),
+    "awaiting_prepayment": N_("awaiting prepayment"),
+    "decided": N_("decided"),
+    "cancelled": N_("cancelled"),
+    "withdrawn": N_("withdrawn"),
+    "running": N_("running"),
+    "completed": N_("completed"),
+    "failed": N_("failed"),
+    "approve": N_("approve"),
+    "block": N_("block"),
+    "approve_limit": N_("approve limit"),
+    "prepayment": N_("prepayment"),
+    "reject": N_("reject"),
+    # credit-limit categories
+    "total": N_("total"),
+    "open_orders": N_("open orders"),
+    "open_invoices": N_("open invoices"),
+    "overdue": N_("overdue"),
+    # why a solvency check was asked for, and an Altman score's zone
+    "request": N_("request"),
+    "contract": N_("contract"),
+    "first_order": N_("first order"),
+    "safe": N_("safe"),
+    "grey": N_("grey"),
+    "distress": N_("distress"),
+}
+"""The ids people read most (roles, channels, actions, statuses, limit categories, zones), in every language;
+any other id is spelt out in English."""
 
 
 def words(identifier: str) -> str:
-    """An id (a role, a channel, an action) as people say it: department_head → department head, kam → KAM,
-    kam_call → KAM call."""
+    """An id (a role, a channel, an action) as people say it: department_head → department head (jefe de
+    departamento), kam → KAM, kam_call → KAM call."""
+    if identifier in WORDS:
+        return _(WORDS[identifier])
     return " ".join(ACRONYMS.get(word, word) for word in identifier.split("_"))
 
 
 def to_whom(decision: dict[str, Any]) -> str:
     """Whom the rules sent a decision to, for a report: ' (to the **department head**)', or nothing."""
-    return f" (to the **{words(decision['role'])}**)" if decision.get("role") else ""
+    return _(" (to the **{role}**)").format(role=words(decision["role"])) if decision.get("role") else ""
 
 
 def when(instant: dt.datetime) -> str:
-    """An instant as people read it: company time, to the minute, with its zone (2026-03-16 10:42 CET)."""
+    """An instant as people read it: company time, to the minute, with its zone (2026-03-16 10:42 CET / 16/03/2026
+    10:42 CET)."""
     from kamflow.settings import get_settings
 
-    return instant.astimezone(get_settings().tz).strftime("%Y-%m-%d %H:%M %Z")
+    local = instant.astimezone(get_settings().tz)
+    return f"{i18n.day(local.date())} {local.strftime('%H:%M %Z')}"

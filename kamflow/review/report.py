@@ -1,4 +1,5 @@
-"""What a review adds up to, and how the Prefect UI and the CLI show it: pure, no database, no Prefect."""
+"""What a review adds up to, and how the Prefect UI and the CLI show it (in the reader's language): pure, no
+database, no Prefect."""
 
 from __future__ import annotations
 
@@ -8,19 +9,43 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from kamflow.credit.facts import money
+from kamflow import i18n
+from kamflow.i18n import N_, _, ngettext
 from kamflow.reports import words
 
 CHANGES = {
-    "overdue": "overdue",
-    "dunnable": "overdue not on hold",
-    "serious_overdue": "seriously overdue",
-    "exposure": "exposure",
+    "overdue": N_("overdue"),
+    "dunnable": N_("overdue not on hold"),
+    "serious_overdue": N_("seriously overdue"),
+    "exposure": N_("exposure"),
 }
+HEADINGS = {
+    # levels_table
+    "level": N_("level"),
+    "channel": N_("channel"),
+    "customers": N_("customers"),
+    "change": N_("change"),
+    # the top risks
+    "customer": N_("customer"),
+    "class": N_("class"),
+    "overdue": N_("overdue"),
+    "seriously overdue": N_("seriously overdue"),
+    "exposure": N_("exposure"),
+    "decision": N_("decision"),
+    "reasons": N_("reasons"),
+}
+"""The columns of the review's tables as people read them; the rows' keys stay the same in every language."""
+
+
+def headed(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows keyed by their columns' headings in the reader's language (a Prefect table artifact)."""
+    return [{_(HEADINGS[key]) if key in HEADINGS else key: value for key, value in row.items()} for row in rows]
 
 
 def _signed(value: Decimal | int) -> str:
-    return f"{value:+,.2f}" if isinstance(value, Decimal) else f"{value:+,d}"
+    """A change as the reader writes it, with its sign: +1,250.00 / +1.250,00, -3."""
+    places = 2 if isinstance(value, Decimal) else 0
+    return ("+" if value >= 0 else "-") + i18n.number(value if value >= 0 else -value, places)
 
 
 @dataclass
@@ -102,38 +127,54 @@ class ReviewSummary:
         ]
 
     def markdown(self) -> str:
+        reviewed = ngettext(
+            "{customers} customer reviewed in {shards} shard(s)",
+            "{customers} customers reviewed in {shards} shard(s)",
+            self.totals.customers,
+        ).format(customers=i18n.number(self.totals.customers), shards=self.shards)
+        head = [_("currency"), _("not due"), *self.bucket_labels]
+        head += [_(CHANGES["overdue"]), _("not on hold"), _(CHANGES["exposure"]), _("interest"), _("fees")]
         lines = [
-            f"# Credit review of {self.business_date}: {self.status}",
+            _("# Credit review of {day}: {status}").format(
+                day=i18n.day(self.business_date), status=words(self.status)
+            ),
             "",
-            f"{self.totals.customers:,} customers reviewed in {self.shards} shard(s); {self.totals.raised:,} "
-            f"rose a dunning level. Rules `credit_review` version `{self.rules_version[:12]}`.",
+            _("{reviewed}; {raised} rose a dunning level. Rules `credit_review` version `{version}`.").format(
+                reviewed=reviewed, raised=i18n.number(self.totals.raised), version=self.rules_version[:12]
+            ),
             "",
-            "| currency | not due | " + " | ".join(self.bucket_labels) + " | overdue | not on hold | "
-            "exposure | interest | fees |",
-            "|---" * (len(self.bucket_labels) + 7) + "|",
+            "| " + " | ".join(head) + " |",
+            "|---" * len(head) + "|",
         ]
         for currency, sums in sorted(self.totals.money.items()):
             cells = [sums.get(name, Decimal(0)) for name in ("not_due", *self.bucket_labels)]
             cells += [
                 sums.get(name, Decimal(0)) for name in ("overdue", "dunnable", "exposure", "interest", "fees")
             ]
-            lines.append(f"| {currency} | " + " | ".join(money(cell) for cell in cells) + " |")
-        tasks = ", ".join(f"{words(action)} {count:,}" for action, count in sorted(self.tasks.items())) or "none"
-        lines += ["", f"Collection tasks for this date: {tasks}.", ""]
+            lines.append(f"| {currency} | " + " | ".join(i18n.number(cell, 2) for cell in cells) + " |")
+        tasks = ", ".join(
+            f"{words(action)} {i18n.number(count)}" for action, count in sorted(self.tasks.items())
+        ) or _("none")
+        lines += ["", _("Collection tasks for this date: {tasks}.").format(tasks=tasks), ""]
         lines += self._changes()
         return "\n".join(lines)
 
     def _changes(self) -> list[str]:
         if self.previous is None or self.previous_date is None:
-            return ["No previous review to compare with."]
-        lines = [f"## Changes since the review of {self.previous_date}", ""]
-        lines.append(f"- customers reviewed: {_signed(self.totals.customers - self.previous.customers)}")
+            return [_("No previous review to compare with.")]
+        lines = [_("## Changes since the review of {day}").format(day=i18n.day(self.previous_date)), ""]
+        reviewed = _signed(self.totals.customers - self.previous.customers)
+        lines.append(_("- customers reviewed: {change}").format(change=reviewed))
         for currency, sums in sorted(self.totals.money.items()):
             before = self.previous.money.get(currency, {})
             for name, label in CHANGES.items():
                 change = sums.get(name, Decimal(0)) - before.get(name, Decimal(0))
-                lines.append(f"- {label} ({currency}): {_signed(change)}")
+                lines.append(f"- {_(label)} ({currency}): {_signed(change)}")
         dunned = sum(count for level, count in self.totals.levels.items() if level)
         dunned_before = sum(count for level, count in self.previous.levels.items() if level)
-        lines.append(f"- customers in dunning: {dunned:,} ({_signed(dunned - dunned_before)})")
+        lines.append(
+            _("- customers in dunning: {customers} ({change})").format(
+                customers=i18n.number(dunned), change=_signed(dunned - dunned_before)
+            )
+        )
         return lines
