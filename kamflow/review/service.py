@@ -20,9 +20,8 @@ from operator import itemgetter
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from kamflow import audit, clock, org, rulesets
+from kamflow import audit, clock, i18n, org, rulesets
 from kamflow.credit import policy as credit_policy
-from kamflow.credit.facts import money
 from kamflow.errors import InvalidInput, KamflowError
 from kamflow.models import Customer, Employee
 from kamflow.review import MAX_SHARDS, assess, store
@@ -324,9 +323,9 @@ def summary(
         {
             "customer": f"{row.code} {row.name}",
             "class": row.customer_class,
-            "overdue": f"{money(row.overdue)} {row.currency}",
-            "seriously overdue": money(row.serious_overdue),
-            "exposure": money(row.exposure),
+            "overdue": i18n.money(row.overdue, row.currency),
+            "seriously overdue": i18n.number(row.serious_overdue, 2),
+            "exposure": i18n.number(row.exposure, 2),
             "level": row.dunning_level,
             "decision": row.outcome,
             "reasons": "; ".join(reason["text"] for reason in row.reasons) or "—",
