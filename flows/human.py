@@ -42,7 +42,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
@@ -180,15 +180,19 @@ class ApprovalInput(RunInput):
 
 
 Then = Callable[[Session, ApprovalTask, dt.datetime], None]
+Told = Mapping[i18n.Language, tuple[str, str]]
+"""A subject's title and report in each language (the task keeps them in the company's): its resume form shows them
+in the language of the person it waits for."""
 
 
-def task_markdown(task: ApprovalTask, *, assignee: str) -> str:
+def task_markdown(task: ApprovalTask, *, assignee: str, told: Told | None = None) -> str:
+    title, explanation = (task.title, task.explanation) if told is None else told[i18n.current()]
     return _(
         "## {title}\n\n{explanation}\n\n**Task {task}** for **{assignee}** ({role}), due {due}.\n\n"
         "Enter your login and your approval code (`kamflow tasks` shows it), choose your decision and submit."
     ).format(
-        title=task.title,
-        explanation=task.explanation,
+        title=title,
+        explanation=explanation,
         task=task.id,
         assignee=assignee,
         role=words(task.role),
@@ -196,10 +200,12 @@ def task_markdown(task: ApprovalTask, *, assignee: str) -> str:
     )
 
 
-def waiting_markdown(waiting: list[ApprovalTask], delegations: org.Delegations) -> str:
+def waiting_markdown(
+    waiting: list[ApprovalTask], delegations: org.Delegations, *, told: Told | None = None
+) -> str:
     """The resume form's text: the task, or the first task and the list of all that wait."""
     first = waiting[0]
-    text = task_markdown(first, assignee=delegations.acting_for(first.owner).login)
+    text = task_markdown(first, assignee=delegations.acting_for(first.owner).login, told=told)
     if len(waiting) == 1:
         return text
     rows = "\n".join(
@@ -253,9 +259,11 @@ def human_step(
     answer: type[ApprovalInput],
     check: approvals.Check,
     then: Then,
+    told: Told | None = None,
 ) -> ApprovalTask:
     """Open (or find) the subject's approval task and return it once a permitted person has decided it (and `then`
-    has carried the answer onto the subject, in the same transaction)."""
+    has carried the answer onto the subject, in the same transaction). `told`: the title and explanation in each
+    language, for the resume form."""
     with unit_of_work() as session:
         task = approvals.open_task(
             session,
@@ -272,7 +280,7 @@ def human_step(
         if task.status == "decided":
             return task
     return wait_for_any(
-        process=process, subject_id=subject_id, answer=answer, check_for=lambda _s, _t: check, then=then
+        process=process, subject_id=subject_id, answer=answer, check_for=lambda _s, _t: check, then=then, told=told
     )
 
 
@@ -283,10 +291,12 @@ def wait_for_any(
     answer: type[ApprovalInput],
     check_for: approvals.CheckFor,
     then: Then,
+    told: Told | None = None,
 ) -> ApprovalTask:
     """Wait (suspended) for a permitted answer to any of the subject's pending tasks; decide that task, run
     `then` in the same transaction, and return the task — or the task a command decided and answered the run
-    for. Refused answers are audited and waited past."""
+    for. Refused answers are audited and waited past. The resume form is in the language of the person it waits
+    for, with the subject as `told` in it (else as its task keeps it)."""
     while True:
         settled = _settled(process=process, subject_id=subject_id)  # decided while the run was on its way here
         if settled is not None:
@@ -301,8 +311,8 @@ def wait_for_any(
             delegations = org.delegations_on(session, on=clock.today(now))  # read once, whatever the tasks
             language = form_language(waiting, delegations)
             with i18n.reading(language):
-                form = answer.with_initial_data(description=waiting_markdown(waiting, delegations))
-            description = waiting_markdown(waiting, delegations)  # the artifact: in the company's language
+                form = answer.with_initial_data(description=waiting_markdown(waiting, delegations, told=told))
+            description = waiting_markdown(waiting, delegations, told=told)  # the artifact: the company's language
             waiting_for = labels.assignees(session, [str(flow_run.id)], on=clock.today(now))
         labels.show_waiting(process=process, subject_id=subject_id, markdown=description, waiting_for=waiting_for)
         key = _unspent(key)

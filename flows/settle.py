@@ -13,8 +13,8 @@ from prefect.runtime import flow_run
 from sqlalchemy.orm import Session
 
 from flows import labels
-from flows.human import ApprovalInput, Then, human_step
-from kamflow import approvals, clock, decisions
+from flows.human import ApprovalInput, Then, Told, human_step
+from kamflow import approvals, clock, decisions, i18n
 from kamflow.db import unit_of_work
 from kamflow.i18n import _
 
@@ -58,6 +58,16 @@ class Request(Protocol):
 Row = TypeVar("Row")
 
 
+def _told(step: Callable[[Row], Step], row: Row) -> Told:
+    """The subject's title and report in each language, for the resume form of whoever it waits for."""
+    told: dict[i18n.Language, tuple[str, str]] = {}
+    for language in i18n.LANGUAGES:
+        with i18n.reading(language):
+            shown = step(row)
+        told[language] = (shown.title, shown.report)
+    return told
+
+
 def settle(
     request: Request,
     *,
@@ -73,6 +83,7 @@ def settle(
     with unit_of_work() as session:
         row = submit(session, request=request, flow_run_id=str(flow_run.id), now=clock.now())
         now = step(row)
+        told = _told(step, row)
     labels.label_run(now.run_name, process=now.process, customer=now.customer)
     if now.waiting:
         task = human_step(
@@ -85,6 +96,7 @@ def settle(
             answer=answer,
             check=now.check,
             then=carry(apply),
+            told=told,
         )
         with unit_of_work() as session:
             row = apply(session, subject_id=now.subject_id, task_id=task.id, now=clock.now())

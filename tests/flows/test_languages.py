@@ -5,6 +5,7 @@ descriptions, its text — in the language of the person the run waits for, who 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -31,8 +32,14 @@ from tests.support import kam_and_norm
 pytestmark = pytest.mark.flows
 
 
-def company_speaks(settings: Settings, language: i18n.Language) -> None:
-    use_settings(settings.model_copy(update={"language": language}))
+Speak = Callable[[i18n.Language], None]
+
+
+@pytest.fixture
+def company_speaks(settings: Settings) -> Iterator[Speak]:
+    """Set the company's language (KAMFLOW_LANGUAGE) for this test; its own settings are given back after."""
+    yield lambda language: use_settings(settings.model_copy(update={"language": language}))
+    use_settings(settings)
 
 
 def prefer(language: i18n.Language, *, role: str) -> None:
@@ -66,7 +73,7 @@ WORDS = {
 }
 
 
-def test_the_same_discount_decision_reads_in_spanish_and_in_english(runs: Runs, settings: Settings) -> None:
+def test_the_same_discount_decision_reads_in_spanish_and_in_english(runs: Runs, company_speaks: Speak) -> None:
     """The same request, escalated and countered by a head who types the counter-offer as they write numbers
     ("15,5" / "15.5"); the artifact is in the company's language, every placeholder filled. (The rules' reasons
     and the decision's outcome word come from the rule sets and the views, and are not asserted here.)"""
@@ -76,7 +83,7 @@ def test_the_same_discount_decision_reads_in_spanish_and_in_english(runs: Runs, 
     shown = {"es": f"{written['es']} %", "en": f"{written['en']}%"}
     found: dict[str, str] = {}
     for language in ("es", "en"):
-        company_speaks(settings, language)
+        company_speaks(language)
         prefer(language, role="department_head")
         run_id, view = waiting(runs, 2)
         runs.answer(
@@ -99,9 +106,9 @@ def test_the_same_discount_decision_reads_in_spanish_and_in_english(runs: Runs, 
 
 @pytest.mark.parametrize(("company", "approver"), [("en", "es"), ("es", "en")])
 def test_the_resume_form_is_in_the_language_of_the_person_it_waits_for(
-    runs: Runs, settings: Settings, company: i18n.Language, approver: i18n.Language
+    runs: Runs, company_speaks: Speak, company: i18n.Language, approver: i18n.Language
 ) -> None:
-    company_speaks(settings, company)
+    company_speaks(company)
     prefer(approver, role="department_head")
     run_id, view = waiting(runs, 2)
     schema, text = stored_form(run_id)
@@ -114,9 +121,11 @@ def test_the_resume_form_is_in_the_language_of_the_person_it_waits_for(
             "contraofertar" in fields["action"]["description"] and "coma" in fields["discount_pct"]["description"]
         )
         assert f"**Tarea {task}** para **{head}** (jefe de departamento), vence el " in text
+        assert text.startswith(f"## Descuento {view['request_id']} para C0001: ")  # the subject, in Spanish too
     else:
         assert titles == ("Decision", "Your login", "Counter-offer (%)")
         assert f"**Task {task}** for **{head}** (department head), due " in text
+        assert text.startswith(f"## Discount {view['request_id']} for C0001: ")
     assert fields["action"]["enum"] == [
         "approve",
         "reject",
@@ -131,9 +140,9 @@ def test_the_resume_form_is_in_the_language_of_the_person_it_waits_for(
 
 
 def test_a_prepayment_typed_with_a_decimal_comma_is_in_the_spanish_report_as_spanish_money(
-    runs: Runs, settings: Settings
+    runs: Runs, company_speaks: Speak
 ) -> None:
-    company_speaks(settings, "es")
+    company_speaks("es")
     prefer("es", role="credit_controller")
     run_id, state = runs.run(
         order_credit_check, order=OrderIn(customer="C0001", amount=over_limit(3000), requester="kam.north1")
