@@ -31,7 +31,10 @@ def to_whom(decision: dict[str, Any]) -> str:
 
 
 def when(instant: dt.datetime) -> str:
-    """An instant as people read it: company time, to the minute, with its zone (2026-03-16 10:42 CET)."""
+    """An instant as the reader writes it: company time, to the minute, with its zone (2026-03-16 10:42 CET /
+    16/03/2026 10:42 CET)."""
+    from kamflow import i18n
     from kamflow.settings import get_settings
 
-    return instant.astimezone(get_settings().tz).strftime("%Y-%m-%d %H:%M %Z")
+    local = instant.astimezone(get_settings().tz)
+    return f"{i18n.day(local.date())} {local.strftime('%H:%M %Z')}"
