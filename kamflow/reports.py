@@ -6,6 +6,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from kamflow import i18n
+
 
 def plain(value: Decimal) -> str:
     """A Decimal as people write it: 12.5, 20, 0.25 (never 2E+1 or 12.5000)."""
@@ -13,7 +15,8 @@ def plain(value: Decimal) -> str:
 
 
 def pct(value: Decimal | None) -> str:
-    return "—" if value is None else f"{plain(value)}%"
+    """A percentage as the reader writes it: 12.5% / 12,5 %."""
+    return "—" if value is None else i18n._("{number}%").format(number=i18n.number(value))
 
 
 ACRONYMS = {"kam": "KAM", "hr": "HR"}
@@ -33,7 +36,6 @@ def to_whom(decision: dict[str, Any]) -> str:
 def when(instant: dt.datetime) -> str:
     """An instant as the reader writes it: company time, to the minute, with its zone (2026-03-16 10:42 CET /
     16/03/2026 10:42 CET)."""
-    from kamflow import i18n
     from kamflow.settings import get_settings
 
     local = instant.astimezone(get_settings().tz)
