@@ -1,13 +1,14 @@
 """The approval sheet in the reader's language: APROBADO / ACORDADO, the chain's Spanish title and the signers'
 positions, dates as 16/03/2026, as the seed's company writes them; APPROVED / AGREED and 2026-03-16 in English.
-A job description written in Spanish has the sections the chain requires, as its Spanish labels name them."""
+A job description written in Spanish has the sections the chain requires, as its Spanish labels name them; each
+person's task on a step is written in their language, with the chain's names for its stage and step."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy.orm import Session
 
-from kamflow import i18n
+from kamflow import i18n, org
 from kamflow.documents import views
 from kamflow.documents.submission import DEMO_JOB_DESCRIPTION_ES
 from kamflow.errors import InvalidInput
@@ -48,3 +49,18 @@ def test_a_job_description_written_in_spanish_goes_through_the_chain(session: Se
         submit(session, content=content.replace("## 3. Derechos", "## 3. Otros"))
     assert refused.value.field == "file"
     assert str(refused.value) == "Descripción del puesto: faltan las secciones: Derechos"
+
+
+def test_each_person_s_task_is_written_in_their_language(session: Session) -> None:
+    org.employee(session, "legal").language = "es"
+    tasks = waiting(session, submit(session))
+    spanish, english = tasks["legal"], tasks["hr"]
+    assert spanish.title == "Acordar: Job description of the test clerk (v1)"
+    assert spanish.explanation.startswith(
+        "**Descripción del puesto: Job description of the test clerk** — documento"
+    )
+    assert (
+        "Paso **conformidad / servicio jurídico**." in spanish.explanation and "### Texto" in spanish.explanation
+    )
+    assert english.title == "Agree: Job description of the test clerk (v1)"
+    assert "Step **agreement / hr**." in english.explanation and "{" not in spanish.explanation
