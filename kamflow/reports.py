@@ -6,6 +6,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from kamflow import i18n
+
 
 def plain(value: Decimal) -> str:
     """A Decimal as people write it: 12.5, 20, 0.25 (never 2E+1 or 12.5000)."""
@@ -31,7 +33,9 @@ def to_whom(decision: dict[str, Any]) -> str:
 
 
 def when(instant: dt.datetime) -> str:
-    """An instant as people read it: company time, to the minute, with its zone (2026-03-16 10:42 CET)."""
+    """An instant as people read it: company time, to the minute, with its zone, the date as the reader writes it
+    (2026-03-16 10:42 CET / 16/03/2026 10:42 CET)."""
     from kamflow.settings import get_settings
 
-    return instant.astimezone(get_settings().tz).strftime("%Y-%m-%d %H:%M %Z")
+    local = instant.astimezone(get_settings().tz)
+    return f"{i18n.day(local.date())} {local:%H:%M %Z}"

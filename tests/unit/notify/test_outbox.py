@@ -47,7 +47,7 @@ def test_a_task_that_opens_is_announced_to_its_owner_and_a_decision_to_the_reque
     ]
     decided = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "decided")).one()
     assert f"COUNTERED by {head.full_name}, {head.position}" in decided.body
-    assert "discount_pct: 12.5" in decided.body
+    assert "counter-offer (%): 12.5" in decided.body
     assert "Comment: Twelve and a half is what the margin allows." in decided.body
 
 
