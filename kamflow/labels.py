@@ -171,8 +171,9 @@ def outcome(words: str) -> str:
 
 
 def category(key: str) -> str:
-    """A category of exposure: open orders / pedidos abiertos."""
-    return _shown(CATEGORIES, key)
+    """A category of exposure (its identifier, or its words as the exposure's breakdown names it): open orders /
+    pedidos abiertos."""
+    return _shown(CATEGORIES, key.replace(" ", "_"))
 
 
 def fact(key: str) -> str:
