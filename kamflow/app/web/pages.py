@@ -46,6 +46,8 @@ RouteId = Annotated[int, Path_(ge=1, le=MAX_ID)]
 CSRF_CHARS = 128
 
 router = APIRouter(route_class=Reading)
+assets = APIRouter()
+"""What pages load, the same for every reader (no one's language to find)."""
 Who = Annotated[Me, Depends(me)]
 
 
@@ -64,9 +66,12 @@ HIDDEN_FACTS = {
 }
 
 
-@router.get("/style.css", include_in_schema=False)
+@assets.get("/style.css", include_in_schema=False)
 def style() -> FileResponse:
     return FileResponse(Path(__file__).with_name("templates") / "style.css", media_type="text/css")
+
+
+router.include_router(assets)
 
 
 @router.get("/signin")
