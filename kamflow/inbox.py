@@ -13,7 +13,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import approvals, reports
+from kamflow import approvals, i18n, reports
 from kamflow.credit import limits, orders, solvency
 from kamflow.credit.tables import CreditCheck, CreditLimitChange, OrderCreditCheck
 from kamflow.discounts import PROCESS as DISCOUNTS
@@ -121,11 +121,7 @@ def _orders(session: Session, ids: Collection[int], number: Number) -> dict[int,
     )
     found = {}
     for row in rows:
-        parts = [
-            _("order {amount} {currency}").format(
-                amount=number(_amount(row.order_amount), 2), currency=row.currency
-            )
-        ]
+        parts = [_("order {amount}").format(amount=i18n.money(_amount(row.order_amount), row.currency))]
         if _amount(row.over_limit_amount) > 0:
             parts.append(_("{amount} over the limit").format(amount=number(row.over_limit_amount, 2)))
         if _amount(row.overdue_amount) > 0:
