@@ -53,12 +53,12 @@ def when(at: Any) -> str:
 
 
 def fact(value: object) -> str:
-    """A fact as people read it: numbers in the company's way, nothing as a dash."""
+    """A fact as its reader reads it: numbers as they write them, yes or no in their words, nothing as a dash."""
     if value is None:
         return "—"
     if isinstance(value, bool):
         return _("yes") if value else _("no")
-    if isinstance(value, int | float | str) and not isinstance(value, bool) and PLAIN_NUMBER.fullmatch(str(value)):
+    if isinstance(value, int | float | str) and PLAIN_NUMBER.fullmatch(str(value)):
         return number(str(value))
     return str(value)
 
