@@ -11,13 +11,14 @@ from pydantic import BaseModel, Field
 
 from flows.human import ApprovalInput, DecimalText
 from flows.settle import Step, settle
+from kamflow import labels
 from kamflow.discounts import PROCESS
 from kamflow.discounts import service as discounts
 from kamflow.discounts.service import DiscountRequestIn
 from kamflow.discounts.tables import DiscountRequest
 from kamflow.discounts.views import decision_markdown
 from kamflow.i18n import N_, _
-from kamflow.reports import pct, words
+from kamflow.reports import pct
 
 
 class DiscountAnswer(ApprovalInput):
@@ -60,7 +61,7 @@ def _step(row: DiscountRequest) -> Step:
         role=row.decision["role"],
         report=decision_markdown(row),
         report_key=f"discount-request-{row.id}",
-        summary=_("Discount request {id}: {status}").format(id=row.id, status=words(row.status)),
+        summary=_("Discount request {id}: {status}").format(id=row.id, status=labels.status(row.status)),
         check=discounts.check_answer(row),
     )
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from flows.human import ApprovalInput, DecimalText
 from flows.runs import resume_waiting
 from flows.settle import Step, settle
-from kamflow import i18n
+from kamflow import i18n, labels
 from kamflow.credit import limits, orders, reports
 from kamflow.credit.limits import LimitChangeIn
 from kamflow.credit.orders import OrderIn
@@ -27,7 +27,6 @@ from kamflow.credit.tables import CreditLimitChange, OrderCreditCheck
 from kamflow.db import unit_of_work
 from kamflow.errors import KamflowError
 from kamflow.i18n import N_, _
-from kamflow.reports import words
 
 
 class OrderCreditAnswer(ApprovalInput):
@@ -85,7 +84,7 @@ def _order_step(check: OrderCreditCheck) -> Step:
         role=check.decision["role"],
         report=reports.order_markdown(check),
         report_key=f"order-credit-check-{check.id}",
-        summary=_("Order {number}: {status}").format(number=number, status=words(check.status)),
+        summary=_("Order {number}: {status}").format(number=number, status=labels.status(check.status)),
         check=orders.check_answer(check),
     )
 
@@ -141,13 +140,13 @@ def _limit_step(change: CreditLimitChange) -> Step:
         waiting=change.status == "pending",
         title=_("Credit limit for {customer}: {category} to {limit}").format(
             customer=change.customer.code,
-            category=words(change.category),
+            category=labels.category(change.category),
             limit="—" if change.new_limit is None else i18n.number(change.new_limit, 2),
         ),
         role=change.decision["role"],
         report=reports.limit_markdown(change),
         report_key=f"credit-limit-change-{change.id}",
-        summary=_("Limit change {id}: {status}").format(id=change.id, status=words(change.status)),
+        summary=_("Limit change {id}: {status}").format(id=change.id, status=labels.status(change.status)),
         check=limits.check_answer(change),
     )
 

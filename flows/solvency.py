@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from flows.human import ApprovalInput, DecimalText
 from flows.settle import Step, settle
+from kamflow import labels
 from kamflow.credit import reports, solvency
 from kamflow.credit.solvency import SolvencyCheckIn
 from kamflow.credit.tables import CreditCheck
@@ -47,6 +48,7 @@ class SolvencyOutcome(BaseModel):
 
 
 def _step(check: CreditCheck) -> Step:
+    decided = words(check.decision) if check.decision else labels.status(check.status)
     return Step(
         process=solvency.PROCESS,
         subject_id=check.id,
@@ -60,7 +62,7 @@ def _step(check: CreditCheck) -> Step:
         report=reports.solvency_markdown(check),
         report_key=f"solvency-check-{check.id}",
         summary=_("Solvency check {id} of {customer}: {decision}").format(
-            id=check.id, customer=check.customer.code, decision=words(check.decision or check.status)
+            id=check.id, customer=check.customer.code, decision=decided
         ),
         check=solvency.check_answer(check),
     )

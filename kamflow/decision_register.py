@@ -11,6 +11,8 @@ from collections.abc import Collection
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from kamflow import i18n
+from kamflow.i18n import N_, _
 from kamflow.models import AuditEvent, Customer
 from kamflow.reports import words
 from kamflow.tabular import Column, Row, Table, Tabular
@@ -18,13 +20,13 @@ from kamflow.views import Part
 
 DOCUMENT_DECISIONS = ("agree", "approve", "acknowledge", "returned", "rejected")
 COLUMNS = (
-    Column("when"),
-    Column("who"),
-    Column("subject"),
-    Column("customer"),
-    Column("outcome"),
-    Column("reasons"),
-    Column("rules version"),
+    Column(N_("when")),
+    Column(N_("who")),
+    Column(N_("subject")),
+    Column(N_("customer")),
+    Column(N_("outcome")),
+    Column(N_("reasons")),
+    Column(N_("rules version")),
 )
 
 
@@ -40,7 +42,7 @@ class DecisionLine(Part):
 
     def cells(self) -> tuple[str | None, ...]:
         return (
-            self.at.strftime("%Y-%m-%d %H:%M %Z"),
+            f"{i18n.day(self.at.date())} {self.at.strftime('%H:%M %Z')}",
             self.actor,
             f"{words(self.subject_type)} {self.subject_id}",
             self.customer,
@@ -59,11 +61,17 @@ class DecisionRegisterView(Tabular):
     decisions: list[DecisionLine]
 
     def table(self) -> Table:
-        whose = f"on customers of {self.kam}" if self.kam else "on every customer you may see"
+        whose = (
+            _("every audited decision on customers of {kam}; times in the company's timezone").format(kam=self.kam)
+            if self.kam
+            else _("every audited decision on every customer you may see; times in the company's timezone")
+        )
         return Table(
-            title=f"Decision register {self.period_from} to {self.period_to}",
-            lines=(f"every audited decision {whose}; times in the company's timezone",),
-            columns=COLUMNS,
+            title=_("Decision register {start} to {end}").format(
+                start=i18n.day(self.period_from), end=i18n.day(self.period_to)
+            ),
+            lines=(whose,),
+            columns=tuple(column.shown() for column in COLUMNS),
             rows=tuple(Row(line.cells()) for line in self.decisions),
         )
 

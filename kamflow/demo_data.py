@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from kamflow.credit import facts
 from kamflow.credit.tables import CreditTerms, FinancialStatement
 from kamflow.discounts.tables import DiscountNorm, PriceColumn, Promotion
+from kamflow.i18n import N_, _
 from kamflow.models import Customer, Employee, Invoice, Order, Payment, PriceList
 from kamflow.people import passwords
 
@@ -52,60 +53,61 @@ MEDIAN_ANNUAL_CENTS = 30_000_00
 SIGMA = 1.8  # log-normal spread: ~13 % of customers carry 75 % of revenue, whatever their number
 MAX_FACTOR = 1_500.0  # the largest customer buys at most 1500 x the median
 
-# login, full name, position, department, role, manager login (managers listed before their reports)
+# login, full name, position, department, role, manager login (managers listed before their reports); positions
+# and departments are the org chart's own words (chains and document fields name them), shown through the catalog
 EMPLOYEES: tuple[tuple[str, str, str, str, str, str | None], ...] = (
-    ("director", "Martínez Ruiz, Carmen", "Company Director", "Management", "director", None),
+    ("director", "Martínez Ruiz, Carmen", N_("Company Director"), N_("Management"), "director", None),
     (
         "commercial",
         "Fernández Gil, Javier",
-        "Commercial Director",
-        "Commercial",
+        N_("Commercial Director"),
+        N_("Commercial"),
         "commercial_director",
         "director",
     ),
     (
         "head.north",
         "López Navarro, Elena",
-        "Head of Sales North",
-        "Sales North",
+        N_("Head of Sales North"),
+        N_("Sales North"),
         "department_head",
         "commercial",
     ),
     (
         "head.south",
         "Sánchez Romero, Miguel Ángel",
-        "Head of Sales South",
-        "Sales South",
+        N_("Head of Sales South"),
+        N_("Sales South"),
         "department_head",
         "commercial",
     ),
-    ("kam.north1", "García López, Ana María", "Key Account Manager", "Sales North", "kam", "head.north"),
-    ("kam.north2", "Moreno Castro, Pablo", "Key Account Manager", "Sales North", "kam", "head.north"),
-    ("kam.south1", "Jiménez Ortega, Lucía", "Key Account Manager", "Sales South", "kam", "head.south"),
-    ("kam.south2", "Ruiz Delgado, José Luis", "Key Account Manager", "Sales South", "kam", "head.south"),
+    ("kam.north1", "García López, Ana María", N_("Key Account Manager"), N_("Sales North"), "kam", "head.north"),
+    ("kam.north2", "Moreno Castro, Pablo", N_("Key Account Manager"), N_("Sales North"), "kam", "head.north"),
+    ("kam.south1", "Jiménez Ortega, Lucía", N_("Key Account Manager"), N_("Sales South"), "kam", "head.south"),
+    ("kam.south2", "Ruiz Delgado, José Luis", N_("Key Account Manager"), N_("Sales South"), "kam", "head.south"),
     (
         "support",
         "Díaz Herrera, Marta",
-        "Sales Support Specialist",
-        "Sales Support",
+        N_("Sales Support Specialist"),
+        N_("Sales Support"),
         "sales_support",
         "head.north",
     ),
-    ("legal", "Álvarez Molina, Fernando", "Legal Counsel", "Legal", "legal", "director"),
-    ("hr", "Romero Vega, Isabel", "HR Manager", "Human Resources", "hr", "director"),
+    ("legal", "Álvarez Molina, Fernando", N_("Legal Counsel"), N_("Legal"), "legal", "director"),
+    ("hr", "Romero Vega, Isabel", N_("HR Manager"), N_("Human Resources"), "hr", "director"),
     (
         "planning",
         "Torres Medina, Raúl",
-        "Economic Planning Manager",
-        "Economic Planning",
+        N_("Economic Planning Manager"),
+        N_("Economic Planning"),
         "economic_planning",
         "director",
     ),
     (
         "credit",
         "Navarro Ramos, Cristina",
-        "Credit Controller",
-        "Credit Control",
+        N_("Credit Controller"),
+        N_("Credit Control"),
         "credit_controller",
         "commercial",
     ),
@@ -116,7 +118,8 @@ DEMO_PASSWORD = "kamflow-demo"
 """Every demo login's password once `give_demo_passwords` ran: the demo company's only, never a real person's."""
 
 PRICE_LIST = "Base 2026"
-COLUMNS = ("list price", "wholesale", "distributor", "volume", "key account")
+COLUMNS = (N_("list price"), N_("wholesale"), N_("distributor"), N_("volume"), N_("key account"))
+"""The price columns' names, written in the language the demo company is built in (as its promotions')."""
 # max discount % per column (1..5) for classes A, B, C
 NORMS = ((5, 3, 0), (10, 6, 3), (15, 10, 6), (20, 14, 9), (25, 18, 12))
 
@@ -353,7 +356,12 @@ def _insert_reference_data(connection: Connection, today: dt.date) -> dict[str, 
     connection.execute(
         insert(_table(PriceColumn)),
         [
-            {"id": number, "price_list_id": 1, "number": number, "name": f"Column {number} — {label}"}
+            {
+                "id": number,
+                "price_list_id": 1,
+                "number": number,
+                "name": _("Column {number} — {label}").format(number=number, label=_(label)),
+            }
             for number, label in enumerate(COLUMNS, start=1)
         ],
     )
@@ -377,7 +385,7 @@ def _insert_reference_data(connection: Connection, today: dt.date) -> dict[str, 
             {
                 "id": 1,
                 "code": "WINTER",
-                "name": "Winter programme for class B",
+                "name": _("Winter programme for class B"),
                 "valid_from": today - 30 * day,
                 "valid_to": today + 30 * day,
                 "extra_pct": Decimal(3),
@@ -386,7 +394,7 @@ def _insert_reference_data(connection: Connection, today: dt.date) -> dict[str, 
             {
                 "id": 2,
                 "code": "AUTUMN",
-                "name": "Autumn volume programme",
+                "name": _("Autumn volume programme"),
                 "valid_from": today - 150 * day,
                 "valid_to": today - 60 * day,
                 "extra_pct": Decimal(2),

@@ -1,6 +1,8 @@
 """Any table view (`kamflow.tabular.Table`) written as a file people take away: CSV (the csv module; text cells
 that a spreadsheet would run as a formula are neutralised), XLSX (openpyxl: a header row, money as numbers with a
-number format, dates as dates) or PDF (WeasyPrint, from the Jinja2 template `templates/table.html`).
+number format, dates as dates) or PDF (WeasyPrint, from the Jinja2 template `templates/table.html`), each in the
+words and the number and date writing of the reader the table was built for (`kamflow.i18n`): a Spanish CSV
+writes 1234,50 and 16/03/2026 and separates its fields with ";", as a spreadsheet in Spanish reads it.
 
 A file is written beside its destination and moved into place once whole, so a failed export leaves no file."""
 
@@ -12,11 +14,13 @@ import os
 import tempfile
 from collections.abc import Callable
 from contextlib import suppress
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from kamflow import i18n
 from kamflow.errors import InvalidInput
+from kamflow.i18n import _
 from kamflow.tabular import Cell, Column, Table, cell_text
 
 Format = Literal["csv", "xlsx", "pdf"]
@@ -24,7 +28,8 @@ FORMATS: tuple[str, ...] = get_args(Format)
 TEMPLATES = Path(__file__).with_name("templates")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MONEY_FORMAT = "#,##0.00"
-DATE_FORMAT = "yyyy-mm-dd"
+"""A spreadsheet shows it with its reader's marks: 1,234.50 / 1.234,50."""
+DATE_FORMATS: dict[i18n.Language, str] = {"en": "yyyy-mm-dd", "es": "dd/mm/yyyy"}
 
 
 def neutralise_formula(text: str) -> str:
@@ -60,18 +65,27 @@ def write(table: Table, fmt: Format, path: Path) -> None:
 
 
 def _csv_cell(value: Cell) -> str:
-    """Numbers plainly (1234.50: no thousands separator), dates ISO, text neutralised."""
+    """Numbers plainly with the reader's decimal mark (1234.50 / 1234,50: no thousands separator), dates as the
+    reader writes them, text neutralised."""
     if isinstance(value, str):
         return neutralise_formula(value)
     if isinstance(value, dt.date):
-        return value.isoformat()
+        return i18n.day(value)
+    if isinstance(value, Decimal):
+        return str(value).replace(".", i18n.marks()[0])
     return "" if value is None else str(value)
+
+
+def csv_delimiter() -> str:
+    """The field separator a spreadsheet in the reader's language expects: "," beside a decimal dot, ";" beside a
+    decimal comma."""
+    return ";" if i18n.marks()[0] == "," else ","
 
 
 def to_csv(table: Table, path: Path) -> None:
     """A header row of the column titles, then the rows (totals too)."""
     with path.open("w", newline="", encoding="utf-8") as stream:
-        out = csv.writer(stream)
+        out = csv.writer(stream, delimiter=csv_delimiter())
         out.writerow([neutralise_formula(column.title) for column in table.columns])
         out.writerows([_csv_cell(value) for value in row.cells] for row in table.rows)
 
@@ -115,7 +129,7 @@ def _style(cell: Any, column: Column) -> None:
     if column.kind == "money":
         cell.number_format = MONEY_FORMAT
     elif column.kind == "date":
-        cell.number_format = DATE_FORMAT
+        cell.number_format = DATE_FORMATS[i18n.current()]
     elif isinstance(cell.value, str):
         cell.data_type = "s"  # openpyxl takes a string starting with = for a formula
 
@@ -124,11 +138,14 @@ def to_pdf(table: Table, path: Path) -> None:
     """The table as a printed page: A4 landscape, its title, what it is of, the table (amounts aligned on the
     right, the header repeated on every page) and its notes; page numbers at the foot."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
+    from markupsafe import Markup
     from weasyprint import HTML
 
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     i18n.install(environment)
-    html = environment.get_template("table.html").render(table=table, text=cell_text)
+    counters = {"page": '" counter(page) "', "pages": '" counter(pages) "'}
+    footer = Markup('"{}"').format(Markup(_("page {page} of {pages}").format(**counters)))
+    html = environment.get_template("table.html").render(table=table, text=cell_text, footer=footer)
     HTML(string=html, base_url=str(TEMPLATES)).write_pdf(path)
 
 

@@ -13,13 +13,14 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import approvals, reports
+from kamflow import approvals, i18n, reports
 from kamflow.credit import limits, orders, solvency
 from kamflow.credit.tables import CreditCheck, CreditLimitChange, OrderCreditCheck
 from kamflow.discounts import PROCESS as DISCOUNTS
 from kamflow.discounts.tables import DiscountRequest
 from kamflow.documents.service import PROCESS as DOCUMENTS
 from kamflow.documents.tables import Document
+from kamflow.i18n import _
 from kamflow.models import ApprovalTask, Customer, Employee
 from kamflow.review import collection
 from kamflow.review import views as collection_views
@@ -90,12 +91,16 @@ def _discounts(session: Session, ids: Collection[int], number: Number) -> dict[i
     )
     found = {}
     for row in rows:
-        against = "" if row.norm_pct is None else f" vs norm {number(row.norm_pct, None)} %"
+        asked = number(row.discount_pct, None)
+        parts = [
+            _("asks {asked} %").format(asked=asked)
+            if row.norm_pct is None
+            else _("asks {asked} % vs norm {norm} %").format(asked=asked, norm=number(row.norm_pct, None))
+        ]
         overdue = _amount(row.overdue_amount)
-        late = f", {number(overdue, 2)} overdue" if overdue > 0 else ""
-        found[row.id] = Subject(
-            customer=row.code, name=row.name, figure=f"asks {number(row.discount_pct, None)} %{against}{late}"
-        )
+        if overdue > 0:
+            parts.append(_("{amount} overdue").format(amount=number(overdue, 2)))
+        found[row.id] = Subject(customer=row.code, name=row.name, figure=", ".join(parts))
     return found
 
 
@@ -116,11 +121,11 @@ def _orders(session: Session, ids: Collection[int], number: Number) -> dict[int,
     )
     found = {}
     for row in rows:
-        parts = [f"order {number(_amount(row.order_amount), 2)} {row.currency}"]
+        parts = [_("order {amount}").format(amount=i18n.money(_amount(row.order_amount), row.currency))]
         if _amount(row.over_limit_amount) > 0:
-            parts.append(f"{number(row.over_limit_amount, 2)} over the limit")
+            parts.append(_("{amount} over the limit").format(amount=number(row.over_limit_amount, 2)))
         if _amount(row.overdue_amount) > 0:
-            parts.append(f"{number(row.overdue_amount, 2)} overdue")
+            parts.append(_("{amount} overdue").format(amount=number(row.overdue_amount, 2)))
         found[row.id] = Subject(customer=row.code, name=row.name, figure=", ".join(parts))
     return found
 
@@ -140,13 +145,15 @@ def _limits(session: Session, ids: Collection[int], number: Number) -> dict[int,
     )
 
     def limit(value: Decimal | None) -> str:
-        return "no limit" if value is None else number(value, 2)
+        return _("no limit") if value is None else number(value, 2)
 
     return {
         row.id: Subject(
             customer=row.code,
             name=row.name,
-            figure=f"{reports.words(row.category)} limit {limit(row.old_limit)} → {limit(row.new_limit)}",
+            figure=_("{category} limit {old} → {new}").format(
+                category=reports.words(row.category), old=limit(row.old_limit), new=limit(row.new_limit)
+            ),
         )
         for row in rows
     }
@@ -162,7 +169,9 @@ def _solvency(session: Session, ids: Collection[int], number: Number) -> dict[in
         row.id: Subject(
             customer=row.code,
             name=row.name,
-            figure=f"risk class {row.risk_class}, proposed limit {number(row.proposed_limit, 2)}",
+            figure=_("risk class {risk_class}, proposed limit {amount}").format(
+                risk_class=row.risk_class, amount=number(row.proposed_limit, 2)
+            ),
         )
         for row in rows
     }
@@ -174,7 +183,9 @@ def _documents(session: Session, ids: Collection[int], number: Number) -> dict[i
     )
     return {
         row.id: Subject(
-            customer=None, name=row.title, figure=f"{reports.words(row.doc_type)}, version {row.version}"
+            customer=None,
+            name=row.title,
+            figure=_("{type}, version {version}").format(type=reports.words(row.doc_type), version=row.version),
         )
         for row in rows
     }
@@ -231,8 +242,8 @@ def _collection(
                 title=collection_views.title(task, code),
                 customer=code,
                 subject=names[task.customer_id],
-                figure=f"{number(task.amount, 2)} overdue",
-                requester="nightly credit review",
+                figure=_("{amount} overdue").format(amount=number(task.amount, 2)),
+                requester=_("nightly credit review"),
                 opened_at=task.created_at,
                 due_at=due_at,
                 overdue=due_at < now,

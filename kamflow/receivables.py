@@ -12,7 +12,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kamflow import access, ledger
+from kamflow import access, i18n, ledger
+from kamflow.i18n import _
 from kamflow.models import Customer, Employee
 from kamflow.review.ageing import Bucket, days_overdue
 from kamflow.tabular import Column, Row, Table, Tabular
@@ -66,22 +67,24 @@ class AgeingView(Tabular):
 
     def _columns(self) -> tuple[Column, ...]:
         return (
-            Column("KAM"),
-            Column("customer"),
-            Column("name"),
-            Column("currency"),
-            Column("not due", "money"),
-            *(Column(f"{label} days", "money") for label in self.bucket_labels),
-            Column("past due", "money"),
-            Column("total", "money"),
-            Column("oldest overdue (days)", "count"),
+            Column(_("KAM")),
+            Column(_("customer")),
+            Column(_("name")),
+            Column(_("currency")),
+            Column(_("not due"), "money"),
+            *(Column(_("{label} days").format(label=label), "money") for label in self.bucket_labels),
+            Column(_("past due"), "money"),
+            Column(_("total"), "money"),
+            Column(_("oldest overdue (days)"), "count"),
         )
 
     def _lines(self) -> tuple[str, ...]:
-        whose = f"customers of {self.kam}" if self.kam else "every customer you may see"
+        whose = _("customers of {kam}").format(kam=self.kam) if self.kam else _("every customer you may see")
         return (
-            f"as of {self.as_of}, {whose}; buckets in days past due (upper bound included); past due is not all "
-            "overdue: overdue leaves out the grace days and invoices on hold or disputed",
+            _(
+                "as of {day}, {whose}; buckets in days past due (upper bound included); past due is not all "
+                "overdue: overdue leaves out the grace days and invoices on hold or disputed"
+            ).format(day=i18n.day(self.as_of), whose=whose),
         )
 
     def table(self) -> Table:
@@ -91,7 +94,8 @@ class AgeingView(Tabular):
             rows += [Row(c.cells()) for c in theirs]
             rows.append(Row(kam.cells(), total=True))
         rows += [Row(total.cells(), total=True) for total in self.totals]
-        return Table(f"Receivables ageing as of {self.as_of}", self._lines(), self._columns(), tuple(rows))
+        title = _("Receivables ageing as of {day}").format(day=i18n.day(self.as_of))
+        return Table(title, self._lines(), self._columns(), tuple(rows))
 
     def per_kam(self) -> Table:
         """Each KAM's total only (the nightly review's artifact)."""
@@ -99,7 +103,8 @@ class AgeingView(Tabular):
             *(Row(line.cells()) for line in self.kams),
             *(Row(line.cells(), total=True) for line in self.totals),
         )
-        return Table(f"Receivables ageing per KAM as of {self.as_of}", self._lines(), self._columns(), rows)
+        title = _("Receivables ageing per KAM as of {day}").format(day=i18n.day(self.as_of))
+        return Table(title, self._lines(), self._columns(), rows)
 
 
 def ageing(
@@ -133,9 +138,12 @@ def ageing(
     groups: dict[tuple[str, str], list[AgeingLine]] = {}
     for line in lines:
         groups.setdefault((line.kam, line.currency), []).append(line)
-    kam_lines = [_sum(f"total of {login}", login, currency, group) for (login, currency), group in groups.items()]
+    kam_lines = [
+        _sum(_("total of {kam}").format(kam=login), login, currency, group)
+        for (login, currency), group in groups.items()
+    ]
     totals = [
-        _sum("total", "", currency, [line for line in lines if line.currency == currency])
+        _sum(_("total"), "", currency, [line for line in lines if line.currency == currency])
         for currency in sorted({line.currency for line in lines})
     ]
     return AgeingView(

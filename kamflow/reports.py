@@ -17,8 +17,8 @@ def plain(value: Decimal) -> str:
 
 
 def pct(value: Decimal | None) -> str:
-    """A percent as the reader writes it: 12.5% / 12,5 %."""
-    return "—" if value is None else _("{value}%").format(value=i18n.number(value))
+    """A percentage as the reader writes it: 12.5% / 12,5 %."""
+    return "—" if value is None else _("{number}%").format(number=i18n.number(value))
 
 
 ACRONYMS = {"kam": "KAM", "hr": "HR"}
@@ -42,30 +42,12 @@ WORDS = {
     "propose_limit_change": N_("propose limit change"),
     "escalate": N_("escalate"),
     "dunning": N_("dunning"),
-    # where a subject stands, and what a person decided on it
-    "pending": N_("pending"),
-    "approved": N_("approved"),
-    "applied": N_("applied"),
-    "rejected": N_("rejected"),
-    "blocked": N_("blocked"),
-    "released": N_("released"),
-    "awaiting_prepayment": N_("awaiting prepayment"),
-    "decided": N_("decided"),
-    "cancelled": N_("cancelled"),
-    "withdrawn": N_("withdrawn"),
-    "running": N_("running"),
-    "completed": N_("completed"),
-    "failed": N_("failed"),
+    # the rules' outcomes
     "approve": N_("approve"),
     "block": N_("block"),
+    "reject": N_("reject"),
     "approve_limit": N_("approve limit"),
     "prepayment": N_("prepayment"),
-    "reject": N_("reject"),
-    # credit-limit categories
-    "total": N_("total"),
-    "open_orders": N_("open orders"),
-    "open_invoices": N_("open invoices"),
-    "overdue": N_("overdue"),
     # why a solvency check was asked for, and an Altman score's zone
     "request": N_("request"),
     "contract": N_("contract"),
@@ -74,8 +56,8 @@ WORDS = {
     "grey": N_("grey"),
     "distress": N_("distress"),
 }
-"""The ids people read most (roles, channels, actions, statuses, limit categories, zones), in every language;
-any other id is spelt out in English."""
+"""The ids people read most (roles, dunning channels, the rules' outcomes, zones), in every language; statuses and
+categories are `kamflow.labels`'; any other id is spelt out in English."""
 
 
 def words(identifier: str) -> str:
@@ -92,8 +74,8 @@ def to_whom(decision: dict[str, Any]) -> str:
 
 
 def when(instant: dt.datetime) -> str:
-    """An instant as people read it: company time, to the minute, with its zone (2026-03-16 10:42 CET / 16/03/2026
-    10:42 CET)."""
+    """An instant as the reader writes it: company time, to the minute, with its zone (2026-03-16 10:42 CET /
+    16/03/2026 10:42 CET)."""
     from kamflow.settings import get_settings
 
     local = instant.astimezone(get_settings().tz)

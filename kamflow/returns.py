@@ -12,12 +12,20 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import ledger
+from kamflow import i18n, ledger
+from kamflow.i18n import N_, _
 from kamflow.models import CREDIT_NOTE_REASONS, CreditNote, Customer, Employee, Invoice
 from kamflow.tabular import Column, Row, Table, Tabular
 from kamflow.views import Part
 
 ZERO = Decimal("0.00")
+REASONS: dict[str, str] = {
+    "returned": N_("returned"),
+    "refused": N_("refused"),
+    "damaged": N_("damaged"),
+    "price_dispute": N_("price dispute"),
+}
+"""Each reason of a credit note (`models.CREDIT_NOTE_REASONS`) as people read it; `_` translates it where shown."""
 
 
 class ReturnsLine(Part):
@@ -35,7 +43,7 @@ class ReturnsLine(Part):
     """What the customer was invoiced in the whole period (customer lines only)."""
 
     def cells(self) -> tuple[str | int | Decimal | None, ...]:
-        share = None if not self.invoiced else f"{self.total / self.invoiced * 100:.1f}%"
+        share = None if not self.invoiced else f"{i18n.number(self.total / self.invoiced * 100, 1)} %"
         head = (self.kam, self.customer, self.name, self.month, self.currency)
         return (*head, *self.by_reason, self.total, self.notes, share)
 
@@ -54,27 +62,31 @@ class ReturnsView(Tabular):
 
     def table(self) -> Table:
         columns = (
-            Column("KAM"),
-            Column("customer"),
-            Column("name"),
-            Column("month"),
-            Column("currency"),
-            *(Column(reason.replace("_", " "), "money") for reason in self.reasons),
-            Column("total", "money"),
-            Column("credit notes", "count"),
-            Column("of invoiced"),
+            Column(_("KAM")),
+            Column(_("customer")),
+            Column(_("name")),
+            Column(_("month")),
+            Column(_("currency")),
+            *(Column(_(REASONS[reason]), "money") for reason in self.reasons),
+            Column(_("total"), "money"),
+            Column(_("credit notes"), "count"),
+            Column(_("of invoiced")),
         )
         rows: list[Row] = []
         for kam in self.kams:
             rows += [Row(c.cells()) for c in self.customers if (c.kam, c.currency) == (kam.kam, kam.currency)]
             rows.append(Row(kam.cells(), total=True))
         rows += [Row(total.cells(), total=True) for total in self.totals]
-        whose = f"customers of {self.kam}" if self.kam else "every customer you may see"
+        whose = _("customers of {kam}").format(kam=self.kam) if self.kam else _("every customer you may see")
         return Table(
-            f"Returns and refusals from {self.period_from} to {self.period_to}",
+            _("Returns and refusals from {start} to {end}").format(
+                start=i18n.day(self.period_from), end=i18n.day(self.period_to)
+            ),
             (
-                f"credit notes by reason, {whose}; of invoiced: the customer's credit notes of the period against "
-                "what it was invoiced in the period",
+                _(
+                    "credit notes by reason, {whose}; of invoiced: the customer's credit notes of the period "
+                    "against what it was invoiced in the period"
+                ).format(whose=whose),
             ),
             columns,
             tuple(rows),
@@ -141,9 +153,12 @@ def returns(
         kam=kam,
         reasons=list(CREDIT_NOTE_REASONS),
         customers=customer_lines,
-        kams=[_sum(f"total of {login}", login, currency, group) for (login, currency), group in groups.items()],
+        kams=[
+            _sum(_("total of {kam}").format(kam=login), login, currency, group)
+            for (login, currency), group in groups.items()
+        ],
         totals=[
-            _sum("total", "", currency, [line for line in customer_lines if line.currency == currency])
+            _sum(_("total"), "", currency, [line for line in customer_lines if line.currency == currency])
             for currency in sorted({line.currency for line in customer_lines})
         ],
     )

@@ -17,10 +17,11 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import ledger
-from kamflow.credit.facts import money
+from kamflow import i18n, ledger
 from kamflow.errors import InvalidInput
+from kamflow.i18n import N_, _
 from kamflow.models import CreditNote, Customer, Instalment, Invoice, Payment
+from kamflow.returns import REASONS
 from kamflow.review.tables import CreditReview, CustomerReview
 from kamflow.tabular import Column, Row, Table, Tabular
 from kamflow.views import Part
@@ -30,14 +31,14 @@ Kind = Literal["invoice", "payment", "credit_note", "interest", "fee"]
 ORDER: dict[str, int] = {"invoice": 0, "payment": 1, "credit_note": 2, "fee": 3, "interest": 4}
 """On one day: invoices, then payments and credit notes, then the review's charges."""
 COLUMNS = (
-    Column("date", "date"),
-    Column("document"),
-    Column("description"),
-    Column("due", "date"),
-    Column("debit", "money"),
-    Column("credit", "money"),
-    Column("balance", "money"),
-    Column("interest and fees", "money"),
+    Column(N_("date"), "date"),
+    Column(N_("document")),
+    Column(N_("description")),
+    Column(N_("due"), "date"),
+    Column(N_("debit"), "money"),
+    Column(N_("credit"), "money"),
+    Column(N_("balance"), "money"),
+    Column(N_("interest and fees"), "money"),
 )
 
 
@@ -77,7 +78,8 @@ class StatementView(Tabular):
     def table(self) -> Table:
         rows = [
             Row(
-                (self.period_from, "", "opening balance", None, None, None, self.opening_balance, None), total=True
+                (self.period_from, "", _("opening balance"), None, None, None, self.opening_balance, None),
+                total=True,
             ),
             *(
                 Row((e.date, e.document, e.description, e.due_date, e.debit, e.credit, e.balance, e.charge))
@@ -87,7 +89,7 @@ class StatementView(Tabular):
                 (
                     self.period_to,
                     "",
-                    "closing balance",
+                    _("closing balance"),
                     None,
                     self.invoiced,
                     self.paid,
@@ -98,19 +100,27 @@ class StatementView(Tabular):
             ),
         ]
         return Table(
-            title=f"Statement of account: {self.customer} {self.name}",
+            title=_("Statement of account: {customer} {name}").format(customer=self.customer, name=self.name),
             lines=(
-                f"period {self.period_from} to {self.period_to}, amounts in {self.currency}; key account manager "
-                f"{self.kam}",
+                _("period {start} to {end}, amounts in {currency}; key account manager {kam}").format(
+                    start=i18n.day(self.period_from),
+                    end=i18n.day(self.period_to),
+                    currency=self.currency,
+                    kam=self.kam,
+                ),
             ),
-            columns=COLUMNS,
+            columns=tuple(column.shown() for column in COLUMNS),
             rows=tuple(rows),
             notes=(
-                "Interest and fees are the nightly credit review's: late-payment interest on the overdue amounts "
-                "as of its latest review in the period, and a fee for each dunning level reached. They are not "
-                "invoiced and are not in the balance.",
-                f"Closing balance {money(self.closing_balance)} {self.currency}; with interest and fees "
-                f"{money(self.closing_with_charges)} {self.currency}.",
+                _(
+                    "Interest and fees are the nightly credit review's: late-payment interest on the overdue "
+                    "amounts as of its latest review in the period, and a fee for each dunning level reached. "
+                    "They are not invoiced and are not in the balance."
+                ),
+                _("Closing balance {closing}; with interest and fees {charged}.").format(
+                    closing=i18n.money(self.closing_balance, self.currency),
+                    charged=i18n.money(self.closing_with_charges, self.currency),
+                ),
             ),
         )
 
@@ -206,15 +216,20 @@ def _invoices(session: Session, client: Customer, start: dt.date, end: dt.date) 
         .where(Instalment.invoice_id.in_([row.id for row in rows]))
         .order_by(Instalment.due_date)
     ):
-        schedules.setdefault(invoice_id, []).append(f"{money(Decimal(amount))} due {due.isoformat()}")
+        schedules.setdefault(invoice_id, []).append(
+            _("{amount} due {day}").format(amount=i18n.number(Decimal(amount), 2), day=i18n.day(due))
+        )
     return [
         (
             issued,
             "invoice",
             number,
-            "invoice"
-            + (" (disputed)" if disputed else "")
-            + (f" in instalments: {'; '.join(schedules[id_])}" if id_ in schedules else ""),
+            (_("invoice (disputed)") if disputed else _("invoice"))
+            + (
+                _(" in instalments: {instalments}").format(instalments="; ".join(schedules[id_]))
+                if id_ in schedules
+                else ""
+            ),
             None if id_ in schedules else due,
             amount,
             None,
@@ -231,7 +246,7 @@ def _payments(session: Session, client: Customer, start: dt.date, end: dt.date) 
         .where(Invoice.customer_id == client.id, Payment.paid_on.between(start, end))
     )
     return [
-        (paid_on, "payment", number, f"payment of {number}", None, None, amount, None)
+        (paid_on, "payment", number, _("payment of {invoice}").format(invoice=number), None, None, amount, None)
         for paid_on, number, amount in rows
     ]
 
@@ -247,7 +262,7 @@ def _credit_notes(session: Session, client: Customer, start: dt.date, end: dt.da
             issued,
             "credit_note",
             number,
-            f"credit note on {invoice} ({reason.replace('_', ' ')})",
+            _("credit note on {invoice} ({reason})").format(invoice=invoice, reason=_(REASONS[reason])),
             None,
             None,
             amount,
@@ -272,11 +287,12 @@ def _charges(session: Session, client: Customer, start: dt.date, end: dt.date) -
         .order_by(CreditReview.business_date)
     ).all()
     fees: list[Line] = [
-        (night, "fee", "", f"dunning fee, level {level}", None, None, None, Decimal(fee))
-        for night, fee, level, _ in rows
+        (night, "fee", "", _("dunning fee, level {level}").format(level=level), None, None, None, Decimal(fee))
+        for night, fee, level, _interest in rows
         if fee > 0
     ]
     if rows and rows[-1].interest > 0:
         night, interest = rows[-1].business_date, Decimal(rows[-1].interest)
-        fees.append((night, "interest", "", f"late-payment interest to {night}", None, None, None, interest))
+        interest_to = _("late-payment interest to {day}").format(day=i18n.day(night))
+        fees.append((night, "interest", "", interest_to, None, None, None, interest))
     return fees

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from kamflow.credit.facts import money
+from kamflow import i18n
+from kamflow.i18n import _
 from kamflow.views import View
 
 Kind = Literal["text", "money", "date", "count"]
@@ -23,6 +24,10 @@ WIDEST_TEXT = 60
 class Column:
     title: str
     kind: Kind = "text"
+
+    def shown(self) -> Column:
+        """The column titled in the reader's language (a title marked with `N_` where it is declared)."""
+        return Column(_(self.title), self.kind)
 
     @property
     def right(self) -> bool:
@@ -38,18 +43,21 @@ class Row:
 
 
 def cell_text(value: Cell) -> str:
-    """A cell as people read it: money 1,234.50, a date 2026-03-16, nothing for None."""
+    """A cell as the reader writes it: money 1,234.50 / 1.234,50, a date 2026-03-16 / 16/03/2026, nothing for
+    None."""
     if value is None:
         return ""
     if isinstance(value, Decimal):
-        return money(value)
+        return i18n.number(value, 2)
     if isinstance(value, dt.date):
-        return value.isoformat()
+        return i18n.day(value)
     return str(value)
 
 
 @dataclass(frozen=True)
 class Table:
+    """A table in the words of the reader it was built for (`i18n.current()` when its view's `table()` ran)."""
+
     title: str
     lines: tuple[str, ...]
     """What the table is of: the customer, the period, the filters."""
@@ -75,7 +83,7 @@ class Table:
 
         header = line([column.title for column in self.columns])
         rule = "  ".join("-" * width for width in widths)
-        body = [line(row) for row in cells] or ["(nothing)"]
+        body = [line(row) for row in cells] or [_("(nothing)")]
         return "\n".join(
             [self.title, *self.lines, "", header, rule, *body, *(["", *self.notes] if self.notes else [])]
         )

@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from kamflow import i18n
+from kamflow import i18n, labels
 from kamflow.credit.tables import CreditCheck, CreditLimitChange, OrderCreditCheck
 from kamflow.i18n import _
 from kamflow.reports import to_whom, words
@@ -51,7 +51,7 @@ def _version(decision: dict[str, Any]) -> str:
 
 
 def _status(status: str) -> str:
-    return words(status).upper()
+    return labels.status(status).upper()
 
 
 def order_markdown(check: OrderCreditCheck) -> str:
@@ -98,8 +98,8 @@ def limit_markdown(change: CreditLimitChange) -> str:
             id=change.id, customer=change.customer.code, name=change.customer.name, status=_status(change.status)
         )
         + f"\n\n{head}\n|---|---|---|---|\n"
-        f"| {words(change.category)}{until} | {_no_limit(change.old_limit)} | {_no_limit(change.new_limit)} "
-        f"| {_amount(change.exposure)} |\n\n"
+        f"| {labels.category(change.category)}{until} | {_no_limit(change.old_limit)} "
+        f"| {_no_limit(change.new_limit)} | {_amount(change.exposure)} |\n\n"
         f"{_reasons(change.decision)}\n\n"
         + _("{asked}{confirmed}. Reason: {reason}").format(
             asked=asked, confirmed=confirmed, reason=change.reason or "—"

@@ -3,7 +3,10 @@
 A stage's steps run in parallel and the stage is done when every step has its quorum; the next stage opens
 then. A step names who acts, how many of them must agree, its deadline in business days, how often to
 remind, and whom to escalate to when the deadline passes. The document policy (`policy.yaml`) gives the
-timing a step leaves out, the author's revision turn, and who may record a delegation."""
+timing a step leaves out, the author's revision turn, and who may record a delegation.
+
+A chain speaks its reader's language through its `labels`: per language, the title, the required sections as a
+text in that language names them, and the names shown for the ids of its stages and steps (the ids stay)."""
 
 from __future__ import annotations
 
@@ -15,10 +18,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, PositiveInt, ValidationError, ValidationInfo, model_validator
 
-from kamflow import policy
+from kamflow import i18n, policy
+from kamflow.documents import text
 from kamflow.errors import InvalidInput
 from kamflow.policy import Strict, Versioned
-from kamflow.settings import get_settings
+from kamflow.settings import Language, get_settings
 
 CHAINS_FILE = Path(__file__).with_name("chains.yaml")
 POLICY_FILE = Path(__file__).with_name("policy.yaml")
@@ -133,12 +137,23 @@ class Stage(Strict):
         return self
 
 
+class Labels(Strict):
+    """A chain's words in one language; what it leaves out reads as the chain gives it."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=80)
+    required_sections: list[str] | None = Field(
+        default=None, description="The required sections in this language, in the chain's order."
+    )
+    names: dict[str, str] = Field(default_factory=dict, description="Shown names of stage and step ids.")
+
+
 class Chain(Strict):
     title: str
     required_sections: list[str] = Field(min_length=1)
     fields: dict[str, FieldKind] = Field(default_factory=dict, description="Document fields the author gives.")
     revision: Timing = Field(description="The author's turn after a return: deadline and reminders.")
     stages: list[Stage] = Field(min_length=1)
+    labels: dict[Language, Labels] = Field(default_factory=dict, description="The chain's words per language.")
 
     @model_validator(mode="before")
     @classmethod
@@ -156,7 +171,38 @@ class Chain(Strict):
                 named = step.who.document_field()
                 if named is not None and named not in self.fields:
                     raise ValueError(f"step {step.name!r} reads field {named!r}, which the chain does not declare")
+        ids = {stage.name for stage in self.stages} | {step.name for stage in self.stages for step in stage.steps}
+        for language, labels in self.labels.items():
+            if labels.required_sections is not None and len(labels.required_sections) != len(
+                self.required_sections
+            ):
+                raise ValueError(f"labels.{language}.required_sections: one for each of {self.required_sections}")
+            if unknown := sorted(set(labels.names) - ids):
+                raise ValueError(f"labels.{language}.names: {unknown} are no stage or step of the chain")
         return self
+
+    def _labels(self) -> Labels:
+        return self.labels.get(i18n.current()) or Labels()
+
+    def shown_title(self) -> str:
+        """The chain's title in the reader's language."""
+        return self._labels().title or self.title
+
+    def shown_name(self, name: str) -> str:
+        """A stage's or step's name in the reader's language (its id where the chain gives none)."""
+        return self._labels().names.get(name, name)
+
+    def sections(self, language: Language) -> list[str]:
+        """The required sections as a text in `language` names them."""
+        given = self.labels.get(language)
+        return (given.required_sections if given else None) or self.required_sections
+
+    def missing_sections(self, content: str) -> list[str]:
+        """The required sections a text lacks, in the reader's language; none when the text has all of them as
+        one of the chain's languages names them (a document is written in one language)."""
+        languages = dict.fromkeys([i18n.current(), i18n.SOURCE, *self.labels])
+        missing = [text.missing_sections(content, self.sections(language)) for language in languages]
+        return [] if any(not names for names in missing) else missing[0]
 
     def reviewing_stages(self) -> int:
         """How many stages come before acknowledgment."""

@@ -14,16 +14,20 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from kamflow import approvals, audit
+from kamflow import approvals, audit, i18n
 from kamflow.bounds import fit
 from kamflow.documents import deadlines, text
 from kamflow.documents.chains import Chain, Timing
 from kamflow.documents.people import people_for
 from kamflow.documents.tables import Document, DocumentStep, DocumentStepTask, DocumentVersion
 from kamflow.errors import NotFound
+from kamflow.i18n import N_, _
 from kamflow.models import ApprovalTask, Employee
+from kamflow.settings import Language
 
 PROCESS = "document-approval"
+KINDS = {"agree": N_("Agree"), "approve": N_("Approve"), "acknowledge": N_("Acknowledge"), "revise": N_("Revise")}
+"""What a step asks of its people, as their task's title starts."""
 
 
 def get(session: Session, document_id: int) -> Document:
@@ -85,23 +89,36 @@ def changes(session: Session, document: Document, current: DocumentVersion) -> s
     return text.diff(
         previous.content,
         current.content,
-        old_label=f"version {previous.number}",
-        new_label=f"version {current.number}",
+        old_label=_("version {number}").format(number=previous.number),
+        new_label=_("version {number}").format(number=current.number),
     )
 
 
 def _explanation(session: Session, document: Document, step: DocumentStep, note: str) -> str:
     current = version(session, document)
+    chain = chain_of(document)
     lines = [
-        f"**{chain_of(document).title}: {document.title}** — document {document.id}, version {current.number} "
-        f"(`{current.content_hash[:12]}`), by {document.author.full_name}. Step **{step.stage} / {step.name}**.",
+        _(
+            "**{type}: {title}** — document {id}, version {version} (`{hash}`), by {author}. "
+            "Step **{stage} / {step}**."
+        ).format(
+            type=chain.shown_title(),
+            title=document.title,
+            id=document.id,
+            version=current.number,
+            hash=current.content_hash[:12],
+            author=document.author.full_name,
+            stage=chain.shown_name(step.stage),
+            step=chain.shown_name(step.name),
+        ),
     ]
     if note:
         lines.append(note)
     if current.number > 1:
         diff = changes(session, document, current)
-        lines.append(f"### Changes from version {current.number - 1}\n\n```diff\n{diff}\n```")
-    lines.append(f"### Text\n\n{current.content}")
+        changed = _("Changes from version {number}").format(number=current.number - 1)
+        lines.append(f"### {changed}\n\n```diff\n{diff}\n```")
+    lines.append("### {}\n\n{}".format(_("Text"), current.content))
     return "\n\n".join(lines)
 
 
@@ -116,13 +133,20 @@ def assign(
     now: dt.datetime,
     note: str = "",
 ) -> None:
-    """A task for each person on the step: one title, explanation and deadline for all of them."""
+    """A task for each person on the step, its title and explanation in that person's language (else the
+    company's); one deadline for all of them."""
     if not people:
         return
-    title = fit(f"{step.kind.capitalize()}: {document.title} (v{document.version})", ApprovalTask.title)
-    explanation = _explanation(session, document, step, note)
     due_at = deadlines.due(now, timing)
+    written: dict[Language, tuple[str, str]] = {}
     for person in people:
+        with i18n.reading(i18n.language_of(person.language)) as language:
+            if language not in written:
+                title = _("{kind}: {title} (v{version})").format(
+                    kind=_(KINDS[step.kind]), title=document.title, version=document.version
+                )
+                written[language] = (fit(title, ApprovalTask.title), _explanation(session, document, step, note))
+        title, explanation = written[language]
         task = approvals.add_task(
             session,
             process=PROCESS,

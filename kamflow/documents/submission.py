@@ -19,11 +19,15 @@ from kamflow.documents.people import active, department_head, people_for
 from kamflow.documents.service import new_version, open_stage, record
 from kamflow.documents.tables import Document, DocumentStep
 from kamflow.errors import InvalidInput
+from kamflow.i18n import _
 from kamflow.models import Employee
 from kamflow.policy import versions
 from kamflow.types import DocumentText, Login
 
 DEMO_JOB_DESCRIPTION = Path(__file__).with_name("demo") / "job_description_kam.md"
+DEMO_JOB_DESCRIPTION_ES = DEMO_JOB_DESCRIPTION.with_suffix(".es.md")
+"""The same job description as the company writes it in Spanish (its sections as the chain's Spanish labels name
+them)."""
 
 
 FieldName = Annotated[str, Line(DocumentStep.name)]
@@ -49,11 +53,15 @@ class DocumentIn(BaseModel):
 def _check_fields(session: Session, chain: Chain, given: dict[str, str]) -> None:
     for name in given:
         if name not in chain.fields:
-            raise InvalidInput(f"a {chain.title.lower()} has no field {name!r}", field=name)
+            raise InvalidInput(
+                _("{type} has no field {name}").format(type=chain.shown_title(), name=repr(name)), field=name
+            )
     for name, kind in chain.fields.items():
         value = given.get(name, "").strip()
         if not value:
-            raise InvalidInput(f"a {chain.title.lower()} needs --field {name}=…", field=name)
+            raise InvalidInput(
+                _("{type} needs --field {name}=…").format(type=chain.shown_title(), name=name), field=name
+            )
         if kind == "department" and department_head(session, value) is None:
             raise InvalidInput(f"no department {value!r}", field=name)
         if kind == "position" and not active(session, Employee.position == value):
@@ -64,9 +72,14 @@ def _check_fields(session: Session, chain: Chain, given: dict[str, str]) -> None
 
 def check_text(chain: Chain, new: str, *, current: str | None = None) -> None:
     """A text the type accepts: every required section, and — for a new version — a real change."""
-    missing = text.missing_sections(new, chain.required_sections)
+    missing = chain.missing_sections(new)
     if missing:
-        raise InvalidInput(f"a {chain.title.lower()} needs the sections: {', '.join(missing)}", field="file")
+        raise InvalidInput(
+            _("{type} needs the sections: {sections}").format(
+                type=chain.shown_title(), sections=", ".join(missing)
+            ),
+            field="file",
+        )
     if current is not None and text.content_hash(new) == text.content_hash(current):
         raise InvalidInput("the text is the same as the current version", field="file")
 

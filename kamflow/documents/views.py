@@ -13,6 +13,7 @@ from kamflow import approvals, clock, org, reports
 from kamflow.documents import text
 from kamflow.documents.service import PROCESS, chain_of, changes, get, round_steps, step_of, version
 from kamflow.documents.tables import Acknowledgment, Document, DocumentStep, DocumentStepTask, Signature
+from kamflow.i18n import N_, _
 from kamflow.models import ApprovalTask
 from kamflow.views import Part, View
 
@@ -28,46 +29,73 @@ def _signatures(session: Session, document: Document) -> list[Signature]:
     )
 
 
+STATUSES: dict[str, str] = {
+    "in_review": N_("IN REVIEW"),
+    "approved": N_("APPROVED"),
+    "returned": N_("RETURNED"),
+    "rejected": N_("REJECTED"),
+    "withdrawn": N_("WITHDRAWN"),
+    "cancelled": N_("CANCELLED"),
+}
+"""A document's status as its sheet shows it (the seed's company writes "APROBADO" on it in Spanish)."""
+
+
 def signer(signature: Signature) -> str:
     """ "Surname I.O.", and "B for A" when a delegate signed."""
     if signature.signed_for is None:
         return signature.name
-    return f"{signature.name} for {text.signature_name(signature.signed_for.full_name)}"
+    return _("{delegate} for {signer}").format(
+        delegate=signature.name, signer=text.signature_name(signature.signed_for.full_name)
+    )
 
 
 def _signature_rows(signatures: list[Signature]) -> str:
-    head = "| position | name | date and time | version | SHA-256 |\n|---|---|---|---|---|\n"
+    head = "| {} | {} | {} | {} | SHA-256 |\n|---|---|---|---|---|\n".format(
+        _("position"), _("name"), _("date and time"), _("version")
+    )
     rows = "\n".join(
-        f"| {s.position} | {signer(s)} | {reports.when(s.signed_at)} | {s.version} | `{s.content_hash[:16]}` |"
+        f"| {_(s.position) if s.position else ''} | {signer(s)} | {reports.when(s.signed_at)} | {s.version} "
+        f"| `{s.content_hash[:16]}` |"
         for s in signatures
     )
     return head + (rows or "| — | | | | |")
 
 
 def sheet_markdown(session: Session, document_id: int) -> str:
-    """The approval sheet: the APPROVED block (the approver, date) and the AGREED block (each head, date) of the
-    current round, every signature with the hash of the version it signed; earlier rounds' agreements are
-    listed apart, as not carried over."""
+    """The approval sheet, in the reader's language: the APPROVED block (the approver, date) and the AGREED block
+    (each head, date) of the current round — APROBADO and ACORDADO in Spanish — every signature with the hash of
+    the version it signed; earlier rounds' agreements are listed apart, as not carried over. A signer's position
+    reads through the catalog where it has one (the demo company's), else as the org chart writes it."""
     document = get(session, document_id)
     current = version(session, document)
     signatures = _signatures(session, document)
     live = [s for s in signatures if s.step.round == document.round]
+    status = _(STATUSES[document.status]) if document.status in STATUSES else document.status.upper()
     parts = [
-        f"# Approval sheet: {document.title}",
-        f"{chain_of(document).title} · document {document.id} · **{document.status.upper()}** · "
-        f"version {current.number} · SHA-256 `{current.content_hash}`",
-        "## APPROVED\n\n" + _signature_rows([s for s in live if s.kind == "approved"]),
-        "## AGREED\n\n" + _signature_rows([s for s in live if s.kind == "agreed"]),
+        "# " + _("Approval sheet: {title}").format(title=document.title),
+        _("{type} · document {id} · **{status}** · version {version} · SHA-256 `{hash}`").format(
+            type=chain_of(document).shown_title(),
+            id=document.id,
+            status=status,
+            version=current.number,
+            hash=current.content_hash,
+        ),
+        "## {}\n\n{}".format(_("APPROVED"), _signature_rows([s for s in live if s.kind == "approved"])),
+        "## {}\n\n{}".format(_("AGREED"), _signature_rows([s for s in live if s.kind == "agreed"])),
     ]
     corrected = [s for s in live if s.kind == "approved" and s.version > s.step.version]
     parts += [
-        f"Version {s.version} is the approver's correction of version {s.step.version}, which was agreed; "
-        f"{signer(s)} signed version {s.version}."
+        _(
+            "Version {version} is the approver's correction of version {agreed}, which was agreed; {signer} "
+            "signed version {version}."
+        ).format(version=s.version, agreed=s.step.version, signer=signer(s))
         for s in corrected
     ]
     earlier = [s for s in signatures if s.step.round != document.round]
     if earlier:
-        parts.append("## Not carried over (given to earlier versions)\n\n" + _signature_rows(earlier))
+        parts.append(
+            "## {}\n\n{}".format(_("Not carried over (given to earlier versions)"), _signature_rows(earlier))
+        )
     return "\n\n".join(parts) + "\n"
 
 

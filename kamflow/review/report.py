@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from kamflow import i18n
+from kamflow import i18n, labels
 from kamflow.i18n import N_, _, ngettext
 from kamflow.reports import words
 
@@ -136,7 +136,7 @@ class ReviewSummary:
         head += [_(CHANGES["overdue"]), _("not on hold"), _(CHANGES["exposure"]), _("interest"), _("fees")]
         lines = [
             _("# Credit review of {day}: {status}").format(
-                day=i18n.day(self.business_date), status=words(self.status)
+                day=i18n.day(self.business_date), status=labels.status(self.status)
             ),
             "",
             _("{reviewed}; {raised} rose a dunning level. Rules `credit_review` version `{version}`.").format(

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from kamflow import i18n, reports
+from kamflow import i18n, labels, reports
 from kamflow.credit import reports as credit_reports
 from kamflow.credit import solvency
 from kamflow.review.report import headed
@@ -28,9 +28,8 @@ def filled(text: str) -> bool:
 def test_words_percent_and_instants_follow_the_reader() -> None:
     with i18n.reading("es"):
         assert reports.words("department_head") == "jefe de departamento"
-        assert reports.words("kam_call") == "llamada del KAM" and reports.words("awaiting_prepayment") == (
-            "pendiente de pago anticipado"
-        )
+        assert reports.words("kam_call") == "llamada del KAM" and reports.words("block") == "bloquear"
+        assert labels.status("awaiting_prepayment") == "pendiente de pago anticipado"
         assert reports.pct(Decimal("12.50")) == "12,5 %"
         assert reports.to_whom({"role": "credit_controller"}) == " (al **responsable de crédito**)"
         assert reports.when(NOW).startswith(f"{TODAY:%d/%m/%Y} ")
@@ -77,7 +76,7 @@ def test_the_review_summary_in_spanish(session: Session) -> None:
         levels = headed(summary.levels_table())
     assert filled(text)
     next_day = TODAY + dt.timedelta(days=1)
-    assert text.startswith(f"# Revisión de crédito del {next_day:%d/%m/%Y}: completado\n")
+    assert text.startswith(f"# Revisión de crédito del {next_day:%d/%m/%Y}: completada\n")
     assert "40 clientes revisados en 1 lote(s)" in text and "Tareas de cobro para esta fecha: " in text
     assert f"## Cambios desde la revisión del {TODAY:%d/%m/%Y}" in text and "- clientes en reclamación: " in text
     assert "| moneda | no vencido |" in text and SPANISH_NUMBER.search(text)

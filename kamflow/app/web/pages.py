@@ -21,7 +21,7 @@ from flows.processes import PROCESSES, waits_of
 from kamflow import access, approvals, clock, customers, inbox, links, org, reports, started, timeline
 from kamflow.app import identity, ops, reads
 from kamflow.app.runs import Answer, decide, withdraw
-from kamflow.app.web.session import Me, check_csrf, me, number, page, refused
+from kamflow.app.web.session import Me, Reading, check_csrf, me, number, page, refused
 from kamflow.bounds import MAX_ID, parse_number
 from kamflow.credit import limits, orders, solvency, standing
 from kamflow.credit import views as credit_views
@@ -33,6 +33,7 @@ from kamflow.documents import service as documents
 from kamflow.documents import text as document_text
 from kamflow.documents import views as document_views
 from kamflow.errors import InvalidInput, KamflowError, NotFound, NotPermitted
+from kamflow.i18n import _
 from kamflow.models import ApprovalTask, Customer, Employee
 from kamflow.people import tokens
 from kamflow.review.tables import CollectionTask
@@ -44,7 +45,9 @@ RouteId = Annotated[int, Path_(ge=1, le=MAX_ID)]
 """A task's or subject's number in a page's address: what the database's keys hold (bounds.MAX_ID), else 422."""
 CSRF_CHARS = 128
 
-router = APIRouter()
+router = APIRouter(route_class=Reading)
+assets = APIRouter()
+"""What pages load, the same for every reader (no one's language to find)."""
 Who = Annotated[Me, Depends(me)]
 
 
@@ -63,9 +66,12 @@ HIDDEN_FACTS = {
 }
 
 
-@router.get("/style.css", include_in_schema=False)
+@assets.get("/style.css", include_in_schema=False)
 def style() -> FileResponse:
     return FileResponse(Path(__file__).with_name("templates") / "style.css", media_type="text/css")
+
+
+router.include_router(assets)
 
 
 @router.get("/signin")
@@ -97,7 +103,7 @@ def signin_post(
         if settings.auth == "demo":
             with unit_of_work() as session:
                 if session.scalar(select(Employee).where(Employee.login == login, Employee.active)) is None:
-                    raise NotPermitted(f"no active person {login!r}", field="login")
+                    raise NotPermitted(_("no active person {login}").format(login=repr(login)), field="login")
             kept["login"] = login
         else:
             kept["token"] = identity.issue(login, password, settings=settings).token
@@ -268,7 +274,7 @@ def _collection_page(
         with unit_of_work() as session:
             task = session.get(CollectionTask, task_id)
             if task is None:
-                raise NotFound(f"no collection task {task_id}", field="task")
+                raise NotFound(_("no collection task {task}").format(task=task_id), field="task")
             client = session.get_one(Customer, task.customer_id)
             reader = org.employee(session, who.login)
             access.see_customer(session, reader, client, what=f"collection task {task_id}", now=clock.now())
@@ -352,7 +358,13 @@ def open_link(request: Request, token: Annotated[str, Path_(max_length=1000)]) -
         return RedirectResponse(f"/tasks/{task_id}", status_code=303)
     request.session["next"] = f"/tasks/{task_id}"  # where sign-in goes on to (me() redirects to it if need be)
     if request.session.get("token") is None or me(request).login != login:
-        return page(request, "signin.html", me=None, people=[], message=f"sign in as {login} to open this task")
+        return page(
+            request,
+            "signin.html",
+            me=None,
+            people=[],
+            message=_("sign in as {login} to open this task").format(login=login),
+        )
     del request.session["next"]
     return RedirectResponse(f"/tasks/{task_id}", status_code=303)
 

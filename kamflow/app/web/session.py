@@ -4,26 +4,34 @@ The session is Starlette's signed cookie (server.py). Under KAMFLOW_AUTH=require
 `kamflow.people.signin` issued at sign-in; every request checks it with `signin.identify`, so an expired or
 revoked token (sign-out, `kamflow user revoke`) ends the session. Under KAMFLOW_AUTH=demo it holds the login the
 person picked, unproven. Each session has its own CSRF token, sent back in a hidden field of every form and
-checked on every POST (403 when it does not match)."""
+checked on every POST (403 when it does not match).
+
+Every page is written in its reader's language: the workspace's routes (`Reading`) find who is signed in once per
+request and handle it inside `i18n.reading` of their preferred language, else the company's (the sign-in page)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import secrets
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from fastapi import HTTPException, Request
+from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from kamflow import access, clock, i18n, reports
+from kamflow import access, clock, i18n, labels, reports
 from kamflow.bounds import PLAIN_NUMBER
 from kamflow.db import unit_of_work
 from kamflow.errors import NotPermitted
+from kamflow.i18n import _
 from kamflow.models import Employee
 from kamflow.people import signin
 from kamflow.settings import get_settings
@@ -40,20 +48,40 @@ def number(value: Decimal | str | None, places: int | None = None) -> str:
 
 
 def when(at: Any) -> str:
-    """An instant in the company's timezone, with the zone."""
+    """An instant in the company's timezone, with the zone, its date as the reader writes it."""
     return "—" if at is None else reports.when(at)
 
 
 def fact(value: object) -> str:
-    """A fact as people read it: numbers in the company's way, nothing as a dash."""
+    """A fact as its reader reads it: numbers as they write them, yes or no in their words, nothing as a dash."""
     if value is None:
         return "—"
-    if isinstance(value, int | float | str) and not isinstance(value, bool) and PLAIN_NUMBER.fullmatch(str(value)):
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, int | float | str) and PLAIN_NUMBER.fullmatch(str(value)):
         return number(str(value))
     return str(value)
 
 
-templates.env.filters.update(number=number, when=when, words=reports.words, fact=fact)
+def date(value: dt.date | str | None) -> str:
+    """A day (a date or its ISO text) as the reader writes it."""
+    if value is None or value == "":
+        return "—"
+    return i18n.day(value if isinstance(value, dt.date) else dt.date.fromisoformat(value))
+
+
+templates.env.filters.update(
+    number=number,
+    when=when,
+    date=date,
+    words=reports.words,
+    fact=fact,
+    fact_name=labels.fact,
+    action=labels.action,
+    status=labels.status,
+    outcome=labels.outcome,
+    category=labels.category,
+)
 
 
 @dataclass(frozen=True)
@@ -64,6 +92,8 @@ class Me:
     login: str
     name: str
     position: str
+    language: i18n.Language | None
+    """Their preferred language (None: the company's)."""
 
 
 class SignInNeeded(HTTPException):
@@ -83,11 +113,22 @@ def check_csrf(request: Request, sent: str | None) -> None:
     """Refuse a POST whose form token is not this session's (403)."""
     kept = request.session.get("csrf")
     if not (isinstance(kept, str) and sent and hmac.compare_digest(kept, sent)):
-        raise HTTPException(status_code=403, detail="the form has expired or did not come from kamflow: reload it")
+        raise HTTPException(
+            status_code=403, detail=_("the form has expired or did not come from kamflow: reload it")
+        )
 
 
 def me(request: Request) -> Me:
-    """The signed-in person; a redirect to the sign-in page when nobody is, or the token no longer holds."""
+    """The signed-in person (found once per request, by `Reading`); a redirect to the sign-in page when nobody
+    is, or the token no longer holds."""
+    found: Me | None = request.state.me
+    if found is None:
+        raise SignInNeeded
+    return found
+
+
+def signed_in(request: Request) -> Me | None:
+    """Who the session is signed in as: None when nobody is, or the token no longer holds (forgotten)."""
     settings = get_settings()
     with unit_of_work() as session:
         if settings.auth == "demo":
@@ -102,12 +143,26 @@ def me(request: Request) -> Me:
     if found is None:
         request.session.pop("token", None)
         request.session.pop("login", None)
-        raise SignInNeeded
     return found
 
 
 def _me(person: Employee) -> Me:
-    return Me(person.id, person.login, person.full_name, person.position)
+    return Me(person.id, person.login, person.full_name, person.position, i18n.language_of(person.language))
+
+
+class Reading(APIRoute):
+    """A workspace route, handled in its reader's language: the signed-in person's, else the company's. What
+    the page reads and refuses (numbers as this reader writes them) and what it writes follow it."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def in_their_language(request: Request) -> Response:
+            request.state.me = found = await run_in_threadpool(signed_in, request)
+            with i18n.reading(found.language if found else None):
+                return await handle(request)
+
+        return in_their_language
 
 
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:

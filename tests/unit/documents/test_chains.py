@@ -63,6 +63,21 @@ def chain(stages: str, fields: str = "{}") -> str:
             "repeat",
         ),
         (chain("    - {name: a, kind: sign, steps: [{name: s, who: {role: hr}}]}\n"), "kind"),
+        (
+            chain("    - {name: a, kind: approve, steps: [{name: s, who: {role: hr}}]}\n")
+            + "  labels: {es: {required_sections: [Cuerpo, Anexo]}}\n",
+            "one for each of",
+        ),
+        (
+            chain("    - {name: a, kind: approve, steps: [{name: s, who: {role: hr}}]}\n")
+            + "  labels: {es: {names: {x: equis}}}\n",
+            "no stage or step",
+        ),
+        (
+            chain("    - {name: a, kind: approve, steps: [{name: s, who: {role: hr}}]}\n")
+            + "  labels: {fr: {title: Mémo}}\n",
+            "labels",
+        ),
         ("memo: [unclosed", "test"),
     ],
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import re
 import stat
 from email.policy import default
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from flows.runs import wait_for
 from kamflow import approvals, org
 from kamflow.db import unit_of_work
+from kamflow.notify import notices
 from kamflow.notify.delivery import backoff, send_waiting, sending
 from kamflow.notify.tables import OutboxMessage
 from kamflow.settings import Settings
@@ -47,7 +49,7 @@ def test_a_task_that_opens_is_announced_to_its_owner_and_a_decision_to_the_reque
     ]
     decided = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "decided")).one()
     assert f"COUNTERED by {head.full_name}, {head.position}" in decided.body
-    assert "discount_pct: 12.5" in decided.body
+    assert "counter-offer (%): 12.5" in decided.body
     assert "Comment: Twelve and a half is what the margin allows." in decided.body
 
 
@@ -57,6 +59,37 @@ def test_a_task_is_announced_to_whoever_stands_in_for_its_owner(session: Session
     [message] = session.scalars(select(OutboxMessage)).all()
     assert message.login == "head.south" and message.recipient == "head.south@kamflow.invalid"
     assert f"you stand in for {org.employee(session, 'head.north').full_name}" in message.body
+
+
+HEADLINES = {
+    "es": ["le espera", "recordatorio: sigue esperándole", "elevada a usted"],
+    "en": ["waiting for you", "reminder: still waiting for you", "escalated to you"],
+}
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("es", ["Hola, ", "usted sustituye a", "Solicitado por:", "Vence: 18/03/2026", "Abrir la tarea:"]),
+        ("en", ["Hello ", "you stand in for", "Asked by:", "Due: 2026-03-18", "Open the task:"]),
+    ],
+)
+def test_each_notice_to_a_stand_in_is_written_in_their_language(
+    session: Session, language: str, words: list[str]
+) -> None:
+    delegate(session, "head.north", "head.south", TODAY, TODAY)
+    org.employee(session, "head.south").language = language
+    task = open_for(session)
+    for kind in ("reminder", "escalated"):
+        notices.announce(session, task, kind, now=NOW)
+    messages = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [m.kind for m in messages] == ["opened", "reminder", "escalated"]
+    for message in messages:
+        assert message.login == "head.south"
+        assert all(word in message.body for word in words), message.body
+        assert not re.search(r"\{[a-z_]*\}", message.subject + message.body)
+    headlines = [m.subject.removeprefix("t — ") for m in messages]
+    assert headlines == HEADLINES[language]
 
 
 def test_a_person_with_an_address_of_their_own_gets_it_there(session: Session) -> None:
