@@ -9,12 +9,16 @@ from pydantic import ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from kamflow import approvals, clock, org, reports
+from kamflow import approvals, clock, i18n, org, reports
 from kamflow.documents import text
 from kamflow.documents.service import PROCESS, chain_of, changes, get, round_steps, step_of, version
 from kamflow.documents.tables import Acknowledgment, Document, DocumentStep, DocumentStepTask, Signature
+from kamflow.i18n import N_, _
 from kamflow.models import ApprovalTask
-from kamflow.views import Part, View
+from kamflow.views import Part, View, said
+
+WORDS = (N_("agree"), N_("approve"), N_("acknowledge"), N_("open"), N_("met"), N_("cancelled"), N_("waiting"))
+"""A step's kinds and statuses as people name them, for the catalog."""
 
 
 def _signatures(session: Session, document: Document) -> list[Signature]:
@@ -32,11 +36,13 @@ def signer(signature: Signature) -> str:
     """ "Surname I.O.", and "B for A" when a delegate signed."""
     if signature.signed_for is None:
         return signature.name
-    return f"{signature.name} for {text.signature_name(signature.signed_for.full_name)}"
+    return _("{name} for {absent}").format(
+        name=signature.name, absent=text.signature_name(signature.signed_for.full_name)
+    )
 
 
 def _signature_rows(signatures: list[Signature]) -> str:
-    head = "| position | name | date and time | version | SHA-256 |\n|---|---|---|---|---|\n"
+    head = _("| position | name | date and time | version | SHA-256 |") + "\n|---|---|---|---|---|\n"
     rows = "\n".join(
         f"| {s.position} | {signer(s)} | {reports.when(s.signed_at)} | {s.version} | `{s.content_hash[:16]}` |"
         for s in signatures
@@ -53,21 +59,28 @@ def sheet_markdown(session: Session, document_id: int) -> str:
     signatures = _signatures(session, document)
     live = [s for s in signatures if s.step.round == document.round]
     parts = [
-        f"# Approval sheet: {document.title}",
-        f"{chain_of(document).title} · document {document.id} · **{document.status.upper()}** · "
-        f"version {current.number} · SHA-256 `{current.content_hash}`",
-        "## APPROVED\n\n" + _signature_rows([s for s in live if s.kind == "approved"]),
-        "## AGREED\n\n" + _signature_rows([s for s in live if s.kind == "agreed"]),
+        _("# Approval sheet: {title}").format(title=document.title),
+        _("{chain} · document {document} · **{status}** · version {version} · SHA-256 `{hash}`").format(
+            chain=chain_of(document).title,
+            document=document.id,
+            status=said(document.status),
+            version=current.number,
+            hash=current.content_hash,
+        ),
+        "## " + said("approved") + "\n\n" + _signature_rows([s for s in live if s.kind == "approved"]),
+        "## " + said("agreed") + "\n\n" + _signature_rows([s for s in live if s.kind == "agreed"]),
     ]
     corrected = [s for s in live if s.kind == "approved" and s.version > s.step.version]
     parts += [
-        f"Version {s.version} is the approver's correction of version {s.step.version}, which was agreed; "
-        f"{signer(s)} signed version {s.version}."
+        _(
+            "Version {version} is the approver's correction of version {agreed}, which was agreed; {signer} "
+            "signed version {version}."
+        ).format(version=s.version, agreed=s.step.version, signer=signer(s))
         for s in corrected
     ]
     earlier = [s for s in signatures if s.step.round != document.round]
     if earlier:
-        parts.append("## Not carried over (given to earlier versions)\n\n" + _signature_rows(earlier))
+        parts.append(_("## Not carried over (given to earlier versions)") + "\n\n" + _signature_rows(earlier))
     return "\n\n".join(parts) + "\n"
 
 
@@ -97,10 +110,10 @@ class Step(Part):
     tasks: list[StepTask]
 
     def text(self) -> str:
-        acted = ", ".join(f"{t.by} {t.action}" for t in self.tasks if t.by)
-        return f"  {self.stage}/{self.step} ({self.kind}, needs {self.needed}): {self.status}" + (
-            f" — {acted}" if acted else ""
-        )
+        acted = ", ".join(f"{t.by} {said(t.action)}" for t in self.tasks if t.by and t.action)
+        return _("  {stage}/{step} ({kind}, needs {needed}): {status}").format(
+            stage=self.stage, step=self.step, kind=_(self.kind), needed=self.needed, status=_(self.status)
+        ) + (f" — {acted}" if acted else "")
 
 
 class WaitingFor(Part):
@@ -129,11 +142,20 @@ class DocumentView(View):
     flow_run_id: str | None
 
     def text(self) -> str:
-        head = (
-            f"document {self.document_id} ({self.type}) version {self.version} `{self.content_hash[:12]}`: "
-            f"{self.status.upper().replace('_', ' ')} — {self.title}"
+        head = _("document {document} ({type}) version {version} `{hash}`: {status} — {title}").format(
+            document=self.document_id,
+            type=self.type,
+            version=self.version,
+            hash=self.content_hash[:12],
+            status=said(self.status),
+            title=self.title,
         )
-        waiting = [f"waiting for {w.assignee} — task {w.task_id} ({w.step})" for w in self.waiting_for]
+        waiting = [
+            _("waiting for {assignee} — task {task} ({step})").format(
+                assignee=w.assignee, task=w.task_id, step=w.step
+            )
+            for w in self.waiting_for
+        ]
         return "\n".join([head, *(step.text() for step in self.steps), *waiting])
 
 
@@ -209,7 +231,12 @@ class Acknowledger(Part):
     task_id: int
 
     def text(self) -> str:
-        return f"  {self.name} ({self.login}, {self.position}): {self.acknowledged_at or 'not yet'}"
+        at = (
+            _("not yet")
+            if self.acknowledged_at is None
+            else reports.when(dt.datetime.fromisoformat(self.acknowledged_at))
+        )
+        return f"  {self.name} ({self.login}, {self.position}): {at}"
 
 
 class AckJournal(View):
@@ -222,7 +249,8 @@ class AckJournal(View):
 
     def text(self) -> str:
         rows = [row.text() for row in self.acknowledged + self.not_yet]
-        return f"document {self.document_id} version {self.version}:\n" + ("\n".join(rows) or "  nobody asked")
+        head = _("document {document} version {version}:").format(document=self.document_id, version=self.version)
+        return head + "\n" + ("\n".join(rows) or "  " + _("nobody asked"))
 
 
 def acks(session: Session, document_id: int) -> AckJournal:
@@ -279,9 +307,13 @@ class DelegationView(View):
     order_ref: str
 
     def text(self) -> str:
-        return (
-            f"delegation {self.delegation_id}: {self.to} for {self.from_} from {self.from_date} "
-            f"to {self.to_date} ({self.order_ref})"
+        return _("delegation {delegation}: {to} for {absent} from {start} to {end} ({order})").format(
+            delegation=self.delegation_id,
+            to=self.to,
+            absent=self.from_,
+            start=i18n.day(dt.date.fromisoformat(self.from_date)),
+            end=i18n.day(dt.date.fromisoformat(self.to_date)),
+            order=self.order_ref,
         )
 
 

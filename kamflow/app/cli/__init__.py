@@ -10,7 +10,16 @@ from typing import Annotated, Any
 import typer
 
 from kamflow.app.cli.audit import audit_app
-from kamflow.app.cli.common import AsUser, CustomerOption, Json, id_argument, on_server, run_command, run_op
+from kamflow.app.cli.common import (
+    AsUser,
+    CustomerOption,
+    Json,
+    choose_language,
+    id_argument,
+    on_server,
+    run_command,
+    run_op,
+)
 from kamflow.app.cli.credit import credit_app, import_app, order_app
 from kamflow.app.cli.docs import delegate, doc_app, read_text
 from kamflow.app.cli.mail import mail_app
@@ -32,6 +41,21 @@ discount_app = typer.Typer(
     help="Discount authorization (price-list columns, norms, promotions).", no_args_is_help=True
 )
 app.add_typer(discount_app, name="discount")
+
+
+@app.callback()
+def options(
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            help="The language kamflow writes in: es or en (default: your own language as a person of the org "
+            "chart, else KAMFLOW_LANGUAGE). --json is the same in every language.",
+        ),
+    ] = None,
+) -> None:
+    """kamflow: approvals and credit control for key accounts."""
+    choose_language(lang)
 
 
 @app.command()

@@ -19,6 +19,7 @@ from kamflow.app.cli.common import (
     run_command,
     run_op,
 )
+from kamflow.i18n import _
 from kamflow.views import View
 
 credit_app = typer.Typer(help="Credit control: solvency checks, exposure and credit limits.", no_args_is_help=True)
@@ -148,7 +149,11 @@ def _end_waits(released: list[int], *, why: str) -> None:
     try:
         end_waits(released, why=why)
     except Exception as error:  # the Prefect client raises many kinds
-        say(f"the released orders are recorded, but their waiting runs were not resumed: {error}")
+        say(
+            _("the released orders are recorded, but their waiting runs were not resumed: {error}").format(
+                error=error
+            )
+        )
 
 
 @order_app.command("prepayment")
@@ -202,7 +207,9 @@ def _import_command(kind: str) -> Callable[..., None]:
 
             actor = keeper(acting)
             with (
-                Progress(f"importing {kind} from {file.name}", unit="rows read") as shown,
+                Progress(
+                    _("importing {kind} from {file}").format(kind=kind, file=file.name), unit=_("rows read")
+                ) as shown,
                 unit_of_work() as session,
             ):
                 done = import_file(session, kind, file, actor=actor, read=shown.update)
@@ -218,8 +225,15 @@ def _import_command(kind: str) -> Callable[..., None]:
 def _imported_text(kind: str) -> Callable[[dict[str, Any]], str]:
     def text(done: dict[str, Any]) -> str:
         released = done["released_orders"]
-        after = f"\nre-checked blocked orders, released: {', '.join(released)}" if released else ""
-        return f"imported {done['imported']} {kind} from {done['file']}{after}"
+        after = (
+            "\n" + _("re-checked blocked orders, released: {orders}").format(orders=", ".join(released))
+            if released
+            else ""
+        )
+        return (
+            _("imported {count} {kind} from {file}").format(count=done["imported"], kind=kind, file=done["file"])
+            + after
+        )
 
     return text
 

@@ -15,6 +15,7 @@ from kamflow.app.cli.common import AsOf, AsUser, CustomerArgument, Json, run_com
 from kamflow.app.identity import acting as acting_person
 from kamflow.bounds import parse_date
 from kamflow.errors import InvalidInput, NotFound
+from kamflow.i18n import _
 from kamflow.tabular import Tabular
 from kamflow.views import View
 
@@ -41,7 +42,7 @@ class Exported(View):
     rows: int
 
     def text(self) -> str:
-        return f"wrote {self.file} ({self.format}, {self.rows} rows)"
+        return _("wrote {file} ({format}, {rows} rows)").format(file=self.file, format=self.format, rows=self.rows)
 
 
 def show_table(as_json: bool, fmt: str | None, output: Path | None, body: Callable[[], Tabular]) -> None:
@@ -53,7 +54,7 @@ def show_table(as_json: bool, fmt: str | None, output: Path | None, body: Callab
 
         if output is None:
             if fmt is not None:
-                raise InvalidInput("output: --format needs --output FILE", field="output")
+                raise InvalidInput(_("output: --format needs --output FILE"), field="output")
             return body()
         chosen = export.format_of(fmt or output.suffix.removeprefix("."))
         export.check_output(output)

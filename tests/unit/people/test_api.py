@@ -142,4 +142,4 @@ def test_a_promise_to_pay_is_recorded_by_the_customers_kam_alone(api: TestClient
     assert refused.status_code == 403 and refused.json()["field"] == "requester", refused.text
     recorded = perform(api, "collection promise", token_of(api, kam), **promise)
     assert recorded.status_code == 200, recorded.text
-    assert recorded.json()["data"]["customer"] == "C0002" and "1250.00" in recorded.json()["text"]
+    assert recorded.json()["data"]["customer"] == "C0002" and "1,250.00 EUR" in recorded.json()["text"]
