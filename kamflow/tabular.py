@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from kamflow.credit.facts import money
+from kamflow import i18n
+from kamflow.i18n import _
+from kamflow.reports import amount
 from kamflow.views import View
 
 Kind = Literal["text", "money", "date", "count"]
@@ -38,13 +40,14 @@ class Row:
 
 
 def cell_text(value: Cell) -> str:
-    """A cell as people read it: money 1,234.50, a date 2026-03-16, nothing for None."""
+    """A cell as the reader reads it: money 1,234.50 / 1.234,50, a date 2026-03-16 / 16/03/2026, nothing for
+    None."""
     if value is None:
         return ""
     if isinstance(value, Decimal):
-        return money(value)
+        return amount(value)
     if isinstance(value, dt.date):
-        return value.isoformat()
+        return i18n.day(value)
     return str(value)
 
 
@@ -75,7 +78,7 @@ class Table:
 
         header = line([column.title for column in self.columns])
         rule = "  ".join("-" * width for width in widths)
-        body = [line(row) for row in cells] or ["(nothing)"]
+        body = [line(row) for row in cells] or [_("(nothing)")]
         return "\n".join(
             [self.title, *self.lines, "", header, rule, *body, *(["", *self.notes] if self.notes else [])]
         )

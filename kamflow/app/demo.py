@@ -30,10 +30,11 @@ from kamflow.discounts.service import DiscountRequestIn
 from kamflow.discounts.tables import DiscountNorm, PriceColumn
 from kamflow.discounts.views import DiscountView
 from kamflow.errors import ServiceUnavailable
+from kamflow.i18n import _
 from kamflow.models import Customer
-from kamflow.reports import pct
+from kamflow.reports import pct, percent
 from kamflow.settings import get_settings
-from kamflow.views import Part, View
+from kamflow.views import Part, View, said
 
 COLUMN = 3
 CUSTOMERS = 200
@@ -97,25 +98,41 @@ class DemoSummary(View):
 
     def text(self) -> str:
         lines = [
-            f"kamflow demo — {self.customers} customers, {self.invoices} invoices; department heads decide "
-            "escalations",
+            _(
+                "kamflow demo — {customers} customers, {invoices} invoices; department heads decide escalations"
+            ).format(customers=self.customers, invoices=self.invoices),
             "",
         ]
         for outcome in self.outcomes:
             view = outcome.request
-            granted = "" if view.granted_pct is None else f", granted {pct(view.granted_pct)}"
-            decided = view.verdict.text() if view.verdict else f"{view.status.upper()} by the rules{granted}"
-            asked = f"#{view.request_id} {view.customer} asked {pct(view.discount_pct)} ({outcome.label})"
+            granted = (
+                "" if view.granted_pct is None else _(", granted {pct}").format(pct=percent(view.granted_pct))
+            )
+            decided = (
+                view.verdict.text()
+                if view.verdict
+                else _("{status} by the rules{granted}").format(status=said(view.status), granted=granted)
+            )
+            asked = _("#{request} {customer} asked {pct} ({label})").format(
+                request=view.request_id,
+                customer=view.customer,
+                pct=percent(view.discount_pct),
+                label=outcome.label,
+            )
             lines.append(f"{asked}: {decided}")
             lines += [f"    {r.rule}: {r.text}" for r in view.reasons]
         return "\n".join(
             [
                 *lines,
                 "",
-                f"Rule set version {self.rules_version[:12]}; every decision is in the audit trail.",
-                f"Flow runs: PREFECT_HOME={self.prefect_home} .venv/bin/prefect flow-run ls",
-                f"Prefect UI on the same data: ./dev kamflow serve, then open {self.prefect_ui}",
-                f"Workspace (inbox, tasks, my requests): ./dev kamflow serve, then open {self.workspace}",
+                _("Rule set version {version}; every decision is in the audit trail.").format(
+                    version=self.rules_version[:12]
+                ),
+                _("Flow runs: PREFECT_HOME={home} .venv/bin/prefect flow-run ls").format(home=self.prefect_home),
+                _("Prefect UI on the same data: ./dev kamflow serve, then open {url}").format(url=self.prefect_ui),
+                _("Workspace (inbox, tasks, my requests): ./dev kamflow serve, then open {url}").format(
+                    url=self.workspace
+                ),
             ]
         )
 

@@ -160,3 +160,26 @@ def org_kam(session: Session) -> str:
     from kamflow import customers
 
     return customers.by_code(session, "C0001").kam.login
+
+
+def test_the_demo_summary_reads_in_spanish(session: Session, settings: Settings) -> None:
+    from kamflow import i18n
+    from kamflow.app.demo import DemoSummary, Outcome
+    from kamflow.discounts import views
+
+    request, _task, _head = waiting(session, settings)
+    summary = DemoSummary(
+        customers=1200,
+        invoices=3,
+        outcomes=[Outcome(label="above the norm", escalated=True, request=views.view(session, request))],
+        rules_version="0" * 64,
+        prefect_home="/tmp/prefect",
+        prefect_ui="http://127.0.0.1:4200",
+        workspace="http://127.0.0.1:8040",
+    )
+    with i18n.reading("es"):
+        spanish = filled(summary.text())
+    assert spanish.startswith("demo de kamflow — 1200 clientes") and f"#{request} C0001 solicitó " in spanish
+    assert "PENDIENTE por las reglas" in spanish and "registro de auditoría" in spanish
+    english = filled(summary.text())
+    assert f"#{request} C0001 asked " in english and "PENDING by the rules" in english
