@@ -20,6 +20,7 @@ from kamflow.discounts import PROCESS as DISCOUNTS
 from kamflow.discounts.tables import DiscountRequest
 from kamflow.documents.service import PROCESS as DOCUMENTS
 from kamflow.documents.tables import Document
+from kamflow.i18n import _
 from kamflow.models import ApprovalTask, Customer, Employee
 from kamflow.review import collection
 from kamflow.review import views as collection_views
@@ -62,7 +63,10 @@ class Inbox(View):
     lines: list[InboxLine]
 
     def text(self) -> str:
-        return "\n".join(f"task {line.task_id}: {line.title} — {line.figure}" for line in self.lines)
+        return "\n".join(
+            _("task {task}: {title} — {figure}").format(task=line.task_id, title=line.title, figure=line.figure)
+            for line in self.lines
+        )
 
 
 def _fact(column: Any, name: str) -> Any:

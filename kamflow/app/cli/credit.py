@@ -124,14 +124,18 @@ OrderNumber = Annotated[str, typer.Argument(help="The order's number, e.g. SO-00
 
 def _order_change(what: str, acting: str | None, **fields: str | None) -> View:
     """Change an order as the acting person (`order_changes.CHANGES[what]`), then end the waits of the orders its
-    re-check released."""
+    re-check released. The amount is read as the person types it in their language (12,5 or 12.5)."""
     from kamflow import clock
     from kamflow.app import identity
+    from kamflow.bounds import parse_number
     from kamflow.credit import order_changes
     from kamflow.db import unit_of_work
 
+    by = identity.acting(acting).login
     given = {name: value for name, value in fields.items() if value is not None}
-    request = order_changes.OrderChangeIn.model_validate({**given, "by": identity.acting(acting).login})
+    if "amount" in given:
+        given["amount"] = str(parse_number(given["amount"], field="amount"))
+    request = order_changes.OrderChangeIn.model_validate({**given, "by": by})
     with unit_of_work() as session:
         changed = order_changes.CHANGES[what](session, request, now=clock.now())
     _end_waits(changed.released_checks, why=f"{what} of order {request.order}")
