@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from kamflow import audit, clock, org
 from kamflow.errors import InvalidInput, NotFound, NotPermitted
-from kamflow.i18n import _
+from kamflow.i18n import N_, _
 from kamflow.models import ApprovalTask, Employee
 from kamflow.notify import notices
 
@@ -33,6 +33,8 @@ OUTCOMES = {
     "revise": "REVISED",
 }
 """A person's answer (a task's `action`) as its outcome reads."""
+STATUSES = (N_("pending"), N_("decided"), N_("escalated"), N_("cancelled"))
+"""A task's statuses in words, for the catalog."""
 
 
 def outcome(action: str) -> str:

@@ -116,6 +116,8 @@ KINDS: dict[str, Kind] = {
 
 SUBJECTS = (N_("discount request"), N_("order credit check"), N_("credit limit change"), N_("credit check"))
 """The subjects' types in words, for the catalog (a document is one too)."""
+DONE = (N_("approved"), N_("rejected"), N_("withdrawn"), N_("released"), N_("applied"))
+"""The statuses of a subject no longer waiting, for the catalog."""
 
 
 def no_subject(k: Kind, subject_id: int) -> NotFound:

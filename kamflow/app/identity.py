@@ -74,8 +74,8 @@ def prove(
     as_login: str | None, *, token: str | None, settings: Settings | None = None, say: bool = False
 ) -> Acting:
     """The person `token` proves (under KAMFLOW_AUTH=required), or `as_login` unproven (demo; `say` tells so on
-    stderr): kamflow's server asks this for each request, with the request's bearer token. Inside `speaking` with no
-    language given, what follows is written in the language of the person at the keyboard."""
+    stderr): kamflow's server asks this for each request, with the request's bearer token. Inside `speaking` with
+    no language given, what follows is written in the language of the person at the keyboard."""
     settings = settings or get_settings()
     wanted = as_login or (settings.user if say else None)
     if wanted:
