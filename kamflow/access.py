@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from kamflow import audit, clock, org, policy
 from kamflow.db import unit_of_work
 from kamflow.errors import NotPermitted
+from kamflow.i18n import _
 from kamflow.models import ApprovalTask, Customer, Employee
 from kamflow.settings import get_settings
 
@@ -85,7 +86,13 @@ def act_on_customer(
     as done on behalf of the absent person, naming the order (in the act's own transaction)."""
     right = customer_right(session, person, customer, on=on, also=also)
     if right is None:
-        refuse(person, f"{person.login} does not look after customer {customer.code}", field="requester")
+        refuse(
+            person,
+            _("{login} does not look after customer {customer}").format(
+                login=person.login, customer=customer.code
+            ),
+            field="requester",
+        )
     if right.on_behalf_of is not None:
         audit.record(
             session,
@@ -108,7 +115,11 @@ def see_customer(session: Session, person: Employee, customer: Customer, *, what
     """Let `person` read `what` of the customer's data, audited; NotPermitted (audited) when they may not."""
     seen_by_role = person.role in current().customers_seen_by
     if not seen_by_role and customer_right(session, person, customer, on=clock.today(now)) is None:
-        refuse(person, f"{person.login} may not see customer {customer.code}", field="customer")
+        refuse(
+            person,
+            _("{login} may not see customer {customer}").format(login=person.login, customer=customer.code),
+            field="customer",
+        )
     audit.record(
         session,
         at=now,
@@ -132,7 +143,11 @@ def see_document(session: Session, person: Employee, *, document_id: int, author
     )
     represented = org.delegations_on(session, on=clock.today()).represented_by(person)
     if represented.isdisjoint(owners):
-        refuse(person, f"{person.login} may not see document {document_id}", field="document")
+        refuse(
+            person,
+            _("{login} may not see document {document}").format(login=person.login, document=document_id),
+            field="document",
+        )
 
 
 def refuse(person: Employee, message: str, *, field: str) -> NoReturn:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from kamflow import audit, clock, org
 from kamflow.errors import InvalidInput, NotFound, NotPermitted
+from kamflow.i18n import N_, _
 from kamflow.models import ApprovalTask, Employee
 from kamflow.notify import notices
 
@@ -32,6 +33,8 @@ OUTCOMES = {
     "revise": "REVISED",
 }
 """A person's answer (a task's `action`) as its outcome reads."""
+STATUSES = (N_("pending"), N_("decided"), N_("escalated"), N_("cancelled"))
+"""A task's statuses in words, for the catalog."""
 
 
 def outcome(action: str) -> str:
@@ -50,7 +53,7 @@ def current(session: Session, *, process: str, subject_id: int) -> ApprovalTask 
 def get(session: Session, task_id: int) -> ApprovalTask:
     task = session.get(ApprovalTask, task_id)
     if task is None:
-        raise NotFound(f"no approval task {task_id}", field="task")
+        raise NotFound(_("no approval task {task}").format(task=task_id), field="task")
     return task
 
 
@@ -95,7 +98,9 @@ def approver(session: Session, *, role: str, requester: Employee) -> Employee:
         return holder
     above = next((boss for boss in org.superiors(requester) if boss.active), None)
     if above is None:
-        raise NotPermitted(f"nobody above {requester.login} may decide what they ask for", field="requester")
+        raise NotPermitted(
+            _("nobody above {login} may decide what they ask for").format(login=requester.login), field="requester"
+        )
     return above
 
 
@@ -197,7 +202,9 @@ def answered(
         return (mine or waiting)[0]
     found = current(session, process=process, subject_id=subject_id)
     if found is None:
-        raise NotFound(f"no approval task for {process} {subject_id}", field="task")
+        raise NotFound(
+            _("no approval task for {process} {subject}").format(process=process, subject=subject_id), field="task"
+        )
     return found
 
 
@@ -221,13 +228,21 @@ def waiting_key(session: Session, *, process: str, subject_id: int) -> str:
 def verify_actor(session: Session, task: ApprovalTask, *, login: str, on: dt.date) -> Employee:
     """Refuse anyone but the assignee or their valid delegate, and always the requester."""
     if task.status != "pending":
-        raise InvalidInput(f"task {task.id} is already {task.status}", field="task")
+        raise InvalidInput(
+            _("task {task} is already {status}").format(task=task.id, status=_(task.status)), field="task"
+        )
     actor = org.employee(session, login)
     if actor.id == task.requester_id:
-        raise NotPermitted(f"{login} asked for this and may not decide it (task {task.id})", field="approver")
+        raise NotPermitted(
+            _("{login} asked for this and may not decide it (task {task})").format(login=login, task=task.id),
+            field="approver",
+        )
     who = assignee(session, task, on=on)
     if who.id != actor.id:
-        raise NotPermitted(f"task {task.id} is for {who.login}, not {login}", field="approver")
+        raise NotPermitted(
+            _("task {task} is for {owner}, not {login}").format(task=task.id, owner=who.login, login=login),
+            field="approver",
+        )
     return actor
 
 
@@ -245,7 +260,10 @@ def approval_code(task: ApprovalTask, *, login: str, secret: bytes) -> str:
 
 def verify_code(task: ApprovalTask, *, login: str, code: str, secret: bytes) -> None:
     if not hmac.compare_digest(code.strip().upper(), approval_code(task, login=login, secret=secret)):
-        raise NotPermitted(f"wrong approval code for task {task.id} and {login}", field="approval_code")
+        raise NotPermitted(
+            _("wrong approval code for task {task} and {login}").format(task=task.id, login=login),
+            field="approval_code",
+        )
 
 
 def decide(
@@ -265,8 +283,10 @@ def decide(
     check(task, payload)
     if not claim(session, task, by=actor, action=action, comment=comment, payload=payload, now=now):
         raise InvalidInput(
-            f"task {task.id} is not waiting for an answer any more: another answer, an escalation or a withdrawal "
-            "came first",
+            _(
+                "task {task} is not waiting for an answer any more: another answer, an escalation or a withdrawal "
+                "came first"
+            ).format(task=task.id),
             field="task",
         )
     return task

@@ -63,7 +63,10 @@ class Inbox(View):
     lines: list[InboxLine]
 
     def text(self) -> str:
-        return "\n".join(f"task {line.task_id}: {line.title} — {line.figure}" for line in self.lines)
+        return "\n".join(
+            _("task {task}: {title} — {figure}").format(task=line.task_id, title=line.title, figure=line.figure)
+            for line in self.lines
+        )
 
 
 def _fact(column: Any, name: str) -> Any:

@@ -16,9 +16,22 @@ def plain(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
-def pct(value: Decimal | None) -> str:
+def pct(value: Decimal | str | None) -> str:
     """A percentage as the reader writes it: 12.5% / 12,5 %."""
     return "—" if value is None else _("{number}%").format(number=i18n.number(value))
+
+
+def amount(value: Decimal | str | None) -> str:
+    """An amount as the reader writes it, to the cent: 106,355.82 / 106.355,82; — for none."""
+    return "—" if value is None else i18n.number(value, 2)
+
+
+def figure_text(figure: str) -> str:
+    """A figure as `decisions.figure` keeps it (12.5%, 1,250.00: the same in every language) as the reader writes
+    it."""
+    if figure.endswith("%"):
+        return pct(figure.removesuffix("%"))
+    return amount(figure.replace(",", ""))
 
 
 ACRONYMS = {"kam": "KAM", "hr": "HR"}

@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, Field
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
-from kamflow import access, approvals, audit, clock, org
+from kamflow import access, approvals, audit, clock, i18n, org
 from kamflow.credit import limits, orders, solvency
 from kamflow.credit.tables import CreditCheck, CreditLimitChange, OrderCreditCheck
 from kamflow.decisions import human
@@ -24,19 +24,16 @@ from kamflow.discounts.tables import DiscountRequest
 from kamflow.documents import service as documents
 from kamflow.documents.tables import Document, DocumentStep
 from kamflow.errors import InvalidInput, NotFound
+from kamflow.i18n import N_, _
 from kamflow.models import ApprovalTask, Employee
-from kamflow.reports import pct
+from kamflow.reports import amount, pct, when, words
 from kamflow.settings import get_settings
-from kamflow.views import HumanDecision, View
+from kamflow.views import HumanDecision, View, said
 
 DOCUMENT_APPROVALS = {"agree": "AGREED", "approve": "APPROVED", "acknowledge": "ACKNOWLEDGED"}
 """A document's `approve` answer by the kind of its step."""
 
 Subject = DiscountRequest | OrderCreditCheck | CreditLimitChange | CreditCheck | Document
-
-
-def _amount(value: Any) -> str:
-    return "—" if value is None else f"{value:,.2f}"
 
 
 @dataclass(frozen=True)
@@ -61,11 +58,15 @@ KINDS: dict[str, Kind] = {
         "discount_request",
         DiscountRequest.requester_id,
         ("pending",),
-        lambda r: f"Discount {pct(r.discount_pct)} on column {r.price_column}",
+        lambda r: _("Discount {pct} on column {column}").format(
+            pct=pct(r.discount_pct), column=r.price_column
+        ),
         lambda r: r.customer.code,
         lambda r: (
-            f"{pct(r.discount_pct)} asked, order {_amount(r.order_total)} {r.currency}"
-            + ("" if r.granted_pct is None else f", {pct(r.granted_pct)} granted")
+            _("{pct} asked, order {amount} {currency}").format(
+                pct=pct(r.discount_pct), amount=amount(r.order_total), currency=r.currency
+            )
+            + ("" if r.granted_pct is None else _(", {pct} granted").format(pct=pct(r.granted_pct)))
         ),
         (DiscountRequest.customer,),
     ),
@@ -74,9 +75,9 @@ KINDS: dict[str, Kind] = {
         "order_credit_check",
         OrderCreditCheck.requester_id,
         ("blocked",),
-        lambda c: f"Order {c.order.number}",
+        lambda c: _("Order {number}").format(number=c.order.number),
         lambda c: c.customer.code,
-        lambda c: f"{_amount(c.order.amount)} {c.order.currency}",
+        lambda c: f"{amount(c.order.amount)} {c.order.currency}",
         (OrderCreditCheck.customer, OrderCreditCheck.order),
     ),
     limits.PROCESS: Kind(
@@ -84,9 +85,9 @@ KINDS: dict[str, Kind] = {
         "credit_limit_change",
         CreditLimitChange.requester_id,
         ("pending",),
-        lambda c: f"{c.category.replace('_', ' ')} limit change",
+        lambda c: _("{category} limit change").format(category=_(words(c.category))),
         lambda c: c.customer.code,
-        lambda c: f"{_amount(c.old_limit)} → {_amount(c.new_limit)}",
+        lambda c: f"{amount(c.old_limit)} → {amount(c.new_limit)}",
         (CreditLimitChange.customer,),
     ),
     solvency.PROCESS: Kind(
@@ -94,9 +95,11 @@ KINDS: dict[str, Kind] = {
         "credit_check",
         CreditCheck.requester_id,
         ("pending",),
-        lambda c: f"Solvency check ({c.purpose.replace('_', ' ')})",
+        lambda c: _("Solvency check ({purpose})").format(purpose=_(words(c.purpose))),
         lambda c: c.customer.code,
-        lambda c: f"risk class {c.risk_class}, order {_amount(c.order_amount)}",
+        lambda c: _("risk class {risk_class}, order {amount}").format(
+            risk_class=c.risk_class, amount=amount(c.order_amount)
+        ),
         (CreditCheck.customer,),
     ),
     documents.PROCESS: Kind(
@@ -106,15 +109,31 @@ KINDS: dict[str, Kind] = {
         ("in_review", "returned"),
         lambda d: d.title,
         lambda d: d.doc_type,
-        lambda d: f"version {d.version}",
+        lambda d: _("version {version}").format(version=d.version),
     ),
 }
+
+
+SUBJECTS = (N_("discount request"), N_("order credit check"), N_("credit limit change"), N_("credit check"))
+"""The subjects' types in words, for the catalog (a document is one too)."""
+DONE = (N_("approved"), N_("rejected"), N_("withdrawn"), N_("released"), N_("applied"))
+"""The statuses of a subject no longer waiting, for the catalog."""
+
+
+def no_subject(k: Kind, subject_id: int) -> NotFound:
+    """No such subject of a kind: "no discount request 7"."""
+    return NotFound(_("no {what} {id}").format(what=_(words(k.subject_type)), id=subject_id), field="subject_id")
 
 
 def kind(process: str) -> Kind:
     found = KINDS.get(process)
     if found is None:
-        raise NotFound(f"no process {process!r} people start (one of: {', '.join(KINDS)})", field="process")
+        raise NotFound(
+            _("no process {process} people start (one of: {processes})").format(
+                process=repr(process), processes=", ".join(KINDS)
+            ),
+            field="process",
+        )
     return found
 
 
@@ -132,14 +151,17 @@ class Started(View):
     task_id: int | None
     assignee: str | None
     verdict: HumanDecision | None
+    shown: tuple[str, str] = Field(
+        default=("", ""), exclude=True, description="The title and the figure in the reader's language."
+    )
 
     def text(self) -> str:
-        head = (
-            f"{self.process} {self.subject_id}: {self.title} — {self.about}, {self.figure}: {self.status.upper()}"
-        )
-        opened = f"opened {self.opened_at:%Y-%m-%d %H:%M %Z}"
+        title, figure = self.shown if self.shown[0] else (self.title, self.figure)
+        head = f"{self.process} {self.subject_id}: {title} — {self.about}, {figure}: {said(self.status)}"
+        opened = _("opened {at}").format(at=when(self.opened_at))
         if self.task_id is not None:
-            return f"{head} ({opened}; waiting for {self.assignee}, task {self.task_id})"
+            waits = _("waiting for {assignee}, task {task}").format(assignee=self.assignee, task=self.task_id)
+            return f"{head} ({opened}; {waits})"
         return f"{head} ({opened})" + (f"\n  {self.verdict.text()}" if self.verdict else "")
 
 
@@ -194,9 +216,10 @@ def started_by(session: Session, login: str, *, on: dt.date | None = None) -> li
                 Started(
                     process=process,
                     subject_id=row.id,
-                    title=k.title(row),
+                    title=_as_data(k.title, row),
                     about=k.about(row),
-                    figure=k.figure(row),
+                    figure=_as_data(k.figure, row),
+                    shown=(k.title(row), k.figure(row)),
                     status=row.status,
                     opened_at=row.created_at.astimezone(tz),
                     task_id=None if waits is None else waits.id,
@@ -205,6 +228,12 @@ def started_by(session: Session, login: str, *, on: dt.date | None = None) -> li
                 )
             )
     return sorted(found, key=lambda s: s.opened_at, reverse=True)
+
+
+def _as_data(words: Callable[[Any], str], row: Subject) -> str:
+    """A subject's words as its data keeps them: the same in every language (the code's, English)."""
+    with i18n.reading(i18n.SOURCE):
+        return words(row)
 
 
 def _document_outcome(task: ApprovalTask, steps: dict[int, DocumentStep]) -> str | None:
@@ -222,16 +251,24 @@ def withdraw(
     k = kind(process)
     row = cast(Subject | None, session.get(k.table, subject_id))
     if row is None:
-        raise NotFound(f"no {k.subject_type.replace('_', ' ')} {subject_id}", field="subject_id")
+        raise no_subject(k, subject_id)
     requester = session.get_one(Employee, getattr(row, k.requester.key))
     delegations = org.delegations_on(session, on=clock.today(now))
     for_whom = None if person.id == requester.id else requester.login
     if for_whom is not None and delegations.acting_for(requester).id != person.id:
-        access.refuse(person, f"only {requester.login} may withdraw {process} {subject_id}", field="subject_id")
+        access.refuse(
+            person,
+            _("only {login} may withdraw {process} {subject}").format(
+                login=requester.login, process=process, subject=subject_id
+            ),
+            field="subject_id",
+        )
     if row.status not in k.waiting:
         access.refuse(
             person,
-            f"{process} {subject_id} is {row.status}: only a waiting one may be withdrawn",
+            _("{process} {subject} is {status}: only a waiting one may be withdrawn").format(
+                process=process, subject=subject_id, status=_(row.status)
+            ),
             field="subject_id",
         )
     note = f"withdrawn by {person.login}" + (f": {reason}" if reason else "")

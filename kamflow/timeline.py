@@ -9,17 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, Field
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from kamflow import i18n
 from kamflow.approvals import outcome
 from kamflow.decisions import figure
+from kamflow.i18n import N_, _
 from kamflow.models import ApprovalTask, AuditEvent, Employee
-from kamflow.reports import words
+from kamflow.reports import figure_text, when, words
 from kamflow.settings import get_settings
 from kamflow.started import DOCUMENT_APPROVALS, kind
-from kamflow.views import View
+from kamflow.views import View, said
 
 DOCUMENT_ANSWERS = {
     **{f"document_{kind}": outcome for kind, outcome in DOCUMENT_APPROVALS.items()},
@@ -28,6 +30,9 @@ DOCUMENT_ANSWERS = {
     "document_revised": "REVISED",
 }
 """A document's audit events that carry a person's answer onto it, as the outcome reads."""
+
+RULES_SAID = (N_("approve"), N_("reject"), N_("escalate"), N_("block"), N_("prepayment"), N_("approve limit"))
+"""What the rules may say, in words, for the catalog."""
 
 
 class Step(View):
@@ -41,38 +46,49 @@ class Step(View):
     what: str
     comment: str
     version: str | None
+    shown: str = Field(default="", exclude=True, description="What it did in the reader's language.")
 
     def text(self) -> str:
         who = self.actor if self.actor_name is None else f"{self.actor_name} ({self.actor_position})"
         comment = f" — {self.comment!r}" if self.comment else ""
-        version = f" [version {self.version}]" if self.version else ""
-        return f"{self.at:%Y-%m-%d %H:%M %Z}  {who}: {self.what}{comment}{version}"
+        version = _(" [version {version}]").format(version=self.version) if self.version else ""
+        return f"{when(self.at)}  {who}: {self.shown or self.what}{comment}{version}"
 
 
 def _what(event: AuditEvent) -> str:
-    """What an event did, in words."""
+    """What an event did, in words, in the reader's language."""
     detail: dict[str, Any] = event.detail
-    action = event.action
+    action, task = event.action, event.subject_id
     if event.actor == "rules":
-        return f"the rules said {words(action.rsplit('_', 1)[-1])}"
+        return _("the rules said {what}").format(what=_(words(action.rsplit("_", 1)[-1])))
     if action == "task_opened":
-        return f"task {event.subject_id} opened for {detail['owner']} ({words(detail['role'])})"
+        return _("task {task} opened for {owner} ({role})").format(
+            task=task, owner=detail["owner"], role=_(words(detail["role"]))
+        )
     if action == "task_decided":
         given = figure(detail.get("payload", {}))
         signed = detail.get("signed", event.actor)
-        behalf = f" for {signed.split(' for ', 1)[1]}" if " for " in signed else ""
-        return f"{outcome(detail['action'])}{' ' + given if given else ''}{behalf} (task {event.subject_id})"
+        behalf = _(" for {login}").format(login=signed.split(" for ", 1)[1]) if " for " in signed else ""
+        return _("{outcome}{figure}{behalf} (task {task})").format(
+            outcome=said(outcome(detail["action"])),
+            figure=" " + figure_text(given) if given else "",
+            behalf=behalf,
+            task=task,
+        )
     if action == "task_escalated":
-        return f"task {event.subject_id} escalated from {detail['from']} to {detail['to']}"
+        return _("task {task} escalated from {from_} to {to}").format(
+            task=task, from_=detail["from"], to=detail["to"]
+        )
     if action == "task_cancelled":
-        return f"task {event.subject_id} cancelled: {detail['reason']}"
+        return _("task {task} cancelled: {reason}").format(task=task, reason=detail["reason"])
     if action == "task_closed":
-        return f"task {event.subject_id} closed by kamflow: {words(detail['action'])}"
+        return _("task {task} closed by kamflow: {what}").format(task=task, what=_(words(detail["action"])))
     if action == "input_refused":
-        return f"an answer to task {event.subject_id} was refused: {detail['reason']}"
+        return _("an answer to task {task} was refused: {reason}").format(task=task, reason=detail["reason"])
     if action == "withdrawn":
-        return "WITHDRAWN" + (f" for {detail['on_behalf_of']}" if detail.get("on_behalf_of") else "")
-    return words(action.removeprefix("document_"))
+        behalf = _(" for {login}").format(login=detail["on_behalf_of"]) if detail.get("on_behalf_of") else ""
+        return said("withdrawn") + behalf
+    return _(words(action.removeprefix("document_")))
 
 
 def _comment(event: AuditEvent) -> str:
@@ -104,9 +120,12 @@ def timeline(session: Session, *, process: str, subject_id: int) -> list[Step]:
         place = _answer_shown(event, subject_type, by_task, by_moment)
         if place is not None and steps[place].actor == event.actor:
             if event.action in DOCUMENT_ANSWERS:  # the document says which answer it was, and of which version
-                decided = steps[place]
-                what = f"{DOCUMENT_ANSWERS[event.action]} {decided.what.split(' ', 1)[1]}"
-                steps[place] = decided.model_copy(update={"what": what, "version": str(event.detail["version"])})
+                decided, answer = steps[place], DOCUMENT_ANSWERS[event.action]
+                what = f"{answer} {decided.what.split(' ', 1)[1]}"
+                shown = f"{said(answer)} {decided.shown.split(' ', 1)[1]}"
+                steps[place] = decided.model_copy(
+                    update={"what": what, "shown": shown, "version": str(event.detail["version"])}
+                )
             continue
         version = event.rules_version[:12] if event.rules_version else event.detail.get("version")
         steps.append(
@@ -116,7 +135,8 @@ def timeline(session: Session, *, process: str, subject_id: int) -> list[Step]:
                 actor=event.actor,
                 actor_name=None if person is None else person.full_name,
                 actor_position=None if person is None else person.position,
-                what=_what(event),
+                what=_as_data(event),
+                shown=_what(event),
                 comment=_comment(event),
                 version=None if version is None else str(version),
             )
@@ -124,6 +144,12 @@ def timeline(session: Session, *, process: str, subject_id: int) -> list[Step]:
         if event.action == "task_decided":
             by_task[event.subject_id] = by_moment[(event.at, event.actor)] = len(steps) - 1
     return steps
+
+
+def _as_data(event: AuditEvent) -> str:
+    """What an event did as the history's data keeps it: the same in every language (the code's, English)."""
+    with i18n.reading(i18n.SOURCE):
+        return _what(event)
 
 
 def _answer_shown(

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Select, func, select
 from kamflow import audit
 from kamflow.credit.tables import CreditLimitChange, OrderCreditCheck
 from kamflow.discounts.tables import DiscountRequest
+from kamflow.i18n import _
 from kamflow.models import AuditEvent, Customer
 
 SHOWN = 100  # disagreements listed; all are counted
@@ -34,8 +35,10 @@ class Disagreement:
 
     def text(self) -> str:
         if self.event_id is None:
-            return f"{self.subject} has no audited decision"
-        return f"{self.subject}: {self.column} is {self.row}, event {self.event_id} audited {self.audited}"
+            return _("{subject} has no audited decision").format(subject=self.subject)
+        return _("{subject}: {column} is {row}, event {event} audited {audited}").format(
+            subject=self.subject, column=self.column, row=self.row, event=self.event_id, audited=self.audited
+        )
 
 
 @dataclass(frozen=True)

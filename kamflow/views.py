@@ -1,11 +1,32 @@
-"""What people are shown of a subject: a typed view that serialises to the JSON of `--json` and writes itself as
-the lines a person reads. Every view the App shows is one of these."""
+"""What people are shown of a subject: a typed view that serialises to the JSON of `--json` (the same in every
+language) and writes itself as the lines a person reads, in the reader's language (`kamflow.i18n`). Every view the
+App shows is one of these."""
 
 from __future__ import annotations
 
 from typing import TypedDict
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from kamflow import reports
+from kamflow.i18n import N_, _
+
+SAID = (
+    *(N_("APPROVED"), N_("AGREED"), N_("ACKNOWLEDGED"), N_("COUNTERED"), N_("REJECTED"), N_("RELEASED")),
+    *(N_("RELEASED WITH PREPAYMENT"), N_("LIMIT APPROVED"), N_("PREPAYMENT ONLY"), N_("RETURNED"), N_("REVISED")),
+    *(N_("WITHDRAWN"), N_("PENDING"), N_("ESCALATED"), N_("BLOCKED"), N_("APPLIED"), N_("DECIDED")),
+    *(N_("CANCELLED"), N_("IN REVIEW"), N_("EFFECTIVE"), N_("OPEN"), N_("DONE"), N_("MET"), N_("SUPERSEDED")),
+    *(N_("APPROVE"), N_("REJECT"), N_("PREPAYMENT"), N_("APPROVE LIMIT"), N_("RUNNING"), N_("COMPLETED")),
+    *(N_("FAILED"), N_("DRAFT"), N_("ESCALATE"), N_("BLOCK")),
+)
+"""The statuses and outcomes people read in capitals (a person's APPROVED, a request's PENDING), for the
+catalog."""
+
+
+def said(word: str) -> str:
+    """A status or an outcome (approved, in_review, COUNTERED) as the reader reads it: in capitals, in their
+    language."""
+    return _(word.upper().replace("_", " "))
 
 
 class View(BaseModel):
@@ -55,11 +76,19 @@ class HumanDecision(Part):
     comment: str
 
     def text(self) -> str:
-        """'COUNTERED 12.5% by Ana Ruiz (department head), 2026-03-16 10:42 CET, 'too much''."""
-        figure = f" {self.figure}" if self.figure else ""
-        behalf = f" for {self.on_behalf_of}" if self.on_behalf_of else ""
+        """'COUNTERED 12.5% by Ana Ruiz (department head), 2026-03-16 10:42 CET, 'too much'' in the reader's
+        language."""
+        figure = f" {reports.figure_text(self.figure)}" if self.figure else ""
+        behalf = _(" for {login}").format(login=self.on_behalf_of) if self.on_behalf_of else ""
         comment = f", {self.comment!r}" if self.comment else ""
-        return f"{self.outcome}{figure} by {self.by.text()}{behalf}, {self.at:%Y-%m-%d %H:%M %Z}{comment}"
+        return _("{outcome}{figure} by {person}{behalf}, {at}{comment}").format(
+            outcome=said(self.outcome),
+            figure=figure,
+            person=self.by.text(),
+            behalf=behalf,
+            at=reports.when(self.at),
+            comment=comment,
+        )
 
 
 class Waiting(TypedDict):
@@ -84,8 +113,12 @@ class Explained(View):
     def waiting_lines(self) -> list[str]:
         """The open task and its assignee while it waits; the person's decision once made."""
         if self.task_id:
-            return [f"waiting for {self.assignee} — task {self.task_id}"]
+            return [_("waiting for {assignee} — task {task}").format(assignee=self.assignee, task=self.task_id)]
         return [self.verdict.text()] if self.verdict is not None else []
 
     def reason_lines(self) -> list[str]:
         return [f"  - {r.rule}: {r.text}" for r in self.reasons]
+
+    def rules_line(self, version: str) -> str:
+        """The rule set's version the decision was made by."""
+        return _("rules version {version}").format(version=version[:12])

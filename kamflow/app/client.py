@@ -1,6 +1,7 @@
 """The CLI on a client machine (KAMFLOW_SERVER_URL set, no database URL): people's commands are asked of kamflow's
 server over HTTP with the person's token (`Authorization: Bearer`), and its refusals come back as the errors the
-command would have raised in process, with their exit codes."""
+command would have raised in process, with their exit codes. The server writes in `--lang` when it is given
+(`Accept-Language`), else in the language of the token's person, else in its company's."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import httpx
 
 from kamflow.app import identity
 from kamflow.errors import InvalidInput, KamflowError, NotFound, NotPermitted, ServiceUnavailable
-from kamflow.settings import Settings, get_settings
+from kamflow.i18n import _
+from kamflow.settings import Language, Settings, get_settings
 
 TIMEOUT = httpx.Timeout(10.0, read=300.0)
 """A command that starts a run or resumes one waits on the server until the run stands still."""
@@ -20,13 +22,19 @@ ERRORS: dict[str, type[KamflowError]] = {
 }
 
 
-def _post(path: str, body: dict[str, Any], *, token: str | None, settings: Settings) -> Any:
+def _post(
+    path: str, body: dict[str, Any], *, token: str | None, settings: Settings, language: Language | None = None
+) -> Any:
     url = f"{settings.web_url}/api{path}"
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = ({"Authorization": f"Bearer {token}"} if token else {}) | (
+        {"Accept-Language": language} if language else {}
+    )
     try:
         answer = httpx.post(url, json=body, headers=headers, timeout=TIMEOUT)
     except httpx.HTTPError as exc:
-        raise ServiceUnavailable(f"kamflow's server at {settings.web_url} did not answer: {exc}") from exc
+        raise ServiceUnavailable(
+            _("kamflow's server at {url} did not answer: {error}").format(url=settings.web_url, error=exc)
+        ) from exc
     try:
         found = answer.json()
     except ValueError:
@@ -35,14 +43,27 @@ def _post(path: str, body: dict[str, Any], *, token: str | None, settings: Setti
         return found
     if isinstance(found, dict) and found.get("error") in ERRORS:
         raise ERRORS[found["error"]](str(found.get("message")), field=found.get("field"))
-    raise ServiceUnavailable(f"kamflow's server at {settings.web_url} answered {answer.status_code} to {path}")
+    raise ServiceUnavailable(
+        _("kamflow's server at {url} answered {status} to {path}").format(
+            url=settings.web_url, status=answer.status_code, path=path
+        )
+    )
 
 
-def perform(name: str, params: dict[str, Any], as_login: str | None, *, settings: Settings | None = None) -> Any:
-    """The operation `name` done by the server for the person the token in use proves: {"data", "text"}."""
+def perform(
+    name: str,
+    params: dict[str, Any],
+    as_login: str | None,
+    *,
+    language: Language | None = None,
+    settings: Settings | None = None,
+) -> Any:
+    """The operation `name` done by the server for the person the token in use proves: {"data", "text"}, the text
+    in `language` when given."""
     settings = settings or get_settings()
     body = {"as": as_login or settings.user, "params": params}
-    return _post(f"/ops/{name}", body, token=identity.token_in_use(settings), settings=settings)
+    token = identity.token_in_use(settings)
+    return _post(f"/ops/{name}", body, token=token, settings=settings, language=language)
 
 
 def sign_in(login: str, password: str, *, settings: Settings | None = None) -> dict[str, str]:

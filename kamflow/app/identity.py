@@ -5,23 +5,31 @@ KAMFLOW_AUTH=demo (the default, the embedded demo): `--as`/KAMFLOW_USER names th
 command says so once on stderr. KAMFLOW_AUTH=required: the token (KAMFLOW_TOKEN, else the token file) must be
 live and its person active; `--as OTHER` only where a delegation in force today makes that person act for OTHER.
 Every refusal is audited and exits 3.
+
+What a command writes is in its reader's language (`speaking`): `--lang` if given, else the language of the person
+the command proves, else the company's (KAMFLOW_LANGUAGE).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import typer
 from pydantic import TypeAdapter, ValidationError
 
-from kamflow import access, clock, org
+from kamflow import access, clock, i18n, org
 from kamflow.db import unit_of_work
 from kamflow.errors import InvalidInput, NotPermitted
+from kamflow.i18n import _
+from kamflow.models import Employee
 from kamflow.people import directory, signin, tokens, trail
 from kamflow.people.signin import Acting
-from kamflow.settings import Settings, get_settings
+from kamflow.settings import Language, Settings, get_settings
 from kamflow.types import Login
 
 SETUP = "setup"
@@ -29,6 +37,30 @@ SETUP = "setup"
 
 
 _LOGIN = TypeAdapter(Login)
+
+_following: ContextVar[ExitStack | None] = ContextVar("kamflow_follows_the_person", default=None)
+"""Inside `speaking` without a language given: where the proven person's language is entered."""
+
+
+@contextmanager
+def speaking(language: Language | None) -> Iterator[None]:
+    """Write for a command's (or a request's) reader inside the block: in `language` (`--lang`) when given; else,
+    once `prove` has proven the acting person, in their preferred language; until then, and for a person without
+    one, in the company's."""
+    with ExitStack() as stack:
+        stack.enter_context(i18n.reading(language))
+        follows = _following.set(None if language else stack)
+        try:
+            yield
+        finally:
+            _following.reset(follows)
+
+
+def _follow(person: Employee) -> None:
+    """The reader is the person just proven: from here to the end of `speaking`, write in their language."""
+    stack = _following.get()
+    if stack is not None and person.language:
+        stack.enter_context(i18n.reading(i18n.language_of(person.language)))
 
 
 def acting(as_login: str | None, *, settings: Settings | None = None) -> Acting:
@@ -42,7 +74,8 @@ def prove(
     as_login: str | None, *, token: str | None, settings: Settings | None = None, say: bool = False
 ) -> Acting:
     """The person `token` proves (under KAMFLOW_AUTH=required), or `as_login` unproven (demo; `say` tells so on
-    stderr): kamflow's server asks this for each request, with the request's bearer token."""
+    stderr): kamflow's server asks this for each request, with the request's bearer token. Inside `speaking` with
+    no language given, what follows is written in the language of the person at the keyboard."""
     settings = settings or get_settings()
     wanted = as_login or (settings.user if say else None)
     if wanted:
@@ -51,23 +84,28 @@ def prove(
         except ValidationError as error:
             raise InvalidInput(f"as: {error.errors()[0]['msg']}", field="as") from None
     if settings.auth == "demo":
-        return _unproven(wanted, settings, say=say)
-    with unit_of_work(settings) as session:
-        found = signin.identify(session, token=token, as_login=wanted, on=clock.today(), now=clock.now())
-    if isinstance(found, signin.Refused):
-        raise NotPermitted(found.message, field=found.field)
-    return found
+        who = _unproven(wanted, settings, say=say)
+    else:
+        with unit_of_work(settings) as session:
+            found = signin.identify(session, token=token, as_login=wanted, on=clock.today(), now=clock.now())
+        if isinstance(found, signin.Refused):
+            raise NotPermitted(found.message, field=found.field)
+        who = found
+    _follow(who.signed_in or who.person)  # the person at the keyboard, also when they act for another
+    return who
 
 
 def _unproven(wanted: str | None, settings: Settings, *, say: bool) -> Acting:
     if not wanted:
-        raise InvalidInput("say who is acting: --as LOGIN or KAMFLOW_USER", field="as")
+        raise InvalidInput(_("say who is acting: --as LOGIN or KAMFLOW_USER"), field="as")
     with unit_of_work(settings) as session:
         person = org.employee(session, wanted)
     if not person.active:
-        raise NotPermitted(f"{wanted} is not an active employee", field="as")
+        raise NotPermitted(_("{login} is not an active employee").format(login=wanted), field="as")
     if say:
-        typer.echo(f"demo mode: acting as {wanted} without sign-in (KAMFLOW_AUTH=demo)", err=True)
+        typer.echo(
+            _("demo mode: acting as {login} without sign-in (KAMFLOW_AUTH=demo)").format(login=wanted), err=True
+        )
     return Acting(person)
 
 
@@ -93,7 +131,9 @@ def admitted(who: Acting, *, themself: str | None = None, settings: Settings | N
         trail.about(
             session, "action_refused", person_id=who.person.id, actor=actor, now=clock.now(), reason="not_admin"
         )
-    raise NotPermitted(f"{who.login} is not an admin: only an admin keeps people and accounts", field="as")
+    raise NotPermitted(
+        _("{login} is not an admin: only an admin keeps people and accounts").format(login=who.login), field="as"
+    )
 
 
 def issue(login: str, password: str, *, settings: Settings | None = None) -> signin.Issued:

@@ -17,7 +17,6 @@ from kamflow.db import unit_of_work
 from kamflow.discounts.tables import DiscountRequest
 from kamflow.documents import service as documents
 from kamflow.documents.tables import Document
-from kamflow.errors import NotFound
 from kamflow.models import ApprovalTask, AuditEvent, Customer, Employee
 from kamflow.people.signin import Acting
 from kamflow.review.tables import CollectionTask
@@ -86,7 +85,7 @@ def see_subject(session: Session, reader: Employee, process: str, subject_id: in
     k = started.kind(process)
     row = cast(started.Subject | None, session.get(k.table, subject_id))
     if row is None:
-        raise NotFound(f"no {k.subject_type.replace('_', ' ')} {subject_id}", field="subject_id")
+        raise started.no_subject(k, subject_id)
     if isinstance(row, Document):
         access.see_document(
             session, reader, document_id=row.id, author_id=row.author_id, process=documents.PROCESS

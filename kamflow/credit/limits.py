@@ -14,14 +14,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import approvals, audit, clock, decisions, rulesets
+from kamflow import approvals, audit, clock, decisions, i18n, rulesets
 from kamflow.credit import facts, orders, policy, standing
+from kamflow.credit.standing import limit_text
 from kamflow.credit.tables import CreditLimitChange, CreditTerms, OrderCreditCheck
 from kamflow.errors import InvalidInput
+from kamflow.i18n import _
 from kamflow.models import ApprovalTask, Customer, Employee, Order
 from kamflow.policy import versions
+from kamflow.reports import words
 from kamflow.types import CustomerCode, Day, Login, NonNegative, Note
-from kamflow.views import Explained
+from kamflow.views import Explained, said
 
 PROCESS = "credit-limit-change"
 RULESET = "credit_limit"
@@ -251,20 +254,22 @@ class LimitView(Explained):
     flow_run_id: str | None
 
     def text(self) -> str:
-        until = f" until {self.until}" if self.until else ""
-        head = (
-            f"{self.category} limit of {self.customer} {self.old_limit} → {self.new_limit}{until}: "
-            f"{self.status.upper()}"
+        until = _(" until {day}").format(day=i18n.day(dt.date.fromisoformat(self.until))) if self.until else ""
+        head = _("{category} limit of {customer} {old} → {new}{until}: {status}").format(
+            category=_(words(self.category)),
+            customer=self.customer,
+            old=limit_text(self.old_limit),
+            new=limit_text(self.new_limit),
+            until=until,
+            status=said(self.status),
         )
-        released = [f"re-check released: {', '.join(self.released_orders)}"] if self.released_orders else []
+        released = (
+            [_("re-check released: {orders}").format(orders=", ".join(self.released_orders))]
+            if self.released_orders
+            else []
+        )
         return "\n".join(
-            [
-                head,
-                *self.waiting_lines(),
-                *self.reason_lines(),
-                *released,
-                f"rules version {self.rules_version[:12]}",
-            ]
+            [head, *self.waiting_lines(), *self.reason_lines(), *released, self.rules_line(self.rules_version)]
         )
 
 

@@ -16,17 +16,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import audit, clock
+from kamflow import audit, clock, reports
 from kamflow.bounds import Line
 from kamflow.credit import orders, policy, standing
 from kamflow.credit.facts import money
 from kamflow.credit.tables import OrderCreditCheck
 from kamflow.errors import InvalidInput, NotFound
+from kamflow.i18n import N_, _
 from kamflow.models import Order
 from kamflow.types import Day, Login, Note, Positive
 from kamflow.views import View
 
 AWAITING = "awaiting_prepayment"
+STATUSES = (N_("open"), N_("awaiting prepayment"), N_("cancelled"), N_("invoiced"))
+"""An order's statuses in words, for the catalog."""
 CHANGEABLE = ("open", "blocked", AWAITING)
 
 
@@ -54,9 +57,19 @@ class OrderChanged(View):
     released_checks: list[int]
 
     def text(self) -> str:
-        head = f"order {self.order} for {self.customer}: {self.status}, {self.amount} (prepaid {self.prepaid})"
+        head = _("order {order} for {customer}: {status}, {amount} (prepaid {prepaid})").format(
+            order=self.order,
+            customer=self.customer,
+            status=_(reports.words(self.status)),
+            amount=reports.amount(self.amount),
+            prepaid=reports.amount(self.prepaid),
+        )
         released = self.released_orders
-        return head + (f"\nre-checked blocked orders, released: {', '.join(released)}" if released else "")
+        return head + (
+            "\n" + _("re-checked blocked orders, released: {orders}").format(orders=", ".join(released))
+            if released
+            else ""
+        )
 
 
 def _order(session: Session, number: str, login: str, *, also: tuple[str, ...]) -> tuple[Order, OrderCreditCheck]:

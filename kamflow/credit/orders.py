@@ -19,10 +19,12 @@ from kamflow.bounds import Line
 from kamflow.credit import facts, policy, standing
 from kamflow.credit.tables import OrderCreditCheck
 from kamflow.errors import InvalidInput
+from kamflow.i18n import _
 from kamflow.models import ApprovalTask, Customer, Employee, Order
 from kamflow.policy import versions
+from kamflow.reports import amount
 from kamflow.types import CustomerCode, Day, Login, Positive
-from kamflow.views import Explained
+from kamflow.views import Explained, said
 from rules.engine import Decision
 
 PROCESS = "order-credit-check"
@@ -272,14 +274,25 @@ class OrderView(Explained):
     flow_run_id: str | None
 
     def text(self) -> str:
-        prepayment = f" against a prepayment of {self.prepayment_amount}" if self.prepayment_amount else ""
-        head = (
-            f"order {self.order} for {self.customer}, {self.amount} {self.currency}: {self.status.upper()}"
-            f"{prepayment} (exposure after {self.exposure_after}, limit {self.credit_limit})"
+        prepayment = (
+            _(" against a prepayment of {amount}").format(amount=amount(self.prepayment_amount))
+            if self.prepayment_amount
+            else ""
         )
-        return "\n".join(
-            [head, *self.waiting_lines(), *self.reason_lines(), f"rules version {self.rules_version[:12]}"]
+        head = _(
+            "order {order} for {customer}, {amount} {currency}: {status}{prepayment} (exposure after {exposure}, "
+            "limit {limit})"
+        ).format(
+            order=self.order,
+            customer=self.customer,
+            amount=amount(self.amount),
+            currency=self.currency,
+            status=said(self.status),
+            prepayment=prepayment,
+            exposure=amount(self.exposure_after),
+            limit=amount(self.credit_limit),
         )
+        return "\n".join([head, *self.waiting_lines(), *self.reason_lines(), self.rules_line(self.rules_version)])
 
 
 def view(session: Session, check: OrderCreditCheck) -> OrderView:

@@ -17,15 +17,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from kamflow import approvals, audit, clock, decisions, ledger, rulesets
+from kamflow import approvals, audit, clock, decisions, i18n, ledger, rulesets
 from kamflow.credit import facts, policy, standing
 from kamflow.credit.tables import CreditCheck, FinancialStatement
 from kamflow.errors import InvalidInput
+from kamflow.i18n import N_, _
 from kamflow.models import ApprovalTask, Customer, Employee
 from kamflow.policy import versions
+from kamflow.reports import amount
 from kamflow.types import CustomerCode, Day, Login, NonNegative
-from kamflow.views import Explained
+from kamflow.views import Explained, said
 from rules.engine import Decision
+
+WORDS = (N_("safe"), N_("grey"), N_("distress"), N_("request"), N_("contract"), N_("first order"))
+"""The Altman zones and the purposes of a check as people name them, for the catalog."""
 
 PROCESS = "solvency-check"
 RULESET = "solvency"
@@ -290,13 +295,23 @@ class SolvencyView(Explained):
 
     def text(self) -> str:
         altman = self.scores.get("altman")
-        score = f"Altman {altman['model']} {altman['score']} ({altman['zone']})" if altman else "no statements"
-        head = (
-            f"solvency of {self.customer}: risk class {self.risk_class}, {score} — "
-            f"{(self.decision or self.outcome).upper()}"
-            + (f", limit {self.approved_limit}" if self.approved_limit else "")
+        score = (
+            _("Altman {model} {score} ({zone})").format(
+                model=altman["model"], score=i18n.number(altman["score"]), zone=_(altman["zone"])
+            )
+            if altman
+            else _("no statements")
         )
-        return "\n".join([head, f"proposed: {self.formula}", *self.waiting_lines(), *self.reason_lines()])
+        limit = _(", limit {limit}").format(limit=amount(self.approved_limit)) if self.approved_limit else ""
+        head = _("solvency of {customer}: risk class {risk_class}, {score} — {decision}{limit}").format(
+            customer=self.customer,
+            risk_class=self.risk_class,
+            score=score,
+            decision=said(self.decision or self.outcome),
+            limit=limit,
+        )
+        proposed = _("proposed: {formula}").format(formula=self.formula)
+        return "\n".join([head, proposed, *self.waiting_lines(), *self.reason_lines()])
 
 
 def view(session: Session, check: CreditCheck) -> SolvencyView:

@@ -11,11 +11,13 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import access, clock, customers, ledger, org
+from kamflow import access, clock, customers, i18n, ledger, org
 from kamflow.credit import facts, policy
 from kamflow.credit.tables import CreditCheck, CreditTerms
 from kamflow.errors import InvalidInput, NotFound
+from kamflow.i18n import N_, _
 from kamflow.models import Base, Customer, Employee
+from kamflow.reports import amount, pct
 from kamflow.views import Part, View
 
 Row = TypeVar("Row", bound=Base)
@@ -25,7 +27,7 @@ def get_row(session: Session, table: type[Row], row_id: int, what: str) -> Row:
     """The row with this id (NotFound naming `what` otherwise)."""
     found = session.get(table, row_id)
     if found is None:
-        raise NotFound(f"no {what} {row_id}", field=what.rsplit(" ", 1)[-1])
+        raise NotFound(_("no {what} {id}").format(what=_(what), id=row_id), field=what.rsplit(" ", 1)[-1])
     return found
 
 
@@ -33,7 +35,7 @@ def customer(session: Session, code: str) -> Customer:
     """The active customer with this code (NotFound / InvalidInput on `customer`)."""
     found = customers.by_code(session, code)
     if not found.active:
-        raise InvalidInput(f"customer {code} is not active", field="customer")
+        raise InvalidInput(_("customer {customer} is not active").format(customer=code), field="customer")
     return found
 
 
@@ -111,6 +113,17 @@ def latest_check(session: Session, customer_id: int) -> CreditCheck | None:
     )
 
 
+CATEGORIES = (N_("open invoices"), N_("open orders"), N_("overdue"), N_("total"))
+"""The exposure categories and the limits on them as people name them, for the catalog."""
+ROWS = (N_("order credit check"), N_("credit limit change"), N_("solvency check"))
+"""What `get_row` may not find, as people name it, for the catalog."""
+
+
+def limit_text(limit: str | None) -> str:
+    """A limit kept as text (an amount, or none: "no limit") as the reader writes it."""
+    return _("no limit") if limit in (None, "no limit") else amount(limit)
+
+
 class ExposureLine(Part):
     category: str
     amount: str
@@ -120,12 +133,14 @@ class ExposureLine(Part):
     utilisation_pct: str | None
 
     def text(self) -> str:
+        head = f"  {_(self.category):<18}{amount(self.amount):>18}"
         if self.limit is None:
-            return f"  {self.category:<14}{self.amount:>18}  no limit"
-        used = f"  {self.utilisation_pct}%" if self.utilisation_pct else ""
-        return (
-            f"  {self.category:<14}{self.amount:>18}  limit {self.limit:>16}  headroom {self.headroom:>16}" + used
+            return head + "  " + _("no limit")
+        used = f"  {pct(self.utilisation_pct)}" if self.utilisation_pct else ""
+        figures = _("limit {limit}  headroom {headroom}").format(
+            limit=f"{amount(self.limit):>16}", headroom=f"{amount(self.headroom):>16}"
         )
+        return f"{head}  {figures}{used}"
 
 
 class ExposureView(View):
@@ -145,16 +160,29 @@ class ExposureView(View):
 
     def text(self) -> str:
         temporary = self.temporary_until
-        base = "no limit" if self.base_limit is None else self.base_limit
-        until = f" (temporary until {temporary}; base {base})" if temporary else ""
-        limit = "no limit" if self.credit_limit is None else f"limit {self.credit_limit}"
-        return "\n".join(
-            [
-                f"exposure of {self.customer} {self.name} as of {self.as_of}, {limit}{until}",
-                *(line.text() for line in self.categories),
-                f"oldest overdue: {self.oldest_overdue_days} days (grace {self.grace_days} days)",
-            ]
+        until = (
+            _(" (temporary until {day}; base {base})").format(
+                day=i18n.day(dt.date.fromisoformat(temporary)), base=limit_text(self.base_limit)
+            )
+            if temporary
+            else ""
         )
+        limit = (
+            _("no limit")
+            if self.credit_limit is None
+            else _("limit {limit}").format(limit=amount(self.credit_limit))
+        )
+        head = _("exposure of {customer} {name} as of {day}, {limit}{until}").format(
+            customer=self.customer,
+            name=self.name,
+            day=i18n.day(dt.date.fromisoformat(self.as_of)),
+            limit=limit,
+            until=until,
+        )
+        oldest = _("oldest overdue: {days} days (grace {grace} days)").format(
+            days=self.oldest_overdue_days, grace=self.grace_days
+        )
+        return "\n".join([head, *(line.text() for line in self.categories), oldest])
 
 
 def _text(amount: Decimal | None) -> str | None:

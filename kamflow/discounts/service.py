@@ -16,6 +16,7 @@ from kamflow.credit import standing
 from kamflow.discounts import RULESET
 from kamflow.discounts.tables import DiscountNorm, DiscountRequest, PriceColumn, Promotion
 from kamflow.errors import InvalidInput, NotFound
+from kamflow.i18n import _
 from kamflow.models import ApprovalTask, Customer, Employee
 from kamflow.reports import pct
 from kamflow.types import CustomerCode, Day, DiscountPercent, Login, Note, Positive
@@ -52,7 +53,10 @@ def _norm(session: Session, customer: Customer, column: int) -> Decimal:
     )
     if norm is None:
         columns = sorted(session.scalars(select(PriceColumn.number)).all())
-        raise InvalidInput(f"price column {column} does not exist (columns: {columns})", field="price_column")
+        raise InvalidInput(
+            _("price column {column} does not exist (columns: {columns})").format(column=column, columns=columns),
+            field="price_column",
+        )
     return norm
 
 
@@ -144,10 +148,10 @@ def check_answer(request: DiscountRequest) -> approvals.Check:
         if answer.action != "counter":
             return
         if answer.discount_pct is None:
-            raise InvalidInput("a counter-offer needs --discount-pct", field="discount_pct")
+            raise InvalidInput(_("a counter-offer needs --discount-pct"), field="discount_pct")
         if answer.discount_pct >= request.discount_pct:
             raise InvalidInput(
-                f"a counter-offer must be below the requested {pct(request.discount_pct)}",
+                _("a counter-offer must be below the requested {pct}").format(pct=pct(request.discount_pct)),
                 field="discount_pct",
             )
 
@@ -183,5 +187,5 @@ def apply_answer(session: Session, *, subject_id: int, task_id: int, now: dt.dat
 def get(session: Session, request_id: int) -> DiscountRequest:
     found = session.get(DiscountRequest, request_id)
     if found is None:
-        raise NotFound(f"no discount request {request_id}", field="request")
+        raise NotFound(_("no discount request {request}").format(request=request_id), field="request")
     return found

@@ -14,8 +14,9 @@ from kamflow import approvals, clock, decisions
 from kamflow.discounts import PROCESS
 from kamflow.discounts.service import get
 from kamflow.discounts.tables import DiscountRequest
+from kamflow.i18n import _
 from kamflow.reports import pct, plain, to_whom
-from kamflow.views import Explained
+from kamflow.views import Explained, said
 
 # A percent in JSON as people write it (12.5, never 12.5000): a string, as `kamflow.reports.plain` gives it.
 Percent = Annotated[Decimal, PlainSerializer(plain, return_type=str, when_used="json")]
@@ -34,13 +35,16 @@ class DiscountView(Explained):
 
     def text(self) -> str:
         """What the CLI prints of the request."""
-        granted = "" if self.granted_pct is None else f" (granted {pct(self.granted_pct)})"
-        head = f"request {self.request_id} for {self.customer}: {self.status.upper()}{granted}"
+        granted = "" if self.granted_pct is None else _(" (granted {pct})").format(pct=pct(self.granted_pct))
+        state = said(self.status) + granted
         if self.verdict is not None:  # what the person decided says it best: COUNTERED 12.5% by …
-            head, lines = f"request {self.request_id} for {self.customer}: {self.verdict.text()}", []
+            state, lines = self.verdict.text(), []
         else:
             lines = self.waiting_lines()
-        return "\n".join([head, *lines, *self.reason_lines(), f"rules version {self.rules_version[:12]}"])
+        head = _("request {request} for {customer}: {state}").format(
+            request=self.request_id, customer=self.customer, state=state
+        )
+        return "\n".join([head, *lines, *self.reason_lines(), self.rules_line(self.rules_version)])
 
 
 def view(session: Session, request_id: int) -> DiscountView:

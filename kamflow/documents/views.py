@@ -9,13 +9,16 @@ from pydantic import ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from kamflow import approvals, clock, org, reports
+from kamflow import approvals, clock, i18n, org, reports
 from kamflow.documents import text
 from kamflow.documents.service import PROCESS, chain_of, changes, get, round_steps, step_of, version
 from kamflow.documents.tables import Acknowledgment, Document, DocumentStep, DocumentStepTask, Signature
 from kamflow.i18n import N_, _
 from kamflow.models import ApprovalTask
-from kamflow.views import Part, View
+from kamflow.views import Part, View, said
+
+WORDS = (N_("agree"), N_("approve"), N_("acknowledge"), N_("open"), N_("met"), N_("cancelled"), N_("waiting"))
+"""A step's kinds and statuses as people name them, for the catalog."""
 
 
 def _signatures(session: Session, document: Document) -> list[Signature]:
@@ -125,10 +128,10 @@ class Step(Part):
     tasks: list[StepTask]
 
     def text(self) -> str:
-        acted = ", ".join(f"{t.by} {t.action}" for t in self.tasks if t.by)
-        return f"  {self.stage}/{self.step} ({self.kind}, needs {self.needed}): {self.status}" + (
-            f" — {acted}" if acted else ""
-        )
+        acted = ", ".join(f"{t.by} {said(t.action)}" for t in self.tasks if t.by and t.action)
+        return _("  {stage}/{step} ({kind}, needs {needed}): {status}").format(
+            stage=self.stage, step=self.step, kind=_(self.kind), needed=self.needed, status=_(self.status)
+        ) + (f" — {acted}" if acted else "")
 
 
 class WaitingFor(Part):
@@ -157,11 +160,20 @@ class DocumentView(View):
     flow_run_id: str | None
 
     def text(self) -> str:
-        head = (
-            f"document {self.document_id} ({self.type}) version {self.version} `{self.content_hash[:12]}`: "
-            f"{self.status.upper().replace('_', ' ')} — {self.title}"
+        head = _("document {document} ({type}) version {version} `{hash}`: {status} — {title}").format(
+            document=self.document_id,
+            type=self.type,
+            version=self.version,
+            hash=self.content_hash[:12],
+            status=said(self.status),
+            title=self.title,
         )
-        waiting = [f"waiting for {w.assignee} — task {w.task_id} ({w.step})" for w in self.waiting_for]
+        waiting = [
+            _("waiting for {assignee} — task {task} ({step})").format(
+                assignee=w.assignee, task=w.task_id, step=w.step
+            )
+            for w in self.waiting_for
+        ]
         return "\n".join([head, *(step.text() for step in self.steps), *waiting])
 
 
@@ -237,7 +249,12 @@ class Acknowledger(Part):
     task_id: int
 
     def text(self) -> str:
-        return f"  {self.name} ({self.login}, {self.position}): {self.acknowledged_at or 'not yet'}"
+        at = (
+            _("not yet")
+            if self.acknowledged_at is None
+            else reports.when(dt.datetime.fromisoformat(self.acknowledged_at))
+        )
+        return f"  {self.name} ({self.login}, {self.position}): {at}"
 
 
 class AckJournal(View):
@@ -250,7 +267,8 @@ class AckJournal(View):
 
     def text(self) -> str:
         rows = [row.text() for row in self.acknowledged + self.not_yet]
-        return f"document {self.document_id} version {self.version}:\n" + ("\n".join(rows) or "  nobody asked")
+        head = _("document {document} version {version}:").format(document=self.document_id, version=self.version)
+        return head + "\n" + ("\n".join(rows) or "  " + _("nobody asked"))
 
 
 def acks(session: Session, document_id: int) -> AckJournal:
@@ -307,9 +325,13 @@ class DelegationView(View):
     order_ref: str
 
     def text(self) -> str:
-        return (
-            f"delegation {self.delegation_id}: {self.to} for {self.from_} from {self.from_date} "
-            f"to {self.to_date} ({self.order_ref})"
+        return _("delegation {delegation}: {to} for {absent} from {start} to {end} ({order})").format(
+            delegation=self.delegation_id,
+            to=self.to,
+            absent=self.from_,
+            start=i18n.day(dt.date.fromisoformat(self.from_date)),
+            end=i18n.day(dt.date.fromisoformat(self.to_date)),
+            order=self.order_ref,
         )
 
 

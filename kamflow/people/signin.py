@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kamflow.i18n import N_, _
 from kamflow.models import AuditEvent, Employee
 from kamflow.org import delegations_on
 from kamflow.people import passwords, tokens, trail
 
-SIGN_IN_AGAIN = "sign in with kamflow login"
+SIGN_IN_AGAIN = N_("sign in with kamflow login")
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,9 @@ def sign_in(
             again = recent[len(recent) - failures] + window
             trail.about(session, "sign_in_locked", person_id=person.id, actor="anonymous", now=now, login=login)
             return Refused(
-                f"too many failed sign-ins for {login}: try again after {again.isoformat(timespec='seconds')}",
+                _("too many failed sign-ins for {login}: try again after {at}").format(
+                    login=login, at=again.isoformat(timespec="seconds")
+                ),
                 "login",
             )
     right = passwords.matches(person, password)  # checked whoever asks: every answer takes as long
@@ -115,7 +118,7 @@ def sign_in(
             login=login,
             reason=reason or "unknown_login",
         )
-        return Refused("wrong login or password", "password")
+        return Refused(_("wrong login or password"), "password")
     token, row = tokens.issue(session, person, now=now, lifetime=lifetime)
     trail.about(
         session,
@@ -130,11 +133,11 @@ def sign_in(
 
 
 TOKEN_REFUSALS = {
-    "no_token": "not signed in",
-    "unknown_token": "the token is not valid",
-    "expired": "the token has expired",
-    "revoked": "the token was revoked",
-    "inactive": "the token's person is no longer active",
+    "no_token": N_("not signed in"),
+    "unknown_token": N_("the token is not valid"),
+    "expired": N_("the token has expired"),
+    "revoked": N_("the token was revoked"),
+    "inactive": N_("the token's person is no longer active"),
 }
 
 
@@ -147,7 +150,7 @@ def identify(
     if found.refusal is not None:
         holder = found.person.id if found.person else trail.NOBODY
         trail.about(session, "sign_in_refused", person_id=holder, actor="anonymous", now=now, reason=found.refusal)
-        return Refused(f"{TOKEN_REFUSALS[found.refusal]}: {SIGN_IN_AGAIN}", "token")
+        return Refused(f"{_(TOKEN_REFUSALS[found.refusal])}: {_(SIGN_IN_AGAIN)}", "token")
     me = found.person
     assert me is not None
     if as_login is None or as_login == me.login:
@@ -164,7 +167,9 @@ def identify(
             acting_as=as_login,
         )
         return Refused(
-            f"{me.login} may not act as {as_login}: no delegation in force today makes them act for {as_login}",
+            _("{login} may not act as {other}: no delegation in force today makes them act for {other}").format(
+                login=me.login, other=as_login
+            ),
             "as",
         )
     trail.about(session, "acting_on_behalf", person_id=other.id, actor=me.login, now=now)

@@ -6,6 +6,7 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kamflow.i18n import _
 from kamflow.models import Employee
 from kamflow.people.directory import as_row
 from kamflow.views import View
@@ -26,12 +27,22 @@ class PersonView(View):
     password: bool = Field(description="Whether they have a password (and so may sign in).")
 
     def text(self) -> str:
-        notes = ([] if self.active else ["INACTIVE"]) + ([] if self.password else ["no password"])
+        notes = ([] if self.active else [_("INACTIVE")]) + ([] if self.password else [_("no password")])
         return (
-            f"{self.login}: {self.name}, {self.position} ({self.department}); roles {', '.join(self.roles)}; "
-            + (f"reports to {self.superior}" if self.superior else "top of the chart")
-            + (f"; language {self.language}" if self.language else "")
-            + (f"; mail {self.email}" if self.email else "")
+            _("{login}: {name}, {position} ({department}); roles {roles}; ").format(
+                login=self.login,
+                name=self.name,
+                position=self.position,
+                department=self.department,
+                roles=", ".join(self.roles),
+            )
+            + (
+                _("reports to {superior}").format(superior=self.superior)
+                if self.superior
+                else _("top of the chart")
+            )
+            + (_("; language {language}").format(language=self.language) if self.language else "")
+            + (_("; mail {email}").format(email=self.email) if self.email else "")
             + (f" — {', '.join(notes)}" if notes else "")
         )
 

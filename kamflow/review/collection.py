@@ -10,14 +10,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from kamflow import audit, org
+from kamflow import audit, i18n, org
 from kamflow.bounds import NOTE_CHARS, Line, Prose
 from kamflow.credit import policy, standing
 from kamflow.errors import InvalidInput, NotFound, NotPermitted
+from kamflow.i18n import N_, _
 from kamflow.models import Customer, Employee, Invoice, InvoiceHold
 from kamflow.review.dunning import DUNNING
 from kamflow.review.tables import CollectionTask, DunningState, PaymentPromise
 from kamflow.types import CustomerCode, Day, Login, Positive
+
+STATUSES = (N_("done"), N_("superseded"))
+"""A collection task's statuses once no longer open, in words, for the catalog."""
 
 
 class PromiseIn(BaseModel):
@@ -63,16 +67,27 @@ def complete_task(
     approval tasks): during a delegation their delegate, not the assignee."""
     task = session.get(CollectionTask, task_id)
     if task is None:
-        raise NotFound(f"no collection task {task_id}", field="task")
+        raise NotFound(_("no collection task {task}").format(task=task_id), field="task")
     if task.status != "open":
-        raise InvalidInput(f"collection task {task_id} is already {task.status}", field="task")
+        raise InvalidInput(
+            _("collection task {task} is already {status}").format(task=task_id, status=_(task.status)),
+            field="task",
+        )
     actor = org.employee(session, login)
     who = org.acting_for(session, session.get_one(Employee, task.assignee_id), on=on)
     if who.id != actor.id:
-        raise NotPermitted(f"collection task {task_id} is for {who.login}, not {login}", field="as")
+        raise NotPermitted(
+            _("collection task {task} is for {owner}, not {login}").format(
+                task=task_id, owner=who.login, login=login
+            ),
+            field="as",
+        )
     if on < task.business_date:
         raise InvalidInput(
-            f"task {task_id} was made on {task.business_date}; it cannot be done before", field="on"
+            _("task {task} was made on {day}; it cannot be done before").format(
+                task=task_id, day=i18n.day(task.business_date)
+            ),
+            field="on",
         )
     task.status, task.done_on, task.done_by_id, task.note = "done", on, actor.id, note
     if task.action == DUNNING:
@@ -99,7 +114,12 @@ def record_promise(session: Session, promise: PromiseIn, *, on: dt.date, now: dt
     client = standing.customer(session, promise.customer)
     person = standing.requester(session, promise.recorded_by, client, also=policy.current().records_collection)
     if promise.promised_for < on:
-        raise InvalidInput(f"the promised date {promise.promised_for} is before today, {on}", field="date")
+        raise InvalidInput(
+            _("the promised date {promised} is before today, {today}").format(
+                promised=i18n.day(promise.promised_for), today=i18n.day(on)
+            ),
+            field="date",
+        )
     session.execute(
         update(PaymentPromise)
         .where(PaymentPromise.customer_id == client.id, PaymentPromise.status == "open")
@@ -134,14 +154,16 @@ def hold_invoice(session: Session, hold: HoldIn, *, on: dt.date, now: dt.datetim
     leaves it out."""
     invoice = session.scalar(select(Invoice).where(Invoice.number == hold.invoice))
     if invoice is None:
-        raise NotFound(f"no invoice {hold.invoice!r}", field="invoice")
+        raise NotFound(_("no invoice {invoice}").format(invoice=repr(hold.invoice)), field="invoice")
     client = session.get_one(Customer, invoice.customer_id)
     person = standing.requester(session, hold.placed_by, client, also=policy.current().records_collection)
     row = session.scalar(select(InvoiceHold).where(InvoiceHold.invoice_id == invoice.id))
     held = row is not None and row.released_on is None
     if hold.release != held:
-        state = "is not on hold" if hold.release else "is already on hold"
-        raise InvalidInput(f"invoice {hold.invoice} {state}", field="invoice")
+        state = (
+            _("invoice {invoice} is not on hold") if hold.release else _("invoice {invoice} is already on hold")
+        )
+        raise InvalidInput(state.format(invoice=hold.invoice), field="invoice")
     if hold.release:
         assert row is not None
         row.released_on = on

@@ -3,11 +3,12 @@ collection task (`collection tasks`, `collection done`), a promise to pay and a 
 
 from __future__ import annotations
 
-from decimal import Decimal
+import datetime as dt
 
-from kamflow.credit.facts import money
+from kamflow import i18n
+from kamflow.i18n import N_, _
 from kamflow.models import InvoiceHold
-from kamflow.reports import words
+from kamflow.reports import amount, words
 from kamflow.review.report import ReviewSummary
 from kamflow.review.tables import CollectionTask, PaymentPromise
 from kamflow.views import Part, View
@@ -56,14 +57,26 @@ def review_view(summary: ReviewSummary, *, flow_run_id: str) -> ReviewView:
     )
 
 
+WORDS = (
+    *(N_("dunning"), N_("escalate"), N_("block orders"), N_("propose limit change")),
+    *(N_("KAM call"), N_("letter"), N_("stop shipments"), N_("legal")),
+)
+"""The collection tasks' actions and channels in words, for the catalog."""
+
+
 def what(action: str, level: int | None, channel: str | None) -> str:
-    """A collection task's action in words: "dunning level 2 by email"."""
-    return words(action) + (f" level {level}" if level else "") + (f" by {words(channel)}" if channel else "")
+    """A collection task's action in words, in the reader's language: "dunning level 2 by letter"."""
+    return (
+        _(words(action))
+        + (_(" level {level}").format(level=level) if level else "")
+        + (_(" by {channel}").format(channel=_(words(channel))) if channel else "")
+    )
 
 
 def title(task: CollectionTask, customer: str) -> str:
-    """A collection task's heading: "Dunning level 2 by email for C0002"."""
-    return f"{what(task.action, task.level, task.channel).capitalize()} for {customer}"
+    """A collection task's heading: "Dunning level 2 by letter for C0002"."""
+    heading = what(task.action, task.level, task.channel)
+    return _("{what} for {customer}").format(what=heading[:1].upper() + heading[1:], customer=customer)
 
 
 class CollectionTaskView(View):
@@ -82,10 +95,13 @@ class CollectionTaskView(View):
     reasons: list[str]
 
     def text(self) -> str:
-        return (
-            f"task {self.task_id}: {self.customer} {what(self.action, self.level, self.channel)},"
-            f" by {self.next_action_on}"
-            f" ({money(Decimal(self.amount))} overdue) — " + "; ".join(self.reasons)
+        return _("task {task}: {customer} {what}, by {day} ({amount} overdue) — {reasons}").format(
+            task=self.task_id,
+            customer=self.customer,
+            what=what(self.action, self.level, self.channel),
+            day=i18n.day(dt.date.fromisoformat(self.next_action_on)),
+            amount=amount(self.amount),
+            reasons="; ".join(self.reasons),
         )
 
 
@@ -116,8 +132,11 @@ class PromiseView(View):
     status: str
 
     def text(self) -> str:
-        return (
-            f"promise {self.promise_id}: {self.customer} pays {self.amount} {self.currency} by {self.promised_for}"
+        return _("promise {promise}: {customer} pays {amount} by {day}").format(
+            promise=self.promise_id,
+            customer=self.customer,
+            amount=f"{amount(self.amount)} {self.currency}",
+            day=i18n.day(dt.date.fromisoformat(self.promised_for)),
         )
 
 
@@ -142,7 +161,9 @@ class HoldView(View):
     reason: str
 
     def text(self) -> str:
-        return f"invoice {self.invoice} " + (f"on hold: {self.reason}" if self.on_hold else "released")
+        if self.on_hold:
+            return _("invoice {invoice} on hold: {reason}").format(invoice=self.invoice, reason=self.reason)
+        return _("invoice {invoice} released").format(invoice=self.invoice)
 
 
 def hold_view(hold: InvoiceHold, invoice: str) -> HoldView:

@@ -99,13 +99,13 @@ def test_a_discount_request_shows_once_its_answer_has_landed(session: Session, s
 
 def decided_order(session: Session) -> tuple[ApprovalTask, str]:
     check = settle(session, blocked_order(session), action="release")
-    head = f"order {check.order.number} for C0001, {check.order.amount} {check.order.currency}: RELEASED "
+    head = f"order {check.order.number} for C0001, {check.order.amount:,} {check.order.currency}: RELEASED "
     return _task_of(session, orders.PROCESS, check.id), head
 
 
 def decided_limit(session: Session) -> tuple[ApprovalTask, str]:
     row = approve(session, change(session, "C0001", "10000000.00"), "approve")
-    head = f"total limit of C0001 {row.old_limit} → 10000000.00: APPLIED"
+    head = f"total limit of C0001 {row.old_limit:,} → 10,000,000.00: APPLIED"
     return _task_of(session, limits.PROCESS, row.id), head
 
 

@@ -3,6 +3,8 @@ view also reads as the lines the CLI prints."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -53,7 +55,8 @@ def test_an_order_view(session: Session) -> None:
         "flow_run_id",
     }
     assert {*view.model_dump(mode="json")["reasons"][0]} == REASONS
-    assert view.text().startswith(f"order {view.order} for C0001, {view.amount} EUR: BLOCKED (exposure after ")
+    amount = f"{Decimal(view.amount):,}"  # grouped in thousands, as the reader writes it
+    assert view.text().startswith(f"order {view.order} for C0001, {amount} EUR: BLOCKED (exposure after ")
 
 
 def test_a_limit_view(session: Session) -> None:
@@ -71,7 +74,7 @@ def test_a_limit_view(session: Session) -> None:
         "rules_version",
         "flow_run_id",
     }
-    assert view.text().startswith(f"total limit of C0001 {view.old_limit} → 10000000.00: PENDING")
+    assert view.text().startswith(f"total limit of C0001 {Decimal(view.old_limit):,} → 10,000,000.00: PENDING")
 
 
 def test_a_solvency_view(session: Session) -> None:
@@ -121,7 +124,8 @@ def test_an_exposure_view(session: Session) -> None:
         "headroom",
         "utilisation_pct",
     }
-    assert view.text().splitlines()[1].split() == ["open", "invoices", view.categories[0].amount, "no", "limit"]
+    grouped = f"{Decimal(view.categories[0].amount):,}"
+    assert view.text().splitlines()[1].split() == ["open", "invoices", grouped, "no", "limit"]
 
 
 def test_a_discount_request_view(session: Session, settings: Settings) -> None:

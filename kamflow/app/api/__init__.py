@@ -4,7 +4,9 @@ Every request proves its person with `Authorization: Bearer <token>` (the person
 the CLI does in process (`kamflow.app.identity.prove`): under KAMFLOW_AUTH=required a missing, wrong, expired or
 revoked token gets 401, and an act or a read the access policy refuses 403, each audited as the CLI's refusals
 are. `POST /api/ops/{name}` performs one of `kamflow.app.ops`' operations and answers the views' data and their
-text; an error answers {"error", "field", "message"} with the status of its kind."""
+text — the text, and an error's message, in the language `Accept-Language` names first if kamflow speaks it, else
+the token's person's, else the company's; an error answers {"error", "field", "message"} with the status of its
+kind."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from kamflow import i18n
 from kamflow.access import record_refusal
 from kamflow.errors import KamflowError, NotPermitted
 from kamflow.types import Login
@@ -56,6 +59,13 @@ def _bearer(authorization: str | None) -> str | None:
 
 
 Authorization = Annotated[str | None, Header()]
+AcceptLanguage = Annotated[str | None, Header()]
+
+
+def asked_language(accept_language: str | None) -> i18n.Language | None:
+    """The language an `Accept-Language` header puts first ("es", "es-ES,es;q=0.9"), if kamflow speaks it."""
+    first = (accept_language or "").split(",", 1)[0].split(";", 1)[0].strip().lower()[:2]
+    return next((language for language in i18n.LANGUAGES if language == first), None)
 
 
 @router.get("/health")
@@ -99,14 +109,17 @@ def operations() -> list[str]:
 
 
 @router.post("/ops/{name}", response_model=None)
-def perform(name: str, given: OpRequest, authorization: Authorization = None) -> Any:
+def perform(
+    name: str, given: OpRequest, authorization: Authorization = None, accept_language: AcceptLanguage = None
+) -> Any:
     """Perform an operation for the person the bearer token proves: {"data": its JSON, "text": its text}."""
     from kamflow.app import identity, ops
 
-    try:
-        ops.find(name)
-        who = identity.prove(given.as_, token=_bearer(authorization))
-        result = ops.perform(name, who, given.params)
-    except KamflowError as exc:
-        return refusal(exc)
-    return {"data": ops.data(result), "text": ops.text(name, result)}
+    with identity.speaking(asked_language(accept_language)):
+        try:
+            ops.find(name)
+            who = identity.prove(given.as_, token=_bearer(authorization))
+            result = ops.perform(name, who, given.params)
+        except KamflowError as exc:
+            return refusal(exc)
+        return {"data": ops.data(result), "text": ops.text(name, result)}

@@ -9,8 +9,19 @@ from typing import Annotated, Any
 
 import typer
 
+from kamflow.app import identity
 from kamflow.app.cli.audit import audit_app
-from kamflow.app.cli.common import AsUser, CustomerOption, Json, id_argument, on_server, run_command, run_op
+from kamflow.app.cli.common import (
+    AsUser,
+    CustomerOption,
+    Json,
+    choose_language,
+    chosen_language,
+    id_argument,
+    on_server,
+    run_command,
+    run_op,
+)
 from kamflow.app.cli.credit import credit_app, import_app, order_app
 from kamflow.app.cli.docs import delegate, doc_app, read_text
 from kamflow.app.cli.mail import mail_app
@@ -19,6 +30,7 @@ from kamflow.app.cli.reports import report_app, statement
 from kamflow.app.cli.requests import history, requests, withdraw
 from kamflow.app.cli.review import collection_app, review
 from kamflow.app.cli.rules import rules_app
+from kamflow.i18n import _
 from kamflow.settings import get_settings
 from kamflow.views import View
 
@@ -32,6 +44,21 @@ discount_app = typer.Typer(
     help="Discount authorization (price-list columns, norms, promotions).", no_args_is_help=True
 )
 app.add_typer(discount_app, name="discount")
+
+
+@app.callback()
+def options(
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            help="The language kamflow writes in: es or en (default: your own language as a person of the org "
+            "chart, else KAMFLOW_LANGUAGE). --json is the same in every language.",
+        ),
+    ] = None,
+) -> None:
+    """kamflow: approvals and credit control for key accounts."""
+    choose_language(lang)
 
 
 @app.command()
@@ -72,8 +99,10 @@ def init(
         elif demo and (found := database.held(settings)):
             holds = ", ".join(f"{count} {name}" for name, count in found.items())
             raise InvalidInput(
-                f"demo: the database already holds data ({holds}); nothing was changed. kamflow init --demo "
-                "--reset starts it again and keeps a copy of it",
+                _(
+                    "demo: the database already holds data ({holds}); nothing was changed. kamflow init --demo "
+                    "--reset starts it again and keeps a copy of it"
+                ).format(holds=holds),
                 field="demo",
             )
         migrate.upgrade(settings)
@@ -93,13 +122,16 @@ def init(
 
 
 def _init_text(result: dict[str, Any]) -> str:
-    kept = [f"the previous database is kept in {result['backup']}"] if result.get("backup") else []
-    lines = [*kept, f"database ready: {result['database']}"]
+    backup = result.get("backup")
+    kept = [_("the previous database is kept in {file}").format(file=backup)] if backup else []
+    lines = [*kept, _("database ready: {database}").format(database=result["database"])]
     if "demo" in result:
         lines += [
             f"demo: {result['demo']}",
-            f"demo sign-in (demo data only): every demo login has the password {result['demo_password']!r};"
-            " `kamflow login LOGIN` with KAMFLOW_AUTH=required",
+            _(
+                "demo sign-in (demo data only): every demo login has the password {password}; `kamflow login "
+                "LOGIN` with KAMFLOW_AUTH=required"
+            ).format(password=repr(result["demo_password"])),
         ]
     return "\n".join(lines)
 
@@ -123,7 +155,9 @@ def serve() -> None:
         sending(settings),
     ):
         prefect_ui = settings.api_url.removesuffix("/api")
-        print(f"kamflow serving; workspace: {settings.web_url}/ · Prefect UI: {prefect_ui}", flush=True)
+        with identity.speaking(chosen_language()):
+            serving_text = _("kamflow serving; workspace: {workspace}/ · Prefect UI: {prefect}")
+        print(serving_text.format(workspace=settings.web_url, prefect=prefect_ui), flush=True)
         serving.serve(settings)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from kamflow.app.cli.common import Json, run_report
+from kamflow.i18n import _
 
 audit_app = typer.Typer(
     help="The audit trail: verify its hash chain and the rows it audits.", no_args_is_help=True
@@ -19,14 +20,16 @@ audit_app = typer.Typer(
 def _verify_text(report: dict[str, Any]) -> str:
     chain = report["chain"]
     lines = [
-        f"audit chain: {chain['events']} events intact, head seq {chain['head_seq']} hash {chain['head_hash']}",
-        f"BROKEN: {chain['problem']}" if chain["problem"] else "chain intact",
+        _("audit chain: {events} events intact, head seq {seq} hash {hash}").format(
+            events=chain["events"], seq=chain["head_seq"], hash=chain["head_hash"]
+        ),
+        _("BROKEN: {problem}").format(problem=chain["problem"]) if chain["problem"] else _("chain intact"),
     ]
-    lines += [f"DISAGREES: {text}" for text in report["texts"]]
+    lines += [_("DISAGREES: {text}").format(text=text) for text in report["texts"]]
     if report["disagreeing"] > len(report["texts"]):
-        lines.append(f"… {report['disagreeing'] - len(report['texts'])} more rows disagree")
+        lines.append(_("… {count} more rows disagree").format(count=report["disagreeing"] - len(report["texts"])))
     if not report["disagreeing"]:
-        lines.append("every audited row agrees with its last decision")
+        lines.append(_("every audited row agrees with its last decision"))
     return "\n".join(lines)
 
 

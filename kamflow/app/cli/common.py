@@ -1,6 +1,7 @@
 """What every `kamflow` command module shares: the option types, ids, and running a command body so that each
 known failure prints its message and exits with its code (2 invalid input, 3 not permitted, 4 not found). What it
-prints for people has control characters made visible; --json prints the data as it is."""
+prints for people is in the reader's language (`--lang`, else the acting person's, else the company's) with
+control characters made visible; --json prints the data as it is, in no language."""
 
 from __future__ import annotations
 
@@ -8,15 +9,19 @@ import json
 import re
 import sys
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel, ValidationError
 
+from kamflow import i18n
+from kamflow.app.identity import speaking
 from kamflow.bounds import MAX_ID
 from kamflow.errors import KamflowError, NotPermitted, ServerOnly
 from kamflow.escape import for_terminal
-from kamflow.settings import Settings, get_settings
+from kamflow.i18n import _
+from kamflow.settings import Language, Settings, get_settings
 from kamflow.views import View
 
 AsUser = Annotated[
@@ -33,11 +38,30 @@ CustomerOption = Annotated[str, typer.Option(help="Customer code, e.g. C0001.")]
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Business date YYYY-MM-DD (default today).")]
 
 
+_chosen: ContextVar[Language | None] = ContextVar("kamflow_lang_option", default=None)
+
+
+def choose_language(value: str | None) -> None:
+    """`kamflow --lang` (None: not given), for the command that follows; one of kamflow's languages, else exit 2
+    naming `language`, in the company's language."""
+    try:
+        _chosen.set(i18n.language_of(value))
+    except KamflowError as exc:
+        _fail(exc, False)
+
+
+def chosen_language() -> Language | None:
+    """The language `kamflow --lang` chose for this command, if any."""
+    return _chosen.get()
+
+
 def parse_id(value: str) -> int:
     """An id as typed: ASCII digits, 1..2^63-1 (what the database's keys hold); else exit 2 naming the argument."""
     text = str(value).strip()
     if re.fullmatch(r"[0-9]{1,19}", text) is None or not 1 <= int(text) <= MAX_ID:
-        raise typer.BadParameter(f"{text[:30]!r} is not an id (a whole number from 1 to {MAX_ID})")
+        raise typer.BadParameter(
+            _("{text} is not an id (a whole number from 1 to {most})").format(text=repr(text[:30]), most=MAX_ID)
+        )
     return int(text)
 
 
@@ -60,34 +84,38 @@ def run_command(
 ) -> None:
     """Run a command body and print what it returns (a view reads as its `text()` unless `human` says otherwise;
     `--json` prints `machine` of it, by default its JSON); turn every known failure into its message and exit code.
-    On a client machine (no database), only a command that may run `anywhere` runs."""
+    On a client machine (no database), only a command that may run `anywhere` runs. All of it speaks the reader's
+    language (`identity.speaking`)."""
     settings = get_settings()
-    try:
-        if settings.client_mode and not anywhere:
-            raise _server_only(settings)
-        if not settings.client_mode:
-            from kamflow.app.serve import configure
+    with speaking(chosen_language()):
+        try:
+            if settings.client_mode and not anywhere:
+                raise _server_only(settings)
+            if not settings.client_mode:
+                from kamflow.app.serve import configure
 
-            configure(settings)
-        _emit(action(), as_json, human, machine or _jsonable)
-    except ValidationError as exc:
-        from kamflow.app.ops import invalid
+                configure(settings)
+            _emit(action(), as_json, human, machine or _jsonable)
+        except ValidationError as exc:
+            from kamflow.app.ops import invalid
 
-        _fail(invalid(exc), as_json)
-    except NotPermitted as exc:
-        if exc.actor is not None:
-            from kamflow.access import record_refusal
+            _fail(invalid(exc), as_json)
+        except NotPermitted as exc:
+            if exc.actor is not None:
+                from kamflow.access import record_refusal
 
-            record_refusal(exc)
-        _fail(exc, as_json)
-    except KamflowError as exc:
-        _fail(exc, as_json)
+                record_refusal(exc)
+            _fail(exc, as_json)
+        except KamflowError as exc:
+            _fail(exc, as_json)
 
 
 def _server_only(settings: Settings) -> ServerOnly:
     return ServerOnly(
-        "this command runs on a server machine, beside the database: this machine is a client of kamflow's server "
-        f"at {settings.web_url} (KAMFLOW_SERVER_URL without KAMFLOW_DATABASE_URL)",
+        _(
+            "this command runs on a server machine, beside the database: this machine is a client of kamflow's "
+            "server at {url} (KAMFLOW_SERVER_URL without KAMFLOW_DATABASE_URL)"
+        ).format(url=settings.web_url),
         field="command",
     )
 
@@ -96,7 +124,8 @@ def on_server() -> None:
     """For a command that does not go through `run_command` (serve): refuse it on a client machine, exit 2."""
     settings = get_settings()
     if settings.client_mode:
-        _fail(_server_only(settings), False)
+        with speaking(chosen_language()):
+            _fail(_server_only(settings), False)
 
 
 def run_op(
@@ -114,7 +143,7 @@ def run_op(
 
         run_command(
             as_json,
-            lambda: client.perform(name, given(), as_login),
+            lambda: client.perform(name, given(), as_login, language=chosen_language()),
             lambda answer: str(answer["text"]),
             machine=lambda answer: answer["data"],
             anywhere=True,
@@ -131,8 +160,8 @@ def run_op(
 
 
 def listing(empty: str) -> Callable[[Sequence[View]], str]:
-    """How a list of views reads: one view after another, or `empty` when there are none."""
-    return lambda views: "\n".join(view.text() for view in views) or empty
+    """How a list of views reads: one view after another, or `empty` (marked with `N_`) when there are none."""
+    return lambda views: "\n".join(view.text() for view in views) or _(empty)
 
 
 def _jsonable(data: Any) -> Any:
@@ -151,7 +180,7 @@ def _fail(exc: KamflowError, as_json: bool) -> None:
     if as_json:
         print(json.dumps(exc.as_dict()))
     else:
-        print(f"error: {for_terminal(exc.message)}", file=sys.stderr)
+        print(_("error: {message}").format(message=for_terminal(exc.message)), file=sys.stderr)
     raise typer.Exit(exc.exit_code)
 
 

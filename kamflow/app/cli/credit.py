@@ -19,6 +19,7 @@ from kamflow.app.cli.common import (
     run_command,
     run_op,
 )
+from kamflow.i18n import _
 from kamflow.views import View
 
 credit_app = typer.Typer(help="Credit control: solvency checks, exposure and credit limits.", no_args_is_help=True)
@@ -123,14 +124,18 @@ OrderNumber = Annotated[str, typer.Argument(help="The order's number, e.g. SO-00
 
 def _order_change(what: str, acting: str | None, **fields: str | None) -> View:
     """Change an order as the acting person (`order_changes.CHANGES[what]`), then end the waits of the orders its
-    re-check released."""
+    re-check released. The amount is read as the person types it in their language (12,5 or 12.5)."""
     from kamflow import clock
     from kamflow.app import identity
+    from kamflow.bounds import parse_number
     from kamflow.credit import order_changes
     from kamflow.db import unit_of_work
 
+    by = identity.acting(acting).login
     given = {name: value for name, value in fields.items() if value is not None}
-    request = order_changes.OrderChangeIn.model_validate({**given, "by": identity.acting(acting).login})
+    if "amount" in given:
+        given["amount"] = str(parse_number(given["amount"], field="amount"))
+    request = order_changes.OrderChangeIn.model_validate({**given, "by": by})
     with unit_of_work() as session:
         changed = order_changes.CHANGES[what](session, request, now=clock.now())
     _end_waits(changed.released_checks, why=f"{what} of order {request.order}")
@@ -148,7 +153,11 @@ def _end_waits(released: list[int], *, why: str) -> None:
     try:
         end_waits(released, why=why)
     except Exception as error:  # the Prefect client raises many kinds
-        say(f"the released orders are recorded, but their waiting runs were not resumed: {error}")
+        say(
+            _("the released orders are recorded, but their waiting runs were not resumed: {error}").format(
+                error=error
+            )
+        )
 
 
 @order_app.command("prepayment")
@@ -202,7 +211,9 @@ def _import_command(kind: str) -> Callable[..., None]:
 
             actor = keeper(acting)
             with (
-                Progress(f"importing {kind} from {file.name}", unit="rows read") as shown,
+                Progress(
+                    _("importing {kind} from {file}").format(kind=kind, file=file.name), unit=_("rows read")
+                ) as shown,
                 unit_of_work() as session,
             ):
                 done = import_file(session, kind, file, actor=actor, read=shown.update)
@@ -218,8 +229,15 @@ def _import_command(kind: str) -> Callable[..., None]:
 def _imported_text(kind: str) -> Callable[[dict[str, Any]], str]:
     def text(done: dict[str, Any]) -> str:
         released = done["released_orders"]
-        after = f"\nre-checked blocked orders, released: {', '.join(released)}" if released else ""
-        return f"imported {done['imported']} {kind} from {done['file']}{after}"
+        after = (
+            "\n" + _("re-checked blocked orders, released: {orders}").format(orders=", ".join(released))
+            if released
+            else ""
+        )
+        return (
+            _("imported {count} {kind} from {file}").format(count=done["imported"], kind=kind, file=done["file"])
+            + after
+        )
 
     return text
 

@@ -11,6 +11,7 @@ import typer
 from kamflow.app.cli.common import AsUser, Json, id_argument, run_op
 from kamflow.bounds import read_bounded_text
 from kamflow.errors import InvalidInput
+from kamflow.i18n import _
 from kamflow.settings import get_settings
 
 doc_app = typer.Typer(
@@ -31,7 +32,7 @@ def _fields(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
-            raise InvalidInput(f"--field wants NAME=VALUE, got {pair!r}", field="field")
+            raise InvalidInput(_("--field wants NAME=VALUE, got {pair}").format(pair=repr(pair)), field="field")
         found[name.strip()] = value.strip()
     return found
 

@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from kamflow.app.cli.common import Json, run_command
+from kamflow.i18n import _
 from kamflow.settings import get_settings
 
 mail_app = typer.Typer(help="Notifications by mail: send what waits in the outbox.", no_args_is_help=True)
@@ -25,10 +26,12 @@ def send(as_json: Json = False) -> None:
         delivered = send_waiting(get_settings())
         if delivered.failed:
             raise ServiceUnavailable(
-                f"mail: {delivered.sent} sent, {delivered.failed} not sent (tried again at the next pass; the "
-                "reason is in the log and the outbox)",
+                _(
+                    "mail: {sent} sent, {failed} not sent (tried again at the next pass; the reason is in the log "
+                    "and the outbox)"
+                ).format(sent=delivered.sent, failed=delivered.failed),
                 field="smtp_url",
             )
         return {"sent": delivered.sent, "failed": delivered.failed}
 
-    run_command(as_json, body, lambda result: f"mail: {result['sent']} sent")
+    run_command(as_json, body, lambda result: _("mail: {sent} sent").format(sent=result["sent"]))

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kamflow.app.cli.common import AsUser, Json, listing, run_command
+from kamflow.i18n import N_, _
 from kamflow.settings import get_settings
 
 if TYPE_CHECKING:
@@ -135,7 +136,7 @@ def user_list(
         with unit_of_work() as session:
             return people(session, include_inactive=everyone)
 
-    run_command(as_json, body, listing("nobody"))
+    run_command(as_json, body, listing(N_("nobody")))
 
 
 @user_app.command("set-password")
@@ -157,7 +158,7 @@ def user_set_password(
             passwords.set_password(session, org.employee(session, login), password, actor=actor, now=clock.now())
         return {"login": login, "password": "set"}
 
-    run_command(as_json, body, lambda r: f"password set for {r['login']}")
+    run_command(as_json, body, lambda r: _("password set for {login}").format(login=r["login"]))
 
 
 @user_app.command("revoke")
@@ -178,7 +179,11 @@ def user_revoke(login: LoginArgument, acting: AsUser = None, as_json: Json = Fal
                 "revoked": tokens.sign_out_everywhere(session, person, actor=actor, now=clock.now()),
             }
 
-    run_command(as_json, body, lambda r: f"{r['revoked']} token(s) of {r['login']} revoked")
+    run_command(
+        as_json,
+        body,
+        lambda r: _("{count} token(s) of {login} revoked").format(count=r["revoked"], login=r["login"]),
+    )
 
 
 def login(login: LoginArgument, password_stdin: PasswordStdin = False, as_json: Json = False) -> None:
@@ -194,7 +199,9 @@ def login(login: LoginArgument, password_stdin: PasswordStdin = False, as_json: 
     run_command(
         as_json,
         body,
-        lambda r: f"signed in as {r['login']} until {r['expires_at']} (token in {r['token_file']})",
+        lambda r: _("signed in as {login} until {until} (token in {file})").format(
+            login=r["login"], until=r["expires_at"], file=r["token_file"]
+        ),
         anywhere=True,
     )
 
@@ -210,7 +217,9 @@ def logout(as_json: Json = False) -> None:
     run_command(
         as_json,
         body,
-        lambda r: f"signed out {r['signed_out']}" if r["signed_out"] else "no token to revoke",
+        lambda r: (
+            _("signed out {login}").format(login=r["signed_out"]) if r["signed_out"] else _("no token to revoke")
+        ),
         anywhere=True,
     )
 
@@ -235,7 +244,7 @@ def import_employees(
     run_command(
         as_json,
         body,
-        lambda r: (
-            f"employees from {r['file']}: {r['added']} added, {r['updated']} updated, {r['unchanged']} unchanged"
+        lambda r: _("employees from {file}: {added} added, {updated} updated, {unchanged} unchanged").format(
+            file=r["file"], added=r["added"], updated=r["updated"], unchanged=r["unchanged"]
         ),
     )

@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from kamflow import i18n
 from kamflow.app.cli.common import AsOf, AsUser, CustomerArgument, Json, run_command
 from kamflow.app.identity import acting as acting_person
 from kamflow.bounds import parse_date
 from kamflow.errors import InvalidInput, NotFound
+from kamflow.i18n import _
 from kamflow.tabular import Tabular
 from kamflow.views import View
 
@@ -41,7 +43,7 @@ class Exported(View):
     rows: int
 
     def text(self) -> str:
-        return f"wrote {self.file} ({self.format}, {self.rows} rows)"
+        return _("wrote {file} ({format}, {rows} rows)").format(file=self.file, format=self.format, rows=self.rows)
 
 
 def show_table(as_json: bool, fmt: str | None, output: Path | None, body: Callable[[], Tabular]) -> None:
@@ -53,7 +55,7 @@ def show_table(as_json: bool, fmt: str | None, output: Path | None, body: Callab
 
         if output is None:
             if fmt is not None:
-                raise InvalidInput("output: --format needs --output FILE", field="output")
+                raise InvalidInput(_("output: --format needs --output FILE"), field="output")
             return body()
         chosen = export.format_of(fmt or output.suffix.removeprefix("."))
         export.check_output(output)
@@ -184,7 +186,12 @@ def _period(first: str | None, last: str | None, last_name: str) -> tuple[dt.dat
     end = clock.today() if last is None else parse_date(last, last_name)
     start = end - dt.timedelta(days=30) if first is None else parse_date(first, "from")
     if start > end:
-        raise InvalidInput(f"from: {start} is after {last_name}: {end}", field="from")
+        raise InvalidInput(
+            _("from: {start} is after {name}: {end}").format(
+                start=i18n.day(start), name=last_name, end=i18n.day(end)
+            ),
+            field="from",
+        )
     return start, end
 
 
@@ -200,7 +207,11 @@ def _kams(session: Session, acting: str | None, kam: str | None) -> list[int] | 
     try:
         wanted = org.employee(session, kam)
     except NotFound:
-        raise NotFound(f"kam: no employee with login {kam!r}", field="kam") from None
+        raise NotFound(_("kam: no employee with login {login}").format(login=repr(kam)), field="kam") from None
     if seen is not None and wanted.id not in seen:
-        access.refuse(person, f"{person.login} may not see the customers of {kam}", field="kam")
+        access.refuse(
+            person,
+            _("{login} may not see the customers of {kam}").format(login=person.login, kam=kam),
+            field="kam",
+        )
     return [wanted.id]

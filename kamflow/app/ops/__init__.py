@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from kamflow.errors import InvalidInput, NotFound
+from kamflow.i18n import _
 from kamflow.people.signin import Acting
 from kamflow.views import View
 
@@ -21,7 +22,8 @@ P = TypeVar("P")
 
 @dataclass(frozen=True)
 class Op:
-    """An operation: its params' type (checked before it runs) and, for a list, what an empty one reads as."""
+    """An operation: its params' type (checked before it runs) and, for a list, what an empty one reads as (marked
+    with `N_`, read in the reader's language)."""
 
     name: str
     params: TypeAdapter[Any]
@@ -56,7 +58,7 @@ def find(name: str) -> Op:
     from kamflow.app.ops import catalog  # noqa: F401  (registers the operations)
 
     if name not in OPS:
-        raise NotFound(f"no operation {name!r}", field="operation")
+        raise NotFound(_("no operation {name}").format(name=repr(name)), field="operation")
     return OPS[name]
 
 
@@ -81,4 +83,4 @@ def text(name: str, result: Result) -> str:
     """The result as people read it: the view's text, one view after another, or the operation's `empty`."""
     if isinstance(result, View):
         return result.text()
-    return "\n".join(view.text() for view in result) or find(name).empty
+    return "\n".join(view.text() for view in result) or _(find(name).empty)

@@ -5,16 +5,18 @@ read goes through the access policy (`kamflow.app.reads`)."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
 from sqlalchemy.orm import Session
 
 from kamflow import clock, org, reports
 from kamflow.app import reads
 from kamflow.app.ops import op
 from kamflow.app.runs import Answer
-from kamflow.bounds import parse_date
+from kamflow.bounds import parse_date, parse_number
 from kamflow.delegation import DelegationIn
+from kamflow.i18n import N_, _
 from kamflow.people.signin import Acting
 from kamflow.types import Id, Note
 from kamflow.views import View
@@ -22,6 +24,16 @@ from kamflow.views import View
 
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _written(text: str, info: ValidationInfo) -> str:
+    """A number as a person types it in their language ("12,5" or "12.5"; "1.234" refused as ambiguous where the
+    reader's language groups thousands with a dot) as the domain reads it, with the decimals typed: 12.5."""
+    return str(parse_number(text, field=info.field_name or "number"))
+
+
+Written = Annotated[str, AfterValidator(_written)]
+"""A number typed by a person."""
 
 
 class Nothing(Params):
@@ -42,12 +54,17 @@ class TaskLine(View):
     delegated: bool = Field(description="The acting user holds it for its owner (a delegation).")
 
     def text(self) -> str:
-        owner = f", for {self.owner}" if self.delegated else ""
-        due = f"(due {reports.when(dt.datetime.fromisoformat(self.due_at))}{owner})"
-        return f"task {self.task_id}: {self.title} {due} — approval code {self.approval_code}"
+        when = reports.when(dt.datetime.fromisoformat(self.due_at))
+        due = _("due {when}, for {owner}") if self.delegated else _("due {when}")
+        return _("task {task}: {title} ({due}) — approval code {code}").format(
+            task=self.task_id,
+            title=self.title,
+            due=due.format(when=when, owner=self.owner),
+            code=self.approval_code,
+        )
 
 
-@op("tasks", Nothing, empty="no pending tasks")
+@op("tasks", Nothing, empty=N_("no pending tasks"))
 def tasks(who: Acting, _: Nothing) -> list[TaskLine]:
     """The acting person's pending approval tasks, with the code each answer carries (shown only to them)."""
     from kamflow import approvals
@@ -78,6 +95,8 @@ class DecideParams(Answer):
     model_config = ConfigDict(extra="forbid")
 
     task: Id
+    discount_pct: Written | None = None
+    amount: Written | None = None
 
 
 @op("decide", DecideParams)
@@ -92,8 +111,8 @@ def decide(who: Acting, given: DecideParams) -> View:
 class DiscountAsk(Params):
     customer: str
     column: str
-    discount_pct: str
-    order_total: str
+    discount_pct: Written
+    order_total: Written
     note: str = ""
 
 
@@ -126,7 +145,7 @@ def discount_show(who: Acting, given: DiscountId) -> View:
 
 class OrderAsk(Params):
     customer: str
-    amount: str
+    amount: Written
     number: str | None = None
 
 
@@ -196,7 +215,7 @@ def doc_acks(who: Acting, given: DocumentId) -> View:
     return reads.of_document(who, given.document_id, lambda s: views.acks(s, given.document_id))
 
 
-@op("collection tasks", Nothing, empty="no open collection tasks")
+@op("collection tasks", Nothing, empty=N_("no open collection tasks"))
 def collection_tasks(who: Acting, _: Nothing) -> list[View]:
     """The acting person's open collection tasks (and those of people they stand in for), soonest first."""
     from kamflow.db import unit_of_work
@@ -231,7 +250,7 @@ def delegate(who: Acting, given: DelegationIn) -> View:
 class SolvencyAsk(Params):
     customer: str
     purpose: str = "request"
-    order_amount: str = "0"
+    order_amount: Written = "0"
 
 
 @op("credit check", SolvencyAsk)
@@ -245,7 +264,7 @@ def credit_check(who: Acting, given: SolvencyAsk) -> View:
 
 class LimitAsk(Params):
     customer: str
-    amount: str | None = None
+    amount: Written | None = None
     clear: bool = False
     until: str | None = None
     category: str = "total"
@@ -261,7 +280,7 @@ def credit_limit_set(who: Acting, given: LimitAsk) -> View:
     from kamflow.errors import InvalidInput
 
     if (given.amount is None) != given.clear:
-        raise InvalidInput("give either the new limit or --none (no limit)", field="amount")
+        raise InvalidInput(_("give either the new limit or --none (no limit)"), field="amount")
     asked = given.model_dump(exclude={"clear"}) | {"requester": who.login}
     return start(PROCESS, LimitChangeIn.model_validate(asked))
 
@@ -340,7 +359,7 @@ def collection_done(who: Acting, given: CollectionDoneIn) -> View:
 
 class PromiseAsk(Params):
     customer: str
-    amount: str
+    amount: Written
     date: str
 
 
@@ -377,7 +396,7 @@ def collection_hold(who: Acting, given: HoldAsk) -> View:
         return hold_view(collection.hold_invoice(session, hold, on=clock.today(), now=clock.now()), hold.invoice)
 
 
-@op("requests", Nothing, empty="nothing started")
+@op("requests", Nothing, empty=N_("nothing started"))
 def requests(who: Acting, _: Nothing) -> list[View]:
     """Everything the acting person started, newest first: its status, and who it waits for or how it was
     decided."""
@@ -393,7 +412,7 @@ class SubjectOf(Params):
     subject_id: Id
 
 
-@op("history", SubjectOf, empty="no history")
+@op("history", SubjectOf, empty=N_("no history"))
 def history(who: Acting, given: SubjectOf) -> list[View]:
     """A subject's history, oldest first (to those who may see its customer or document)."""
     from kamflow.timeline import timeline

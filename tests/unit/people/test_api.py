@@ -47,9 +47,17 @@ def token_of(api: TestClient, login: str) -> str:
 
 
 def perform(
-    api: TestClient, name: str, token: str | None, *, as_: str | None = None, **params: Any
+    api: TestClient,
+    name: str,
+    token: str | None,
+    *,
+    as_: str | None = None,
+    language: str | None = None,
+    **params: Any,
 ) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = ({"Authorization": f"Bearer {token}"} if token else {}) | (
+        {"Accept-Language": language} if language else {}
+    )
     answer: httpx.Response = api.post(f"/api/ops/{name}", json={"as": as_, "params": params}, headers=headers)
     return answer
 
@@ -132,6 +140,22 @@ def test_an_order_is_shown_to_those_who_may_see_its_customer(
     assert shown.json()["text"].strip()
 
 
+def test_the_text_is_in_the_language_asked_else_in_the_token_persons_and_the_data_in_none(
+    api: TestClient, required: Settings, session: Session
+) -> None:
+    check = blocked_order(session)
+    org.employee(session, "credit").language = "es"
+    session.commit()
+    token = token_of(api, "credit")
+    spanish = perform(api, "order show", token, check_id=check.id).json()
+    english = perform(api, "order show", token, language="en-GB,en;q=0.9", check_id=check.id).json()
+    assert spanish["text"].startswith(f"pedido {check.order.number} de C0001") and "BLOQUEADO" in spanish["text"]
+    assert english["text"].startswith(f"order {check.order.number} for C0001") and "BLOCKED" in english["text"]
+    assert spanish["data"] == english["data"]
+    refused = perform(api, "order show", token_of(api, "kam.south1"), language="es", check_id=check.id).json()
+    assert refused["message"] == "kam.south1 no puede ver al cliente C0001"
+
+
 def test_a_promise_to_pay_is_recorded_by_the_customers_kam_alone(api: TestClient, required: Settings) -> None:
     next_week = (clock.today() + dt.timedelta(days=7)).isoformat()
     promise = {"customer": "C0002", "amount": "1250.00", "date": next_week}
@@ -142,4 +166,4 @@ def test_a_promise_to_pay_is_recorded_by_the_customers_kam_alone(api: TestClient
     assert refused.status_code == 403 and refused.json()["field"] == "requester", refused.text
     recorded = perform(api, "collection promise", token_of(api, kam), **promise)
     assert recorded.status_code == 200, recorded.text
-    assert recorded.json()["data"]["customer"] == "C0002" and "1250.00" in recorded.json()["text"]
+    assert recorded.json()["data"]["customer"] == "C0002" and "1,250.00 EUR" in recorded.json()["text"]

@@ -92,6 +92,9 @@ def test_people_work_through_the_server_and_its_refusals_keep_their_exit_codes(
     assert status == 0 and [t["approval_code"] for t in tasks if t["task_id"] == task.id] == [code]
     shown = kamflow("discount", "show", str(row.id))
     assert shown.exit_code == 0 and shown.stdout.startswith(f"request {row.id} for C0001: PENDING"), shown.output
+    shown = kamflow("--lang", "es", "discount", "show", str(row.id))  # the server writes in the language asked
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.startswith(f"solicitud {row.id} de C0001: PENDIENTE"), shown.output
     assert run("discount", "show", "999999")[0] == 4
     assert run("credit", "exposure", "C0001", "--as-of", "2026-02-30")[0] == 2
 
