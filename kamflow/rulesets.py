@@ -111,12 +111,12 @@ def reasons_in(
     session: Session | None, decision: Mapping[str, Any], language: str | None = None
 ) -> list[dict[str, str]]:
     """A stored decision's reasons (a rules Decision as JSON, as the processes keep it) in `language` (default:
-    the reader's), written from the text of the rule-set version that made it (`rule_set_versions`, read through
-    `session`); as stored when they are in that language already, or when that version's text is not kept (or
-    there is no session to read it), no longer loads or has no such language."""
+    the reader's), written from the text of the rule-set version that made it: the rule file as it stands when it
+    is that version, else the text `rule_set_versions` keeps (read through `session`). As stored when they are in
+    that language already, or when that text is not at hand, no longer loads or has no such language."""
     stored: list[dict[str, str]] = decision["reasons"]
     language = language or i18n.current()
-    ruleset = _version(session, decision["version"])
+    ruleset = _version(session, decision["ruleset"], decision["version"])
     if ruleset is None or language not in ruleset.languages[1:]:
         return stored
     try:
@@ -126,18 +126,34 @@ def reasons_in(
     return [reason.model_dump() for reason in written]
 
 
-def _version(session: Session | None, version: str) -> RuleSet | None:
-    """The rule set as a stored version's text, None when the text is not kept or no longer loads."""
+def _version(session: Session | None, name: str, version: str) -> RuleSet | None:
+    """The rule set `name` as it was at `version`; None when that text is not at hand or no longer loads."""
     found = _versions.get(version)
     if found is None:
-        kept = None if session is None else session.get(RuleSetVersion, version)
-        if kept is None:
-            return None
-        try:
-            found = load_ruleset_text(kept.text, f"{kept.ruleset} version {version[:12]} (stored)")
-        except RuleFileError:
+        found = _current(name, version) or _kept(session, version)
+        if found is None:
             return None
         if len(_versions) >= MAX_VERSIONS:
             _versions.clear()
         _versions[version] = found
     return found
+
+
+def _current(name: str, version: str) -> RuleSet | None:
+    """The rule file as it stands, if it is that version."""
+    try:
+        current = get_ruleset(name, get_settings().rules_dir)
+    except (RuleFileError, ValueError):  # a file never loaded, or not a rule set name
+        return None
+    return current if current.version == version else None
+
+
+def _kept(session: Session | None, version: str) -> RuleSet | None:
+    """The version as `rule_set_versions` keeps its text."""
+    kept = None if session is None else session.get(RuleSetVersion, version)
+    if kept is None:
+        return None
+    try:
+        return load_ruleset_text(kept.text, f"{kept.ruleset} version {version[:12]} (stored)")
+    except RuleFileError:
+        return None

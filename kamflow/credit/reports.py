@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from kamflow import rulesets
 from kamflow.credit.facts import money
 from kamflow.credit.tables import CreditCheck, CreditLimitChange, OrderCreditCheck
 from kamflow.reports import to_whom
@@ -25,7 +26,7 @@ def _limit(facts: dict[str, Any]) -> str:
 
 
 def _reasons(decision: dict[str, Any]) -> str:
-    reasons = "\n".join(f"- **{r['rule']}**: {r['text']}" for r in decision["reasons"])
+    reasons = "\n".join(f"- **{r['rule']}**: {r['text']}" for r in rulesets.reasons_in(None, decision))
     return f"Rules `{decision['ruleset']}` said **{decision['outcome']}**{to_whom(decision)}:\n\n{reasons}"
 
 
