@@ -4,7 +4,7 @@ Every decision a process audits keeps its facts, its reasons and the content has
 (`audit_events.facts`, `.reasons`, `.rules_version`), and `rule_set_versions` keeps the exact text of every
 version used (`kamflow.audit.remember_ruleset`). So a stored decision is decided again under its own
 version (its reasons come back as they were) and under a candidate file (what a change would do).
-Reads only.
+The reasons of changed decisions are shown in the reader's language. Reads only.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kamflow import i18n
 from kamflow.errors import InvalidInput, NotFound
 from kamflow.models import AuditEvent, RuleSetVersion
 from rules.engine import Decision, RuleFileError, RuleSet, load_ruleset_text
@@ -108,7 +109,8 @@ class Replay:
         if len(self.first_not_replayed) < self.limit:
             self.first_not_replayed.append(why)
 
-    def add(self, event: AuditEvent, old: Decision, new: Decision) -> None:
+    def add(self, event: AuditEvent, kept: RuleSet, old: Decision, new: Decision) -> None:
+        """One stored decision decided again: `old` under its `kept` version, `new` under the candidate."""
         self.decisions += 1
         self.transitions[label(old), label(new)] += 1
         if not reproduces(old, event.reasons) and len(self.not_reproduced) < self.limit:
@@ -121,8 +123,8 @@ class Replay:
                         "audit_event": event.id,
                         "at": event.at.isoformat(),
                         "subject": f"{event.subject_type} {event.subject_id}",
-                        "old": _outcome_view(old),
-                        "new": _outcome_view(new),
+                        "old": _outcome_view(kept, old),
+                        "new": _outcome_view(self.candidate, new),
                     }
                 )
         elif old.fired != new.fired:
@@ -147,11 +149,11 @@ class Replay:
         }
 
 
-def _outcome_view(decision: Decision) -> dict[str, Any]:
+def _outcome_view(ruleset: RuleSet, decision: Decision) -> dict[str, Any]:
     return {
         "outcome": decision.outcome,
         "role": decision.role,
-        "reasons": [reason.model_dump() for reason in decision.reasons],
+        "reasons": [reason.model_dump() for reason in ruleset.reasons(decision, i18n.current())],
     }
 
 
@@ -189,5 +191,5 @@ def replay(
             events.append((event, version))
         old = {version: iter(versions[version].decide_many(facts)) for version, facts in old_facts.items()}
         for (event, version), decided in zip(events, candidate.decide_many(new_facts), strict=True):
-            report.add(event, next(old[version]), decided)
+            report.add(event, versions[version], next(old[version]), decided)
     return report

@@ -52,6 +52,8 @@ class RuleSet:
         self.description = spec.description
         self.cases: list[Case] = list(spec.cases)
         self.fact_types: dict[str, str] = dict(spec.facts)
+        self.languages: list[str] = list(spec.languages)
+        """The languages of its reasons; decisions are made in the first."""
         self.listed = sorted(spec.rules, key=lambda rule: (rule.priority is None, rule.priority or 0))  # stable
         """The rules in listing order (priority, then file order): the order of a decision's reasons."""
         read = set().union(*(facts_in(rule.when) for rule in self.listed))
@@ -78,6 +80,16 @@ class RuleSet:
             for start in range(0, len(bodies), CHUNK):
                 fired += self._engine.run(bodies[start : start + CHUNK])
             return self._explainer.decisions(fired, columns, safe)
+
+    def reasons(self, decision: Decision, language: str) -> list[Reason]:
+        """The reasons of a decision of this rule set (made now, or stored: `Decision.model_validate` of its JSON)
+        written in `language`, or in the file's first language when the file has no such language. Its reasons
+        name the rules that fired; ValueError if this rule set has no such rule or lacks a fact a reason prints."""
+        try:
+            return self._explainer.reasons(decision.fired, decision.facts, language)
+        except KeyError as missing:
+            where = f"rule set {self.name!r} version {self.version[:12]}"
+            raise ValueError(f"{where} has no rule or fact {missing}") from None
 
     def typed_facts(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """Facts from JSON (a stored Decision's `facts`, a command line): decimal and money facts from strings,

@@ -3,7 +3,8 @@
 The outcome is the first of the rule file's `outcomes` that a fired rule gives, the role the highest among the
 fired rules with that outcome; reasons print numbers and amounts as people read them and string facts in the
 file's `words:` (rules/README.md, "Decisions"). One worked-out verdict per combination of fired rules, and
-Decisions built from values already known valid, keep batches fast.
+Decisions built from values already known valid, keep batches fast. A batch's reasons are written in the rule
+file's first language; `Explainer.reasons` writes those of a decision in any of its languages.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from functools import partial
 from itertools import groupby, repeat
 from typing import Any, TypeVar
 
+from babel.numbers import get_decimal_symbol, get_group_symbol
 from pydantic import BaseModel, Field
 
-from rules.spec import DEFAULT_RULE_ID, Default, Rule, RuleFile
+from rules.spec import DEFAULT_RULE_ID, LANGUAGES, Default, Rule, RuleFile, in_language
 
-__all__ = ["SHOW", "Decision", "Explainer", "Reason"]
+__all__ = ["SHOW", "YES_NO", "Decision", "Explainer", "Reason", "printers"]
 
 MAX_VERDICTS = 4096
 """Distinct combinations of fired rules whose outcome, role and reason templates a rule set keeps worked out."""
@@ -80,14 +82,33 @@ def _show_number(value: str | int, places: int) -> str:
     return f"{whole}.{fraction}" if fraction else whole
 
 
-SHOW: dict[str, Callable[[Any], str]] = {
-    "decimal": partial(_show_number, places=0),  # 2,600, 13.5, 1.29
-    "money": partial(_show_number, places=2),  # as people read amounts: 90,000.00, 106,355.82, -1,200.00, 0.00
-    "integer": str,
-    "string": str,
-    "boolean": lambda value: "yes" if value else "no",
-}
-"""How reasons print a fact of each type (given it as Decision.facts keeps it)."""
+def _show_marked(value: str | int, places: int, marks: dict[int, str]) -> str:
+    """A number as `_show_number` prints it, with another language's decimal and grouping marks."""
+    return _show_number(value, places).translate(marks)
+
+
+YES_NO: dict[str, tuple[str, str]] = {"en": ("yes", "no"), "es": ("sí", "no")}
+"""How reasons print a boolean fact in each of the languages they are written in (rules.spec.LANGUAGES)."""
+
+
+def printers(language: str) -> dict[str, Callable[[Any], str]]:
+    """How reasons in `language` print a fact of each type (given it as Decision.facts keeps it): numbers with
+    the language's decimal and grouping marks (Babel's locale data), booleans in its words."""
+    decimal_mark, group_mark = get_decimal_symbol(language), get_group_symbol(language)
+    marks = str.maketrans({".": decimal_mark, ",": group_mark})
+    number = _show_number if (decimal_mark, group_mark) == (".", ",") else partial(_show_marked, marks=marks)
+    yes, no = YES_NO[language]
+    return {
+        "decimal": partial(number, places=0),  # 2,600, 13.5, 1.29 / 2.600, 13,5, 1,29
+        "money": partial(number, places=2),  # as people read amounts: 90,000.00, -1,200.00 / 90.000,00, -1.200,00
+        "integer": str,
+        "string": str,
+        "boolean": lambda value: yes if value else no,
+    }
+
+
+SHOW = printers(LANGUAGES[0])
+"""How English reasons print a fact of each type."""
 
 
 def _in_words(words: Mapping[str, str]) -> Callable[[str], str]:
@@ -121,16 +142,58 @@ class _Verdict:
     reasons: tuple[tuple[str, str, tuple[str, ...]], ...]
 
 
+@dataclass(frozen=True)
+class _Writing:
+    """How a rule set's reasons are written in one language: each fact's printing, and each rule's template
+    (by rule id, `default` too) positional %-style with the facts it prints."""
+
+    show: dict[str, Callable[[Any], str]]
+    templates: dict[str, tuple[str, tuple[str, ...]]]
+
+
 class Explainer:
-    """A rule set's Decisions from the rules that fired (a mask, bit k: listed rule k) and the JSON-safe facts."""
+    """A rule set's Decisions from the rules that fired (a mask, bit k: listed rule k) and the JSON-safe facts,
+    their reasons in the rule file's first language; and a decision's reasons in any of its languages."""
 
     def __init__(self, spec: RuleFile, listed: list[Rule], version: str) -> None:
         self._spec, self._listed, self._version = spec, listed, version
-        self._show = {name: SHOW[kind] for name, kind in spec.facts.items()} | {
-            name: _in_words(words) for name, words in spec.words.items()
-        }
-        """How reasons print each fact."""
+        self._writings: dict[str, _Writing] = {}
+        self._first = self._writing(spec.languages[0])
+        self._show = self._first.show
+        """How a batch's reasons print each fact."""
         self._verdicts: dict[int, _Verdict] = {}
+
+    def _writing(self, language: str) -> _Writing:
+        """How reasons are written in one of the file's languages (worked out once)."""
+        found = self._writings.get(language)
+        if found is None:
+            spec, shown = self._spec, printers(language)
+            rules: list[tuple[str, Rule | Default]] = [(rule.id, rule) for rule in self._listed]
+            found = self._writings[language] = _Writing(
+                {name: shown[kind] for name, kind in spec.facts.items()}
+                | {
+                    name: _in_words({value: in_language(text, language) for value, text in words.items()})
+                    for name, words in spec.words.items()
+                },
+                {
+                    rule_id: _positional(in_language(rule.reason, language))
+                    for rule_id, rule in [(DEFAULT_RULE_ID, spec.default), *rules]
+                },
+            )
+        return found
+
+    def reasons(self, fired: Sequence[str], facts: Mapping[str, Any], language: str) -> list[Reason]:
+        """The reasons of the rules `fired` (rule ids, `default` too) for JSON-safe `facts` (as Decision.facts
+        keeps them), written in `language`, or in the file's first language when it has no such language.
+        KeyError for a rule or a fact the rule set does not have."""
+        languages = self._spec.languages
+        writing = self._writing(language if language in languages else languages[0])
+        reasons = []
+        for rule in fired:
+            template, names = writing.templates[rule]
+            shown = tuple(writing.show[name](facts[name]) for name in names)
+            reasons.append(Reason(rule=rule, text=template % shown))
+        return reasons
 
     def decisions(
         self, fired: list[int], columns: Mapping[str, Sequence[Any]], facts: list[dict[str, Any]]
@@ -180,7 +243,7 @@ class Explainer:
         verdict = _Verdict(
             outcome,
             max(named, key=roles.index) if named else None,
-            tuple((rule_id, *_positional(rule.reason)) for rule_id, rule in chosen),
+            tuple((rule_id, *self._first.templates[rule_id]) for rule_id, _ in chosen),
         )
         if len(self._verdicts) < MAX_VERDICTS:
             self._verdicts[fired] = verdict

@@ -36,6 +36,9 @@ FactType = Literal["decimal", "money", "integer", "string", "boolean"]
 Path = tuple[str | int, ...]
 
 DEFAULT_RULE_ID = "default"
+LANGUAGES = ("en", "es")
+"""The languages reasons can be written in: the library prints numbers (by Babel's locale data) and booleans in
+these (rules.reasons.YES_NO)."""
 ESCALATE = "escalate"
 MAX_ALTERNATIVES = 256
 """durable-rules multiplies a condition's `any`s out; far more alternatives fail (error 113) or hang."""
@@ -55,6 +58,10 @@ class RuleFileError(Exception):
         super().__init__(f"{where}:{rule} {message}")
 
 
+Text = str | dict[str, str]
+"""A text people read: one string in the file's one language, or a string per language ({en: ..., es: ...})."""
+
+
 class Rule(StrictModel):
     id: str
     description: str = ""
@@ -62,13 +69,13 @@ class Rule(StrictModel):
     when: Condition
     outcome: str
     role: str | None = None
-    reason: str
+    reason: Text
 
 
 class Default(StrictModel):
     outcome: str
     role: str | None = None
-    reason: str
+    reason: Text
 
 
 class Expect(StrictModel):
@@ -89,14 +96,22 @@ class RuleFile(StrictModel):
     ruleset: str
     description: str = ""
     version_notes: str = ""
+    languages: list[str] = Field(default_factory=lambda: [LANGUAGES[0]], min_length=1)
+    """The languages of its reasons and words; the first is the one decisions are made in."""
     facts: dict[str, FactType] = Field(min_length=1)
     outcomes: list[str] = Field(min_length=1)
     roles: list[str] = Field(default_factory=list)
     default: Default
     rules: list[Rule] = Field(min_length=1)
     cases: list[Case] = Field(default_factory=list)
-    words: dict[str, dict[str, str]] = Field(default_factory=dict)
-    """How reasons print the values of string facts: fact → value → words; a value not listed prints as is."""
+    words: dict[str, dict[str, Text]] = Field(default_factory=dict)
+    """How reasons print the values of string facts: fact → value → words (per language); a value not listed
+    prints as is."""
+
+
+def in_language(text: Text, language: str) -> str:
+    """A checked file's text in one of its languages (a plain string is in its one language)."""
+    return text if isinstance(text, str) else text[language]
 
 
 PYTHON_TYPES: dict[str, tuple[type, ...]] = {
@@ -214,6 +229,10 @@ def _known_prefix(lines: Mapping[Path, int], loc: tuple[str | int, ...]) -> Path
     return path
 
 
+def _braced(fields: set[str]) -> str:
+    return ", ".join(f"{{{field}}}" for field in sorted(fields)) or "no facts"
+
+
 def _dotted(path: Path) -> str:
     return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path).lstrip(".")
 
@@ -245,11 +264,17 @@ class _Checker:
                 self.fail(("facts", fact), f"fact name {fact!r} is reserved for the engine")
         self.unique(("outcomes",), spec.outcomes, "outcome")
         self.unique(("roles",), spec.roles, "role")
-        for fact in spec.words:
+        self.unique(("languages",), spec.languages, "language")
+        for index, language in enumerate(spec.languages):
+            if language not in LANGUAGES:
+                self.fail(("languages", index), f"language {language!r} is not one of {', '.join(LANGUAGES)}")
+        for fact, words in spec.words.items():
             if self.fact_type(("words", fact), fact) != "string":
                 self.fail(("words", fact), f"words are for string facts, not {fact} ({spec.facts[fact]})")
+            for value, text in words.items():
+                self.languages(("words", fact, value), text, f"{fact} {value!r}", "words")
         self.decision(("default",), spec.default.outcome, spec.default.role)
-        self.template(("default", "reason"), spec.default.reason)
+        self.template(("default", "reason"), spec.default.reason, "the default's reason")
         seen: set[str] = set()
         for index, rule in enumerate(spec.rules):
             path: Path = ("rules", index)
@@ -291,14 +316,40 @@ class _Checker:
         if outcome == ESCALATE and role is None:
             self.fail(path, "an escalation needs a role (who must act next)")
 
-    def template(self, path: Path, template: str) -> None:
-        try:
-            fields = template_fields(template)
-        except ValueError as error:
-            self.fail(path, f"reason template: {error}")
-        for field in fields:
-            if field not in self.spec.facts:
-                self.fail(path, f"reason template names unknown fact {{{field}}}")
+    def languages(self, path: Path, text: Text, what: str, noun: str) -> dict[str, str]:
+        """A text given in every language of the file and in no other, by language."""
+        first, *others = self.spec.languages
+        if isinstance(text, str):
+            if others:
+                self.fail(path, f"{what} has no {others[0]!r} {noun}: give one per language ({first}: ..., ...)")
+            return {first: text}
+        for language in self.spec.languages:
+            if language not in text:
+                self.fail(path, f"{what} has no {language!r} {noun}")
+        for language in text:
+            if language not in self.spec.languages:
+                declared = self.spec.languages
+                self.fail((*path, language), f"{what} in {language!r}, which is not one of languages {declared}")
+        return text
+
+    def template(self, path: Path, template: Text, what: str = "the reason") -> None:
+        """Every language's reason template names facts as plain placeholders, the same in each language."""
+        placeholders: dict[str, set[str]] = {}
+        for language, text in self.languages(path, template, what, "template").items():
+            where = (*path, language) if isinstance(template, dict) else path
+            try:
+                fields = template_fields(text)
+            except ValueError as error:
+                self.fail(where, f"reason template: {error}")
+            for field in fields:
+                if field not in self.spec.facts:
+                    self.fail(where, f"reason template names unknown fact {{{field}}}")
+            placeholders[language] = set(fields)
+        first = self.spec.languages[0]
+        for language, printed in placeholders.items():
+            if printed != placeholders[first]:
+                ours, theirs = _braced(printed), _braced(placeholders[first])
+                self.fail((*path, language), f"{what} in {language!r} prints {ours}; in {first!r} {theirs}")
 
     def condition(self, path: Path, condition: Leaf | AllOf | AnyOf | Not) -> None:
         if isinstance(condition, AllOf | AnyOf):

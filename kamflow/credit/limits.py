@@ -284,7 +284,7 @@ def view(session: Session, change: CreditLimitChange) -> LimitView:
         until=change.until.isoformat() if change.until else None,
         exposure=str(change.exposure),
         status=change.status,
-        reasons=change.decision["reasons"],
+        reasons=rulesets.reasons_in(session, change.decision),
         released_orders=list(
             session.scalars(
                 select(Order.number)

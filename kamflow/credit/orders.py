@@ -308,7 +308,7 @@ def view(session: Session, check: OrderCreditCheck) -> OrderView:
         prepayment_amount=None if check.prepayment_amount is None else str(check.prepayment_amount),
         exposure_after=decision["facts"]["exposure_after"],
         credit_limit=decision["facts"]["credit_limit"],
-        reasons=decision["reasons"],
+        reasons=rulesets.reasons_in(session, decision),
         rules_version=check.rules_version,
         flow_run_id=check.flow_run_id,
         **decisions.waiting(session, process=PROCESS, subject_id=check.id, on=clock.today()),

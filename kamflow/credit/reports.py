@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from kamflow import i18n, labels
+from kamflow import i18n, labels, rulesets
 from kamflow.credit.tables import CreditCheck, CreditLimitChange, OrderCreditCheck
 from kamflow.i18n import _
 from kamflow.reports import to_whom, words
@@ -38,7 +38,7 @@ def _day(value: dt.date | str) -> str:
 
 
 def _reasons(decision: dict[str, Any]) -> str:
-    reasons = "\n".join(f"- **{r['rule']}**: {r['text']}" for r in decision["reasons"])
+    reasons = "\n".join(f"- **{r['rule']}**: {r['text']}" for r in rulesets.reasons_in(None, decision))
     return _("Rules `{ruleset}` said **{outcome}**{to_whom}:\n\n{reasons}").format(
         ruleset=decision["ruleset"], outcome=words(decision["outcome"]), to_whom=to_whom(decision), reasons=reasons
     )

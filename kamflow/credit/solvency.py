@@ -327,7 +327,10 @@ def view(session: Session, check: CreditCheck) -> SolvencyView:
         approved_limit=None if check.approved_limit is None else str(check.approved_limit),
         formula=check.formula,
         scores=check.scores,
-        reasons=check.reasons,
+        reasons=[
+            *rulesets.reasons_in(session, check.decisions["class"]),
+            *rulesets.reasons_in(session, check.decisions["solvency"]),
+        ],
         rules_version=check.rules_version,
         class_rules_version=check.class_rules_version,
         flow_run_id=check.flow_run_id,

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import PlainSerializer
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from kamflow import approvals, clock, decisions
 from kamflow.discounts import PROCESS
@@ -16,6 +16,7 @@ from kamflow.discounts.service import get
 from kamflow.discounts.tables import DiscountRequest
 from kamflow.i18n import _
 from kamflow.reports import pct, plain, to_whom
+from kamflow.rulesets import reasons_in
 from kamflow.views import Explained, said
 
 # A percent in JSON as people write it (12.5, never 12.5000): a string, as `kamflow.reports.plain` gives it.
@@ -56,7 +57,7 @@ def view(session: Session, request_id: int) -> DiscountView:
         customer=row.customer.code,
         discount_pct=row.discount_pct,
         granted_pct=row.granted_pct,
-        reasons=row.decision["reasons"],
+        reasons=reasons_in(session, row.decision),
         rules_version=row.rules_version,
         flow_run_id=row.flow_run_id,
         **decisions.waiting(session, process=PROCESS, subject_id=row.id, on=clock.today()),
@@ -82,7 +83,7 @@ def settled_run(session: Session, flow_run_id: str) -> DiscountView | None:
 def decision_markdown(request: DiscountRequest) -> str:
     """The rules' decision on a request as the approver reads it in the Prefect UI."""
     decision = request.decision
-    reasons = "\n".join(f"- **{r['rule']}**: {r['text']}" for r in decision["reasons"])
+    reasons = "\n".join(f"- **{r['rule']}**: {r['text']}" for r in reasons_in(object_session(request), decision))
     return (
         f"### Discount request {request.id}: {request.status}\n\n"
         f"| customer | class | column | asked | granted | order total |\n|---|---|---|---|---|---|\n"

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from kamflow import audit
+from kamflow import audit, i18n
 from kamflow.app.cli import app
 from kamflow.db import unit_of_work
 from kamflow.discounts import service as discounts
@@ -78,6 +78,33 @@ def test_lint_locates_each_error_and_exits_2(rules_dir: Path) -> None:
     assert f"ERROR  {rules_dir / 'broken.yaml'}:{line}: rule 'above-norm': unknown fact 'norm'" in human.stdout
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            '      es: "El descuento del {discount_pct} % se sumaría a una promoción activa"\n',
+            "",
+            "rule 'promotion': the reason has no 'es' template",
+        ),
+        (
+            "se sumaría a una promoción activa",
+            "se sumaría a una promoción activa con {order_total} pedidos",
+            "rule 'promotion': the reason in 'es' prints {discount_pct}, {order_total}; in 'en' {discount_pct}",
+        ),
+    ],
+    ids=["a missing Spanish template", "a placeholder only in Spanish"],
+)
+def test_lint_refuses_a_language_without_a_template_or_with_other_placeholders(
+    rules_dir: Path, old: str, new: str, message: str
+) -> None:
+    assert DISCOUNT.count(old) == 1
+    (rules_dir / "discount.yaml").write_text(DISCOUNT.replace(old, new))
+    code, answer = kamflow("rules", "lint")
+    assert code == 2 and not answer["ok"]
+    [row] = answer["files"]
+    assert message in row["error"] and row["rule"] == "promotion"
+
+
 def test_test_runs_every_case_of_the_shipped_rule_sets(settings: Settings) -> None:
     code, answer = kamflow("rules", "test")
     assert code == 0 and answer["ok"]
@@ -129,6 +156,21 @@ def test_explain_prints_the_decision_with_every_rule_that_fired(rules_dir: Path)
         f"discount (version {answer['version'][:12]}): ESCALATE -> department_head",
         "  - above-norm: Discount 14% is above the norm of 12.5% for price column 3, class B",
     ]
+
+
+def test_explain_prints_in_the_readers_language(rules_dir: Path, settings: Settings) -> None:
+    use_settings(settings.model_copy(update={"rules_dir": rules_dir, "language": "es"}))
+    facts = FACTS | {"overdue_amount": "90000", "order_total": "106355.82"}
+    code, answer = kamflow("rules", "explain", "discount", "--facts", json.dumps(facts))
+    assert code == 0 and answer["outcome"] == "escalate"
+    assert [(r["rule"], r["text"]) for r in answer["reasons"]] == [
+        ("above-norm", "El descuento del 14 % supera la norma del 12,5 % para la columna de precios 3, clase B"),
+        ("overdue", "El cliente tiene 90.000,00 vencidos; este pedido es de 106.355,82"),
+    ]
+    human = runner.invoke(app, ["rules", "explain", "discount", "--facts", json.dumps(facts)]).stdout.splitlines()
+    assert human[0] == f"discount (versión {answer['version'][:12]}): ESCALATE -> department_head"
+    assert human[2] == "  - overdue: El cliente tiene 90.000,00 vencidos; este pedido es de 106.355,82"
+    assert human[3].startswith("hechos: ") and "{" not in "".join(human)
 
 
 @pytest.mark.parametrize(
@@ -251,7 +293,11 @@ def test_replay_counts_what_a_candidate_would_change_and_shows_the_first_changes
 ) -> None:
     assert history["22"] == history["26"] == "escalate" and history["40"] == "reject"
     candidate = tmp_path / "discount-ceiling-20.yaml"
-    candidate.write_text(DISCOUNT.replace("value: 35}", "value: 20}").replace("ceiling of 35%", "ceiling of 20%"))
+    candidate.write_text(
+        DISCOUNT.replace("value: 35}", "value: 20}")
+        .replace("ceiling of 35%", "ceiling of 20%")
+        .replace("absoluto del 35 %", "absoluto del 20 %")
+    )
     before = counts()
     code, answer = kamflow("rules", "replay", "discount", "--candidate", str(candidate), "--limit", "1")
     assert code == 0 and answer["decisions"] == 4 and answer["changed"] == 2
@@ -272,6 +318,10 @@ def test_replay_counts_what_a_candidate_would_change_and_shows_the_first_changes
     assert "    now ceiling: Discount 26% is above the absolute ceiling of 20%" in human
     code, later = kamflow("rules", "replay", "discount", "--candidate", str(candidate), "--since", "2026-03-17")
     assert code == 0 and later["decisions"] == 0 and later["since"].startswith("2026-03-17T00:00:00")
+    with i18n.reading("es"):
+        spanish = runner.invoke(app, ["rules", "replay", "discount", "--candidate", str(candidate)]).stdout
+    assert "discount: 4 decisiones guardadas decididas de nuevo con la versión candidata" in spanish
+    assert "    ahora ceiling: El descuento del 26 % supera el máximo absoluto del 20 %" in spanish
 
 
 def test_replay_with_a_candidate_that_needs_a_fact_never_stored_says_so(

@@ -12,8 +12,9 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kamflow import audit, org
+from kamflow import audit, i18n, org, rulesets
 from kamflow.discounts import service as discounts
+from kamflow.discounts import views
 from kamflow.discounts.tables import DiscountRequest, Promotion
 from kamflow.errors import InvalidInput, NotFound, NotPermitted
 from kamflow.models import RuleSetVersion
@@ -148,3 +149,28 @@ def test_processes_decide_with_the_rule_files_of_the_configured_folder(
     use_settings(settings.model_copy(update={"rules_dir": folder}))
     row = discounts.submit(session, request=ask(session, discount_pct="5"), flow_run_id="own", now=NOW)
     assert row.status == "rejected" and "ceiling" in [r["rule"] for r in row.decision["reasons"]]
+
+
+def test_the_same_discount_decision_shows_its_reasons_in_spanish_and_in_english(session: Session) -> None:
+    asked = norm(session, "C0002") + Decimal("1.5")
+    row = discounts.submit(session, request=ask(session, "C0002", discount_pct=asked), flow_run_id="r", now=NOW)
+    facts = row.decision["facts"]
+    with i18n.reading("es"):
+        spanish, markdown = views.view(session, row.id), views.decision_markdown(row)
+        overdue, total = i18n.number(facts["overdue_amount"], 2), i18n.number(facts["order_total"], 2)
+        shown = f"{i18n.number(asked)} %"
+    with i18n.reading("en"):
+        english = views.view(session, row.id)
+    assert [reason.model_dump() for reason in english.reasons] == row.decision["reasons"]  # as the rules made them
+    assert [r.rule for r in spanish.reasons] == [r.rule for r in english.reasons] == ["above-norm", "overdue"]
+    assert spanish.reasons[0].text.startswith(f"El descuento del {shown} supera la norma del ")
+    assert spanish.reasons[1].text == f"El cliente tiene {overdue} vencidos; este pedido es de {total}"
+    assert "," in shown and total == "150.000,00"
+    assert all(r.text in markdown and "{" not in r.text for r in spanish.reasons)
+
+
+def test_reasons_stay_as_stored_when_their_version_is_not_kept(session: Session) -> None:
+    row = discounts.submit(session, request=ask(session), flow_run_id="r", now=NOW)
+    unknown = row.decision | {"version": "0" * 64}
+    assert rulesets.reasons_in(session, unknown, "es") == row.decision["reasons"]
+    assert rulesets.reasons_in(session, row.decision, "es") != row.decision["reasons"]

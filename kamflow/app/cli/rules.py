@@ -1,6 +1,7 @@
 """`kamflow rules …`: check rule files, run their cases, explain a decision (new or stored), and replay stored
 decisions against a candidate rule file. Rule sets are read from the settings' `rules_dir`, as they are now
-on disk. Every command reads only; a report that finds a problem exits 2. kamflow.app.cli registers this."""
+on disk. Every command reads only; a report that finds a problem exits 2. Reports and reasons are in the reader's
+language (the reasons in it when the rule file has it). kamflow.app.cli registers this."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.orm import Session
 
+from kamflow import i18n
 from kamflow.app.cli.common import AsUser, Json, parse_id, run_report
 from kamflow.bounds import parse_date, read_bounded_text
 from kamflow.errors import InvalidInput
+from kamflow.i18n import _
 from kamflow.settings import get_settings
 from rules.engine import Decision, RuleFileError, RuleSet, load_ruleset, load_ruleset_text
 from rules.spec import NAME
@@ -29,7 +32,10 @@ RulesetName = Annotated[str, typer.Argument(help="Rule set name, e.g. discount."
 
 def _path(name: str) -> Path:
     if not NAME.fullmatch(name):
-        raise InvalidInput(f"{name!r} is not a rule set name (lowercase letters, digits, _)", field="ruleset")
+        raise InvalidInput(
+            _("{name} is not a rule set name (lowercase letters, digits, _)").format(name=repr(name)),
+            field="ruleset",
+        )
     return get_settings().rules_dir / f"{name}.yaml"
 
 
@@ -45,7 +51,7 @@ def _every_file() -> list[Path]:
     folder = get_settings().rules_dir
     found = sorted(folder.glob("*.yaml"))
     if not found:
-        raise InvalidInput(f"no rule files (*.yaml) in {folder}", field="rules_dir")
+        raise InvalidInput(_("no rule files (*.yaml) in {folder}").format(folder=folder), field="rules_dir")
     return found
 
 
@@ -89,13 +95,19 @@ def _lint_one(path: Path) -> dict[str, Any]:
 
 def _lint_text(report: dict[str, Any]) -> str:
     lines = [
-        f"ok     {row['file']}: {row['ruleset']} {row['version'][:12]}, {row['rules']} rules, {row['cases']} cases"
+        _("ok     {file}: {ruleset} {version}, {rules} rules, {cases} cases").format(
+            file=row["file"],
+            ruleset=row["ruleset"],
+            version=row["version"][:12],
+            rules=row["rules"],
+            cases=row["cases"],
+        )
         if row["ok"]
-        else f"ERROR  {row['error']}"
+        else _("ERROR  {error}").format(error=row["error"])
         for row in report["files"]
     ]
     bad = sum(not row["ok"] for row in report["files"])
-    return "\n".join([*lines, f"{len(report['files'])} files, {bad} with errors"])
+    return "\n".join([*lines, _("{files} files, {bad} with errors").format(files=len(report["files"]), bad=bad)])
 
 
 @rules_app.command("lint")
@@ -144,22 +156,28 @@ def _test_one(name: str) -> dict[str, Any]:
 
 
 def _test_text(report: dict[str, Any]) -> str:
-    rows = [["ruleset", "case", "expected", "got", "pass"]]
+    rows = [[_("ruleset"), _("case"), _("expected"), _("got"), _("pass")]]
     rows += [
-        [one["ruleset"], case["case"], case["expected"], case["got"], "ok" if case["pass"] else "FAIL"]
+        [one["ruleset"], case["case"], case["expected"], case["got"], _("ok") if case["pass"] else _("FAIL")]
         for one in report["rulesets"]
         for case in one["cases"]
     ]
     lines = _table(rows)
-    lines += [f"ERROR  {one['error']}" for one in report["rulesets"] if "error" in one]
+    lines += [_("ERROR  {error}").format(error=one["error"]) for one in report["rulesets"] if "error" in one]
     lines += [
-        f"uncovered in {one['ruleset']} (no case fires them): {', '.join(one['uncovered'])}"
+        _("uncovered in {ruleset} (no case fires them): {rules}").format(
+            ruleset=one["ruleset"], rules=", ".join(one["uncovered"])
+        )
         for one in report["rulesets"]
         if one["uncovered"]
     ]
     cases = [case for one in report["rulesets"] for case in one["cases"]]
     failed = sum(not case["pass"] for case in cases)
-    lines.append(f"{len(report['rulesets'])} rule sets, {len(cases)} cases, {failed} failed")
+    lines.append(
+        _("{rulesets} rule sets, {cases} cases, {failed} failed").format(
+            rulesets=len(report["rulesets"]), cases=len(cases), failed=failed
+        )
+    )
     return "\n".join(lines)
 
 
@@ -193,15 +211,16 @@ def _facts_json(text: str) -> dict[str, Any]:
     try:
         data = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as error:
-        raise InvalidInput(f"facts are not valid JSON: {error}", field="facts") from None
+        raise InvalidInput(_("facts are not valid JSON: {error}").format(error=error), field="facts") from None
     except RecursionError:
-        raise InvalidInput("facts are nested too deeply", field="facts") from None
+        raise InvalidInput(_("facts are nested too deeply"), field="facts") from None
     if not isinstance(data, dict):
-        raise InvalidInput("facts must be a JSON object of fact names and values", field="facts")
+        raise InvalidInput(_("facts must be a JSON object of fact names and values"), field="facts")
     return data
 
 
 def _decision_view(ruleset: RuleSet, decision: Decision) -> dict[str, Any]:
+    """The decision with its reasons in the reader's language."""
     described = {rule.id: rule.description for rule in ruleset.listed}
     return {
         "ruleset": decision.ruleset,
@@ -210,7 +229,7 @@ def _decision_view(ruleset: RuleSet, decision: Decision) -> dict[str, Any]:
         "role": decision.role,
         "reasons": [
             {"rule": reason.rule, "text": reason.text, "description": described.get(reason.rule, "")}
-            for reason in decision.reasons
+            for reason in ruleset.reasons(decision, i18n.current())
         ],
         "facts": decision.facts,
     }
@@ -220,19 +239,30 @@ def _explain_text(view: dict[str, Any]) -> str:
     lines = []
     if "audit_event" in view:
         lines.append(
-            f"audit event {view['audit_event']}: {view['action']} of {view['subject']} at {view['decided_at']}"
-            f" by {view['actor']}"
+            _("audit event {event}: {action} of {subject} at {at} by {actor}").format(
+                event=view["audit_event"],
+                action=view["action"],
+                subject=view["subject"],
+                at=view["decided_at"],
+                actor=view["actor"],
+            )
         )
     role = f" -> {view['role']}" if view["role"] else ""
-    lines.append(f"{view['ruleset']} (version {view['version'][:12]}): {view['outcome'].upper()}{role}")
+    lines.append(
+        _("{ruleset} (version {version}): {outcome}").format(
+            ruleset=view["ruleset"], version=view["version"][:12], outcome=view["outcome"].upper()
+        )
+        + role
+    )
     lines += [f"  - {reason['rule']}: {reason['text']}" for reason in view["reasons"]]
-    lines.append("facts: " + ", ".join(f"{name}={value}" for name, value in view["facts"].items()))
+    lines.append(_("facts: {facts}").format(facts=", ".join(f"{k}={v}" for k, v in view["facts"].items())))
     if "as_stored" in view:
         lines.append(
-            "the same reasons as stored"
+            _("the same reasons as stored")
             if view["as_stored"]
-            else "NOT the reasons stored: "
-            + "; ".join(f"{r['rule']}: {r['text']}" for r in view["stored_reasons"])
+            else _("NOT the reasons stored: {reasons}").format(
+                reasons="; ".join(f"{r['rule']}: {r['text']}" for r in view["stored_reasons"])
+            )
         )
     return "\n".join(lines)
 
@@ -262,16 +292,16 @@ def explain(
 
     def body() -> dict[str, Any]:
         if (facts is None) == (decision is None):
-            raise InvalidInput("give exactly one of --facts or --decision", field="facts")
+            raise InvalidInput(_("give exactly one of --facts or --decision"), field="facts")
         if decision is not None:
             return _reexplain(ruleset, decision, acting)
         if ruleset is None:
-            raise InvalidInput("name the rule set the facts are for", field="ruleset")
+            raise InvalidInput(_("name the rule set the facts are for"), field="ruleset")
         loaded = _load(ruleset)
         try:
             typed = loaded.typed_facts(_facts_json(facts or ""))
         except ValueError as error:
-            raise InvalidInput(f"facts: {error}", field="facts") from None
+            raise InvalidInput(_("facts: {error}").format(error=error), field="facts") from None
         return _decision_view(loaded, loaded.decide(typed))
 
     run_report(as_json, body, _explain_text)
@@ -306,28 +336,57 @@ def _reexplained(session: Session, ruleset: str | None, event_id: int) -> dict[s
 
 
 def _replay_text(view: dict[str, Any]) -> str:
-    since = f" since {view['since']}" if view["since"] else ""
+    text = (
+        _(
+            "{ruleset}: {decisions} stored decisions since {since} replayed with candidate version {version}: "
+            "{changed} change outcome or role, {reasons_changed} only their reasons"
+        )
+        if view["since"]
+        else _(
+            "{ruleset}: {decisions} stored decisions replayed with candidate version {version}: "
+            "{changed} change outcome or role, {reasons_changed} only their reasons"
+        )
+    )
     lines = [
-        f"{view['ruleset']}: {view['decisions']} stored decisions{since} replayed with candidate version "
-        f"{view['candidate_version'][:12]}: {view['changed']} change outcome or role, "
-        f"{view['reasons_changed']} only their reasons"
+        text.format(
+            ruleset=view["ruleset"],
+            decisions=view["decisions"],
+            since=view["since"],
+            version=view["candidate_version"][:12],
+            changed=view["changed"],
+            reasons_changed=view["reasons_changed"],
+        )
     ]
     if view["transitions"]:
         lines += _table(
-            [["old", "new", "count"]] + [[t["old"], t["new"], str(t["count"])] for t in view["transitions"]]
+            [[_("old"), _("new"), _("count")]]
+            + [[t["old"], t["new"], str(t["count"])] for t in view["transitions"]]
         )
     for change in view["first_changed"]:
         old, new = change["old"], change["new"]
         lines.append(
-            f"audit event {change['audit_event']} ({change['subject']}, {change['at']}): "
-            f"{_outcome(old['outcome'], old['role'])} -> {_outcome(new['outcome'], new['role'])}"
+            _("audit event {event} ({subject}, {at}): {old} -> {new}").format(
+                event=change["audit_event"],
+                subject=change["subject"],
+                at=change["at"],
+                old=_outcome(old["outcome"], old["role"]),
+                new=_outcome(new["outcome"], new["role"]),
+            )
         )
-        lines += [f"    was {r['rule']}: {r['text']}" for r in old["reasons"]]
-        lines += [f"    now {r['rule']}: {r['text']}" for r in new["reasons"]]
+        lines += [_("    was {rule}: {text}").format(rule=r["rule"], text=r["text"]) for r in old["reasons"]]
+        lines += [_("    now {rule}: {text}").format(rule=r["rule"], text=r["text"]) for r in new["reasons"]]
     if view["not_replayed"]:
-        lines.append(f"{view['not_replayed']} not replayed: " + "; ".join(view["first_not_replayed"]))
+        lines.append(
+            _("{count} not replayed: {why}").format(
+                count=view["not_replayed"], why="; ".join(view["first_not_replayed"])
+            )
+        )
     if view["not_reproduced"]:
-        lines.append(f"stored reasons not reproduced by their own version: audit events {view['not_reproduced']}")
+        lines.append(
+            _("stored reasons not reproduced by their own version: audit events {events}").format(
+                events=view["not_reproduced"]
+            )
+        )
     return "\n".join(lines)
 
 

@@ -10,8 +10,8 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from kamflow import audit
-from kamflow.credit import orders, policy, solvency
+from kamflow import audit, i18n
+from kamflow.credit import orders, policy, reports, solvency
 from kamflow.errors import InvalidInput, NotFound, NotPermitted
 from kamflow.models import RuleSetVersion
 from kamflow.settings import Settings, use_settings
@@ -73,6 +73,17 @@ def test_a_solvency_check_that_asked_for_prepayment_blocks_orders(session: Sessi
     blocked = order(session, "C0003", "10")
     assert blocked.status == "blocked" and "weak-solvency" in fired(blocked)
     assert blocked.decision["facts"]["risk_class"] == check.risk_class
+    with i18n.reading("es"):
+        order_reasons = orders.view(session, blocked).reasons
+        markdown = reports.order_markdown(blocked)
+        check_reasons = solvency.view(session, check).reasons
+    blocked_class = check.risk_class
+    weak = next(reason.text for reason in order_reasons if reason.rule == "weak-solvency")
+    assert weak == f"La última comprobación de solvencia decidió pago anticipado (clase de riesgo {blocked_class})"
+    assert weak in markdown
+    assert len(check_reasons) == len(check.reasons) and all("{" not in r.text for r in check_reasons)
+    assert [r.rule for r in check_reasons] == [r["rule"] for r in check.reasons]
+    assert {r.text for r in check_reasons}.isdisjoint(r["text"] for r in check.reasons)  # none left in English
 
 
 def blocked_order(session: Session) -> Any:
