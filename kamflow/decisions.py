@@ -13,17 +13,17 @@ from sqlalchemy.orm import Session
 
 from kamflow import approvals, audit
 from kamflow.models import ApprovalTask, Employee
-from kamflow.reports import pct
+from kamflow.reports import plain
 from kamflow.settings import get_settings
 from kamflow.views import HumanDecision, Person, Waiting
 from rules.engine import Decision
 
 
 def figure(payload: dict[str, Any]) -> str | None:
-    """The figure a person gave with their answer, as people read it: a percent (a counter-offer) or an amount
-    (a prepayment, a limit)."""
+    """The figure a person gave with their answer, the same in every language (`reports.figure_text` shows it the
+    reader's way): a percent (a counter-offer, 12.5%) or an amount (a prepayment, a limit: 1,250.00)."""
     if payload.get("discount_pct") is not None:
-        return pct(Decimal(str(payload["discount_pct"])))
+        return f"{plain(Decimal(str(payload['discount_pct'])))}%"
     if payload.get("amount") is not None:
         return f"{Decimal(str(payload['amount'])):,.2f}"
     return None

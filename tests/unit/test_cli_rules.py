@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from kamflow import audit, i18n
+from kamflow import audit
 from kamflow.app.cli import app
 from kamflow.db import unit_of_work
 from kamflow.discounts import service as discounts
@@ -318,8 +318,7 @@ def test_replay_counts_what_a_candidate_would_change_and_shows_the_first_changes
     assert "    now ceiling: Discount 26% is above the absolute ceiling of 20%" in human
     code, later = kamflow("rules", "replay", "discount", "--candidate", str(candidate), "--since", "2026-03-17")
     assert code == 0 and later["decisions"] == 0 and later["since"].startswith("2026-03-17T00:00:00")
-    with i18n.reading("es"):
-        spanish = runner.invoke(app, ["rules", "replay", "discount", "--candidate", str(candidate)]).stdout
+    spanish = runner.invoke(app, ["--lang", "es", "rules", "replay", "discount", "--candidate", str(candidate)]).stdout
     assert "discount: 4 decisiones guardadas decididas de nuevo con la versión candidata" in spanish
     assert "    ahora ceiling: El descuento del 26 % supera el máximo absoluto del 20 %" in spanish
 
