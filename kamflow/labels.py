@@ -1,6 +1,7 @@
 """Words for what the domain keeps as identifiers — a task's answers and what an answer gives, a subject's status,
-a person's outcome, the facts a task shows — each marked for the catalog and shown in the reader's language (the
-workspace, the mail). An identifier without a label here reads as its words (`reports.words`)."""
+the facts a task shows — each marked for the catalog and shown in the reader's language (the workspace, the mail).
+An identifier without a label here reads as its words (`reports.words`); a person's outcome in capitals is
+`kamflow.views.said`'s."""
 
 from __future__ import annotations
 
@@ -50,21 +51,6 @@ STATUSES = {
     "failed": N_("failed"),
 }
 """A task's or subject's status."""
-
-OUTCOMES = {
-    "APPROVED": N_("APPROVED"),
-    "COUNTERED": N_("COUNTERED"),
-    "REJECTED": N_("REJECTED"),
-    "RELEASED": N_("RELEASED"),
-    "RELEASED WITH PREPAYMENT": N_("RELEASED WITH PREPAYMENT"),
-    "LIMIT APPROVED": N_("LIMIT APPROVED"),
-    "PREPAYMENT ONLY": N_("PREPAYMENT ONLY"),
-    "RETURNED": N_("RETURNED"),
-    "REVISED": N_("REVISED"),
-    "AGREED": N_("AGREED"),
-    "ACKNOWLEDGED": N_("ACKNOWLEDGED"),
-}
-"""What a person decided, as a decision's outcome reads (kamflow.approvals.OUTCOMES and a document's steps)."""
 
 CATEGORIES = {
     "total": N_("total"),
@@ -167,11 +153,6 @@ def given(key: str) -> str:
 def status(key: str) -> str:
     """A status: pending / pendiente."""
     return _shown(STATUSES, key)
-
-
-def outcome(words: str) -> str:
-    """What a person decided: COUNTERED / CONTRAOFERTA (kept as it is when already in the reader's words)."""
-    return _(OUTCOMES[words]) if words in OUTCOMES else words
 
 
 def category(key: str) -> str:

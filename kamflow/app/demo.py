@@ -35,12 +35,11 @@ from kamflow.i18n import N_, _
 from kamflow.models import Customer
 from kamflow.reports import pct
 from kamflow.settings import get_settings
-from kamflow.views import Part, View
+from kamflow.views import Part, View, said
 
 COLUMN = 3
 CUSTOMERS = 200
 HEALTHY, LATE = "C0001", "C0002"
-STATUSES = {"approved": N_("APPROVED"), "rejected": N_("REJECTED"), "pending": N_("PENDING")}
 """A discount request's status as the demo prints it."""
 ACTIONS = {"approve": N_("approve"), "counter": N_("counter"), "reject": N_("reject")}
 """The department head's answers in the demo, as its progress lines name them."""
@@ -144,7 +143,7 @@ class DemoSummary(View):
 
 def _by_the_rules(view: DiscountView) -> str:
     """ "APPROVED by the rules, granted 12%": what the rules decided, without a person."""
-    status = _(STATUSES[view.status]) if view.status in STATUSES else view.status.upper()
+    status = said(view.status)
     if view.granted_pct is None:
         return _("{status} by the rules").format(status=status)
     return _("{status} by the rules, granted {pct}").format(status=status, pct=pct(view.granted_pct))
@@ -244,7 +243,7 @@ def _story(company: Any) -> DemoSummary:
         first = _(" (the first waits for the deployments to be served)") if i == 1 else ""
         with Progress(asking + first):
             view = _first_request(ask) if i == 1 else _request(ask)
-        status = _(STATUSES[view.status]) if view.status in STATUSES else view.status.upper()
+        status = said(view.status)
         waits = (
             _(", waiting for {assignee} (task {task})").format(assignee=view.assignee, task=view.task_id)
             if view.task_id is not None

@@ -32,15 +32,6 @@ def _signatures(session: Session, document: Document) -> list[Signature]:
     )
 
 
-STATUSES: dict[str, str] = {
-    "in_review": N_("IN REVIEW"),
-    "approved": N_("APPROVED"),
-    "returned": N_("RETURNED"),
-    "rejected": N_("REJECTED"),
-    "withdrawn": N_("WITHDRAWN"),
-    "cancelled": N_("CANCELLED"),
-}
-"""A document's status as its sheet shows it (the seed's company writes "APROBADO" on it in Spanish)."""
 
 
 def signer(signature: Signature) -> str:
@@ -73,7 +64,7 @@ def sheet_markdown(session: Session, document_id: int) -> str:
     current = version(session, document)
     signatures = _signatures(session, document)
     live = [s for s in signatures if s.step.round == document.round]
-    status = _(STATUSES[document.status]) if document.status in STATUSES else document.status.upper()
+    status = said(document.status)
     parts = [
         "# " + _("Approval sheet: {title}").format(title=document.title),
         _("{type} · document {id} · **{status}** · version {version} · SHA-256 `{hash}`").format(

@@ -318,7 +318,8 @@ def test_replay_counts_what_a_candidate_would_change_and_shows_the_first_changes
     assert "    now ceiling: Discount 26% is above the absolute ceiling of 20%" in human
     code, later = kamflow("rules", "replay", "discount", "--candidate", str(candidate), "--since", "2026-03-17")
     assert code == 0 and later["decisions"] == 0 and later["since"].startswith("2026-03-17T00:00:00")
-    spanish = runner.invoke(app, ["--lang", "es", "rules", "replay", "discount", "--candidate", str(candidate)]).stdout
+    in_spanish = ["--lang", "es", "rules", "replay", "discount", "--candidate", str(candidate)]
+    spanish = runner.invoke(app, in_spanish).stdout
     assert "discount: 4 decisiones guardadas decididas de nuevo con la versión candidata" in spanish
     assert "    ahora ceiling: El descuento del 26 % supera el máximo absoluto del 20 %" in spanish
 

@@ -35,6 +35,7 @@ from kamflow.i18n import _
 from kamflow.models import Employee
 from kamflow.people import signin
 from kamflow.settings import get_settings
+from kamflow.views import said
 
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))  # autoescapes .html
 i18n.install(templates.env)
@@ -79,7 +80,7 @@ templates.env.filters.update(
     fact_name=labels.fact,
     action=labels.action,
     status=labels.status,
-    outcome=labels.outcome,
+    outcome=said,
     category=labels.category,
 )
 
