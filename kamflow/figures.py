@@ -21,11 +21,24 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Date, Select, and_, cast, delete, func, insert, literal, or_, select, type_coerce, union_all, update
+from sqlalchemy import (
+    Date,
+    Select,
+    and_,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session, UOWTransaction
 
 from kamflow import ledger
@@ -196,56 +209,59 @@ def _between(day: Any, one: dt.date | None, other: dt.date | None) -> Any:
 
 @dataclass(frozen=True)
 class Difference:
-    """A figure the running figures keep otherwise than the ledger says."""
+    """A figure (one of `FIGURES`, or "open_item" of an invoice or instalment) that the running figures keep
+    otherwise than the ledger says (None: not there; an open item is its due date, open amount and whether it is
+    disputed)."""
 
     customer: str
     figure: str
-    kept: str
-    ledger: str
+    kept: Any
+    ledger: Any
+    invoice: str | None = None
+    instalment_id: int | None = None
 
 
-def _text(value: Any) -> str:
-    return "-" if value is None else str(value)
-
-
-def differences(session: Session) -> list[Difference]:
-    """Every figure and open item that differs from a full recompute from the ledger, by customer code."""
-    codes: dict[int, str] = dict(session.execute(select(Customer.id, Customer.code)).tuples().all())
+def differences(session: Session) -> tuple[int, list[Difference]]:
+    """How many customers have running figures, and every figure and open item that differs from a full recompute
+    from the ledger (`computed`, `computed_items`), by customer code."""
+    codes: dict[int, str] = {row[0]: row[1] for row in session.execute(select(Customer.id, Customer.code))}
     kept_figures = {
-        row[0]: row[1:]
-        for row in session.execute(select(CustomerFigures.customer_id, *(getattr(CustomerFigures, f) for f in FIGURES)))
+        row[0]: tuple(row[1:])
+        for row in session.execute(
+            select(CustomerFigures.customer_id, *(getattr(CustomerFigures, f) for f in FIGURES))
+        )
     }
-    ledger_figures = {row[0]: row[1:] for row in session.execute(computed(windows(session)))}
-    found: list[Difference] = []
-    for customer_id in sorted(kept_figures.keys() | ledger_figures.keys()):
-        kept = kept_figures.get(customer_id, (None,) * len(FIGURES))
-        said = ledger_figures.get(customer_id, (None,) * len(FIGURES))
-        found += [
-            Difference(codes.get(customer_id, str(customer_id)), name, _text(a), _text(b))
-            for name, a, b in zip(FIGURES, kept, said, strict=True)
-            if a != b
-        ]
-    item = (OpenItem.customer_id, OpenItem.invoice_id, OpenItem.instalment_id)
-    kept_items = {
-        tuple(row[:3]): row[3:]
-        for row in session.execute(select(*item, OpenItem.due_date, OpenItem.open_amount, OpenItem.disputed))
+    ledger_figures = {row[0]: tuple(row[1:]) for row in session.execute(computed(windows(session)))}
+    nothing = (None,) * len(FIGURES)
+    found = [
+        Difference(codes[customer_id], name, kept, said)
+        for customer_id in kept_figures.keys() | ledger_figures.keys()
+        for name, kept, said in zip(
+            FIGURES, kept_figures.get(customer_id, nothing), ledger_figures.get(customer_id, nothing), strict=True
+        )
+        if kept != said
+    ]
+    columns = (OpenItem.customer_id, OpenItem.invoice_id, OpenItem.instalment_id, OpenItem.due_date)
+    kept_items: dict[tuple[int, int, int | None], tuple[Any, ...]] = {
+        (row[0], row[1], row[2]): tuple(row[3:])
+        for row in session.execute(select(*columns, OpenItem.open_amount, OpenItem.disputed))
     }
-    ledger_items = {tuple(row[:3]): row[3:] for row in session.execute(computed_items())}
-    for key in sorted(kept_items.keys() | ledger_items.keys(), key=lambda k: (k[0], k[1], k[2] or 0)):
-        kept, said = kept_items.get(key), ledger_items.get(key)
-        if kept != said:
-            customer_id, invoice_id, instalment_id = key
-            what = f"open item of invoice {invoice_id}" + (f", instalment {instalment_id}" if instalment_id else "")
-            found.append(Difference(codes.get(customer_id, str(customer_id)), what, _items(kept), _items(said)))
-    found.sort(key=lambda d: d.customer)
-    return found
-
-
-def _items(values: Any) -> str:
-    if values is None:
-        return "-"
-    due, amount, disputed = values
-    return f"{Decimal(amount)} due {due.isoformat()}" + (" disputed" if disputed else "")
+    ledger_items = {(row[0], row[1], row[2]): tuple(row[3:]) for row in session.execute(computed_items())}
+    differing = [
+        key for key in kept_items.keys() | ledger_items.keys() if kept_items.get(key) != ledger_items.get(key)
+    ]
+    invoices = select(Invoice.id, Invoice.number).where(Invoice.id.in_({key[1] for key in differing}))
+    numbers = {row[0]: row[1] for row in session.execute(invoices)}
+    for key in differing:
+        customer_id, invoice_id, instalment_id = key
+        invoice = numbers.get(invoice_id, str(invoice_id))
+        found.append(
+            Difference(
+                codes[customer_id], "open_item", kept_items.get(key), ledger_items.get(key), invoice, instalment_id
+            )
+        )
+    found.sort(key=lambda d: (d.customer, d.figure, d.invoice or "", d.instalment_id or 0))
+    return len(kept_figures), found
 
 
 def touched(session: Session) -> set[int]:

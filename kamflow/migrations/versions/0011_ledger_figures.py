@@ -1,6 +1,7 @@
-"""running figures of the ledger: per customer (`customer_figures`), their open items (`open_items`) and the windows
-the figures keep (`ledger_windows`), filled from the existing ledger (`kamflow.figures.refresh`, as `kamflow ledger
-verify` recomputes them); indexes on invoices' issue dates and payments' dates, for moving the windows
+"""running figures of the ledger: per customer (`customer_figures`), their open items (`open_items`) and the
+windows the figures keep (`ledger_windows`), filled from the existing ledger (`kamflow.figures.refresh`, as
+`kamflow ledger verify` recomputes them); indexes on invoices' issue dates and payments' dates, for moving the
+windows
 
 Revision ID: 0011
 Revises: 0010
@@ -53,7 +54,9 @@ def upgrade() -> None:
         sa.Column("due_date", sa.Date(), nullable=False),
         sa.Column("open_amount", MONEY, nullable=False),
         sa.Column("disputed", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], name=op.f("fk_open_items_customer_id_customers")),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_open_items_customer_id_customers")
+        ),
         sa.ForeignKeyConstraint(["invoice_id"], ["invoices.id"], name=op.f("fk_open_items_invoice_id_invoices")),
         sa.ForeignKeyConstraint(
             ["instalment_id"], ["instalments.id"], name=op.f("fk_open_items_instalment_id_instalments")
