@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -99,6 +99,7 @@ def change(session: Session, folder: Path, step: tuple[Any, ...]) -> None:
     session.commit()
 
 
+@settings(max_examples=min(settings.default.max_examples, 60))  # each example makes up to 8 changes
 @given(st.lists(steps, min_size=1, max_size=8))
 def test_the_running_figures_equal_a_full_recompute_after_every_change(
     session: Session, tmp_path: Path, changes: list[tuple[Any, ...]]
