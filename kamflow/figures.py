@@ -119,10 +119,10 @@ def computed(windows: Windows, customer_ids: ledger.CustomerFilter = None) -> Se
         select(
             latest.c.customer_id,
             latest.c.latest,
-            cast(func.coalesce(sales.c.sales, 0), Money).label("sales"),
-            cast(func.coalesce(paid.c.paid_amount, 0), Money).label("paid"),
-            cast(func.coalesce(paid.c.paid_days, 0), CustomerFigures.paid_days.type).label("paid_days"),
-            cast(func.coalesce(orders.c.open_orders, 0), Money).label("open_orders"),
+            sales.c.sales,
+            paid.c.paid_amount.label("paid"),
+            cast(paid.c.paid_days, CustomerFigures.paid_days.type).label("paid_days"),
+            orders.c.open_orders,
         )
         .outerjoin(sales, sales.c.customer_id == latest.c.customer_id)
         .outerjoin(paid, paid.c.customer_id == latest.c.customer_id)

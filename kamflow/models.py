@@ -244,17 +244,18 @@ class LedgerWindows(Base):
 class CustomerFigures(Base):
     """A customer's running figures (`kamflow.figures`), kept up to date in the transaction that changes the
     ledger: the latest date in the customer's ledger, sales and payments within the windows (`LedgerWindows`),
-    and what the open orders add to exposure. A customer with nothing in the ledger has no row."""
+    and what the open orders add to exposure (each None where the ledger has nothing to count, as its queries say).
+    A customer with nothing in the ledger has no row."""
 
     __tablename__ = "customer_figures"
 
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
     latest: Mapped[dt.date] = mapped_column(Date)
-    sales: Mapped[Decimal] = mapped_column(Money)
-    paid: Mapped[Decimal] = mapped_column(Money)
-    paid_days: Mapped[Decimal] = mapped_column(Numeric(24, 2))
+    sales: Mapped[Decimal | None] = mapped_column(Money)
+    paid: Mapped[Decimal | None] = mapped_column(Money)
+    paid_days: Mapped[Decimal | None] = mapped_column(Numeric(24, 2))
     """The amounts paid × their days late."""
-    open_orders: Mapped[Decimal] = mapped_column(Money)
+    open_orders: Mapped[Decimal | None] = mapped_column(Money)
 
 
 class OpenItem(Base):

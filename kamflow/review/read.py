@@ -130,17 +130,13 @@ def _figures_query(run: Run, customers: Select[Any]) -> Select[Any]:
     items = select(OpenItem.customer_id, OpenItem.due_date, OpenItem.open_amount, on_hold).where(
         OpenItem.customer_id.in_(customers)
     )
-    late = ledger.weighted_days_late(CustomerFigures.paid_days, CustomerFigures.paid)
+    late = ledger.weighted_days_late(CustomerFigures.paid_days, CustomerFigures.paid).label("weighted_days_late")
     return (
         _row(
             run,
             customers,
             _aged(run, items.subquery()),
-            [
-                case((CustomerFigures.sales > 0, CustomerFigures.sales)).label("sales"),
-                case((CustomerFigures.open_orders > 0, CustomerFigures.open_orders)).label("open_orders"),
-                case((CustomerFigures.paid > 0, late)).label("weighted_days_late"),
-            ],
+            [CustomerFigures.sales, CustomerFigures.open_orders, late],
         )
         .outerjoin(CustomerFigures, CustomerFigures.customer_id == Customer.id)
         .where(figures.fresh(run.as_of, windows(run.as_of, run.policy)))

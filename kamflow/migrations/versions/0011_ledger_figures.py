@@ -36,10 +36,10 @@ def upgrade() -> None:
         "customer_figures",
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.Column("latest", sa.Date(), nullable=False),
-        sa.Column("sales", MONEY, nullable=False),
-        sa.Column("paid", MONEY, nullable=False),
-        sa.Column("paid_days", sa.Numeric(24, 2), nullable=False),
-        sa.Column("open_orders", MONEY, nullable=False),
+        sa.Column("sales", MONEY, nullable=True),
+        sa.Column("paid", MONEY, nullable=True),
+        sa.Column("paid_days", sa.Numeric(24, 2), nullable=True),
+        sa.Column("open_orders", MONEY, nullable=True),
         sa.ForeignKeyConstraint(
             ["customer_id"], ["customers.id"], name=op.f("fk_customer_figures_customer_id_customers")
         ),
