@@ -25,8 +25,6 @@ from kamflow.errors import InvalidInput
 from kamflow.models import Allocation, CreditNote, Customer, Instalment, Invoice, Payment
 
 CENTS = Decimal("0.01")
-FOREVER = dt.date(9999, 12, 31)
-"""As of this day every payment and credit note recorded counts (a part's open amount whatever its date)."""
 
 
 @dataclass
@@ -51,7 +49,7 @@ class Book:
     def __init__(self, session: Session, customer_ids: Collection[int]) -> None:
         self._of_invoice: defaultdict[int, list[Part]] = defaultdict(list)
         self._of_customer: defaultdict[int, list[Part]] = defaultdict(list)
-        balances = ledger.invoice_balances(FOREVER, customer_ids=sorted(customer_ids)).subquery()
+        balances = ledger.invoice_balances(ledger.FOREVER, customer_ids=sorted(customer_ids)).subquery()
         rows = session.execute(
             select(balances).order_by(balances.c.due_date, balances.c.invoice_id, balances.c.instalment_id)
         )

@@ -11,9 +11,11 @@ import orjson
 from sqlalchemy import Connection, Engine, Table, create_engine, event, insert
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from kamflow import figures
 from kamflow.settings import Settings, get_settings, private_file
 
 _engines: dict[str, Engine] = {}
+event.listen(Session, "after_flush", figures.after_flush)  # every session keeps the ledger's running figures
 
 
 def _json(value: Any) -> str:

@@ -39,6 +39,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Engine, Table, insert, select, text
 from sqlalchemy.orm import Session
 
+from kamflow import figures
 from kamflow.credit import facts
 from kamflow.credit.tables import CreditTerms, FinancialStatement
 from kamflow.discounts.tables import DiscountNorm, PriceColumn, Promotion
@@ -645,6 +646,8 @@ def generate(engine: Engine, *, customers: int = 200, seed: int = 7, today: dt.d
             writer.flush_if_full()
         writer.flush()
         _reset_sequences(connection)
+        with Session(connection) as session:
+            figures.refresh(session, None)
     return DemoSummary(
         employees=len(EMPLOYEES),
         customers=customers,

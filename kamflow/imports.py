@@ -55,7 +55,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from kamflow import allocations, audit, clock
+from kamflow import allocations, audit, clock, figures
 from kamflow.bounds import Code, Line
 from kamflow.credit import orders
 from kamflow.credit.tables import CreditTerms, FinancialStatement, OrderCreditCheck
@@ -180,6 +180,8 @@ ROWS: dict[str, type[CsvRow]] = {
     "statements": StatementRow,
 }
 KINDS = tuple(ROWS)
+LOWERING = {"payments", "credit_notes"}
+"""Kinds that lower what customers owe: their blocked orders are checked again."""
 WHOLE = {"instalments"}
 """Kinds checked as a whole file: an invoice's instalments are checked together (they sum to it)."""
 R = TypeVar("R", bound=CsvRow)
@@ -430,7 +432,7 @@ def _import_customers(session: Session, batch: Batch, rows: Sequence[tuple[int, 
     )
 
 
-def _import_invoices(session: Session, batch: Batch, rows: Sequence[tuple[int, InvoiceRow]]) -> None:
+def _import_invoices(session: Session, batch: Batch, rows: Sequence[tuple[int, InvoiceRow]]) -> set[int]:
     customers = _customers_of(session, batch, rows)
     _new_numbers(session, batch, rows, Invoice.number)
     orders = lookup(session, Order.number, (row.order for _, row in rows if row.order))
@@ -458,9 +460,10 @@ def _import_invoices(session: Session, batch: Batch, rows: Sequence[tuple[int, I
             for _, row in rows
         ],
     )
+    return {customers[row.customer].id for _, row in rows}
 
 
-def _import_instalments(session: Session, batch: Batch, rows: Sequence[tuple[int, InstalmentRow]]) -> None:
+def _import_instalments(session: Session, batch: Batch, rows: Sequence[tuple[int, InstalmentRow]]) -> set[int]:
     invoices = lookup(session, Invoice.number, (row.invoice for _, row in rows))
     scheduled = set(
         session.scalars(
@@ -488,7 +491,7 @@ def _import_instalments(session: Session, batch: Batch, rows: Sequence[tuple[int
                 f"the instalments of invoice {number} sum to {total}, not to its amount {invoices[number].amount}",
             )
     if batch.problems:
-        return
+        return set()
     allocations.schedule(
         session,
         {
@@ -496,6 +499,7 @@ def _import_instalments(session: Session, batch: Batch, rows: Sequence[tuple[int
             for number, lines in schedules.items()
         },
     )
+    return {invoices[number].customer_id for number in schedules}
 
 
 def _import_payments(session: Session, batch: Batch, rows: Sequence[tuple[int, PaymentRow]]) -> set[int]:
@@ -554,7 +558,7 @@ def _import_credit_notes(session: Session, batch: Batch, rows: Sequence[tuple[in
     return {invoices[row.invoice].customer_id for _, row in batch.good(rows)}
 
 
-def _import_orders(session: Session, batch: Batch, rows: Sequence[tuple[int, OrderRow]]) -> None:
+def _import_orders(session: Session, batch: Batch, rows: Sequence[tuple[int, OrderRow]]) -> set[int]:
     customers = _customers_of(session, batch, rows)
     _new_numbers(session, batch, rows, Order.number)
     rows = batch.good(rows)
@@ -574,6 +578,7 @@ def _import_orders(session: Session, batch: Batch, rows: Sequence[tuple[int, Ord
             for _, row in rows
         ],
     )
+    return {customers[row.customer].id for _, row in rows}
 
 
 def _import_statements(session: Session, batch: Batch, rows: Sequence[tuple[int, StatementRow]]) -> None:
@@ -604,8 +609,8 @@ def _import_statements(session: Session, batch: Batch, rows: Sequence[tuple[int,
 
 
 WRITERS: dict[str, Callable[[Session, Batch, Any], set[int] | None]] = {
-    # each checks the valid rows against the database and writes them if all is well; those that lower what
-    # customers owe return them, for a re-check of their blocked orders
+    # each checks the valid rows against the database and writes them if all is well; those that write to the
+    # ledger return the customers whose ledger they changed, for their running figures (`kamflow.figures`)
     "customers": _import_customers,
     "invoices": _import_invoices,
     "instalments": _import_instalments,
@@ -628,18 +633,20 @@ def import_file(
     session: Session, kind: str, path: Path, *, actor: str, read: Read = lambda _rows, _lines: None
 ) -> dict[str, Any]:
     """Check and write the file's rows a chunk at a time, in one transaction (telling `read` how far reading has
-    come); ImportRejected, and everything rolled back, if any row is bad. An import that lands is audited as one
+    come), with the running figures of the customers whose ledger changed (`kamflow.figures`); ImportRejected, and
+    everything rolled back, if any row is bad. An import that lands is audited as one
     event (who, the kind, the file's name, size and sha256, the rows). The caller's unit of work commits."""
     if kind not in ROWS:
         raise InvalidInput(f"unknown kind {kind!r}; one of {', '.join(KINDS)}", field="kind")
     batch = Batch()
-    imported, lowered = 0, set[int]()
+    imported, changed = 0, set[int]()
     size = None if kind in WHOLE else CHUNK
     for rows in read_chunks(path, ROWS[kind], batch, read, size=size):
-        lowered |= WRITERS[kind](session, batch, rows) or set()
+        changed |= WRITERS[kind](session, batch, rows) or set()
         imported += len(rows)
     reject_if_bad(session, path, batch)
-    released = _recheck(session, lowered)
+    figures.refresh(session, changed)
+    released = _recheck(session, changed if kind in LOWERING else set())
     audit.record(
         session,
         at=clock.now(),

@@ -58,6 +58,8 @@ OPEN_ORDER = "open"
 """The status of an order accepted on credit and not yet wholly invoiced."""
 CENT = Decimal("0.005")
 """Below this an open balance is paid (SQLite sums in binary floating point)."""
+FOREVER = dt.date(9999, 12, 31)
+"""As of this day every row of the ledger counts (a part's open amount whatever its date)."""
 
 
 def overdue_amount(session: Session, *, customer_id: int, as_of: dt.date, grace_days: int) -> Decimal:
@@ -127,13 +129,12 @@ def _scheduled(invoice_id: Any) -> ColumnElement[bool]:
     return select(Instalment.id).where(Instalment.invoice_id == invoice_id).exists()
 
 
-def days_late(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter = None) -> Rows:
-    """How late a customer pays, weighted by amount, over the `days` up to `as_of`.
+def payments_late(after: dt.date | None, until: dt.date, *, customer_ids: CustomerFilter = None) -> Rows:
+    """What a customer paid from the day after `after` (None: from the first) up to `until`, and how late.
 
-    Columns: `customer_id`; `paid_amount` (paid in the window); `weighted_days_late` (each payment's days
-    after the due date of what it paid — its invoice, or each instalment it paid through its allocations — 0 if
-    on time or early, averaged weighted by the amount paid; two places). Customers who paid nothing in the window
-    have no row."""
+    Columns: `customer_id`; `paid_amount`; `paid_days` (each payment's amount × its days after the due date of
+    what it paid — its invoice, or each instalment it paid through its allocations — 0 if on time or early).
+    Customers who paid nothing then have no row."""
     amount = func.coalesce(Allocation.amount, Payment.amount)
     due = func.coalesce(Instalment.due_date, Invoice.due_date)
     late = case((Payment.paid_on > due, days_between(Payment.paid_on, due)), else_=0)
@@ -141,18 +142,36 @@ def days_late(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter =
         select(
             Invoice.customer_id,
             money_sum(amount).label("paid_amount"),
-            cast(func.sum(amount * late) * literal_column("1.0") / func.sum(amount), Numeric(12, 2)).label(
-                "weighted_days_late"
-            ),
+            func.sum(amount * late).label("paid_days"),
         )
         .select_from(Payment)
         .join(Invoice, Invoice.id == Payment.invoice_id)
         .outerjoin(Allocation, Allocation.payment_id == Payment.id)
         .outerjoin(Instalment, Instalment.id == Allocation.instalment_id)
-        .where(Payment.paid_on > as_of - dt.timedelta(days=days), Payment.paid_on <= as_of)
+        .where(Payment.paid_on <= until)
         .group_by(Invoice.customer_id)
     )
+    if after is not None:
+        query = query.where(Payment.paid_on > after)
     return _only(query, Invoice.customer_id, customer_ids)
+
+
+def weighted_days_late(paid_days: Any, paid_amount: Any) -> Any:
+    """The days late of what was paid, weighted by the amount paid, two places (`payments_late`'s columns)."""
+    return cast(paid_days * literal_column("1.0") / paid_amount, Numeric(12, 2))
+
+
+def days_late(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter = None) -> Rows:
+    """How late a customer pays, weighted by amount, over the `days` up to `as_of` (`payments_late`).
+
+    Columns: `customer_id`; `paid_amount` (paid in the window); `weighted_days_late` (`weighted_days_late`).
+    Customers who paid nothing in the window have no row."""
+    paid = payments_late(as_of - dt.timedelta(days=days), as_of, customer_ids=customer_ids).subquery()
+    return select(
+        paid.c.customer_id,
+        paid.c.paid_amount,
+        weighted_days_late(paid.c.paid_days, paid.c.paid_amount).label("weighted_days_late"),
+    )
 
 
 def paid_late(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter = None) -> Rows:
@@ -205,16 +224,25 @@ def paid_late(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter =
     )
 
 
-def sales(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter = None) -> Rows:
-    """Invoiced sales per customer in the `days` up to and including `as_of`.
+def invoiced(after: dt.date | None, until: dt.date, *, customer_ids: CustomerFilter = None) -> Rows:
+    """Invoiced sales per customer issued from the day after `after` (None: from the first) up to `until`.
 
-    Columns: `customer_id`, `sales`. Customers invoiced nothing in the window have no row."""
+    Columns: `customer_id`, `sales`. Customers invoiced nothing then have no row."""
     query = (
         select(Invoice.customer_id, money_sum(Invoice.amount).label("sales"))
-        .where(Invoice.issue_date > as_of - dt.timedelta(days=days), Invoice.issue_date <= as_of)
+        .where(Invoice.issue_date <= until)
         .group_by(Invoice.customer_id)
     )
+    if after is not None:
+        query = query.where(Invoice.issue_date > after)
     return _only(query, Invoice.customer_id, customer_ids)
+
+
+def sales(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter = None) -> Rows:
+    """Invoiced sales per customer in the `days` up to and including `as_of` (`invoiced`).
+
+    Columns: `customer_id`, `sales`. Customers invoiced nothing in the window have no row."""
+    return invoiced(as_of - dt.timedelta(days=days), as_of, customer_ids=customer_ids)
 
 
 def dso(as_of: dt.date, *, days: int = 365, customer_ids: CustomerFilter = None) -> Rows:
@@ -262,6 +290,16 @@ def open_orders(as_of: dt.date, *, customer_ids: CustomerFilter = None) -> Rows:
     ).group_by(per_order.c.customer_id)
 
 
+def on_hold_when(invoice_id: Any, disputed: Any, as_of: dt.date) -> ColumnElement[bool]:
+    """The invoice is disputed, or under a hold (`InvoiceHold`) in force on `as_of`: never overdue."""
+    held = and_(
+        InvoiceHold.invoice_id == invoice_id,
+        InvoiceHold.placed_on <= as_of,
+        or_(InvoiceHold.released_on.is_(None), InvoiceHold.released_on > as_of),
+    )
+    return or_(disputed, select(InvoiceHold.id).where(held).exists())
+
+
 def invoice_balances(
     as_of: dt.date, *, open_only: bool = False, customer_ids: CustomerFilter = None
 ) -> CompoundSelect[*tuple[Any, ...]]:
@@ -277,12 +315,7 @@ def invoice_balances(
     Money). Payments are joined per invoice and the hold looked up by its unique invoice id, so a customer filter
     reads only those customers' invoices, payments and holds (grouped in the order of the customer/due-date
     index)."""
-    held = and_(
-        InvoiceHold.invoice_id == Invoice.id,
-        InvoiceHold.placed_on <= as_of,
-        or_(InvoiceHold.released_on.is_(None), InvoiceHold.released_on > as_of),
-    )
-    on_hold = or_(Invoice.disputed, select(InvoiceHold.id).where(held).exists()).label("on_hold")
+    on_hold = on_hold_when(Invoice.id, Invoice.disputed, as_of).label("on_hold")
     credits = (
         select(CreditNote.invoice_id, func.sum(CreditNote.amount).label("credited"))
         .where(CreditNote.issued_on <= as_of)

@@ -143,7 +143,10 @@ class Order(Base):
 
 class Invoice(Base):
     __tablename__ = "invoices"
-    __table_args__ = (Index("ix_invoices_customer_due", "customer_id", "due_date"),)
+    __table_args__ = (
+        Index("ix_invoices_customer_due", "customer_id", "due_date"),
+        Index("ix_invoices_issue_date", "issue_date"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(30), unique=True)
@@ -161,7 +164,7 @@ class Payment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
-    paid_on: Mapped[dt.date] = mapped_column(Date)
+    paid_on: Mapped[dt.date] = mapped_column(Date, index=True)
     amount: Mapped[Decimal] = mapped_column(Money)
 
 
@@ -225,6 +228,50 @@ class InvoiceHold(Base):
     placed_by_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
     placed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     released_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class LedgerWindows(Base):
+    """The running figures' windows (`kamflow.figures`), one row: the sales kept are those issued after
+    `sales_after`, the payments those made after `paid_after` (None: since the first)."""
+
+    __tablename__ = "ledger_windows"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sales_after: Mapped[dt.date | None] = mapped_column(Date)
+    paid_after: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class CustomerFigures(Base):
+    """A customer's running figures (`kamflow.figures`), kept up to date in the transaction that changes the
+    ledger: the latest date in the customer's ledger, sales and payments within the windows (`LedgerWindows`),
+    and what the open orders add to exposure (each None where the ledger has nothing to count, as its queries say).
+    A customer with nothing in the ledger has no row."""
+
+    __tablename__ = "customer_figures"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    latest: Mapped[dt.date] = mapped_column(Date)
+    sales: Mapped[Decimal | None] = mapped_column(Money)
+    paid: Mapped[Decimal | None] = mapped_column(Money)
+    paid_days: Mapped[Decimal | None] = mapped_column(Numeric(24, 2))
+    """The amounts paid × their days late."""
+    open_orders: Mapped[Decimal | None] = mapped_column(Money)
+
+
+class OpenItem(Base):
+    """An invoice, or an instalment of one, with something unpaid on it (`kamflow.figures`), kept up to date with
+    the customer's running figures."""
+
+    __tablename__ = "open_items"
+    __table_args__ = (Index("ix_open_items_customer_due", "customer_id", "due_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"))
+    instalment_id: Mapped[int | None] = mapped_column(ForeignKey("instalments.id"))
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    open_amount: Mapped[Decimal] = mapped_column(Money)
+    disputed: Mapped[bool] = mapped_column(Boolean)
 
 
 class ApprovalTask(Base):

@@ -1,8 +1,9 @@
-"""The review's reads: a shard's customers in batches, each batch's ledger read in a few set-based statements
-(ageing, holds, sales, open orders, payment behaviour, dunning state, the previous review, promises to pay,
-financial statements), and the next batch read ahead on a connection of its own while the current one is
-decided and written (the database's work on one core, Python's on the other); it reads only other
-customers' rows than those written."""
+"""The review's reads: a shard's customers in batches, each batch read in a few set-based statements (ageing,
+holds, sales, open orders, payment behaviour, dunning state, the previous review, promises to pay, financial
+statements) — from the ledger's running figures (`kamflow.figures`: one row and the open items per customer)
+where they are the ledger's as of the review's date, else from the ledger itself — and the next batch read
+ahead on a connection of its own while the current one is decided and written (the database's work on one
+core, Python's on the other); it reads only other customers' rows than those written."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -18,7 +20,9 @@ from sqlalchemy import (
     Date,
     Engine,
     Numeric,
+    Result,
     Select,
+    Subquery,
     and_,
     case,
     cast,
@@ -29,12 +33,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from kamflow import ledger, org
+from kamflow import figures, ledger, org
 from kamflow.credit.facts import Statement
 from kamflow.credit.policy import CreditPolicy
 from kamflow.credit.tables import FinancialStatement
-from kamflow.models import Customer, Employee, Invoice, Money, Payment
+from kamflow.models import Customer, CustomerFigures, Employee, Invoice, Money, OpenItem, Payment
 from kamflow.review.assess import Basis, Promise
+from kamflow.review.dunning import Policy
 from kamflow.review.tables import CustomerReview, DunningState, PaymentPromise
 from rules.engine import RuleSet
 
@@ -90,16 +95,15 @@ def _sum_or_none(amount: Any, type_: Numeric[Any] = Money) -> Any:
     return cast(func.sum(amount), type_)
 
 
-def _ledger_query(run: Run, customers: Select[Any]) -> Select[Any]:
-    """One row per customer of the batch: ageing (everything past its due date), what is overdue (the ledger's
-    one definition: the credit policy's grace days, holds and disputes left out), sales, open orders, payment
-    behaviour, dunning state and the previous review's payment behaviour — one statement."""
-    as_of, policy = run.as_of, run.policy
-    bal = ledger.invoice_balances(as_of, open_only=True, customer_ids=customers).subquery()
-    open_amount, due = bal.c.open_amount, bal.c.due_date
+def _aged(run: Run, items: Subquery) -> Subquery:
+    """One row per customer with open items (`customer_id`, `due_date`, `open_amount`, `on_hold`): ageing
+    (everything past its due date) and what is overdue (the ledger's one definition: the credit policy's grace
+    days, holds and disputes left out)."""
+    as_of = run.as_of
+    open_amount, due = items.c.open_amount, items.c.due_date
     overdue = due < as_of
-    dunnable = ledger.overdue_when(bal, as_of, grace_days=run.credit.grace_days)
-    columns = [bal.c.customer_id, _sum_or_none(case((due >= as_of, open_amount))).label("not_due")]
+    dunnable = ledger.overdue_when(items, as_of, grace_days=run.credit.grace_days)
+    columns = [items.c.customer_id, _sum_or_none(case((due >= as_of, open_amount))).label("not_due")]
     for index, bucket in enumerate(run.buckets):
         earliest, latest = bucket.due_window(as_of)
         window = due <= latest if earliest is None else due.between(earliest, latest)
@@ -111,10 +115,55 @@ def _ledger_query(run: Run, customers: Select[Any]) -> Select[Any]:
         func.min(case((dunnable, due))).label("oldest_dunnable_due"),
         _sum_or_none(case((dunnable, open_amount * days)), AMOUNT_DAYS).label("amount_days"),
     ]
-    aged = select(*columns).select_from(bal).group_by(bal.c.customer_id).subquery()
+    return select(*columns).select_from(items).group_by(items.c.customer_id).subquery()
+
+
+def windows(as_of: dt.date, policy: Policy) -> figures.Windows:
+    """The windows of the running figures that a review of `as_of` reads (`kamflow.figures.roll`)."""
+    return figures.Windows.ending(as_of, sales_days=policy.dso_window_days, paid_days=policy.payment_window_days)
+
+
+def _figures_query(run: Run, customers: Select[Any]) -> Select[Any]:
+    """`_ledger_query`'s row for the customers of the batch whose running figures are the ledger's as of the
+    review's date (`kamflow.figures.fresh`), read from their figures and open items."""
+    on_hold = ledger.on_hold_when(OpenItem.invoice_id, OpenItem.disputed, run.as_of).label("on_hold")
+    items = select(OpenItem.customer_id, OpenItem.due_date, OpenItem.open_amount, on_hold).where(
+        OpenItem.customer_id.in_(customers)
+    )
+    late = ledger.weighted_days_late(CustomerFigures.paid_days, CustomerFigures.paid).label("weighted_days_late")
+    return (
+        _row(
+            run,
+            customers,
+            _aged(run, items.subquery()),
+            [CustomerFigures.sales, CustomerFigures.open_orders, late],
+        )
+        .outerjoin(CustomerFigures, CustomerFigures.customer_id == Customer.id)
+        .where(figures.fresh(run.as_of, windows(run.as_of, run.policy)))
+    )
+
+
+def _ledger_query(run: Run, customers: Select[Any]) -> Select[Any]:
+    """One row per customer of the batch: ageing and what is overdue (`_aged`), sales, open orders, payment
+    behaviour, dunning state and the previous review's payment behaviour — one statement over the ledger."""
+    as_of, policy = run.as_of, run.policy
+    balances = ledger.invoice_balances(as_of, open_only=True, customer_ids=customers).subquery()
     sales = ledger.sales(as_of, days=policy.dso_window_days, customer_ids=customers).subquery()
     orders = ledger.open_orders(as_of, customer_ids=customers).subquery()
     late = ledger.days_late(as_of, days=policy.payment_window_days, customer_ids=customers).subquery()
+    return (
+        _row(
+            run, customers, _aged(run, balances), [sales.c.sales, orders.c.open_orders, late.c.weighted_days_late]
+        )
+        .outerjoin(sales, sales.c.customer_id == Customer.id)
+        .outerjoin(orders, orders.c.customer_id == Customer.id)
+        .outerjoin(late, late.c.customer_id == Customer.id)
+    )
+
+
+def _row(run: Run, customers: Select[Any], aged: Subquery, facts: list[Any]) -> Select[Any]:
+    """The batch's customers with their ageing, the `facts` (sales, open orders, weighted days late: the caller
+    joins what they come from), dunning state and the previous review's payment behaviour."""
     before = aliased(CustomerReview)
     return (
         select(
@@ -126,9 +175,7 @@ def _ledger_query(run: Run, customers: Select[Any]) -> Select[Any]:
             Customer.credit_limit,
             Customer.currency,
             *[column for column in aged.c if column.name != "customer_id"],
-            sales.c.sales,
-            orders.c.open_orders,
-            late.c.weighted_days_late,
+            *facts,
             DunningState.customer_id.label("state_of"),
             DunningState.level,
             DunningState.raised_on,
@@ -137,9 +184,6 @@ def _ledger_query(run: Run, customers: Select[Any]) -> Select[Any]:
             before.payment_days.label("previous_payment_days"),
         )
         .outerjoin(aged, aged.c.customer_id == Customer.id)
-        .outerjoin(sales, sales.c.customer_id == Customer.id)
-        .outerjoin(orders, orders.c.customer_id == Customer.id)
-        .outerjoin(late, late.c.customer_id == Customer.id)
         .outerjoin(DunningState, DunningState.customer_id == Customer.id)
         .outerjoin(before, and_(before.customer_id == Customer.id, before.review_id == run.previous_id))
         .where(Customer.id.in_(customers))
@@ -162,15 +206,24 @@ def _read_batch(engine: Engine, run: Run, *, shard: int, shards: int, after: int
         customers = select(Customer.id).where(
             Customer.active.is_(True), Customer.id.between(ids[0], ids[-1]), Customer.id % shards == shard
         )
-        result = connection.execute(_ledger_query(run, customers))
-        keys = list(result.keys())
+        rows = _rows(connection.execute(_figures_query(run, customers)))
+        if len(rows) < len(ids):  # some customers' figures are not the ledger's as of the review's date
+            read = {row["id"] for row in rows}
+            rest = select(Customer.id).where(Customer.id.in_([i for i in ids if i not in read]))
+            rows = sorted([*rows, *_rows(connection.execute(_ledger_query(run, rest)))], key=itemgetter("id"))
         return Batch(
             customers=customers,
             last=ids[-1],
-            rows=[dict(zip(keys, values, strict=True)) for values in result],
+            rows=rows,
             promises=_promises(connection, run, customers),
             statements=_statements(connection, run, customers),
         )
+
+
+def _rows(result: Result[Any]) -> list[dict[str, Any]]:
+    """A statement's rows as plain dicts: cheaper to read."""
+    keys = list(result.keys())
+    return [dict(zip(keys, values, strict=True)) for values in result]
 
 
 def _promises(connection: Connection, run: Run, customers: Select[Any]) -> dict[int, Promise]:

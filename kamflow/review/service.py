@@ -20,13 +20,13 @@ from operator import itemgetter
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from kamflow import audit, clock, i18n, org, rulesets
+from kamflow import audit, clock, figures, i18n, org, rulesets
 from kamflow.credit import policy as credit_policy
 from kamflow.errors import InvalidInput, KamflowError
 from kamflow.models import Customer, Employee
 from kamflow.review import MAX_SHARDS, assess, store
 from kamflow.review.dunning import DUNNING, Policy, current
-from kamflow.review.read import BATCH, Batch, Run, read_ahead
+from kamflow.review.read import BATCH, Batch, Run, read_ahead, windows
 from kamflow.review.report import ReviewSummary, Totals
 from kamflow.review.tables import CollectionTask, CreditReview, CustomerReview, ReviewShard
 from rules.engine import Decision, FactsRefused, RuleSet, no_cycle_collection
@@ -95,12 +95,14 @@ def start_review(
     flow_run_id: str | None = None,
     policy: Policy | None = None,
 ) -> CreditReview:
-    """Open (or reopen, for a re-run of the same date) the review of `as_of` with its shards."""
+    """Open (or reopen, for a re-run of the same date) the review of `as_of` with its shards, the ledger's running
+    figures moved to its windows (`kamflow.figures.roll`)."""
     if not 1 <= shards <= MAX_SHARDS:
         raise InvalidInput(f"shards must be from 1 to {MAX_SHARDS}", field="shards")
     refuse_ahead(as_of, today=clock.today(now))
     refuse_backdated(session, as_of)
     policy = policy or current()
+    figures.roll(session, windows(as_of, policy))
     ruleset = rulesets.load(RULESET, session)
     audit.remember_ruleset(session, ruleset, at=now)
     review = session.scalar(select(CreditReview).where(CreditReview.business_date == as_of))

@@ -24,6 +24,7 @@ from kamflow.app.cli.common import (
 )
 from kamflow.app.cli.credit import credit_app, import_app, order_app
 from kamflow.app.cli.docs import delegate, doc_app, read_text
+from kamflow.app.cli.ledger import ledger_app
 from kamflow.app.cli.mail import mail_app
 from kamflow.app.cli.people import import_employees, login, logout, user_app
 from kamflow.app.cli.reports import report_app, statement
@@ -274,6 +275,7 @@ app.command()(review)
 app.add_typer(collection_app, name="collection")
 app.add_typer(rules_app, name="rules")
 app.add_typer(audit_app, name="audit")
+app.add_typer(ledger_app, name="ledger")
 app.add_typer(mail_app, name="mail")
 app.command()(statement)
 app.add_typer(report_app, name="report")

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from kamflow import figures
 from kamflow import ledger as ledger_facts
 from kamflow.credit import policy as credit_policy
 from kamflow.errors import InvalidInput
@@ -67,6 +68,7 @@ def test_a_customer_that_breaks_the_review_is_named_and_the_review_marked_failed
     day = dt.date(2024, 3, 31)
     broken = ledger.invoice("100.00", dt.date(2024, 3, 1))
     session.execute(text("UPDATE invoices SET amount = 1e999 WHERE id = :id"), {"id": broken.id})  # corrupt
+    figures.refresh(session, [ledger.customer.id])  # the review reads the running figures of the corrupt ledger
     session.commit()
     service.start_review(session, as_of=day, shards=2, now=at(day))
     session.commit()
