@@ -63,8 +63,21 @@ OUTCOMES = {
     "REVISED": N_("REVISED"),
     "AGREED": N_("AGREED"),
     "ACKNOWLEDGED": N_("ACKNOWLEDGED"),
+    "WITHDRAWN": N_("WITHDRAWN"),
 }
 """What a person decided, as a decision's outcome reads (kamflow.approvals.OUTCOMES and a document's steps)."""
+
+SUBJECTS = {
+    "discount_request": N_("discount request"),
+    "order_credit_check": N_("order credit check"),
+    "credit_limit_change": N_("credit limit change"),
+    "credit_check": N_("solvency check"),
+    "document": N_("document"),
+    "collection_task": N_("collection task"),
+    "approval_task": N_("task"),
+    "customer": N_("customer"),
+}
+"""What a decision or a history is about (an audit event's `subject_type`)."""
 
 CATEGORIES = {
     "total": N_("total"),
@@ -172,6 +185,11 @@ def status(key: str) -> str:
 def outcome(words: str) -> str:
     """What a person decided: COUNTERED / CONTRAOFERTA (kept as it is when already in the reader's words)."""
     return _(OUTCOMES[words]) if words in OUTCOMES else words
+
+
+def subject(key: str) -> str:
+    """What an audit event is about: discount request / solicitud de descuento."""
+    return _shown(SUBJECTS, key)
 
 
 def category(key: str) -> str:

@@ -15,7 +15,7 @@ from pydantic import AwareDatetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
-from kamflow import access, approvals, audit, clock, org
+from kamflow import access, approvals, audit, clock, i18n, labels, org
 from kamflow.credit import limits, orders, solvency
 from kamflow.credit.tables import CreditCheck, CreditLimitChange, OrderCreditCheck
 from kamflow.decisions import human
@@ -24,8 +24,9 @@ from kamflow.discounts.tables import DiscountRequest
 from kamflow.documents import service as documents
 from kamflow.documents.tables import Document, DocumentStep
 from kamflow.errors import InvalidInput, NotFound
+from kamflow.i18n import _
 from kamflow.models import ApprovalTask, Employee
-from kamflow.reports import pct
+from kamflow.reports import pct, when, words
 from kamflow.settings import get_settings
 from kamflow.views import HumanDecision, View
 
@@ -35,8 +36,17 @@ DOCUMENT_APPROVALS = {"agree": "AGREED", "approve": "APPROVED", "acknowledge": "
 Subject = DiscountRequest | OrderCreditCheck | CreditLimitChange | CreditCheck | Document
 
 
-def _amount(value: Any) -> str:
-    return "—" if value is None else f"{value:,.2f}"
+def _money(value: Any, currency: str | None = None) -> str:
+    return "—" if value is None else i18n.money(value, currency)
+
+
+def _discount(request: DiscountRequest) -> str:
+    """A discount request's figure: what was asked on which order total, and what was granted once decided."""
+    asked, total = pct(request.discount_pct), _money(request.order_total, request.currency)
+    if request.granted_pct is None:
+        return _("{asked} asked, order {total}").format(asked=asked, total=total)
+    granted = pct(request.granted_pct)
+    return _("{asked} asked, order {total}, {granted} granted").format(asked=asked, total=total, granted=granted)
 
 
 @dataclass(frozen=True)
@@ -61,12 +71,9 @@ KINDS: dict[str, Kind] = {
         "discount_request",
         DiscountRequest.requester_id,
         ("pending",),
-        lambda r: f"Discount {pct(r.discount_pct)} on column {r.price_column}",
+        lambda r: _("Discount {pct} on column {column}").format(pct=pct(r.discount_pct), column=r.price_column),
         lambda r: r.customer.code,
-        lambda r: (
-            f"{pct(r.discount_pct)} asked, order {_amount(r.order_total)} {r.currency}"
-            + ("" if r.granted_pct is None else f", {pct(r.granted_pct)} granted")
-        ),
+        _discount,
         (DiscountRequest.customer,),
     ),
     orders.PROCESS: Kind(
@@ -74,9 +81,9 @@ KINDS: dict[str, Kind] = {
         "order_credit_check",
         OrderCreditCheck.requester_id,
         ("blocked",),
-        lambda c: f"Order {c.order.number}",
+        lambda c: _("Order {number}").format(number=c.order.number),
         lambda c: c.customer.code,
-        lambda c: f"{_amount(c.order.amount)} {c.order.currency}",
+        lambda c: _money(c.order.amount, c.order.currency),
         (OrderCreditCheck.customer, OrderCreditCheck.order),
     ),
     limits.PROCESS: Kind(
@@ -84,9 +91,9 @@ KINDS: dict[str, Kind] = {
         "credit_limit_change",
         CreditLimitChange.requester_id,
         ("pending",),
-        lambda c: f"{c.category.replace('_', ' ')} limit change",
+        lambda c: _("{category} limit change").format(category=labels.category(c.category)),
         lambda c: c.customer.code,
-        lambda c: f"{_amount(c.old_limit)} → {_amount(c.new_limit)}",
+        lambda c: f"{_money(c.old_limit)} → {_money(c.new_limit)}",
         (CreditLimitChange.customer,),
     ),
     solvency.PROCESS: Kind(
@@ -94,9 +101,11 @@ KINDS: dict[str, Kind] = {
         "credit_check",
         CreditCheck.requester_id,
         ("pending",),
-        lambda c: f"Solvency check ({c.purpose.replace('_', ' ')})",
+        lambda c: _("Solvency check ({purpose})").format(purpose=words(c.purpose)),
         lambda c: c.customer.code,
-        lambda c: f"risk class {c.risk_class}, order {_amount(c.order_amount)}",
+        lambda c: _("risk class {risk_class}, order {amount}").format(
+            risk_class=c.risk_class or "—", amount=_money(c.order_amount)
+        ),
         (CreditCheck.customer,),
     ),
     documents.PROCESS: Kind(
@@ -106,7 +115,7 @@ KINDS: dict[str, Kind] = {
         ("in_review", "returned"),
         lambda d: d.title,
         lambda d: d.doc_type,
-        lambda d: f"version {d.version}",
+        lambda d: _("version {number}").format(number=d.version),
     ),
 }
 
@@ -114,7 +123,12 @@ KINDS: dict[str, Kind] = {
 def kind(process: str) -> Kind:
     found = KINDS.get(process)
     if found is None:
-        raise NotFound(f"no process {process!r} people start (one of: {', '.join(KINDS)})", field="process")
+        raise NotFound(
+            _("no process {process} people start (one of: {processes})").format(
+                process=repr(process), processes=", ".join(KINDS)
+            ),
+            field="process",
+        )
     return found
 
 
@@ -134,12 +148,12 @@ class Started(View):
     verdict: HumanDecision | None
 
     def text(self) -> str:
-        head = (
-            f"{self.process} {self.subject_id}: {self.title} — {self.about}, {self.figure}: {self.status.upper()}"
-        )
-        opened = f"opened {self.opened_at:%Y-%m-%d %H:%M %Z}"
+        status = labels.status(self.status).upper()
+        head = f"{self.process} {self.subject_id}: {self.title} — {self.about}, {self.figure}: {status}"
+        opened = _("opened {at}").format(at=when(self.opened_at))
         if self.task_id is not None:
-            return f"{head} ({opened}; waiting for {self.assignee}, task {self.task_id})"
+            waiting = _("waiting for {person}, task {task}").format(person=self.assignee, task=self.task_id)
+            return f"{head} ({opened}; {waiting})"
         return f"{head} ({opened})" + (f"\n  {self.verdict.text()}" if self.verdict else "")
 
 
@@ -222,25 +236,39 @@ def withdraw(
     k = kind(process)
     row = cast(Subject | None, session.get(k.table, subject_id))
     if row is None:
-        raise NotFound(f"no {k.subject_type.replace('_', ' ')} {subject_id}", field="subject_id")
+        raise NotFound(
+            _("no {subject} {id}").format(subject=labels.subject(k.subject_type), id=subject_id),
+            field="subject_id",
+        )
     requester = session.get_one(Employee, getattr(row, k.requester.key))
     delegations = org.delegations_on(session, on=clock.today(now))
     for_whom = None if person.id == requester.id else requester.login
     if for_whom is not None and delegations.acting_for(requester).id != person.id:
-        access.refuse(person, f"only {requester.login} may withdraw {process} {subject_id}", field="subject_id")
+        access.refuse(
+            person,
+            _("only {person} may withdraw {process} {id}").format(
+                person=requester.login, process=process, id=subject_id
+            ),
+            field="subject_id",
+        )
     if row.status not in k.waiting:
         access.refuse(
             person,
-            f"{process} {subject_id} is {row.status}: only a waiting one may be withdrawn",
+            _("{process} {id} is {status}: only a waiting one may be withdrawn").format(
+                process=process, id=subject_id, status=labels.status(row.status)
+            ),
             field="subject_id",
         )
-    note = f"withdrawn by {person.login}" + (f": {reason}" if reason else "")
     open_tasks = approvals.pending(session, process=process, subject_id=subject_id)
     if not open_tasks:  # its run has not opened its task yet: it would open one for a withdrawn subject
         raise InvalidInput(
-            f"{process} {subject_id} has no task open yet; try again in a moment", field="subject_id"
+            _("{process} {id} has no task open yet; try again in a moment").format(process=process, id=subject_id),
+            field="subject_id",
         )
-    for task in open_tasks:
+    for task in open_tasks:  # the reason is kept in the words of the person the task was for
+        with i18n.reading(i18n.language_of(task.owner.language)):
+            said = _("withdrawn by {person}: {reason}") if reason else _("withdrawn by {person}")
+            note = said.format(person=person.login, reason=reason)
         approvals.cancel(session, task, now=now, reason=note)
     close(
         session,

@@ -13,10 +13,12 @@ from pydantic import AwareDatetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from kamflow import labels
 from kamflow.approvals import outcome
 from kamflow.decisions import figure
+from kamflow.i18n import N_, _
 from kamflow.models import ApprovalTask, AuditEvent, Employee
-from kamflow.reports import words
+from kamflow.reports import when, words
 from kamflow.settings import get_settings
 from kamflow.started import DOCUMENT_APPROVALS, kind
 from kamflow.views import View
@@ -28,6 +30,21 @@ DOCUMENT_ANSWERS = {
     "document_revised": "REVISED",
 }
 """A document's audit events that carry a person's answer onto it, as the outcome reads."""
+
+EVENTS = {
+    "document_submitted": N_("submitted"),
+    "document_effective": N_("effective"),
+    "stage_opened": N_("stage opened"),
+    "limit_applied": N_("limit applied"),
+    "prepayment_received": N_("prepayment received"),
+    "order_changed": N_("order changed"),
+    "order_cancelled": N_("order cancelled"),
+    "order_released_on_prepayment": N_("order released on prepayment"),
+    "order_released_on_recheck": N_("order released on recheck"),
+    "order_still_blocked_on_recheck": N_("order still blocked on recheck"),
+    "subject_cancelled": N_("cancelled"),
+}
+"""What kamflow does on a subject, as its history says it (any other event is spelt out from its action)."""
 
 
 class Step(View):
@@ -45,33 +62,52 @@ class Step(View):
     def text(self) -> str:
         who = self.actor if self.actor_name is None else f"{self.actor_name} ({self.actor_position})"
         comment = f" — {self.comment!r}" if self.comment else ""
-        version = f" [version {self.version}]" if self.version else ""
-        return f"{self.at:%Y-%m-%d %H:%M %Z}  {who}: {self.what}{comment}{version}"
+        version = " [{}]".format(_("version {version}").format(version=self.version)) if self.version else ""
+        return f"{when(self.at)}  {who}: {self.what}{comment}{version}"
+
+
+def _for(whom: str | None) -> str:
+    """' for pablo.kam' when someone acted on another's behalf, in the reader's words; else nothing."""
+    return " " + _("for {person}").format(person=whom) if whom else ""
+
+
+def _decided(event: AuditEvent, said: str | None = None) -> str:
+    """A person's answer to a task: its outcome (`said`, else its action's), the figure they gave, for whom."""
+    detail: dict[str, Any] = event.detail
+    given = figure(detail.get("payload", {}))
+    signed = detail.get("signed", event.actor)
+    answer = labels.outcome(said or outcome(detail["action"])) + (" " + given if given else "")
+    answer += _for(signed.split(" for ", 1)[1] if " for " in signed else None)
+    return _("{answer} (task {task})").format(answer=answer, task=event.subject_id)
 
 
 def _what(event: AuditEvent) -> str:
-    """What an event did, in words."""
+    """What an event did, in the reader's words."""
     detail: dict[str, Any] = event.detail
     action = event.action
+    task = event.subject_id
     if event.actor == "rules":
-        return f"the rules said {words(action.rsplit('_', 1)[-1])}"
+        return _("the rules said {outcome}").format(outcome=words(action.rsplit("_", 1)[-1]))
     if action == "task_opened":
-        return f"task {event.subject_id} opened for {detail['owner']} ({words(detail['role'])})"
+        return _("task {task} opened for {owner} ({role})").format(
+            task=task, owner=detail["owner"], role=words(detail["role"])
+        )
     if action == "task_decided":
-        given = figure(detail.get("payload", {}))
-        signed = detail.get("signed", event.actor)
-        behalf = f" for {signed.split(' for ', 1)[1]}" if " for " in signed else ""
-        return f"{outcome(detail['action'])}{' ' + given if given else ''}{behalf} (task {event.subject_id})"
+        return _decided(event)
     if action == "task_escalated":
-        return f"task {event.subject_id} escalated from {detail['from']} to {detail['to']}"
+        return _("task {task} escalated from {old} to {new}").format(
+            task=task, old=detail["from"], new=detail["to"]
+        )
     if action == "task_cancelled":
-        return f"task {event.subject_id} cancelled: {detail['reason']}"
+        return _("task {task} cancelled: {reason}").format(task=task, reason=detail["reason"])
     if action == "task_closed":
-        return f"task {event.subject_id} closed by kamflow: {words(detail['action'])}"
+        return _("task {task} closed by kamflow: {action}").format(task=task, action=words(detail["action"]))
     if action == "input_refused":
-        return f"an answer to task {event.subject_id} was refused: {detail['reason']}"
+        return _("an answer to task {task} was refused: {reason}").format(task=task, reason=detail["reason"])
     if action == "withdrawn":
-        return "WITHDRAWN" + (f" for {detail['on_behalf_of']}" if detail.get("on_behalf_of") else "")
+        return labels.outcome("WITHDRAWN") + _for(detail.get("on_behalf_of"))
+    if action in EVENTS:
+        return _(EVENTS[action])
     return words(action.removeprefix("document_"))
 
 
@@ -100,13 +136,14 @@ def timeline(session: Session, *, process: str, subject_id: int) -> list[Step]:
     steps: list[Step] = []
     by_task: dict[int, int] = {}  # a task_decided step's place, by its task
     by_moment: dict[tuple[object, str], int] = {}  # … and by its instant and actor
+    answers: dict[int, AuditEvent] = {}  # the task_decided event of each step that shows one, by its place
     for event, person in rows:
         place = _answer_shown(event, subject_type, by_task, by_moment)
         if place is not None and steps[place].actor == event.actor:
             if event.action in DOCUMENT_ANSWERS:  # the document says which answer it was, and of which version
-                decided = steps[place]
-                what = f"{DOCUMENT_ANSWERS[event.action]} {decided.what.split(' ', 1)[1]}"
-                steps[place] = decided.model_copy(update={"what": what, "version": str(event.detail["version"])})
+                shown = {"what": _decided(answers[place], DOCUMENT_ANSWERS[event.action])}
+                shown["version"] = str(event.detail["version"])
+                steps[place] = steps[place].model_copy(update=shown)
             continue
         version = event.rules_version[:12] if event.rules_version else event.detail.get("version")
         steps.append(
@@ -123,6 +160,7 @@ def timeline(session: Session, *, process: str, subject_id: int) -> list[Step]:
         )
         if event.action == "task_decided":
             by_task[event.subject_id] = by_moment[(event.at, event.actor)] = len(steps) - 1
+            answers[len(steps) - 1] = event
     return steps
 
 
