@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kamflow.errors import KamflowError, NotFound
+from kamflow.i18n import _
 from kamflow.models import Customer
 
 
@@ -15,5 +16,5 @@ def by_code(
     """The customer with this code; otherwise `missing` (NotFound unless the caller says) naming `field`."""
     found = session.scalar(select(Customer).where(Customer.code == code))
     if found is None:
-        raise missing(f"no customer with code {code!r}", field=field)
+        raise missing(_("no customer with code {code}").format(code=repr(code)), field=field)
     return found

@@ -15,6 +15,7 @@ from kamflow import access, clock, customers, ledger, org
 from kamflow.credit import facts, policy
 from kamflow.credit.tables import CreditCheck, CreditTerms
 from kamflow.errors import InvalidInput, NotFound
+from kamflow.i18n import _
 from kamflow.models import Base, Customer, Employee
 from kamflow.views import Part, View
 
@@ -33,7 +34,7 @@ def customer(session: Session, code: str) -> Customer:
     """The active customer with this code (NotFound / InvalidInput on `customer`)."""
     found = customers.by_code(session, code)
     if not found.active:
-        raise InvalidInput(f"customer {code} is not active", field="customer")
+        raise InvalidInput(_("customer {code} is not active").format(code=code), field="customer")
     return found
 
 
