@@ -1,20 +1,23 @@
 """The refusals a person meets every day, in the company's language (KAMFLOW_LANGUAGE): an unknown customer and a
-limit below the exposure, from the CLI with their exit code, the field named and nothing written."""
+limit below the exposure, from the CLI with their exit code, the field named and nothing written; a bad import's
+lines."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kamflow import i18n
+from kamflow import i18n, imports
 from kamflow.credit.tables import CreditLimitChange
 from kamflow.models import AuditEvent
 from kamflow.settings import Settings, use_settings
+from tests.unit.credit.test_imports import BAD_INVOICES, counts, write
 
 
 @pytest.fixture(params=["es", "en"])
@@ -59,3 +62,21 @@ def test_a_limit_below_the_exposure_asks_for_a_confirmation_in_the_reader_s_word
     else:
         assert message.startswith("the new total limit €1,000.00 is below the current exposure ")
         assert f"€{exposure:,.2f}" in message
+
+
+def test_a_bad_import_names_its_lines_in_the_reader_s_words(
+    session: Session, tmp_path: Path, language: i18n.Language
+) -> None:
+    before = counts(session)
+    with i18n.reading(language), pytest.raises(imports.ImportRejected) as rejected:
+        imports.import_file(session, "invoices", write(tmp_path, BAD_INVOICES), actor="credit")
+    problems = {p.line: p.message for p in rejected.value.problems}
+    message = rejected.value.message
+    assert counts(session) == before and rejected.value.exit_code == 2 and "{" not in message
+    if language == "es":
+        assert message.startswith("file.csv: 8 línea(s) errónea(s), no se ha importado nada\n")
+        assert problems[4] == "no existe el cliente C9999" and problems[8] == "X-1 repite la línea 2"
+        assert "línea 7, currency: USD no es la moneda del cliente, EUR" in message
+    else:
+        assert message.startswith("file.csv: 8 bad line(s), nothing imported\n")
+        assert problems[4] == "no customer C9999" and "line 7, currency: USD is not the customer's" in message
