@@ -8,14 +8,16 @@ from dataclasses import dataclass, field
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
+from kamflow import i18n
 from kamflow.errors import InvalidInput, NotFound
+from kamflow.i18n import _
 from kamflow.models import Delegation, Employee
 
 
 def employee(session: Session, login: str) -> Employee:
     found = session.scalar(select(Employee).where(Employee.login == login))
     if found is None:
-        raise NotFound(f"no employee with login {login!r}", field="login")
+        raise NotFound(_("no employee with login {login}").format(login=repr(login)), field="login")
     return found
 
 
@@ -38,7 +40,7 @@ def holder_of(session: Session, *, role: str, near: Employee) -> Employee:
         select(Employee).where(Employee.role == role, Employee.active.is_(True)).order_by(Employee.id)
     )
     if found is None:
-        raise NotFound(f"nobody holds the role {role!r}", field="role")
+        raise NotFound(_("nobody holds the role {role}").format(role=repr(role)), field="role")
     return found
 
 
@@ -128,20 +130,27 @@ def delegate(
     """Record an order naming `to` to act for `frm` (clause 1.4). Refuses self-delegation, an empty window and
     a delegation that would make someone act, through a chain, for themselves on any day of the window."""
     if frm.id == to.id:
-        raise InvalidInput(f"{frm.login} cannot delegate to themselves", field="to")
+        raise InvalidInput(_("{person} cannot delegate to themselves").format(person=frm.login), field="to")
     if valid_to < valid_from:
-        raise InvalidInput(f"the window ends ({valid_to}) before it starts ({valid_from})", field="to_date")
+        raise InvalidInput(
+            _("the window ends ({end}) before it starts ({start})").format(
+                end=i18n.day(valid_to), start=i18n.day(valid_from)
+            ),
+            field="to_date",
+        )
     if not order_ref.strip():
-        raise InvalidInput("name the order that makes the delegation", field="order_ref")
+        raise InvalidInput(_("name the order that makes the delegation"), field="order_ref")
     if not to.active:
-        raise InvalidInput(f"{to.login} is not an active employee", field="to")
+        raise InvalidInput(_("{person} is not an active employee").format(person=to.login), field="to")
     orders = _orders_reaching_from(session, to, valid_from=valid_from, valid_to=valid_to)
     changes = {valid_from} | {o.valid_from for o in orders if o.valid_from > valid_from}
     changes |= {o.valid_to + dt.timedelta(days=1) for o in orders if o.valid_to < valid_to}
     for day in sorted(changes):
         line = [frm.login, *_delegates_of(to, orders, on=day)]
         if frm.login in line[1:]:
-            raise InvalidInput(f"a cycle on {day}: {' -> '.join(line)}", field="to")
+            raise InvalidInput(
+                _("a cycle on {day}: {people}").format(day=i18n.day(day), people=" -> ".join(line)), field="to"
+            )
     delegation = Delegation(
         from_id=frm.id, to_id=to.id, valid_from=valid_from, valid_to=valid_to, order_ref=order_ref, created_at=now
     )

@@ -80,3 +80,12 @@ def test_a_bad_import_names_its_lines_in_the_reader_s_words(
     else:
         assert message.startswith("file.csv: 8 bad line(s), nothing imported\n")
         assert problems[4] == "no customer C9999" and "line 7, currency: USD is not the customer's" in message
+
+
+def test_an_unknown_login_is_refused_in_the_reader_s_words(kamflow: Any, language: i18n.Language) -> None:
+    code, refused = kamflow("credit", "exposure", "C0001", "--as", "nobody.here")
+    said = {
+        "es": "no hay ningún empleado con el usuario 'nobody.here'",
+        "en": "no employee with login 'nobody.here'",
+    }
+    assert code == 4 and said[language] in refused["message"]
