@@ -16,7 +16,7 @@ from kamflow.i18n import N_, _
 from kamflow.models import AuditEvent, Customer
 from kamflow.reports import WORDS, words
 from kamflow.tabular import Column, Row, Table, Tabular
-from kamflow.timeline import DOCUMENT_ANSWERS
+from kamflow.timeline import DOCUMENT_ANSWERS, EVENTS
 from kamflow.views import Part
 
 DOCUMENT_DECISIONS = ("agree", "approve", "acknowledge", "returned", "rejected")
@@ -43,7 +43,8 @@ class DecisionLine(Part):
 
     def outcome(self) -> str:
         """The decision in the reader's words: the rules' outcome (escalate, block) when they decided it, a
-        person's (APPROVED, COUNTERED) when one answered; its action spelt out when it is neither."""
+        person's (APPROVED, COUNTERED) when one answered; what kamflow did (order released on recheck), or its
+        action spelt out, when it is neither."""
         if self.action in DOCUMENT_ANSWERS:
             return labels.outcome(DOCUMENT_ANSWERS[self.action])
         parts = self.action.split("_")
@@ -53,7 +54,7 @@ class DecisionLine(Part):
                 return words(said)
             if self.rules_version is None and said in approvals.OUTCOMES:
                 return labels.outcome(approvals.outcome(said))
-        return words(self.action)
+        return _(EVENTS[self.action]) if self.action in EVENTS else words(self.action)
 
     def cells(self) -> tuple[str | None, ...]:
         return (

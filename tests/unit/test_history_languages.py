@@ -11,7 +11,7 @@ from kamflow.discounts import PROCESS
 from kamflow.settings import get_settings
 from kamflow.started import started_by
 from kamflow.timeline import timeline
-from tests.conftest import TODAY
+from tests.conftest import NOW, TODAY
 from tests.unit.test_requests import counter, escalated
 
 
@@ -80,3 +80,39 @@ def test_the_decision_register_names_the_subject_and_the_outcome_in_the_reader_s
         (f"discount request {row.id}", "COUNTERED"),
     ]
     assert spanish[0][0] is not None and spanish[0][0].startswith(f"{TODAY:%d/%m/%Y} ")
+
+
+def test_the_register_reads_the_outcome_at_the_end_of_each_action() -> None:
+    def outcome(action: str, by_rules: bool) -> str:
+        line = decision_register.DecisionLine(
+            at=NOW,
+            actor="someone",
+            subject_type="order_credit_check",
+            subject_id=1,
+            customer="C0001",
+            action=action,
+            reasons=[],
+            rules_version="v" if by_rules else None,
+        )
+        return line.outcome()
+
+    asked = [
+        ("order_release_with_prepayment", False),
+        ("collection_propose_limit_change", True),
+        ("order_released_on_recheck", False),
+        ("document_returned", False),
+    ]
+    with i18n.reading("es"):
+        spanish = [outcome(action, by_rules) for action, by_rules in asked]
+    assert spanish == [
+        "LIBERADO CON ANTICIPO",
+        "proponer cambio de límite",
+        "pedido liberado al volver a comprobarlo",
+        "DEVUELTO",
+    ]
+    assert [outcome(action, by_rules) for action, by_rules in asked] == [
+        "RELEASED WITH PREPAYMENT",
+        "propose limit change",
+        "order released on recheck",
+        "RETURNED",
+    ]
