@@ -9,7 +9,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from uuid import UUID
 
+from kamflow import i18n
 from kamflow.errors import InvalidInput, NotFound, ServiceUnavailable
+from kamflow.i18n import N_, _
 
 T = TypeVar("T")
 WAIT_SECONDS = 90.0
@@ -19,7 +21,7 @@ UNSERVED_SECONDS = 20.0
 """A deployment nobody has polled for this long has no runner or worker (`kamflow serve` polls every second, a
 worker every 10 s)."""
 STOPPED = {"CRASHED", "FAILED", "CANCELLED", "CANCELLING"}
-AFTER_STOP = (
+AFTER_STOP = N_(
     "Under `kamflow serve` (and on the workers) the recovery sweep, run with the deadlines sweep, starts a "
     "crashed or failed run of a waiting task again, and closes a cancelled one's task and subject: see "
     "`kamflow tasks`."
@@ -38,7 +40,9 @@ def wait_for(
         if found is not None:
             return found
         if time.monotonic() > deadline:
-            raise ServiceUnavailable(f"timed out waiting for {what}; is `kamflow serve` running?")
+            raise ServiceUnavailable(
+                _("timed out waiting for {what}; is `kamflow serve` running?").format(what=what)
+            )
         if run is not None and time.monotonic() - watched > WATCH_SECONDS:
             watch(run, what=what)
             watched = time.monotonic()
@@ -58,26 +62,34 @@ def watch(run_id: UUID, *, what: str) -> None:
         httpx.get(f"{api}/health", timeout=WATCH_SECONDS).raise_for_status()
     except httpx.HTTPError as exc:
         raise ServiceUnavailable(
-            f"stopped waiting for {what}: Prefect's API at {api} does not answer ({exc}); is `kamflow serve` "
-            "running? Nothing is lost: once it runs again, what was started goes on."
+            _(
+                "stopped waiting for {what}: Prefect's API at {api} does not answer ({error}); is `kamflow serve` "
+                "running? Nothing is lost: once it runs again, what was started goes on."
+            ).format(what=what, api=api, error=exc)
         ) from exc
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(run_id)
         state = run.state
         if state is not None and state.type.value in STOPPED:
             said = f": {state.message}" if state.message else ""
-            raise ServiceUnavailable(f"{what}: its flow run {run.name} is {state.name}{said}. {AFTER_STOP}")
+            raise ServiceUnavailable(
+                _("{what}: its flow run {run} is {state}{said}. {after}").format(
+                    what=what, run=run.name, state=state.name, said=said, after=_(AFTER_STOP)
+                )
+            )
         if state is None or run.deployment_id is None or state.is_final() or state.is_paused():
             return
         polled = client.read_deployment(run.deployment_id).last_polled
     idle = None if polled is None else (dt.datetime.now(dt.UTC) - polled).total_seconds()
     if idle is None or idle > UNSERVED_SECONDS:
-        since = "never" if idle is None else f"last {idle:.0f} s ago"
+        since = _("never") if idle is None else _("last {seconds} s ago").format(seconds=i18n.number(round(idle)))
         raise ServiceUnavailable(
-            f"stopped waiting for {what}: nobody serves its deployment (polled {since}); is `kamflow serve` (or a "
-            f"worker) running? Flow run {run.name} is {state.name}: once one is, it goes on (a run that lost its "
-            "process with the service is started again by the recovery sweep when it waits for a person; run the "
-            "command again otherwise)."
+            _(
+                "stopped waiting for {what}: nobody serves its deployment (polled {since}); is `kamflow serve` "
+                "(or a worker) running? Flow run {run} is {state}: once one is, it goes on (a run that lost its "
+                "process with the service is started again by the recovery sweep when it waits for a person; run "
+                "the command again otherwise)."
+            ).format(what=what, since=since, run=run.name, state=state.name)
         )
 
 
@@ -94,28 +106,37 @@ def resume_waiting(flow_run_id: UUID, *, run_input: dict[str, Any], what: str) -
                 state = client.read_flow_run(flow_run_id).state
             except ObjectNotFound as exc:
                 raise NotFound(
-                    f"the flow run of {what} is gone, so nobody can answer it; the recovery sweep closes it as "
-                    "cancelled",
+                    _(
+                        "the flow run of {what} is gone, so nobody can answer it; the recovery sweep closes it as "
+                        "cancelled"
+                    ).format(what=what),
                     field="task",
                 ) from exc
         if state is not None and state.type.value in STOPPED:
             raise ServiceUnavailable(
-                f"your answer was not given: the flow run of {what} is {state.name}. {AFTER_STOP} Once the task "
-                "waits again, decide again."
+                _(
+                    "your answer was not given: the flow run of {what} is {state}. {after} Once the task waits "
+                    "again, decide again."
+                ).format(what=what, state=state.name, after=_(AFTER_STOP))
             )
         if state is not None and state.is_final():
-            raise InvalidInput(f"{what} is not waiting for an answer any more ({state.name})", field="task")
+            raise InvalidInput(
+                _("{what} is not waiting for an answer any more ({reason})").format(what=what, reason=state.name),
+                field="task",
+            )
         return True if state is not None and state.is_paused() else None
 
-    wait_for(f"the flow run of {what} to wait for its answer", paused, timeout=30)
+    wait_for(_("the flow run of {what} to wait for its answer").format(what=what), paused, timeout=30)
     try:
         with get_client(sync_client=True) as client:
             result = client.resume_flow_run(flow_run_id, run_input=run_input)
     except Exception as exc:  # the Prefect client raises many kinds
-        raise InvalidInput(f"{what} is not waiting for an answer any more: {exc}", field="task") from exc
+        gone = _("{what} is not waiting for an answer any more: {reason}").format(what=what, reason=exc)
+        raise InvalidInput(gone, field="task") from exc
     if result.status != SetStateStatus.ACCEPT:  # another answer got there first: the server aborts this one
         reason = getattr(result.details, "reason", result.status.value)
-        raise InvalidInput(f"{what} is not waiting for an answer any more: {reason}", field="task")
+        gone = _("{what} is not waiting for an answer any more: {reason}").format(what=what, reason=reason)
+        raise InvalidInput(gone, field="task")
 
 
 def cancel_run(flow_run_id: UUID, *, reason: str) -> None:

@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import insert, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from kamflow import ledger
-from kamflow.credit.facts import money
+from kamflow import i18n, ledger
 from kamflow.errors import InvalidInput
+from kamflow.i18n import _, ngettext
 from kamflow.models import Allocation, CreditNote, Customer, Instalment, Invoice, Payment
 
 CENTS = Decimal("0.01")
@@ -70,12 +70,20 @@ class Book:
         InvalidInput on `instalment` if the invoice has no such instalment."""
         parts = self._of_invoice[invoice.id]
         if instalment is None:
-            return parts, f"invoice {invoice.number}"
+            return parts, _("invoice {number}").format(number=invoice.number)
         if parts[0].instalment_id is None:
-            raise InvalidInput(f"invoice {invoice.number} has no instalments", field="instalment")
+            raise InvalidInput(
+                _("invoice {number} has no instalments").format(number=invoice.number), field="instalment"
+            )
         if instalment > len(parts):
-            raise InvalidInput(f"invoice {invoice.number} has {len(parts)} instalments", field="instalment")
-        return [parts[instalment - 1]], f"instalment {instalment} of invoice {invoice.number}"
+            many = ngettext(
+                "invoice {number} has {count} instalment", "invoice {number} has {count} instalments", len(parts)
+            )
+            raise InvalidInput(many.format(number=invoice.number, count=len(parts)), field="instalment")
+        which = _("instalment {instalment} of invoice {number}").format(
+            instalment=instalment, number=invoice.number
+        )
+        return [parts[instalment - 1]], which
 
     def settle_invoice(self, invoice: Invoice, amount: Decimal, *, instalment: int | None = None) -> Settled:
         """Settle `amount` on the invoice's `instalment`-th instalment (from 1), or on its oldest open parts."""
@@ -85,7 +93,8 @@ class Book:
     def settle_customer(self, client: Customer, amount: Decimal, *, on: dt.date) -> Settled:
         """Settle `amount` on the oldest open parts of the customer's invoices issued by `on`."""
         parts = [part for part in self._of_customer[client.id] if part.issue_date <= on]
-        return settle(parts, amount, what=f"the invoices of {client.code} issued by {on.isoformat()}")
+        what = _("the invoices of {customer} issued by {day}").format(customer=client.code, day=i18n.day(on))
+        return settle(parts, amount, what=what)
 
 
 def settle(parts: Sequence[Part], amount: Decimal, *, what: str) -> Settled:
@@ -93,7 +102,12 @@ def settle(parts: Sequence[Part], amount: Decimal, *, what: str) -> Settled:
     `amount` (and nothing taken) if it is more than is open on them."""
     open_ = sum((part.open for part in parts), Decimal("0.00"))
     if amount > open_:
-        raise InvalidInput(f"{money(amount)} is more than the {money(open_)} open on {what}", field="amount")
+        raise InvalidInput(
+            _("{amount} is more than the {open} open on {what}").format(
+                amount=i18n.number(amount, 2), open=i18n.number(open_, 2), what=what
+            ),
+            field="amount",
+        )
     settled: Settled = []
     rest = amount
     for part in parts:

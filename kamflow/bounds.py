@@ -30,7 +30,7 @@ from sqlalchemy import Numeric, String
 
 from kamflow import i18n
 from kamflow.errors import InvalidInput
-from kamflow.i18n import _
+from kamflow.i18n import N_, _
 
 MAX_ID = 2**63 - 1
 """Ids are 1..MAX_ID (a signed 64-bit integer, what every backend's integer key holds)."""
@@ -94,12 +94,12 @@ class _Text:
         if bad is not None:
             raise PydanticCustomError(
                 "forbidden_character",
-                "control or bidirectional character U+{code} is not allowed",
+                _("control or bidirectional character U+{code} is not allowed"),
                 {"code": f"{ord(bad.group()):04X}"},
             )
         if self.pattern is not None and _compiled(self.pattern).fullmatch(value) is None:
             raise PydanticCustomError(
-                "code_pattern", "write it like {example} (ASCII letters and digits)", {"example": self.example}
+                "code_pattern", _("write it like {example} (ASCII letters and digits)"), {"example": self.example}
             )
         return value
 
@@ -155,7 +155,7 @@ class Amount:
         if isinstance(value, str) and PLAIN_NUMBER.fullmatch(value.strip()) is None:
             raise PydanticCustomError(
                 "plain_number",
-                "write a plain number with ASCII digits and a dot (e.g. 1250.50), not {given}",
+                _("write a plain number with ASCII digits and a dot (e.g. 1250.50), not {given}"),
                 {"given": repr(value[:40])},
             )
         return value
@@ -179,7 +179,7 @@ class IsoDate:
             not isinstance(value, dt.date) and not (isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()))
         ):
             given = repr(value[:40] if isinstance(value, str) else value)
-            raise PydanticCustomError("plain_date", "write a date as YYYY-MM-DD, not {given}", {"given": given})
+            raise PydanticCustomError("plain_date", _("write a date as YYYY-MM-DD, not {given}"), {"given": given})
         return value
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
@@ -193,28 +193,34 @@ def parse_date(value: str, field: str) -> dt.date:
             return dt.date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise InvalidInput(f"{field}: {value[:40]!r} is not a date (YYYY-MM-DD)", field=field)
+    said = _("{field}: {value} is not a date (YYYY-MM-DD)").format(field=field, value=repr(value[:40]))
+    raise InvalidInput(said, field=field)
 
 
-def read_bounded(path: Path, limit: int, *, field: str = "file", what: str = "the file") -> bytes:
+def read_bounded(path: Path, limit: int, *, field: str = "file", what: str = N_("the file")) -> bytes:
     """At most `limit` bytes of a file, read through one bounded read whatever the file is (a pipe, a device
     like /dev/zero): InvalidInput naming the file and the limit if it holds more, or if it cannot be read."""
     try:
         with path.open("rb") as handle:
             data = handle.read(limit + 1)
     except OSError as error:
-        raise InvalidInput(f"cannot read {what}: {path}: {error.strerror or error}", field=field) from None
+        said = _("cannot read {what}: {path}: {error}").format(
+            what=_(what), path=path, error=error.strerror or error
+        )
+        raise InvalidInput(said, field=field) from None
     if len(data) > limit:
-        raise InvalidInput(f"{what} {path} is larger than the limit of {limit:,} bytes", field=field)
+        said = _("{what} {path} is larger than the limit of {limit} bytes")
+        raise InvalidInput(said.format(what=_(what), path=path, limit=i18n.number(limit)), field=field)
     return data
 
 
-def read_bounded_text(path: Path, limit: int, *, field: str = "file", what: str = "the file") -> str:
+def read_bounded_text(path: Path, limit: int, *, field: str = "file", what: str = N_("the file")) -> str:
     """`read_bounded`, decoded as UTF-8 (a byte-order mark is dropped)."""
     try:
         return read_bounded(path, limit, field=field, what=what).decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise InvalidInput(f"{path} is not UTF-8: {error.reason} at byte {error.start}", field=field) from None
+        said = _("{path} is not UTF-8: {reason} at byte {byte}")
+        raise InvalidInput(said.format(path=path, reason=error.reason, byte=error.start), field=field) from None
 
 
 _WRITTEN_NUMBER = re.compile(r"-?[0-9]+([.,][0-9]+)?")

@@ -11,12 +11,13 @@ from collections.abc import Collection
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from kamflow import i18n
+from kamflow import approvals, i18n, labels
 from kamflow.i18n import N_, _
 from kamflow.models import AuditEvent, Customer
-from kamflow.reports import words
+from kamflow.reports import WORDS, words
 from kamflow.tabular import Column, Row, Table, Tabular
-from kamflow.views import Part
+from kamflow.timeline import DOCUMENT_ANSWERS, EVENTS
+from kamflow.views import Part, said
 
 DOCUMENT_DECISIONS = ("agree", "approve", "acknowledge", "returned", "rejected")
 COLUMNS = (
@@ -40,13 +41,28 @@ class DecisionLine(Part):
     reasons: list[str]
     rules_version: str | None
 
+    def outcome(self) -> str:
+        """The decision in the reader's words: the rules' outcome (escalate, block) when they decided it, a
+        person's (APPROVED, COUNTERED) when one answered; what kamflow did (order released on recheck), or its
+        action spelt out, when it is neither."""
+        if self.action in DOCUMENT_ANSWERS:
+            return said(DOCUMENT_ANSWERS[self.action])
+        parts = self.action.split("_")
+        for start in range(1, len(parts)):  # the outcome ends the action: order_release_with_prepayment
+            ending = "_".join(parts[start:])
+            if self.rules_version is not None and ending in WORDS:
+                return words(ending)
+            if self.rules_version is None and ending in approvals.OUTCOMES:
+                return said(approvals.outcome(ending))
+        return _(EVENTS[self.action]) if self.action in EVENTS else words(self.action)
+
     def cells(self) -> tuple[str | None, ...]:
         return (
             f"{i18n.day(self.at.date())} {self.at.strftime('%H:%M %Z')}",
             self.actor,
-            f"{words(self.subject_type)} {self.subject_id}",
+            f"{labels.subject(self.subject_type)} {self.subject_id}",
             self.customer,
-            words(self.action),
+            self.outcome(),
             "; ".join(self.reasons),
             (self.rules_version or "")[:12],
         )

@@ -15,6 +15,7 @@ from kamflow.bounds import Line
 from kamflow.documents.chains import load_policy
 from kamflow.documents.views import DelegationView
 from kamflow.errors import NotFound, NotPermitted
+from kamflow.i18n import _
 from kamflow.models import Delegation, Employee
 from kamflow.types import Day, Login
 
@@ -43,7 +44,10 @@ def record(session: Session, given: DelegationIn, *, acting: str, now: dt.dateti
     actor = _named(session, acting, field="as")
     absent = _named(session, given.from_, field="from")
     if not may_delegate(actor, absent):
-        raise NotPermitted(f"{actor.login} may not name a delegate for {absent.login}", field="as")
+        raise NotPermitted(
+            _("{person} may not name a delegate for {absent}").format(person=actor.login, absent=absent.login),
+            field="as",
+        )
     delegation = org.delegate(
         session,
         frm=absent,

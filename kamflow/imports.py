@@ -55,12 +55,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from kamflow import allocations, audit, clock, figures
+from kamflow import allocations, audit, clock, figures, i18n
 from kamflow.bounds import Code, Line
 from kamflow.credit import orders
 from kamflow.credit.tables import CreditTerms, FinancialStatement, OrderCreditCheck
 from kamflow.db import insert_many
 from kamflow.errors import InvalidInput
+from kamflow.i18n import _
 from kamflow.models import CreditNote, CreditNoteReason, Customer, Employee, Instalment, Invoice, Order
 from kamflow.settings import get_settings
 from kamflow.types import CustomerCode, Day, Login, NonNegative, Positive, Signed
@@ -194,7 +195,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"line {self.line}, {self.field}: {self.message}"
+        return _("line {line}, {field}: {message}").format(line=self.line, field=self.field, message=self.message)
 
 
 class ImportRejected(InvalidInput):
@@ -203,7 +204,8 @@ class ImportRejected(InvalidInput):
     def __init__(self, path: Path, problems: Sequence[Problem]) -> None:
         lines = len({p.line for p in problems})
         listing = "\n".join(f"  {p}" for p in problems)
-        super().__init__(f"{path.name}: {lines} bad line(s), nothing imported\n{listing}", field=problems[0].field)
+        said = _("{file}: {count} bad line(s), nothing imported").format(file=path.name, count=i18n.number(lines))
+        super().__init__(f"{said}\n{listing}", field=problems[0].field)
         self.problems = list(problems)
 
     def as_dict(self) -> dict[str, Any]:
@@ -244,8 +246,10 @@ def _records(
             batch.problem(reader.line_num, "row", str(error))
             return
         except UnicodeDecodeError as error:
-            where = f"after line {reader.line_num}"
-            raise InvalidInput(f"{path} is not UTF-8: {error.reason} {where}", field="file") from None
+            said = _("{path} is not UTF-8: {reason} after line {line}")
+            raise InvalidInput(
+                said.format(path=path, reason=error.reason, line=reader.line_num), field="file"
+            ) from None
         yield reader.line_num, record
 
 
@@ -271,12 +275,16 @@ def _lines_in(path: Path, limit: int) -> int:
                 size += len(block)
                 if size > limit:
                     raise InvalidInput(
-                        f"the CSV file {path} is larger than the limit of {limit:,} bytes", field="file"
+                        _("the CSV file {path} is larger than the limit of {limit} bytes").format(
+                            path=path, limit=i18n.number(limit)
+                        ),
+                        field="file",
                     )
                 lines += block.count(b"\n")
                 last = block[-1:]
     except OSError as error:
-        raise InvalidInput(f"cannot read the CSV file: {path}: {error.strerror or error}", field="file") from None
+        said = _("cannot read the CSV file: {path}: {error}").format(path=path, error=error.strerror or error)
+        raise InvalidInput(said, field="file") from None
     return lines + (last != b"\n")
 
 
@@ -293,20 +301,23 @@ def read_chunks(
         try:
             header = reader.fieldnames or []
         except csv.Error as error:
-            raise InvalidInput(f"{path.name}: line 1: {error}", field="header") from None
+            said = _("{file}: line 1: {error}").format(file=path.name, error=error)
+            raise InvalidInput(said, field="header") from None
         except UnicodeDecodeError as error:
-            raise InvalidInput(f"{path} is not UTF-8: {error.reason} on line 1", field="file") from None
+            said = _("{path} is not UTF-8: {reason} on line 1").format(path=path, reason=error.reason)
+            raise InvalidInput(said, field="file") from None
         names = model.model_fields
         required = [name for name, info in names.items() if info.is_required()]
         blank_is_none = {name for name in required if type(None) in get_args(names[name].annotation)}
         for place, column in enumerate(header):
             if column not in names:
-                batch.problem(1, column[:40] or "header", f"unknown column; the columns are {', '.join(names)}")
+                said = _("unknown column; the columns are {columns}").format(columns=", ".join(names))
+                batch.problem(1, column[:40] or "header", said)
             elif column in header[:place]:
-                batch.problem(1, column, "repeated column")
+                batch.problem(1, column, _("repeated column"))
         for column in required:
             if column not in header:
-                batch.problem(1, column, "required column missing")
+                batch.problem(1, column, _("required column missing"))
         if batch.problems:
             return
         chunk: list[tuple[int, R]] = []
@@ -315,7 +326,7 @@ def read_chunks(
             if count % READ_EVERY == 0:
                 read(line - 1, total)
             if None in record:
-                batch.problem(line, "row", "more cells than columns in the header")
+                batch.problem(line, "row", _("more cells than columns in the header"))
                 continue
             values: dict[str, str | None] = {
                 name: value for name, value in record.items() if value is not None and value.strip() != ""
@@ -337,7 +348,7 @@ def read_chunks(
             yield chunk
         read(reader.line_num - 1, total)
         if count == 0 and not batch.problems:
-            batch.problem(1, "file", "no rows to import")
+            batch.problem(1, "file", _("no rows to import"))
 
 
 def read_rows(
@@ -366,9 +377,9 @@ def unique(
     for line, row in rows:
         value = key(row)
         if value in taken:
-            batch.problem(line, what, f"{value} already exists")
+            batch.problem(line, what, _("{value} already exists").format(value=value))
         elif value in first:
-            batch.problem(line, what, f"{value} repeats line {first[value]}")
+            batch.problem(line, what, _("{value} repeats line {line}").format(value=value, line=first[value]))
         else:
             first[value] = line
 
@@ -387,10 +398,15 @@ def _customers_of(session: Session, batch: Batch, rows: Sequence[tuple[int, Any]
     for line, row in rows:
         client = customers.get(row.customer)
         if client is None:
-            batch.problem(line, "customer", f"no customer {row.customer}")
+            batch.problem(line, "customer", _("no customer {code}").format(code=row.customer))
         elif getattr(row, "currency", None) not in (None, client.currency):
-            batch.problem(line, "currency", f"{row.currency} is not the customer's currency {client.currency}")
+            said = _("{currency} is not the customer's currency {expected}")
+            batch.problem(line, "currency", said.format(currency=row.currency, expected=client.currency))
     return customers
+
+
+def _issued_before(invoice: Invoice) -> str:
+    return _("before the invoice's issue date {day}").format(day=i18n.day(invoice.issue_date))
 
 
 def _insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
@@ -405,11 +421,11 @@ def _import_customers(session: Session, batch: Batch, rows: Sequence[tuple[int, 
     kams = lookup(session, Employee.login, (row.kam for _, row in rows))
     for line, row in rows:
         if row.kam not in kams or not kams[row.kam].active:
-            batch.problem(line, "kam", f"no active employee {row.kam!r}")
+            batch.problem(line, "kam", _("no active employee {login}").format(login=repr(row.kam)))
     rows = batch.good(rows)
     limits = ("open_orders_limit", "open_invoices_limit", "overdue_limit")
     terms = []
-    for _, row in rows:
+    for _line, row in rows:
         client = Customer(
             code=row.code,
             name=row.name,
@@ -439,9 +455,9 @@ def _import_invoices(session: Session, batch: Batch, rows: Sequence[tuple[int, I
     for line, row in rows:
         order = orders.get(row.order) if row.order else None
         if row.order and order is None:
-            batch.problem(line, "order", f"no order {row.order}")
+            batch.problem(line, "order", _("no order {number}").format(number=row.order))
         elif order is not None and row.customer in customers and order.customer_id != customers[row.customer].id:
-            batch.problem(line, "order", f"order {row.order} is another customer's")
+            batch.problem(line, "order", _("order {number} is another customer's").format(number=row.order))
     rows = batch.good(rows)
     _insert(
         session,
@@ -474,11 +490,12 @@ def _import_instalments(session: Session, batch: Batch, rows: Sequence[tuple[int
     for line, row in rows:
         invoice = invoices.get(row.invoice)
         if invoice is None:
-            batch.problem(line, "invoice", f"no invoice {row.invoice}")
+            batch.problem(line, "invoice", _("no invoice {number}").format(number=row.invoice))
         elif invoice.id in scheduled:
-            batch.problem(line, "invoice", f"invoice {row.invoice} already has instalments")
+            said = _("invoice {number} already has instalments").format(number=row.invoice)
+            batch.problem(line, "invoice", said)
         elif row.due_date < invoice.issue_date:
-            batch.problem(line, "due_date", f"before the invoice's issue date {invoice.issue_date.isoformat()}")
+            batch.problem(line, "due_date", _issued_before(invoice))
         else:
             schedules[row.invoice].append((line, row))
     for number, lines in schedules.items():
@@ -488,7 +505,9 @@ def _import_instalments(session: Session, batch: Batch, rows: Sequence[tuple[int
             batch.problem(
                 lines[-1][0],
                 "amount",
-                f"the instalments of invoice {number} sum to {total}, not to its amount {invoices[number].amount}",
+                _("the instalments of invoice {number} sum to {total}, not to its amount {amount}").format(
+                    number=number, total=total, amount=invoices[number].amount
+                ),
             )
     if batch.problems:
         return set()
@@ -513,13 +532,13 @@ def _import_payments(session: Session, batch: Batch, rows: Sequence[tuple[int, P
         invoice = invoices.get(row.invoice)
         client = customers.get(row.customer)
         if row.invoice and invoice is None:
-            batch.problem(line, "invoice", f"no invoice {row.invoice}")
+            batch.problem(line, "invoice", _("no invoice {number}").format(number=row.invoice))
         elif row.customer and client is None:
-            batch.problem(line, "customer", f"no customer {row.customer}")
+            batch.problem(line, "customer", _("no customer {code}").format(code=row.customer))
         elif invoice is not None and client is not None and invoice.customer_id != client.id:
-            batch.problem(line, "invoice", f"invoice {row.invoice} is another customer's")
+            batch.problem(line, "invoice", _("invoice {number} is another customer's").format(number=row.invoice))
         elif invoice is not None and row.paid_on < invoice.issue_date:
-            batch.problem(line, "paid_on", f"before the invoice's issue date {invoice.issue_date.isoformat()}")
+            batch.problem(line, "paid_on", _issued_before(invoice))
         else:
             try:
                 if invoice is not None:
@@ -542,9 +561,9 @@ def _import_credit_notes(session: Session, batch: Batch, rows: Sequence[tuple[in
     for line, row in rows:
         invoice = invoices.get(row.invoice)
         if invoice is None:
-            batch.problem(line, "invoice", f"no invoice {row.invoice}")
+            batch.problem(line, "invoice", _("no invoice {number}").format(number=row.invoice))
         elif row.issued_on < invoice.issue_date:
-            batch.problem(line, "issued_on", f"before the invoice's issue date {invoice.issue_date.isoformat()}")
+            batch.problem(line, "issued_on", _issued_before(invoice))
         else:
             try:
                 settled = book.settle_invoice(invoice, row.amount, instalment=row.instalment)
@@ -637,7 +656,8 @@ def import_file(
     everything rolled back, if any row is bad. An import that lands is audited as one
     event (who, the kind, the file's name, size and sha256, the rows). The caller's unit of work commits."""
     if kind not in ROWS:
-        raise InvalidInput(f"unknown kind {kind!r}; one of {', '.join(KINDS)}", field="kind")
+        said = _("unknown kind {kind}; one of {kinds}").format(kind=repr(kind), kinds=", ".join(KINDS))
+        raise InvalidInput(said, field="kind")
     batch = Batch()
     imported, changed = 0, set[int]()
     size = None if kind in WHOLE else CHUNK

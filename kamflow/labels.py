@@ -52,6 +52,18 @@ STATUSES = {
 }
 """A task's or subject's status."""
 
+SUBJECTS = {
+    "discount_request": N_("discount request"),
+    "order_credit_check": N_("order credit check"),
+    "credit_limit_change": N_("credit limit change"),
+    "credit_check": N_("solvency check"),
+    "document": N_("document"),
+    "collection_task": N_("collection task"),
+    "approval_task": N_("task"),
+    "customer": N_("customer"),
+}
+"""What a decision or a history is about (an audit event's `subject_type`)."""
+
 CATEGORIES = {
     "total": N_("total"),
     "open_orders": N_("open orders"),
@@ -153,6 +165,11 @@ def given(key: str) -> str:
 def status(key: str) -> str:
     """A status: pending / pendiente."""
     return _shown(STATUSES, key)
+
+
+def subject(key: str) -> str:
+    """What an audit event is about: discount request / solicitud de descuento."""
+    return _shown(SUBJECTS, key)
 
 
 def category(key: str) -> str:

@@ -40,7 +40,7 @@ def holder_of(session: Session, *, role: str, near: Employee) -> Employee:
         select(Employee).where(Employee.role == role, Employee.active.is_(True)).order_by(Employee.id)
     )
     if found is None:
-        raise NotFound(f"nobody holds the role {role!r}", field="role")
+        raise NotFound(_("nobody holds the role {role}").format(role=repr(role)), field="role")
     return found
 
 

@@ -271,13 +271,16 @@ def withdraw(
             ),
             field="subject_id",
         )
-    note = f"withdrawn by {person.login}" + (f": {reason}" if reason else "")
     open_tasks = approvals.pending(session, process=process, subject_id=subject_id)
     if not open_tasks:  # its run has not opened its task yet: it would open one for a withdrawn subject
         raise InvalidInput(
-            f"{process} {subject_id} has no task open yet; try again in a moment", field="subject_id"
+            _("{process} {id} has no task open yet; try again in a moment").format(process=process, id=subject_id),
+            field="subject_id",
         )
-    for task in open_tasks:
+    for task in open_tasks:  # the reason is kept in the words of the person the task was for
+        with i18n.reading(i18n.language_of(task.owner.language)):
+            said = _("withdrawn by {person}: {reason}") if reason else _("withdrawn by {person}")
+            note = said.format(person=person.login, reason=reason)
         approvals.cancel(session, task, now=now, reason=note)
     close(
         session,

@@ -34,6 +34,21 @@ DOCUMENT_ANSWERS = {
 RULES_SAID = (N_("approve"), N_("reject"), N_("escalate"), N_("block"), N_("prepayment"), N_("approve limit"))
 """What the rules may say, in words, for the catalog."""
 
+EVENTS = {
+    "document_submitted": N_("submitted"),
+    "document_effective": N_("effective"),
+    "stage_opened": N_("stage opened"),
+    "limit_applied": N_("limit applied"),
+    "prepayment_received": N_("prepayment received"),
+    "order_changed": N_("order changed"),
+    "order_cancelled": N_("order cancelled"),
+    "order_released_on_prepayment": N_("order released on prepayment"),
+    "order_released_on_recheck": N_("order released on recheck"),
+    "order_still_blocked_on_recheck": N_("order still blocked on recheck"),
+    "subject_cancelled": N_("cancelled"),
+}
+"""What kamflow does on a subject, as its history says it (any other event is spelt out from its action)."""
+
 
 class Step(View):
     """One step of a subject's history."""
@@ -88,6 +103,8 @@ def _what(event: AuditEvent) -> str:
     if action == "withdrawn":
         behalf = _(" for {login}").format(login=detail["on_behalf_of"]) if detail.get("on_behalf_of") else ""
         return said("withdrawn") + behalf
+    if action in EVENTS:
+        return _(EVENTS[action])
     return _(words(action.removeprefix("document_")))
 
 
@@ -116,6 +133,7 @@ def timeline(session: Session, *, process: str, subject_id: int) -> list[Step]:
     steps: list[Step] = []
     by_task: dict[int, int] = {}  # a task_decided step's place, by its task
     by_moment: dict[tuple[object, str], int] = {}  # … and by its instant and actor
+    answers: dict[int, AuditEvent] = {}  # the task_decided event of each step that shows one, by its place
     for event, person in rows:
         place = _answer_shown(event, subject_type, by_task, by_moment)
         if place is not None and steps[place].actor == event.actor:
@@ -143,6 +161,7 @@ def timeline(session: Session, *, process: str, subject_id: int) -> list[Step]:
         )
         if event.action == "task_decided":
             by_task[event.subject_id] = by_moment[(event.at, event.actor)] = len(steps) - 1
+            answers[len(steps) - 1] = event
     return steps
 
 

@@ -6,11 +6,16 @@ often), and one when it ends — so a log or a pipe is never silent for long eit
 
 from __future__ import annotations
 
+import contextvars
 import sys
 import threading
 import time
+from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, TextIO
+
+from kamflow import i18n, reports
+from kamflow.i18n import _
 
 if TYPE_CHECKING:
     from rich.progress import Progress as Bar
@@ -68,7 +73,8 @@ class Progress:
             self._task = self._bar.add_task(self.what, total=self.total)
         else:
             print(f"{self.what} …", file=self.stream, flush=True)
-            self._ticker = threading.Thread(target=self._tick, daemon=True)
+            # the ticker writes in the reader's language too: it runs in a copy of this context
+            self._ticker = threading.Thread(target=contextvars.copy_context().run, args=(self._tick,), daemon=True)
             self._ticker.start()
         return self
 
@@ -79,7 +85,7 @@ class Progress:
         if self._bar is not None and self._task is not None:
             self._bar.update(self._task, completed=done, total=self.total)
         elif time.monotonic() - self._last >= PLAIN_EVERY:
-            self._line(f"{time.monotonic() - self._started:.0f} s")
+            self._line(self._seconds())
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
@@ -90,20 +96,26 @@ class Progress:
         self._stop.set()
         if self._ticker is not None:
             self._ticker.join()
-        elapsed = time.monotonic() - self._started
-        self._line(f"{'failed' if error is not None else 'done'} in {elapsed:.1f} s")
+        ended = _("failed in {seconds} s") if error is not None else _("done in {seconds} s")
+        self._line(ended.format(seconds=i18n.number(Decimal(time.monotonic() - self._started), 1)))
+
+    def _seconds(self) -> str:
+        return _("{seconds} s").format(seconds=i18n.number(Decimal(time.monotonic() - self._started), 0))
 
     def _tick(self) -> None:
         while not self._stop.wait(max(PLAIN_EVERY, 0.1)):
             if time.monotonic() - self._last >= PLAIN_EVERY:
-                self._line(f"{time.monotonic() - self._started:.0f} s")
+                self._line(self._seconds())
 
     def _line(self, when: str) -> None:
         with self._lock:
             done, total = self.done, self.total
             self._last = time.monotonic()
         if self.unit:
-            how_far = f"{done:,.0f}" + ("" if total is None else f" of {total:,.0f}") + f" {self.unit}, "
+            count = i18n.number(round(done))
+            if total is not None:
+                count = _("{done} of {total}").format(done=count, total=i18n.number(round(total)))
+            how_far = f"{count} {self.unit}, "
         else:
-            how_far = f"{100 * done / total:.0f}%, " if total else ""
+            how_far = f"{reports.pct(Decimal(round(100 * done / total)))}, " if total else ""
         print(f"{self.what}: {how_far}{when}", file=self.stream, flush=True)

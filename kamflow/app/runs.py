@@ -17,6 +17,7 @@ from flows.runs import cancel_run, deployment_path, resume_waiting, wait_for
 from kamflow import approvals, clock, org, started
 from kamflow.db import unit_of_work
 from kamflow.errors import ServiceUnavailable
+from kamflow.i18n import _
 from kamflow.views import View
 
 logger = logging.getLogger(__name__)
@@ -37,10 +38,12 @@ def start_run(deployment: str, parameters: dict[str, Any]) -> str:
             return None
         except Exception as exc:  # the Prefect client raises many kinds; all mean the service is not there
             raise ServiceUnavailable(
-                f"could not start {deployment} at {PREFECT_API_URL.value()}: {exc}; is `kamflow serve` running?"
+                _("could not start {deployment} at {api}: {error}; is `kamflow serve` running?").format(
+                    deployment=deployment, api=PREFECT_API_URL.value(), error=exc
+                )
             ) from exc
 
-    return wait_for(f"deployment {deployment}", started, timeout=30)
+    return wait_for(_("deployment {deployment}").format(deployment=deployment), started, timeout=30)
 
 
 def start(process: str, request: BaseModel) -> View:
@@ -57,7 +60,7 @@ def start(process: str, request: BaseModel) -> View:
         with unit_of_work() as session:
             return how.settled(session, run_id)
 
-    return wait_for(f"flow run {run_id}", settled, run=UUID(run_id))
+    return wait_for(_("flow run {run}").format(run=run_id), settled, run=UUID(run_id))
 
 
 class Answer(BaseModel):
@@ -96,7 +99,7 @@ def decide(task_id: int, *, login: str, answer: Answer) -> Decided:
         threading.Thread(
             target=_go_on,
             args=(UUID(flow_run_id), given.model_dump(mode="json")),
-            kwargs={"what": f"task {task_id}"},
+            kwargs={"what": _("task {task}").format(task=task_id)},
             name=f"resume {flow_run_id}",
         ).start()
     return shown

@@ -14,12 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import approvals, audit, clock, decisions, i18n, rulesets
+from kamflow import approvals, audit, clock, decisions, i18n, labels, rulesets
 from kamflow.credit import facts, orders, policy, standing
 from kamflow.credit.standing import limit_text
 from kamflow.credit.tables import CreditLimitChange, CreditTerms, OrderCreditCheck
 from kamflow.errors import InvalidInput
-from kamflow.i18n import _
+from kamflow.i18n import N_, _
 from kamflow.models import ApprovalTask, Customer, Employee, Order
 from kamflow.policy import versions
 from kamflow.reports import words
@@ -30,6 +30,8 @@ PROCESS = "credit-limit-change"
 RULESET = "credit_limit"
 STATUS_BY_OUTCOME = {"approve": "applied", "escalate": "pending", "reject": "rejected"}
 Category = Literal["total", "open_orders", "open_invoices", "overdue"]
+NO_LIMIT = N_("no limit")
+"""A limit not set, as a limit change's view keeps it (and shows it in the reader's words)."""
 
 
 class LimitChangeIn(BaseModel):
@@ -77,16 +79,24 @@ def prepare(session: Session, request: LimitChangeIn, *, on: dt.date) -> tuple[C
     client = standing.customer(session, request.customer)
     person = standing.requester(session, request.requester, client, also=policy.current().asks_limit_changes)
     if request.until is not None and request.category != "total":
-        raise InvalidInput("only the total limit can be temporary", field="until")
+        raise InvalidInput(_("only the total limit can be temporary"), field="until")
     if request.until is not None and request.until < on:
-        raise InvalidInput(f"a temporary limit cannot end before {on.isoformat()}", field="until")
+        raise InvalidInput(_("a temporary limit cannot end before {day}").format(day=i18n.day(on)), field="until")
     if request.until is not None and request.amount is None:
-        raise InvalidInput("a temporary limit needs an amount; to end it early set the base again", field="amount")
+        raise InvalidInput(
+            _("a temporary limit needs an amount; to end it early set the base again"), field="amount"
+        )
     old, exposure = _old_and_exposure(standing.standing(session, client, on=on), request)
     if request.amount is not None and request.amount < exposure and not request.confirm:
         raise InvalidInput(
-            f"the new {request.category} limit {facts.money(request.amount)} is below the current exposure "
-            f"{facts.money(exposure)}; repeat with --confirm to set it anyway",
+            _(
+                "the new {category} limit {amount} is below the current exposure {exposure}; repeat with "
+                "--confirm to set it anyway"
+            ).format(
+                category=labels.category(request.category),
+                amount=i18n.money(request.amount, client.currency),
+                exposure=i18n.money(exposure, client.currency),
+            ),
             field="confirm",
         )
     return (
@@ -279,8 +289,8 @@ def view(session: Session, change: CreditLimitChange) -> LimitView:
         change_id=change.id,
         customer=change.customer.code,
         category=change.category,
-        old_limit=_text(change.old_limit) or "no limit",
-        new_limit=_text(change.new_limit) or "no limit",
+        old_limit=_text(change.old_limit) or NO_LIMIT,
+        new_limit=_text(change.new_limit) or NO_LIMIT,
         until=change.until.isoformat() if change.until else None,
         exposure=str(change.exposure),
         status=change.status,

@@ -16,10 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import audit, clock, reports
+from kamflow import audit, clock, i18n, labels, reports
 from kamflow.bounds import Line
 from kamflow.credit import orders, policy, standing
-from kamflow.credit.facts import money
 from kamflow.credit.tables import OrderCreditCheck
 from kamflow.errors import InvalidInput, NotFound
 from kamflow.i18n import N_, _
@@ -75,13 +74,19 @@ class OrderChanged(View):
 def _order(session: Session, number: str, login: str, *, also: tuple[str, ...]) -> tuple[Order, OrderCreditCheck]:
     order = session.scalar(select(Order).where(Order.number == number))
     if order is None:
-        raise NotFound(f"no order {number}", field="order")
+        raise NotFound(_("no order {number}").format(number=number), field="order")
     check = session.scalar(select(OrderCreditCheck).where(OrderCreditCheck.order_id == order.id))
     if check is None:
-        raise InvalidInput(f"order {number} was imported, not entered through the credit check", field="order")
+        raise InvalidInput(
+            _("order {number} was imported, not entered through the credit check").format(number=number),
+            field="order",
+        )
     standing.requester(session, login, check.customer, also=also)
     if order.status not in CHANGEABLE:
-        raise InvalidInput(f"order {number} is {order.status}", field="order")
+        raise InvalidInput(
+            _("order {number} is {status}").format(number=number, status=labels.status(order.status)),
+            field="order",
+        )
     return order, check
 
 
@@ -114,7 +119,7 @@ def _audit(
 
 def _amount(request: OrderChangeIn) -> Decimal:
     if request.amount is None:
-        raise InvalidInput("give the amount", field="amount")
+        raise InvalidInput(_("give the amount"), field="amount")
     return request.amount
 
 
@@ -125,11 +130,17 @@ def record_prepayment(session: Session, request: OrderChangeIn, *, now: dt.datet
     received_on = request.on or clock.today(now)
     order, check = _order(session, number, login, also=policy.current().records_collection)
     if order.status == "blocked":
-        raise InvalidInput(f"order {number} is blocked: release it against a prepayment first", field="order")
-    if amount > order.amount - order.prepaid:
-        left = money(order.amount - order.prepaid)
         raise InvalidInput(
-            f"{money(amount)} is more than the {left} of order {number} not prepaid", field="amount"
+            _("order {number} is blocked: release it against a prepayment first").format(number=number),
+            field="order",
+        )
+    if amount > order.amount - order.prepaid:
+        left = i18n.number(order.amount - order.prepaid, 2)
+        raise InvalidInput(
+            _("{amount} is more than the {left} of order {number} not prepaid").format(
+                amount=i18n.number(amount, 2), left=left, number=number
+            ),
+            field="amount",
         )
     order.prepaid += amount
     _audit(
@@ -163,11 +174,16 @@ def change(session: Session, request: OrderChangeIn, *, now: dt.datetime) -> Ord
     order, check = _order(session, number, login, also=policy.current().enters_orders)
     if order.status != "blocked" and amount > order.amount:
         raise InvalidInput(
-            f"order {number} is {order.status}: enter the increase as a new order (it passes the credit check)",
+            _("order {number} is {status}: enter the increase as a new order (it passes the credit check)").format(
+                number=number, status=labels.status(order.status)
+            ),
             field="amount",
         )
     if amount < order.prepaid:
-        raise InvalidInput(f"{money(order.prepaid)} is prepaid on order {number}", field="amount")
+        raise InvalidInput(
+            _("{amount} is prepaid on order {number}").format(amount=i18n.number(order.prepaid, 2), number=number),
+            field="amount",
+        )
     old, order.amount = order.amount, amount
     _audit(session, check, actor=login, action="order_changed", now=now, old_amount=str(old), amount=str(amount))
     return _done(session, order, check, now)
@@ -178,7 +194,9 @@ def cancel(session: Session, request: OrderChangeIn, *, now: dt.datetime) -> Ord
     number, login, reason = request.order, request.by, request.reason
     order, check = _order(session, number, login, also=policy.current().enters_orders)
     if order.status == "blocked":
-        raise InvalidInput(f"order {number} is blocked: reject it through its task", field="order")
+        raise InvalidInput(
+            _("order {number} is blocked: reject it through its task").format(number=number), field="order"
+        )
     order.status = "cancelled"
     if check.status == AWAITING:
         check.status = "cancelled"

@@ -13,9 +13,10 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from kamflow import approvals
+from kamflow import approvals, i18n, labels
 from kamflow.documents import text
 from kamflow.documents.service import (
+    KINDS,
     PROCESS,
     assign,
     chain_of,
@@ -32,6 +33,7 @@ from kamflow.documents.service import (
 from kamflow.documents.submission import check_text
 from kamflow.documents.tables import Acknowledgment, Document, DocumentStep, DocumentStepTask, Signature
 from kamflow.errors import InvalidInput, NotPermitted
+from kamflow.i18n import N_, _
 from kamflow.models import ApprovalTask, Employee
 from kamflow.types import DocumentText, Note
 
@@ -42,6 +44,10 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "revise": ("revise",),
 }
 SIGNED = {"agree": "agreed", "approve": "approved"}
+SAY_WHY = {
+    "return": N_("to return a document, say why (--comment)"),
+    "reject": N_("to reject a document, say why (--comment)"),
+}
 
 
 class DocumentDecision(BaseModel):
@@ -64,9 +70,15 @@ def _tasks(session: Session, step: DocumentStep) -> list[ApprovalTask]:
     )
 
 
-def _cancel_waiting(session: Session, document: Document, *, now: dt.datetime, reason: str) -> None:
+def _cancel(session: Session, task: ApprovalTask, *, now: dt.datetime, reason: str, **names: object) -> None:
+    """Cancel a task nobody needs to decide any more, the reason kept in the words of the person it was for."""
+    with i18n.reading(i18n.language_of(task.owner.language)):
+        approvals.cancel(session, task, now=now, reason=_(reason).format(**names))
+
+
+def _cancel_waiting(session: Session, document: Document, *, now: dt.datetime, reason: str, person: str) -> None:
     for task in approvals.pending(session, process=PROCESS, subject_id=document.id):
-        approvals.cancel(session, task, now=now, reason=reason)
+        _cancel(session, task, now=now, reason=reason, person=person)
     for step in round_steps(session, document):
         if step.status == "open":
             step.status, step.closed_at = "cancelled", now
@@ -85,17 +97,24 @@ def check_for(session: Session, task: ApprovalTask) -> approvals.Check:
         answer = DocumentDecision.model_validate(payload)
         allowed = ACTIONS[kind]
         if answer.action not in allowed:
-            raise InvalidInput(f"on a step to {kind}, answer {' | '.join(allowed)}", field="action")
+            raise InvalidInput(
+                _("on a step to {kind}, answer {actions}").format(
+                    kind=_(KINDS[kind]).lower(), actions=" | ".join(allowed)
+                ),
+                field="action",
+            )
         if answer.action in ("return", "reject") and not answer.comment.strip():
-            raise InvalidInput(f"to {answer.action} a document, say why (--comment)", field="comment")
+            raise InvalidInput(_(SAY_WHY[answer.action]), field="comment")
         if answer.content is None:
             if answer.action == "revise":
-                raise InvalidInput("a revision needs the new text (--file)", field="file")
+                raise InvalidInput(_("a revision needs the new text (--file)"), field="file")
             return
         if answer.action == "revise" or (answer.action == "approve" and may_correct):
             check_text(chain, answer.content, current=current)
             return
-        raise InvalidInput("only the approver may correct the text here; return it with a comment", field="file")
+        raise InvalidInput(
+            _("only the approver may correct the text here; return it with a comment"), field="file"
+        )
 
     return check
 
@@ -170,7 +189,7 @@ def _approved(
     step.status, step.closed_at = "met", now
     for other in tasks:
         if other.status == "pending":
-            approvals.cancel(session, other, now=now, reason=f"step {step.name} has its quorum")
+            _cancel(session, other, now=now, reason=N_("step {step} has its quorum"), step=step.name)
     next_if_done(session, document, step.stage_index, now=now)
 
 
@@ -185,7 +204,8 @@ def _stopped(
 ) -> None:
     """A return or a reject: every step still waiting is cancelled; a return gives the author a turn to revise."""
     outcome = "returned" if answer.action == "return" else "rejected"
-    _cancel_waiting(session, document, now=now, reason=f"{outcome} by {actor.login}")
+    said = N_("returned by {person}") if outcome == "returned" else N_("rejected by {person}")
+    _cancel_waiting(session, document, now=now, reason=said, person=actor.login)
     step.status, step.closed_at = outcome, now
     document.status = outcome
     record(session, document, actor=actor.login, action=f"document_{outcome}", now=now, comment=answer.comment)
@@ -206,7 +226,10 @@ def _stopped(
     )
     session.add(revision)
     session.flush()
-    note = f"**Returned by {actor.full_name} ({actor.position}):** {answer.comment}"
+    with i18n.reading(i18n.language_of(document.author.language)):  # the author's task says it their way
+        note = _("**Returned by {name} ({position}):** {comment}").format(
+            name=actor.full_name, position=actor.position, comment=answer.comment
+        )
     timing = chain_of(document).revision
     assign(session, document, revision, [document.author], timing, requester=actor, now=now, note=note)
 
@@ -216,7 +239,9 @@ def revision_task(session: Session, document_id: int, *, login: str, on: dt.date
     document = get(session, document_id)
     if document.status != "returned":
         raise NotPermitted(
-            f"document {document.id} is {document.status.replace('_', ' ')}; only a returned one may be revised",
+            _("document {id} is {status}; only a returned one may be revised").format(
+                id=document.id, status=labels.status(document.status)
+            ),
             field="document",
         )
     waiting = approvals.pending(session, process=PROCESS, subject_id=document.id)
@@ -224,5 +249,7 @@ def revision_task(session: Session, document_id: int, *, login: str, on: dt.date
     [task] = [t for t in waiting if steps[t.id].kind == "revise"]
     author = approvals.assignee(session, task, on=on).login
     if author != login:
-        raise NotPermitted(f"only {author} may revise document {document.id}", field="as")
+        raise NotPermitted(
+            _("only {person} may revise document {id}").format(person=author, id=document.id), field="as"
+        )
     return task

@@ -21,6 +21,7 @@ from pydantic import Field, PositiveInt, ValidationError, ValidationInfo, model_
 from kamflow import i18n, policy
 from kamflow.documents import text
 from kamflow.errors import InvalidInput
+from kamflow.i18n import _
 from kamflow.policy import Strict, Versioned
 from kamflow.settings import Language, get_settings
 
@@ -217,7 +218,10 @@ class Chains(Versioned):
     def get(self, document_type: str) -> Chain:
         if document_type not in self.types:
             raise InvalidInput(
-                f"unknown document type {document_type!r} (types: {', '.join(sorted(self.types))})", field="type"
+                _("unknown document type {type} (types: {types})").format(
+                    type=repr(document_type), types=", ".join(sorted(self.types))
+                ),
+                field="type",
             )
         return self.types[document_type]
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from kamflow.documents.chains import Step
 from kamflow.errors import InvalidInput
+from kamflow.i18n import _
 from kamflow.models import Employee
 
 
@@ -46,5 +47,5 @@ def people_for(
         return others
     if named and author.manager is not None:
         return [author.manager]
-    who_else = "nobody but the author" if named else "nobody"
-    raise InvalidInput(f"{who_else} can act on step {step.name!r}", field="type")
+    said = _("nobody but the author can act on step {step}") if named else _("nobody can act on step {step}")
+    raise InvalidInput(said.format(step=repr(step.name)), field="type")

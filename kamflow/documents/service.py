@@ -33,7 +33,7 @@ KINDS = {"agree": N_("Agree"), "approve": N_("Approve"), "acknowledge": N_("Ackn
 def get(session: Session, document_id: int) -> Document:
     found = session.get(Document, document_id)
     if found is None:
-        raise NotFound(f"no document {document_id}", field="document")
+        raise NotFound(_("no document {id}").format(id=document_id), field="document")
     return found
 
 
@@ -217,7 +217,7 @@ def next_if_done(session: Session, document: Document, index: int, *, now: dt.da
 def step_of(session: Session, task: ApprovalTask) -> DocumentStep:
     link = session.get(DocumentStepTask, task.id)
     if link is None:
-        raise NotFound(f"task {task.id} is not a step of a document", field="task")
+        raise NotFound(_("task {task} is not a step of a document").format(task=task.id), field="task")
     return link.step
 
 

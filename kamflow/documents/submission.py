@@ -63,9 +63,9 @@ def _check_fields(session: Session, chain: Chain, given: dict[str, str]) -> None
                 _("{type} needs --field {name}=…").format(type=chain.shown_title(), name=name), field=name
             )
         if kind == "department" and department_head(session, value) is None:
-            raise InvalidInput(f"no department {value!r}", field=name)
+            raise InvalidInput(_("no department {name}").format(name=repr(value)), field=name)
         if kind == "position" and not active(session, Employee.position == value):
-            raise InvalidInput(f"nobody holds the position {value!r}", field=name)
+            raise InvalidInput(_("nobody holds the position {position}").format(position=repr(value)), field=name)
         if kind == "customer":
             customers.by_code(session, value, field=name, missing=InvalidInput)
 
@@ -81,7 +81,7 @@ def check_text(chain: Chain, new: str, *, current: str | None = None) -> None:
             field="file",
         )
     if current is not None and text.content_hash(new) == text.content_hash(current):
-        raise InvalidInput("the text is the same as the current version", field="file")
+        raise InvalidInput(_("the text is the same as the current version"), field="file")
 
 
 def validate(session: Session, document: DocumentIn, chains: Chains) -> tuple[Chain, Employee]:
@@ -94,7 +94,12 @@ def validate(session: Session, document: DocumentIn, chains: Chains) -> tuple[Ch
         for step in stage.steps:
             people = people_for(session, step, kind=stage.kind, fields=document.fields, author=author)
             if stage.kind != "acknowledge" and step.needed(len(people)) > len(people):
-                raise InvalidInput(f"step {step.name!r} needs {step.quorum} of {len(people)} people", field="type")
+                raise InvalidInput(
+                    _("step {step} needs {quorum} of {people} people").format(
+                        step=repr(chain.shown_name(step.name)), quorum=step.quorum, people=len(people)
+                    ),
+                    field="type",
+                )
     return chain, author
 
 
