@@ -51,10 +51,10 @@ def test_my_requests_in_spanish_and_english(session: Session) -> None:
     english = mine()
     assert all(filled(text) for text in (waiting, decided, english))
     assert (row.discount_pct, row.order_total, row.currency) == (17, 150000, "EUR")
-    assert "solicitado, pedido de 150.000,00\xa0€: PENDIENTE" in waiting
-    assert f"Descuento del 17 % sobre la columna {row.price_column} — C0001, 17 % solicitado" in waiting
-    assert f"pendiente de head.north, tarea {task.id}" in waiting and f"abierta el {TODAY:%d/%m/%Y} " in waiting
-    assert "12,5 % concedido" in decided and ": APROBADA (" in decided
+    assert f"Descuento 17 % en la columna {row.price_column} — C0001, 17 % solicitado" in waiting
+    assert "pedido 150.000,00 EUR: PENDIENTE" in waiting
+    assert f"esperando a head.north, tarea {task.id}" in waiting and f"abierto el {TODAY:%d/%m/%Y} " in waiting
+    assert "12,5 % concedido" in decided and "CONTRAOFERTA 12,5 % por " in decided
     assert "12.5% granted" in english and f"opened {TODAY.isoformat()} " in english and ": APPROVED" in english
 
 
