@@ -84,10 +84,11 @@ def compile_condition(
         parts = condition.all if isinstance(condition, AllOf) else condition.any
         compiled = [compile_condition(part, fact_types, names, negate) for part in parts]
         return _join("$and" if isinstance(condition, AllOf) != negate else "$or", compiled)
-    named = condition if names is None else condition.model_copy(
-        update={"fact": names[condition.fact], "other": condition.other and names[condition.other]}
-    )
-    return _leaf(named, fact_types[condition.fact], negate)
+    fact_type = fact_types[condition.fact]
+    if names is not None:
+        other = condition.other and names[condition.other]
+        condition = condition.model_copy(update={"fact": names[condition.fact], "other": other})
+    return _leaf(condition, fact_type, negate)
 
 
 def facts_in(condition: Leaf | AllOf | AnyOf | Not) -> set[str]:

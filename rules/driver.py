@@ -105,13 +105,18 @@ class Engine:
 @contextmanager
 def no_cycle_collection() -> Iterator[None]:
     """Python's cycle collector paused while a batch makes its many objects (none in a cycle): otherwise it
-    walks every live object again and again, a third of a batch's time. Whoever paused it first restarts it."""
+    walks every live object again and again, a third of a batch's time. Whoever paused it first restarts it,
+    having moved every object to the oldest generation (unless some are kept frozen by others): the young
+    collections would otherwise walk all of the batch's objects at once as soon as it restarts."""
     paused = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if paused:
+            if not gc.get_freeze_count():
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
