@@ -50,8 +50,6 @@ class Decision(BaseModel):
 Model = TypeVar("Model", bound=BaseModel)
 _FIELDS = {Reason: set(Reason.model_fields), Decision: set(Decision.model_fields)}
 """Shared by every model _built makes: every field is set, so pydantic never has a name to add to them."""
-_DECISION = ("ruleset", "outcome", "role", "reasons", "facts", "version")
-"""Decision's fields, in the order `Explainer.decisions` gives their values."""
 _SET_DICT, _SET_FIELDS, _SET_EXTRA, _SET_PRIVATE = (
     BaseModel.__dict__[slot].__set__
     for slot in ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
@@ -61,11 +59,18 @@ _exhaust: Callable[[Iterable[Any]], None] = deque(maxlen=0).extend
 """Runs an iterator to its end, keeping nothing."""
 
 
-def _built(model: type[Model], values: Iterable[dict[str, Any]]) -> list[Model]:
+def _dicts(base: dict[str, Any], count: int, **columns: Iterable[Any]) -> list[dict[str, Any]]:
+    """`count` copies of `base`, the k-th with the k-th value of each of `columns` (named as a key of `base`)."""
+    dicts = list(map(dict.copy, repeat(base, count)))
+    for name, values in columns.items():
+        _exhaust(map(dict.__setitem__, dicts, repeat(name), values))
+    return dicts
+
+
+def _built(model: type[Model], values: list[dict[str, Any]]) -> list[Model]:
     """Models from values this module made and knows valid: what `model_construct` does without its per-field
     work (Reason and Decision have no defaults, aliases or private attributes), their slots set directly and
     every step mapped over all of them at once, which makes batches faster."""
-    values = list(values)
     built = list(map(object.__new__, repeat(model, len(values))))
     _exhaust(map(_SET_DICT, built, values))
     _exhaust(map(_SET_FIELDS, built, repeat(_FIELDS[model])))
@@ -228,22 +233,21 @@ class Explainer:
                         printed[name] = _printed(self._show[name], list(map(columns[name].__getitem__, indices)))
                 shown = zip(*[printed[name] for name in names], strict=True) if names else repeat((), len(indices))
                 texts = map(template.__mod__, shown)
-                reasons.append(_built(Reason, map(dict, zip(repeat(("rule", rule)), zip(repeat("text"), texts)))))
-            values = zip(
-                repeat(ruleset),
-                repeat(verdict.outcome),
-                repeat(verdict.role),
-                map(list, zip(*reasons, strict=True)),
-                map(facts.__getitem__, indices),
-                repeat(version),
+                reasons.append(_built(Reason, _dicts({"rule": rule, "text": ""}, len(indices), text=texts)))
+            values = _dicts(
+                {
+                    "ruleset": ruleset,
+                    "outcome": verdict.outcome,
+                    "role": verdict.role,
+                    "reasons": [],
+                    "facts": {},
+                    "version": version,
+                },
+                len(indices),
+                reasons=map(list, zip(*reasons, strict=True)),
+                facts=map(facts.__getitem__, indices),
             )
-            _exhaust(
-                map(
-                    decisions.__setitem__,
-                    indices,
-                    _built(Decision, map(dict, map(zip, repeat(_DECISION), values))),
-                )
-            )
+            _exhaust(map(decisions.__setitem__, indices, _built(Decision, values)))
         return decisions  # type: ignore[return-value]  # every fact set's index is in `by_mask`
 
     def _verdict(self, fired: int) -> _Verdict:
