@@ -71,16 +71,24 @@ Condition = Annotated[
 
 
 def compile_condition(
-    condition: Leaf | AllOf | AnyOf | Not, fact_types: Mapping[str, str], negate: bool = False
+    condition: Leaf | AllOf | AnyOf | Not,
+    fact_types: Mapping[str, str],
+    names: Mapping[str, str] | None = None,
+    negate: bool = False,
 ) -> Expression:
-    """The durable-rules expression (inside `{"m": ...}`) true exactly when the condition is (or is not)."""
+    """The durable-rules expression (inside `{"m": ...}`) true exactly when the condition is (or is not), each
+    fact under its name in `names` (default: its own)."""
     if isinstance(condition, Not):
-        return compile_condition(condition.not_, fact_types, not negate)
+        return compile_condition(condition.not_, fact_types, names, not negate)
     if isinstance(condition, AllOf | AnyOf):
         parts = condition.all if isinstance(condition, AllOf) else condition.any
-        compiled = [compile_condition(part, fact_types, negate) for part in parts]
+        compiled = [compile_condition(part, fact_types, names, negate) for part in parts]
         return _join("$and" if isinstance(condition, AllOf) != negate else "$or", compiled)
-    return _leaf(condition, fact_types[condition.fact], negate)
+    fact_type = fact_types[condition.fact]
+    if names is not None:
+        other = condition.other and names[condition.other]
+        condition = condition.model_copy(update={"fact": names[condition.fact], "other": other})
+    return _leaf(condition, fact_type, negate)
 
 
 def facts_in(condition: Leaf | AllOf | AnyOf | Not) -> set[str]:

@@ -40,13 +40,14 @@ class FactsRefused(ValueError):
 
 class Encoder:
     """Checks a rule set's fact sets and writes them for the engine: each set's body (`"name":value,...` of the
-    facts the engine reads, in `engine_facts` order) and its JSON-safe values (Decimals as their strings)."""
+    facts the engine reads, each under its name in `engine_names`, in that order) and its JSON-safe values
+    (Decimals as their strings)."""
 
-    def __init__(self, fact_types: Mapping[str, str], engine_facts: Sequence[str]) -> None:
+    def __init__(self, fact_types: Mapping[str, str], engine_names: Mapping[str, str]) -> None:
         self._types = dict(fact_types)
         self._names = frozenset(fact_types)
-        self._engine_facts = list(engine_facts)
-        self._body = ",".join(f'"{name}":%s' for name in engine_facts)
+        self._engine_facts = list(engine_names)
+        self._body = ",".join(f"{encode_basestring(name)}:%s" for name in engine_names.values())
 
     def encode(
         self, facts: Sequence[Mapping[str, Any]]

@@ -58,10 +58,11 @@ class RuleSet:
         """The rules in listing order (priority, then file order): the order of a decision's reasons."""
         read = set().union(*(facts_in(rule.when) for rule in self.listed))
         engine_facts = [name for name in self.fact_types if name in read]  # the others: reasons only
-        self._encoder = Encoder(self.fact_types, engine_facts)
+        names = {name: f"f{k}" for k, name in enumerate(engine_facts)}  # short: less JSON for the engine to read
+        self._encoder = Encoder(self.fact_types, names)
         self._explainer = Explainer(spec, self.listed, self.version)
-        expressions = [compile_condition(rule.when, self.fact_types) for rule in self.listed]
-        every_fact = {"$ex": {engine_facts[0]: 1}}
+        expressions = [compile_condition(rule.when, self.fact_types, names) for rule in self.listed]
+        every_fact = {"$ex": {names[engine_facts[0]]: 1}}
         self._engine = Engine(f"{self.name}-{self.version[:12]}", expressions, every_fact)
 
     def decide(self, facts: Mapping[str, Any]) -> Decision:

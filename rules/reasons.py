@@ -10,7 +10,8 @@ file's first language; `Explainer.reasons` writes those of a decision in any of 
 from __future__ import annotations
 
 import string
-from collections.abc import Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -54,56 +55,74 @@ _SET_DICT, _SET_FIELDS, _SET_EXTRA, _SET_PRIVATE = (
     for slot in ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
 )
 """The setters of a pydantic model's slots: faster than object.__setattr__ by name."""
+_exhaust: Callable[[Iterable[Any]], None] = deque(maxlen=0).extend
+"""Runs an iterator to its end, keeping nothing."""
 
 
-def _built(model: type[Model], values: dict[str, Any]) -> Model:
-    """A model from values this module made and knows valid: what `model_construct` does without its per-field
-    work (Reason and Decision have no defaults, aliases or private attributes), its slots set directly, which
-    makes batches faster."""
-    built = object.__new__(model)
-    _SET_DICT(built, values)
-    _SET_FIELDS(built, _FIELDS[model])
-    _SET_EXTRA(built, None)
-    _SET_PRIVATE(built, None)
+def _dicts(base: dict[str, Any], count: int, **columns: Iterable[Any]) -> list[dict[str, Any]]:
+    """`count` copies of `base`, the k-th with the k-th value of each of `columns` (named as a key of `base`)."""
+    dicts = list(map(dict.copy, repeat(base, count)))
+    for name, values in columns.items():
+        _exhaust(map(dict.__setitem__, dicts, repeat(name), values))
+    return dicts
+
+
+def _built(model: type[Model], values: list[dict[str, Any]]) -> list[Model]:
+    """Models from values this module made and knows valid: what `model_construct` does without its per-field
+    work (Reason and Decision have no defaults, aliases or private attributes), their slots set directly and
+    every step mapped over all of them at once, which makes batches faster."""
+    built = list(map(object.__new__, repeat(model, len(values))))
+    _exhaust(map(_SET_DICT, built, values))
+    _exhaust(map(_SET_FIELDS, built, repeat(_FIELDS[model])))
+    _exhaust(map(_SET_EXTRA, built, repeat(None)))
+    _exhaust(map(_SET_PRIVATE, built, repeat(None)))
     return built
 
 
-def _show_number(value: str | int, places: int) -> str:
-    """A decimal or money fact (as Decision.facts keeps it: an int or the Decimal's string) as reasons print it:
+Show = Callable[[Sequence[Any]], list[str]]
+"""How reasons print values of one fact (given them as Decision.facts keeps them): all at once, in order."""
+
+
+def _show_numbers(values: Sequence[Any], places: int, marks: dict[int, str] | None) -> list[str]:
+    """Decimal or money facts (as Decision.facts keeps them: ints or the Decimals' strings) as reasons print them:
     the integer part grouped with commas, no exponent, the fraction's trailing zeros stripped down to `places`
-    digits (never rounded) and no sign on zero: 2,600 and 13.5 with 0 places, 90,000.00 and 1.005 with 2."""
-    text = str(value) if isinstance(value, int) else format(Decimal(value), "f") if "E" in value else value
-    whole, _, fraction = text.partition(".")  # a Decimal's string has no leading zeros: int() keeps its digits
-    if len(whole) > 3:
-        whole = f"{int(whole):,}"
-    fraction = fraction.rstrip("0").ljust(places, "0")
-    if whole == "-0" and not fraction.strip("0"):
-        whole = "0"
-    return f"{whole}.{fraction}" if fraction else whole
-
-
-def _show_marked(value: str | int, places: int, marks: dict[int, str]) -> str:
-    """A number as `_show_number` prints it, with another language's decimal and grouping marks."""
-    return _show_number(value, places).translate(marks)
+    digits (never rounded) and no sign on zero: 2,600 and 13.5 with 0 places, 90,000.00 and 1.005 with 2; with
+    `marks`, another language's decimal and grouping marks. Mapped over all the values at once."""
+    plain = set(map(type, values)) == {str} and "E" not in "".join(values)
+    texts: Sequence[str] = (
+        values if plain else [str(v) if isinstance(v, int) else format(Decimal(v), "f") for v in values]
+    )
+    wholes, _, fractions = zip(*map(str.partition, texts, repeat(".")), strict=True) if texts else ((), (), ())
+    fractions = tuple(map(str.ljust, map(str.rstrip, fractions, repeat("0")), repeat(places), repeat("0")))
+    # a Decimal's string has no leading zeros: int() keeps the whole part's digits
+    grouped = [whole if len(whole) <= 3 else f"{int(whole):,}" for whole in wholes]
+    if "-0" in grouped:
+        grouped = [
+            "0" if whole == "-0" and not fraction.strip("0") else whole
+            for whole, fraction in zip(grouped, fractions, strict=True)
+        ]
+    shown = map(str.rstrip, map(".".join, zip(grouped, fractions, strict=True)), repeat("."))  # 2,600. is 2,600
+    return list(shown if marks is None else map(str.translate, shown, repeat(marks)))
 
 
 YES_NO: dict[str, tuple[str, str]] = {"en": ("yes", "no"), "es": ("sí", "no")}
 """How reasons print a boolean fact in each of the languages they are written in (rules.spec.LANGUAGES)."""
 
 
-def printers(language: str) -> dict[str, Callable[[Any], str]]:
-    """How reasons in `language` print a fact of each type (given it as Decision.facts keeps it): numbers with
-    the language's decimal and grouping marks (Babel's locale data), booleans in its words."""
+def printers(language: str) -> dict[str, Show]:
+    """How reasons in `language` print a fact of each type: numbers with the language's decimal and grouping
+    marks (Babel's locale data), booleans in its words."""
     decimal_mark, group_mark = get_decimal_symbol(language), get_group_symbol(language)
-    marks = str.maketrans({".": decimal_mark, ",": group_mark})
-    number = _show_number if (decimal_mark, group_mark) == (".", ",") else partial(_show_marked, marks=marks)
+    marks = (
+        None if (decimal_mark, group_mark) == (".", ",") else str.maketrans({".": decimal_mark, ",": group_mark})
+    )
     yes, no = YES_NO[language]
     return {
-        "decimal": partial(number, places=0),  # 2,600, 13.5, 1.29 / 2.600, 13,5, 1,29
-        "money": partial(number, places=2),  # as people read amounts: 90,000.00, -1,200.00 / 90.000,00, -1.200,00
-        "integer": str,
-        "string": str,
-        "boolean": lambda value: yes if value else no,
+        "decimal": partial(_show_numbers, places=0, marks=marks),  # 2,600, 13.5, 1.29 / 2.600, 13,5, 1,29
+        "money": partial(_show_numbers, places=2, marks=marks),  # 90,000.00, -1,200.00 / 90.000,00, -1.200,00
+        "integer": lambda values: list(map(str, values)),
+        "string": list,
+        "boolean": lambda values: [yes if value else no for value in values],
     }
 
 
@@ -111,9 +130,9 @@ SHOW = printers(LANGUAGES[0])
 """How English reasons print a fact of each type."""
 
 
-def _in_words(words: Mapping[str, str]) -> Callable[[str], str]:
+def _in_words(words: Mapping[str, str]) -> Show:
     """A string fact as reasons print it when its rule file gives words for its values."""
-    return lambda value: words.get(value, value)
+    return lambda values: list(map(words.get, values, values))
 
 
 def _positional(template: str) -> tuple[str, tuple[str, ...]]:
@@ -126,10 +145,10 @@ def _positional(template: str) -> tuple[str, tuple[str, ...]]:
     )
 
 
-def _printed(show: Callable[[Any], str], values: Sequence[Any]) -> list[str]:
+def _printed(show: Show, values: Sequence[Any]) -> list[str]:
     """The values of one fact as reasons print them, each distinct value printed once."""
-    distinct = dict.fromkeys(values)
-    return list(map(dict(zip(distinct, map(show, distinct), strict=True)).__getitem__, values))
+    distinct = list(dict.fromkeys(values))
+    return list(map(dict(zip(distinct, show(distinct), strict=True)).__getitem__, values))
 
 
 @dataclass(frozen=True)
@@ -147,7 +166,7 @@ class _Writing:
     """How a rule set's reasons are written in one language: each fact's printing, and each rule's template
     (by rule id, `default` too) positional %-style with the facts it prints."""
 
-    show: dict[str, Callable[[Any], str]]
+    show: dict[str, Show]
     templates: dict[str, tuple[str, tuple[str, ...]]]
 
 
@@ -191,7 +210,7 @@ class Explainer:
         reasons = []
         for rule in fired:
             template, names = writing.templates[rule]
-            shown = tuple(writing.show[name](facts[name]) for name in names)
+            shown = tuple(writing.show[name]([facts[name]])[0] for name in names)
             reasons.append(Reason(rule=rule, text=template % shown))
         return reasons
 
@@ -213,22 +232,22 @@ class Explainer:
                     if name not in printed:
                         printed[name] = _printed(self._show[name], list(map(columns[name].__getitem__, indices)))
                 shown = zip(*[printed[name] for name in names], strict=True) if names else repeat((), len(indices))
-                reasons.append(
-                    [_built(Reason, {"rule": rule, "text": text}) for text in map(template.__mod__, shown)]
-                )
-            outcome, role = verdict.outcome, verdict.role
-            for index, each in zip(indices, zip(*reasons, strict=True), strict=True):
-                decisions[index] = _built(
-                    Decision,
-                    {
-                        "ruleset": ruleset,
-                        "outcome": outcome,
-                        "role": role,
-                        "reasons": list(each),
-                        "facts": facts[index],
-                        "version": version,
-                    },
-                )
+                texts = map(template.__mod__, shown)
+                reasons.append(_built(Reason, _dicts({"rule": rule, "text": ""}, len(indices), text=texts)))
+            values = _dicts(
+                {
+                    "ruleset": ruleset,
+                    "outcome": verdict.outcome,
+                    "role": verdict.role,
+                    "reasons": [],
+                    "facts": {},
+                    "version": version,
+                },
+                len(indices),
+                reasons=map(list, zip(*reasons, strict=True)),
+                facts=map(facts.__getitem__, indices),
+            )
+            _exhaust(map(decisions.__setitem__, indices, _built(Decision, values)))
         return decisions  # type: ignore[return-value]  # every fact set's index is in `by_mask`
 
     def _verdict(self, fired: int) -> _Verdict:

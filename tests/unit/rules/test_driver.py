@@ -38,3 +38,18 @@ def test_an_engine_failure_is_raised_and_the_rule_set_decides_on(monkeypatch: py
         ruleset.decide_many(facts)
     monkeypatch.undo()
     assert verdicts(ruleset.decide_many(facts)) == [plain_decide(one) for one in facts]
+
+
+def test_a_large_batch_hands_its_objects_to_the_oldest_generation_and_a_paused_collector_stays_paused() -> None:
+    ruleset = load_ruleset(RULES_DIR / "discount.yaml")
+    decisions = ruleset.decide_many(random_facts(20_000, 2))
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
+    oldest = {id(each) for each in gc.get_objects(generation=2)}
+    assert id(decisions[0]) in oldest and id(decisions[-1].reasons[0]) in oldest
+    gc.disable()
+    try:
+        ruleset.decide_many(random_facts(20_000, 3))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -26,37 +26,38 @@ rules:
 """
 
 
-@pytest.mark.parametrize(
-    ("value", "money", "decimal"),
-    [
-        (Decimal("106355.82"), "106,355.82", "106,355.82"),
-        (Decimal("90000"), "90,000.00", "90,000"),
-        (90000, "90,000.00", "90,000"),
-        (Decimal("1800.50"), "1,800.50", "1,800.5"),
-        (Decimal("2600.00"), "2,600.00", "2,600"),
-        (Decimal("13.5"), "13.50", "13.5"),
-        (Decimal("1.29"), "1.29", "1.29"),
-        (Decimal("999.99"), "999.99", "999.99"),
-        (Decimal("1000"), "1,000.00", "1,000"),
-        (Decimal("-1200"), "-1,200.00", "-1,200"),
-        (-1200, "-1,200.00", "-1,200"),
-        (Decimal("-999.5"), "-999.50", "-999.5"),
-        (Decimal("-0.5"), "-0.50", "-0.5"),
-        (Decimal("0"), "0.00", "0"),
-        (0, "0.00", "0"),
-        (Decimal("0.00"), "0.00", "0"),
-        (Decimal("-0.00"), "0.00", "0"),
-        (Decimal("123456789012.34"), "123,456,789,012.34", "123,456,789,012.34"),
-        (10**14, "100,000,000,000,000.00", "100,000,000,000,000"),
-        (Decimal("1234.56789"), "1,234.56789", "1,234.56789"),  # never rounded: the reason shows what was compared
-        (Decimal("0.005"), "0.005", "0.005"),
-        (Decimal("7.12500"), "7.125", "7.125"),
-        (Decimal("1E+5"), "100,000.00", "100,000"),
-        (Decimal("-2.5E+3"), "-2,500.00", "-2,500"),
-        (Decimal("1.5E-7"), "0.00000015", "0.00000015"),
-        (Decimal("-0E-8"), "0.00", "0"),
-    ],
-)
+PRINTINGS: list[tuple[Any, str, str]] = [
+    (Decimal("106355.82"), "106,355.82", "106,355.82"),
+    (Decimal("90000"), "90,000.00", "90,000"),
+    (90000, "90,000.00", "90,000"),
+    (Decimal("1800.50"), "1,800.50", "1,800.5"),
+    (Decimal("2600.00"), "2,600.00", "2,600"),
+    (Decimal("13.5"), "13.50", "13.5"),
+    (Decimal("1.29"), "1.29", "1.29"),
+    (Decimal("999.99"), "999.99", "999.99"),
+    (Decimal("1000"), "1,000.00", "1,000"),
+    (Decimal("-1200"), "-1,200.00", "-1,200"),
+    (-1200, "-1,200.00", "-1,200"),
+    (Decimal("-999.5"), "-999.50", "-999.5"),
+    (Decimal("-0.5"), "-0.50", "-0.5"),
+    (Decimal("0"), "0.00", "0"),
+    (0, "0.00", "0"),
+    (Decimal("0.00"), "0.00", "0"),
+    (Decimal("-0.00"), "0.00", "0"),
+    (Decimal("123456789012.34"), "123,456,789,012.34", "123,456,789,012.34"),
+    (10**14, "100,000,000,000,000.00", "100,000,000,000,000"),
+    (Decimal("1234.56789"), "1,234.56789", "1,234.56789"),  # never rounded: the reason shows what was compared
+    (Decimal("0.005"), "0.005", "0.005"),
+    (Decimal("7.12500"), "7.125", "7.125"),
+    (Decimal("1E+5"), "100,000.00", "100,000"),
+    (Decimal("-2.5E+3"), "-2,500.00", "-2,500"),
+    (Decimal("1.5E-7"), "0.00000015", "0.00000015"),
+    (Decimal("-0E-8"), "0.00", "0"),
+]
+"""A value of a money and a decimal fact, and how reasons print each."""
+
+
+@pytest.mark.parametrize(("value", "money", "decimal"), PRINTINGS)
 def test_reasons_print_money_as_people_read_amounts_and_decimals_grouped(
     value: Any, money: str, decimal: str
 ) -> None:
@@ -67,6 +68,15 @@ def test_reasons_print_money_as_people_read_amounts_and_decimals_grouped(
         assert (
             decision.facts["amount"] == decision.facts["number"] == (value if type(value) is int else str(value))
         )
+
+
+def test_a_batch_prints_each_value_as_it_prints_it_alone() -> None:
+    """Reasons print a batch's values all at once: mixed (ints, exponents, -0.5 beside -0.00) they print as each
+    does alone."""
+    ruleset = load_ruleset_text(PRINTED, "printed.yaml")
+    facts = [{"amount": value, "number": value, "year": 2026} for value, _, _ in PRINTINGS]
+    texts = [decision.reasons[0].text for decision in ruleset.decide_many(facts)]
+    assert texts == [f"{money} | {decimal} | 2026" for _, money, decimal in PRINTINGS]
 
 
 def test_a_money_fact_decides_as_a_decimal_fact_under_every_operator() -> None:
