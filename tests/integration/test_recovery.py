@@ -60,8 +60,9 @@ from tests.support import kam_and_norm
 
 pytestmark = pytest.mark.integration
 
-TRIES = int(os.environ.get("KAMFLOW_FAULT_TRIES") or (50 if os.environ.get("CI") else 12))
-"""Operations the fault-injection test interrupts by a kill -9 at the least: 50 in CI, 12 elsewhere."""
+TRIES = int(os.environ.get("KAMFLOW_FAULT_TRIES") or 6)
+"""Operations the fault-injection test interrupts by a kill -9 at the least: 6 (a kill or two) in the suite, which
+must stay under 15 minutes; the long run sets KAMFLOW_FAULT_TRIES=50 (README, "Nothing stranded")."""
 WINDOW = float(os.environ.get("KAMFLOW_FAULT_WINDOW_SECONDS", "60"))
 """Seconds from serve's restart within which every interrupted decision is settled (more on a crowded machine)."""
 ARTIFACTS = Path(os.environ.get("KAMFLOW_TEST_ARTIFACTS") or "test-artifacts")
