@@ -248,7 +248,10 @@ def _review_batch(session: Session, run: Run, batch: Batch) -> tuple[Totals, int
     promises, statements = batch.promises, batch.statements
     for row in batch.rows:
         try:
-            reviewed.append(assess.customer(run, row, promises.get(row["id"]), statements.get(row["id"])))
+            assessed = assess.customer(run, row, promises.get(row["id"]), statements.get(row["id"]))
+            if not all(amount.is_finite() for amount in assessed.amounts.values()):  # the totals take no infinity
+                raise InvalidOperation(row["code"])
+            reviewed.append(assessed)
         except Exception as error:
             reason = (
                 "an amount that is not a finite number" if isinstance(error, InvalidOperation) else f"{error!r}"

@@ -362,13 +362,13 @@ def test_kill_9_of_serve_mid_operation_strands_nothing_loses_nothing_decides_not
             at_review = rng.random() < 0.5
             review_run = start_run(deployment_path(REVIEW), {"business_date": day.isoformat(), "shards": 1})
             if not at_review:
-                wait_until("the review to start", partial(started_review, day, review_run), 60)
+                wait_until("the review to start", partial(started_review, day, review_run), 180)
             for op in ops:
                 runs.decide(op.task_id, login=op.login, answer=runs.Answer(action=op.action))
             for resuming in [t for t in threading.enumerate() if t.name.startswith("resume ")]:
                 resuming.join(timeout=60)  # `decide` resumes the run on a thread of its own
             if at_review:
-                wait_until("the review to start", partial(started_review, day, review_run), 60)
+                wait_until("the review to start", partial(started_review, day, review_run), 180)
             time.sleep(rng.uniform(0, 0.5 if at_review else 1))  # a random moment while all that is carried out
             stack.kill_runner()
             kills += 1

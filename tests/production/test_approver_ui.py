@@ -100,7 +100,7 @@ def test_a_department_head_decides_in_the_prefect_ui(prod: Production) -> None:
             form.get_by_label("Comment").fill("Counter-offer in the UI: strategic customer")
             form.get_by_label("Decision").click()
             page.get_by_role("option", name="counter", exact=True).click()
-            offered.fill("7,5")  # a comma: Prefect's server refuses it, naming the field; the form stays open
+            offered.fill("7,5 %")  # not a number: Prefect refuses it, naming the field; the form stays open
             form.get_by_role("button", name="Resume", exact=True).click()
             expect(page.get_by_text("Validation failed for field 'discount_pct'")).to_be_visible()
             offered.fill(counter)
