@@ -116,36 +116,6 @@ def test_a_discount_request_is_decided_by_the_last_good_rules_while_the_file_is_
         assert fixed["status"] == "approved" and fixed["rules_version"] != good["rules_version"]
 
 
-def test_a_review_whose_service_is_killed_stops_waiting_with_exit_5_within_30_s(live: Stack) -> None:
-    since = dt.datetime.now(dt.UTC)
-    review = subprocess.Popen(
-        [sys.executable, "-m", "kamflow.app.cli", "review", "--json"],
-        env=live.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-    def started() -> bool | None:
-        with get_client(sync_client=True) as client:
-            found = client.read_flow_runs(
-                flow_filter=FlowFilter(name=FlowFilterName(any_=[REVIEW])),
-                flow_run_filter=FlowRunFilter(expected_start_time=FlowRunFilterExpectedStartTime(after_=since)),
-                limit=1,
-            )
-        return True if found else None
-
-    wait_until("the review's run", started, timeout=60)
-    live.kill_runner()
-    killed = time.monotonic()
-    out, err = review.communicate(timeout=60)
-    stopped = time.monotonic() - killed
-    assert review.returncode == 5, out + err
-    assert stopped < 30, stopped
-    said = json.loads(out)["message"]
-    assert "stopped waiting for the review" in said and "kamflow serve" in said, said
-
-
 @dataclass(frozen=True)
 class Op:
     """One decision the fault-injection test gives and then interrupts: its kind, its task and who decides it."""
@@ -422,3 +392,33 @@ def test_kill_9_of_serve_mid_operation_strands_nothing_loses_nothing_decides_not
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "fault-injection.json").write_text(json.dumps(counts, indent=2) + "\n")
     assert sum(tried.values()) >= TRIES, counts
+
+
+def test_a_review_whose_service_is_killed_stops_waiting_with_exit_5_within_30_s(live: Stack) -> None:
+    since = dt.datetime.now(dt.UTC)
+    review = subprocess.Popen(
+        [sys.executable, "-m", "kamflow.app.cli", "review", "--json"],
+        env=live.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def started() -> bool | None:
+        with get_client(sync_client=True) as client:
+            found = client.read_flow_runs(
+                flow_filter=FlowFilter(name=FlowFilterName(any_=[REVIEW])),
+                flow_run_filter=FlowRunFilter(expected_start_time=FlowRunFilterExpectedStartTime(after_=since)),
+                limit=1,
+            )
+        return True if found else None
+
+    wait_until("the review's run", started, timeout=60)
+    live.kill_runner()
+    killed = time.monotonic()
+    out, err = review.communicate(timeout=60)
+    stopped = time.monotonic() - killed
+    assert review.returncode == 5, out + err
+    assert stopped < 30, stopped
+    said = json.loads(out)["message"]
+    assert "stopped waiting for the review" in said and "kamflow serve" in said, said
