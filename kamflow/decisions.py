@@ -11,7 +11,7 @@ from typing import Any, Protocol, TypeVar
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from kamflow import approvals, audit, i18n
+from kamflow import approvals, audit
 from kamflow.models import ApprovalTask, Employee
 from kamflow.reports import plain
 from kamflow.settings import get_settings
@@ -25,7 +25,7 @@ def figure(payload: dict[str, Any]) -> str | None:
     if payload.get("discount_pct") is not None:
         return f"{plain(Decimal(str(payload['discount_pct'])))}%"
     if payload.get("amount") is not None:
-        return i18n.number(Decimal(str(payload["amount"])), 2)
+        return f"{Decimal(str(payload['amount'])):,.2f}"
     return None
 
 

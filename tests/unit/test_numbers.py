@@ -73,3 +73,13 @@ def test_each_language_shows_numbers_in_its_own_way() -> None:
     with i18n.reading("en"):
         assert (i18n.number(Decimal("1234567.5"), 2), i18n.number(Decimal("12.5000"))) == ("1,234,567.50", "12.5")
         assert i18n.number(Decimal("2600"), 0) == "2,600"
+
+
+def test_a_persons_figure_is_kept_the_same_in_every_language_and_read_back_in_the_readers() -> None:
+    from kamflow.decisions import figure
+    from kamflow.reports import figure_text
+
+    for language, shown in (("es", "1.250,50"), ("en", "1,250.50")):
+        with i18n.reading(language):
+            kept = figure({"amount": "1250.5"})
+            assert kept == "1,250.50" and figure_text(kept) == shown
