@@ -35,6 +35,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilterExpectedStartTime,
 )
 from prefect.client.schemas.objects import State, StateType
+from prefect.states import Cancelled
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
@@ -404,16 +405,16 @@ def test_a_review_whose_service_is_killed_stops_waiting_with_exit_5_within_30_s(
         text=True,
     )
 
-    def started() -> bool | None:
+    def started() -> str | None:
         with get_client(sync_client=True) as client:
             found = client.read_flow_runs(
                 flow_filter=FlowFilter(name=FlowFilterName(any_=[REVIEW])),
                 flow_run_filter=FlowRunFilter(expected_start_time=FlowRunFilterExpectedStartTime(after_=since)),
                 limit=1,
             )
-        return True if found else None
+        return str(found[0].id) if found else None
 
-    wait_until("the review's run", started, timeout=60)
+    killed_run = wait_until("the review's run", started, timeout=60)
     live.kill_runner()
     killed = time.monotonic()
     out, err = review.communicate(timeout=60)
@@ -422,3 +423,5 @@ def test_a_review_whose_service_is_killed_stops_waiting_with_exit_5_within_30_s(
     assert stopped < 30, stopped
     said = json.loads(out)["message"]
     assert "stopped waiting for the review" in said and "kamflow serve" in said, said
+    with get_client(sync_client=True) as client:  # the killed run must not come back over a later test's review
+        client.set_flow_run_state(killed_run, Cancelled(), force=True)
