@@ -16,7 +16,7 @@ import datetime as dt
 from typing import Annotated, cast
 from uuid import UUID
 
-from prefect import flow, task
+from prefect import flow, get_client, task
 from prefect.artifacts import (
     create_markdown_artifact,
     create_progress_artifact,
@@ -26,6 +26,7 @@ from prefect.artifacts import (
 from prefect.cache_policies import NONE
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
+from prefect.exceptions import ObjectNotFound
 from prefect.futures import wait
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
@@ -34,6 +35,7 @@ from flows.labels import artifact_key
 from flows.runs import deployment_path
 from kamflow import clock, decision_register, i18n, receivables, returns
 from kamflow.db import unit_of_work
+from kamflow.errors import InvalidInput
 from kamflow.i18n import _
 from kamflow.review import MAX_SHARDS, service
 from kamflow.review.dunning import current
@@ -65,6 +67,31 @@ def scheduled_date() -> dt.date:
     """A review given no date reviews the day its run was scheduled for, in the company's timezone: a run
     retried after midnight still reviews its own night."""
     return clock.today(flow_run.scheduled_start_time)
+
+
+def refuse_running(as_of: dt.date, *, this_run: str | None) -> None:
+    """A review of a date that another flow run is still reviewing is refused: two runs of one date would
+    reopen each other's shards. That run is done with once it has ended (Completed, Failed, Crashed, Cancelled)
+    or was deleted; a run whose process died stays Running until it is marked Crashed (a restarted `kamflow
+    serve` marks it at once, production's heartbeat automation within 90 s) or is cancelled in the Prefect UI."""
+    with unit_of_work() as session:
+        other = service.running_run(session, as_of)
+    if other is None or other == this_run:
+        return
+    with get_client(sync_client=True) as client:
+        try:
+            run = client.read_flow_run(UUID(other))
+        except ObjectNotFound:
+            return
+    if run.state is None or run.state.is_final():
+        return
+    raise InvalidInput(
+        _(
+            "the review of {day} is already running as flow run {run} ({state}): wait for it to end, or, if its "
+            "service was stopped while it ran, cancel that run in the Prefect UI and run the review again"
+        ).format(day=i18n.day(as_of), run=run.name, state=run.state.name),
+        field="business_date",
+    )
 
 
 def run_name() -> str:
@@ -123,6 +150,7 @@ def nightly_credit_review(
     ] = 1,
 ) -> ReviewOutcome:
     as_of = business_date or scheduled_date()
+    refuse_running(as_of, this_run=str(flow_run.id))
     with unit_of_work() as session:
         service.start_review(session, as_of=as_of, shards=shards, now=clock.now(), flow_run_id=str(flow_run.id))
     progress_id = cast(

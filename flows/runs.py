@@ -18,7 +18,7 @@ WAIT_SECONDS = 90.0
 WATCH_SECONDS = 3.0
 """How often a command that waits on a run checks that the run can still go on (`watch`)."""
 UNSERVED_SECONDS = 20.0
-"""A deployment nobody has polled for this long has no runner or worker (`kamflow serve` polls every second, a
+"""A deployment nobody has polled for this long has no runner or worker (`kamflow serve` polls every half second, a
 worker every 10 s)."""
 STOPPED = {"CRASHED", "FAILED", "CANCELLED", "CANCELLING"}
 AFTER_STOP = N_(

@@ -20,6 +20,8 @@ from kamflow.settings import Settings, private_file
 
 PR_SET_PDEATHSIG = 1
 STOP_SECONDS = 8.0
+POLL_SECONDS = 0.5
+"""How often serve's runner looks for runs to start: a resumed run waits half of it on average."""
 
 
 def prefect_environment(settings: Settings) -> dict[str, str]:
@@ -28,7 +30,6 @@ def prefect_environment(settings: Settings) -> dict[str, str]:
         "PREFECT_HOME": str(settings.prefect_home_dir),
         "PREFECT_API_URL": settings.api_url,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
         "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
         "PREFECT_UI_SHOW_PROMOTIONAL_CONTENT": "false",
     }
@@ -155,10 +156,42 @@ def serve(settings: Settings) -> None:
     threading.Thread(target=_recovering, name="kamflow-recovery", daemon=True).start()
 
     # Schedules are not paused on the way out: the next serve serves them as they are.
-    prefect_serve(*deployments(settings), print_starting_message=False, pause_on_shutdown=False)
+    prefect_serve(
+        *deployments(settings), print_starting_message=False, pause_on_shutdown=False, query_seconds=POLL_SECONDS
+    )
 
 
 RECOVERY_SECONDS = 10.0
+ORPHANED = ("RUNNING", "PENDING")
+
+
+def end_orphans() -> list[str]:
+    """Before a serve that runs its own Prefect server starts its runner, no process of this machine carries a run
+    on: one left Running or Pending lost its process with the serve before (kill -9, a power cut) and is marked
+    Crashed — the recovery sweep then starts a waiting task's run again at once, and a review may be run again.
+    (A run left Cancelling, the runner cancels itself.) Returns the names of the runs it ended (logged)."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Crashed
+
+    from kamflow.i18n import _
+
+    left = FlowRunFilterStateType(any_=[StateType(name) for name in ORPHANED])
+    states = FlowRunFilter(state=FlowRunFilterState(type=left))
+    why = _("its process ended with the kamflow serve that ran it")
+    ended: dict[str, str] = {}
+    with get_client(sync_client=True) as client:
+        while runs := [
+            r for r in client.read_flow_runs(flow_run_filter=states, limit=200) if str(r.id) not in ended
+        ]:
+            for run in runs:
+                client.set_flow_run_state(run.id, Crashed(message=why), force=True)
+                ended[str(run.id)] = run.name
+    if ended:
+        logger = logging.getLogger("kamflow.recovery")
+        logger.warning("ended the runs a stopped serve left: %s", ", ".join(ended.values()))
+    return list(ended.values())
 
 
 def _recovering() -> None:

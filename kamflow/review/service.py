@@ -77,6 +77,12 @@ def refuse_backdated(session: Session, as_of: dt.date) -> None:
         )
 
 
+def running_run(session: Session, as_of: dt.date) -> str | None:
+    """The flow run that runs the review of `as_of`, as it was started (None unless it is running)."""
+    running = CreditReview.business_date == as_of, CreditReview.status == "running"
+    return session.scalar(select(CreditReview.flow_run_id).where(*running))
+
+
 def refuse_ahead(as_of: dt.date, *, today: dt.date) -> None:
     """A review dated after today (plus the credit policy's `review_days_ahead`) would dun invoices before they are
     due and then block every real review as backdated: refused, from every path that starts one (the CLI, the

@@ -13,7 +13,7 @@ from uuid import UUID
 import pytest
 from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-from prefect.states import Scheduled
+from prefect.states import Crashed, Running, Scheduled
 from sqlalchemy import select
 
 from flows.labels import artifact_key
@@ -26,10 +26,13 @@ from flows.review import (
     RISKS_KEY,
     SUMMARY_KEY,
     nightly_credit_review,
+    refuse_running,
 )
 from kamflow import clock, decision_register, ledger
 from kamflow.db import unit_of_work
+from kamflow.errors import InvalidInput
 from kamflow.models import CreditNote, Customer
+from kamflow.review import service
 from kamflow.review.tables import CreditReview
 from kamflow.settings import Settings
 from tests.flows.conftest import Runs
@@ -123,3 +126,32 @@ def test_a_review_dated_ahead_is_refused_from_the_prefect_ui_as_from_the_cli(run
     assert state.is_failed() and "2099-01-01 is after" in (state.message or "")
     with unit_of_work() as session:
         assert session.scalars(select(CreditReview)).all() == []
+
+
+def test_a_review_of_a_date_another_run_is_reviewing_is_refused_until_that_run_ends(runs: Runs) -> None:
+    """Two runs of one date would reopen each other's shards: the second is refused while the first is on its way
+    (here Running with no process, as a killed serve leaves it), from the flow and from the CLI alike, and runs
+    once the first has ended (Crashed, as a restarted serve or the heartbeat automation marks it)."""
+    day = clock.today()
+    first = runs.start(nightly_credit_review, business_date=day.isoformat())
+    with unit_of_work() as session:
+        service.start_review(session, as_of=day, shards=1, now=clock.now(), flow_run_id=str(first))
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(first, Running(), force=True)
+        name = client.read_flow_run(first).name
+
+    second = runs.start(nightly_credit_review, business_date=day.isoformat())
+    state = runs.execute(nightly_credit_review, second)
+    assert state.is_failed() and f"already running as flow run {name} (Running)" in (state.message or "")
+    with pytest.raises(InvalidInput, match="cancel that run in the Prefect UI"):
+        refuse_running(day, this_run=None)
+    with unit_of_work() as session:
+        assert service.running_run(session, day) == str(first)  # the refused run changed nothing
+
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(first, Crashed(), force=True)
+    third = runs.start(nightly_credit_review, business_date=day.isoformat())
+    assert runs.execute(nightly_credit_review, third).is_completed()
+    with unit_of_work() as session:
+        review = session.scalars(select(CreditReview).where(CreditReview.business_date == day)).one()
+    assert (review.status, review.flow_run_id) == ("completed", str(third))

@@ -150,11 +150,14 @@ def serve() -> None:
     serving.stop_on_signals()
     settings = get_settings()
     serving.configure(settings)
+    owned = serving.owns_server(settings)
     with (
-        serving.local_server(settings) if serving.owns_server(settings) else contextlib.nullcontext(),
+        serving.local_server(settings) if owned else contextlib.nullcontext(),
         server.running(settings),
         sending(settings),
     ):
+        if owned:  # no process of a serve before this one carries a run on any more
+            serving.end_orphans()
         prefect_ui = settings.api_url.removesuffix("/api")
         with identity.speaking(chosen_language()):
             serving_text = _("kamflow serving; workspace: {workspace}/ · Prefect UI: {prefect}")

@@ -65,8 +65,10 @@ def _review_view(as_of: dt.date, flow_run_id: str) -> ReviewView:
 
 
 def run_review(request: ReviewRequest) -> ReviewView:
-    """Refuse a backdated date (writing nothing), start the review through its deployment, wait for it and
-    return what it found; a failed review is an error naming the customer that broke it."""
+    """Refuse a backdated date, or one another run is reviewing (writing nothing); start the review through its
+    deployment, wait for it and return what it found; a failed review is an error naming the customer that
+    broke it."""
+    from flows.review import refuse_running
     from kamflow import clock
     from kamflow.db import unit_of_work
     from kamflow.review import service
@@ -74,6 +76,7 @@ def run_review(request: ReviewRequest) -> ReviewView:
     as_of = request.as_of or clock.today()
     with unit_of_work() as session:
         service.refuse_backdated(session, as_of)
+    refuse_running(as_of, this_run=None)
 
     from prefect import get_client
     from sqlalchemy import select
