@@ -5,17 +5,24 @@ is how the workers of the production shape run it. It reads the states of the ru
 (`kamflow.recovery.waiting_tasks`) in one call to Prefect's API per 200 runs and brings back each run that no
 process will carry on:
 
-- cancelled (the Prefect UI's Cancel) or deleted: nobody will decide its subject — its tasks and the subject close
-  as cancelled (`kamflow.recovery.withdraw`, audited);
+- cancelled (the Prefect UI's Cancel, a person's deliberate act): nobody will decide its subject — its tasks and
+  the subject close as cancelled (`kamflow.recovery.withdraw`, audited);
+- deleted (housekeeping or a mistake, not a decision): a fresh run of the process's deployment takes its place
+  for the same subject and the same tasks (`_replace`), with the request the subject was started from as its
+  parameter (`kamflow.started.Kind.request_of`). It is created held (scheduled years ahead, so that no runner
+  takes it), the subject and its tasks are tied to it in one transaction, audited on each task (`run_rerun`,
+  naming the run it `replaces`), and only then is it scheduled now: it never starts before it can find its
+  subject, and a transaction that fails deletes it. It re-runs the process from the top as below;
 - crashed or failed, stuck Pending ("Submitting": its runner died before starting it) or left Running by a killed
-  process for longer than `KAMFLOW_RECOVERY_GRACE_SECONDS` (marked Crashed first), or suspended while its task
-  was decided in the database: the same run is scheduled again (`run_rerun`, audited on each of its tasks). It
-  re-runs from the top: its subject and its task are found by the run's id, an answer Prefect still holds is
-  read again, and a decision in the database is carried over, never taken twice (the one guarded claim,
-  `approvals.claim`). A run that failed `KAMFLOW_RECOVERY_RERUNS` times is left to a person: audited once more
-  (`run_rerun` with `rerun: false`) and logged as an error.
+  process for longer than `KAMFLOW_RECOVERY_GRACE_SECONDS` (marked Crashed first), held by a sweep that stopped
+  before letting it go (scheduled later than the grace), or suspended while its task was decided in the database:
+  the same run is scheduled again (`run_rerun`, audited on each of its tasks). It re-runs from the top: its
+  subject and its task are found by the run's id, an answer Prefect still holds is read again, and a decision in
+  the database is carried over, never taken twice (the one guarded claim, `approvals.claim`).
 
-A run still waiting (suspended), scheduled (resumed, for a runner to take) or within its grace is left alone.
+A deleted, crashed or failed run brought back `KAMFLOW_RECOVERY_RERUNS` times is left to a person: audited once
+more (`run_rerun` with `rerun: false`) and logged as an error. A run still waiting (suspended), scheduled (resumed,
+for a runner to take) or within its grace is left alone.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.logging import get_logger
 from prefect.states import Crashed, Scheduled
 
+from flows.runs import deployment_path
 from kamflow import approvals, recovery
 from kamflow.audit import record_many
 from kamflow.db import unit_of_work
@@ -45,11 +53,14 @@ BROKEN = {StateType.CRASHED, StateType.FAILED}
 STUCK = {StateType.PENDING, StateType.RUNNING}
 DECIDED_WITHIN = dt.timedelta(days=7)
 """How far back a decision whose run never carried it over is looked for."""
+HELD = dt.timedelta(days=3650)
+"""How far ahead a fresh run is scheduled until its subject is tied to it: no runner takes it meanwhile."""
 
 
 @dataclass(frozen=True)
 class Recovered:
-    """What one sweep did, by flow run id: closed as cancelled, started again, left to a person."""
+    """What one sweep did, by flow run id: closed as cancelled, started again (or, deleted, replaced by a fresh
+    run), left to a person."""
 
     withdrawn: list[str]
     rerun: list[str]
@@ -68,9 +79,10 @@ def read_runs(run_ids: list[str]) -> dict[str, FlowRun]:
 
 
 def verdict(run: FlowRun | None, tasks: list[ApprovalTask], *, now: dt.datetime, grace: dt.timedelta) -> str:
-    """What the sweep does with a run and the tasks tied to it: `withdraw`, `rerun` or `live`."""
+    """What the sweep does with a run and the tasks tied to it: `withdraw`, `rerun` (for a deleted run, `None`: a
+    fresh run takes its place) or `live`."""
     if run is None or run.state is None:
-        return "withdraw"
+        return "rerun"
     state = run.state
     if state.type in CANCELLED:
         return "withdraw"
@@ -78,6 +90,9 @@ def verdict(run: FlowRun | None, tasks: list[ApprovalTask], *, now: dt.datetime,
         return "rerun"
     since = state.timestamp
     late = since is not None and since < now - grace
+    due = state.state_details.scheduled_time
+    if state.is_scheduled() and due is not None and due > now + grace:  # held by a sweep that stopped (`HELD`)
+        return "rerun"
     if state.type in STUCK and late:
         return "rerun"
     if state.is_paused() and all(task.status == "decided" for task in tasks):
@@ -130,37 +145,91 @@ def _withdraw(tasks: list[ApprovalTask], *, reason: str, now: dt.datetime) -> No
 def _rerun(
     run: FlowRun | None, run_id: str, tasks: list[ApprovalTask], *, why: str, now: dt.datetime
 ) -> bool | None:
-    """Schedule the run again (audited on each task): True. False when it has been started again too often
-    already: it is audited once more for a person to act on, and logged; None once it has been."""
+    """Schedule the run again, or replace a deleted one by a fresh run (audited on each task): True. False when it
+    has been brought back too often already: it is audited once more for a person to act on, and logged; None once
+    it has been, or when another sweep replaced the deleted run first."""
     limit = get_settings().recovery_reruns
     with unit_of_work() as session:
         before = max(recovery.reruns(session, [task.id for task in tasks]).values(), default=0)
-        if before > limit:
-            return None
-        gave_up = before == limit
-        if not gave_up:
-            with get_client(sync_client=True) as client:
-                if run is not None and run.state is not None and run.state.type in STUCK:  # its process is gone
-                    client.set_flow_run_state(
-                        UUID(run_id), Crashed(message=_("kamflow's recovery: {why}").format(why=why)), force=True
-                    )
-                client.set_flow_run_state(UUID(run_id), Scheduled(), force=True)
-        detail = {"flow_run_id": run_id, "why": why, "attempt": before + 1, "rerun": not gave_up}
-        record_many(
-            session, [approvals.task_event(task, recovery.RERUN, now=now, detail=detail) for task in tasks]
-        )
+    if before > limit:
+        return None
+    detail = {"flow_run_id": run_id, "why": why, "attempt": before + 1, "rerun": before < limit}
     logger = get_logger("kamflow.recovery")
-    if gave_up:
+    if before == limit:
+        _audit(tasks, detail, now=now)
         logger.error(
-            "%s: %s; started again %d times already, so left to a person (retry the run in the Prefect UI, or "
-            "cancel it there to close the task)",
+            "%s: %s; brought back %d times already, so left to a person (%s)",
             _subjects(tasks),
             why,
             limit,
+            "its requester may withdraw it"
+            if run is None
+            else "retry the run in the Prefect UI, or cancel it there to close the task",
         )
         return False
+    if run is None:
+        new = _replace(run_id, tasks, detail=detail, now=now)
+        if new is None:
+            return None
+        logger.warning("%s: %s; flow run %s takes its place", _subjects(tasks), why, new)
+        return True
+    with get_client(sync_client=True) as client:
+        if run.state is not None and run.state.type in STUCK:  # its process is gone
+            client.set_flow_run_state(
+                UUID(run_id), Crashed(message=_("kamflow's recovery: {why}").format(why=why)), force=True
+            )
+        client.set_flow_run_state(UUID(run_id), Scheduled(), force=True)
+    _audit(tasks, detail, now=now)
     logger.warning("%s: %s; its run is started again", _subjects(tasks), why)
     return True
+
+
+def _audit(tasks: list[ApprovalTask], detail: dict[str, object], *, now: dt.datetime) -> None:
+    with unit_of_work() as session:
+        record_many(
+            session, [approvals.task_event(task, recovery.RERUN, now=now, detail=detail) for task in tasks]
+        )
+
+
+def _replace(old: str, tasks: list[ApprovalTask], *, detail: dict[str, object], now: dt.datetime) -> str | None:
+    """A fresh run of the process's deployment in place of the deleted run `old`, for the same subject and tasks,
+    with the request the subject was started from as its one parameter; returns its id. Held until the subject and
+    its tasks are tied to it (audited), then scheduled now; deleted again if they cannot be. None when the subject
+    is tied to another run already."""
+    [(process, subject_id)] = {(task.process, task.subject_id) for task in tasks}
+    with unit_of_work() as session:
+        asked = recovery.request_of(session, process=process, subject_id=subject_id, run_id=old)
+    if asked is None:
+        return None
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(deployment_path(process))
+        [parameter] = (deployment.parameter_openapi_schema or {})["properties"]
+        run = client.create_flow_run_from_deployment(
+            deployment.id,
+            parameters={parameter: asked.model_dump(mode="json")},
+            state=Scheduled(scheduled_time=now + HELD),
+        )
+        new = str(run.id)
+        try:
+            with unit_of_work() as session:
+                tied = recovery.replace_run(
+                    session,
+                    process=process,
+                    subject_id=subject_id,
+                    tasks=tasks,
+                    old=old,
+                    new=new,
+                    now=now,
+                    detail=detail | {"flow_run_id": new, "replaces": old},
+                )
+        except BaseException:
+            client.delete_flow_run(run.id)
+            raise
+        if not tied:
+            client.delete_flow_run(run.id)
+            return None
+        client.set_flow_run_state(run.id, Scheduled(), force=True)
+    return new
 
 
 def _subjects(tasks: list[ApprovalTask]) -> str:

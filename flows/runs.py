@@ -107,8 +107,8 @@ def resume_waiting(flow_run_id: UUID, *, run_input: dict[str, Any], what: str) -
             except ObjectNotFound as exc:
                 raise NotFound(
                     _(
-                        "the flow run of {what} is gone, so nobody can answer it; the recovery sweep closes it as "
-                        "cancelled"
+                        "the flow run of {what} was deleted; the recovery sweep starts a fresh run in its place, "
+                        "which goes on from what is recorded"
                     ).format(what=what),
                     field="task",
                 ) from exc

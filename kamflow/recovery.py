@@ -1,20 +1,24 @@
 """The domain side of the recovery sweep (`flows.recovery`): what kamflow writes when a task's flow run was
-cancelled or deleted — its tasks and its subject close as cancelled — and how often a run was brought back."""
+cancelled — its tasks and its subject close as cancelled — or deleted — the subject and its tasks are tied to the
+fresh run that takes its place — and how often a run was brought back."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from pydantic import BaseModel
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from kamflow import approvals, started
+from kamflow import approvals, audit, started
 from kamflow.models import ApprovalTask, AuditEvent
 
 CANCELLED = "cancelled"
 RERUN = "run_rerun"
-"""The audit action of a run brought back by the sweep (on each of its tasks)."""
+"""The audit action of a run brought back by the sweep (on each of its tasks): started again, or replaced by a
+fresh run (its detail then names the run it `replaces`)."""
+
 
 def withdraw(session: Session, *, process: str, subject_id: int, now: dt.datetime, reason: str) -> None:
     """Cancel every pending task of the subject (audited) and, when it still waits for a person, close the subject
@@ -34,6 +38,44 @@ def withdraw(session: Session, *, process: str, subject_id: int, now: dt.datetim
             now=now,
             detail={"reason": reason},
         )
+
+
+def request_of(session: Session, *, process: str, subject_id: int, run_id: str) -> BaseModel | None:
+    """The request the subject was started from, as its flow takes it (`started.Kind.request_of`), while the
+    subject is tied to the flow run `run_id`; None once it is tied to another (a sweep replaced that run
+    already)."""
+    k = started.kind(process)
+    row = cast(started.Subject | None, session.get(k.table, subject_id))
+    return None if row is None or row.flow_run_id != run_id else k.request_of(session, row)
+
+
+def replace_run(
+    session: Session,
+    *,
+    process: str,
+    subject_id: int,
+    tasks: list[ApprovalTask],
+    old: str,
+    new: str,
+    now: dt.datetime,
+    detail: dict[str, Any],
+) -> bool:
+    """Tie the subject and its tasks from the deleted flow run `old` to the run `new` that takes its place, audited
+    on each task (`RERUN` with `detail`); the new run finds its subject by its id and its tasks by the subject.
+    False, writing nothing, when the subject is no longer tied to `old` (another sweep got there first)."""
+    k = started.kind(process)
+    moved = session.execute(
+        update(k.table).where(k.table.id == subject_id, k.table.flow_run_id == old).values(flow_run_id=new)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    session.execute(
+        update(ApprovalTask)
+        .where(ApprovalTask.id.in_([task.id for task in tasks]), ApprovalTask.flow_run_id == old)
+        .values(flow_run_id=new)
+    )
+    audit.record_many(session, [approvals.task_event(task, RERUN, now=now, detail=detail) for task in tasks])
+    return True
 
 
 def reruns(session: Session, task_ids: list[int]) -> dict[int, int]:

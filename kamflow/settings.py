@@ -81,8 +81,8 @@ class Settings(BaseSettings):
     recovery_reruns: int = Field(
         default=3,
         ge=0,
-        description="How many times the recovery sweep starts a crashed or failed run of a task again before it "
-        "leaves the task to a person (audited once).",
+        description="How many times the recovery sweep starts a crashed or failed run of a task again (a deleted "
+        "one: a fresh run in its place) before it leaves the task to a person (audited once).",
     )
     credit_policy: Path | None = Field(
         default=None,

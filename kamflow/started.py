@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
@@ -20,8 +20,10 @@ from kamflow.credit import limits, orders, solvency
 from kamflow.credit.tables import CreditCheck, CreditLimitChange, OrderCreditCheck
 from kamflow.decisions import human
 from kamflow.discounts import PROCESS as DISCOUNTS
+from kamflow.discounts import service as discounts
 from kamflow.discounts.tables import DiscountRequest
 from kamflow.documents import service as documents
+from kamflow.documents import submission
 from kamflow.documents.tables import Document, DocumentStep
 from kamflow.errors import InvalidInput, NotFound
 from kamflow.i18n import N_, _
@@ -40,7 +42,8 @@ Subject = DiscountRequest | OrderCreditCheck | CreditLimitChange | CreditCheck |
 class Kind:
     """One process's subjects: their table, their audit `subject_type`, who started one (`requester`), the
     statuses in which one waits for a person, what it is in words, its customer (or document type) and its key
-    figure, and the rows those read (loaded with the subjects, in the same query)."""
+    figure, the request one was started from as its flow takes it (`request_of`: the recovery sweep starts a fresh
+    run with it), and the rows those read (loaded with the subjects, in the same query)."""
 
     table: type[Subject]
     subject_type: str
@@ -49,6 +52,7 @@ class Kind:
     title: Callable[[Any], str]
     about: Callable[[Any], str]
     figure: Callable[[Any], str]
+    request_of: Callable[[Session, Any], BaseModel]
     reads: tuple[InstrumentedAttribute[Any], ...] = ()
 
 
@@ -68,6 +72,7 @@ KINDS: dict[str, Kind] = {
             )
             + ("" if r.granted_pct is None else _(", {pct} granted").format(pct=pct(r.granted_pct)))
         ),
+        discounts.request_of,
         (DiscountRequest.customer,),
     ),
     orders.PROCESS: Kind(
@@ -78,6 +83,7 @@ KINDS: dict[str, Kind] = {
         lambda c: _("Order {number}").format(number=c.order.number),
         lambda c: c.customer.code,
         lambda c: f"{amount(c.order.amount)} {c.order.currency}",
+        orders.request_of,
         (OrderCreditCheck.customer, OrderCreditCheck.order),
     ),
     limits.PROCESS: Kind(
@@ -88,6 +94,7 @@ KINDS: dict[str, Kind] = {
         lambda c: _("{category} limit change").format(category=_(words(c.category))),
         lambda c: c.customer.code,
         lambda c: f"{amount(c.old_limit)} → {amount(c.new_limit)}",
+        limits.request_of,
         (CreditLimitChange.customer,),
     ),
     solvency.PROCESS: Kind(
@@ -100,6 +107,7 @@ KINDS: dict[str, Kind] = {
         lambda c: _("risk class {risk_class}, order {amount}").format(
             risk_class=c.risk_class, amount=amount(c.order_amount)
         ),
+        solvency.request_of,
         (CreditCheck.customer,),
     ),
     documents.PROCESS: Kind(
@@ -110,6 +118,7 @@ KINDS: dict[str, Kind] = {
         lambda d: d.title,
         lambda d: d.doc_type,
         lambda d: _("version {version}").format(version=d.version),
+        submission.request_of,
     ),
 }
 

@@ -167,6 +167,21 @@ def submit(
     return change
 
 
+def request_of(_session: Session, change: CreditLimitChange) -> LimitChangeIn:
+    """The request a limit change was started from, as its flow takes it (a fresh run for it says what was asked).
+    Its business date is the day it was recorded: a date given on the request is not kept."""
+    return LimitChangeIn(
+        customer=change.customer.code,
+        amount=change.new_limit,
+        category=change.category,
+        until=change.until,
+        confirm=change.confirmed,
+        reason=change.reason,
+        requester=change.requester.login,
+        requested_on=clock.today(change.created_at),
+    )
+
+
 def _apply(session: Session, change: CreditLimitChange, *, actor: str, now: dt.datetime) -> None:
     """Put the new limit in force, once, and re-check the customer's blocked orders under it in the same
     transaction. A new base limit is the customer's credit limit; a temporary one and the sub-limits live

@@ -154,6 +154,19 @@ def submit(session: Session, *, request: OrderIn, flow_run_id: str | None, now: 
     )
 
 
+def request_of(_session: Session, check: OrderCreditCheck) -> OrderIn:
+    """The order a credit check was started from, as its flow takes it (a fresh run for it says what was asked),
+    with the number and date the order was recorded under."""
+    order = check.order
+    return OrderIn(
+        customer=check.customer.code,
+        amount=order.amount,
+        number=order.number,
+        requester=check.requester.login,
+        ordered_on=order.order_date,
+    )
+
+
 def check_answer(check: OrderCreditCheck) -> approvals.Check:
     """A release against prepayment names a prepayment up to the order's amount; nothing else takes one."""
     order_amount = check.order.amount

@@ -233,6 +233,18 @@ def submit(
     )
 
 
+def request_of(_session: Session, check: CreditCheck) -> SolvencyCheckIn:
+    """The request a solvency check was started from, as its flow takes it (a fresh run for it says what was
+    asked), as of the day it was checked."""
+    return SolvencyCheckIn(
+        customer=check.customer.code,
+        purpose=check.purpose,
+        order_amount=check.order_amount,
+        requester=check.requester.login,
+        checked_on=dt.date.fromisoformat(check.snapshot["as_of"]),
+    )
+
+
 def check_answer(check: CreditCheck) -> approvals.Check:
     """An approved limit defaults to the proposed one (so one must be given when nothing was proposed);
     prepayment and rejection take no amount."""

@@ -140,6 +140,20 @@ def submit(
     )
 
 
+def request_of(_session: Session, row: DiscountRequest) -> DiscountRequestIn:
+    """The request a discount request was started from, as its flow takes it (a fresh run for it says what was
+    asked). Its business date is the day it was recorded: a date given on the request is not kept."""
+    return DiscountRequestIn(
+        customer=row.customer.code,
+        price_column=row.price_column,
+        discount_pct=row.discount_pct,
+        order_total=row.order_total,
+        note=row.note,
+        requester=row.requester.login,
+        requested_on=clock.today(row.created_at),
+    )
+
+
 def check_answer(request: DiscountRequest) -> approvals.Check:
     """The business check on a person's answer: a counter-offer must be a lower discount."""
 

@@ -16,7 +16,7 @@ from kamflow.bounds import Line, fit
 from kamflow.documents import text
 from kamflow.documents.chains import Chain, Chains, current, current_policy
 from kamflow.documents.people import active, department_head, people_for
-from kamflow.documents.service import new_version, open_stage, record
+from kamflow.documents.service import new_version, open_stage, record, version
 from kamflow.documents.tables import Document, DocumentStep
 from kamflow.errors import InvalidInput
 from kamflow.i18n import _
@@ -144,3 +144,15 @@ def submit(
     )
     open_stage(session, row, 0, now=now)
     return row
+
+
+def request_of(session: Session, row: Document) -> DocumentIn:
+    """The draft a document was submitted as, as its flow takes it (a fresh run for it says what was submitted):
+    version 1, its title and its fields."""
+    return DocumentIn(
+        doc_type=row.doc_type,
+        title=row.title,
+        content=version(session, row, 1).content,
+        author=row.author.login,
+        fields=row.fields,
+    )
