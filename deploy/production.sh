@@ -258,6 +258,8 @@ deployments_up() {
   (cd "$ROOT" && prefect_client deploy --all --prefect-file deploy/prefect.yaml) > "$LOGS/deploy.log" 2>&1 \
     || die "prefect deploy failed; see $LOGS/deploy.log"
   # A worker that dies with its machine leaves its runs Running: heartbeats stop, and this marks them Crashed.
+  # A run waiting for a person sends heartbeats while its process watches it (the warm wait, flows/human.py),
+  # and that process says kamflow.flow-run.released when it lets the run go.
   prefect_client automation delete "$ZOMBIE_AUTOMATION" >/dev/null 2>&1 || true
   prefect_client automation create --from-json "$(cat <<EOF
 {"name": "$ZOMBIE_AUTOMATION",
@@ -267,7 +269,7 @@ deployments_up() {
    "after": ["prefect.flow-run.heartbeat"],
    "expect": ["prefect.flow-run.heartbeat", "prefect.flow-run.Completed", "prefect.flow-run.Failed",
               "prefect.flow-run.Cancelled", "prefect.flow-run.Crashed", "prefect.flow-run.Suspended",
-              "prefect.flow-run.Paused"]},
+              "prefect.flow-run.Paused", "kamflow.flow-run.released"]},
  "actions": [{"type": "change-flow-run-state", "state": "CRASHED",
               "message": "No heartbeat for $CRASH_AFTER_SECONDS s: its worker or machine died."}]}
 EOF

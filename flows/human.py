@@ -12,11 +12,14 @@ Pending: a runner that sees the run first wins, and this process then simply end
 process submits no second one for the run while it lives) → Running, reads the answer and goes on in the same
 process: 0.6 s from the resume call to the decision in the database, against 5.7 s for a runner's poll, a new
 process and its imports (medians of bench/bench_flows.py, same run). When the window passes unanswered the
-process ends as a suspended run's does; a later answer restarts the flow from the top in a new process, which
+process ends as a suspended run's does, first telling Prefect so (`RELEASED`): the engine's heartbeats go on
+in the window, and the production crash detection would otherwise take the silence after the last one for a
+dead process (deploy/production.sh). A later answer restarts the flow from the top in a new process, which
 finds its task in the database and reads the answer. A kill -9 during the window loses nothing either: the run
-was suspended all along. Only the first of two answers counts: Prefect accepts one resume of a suspended run,
-and one claim of the resumed run. The price: one flow process per run in its window (`kamflow serve` sets no
-limit on them).
+was suspended all along (if a heartbeat was sent in the window, the run is marked crashed and the recovery sweep
+starts it again, to wait as before). Only the first of two answers counts: Prefect accepts one resume of a
+suspended run, and one claim of the resumed run. The price: one flow process per run in its window (`kamflow
+serve` sets no limit on them).
 
 Why not `pause_flow_run(timeout=N)` first and `suspend_flow_run` after: a paused run is held by its process alone.
 A resume after that process dies (kill -9, a restart) moves it to Running with nobody to run it; a pause that
@@ -51,6 +54,7 @@ from prefect import get_client, get_run_logger
 from prefect._flow_run_suspension import FlowRunSuspensionRequest
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.context import FlowRunContext
+from prefect.events import emit_event
 from prefect.exceptions import Abort, Pause
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
@@ -332,6 +336,11 @@ def wait_for_any(
 
 
 WARM_POLL_SECONDS = 0.5
+RELEASED = "kamflow.flow-run.released"
+"""The event a run's process sends when its warm wait ends with the run still suspended, after the last heartbeat
+it sent while it watched: the production crash detection (deploy/production.sh) takes it, like Suspended, for the
+end of the run's heartbeats. The engine's heartbeats stop as the flow raises `Pause` right after; the events
+worker sends what it holds before the process ends."""
 
 
 def _keyset(key: str) -> Keyset:
@@ -368,7 +377,8 @@ def _suspended_wait(form: type[ApprovalInput], *, key: str) -> ApprovalInput:
 
 def _warm_wait(form: type[ApprovalInput], *, key: str, seconds: float) -> ApprovalInput | None:
     """Watch the suspended run for `seconds`; once an answer resumes it, claim it and return the answer. None when
-    the window passes, the run is taken by another process, or it stops waiting (cancelled)."""
+    the window passes (the run still suspended: the process says so with a `RELEASED` event), the run is taken by
+    another process, or it stops waiting (cancelled)."""
     context = FlowRunContext.get()
     assert context is not None and context.flow_run is not None
     run_id = context.flow_run.id
@@ -383,6 +393,7 @@ def _warm_wait(form: type[ApprovalInput], *, key: str, seconds: float) -> Approv
                 return None
             get_run_logger().info("answered within the warm wait: going on in this process")
             return cast(ApprovalInput, form.load(_keyset(key), flow_run_id=run_id))
+    emit_event(RELEASED, resource={"prefect.resource.id": f"prefect.flow-run.{run_id}"})
     return None
 
 

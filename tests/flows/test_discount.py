@@ -15,9 +15,11 @@ from uuid import UUID
 import httpx
 import pytest
 from prefect import get_client
+from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 from sqlalchemy import func, select
 
 from flows.discount import DiscountOutcome, discount_authorization
+from flows.human import RELEASED
 from flows.processes import decided_view
 from flows.runs import wait_for
 from kamflow import approvals, audit, clock
@@ -363,6 +365,15 @@ def test_a_run_unanswered_in_the_warm_wait_gives_its_process_back_and_is_answere
     use_settings(settings.model_copy(update={"warm_wait_seconds": 1}))
     run_id, view = waiting(runs, 2)  # the execution ended with the run suspended
     assert status_of(view["request_id"]) == "pending"
+    # it said so to Prefect: the production crash detection takes a released run's heartbeats for ended
+    released = EventFilter(
+        event=EventNameFilter(name=[RELEASED]), resource=EventResourceFilter(id=[f"prefect.flow-run.{run_id}"])
+    )
+    deadline = time.monotonic() + 30
+    with get_client(sync_client=True) as client:
+        while not client.read_events(released, limit=1).events:
+            assert time.monotonic() < deadline, "no release event"
+            time.sleep(0.5)
     runs.answer(run_id, task_id=view["task_id"], login=view["assignee"], action="approve")
     state = runs.execute(discount_authorization, run_id)  # a new execution: the flow runs again from the top
     assert state.is_completed(), state

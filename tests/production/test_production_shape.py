@@ -228,6 +228,22 @@ def test_an_escalated_discount_waits_on_a_worker_and_resumes_through_prefects_ap
     assert wait_until("the run to complete", lambda: in_state(run.id, StateType.COMPLETED))
 
 
+def test_a_run_left_waiting_after_its_warm_wait_is_not_marked_crashed(prod: Production) -> None:
+    """A run that waits for a person keeps its process for the warm wait (35 s here), whose heartbeats go on
+    past the suspension; when the window ends unanswered the process tells Prefect it has let the run go, and
+    the crash detection leaves the suspended run alone: it still waits once its heartbeat would have timed out."""
+    view = escalate(prod)
+    run = flow_run(view["flow_run_id"])
+    assert run.start_time is not None and run.state is not None and run.state.is_paused()
+    # its heartbeat 30 s after the start falls in the warm wait; 40 s of silence after it would mark it crashed
+    silent_until = run.start_time + dt.timedelta(seconds=30 + int(prod.env["KAMFLOW_CRASH_AFTER_SECONDS"]) + 10)
+    while (left := (silent_until - clock.now()).total_seconds()) > 0:
+        crashed = in_state(run.id, StateType.CRASHED)
+        assert crashed is None, (clock.now(), run.start_time, crashed.state)
+        time.sleep(min(left, 1))
+    assert in_state(run.id, StateType.PAUSED)
+
+
 def test_both_workers_take_runs(prod: Production) -> None:
     kam, norm = kam_and_norm()
     ordinary = DiscountRequestIn(
