@@ -249,7 +249,7 @@ def _review_batch(session: Session, run: Run, batch: Batch) -> tuple[Totals, int
     for row in batch.rows:
         try:
             assessed = assess.customer(run, row, promises.get(row["id"]), statements.get(row["id"]))
-            if not sum(assessed.amounts.values()).is_finite():  # the totals take no infinity (nor NaN)
+            if not sum(assessed.amounts.values(), assess.ZERO).is_finite():  # the totals take no infinity, no NaN
                 raise InvalidOperation(row["code"])
             reviewed.append(assessed)
         except Exception as error:
