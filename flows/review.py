@@ -170,7 +170,7 @@ def nightly_credit_review(
         future.result()  # the first failed shard fails the run, naming the customer that broke it
     with unit_of_work() as session:
         summary = service.finish_review(session, as_of=as_of, now=clock.now())
-        ageing = receivables.ageing(session, as_of=as_of, buckets=current().ageing, kams=None, kam=None)
+        ageing = receivables.ageing_per_kam(session, as_of=as_of, buckets=current().ageing)
         since = as_of - dt.timedelta(days=RETURNS_DAYS - 1)
         credited = returns.returns(session, start=since, end=as_of, kams=None, kam=None)
         decided = decision_register.register(

@@ -4,9 +4,11 @@ database, no Prefect."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from kamflow import i18n, labels
@@ -57,11 +59,23 @@ class Totals:
     levels: dict[int, int] = field(default_factory=dict)
     money: dict[str, dict[str, Decimal]] = field(default_factory=dict)
 
-    def add(self, *, currency: str, level: int, raised: bool, amounts: Mapping[str, Decimal]) -> None:
-        self.customers += 1
-        self.raised += raised
-        self.levels[level] = self.levels.get(level, 0) + 1
-        self._add_money(currency, amounts)
+    @classmethod
+    def of(
+        cls,
+        currencies: Sequence[str],
+        levels: Sequence[int],
+        raised: Sequence[bool],
+        amounts: Sequence[Mapping[str, Decimal]],
+    ) -> Totals:
+        """The totals of customers given column by column (each one's currency, dunning level, whether it rose,
+        its amounts: the same names for every customer), each amount added up over all of them at once."""
+        totals = cls(len(levels), sum(raised), dict(Counter(levels)))
+        by_currency: dict[str, list[Mapping[str, Decimal]]] = {}
+        for currency, theirs in zip(currencies, amounts, strict=True):
+            by_currency.setdefault(currency, []).append(theirs)
+        for currency, group in by_currency.items():
+            totals.money[currency] = {name: sum(map(itemgetter(name), group), Decimal(0)) for name in group[0]}
+        return totals
 
     def _add_money(self, currency: str, amounts: Mapping[str, Decimal]) -> None:
         sums = self.money.setdefault(currency, {})

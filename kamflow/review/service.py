@@ -255,7 +255,7 @@ def _review_batch(session: Session, run: Run, batch: Batch) -> tuple[Totals, int
     for row in batch.rows:
         try:
             assessed = assess.customer(run, row, promises.get(row["id"]), statements.get(row["id"]))
-            if not all(amount.is_finite() for amount in assessed.amounts.values()):  # the totals take no infinity
+            if not sum(assessed.amounts.values(), assess.ZERO).is_finite():  # the totals take no infinity, no NaN
                 raise InvalidOperation(row["code"])
             reviewed.append(assessed)
         except Exception as error:
@@ -264,14 +264,12 @@ def _review_batch(session: Session, run: Run, batch: Batch) -> tuple[Totals, int
             )
             raise ReviewFailed(f"customer {row['code']}: {reason}", customer=row["code"]) from error
     decisions = _decide(run.ruleset, reviewed)
-    totals = Totals()
-    for customer in reviewed:
-        totals.add(
-            currency=customer.currency,
-            level=customer.moved.level,
-            raised=customer.moved.raised,
-            amounts=customer.amounts,
-        )
+    totals = Totals.of(
+        [customer.currency for customer in reviewed],
+        [customer.moved.level for customer in reviewed],
+        [customer.moved.raised for customer in reviewed],
+        [customer.amounts for customer in reviewed],
+    )
     decided = [
         assess.Decided(customer, decision, assess.actions(run, decision))
         for customer, decision in zip(reviewed, decisions, strict=True)
