@@ -226,16 +226,19 @@ def review_on_workers(settings: Settings, shards: int) -> tuple[float, int, list
 
 def show_runs(runs: list[FlowRun]) -> None:
     """Each run's moments in seconds after the review was asked for (`runs[0]`, as `review_on_workers` sorts
-    them): pending (a deployment run: taken by a worker), running, ended."""
+    them): created, pending (a deployment run: taken by a worker), running, ended."""
     asked = runs[0].created
     with get_client(sync_client=True) as client:
         for run in runs:
             pending = next((s.timestamp for s in client.read_flow_run_states(run.id) if s.is_pending()), None)
-            taken, started, ended = (
+            created, taken, started, ended = (
                 (moment - asked).total_seconds() if moment and asked else float("nan")
-                for moment in (pending, run.start_time, run.end_time)
+                for moment in (run.created, pending, run.start_time, run.end_time)
             )
-            print(f"  {run.name}: pending at +{taken:.1f} s, running from +{started:.1f} s to +{ended:.1f} s")
+            print(
+                f"  {run.name}: created +{created:.1f} s, pending +{taken:.1f} s, "
+                f"running from +{started:.1f} s to +{ended:.1f} s"
+            )
 
 
 def whole_flow(one: Path, two: Path, base: float) -> None:

@@ -127,6 +127,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--poll-seconds", type=int, help="How often a worker asks for runs (default: production.sh's, 5 s)."
+    )
     args = parser.parse_args()
     state = Path(tempfile.mkdtemp(prefix="kamflow-bench-shards-"))
     state.chmod(0o755)  # the postgres user must reach its data folder inside
@@ -139,6 +142,8 @@ def main() -> None:
         KAMFLOW_WEB_PORT=str(free_port()),
         KAMFLOW_WORKERS="2",
     )
+    if args.poll_seconds:
+        env["KAMFLOW_WORKER_POLL_SECONDS"] = str(args.poll_seconds)
 
     def script(*command: str) -> str:
         done = subprocess.run([str(SCRIPT), *command], env=env, capture_output=True, text=True, check=False)
