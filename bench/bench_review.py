@@ -203,7 +203,7 @@ def two_workers(data_dir: Path) -> Iterator[None]:
                 worker.wait()
 
 
-def review_on_workers(data_dir: Path, shards: int) -> tuple[float, int, list[FlowRun]]:
+def review_on_workers(settings: Settings, shards: int) -> tuple[float, int, list[FlowRun]]:
     """The review as the schedule runs it: a run of its deployment that a worker takes; it reviews shard 0
     and starts the other shards as runs that the other worker takes. Time from asking to completion."""
     start = time.perf_counter()
@@ -216,12 +216,29 @@ def review_on_workers(data_dir: Path, shards: int) -> tuple[float, int, list[Flo
     )
     seconds = time.perf_counter() - start
     assert isinstance(run, FlowRun) and run.state is not None and run.state.is_completed(), run
-    with Session(get_engine(Settings(data_dir=data_dir))) as session:
+    with Session(get_engine(settings)) as session:
         tasks = session.scalar(select(func.count()).where(CollectionTask.business_date == AS_OF)) or 0
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(like_="credit-review-")))
     mine = [r for r in runs if r.created and run.created and r.created >= run.created]  # not the earlier review's
     return seconds, tasks, sorted(mine, key=lambda r: r.name)
+
+
+def show_runs(runs: list[FlowRun]) -> None:
+    """Each run's moments in seconds after the review was asked for (`runs[0]`, as `review_on_workers` sorts
+    them): created, pending (a deployment run: taken by a worker), running, ended."""
+    asked = runs[0].created
+    with get_client(sync_client=True) as client:
+        for run in runs:
+            pending = next((s.timestamp for s in client.read_flow_run_states(run.id) if s.is_pending()), None)
+            created, taken, started, ended = (
+                (moment - asked).total_seconds() if moment and asked else float("nan")
+                for moment in (run.created, pending, run.start_time, run.end_time)
+            )
+            print(
+                f"  {run.name}: created +{created:.1f} s, pending +{taken:.1f} s, "
+                f"running from +{started:.1f} s to +{ended:.1f} s"
+            )
 
 
 def whole_flow(one: Path, two: Path, base: float, reads: float) -> None:
@@ -232,18 +249,12 @@ def whole_flow(one: Path, two: Path, base: float, reads: float) -> None:
         f"its reads (goal <= 2), peak {peak:.0f} MB (goal <= 500), {tasks:,} collection tasks"
     )
     with two_workers(two):
-        took2, tasks2, runs = review_on_workers(two, shards=2)
+        took2, tasks2, runs = review_on_workers(Settings(data_dir=two), shards=2)
     print(
         f"review flow, 2 shards on 2 workers: {took2:.1f} s = {took2 / base:.1f}x the baseline, "
         f"{tasks2:,} collection tasks; the runs (their processes' memory is not counted):"
     )
-    asked = runs[0].created
-    for run in runs:  # seconds after the review was asked for
-        started, ended = (
-            (moment - asked).total_seconds() if moment and asked else float("nan")
-            for moment in (run.start_time, run.end_time)
-        )
-        print(f"  {run.name}: running from +{started:.1f} s to +{ended:.1f} s")
+    show_runs(runs)
 
 
 @flow
