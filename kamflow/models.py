@@ -27,6 +27,9 @@ from sqlalchemy.types import TypeDecorator
 
 Money = Numeric(18, 2)
 Percent = Numeric(7, 4)
+Utilisation = Numeric(24, 4)
+"""An amount as a percentage of a limit: unbounded (a limit cut far below the exposure), so as wide as money over
+the smallest limit."""
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kamflow.models import Base, Money, Percent, UTCDateTime
+from kamflow.models import Base, Money, UTCDateTime, Utilisation
 
 Days = Numeric(9, 2)
 
@@ -73,7 +73,7 @@ class CustomerReview(Base):
     dso: Mapped[Decimal | None] = mapped_column(Days)
     exposure: Mapped[Decimal] = mapped_column(Money)
     credit_limit: Mapped[Decimal | None] = mapped_column(Money)  # None: no limit set
-    utilisation: Mapped[Decimal | None] = mapped_column(Percent)
+    utilisation: Mapped[Decimal | None] = mapped_column(Utilisation)
     payment_days: Mapped[Decimal | None] = mapped_column(Days)
     payment_days_change: Mapped[Decimal | None] = mapped_column(Days)
     altman_zone: Mapped[str | None] = mapped_column(String(10))  # from the latest financial statement, if any

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from kamflow.db import get_engine
 from kamflow.demo_data import generate
 from kamflow.models import Customer
 from kamflow.review import read, service
+from kamflow.review.tables import CustomerReview
 from kamflow.settings import Settings
 from tests.conftest import TODAY
 from tests.integration.test_postgres import pg_settings, pytestmark  # noqa: F401 (its fixture and marks)
@@ -89,3 +91,19 @@ def test_two_transactions_changing_one_customer_at_once_leave_its_figures_exact(
     assert done.is_set()
     with Session(get_engine(pg_settings)) as session:
         assert figures.differences(session)[1] == []
+
+
+def test_a_customer_far_above_a_cut_limit_is_reviewed_on_postgresql(pg_settings: Settings) -> None:  # noqa: F811
+    """A limit cut far below the exposure makes a utilisation above 1,000 %: stored as it is, the night goes on."""
+    with _company(pg_settings) as session:
+        now = dt.datetime.combine(TODAY, dt.time(2), tzinfo=dt.UTC)
+        service.start_review(session, as_of=TODAY, shards=1, now=now)
+        reviewed = session.scalars(select(Customer).where(Customer.active.is_(True)).order_by(Customer.id)).first()
+        assert reviewed is not None
+        reviewed.credit_limit = Decimal("0.01")
+        session.commit()
+        done = service.run_review(session, as_of=TODAY, shard=0, shards=1, now=now)
+        utilisation = session.scalar(
+            select(CustomerReview.utilisation).where(CustomerReview.customer_id == reviewed.id)
+        )
+    assert done.customers == 10 and utilisation is not None and utilisation > 1000
