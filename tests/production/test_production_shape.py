@@ -29,6 +29,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.deployments import run_deployment
 from prefect.flow_runs import resume_flow_run
+from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 from prefect.states import Scheduled
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import ProgrammingError
@@ -154,7 +155,9 @@ def left_waiting(production: Production) -> FlowRun:
     crash detection's timeout run out while the next tests run, and `test_a_run_left_waiting_…` looks at it
     then — the wait costs the suite nothing."""
     use_settings(production.settings)
-    return flow_run(escalate(production)["flow_run_id"])
+    api = {PREFECT_API_URL: production.client["PREFECT_API_URL"], PREFECT_API_AUTH_STRING: production.auth_string}
+    with temporary_settings(api):
+        return flow_run(escalate(production)["flow_run_id"])
 
 
 def test_a_run_nobody_answers_waits_suspended(prod: Production, left_waiting: FlowRun) -> None:
