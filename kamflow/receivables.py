@@ -142,10 +142,7 @@ def ageing(
         _sum(_("total of {kam}").format(kam=login), login, currency, group)
         for (login, currency), group in groups.items()
     ]
-    totals = [
-        _sum(_("total"), "", currency, [line for line in lines if line.currency == currency])
-        for currency in sorted({line.currency for line in lines})
-    ]
+    totals = _totals(lines)
     return AgeingView(
         as_of=as_of,
         kam=kam,
@@ -206,10 +203,7 @@ def ageing_per_kam(session: Session, *, as_of: dt.date, buckets: Sequence[Bucket
                 oldest_overdue_days=None if oldest is None else days_overdue(as_of, oldest),
             )
         )
-    totals = [
-        _sum(_("total"), "", currency, [line for line in kam_lines if line.currency == currency])
-        for currency in sorted({line.currency for line in kam_lines})
-    ]
+    totals = _totals(kam_lines)
     return AgeingView(
         as_of=as_of,
         kam=None,
@@ -251,6 +245,14 @@ def _customer_line(
         total=not_due + past_due,
         oldest_overdue_days=oldest,
     )
+
+
+def _totals(lines: list[AgeingLine]) -> list[AgeingLine]:
+    """One total line per currency of `lines`."""
+    return [
+        _sum(_("total"), "", currency, [line for line in lines if line.currency == currency])
+        for currency in sorted({line.currency for line in lines})
+    ]
 
 
 def _sum(name: str, kam: str, currency: str, lines: list[AgeingLine]) -> AgeingLine:
