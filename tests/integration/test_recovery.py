@@ -61,9 +61,10 @@ from tests.support import kam_and_norm
 
 pytestmark = pytest.mark.integration
 
-TRIES = int(os.environ.get("KAMFLOW_FAULT_TRIES") or 6)
-"""Operations the fault-injection test interrupts by a kill -9 at the least: 6 (a kill or two) in the suite, which
-must stay under 15 minutes; the long run sets KAMFLOW_FAULT_TRIES=50 (README, "Nothing stranded")."""
+TRIES = int(os.environ.get("KAMFLOW_FAULT_TRIES") or 2)
+"""Operations the fault-injection test interrupts by a kill -9 at the least: 2 (mostly one kill, which interrupts 4 or
+5 on average) in the suite, which must stay under 15 minutes; CI's long run sets KAMFLOW_FAULT_TRIES=50 (README,
+"Nothing stranded")."""
 WINDOW = float(os.environ.get("KAMFLOW_FAULT_WINDOW_SECONDS", "60"))
 """Seconds from serve's restart within which every interrupted decision is settled (more on a crowded machine)."""
 ARTIFACTS = Path(os.environ.get("KAMFLOW_TEST_ARTIFACTS") or "test-artifacts")
