@@ -62,8 +62,8 @@ from tests.support import kam_and_norm
 pytestmark = pytest.mark.integration
 
 TRIES = int(os.environ.get("KAMFLOW_FAULT_TRIES") or 2)
-"""Operations the fault-injection test interrupts by a kill -9 at the least: 2 (mostly one kill, which interrupts 4 or
-5 on average) in the suite, which must stay under 15 minutes; CI's long run sets KAMFLOW_FAULT_TRIES=50 (README,
+"""Operations the fault-injection test interrupts by a kill -9 at the least: 2 in the suite (mostly one kill, which
+interrupts 4 or 5 on average), which must stay under 15 minutes; CI's long run sets KAMFLOW_FAULT_TRIES=50 (README,
 "Nothing stranded")."""
 WINDOW = float(os.environ.get("KAMFLOW_FAULT_WINDOW_SECONDS", "60"))
 """Seconds from serve's restart within which every interrupted decision is settled (more on a crowded machine)."""

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -218,10 +219,9 @@ def production() -> Iterator[Production]:
         shutil.rmtree(state, ignore_errors=True)
 
 
-@pytest.fixture
-def prod(production: Production) -> Iterator[Production]:
-    """The running shape, with this process's settings and Prefect client on it; started again if a test
-    stopped it."""
+@contextmanager
+def acting_on(production: Production) -> Iterator[Production]:
+    """This process's settings and Prefect client on the running shape, started again if a test stopped it."""
     use_settings(production.settings)
     if production.script("status").returncode != 0:
         up = production.script("up")
@@ -229,6 +229,13 @@ def prod(production: Production) -> Iterator[Production]:
     with temporary_settings(
         {PREFECT_API_URL: production.client["PREFECT_API_URL"], PREFECT_API_AUTH_STRING: production.auth_string}
     ):
+        yield production
+
+
+@pytest.fixture
+def prod(production: Production) -> Iterator[Production]:
+    """The running shape, with this process's settings and Prefect client on it."""
+    with acting_on(production):
         yield production
 
 

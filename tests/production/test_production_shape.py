@@ -29,7 +29,6 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.deployments import run_deployment
 from prefect.flow_runs import resume_flow_run
-from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 from prefect.states import Scheduled
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import ProgrammingError
@@ -43,9 +42,8 @@ from kamflow.discounts.tables import DiscountRequest
 from kamflow.models import ApprovalTask, AuditEvent, Customer
 from kamflow.review import service
 from kamflow.review.tables import CollectionTask, CreditReview, CustomerReview, ReviewShard
-from kamflow.settings import use_settings
 from tests.integration.conftest import wait_until
-from tests.production.conftest import Production, alive, decisions, descendants, escalate, settled
+from tests.production.conftest import Production, acting_on, alive, decisions, descendants, escalate, settled
 from tests.support import approval_code, kam_and_norm
 
 pytestmark = pytest.mark.production
@@ -154,9 +152,7 @@ def left_waiting(production: Production) -> FlowRun:
     """An escalated discount nobody answers, asked for as the module starts: its warm wait (35 s here) and the
     crash detection's timeout run out while the next tests run, and `test_a_run_left_waiting_…` looks at it
     then — the wait costs the suite nothing."""
-    use_settings(production.settings)
-    api = {PREFECT_API_URL: production.client["PREFECT_API_URL"], PREFECT_API_AUTH_STRING: production.auth_string}
-    with temporary_settings(api):
+    with acting_on(production):
         return flow_run(escalate(production)["flow_run_id"])
 
 
@@ -446,16 +442,6 @@ def test_a_waiting_approval_survives_kill_9_of_every_process(prod: Production) -
     assert actions(view["request_id"]) == ["discount_escalate", "discount_approve"]
 
 
-def test_down_stops_every_process_it_started(prod: Production) -> None:
-    everything = prod.every_pid()
-    assert len(everything) >= 5, "PostgreSQL, the server, two supervisors and two workers at least"
-    down = prod.script("down")
-    assert down.returncode == 0, down.stdout + down.stderr
-    assert [p for p in everything if alive(p)] == []
-    status = prod.script("status")
-    assert status.returncode == 1 and "running" not in status.stdout, status.stdout
-
-
 def test_kill_9_of_a_worker_and_of_the_prefect_server_during_a_decision_loses_it_not_and_takes_it_once(
     prod: Production,
 ) -> None:
@@ -495,3 +481,13 @@ def test_kill_9_of_a_worker_and_of_the_prefect_server_during_a_decision_loses_it
         assert approvals.pending(session, process=discounts.PROCESS, subject_id=view["request_id"]) == []
     waiting = escalate(prod)  # the shape brought back takes a new request and waits on a live run
     assert wait_until("the new run to wait", lambda: in_state(waiting["flow_run_id"], StateType.PAUSED), 120)
+
+
+def test_down_stops_every_process_it_started(prod: Production) -> None:
+    everything = prod.every_pid()
+    assert len(everything) >= 5, "PostgreSQL, the server, two supervisors and two workers at least"
+    down = prod.script("down")
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert [p for p in everything if alive(p)] == []
+    status = prod.script("status")
+    assert status.returncode == 1 and "running" not in status.stdout, status.stdout
