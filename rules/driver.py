@@ -15,8 +15,9 @@ import json
 import re
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from itertools import repeat
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -50,10 +51,14 @@ class Engine:
     A last rule matches every fact (not the session's state document, which the engine keeps among the
     facts), so that no fact goes unhandled (see rules/README.md) and a lost one is noticed."""
 
-    def __init__(self, name: str, expressions: list[Expression], every_fact: Expression) -> None:
-        """Compile the expressions (rule k: expressions[k]) under `name` plus a number unique in this process,
-        so that the same rule set loads twice; EngineError if the engine refuses them."""
+    def __init__(self, name: str, expressions: list[Expression], every_fact: Expression, facts: list[str]) -> None:
+        """Compile the expressions (rule k: expressions[k]) over the facts named `facts` under `name` plus a
+        number unique in this process, so that the same rule set loads twice; EngineError if the engine refuses
+        them."""
         self._every = len(expressions)
+        members = "".join(f",{encode_basestring(name).replace('%', '%%')}:%s" for name in facts)
+        self._fact = '{"sid":"%s","id":%d' + members + "}"
+        """A fact's JSON from its session, its id and its values written as JSON."""
         definition = {
             f"r{k}": {"all": [{"m": expression}], "cap": CHUNK}
             for k, expression in enumerate([*expressions, every_fact])
@@ -66,14 +71,14 @@ class Engine:
             )
         weakref.finalize(self, _collected.append, self._handle)
 
-    def run(self, bodies: list[str]) -> list[int]:
-        """Assert these facts (JSON object members without sid and id; at most CHUNK) in a new session and
-        return, per fact, the mask of the rules that matched it. The session is deleted afterwards, unless the
-        engine failed on the way (RuntimeError): deleting a session with actions pending crashes
-        durable-rules, and a leaked session is the lesser harm."""
+    def run(self, values: Sequence[Sequence[str]]) -> list[int]:
+        """Assert facts in a new session (`values`: each fact's values written as JSON, a sequence per fact
+        named at construction, of at most CHUNK facts) and return, per fact, the mask of the rules that matched
+        it. The session is deleted afterwards, unless the engine failed on the way (RuntimeError): deleting a
+        session with actions pending crashes durable-rules, and a leaked session is the lesser harm."""
         sid = str(next(_session_numbers))
-        fact = '{"sid":"' + sid + '","id":%d,%s}'
-        facts_json = "[" + ",".join(map(fact.__mod__, enumerate(bodies))) + "]"
+        count = len(values[0])
+        facts_json = "[" + ",".join(map(self._fact.__mod__, zip(repeat(sid), range(count), *values))) + "]"
         handle = self._handle
         with _ENGINE_LOCK:
             try:
@@ -90,7 +95,7 @@ class Engine:
             except durable_rules_engine.error as error:
                 raise RuntimeError(f"durable-rules failed: {error}") from None
             durable_rules_engine.delete_state(handle, sid)
-        fired = [0] * len(bodies)
+        fired = [0] * count
         handled = 0
         for action in actions:  # {"r<k>":[{"m":{"sid":"..","id":<fact>,...}}, ...]}
             rule = int(action[3 : action.index('"', 3)])
@@ -100,8 +105,8 @@ class Engine:
             bit = 1 << rule
             for index in _FACT_IDS.findall(action):
                 fired[int(index)] |= bit
-        if handled != len(bodies):
-            raise RuntimeError(f"durable-rules handled {handled} of {len(bodies)} facts")
+        if handled != count:
+            raise RuntimeError(f"durable-rules handled {handled} of {count} facts")
         return fired
 
 

@@ -59,11 +59,11 @@ class RuleSet:
         read = set().union(*(facts_in(rule.when) for rule in self.listed))
         engine_facts = [name for name in self.fact_types if name in read]  # the others: reasons only
         names = {name: f"f{k}" for k, name in enumerate(engine_facts)}  # short: less JSON for the engine to read
-        self._encoder = Encoder(self.fact_types, names)
+        self._encoder = Encoder(self.fact_types, engine_facts)
         self._explainer = Explainer(spec, self.listed, self.version)
         expressions = [compile_condition(rule.when, self.fact_types, names) for rule in self.listed]
         every_fact = {"$ex": {names[engine_facts[0]]: 1}}
-        self._engine = Engine(f"{self.name}-{self.version[:12]}", expressions, every_fact)
+        self._engine = Engine(f"{self.name}-{self.version[:12]}", expressions, every_fact, list(names.values()))
 
     def decide(self, facts: Mapping[str, Any]) -> Decision:
         """Decide one fact set (ValueError naming the fact if one is missing, undeclared or mistyped)."""
@@ -76,10 +76,10 @@ class RuleSet:
         """Decide many fact sets, CHUNK of them per engine session; all are checked before any is decided
         (FactsRefused, a ValueError, at the first that does not fit)."""
         with no_cycle_collection():
-            bodies, columns, safe = self._encoder.encode(facts)
+            chunks, columns, safe = self._encoder.encode(facts, CHUNK)
             fired = []
-            for start in range(0, len(bodies), CHUNK):
-                fired += self._engine.run(bodies[start : start + CHUNK])
+            for values in chunks:
+                fired += self._engine.run(values)
             return self._explainer.decisions(fired, columns, safe)
 
     def reasons(self, decision: Decision, language: str) -> list[Reason]:

@@ -59,14 +59,6 @@ _exhaust: Callable[[Iterable[Any]], None] = deque(maxlen=0).extend
 """Runs an iterator to its end, keeping nothing."""
 
 
-def _dicts(base: dict[str, Any], count: int, **columns: Iterable[Any]) -> list[dict[str, Any]]:
-    """`count` copies of `base`, the k-th with the k-th value of each of `columns` (named as a key of `base`)."""
-    dicts = list(map(dict.copy, repeat(base, count)))
-    for name, values in columns.items():
-        _exhaust(map(dict.__setitem__, dicts, repeat(name), values))
-    return dicts
-
-
 def _built(model: type[Model], values: list[dict[str, Any]]) -> list[Model]:
     """Models from values this module made and knows valid: what `model_construct` does without its per-field
     work (Reason and Decision have no defaults, aliases or private attributes), their slots set directly and
@@ -233,20 +225,19 @@ class Explainer:
                         printed[name] = _printed(self._show[name], list(map(columns[name].__getitem__, indices)))
                 shown = zip(*[printed[name] for name in names], strict=True) if names else repeat((), len(indices))
                 texts = map(template.__mod__, shown)
-                reasons.append(_built(Reason, _dicts({"rule": rule, "text": ""}, len(indices), text=texts)))
-            values = _dicts(
+                reasons.append(_built(Reason, [{"rule": rule, "text": text} for text in texts]))
+            outcome, role = verdict.outcome, verdict.role
+            values = [
                 {
                     "ruleset": ruleset,
-                    "outcome": verdict.outcome,
-                    "role": verdict.role,
-                    "reasons": [],
-                    "facts": {},
+                    "outcome": outcome,
+                    "role": role,
+                    "reasons": list(each),
+                    "facts": facts[index],
                     "version": version,
-                },
-                len(indices),
-                reasons=map(list, zip(*reasons, strict=True)),
-                facts=map(facts.__getitem__, indices),
-            )
+                }
+                for each, index in zip(zip(*reasons, strict=True), indices, strict=True)
+            ]
             _exhaust(map(decisions.__setitem__, indices, _built(Decision, values)))
         return decisions  # type: ignore[return-value]  # every fact set's index is in `by_mask`
 

@@ -15,6 +15,7 @@ import pytest
 
 from bench.bench_rules import plain_decide, random_facts
 from rules.conditions import AllOf, AnyOf, Leaf, Not
+from rules.driver import CHUNK
 from rules.engine import RULES_DIR, Decision, FactsRefused, get_ruleset, load_ruleset, load_ruleset_text
 from rules.spec import parse_rule_file
 
@@ -254,6 +255,18 @@ def test_facts_that_do_not_fit_are_refused_naming_the_fact(change: dict[str, Any
     with pytest.raises(FactsRefused, match=re.escape(f"fact set 1: {message}")) as refused:
         ruleset.decide_many([ruleset.cases[0].facts, facts])
     assert isinstance(refused.value, ValueError) and refused.value.index == 1 and message in refused.value.reason
+
+
+def test_a_fact_set_that_does_not_fit_past_the_first_chunk_is_refused_by_its_index_in_the_batch() -> None:
+    ruleset = get_ruleset("discount")
+    facts = random_facts(2 * CHUNK + 10, 4)
+    facts[CHUNK + 5] = {**facts[CHUNK + 5], "promotion_active": 1}
+    message = f"fact set {CHUNK + 5}: fact 'promotion_active' must be a bool, got int"
+    with pytest.raises(FactsRefused, match=re.escape(message)) as refused:
+        ruleset.decide_many(facts)
+    assert refused.value.index == CHUNK + 5
+    del facts[CHUNK + 5]
+    assert verdicts(ruleset.decide_many(facts)) == [plain_decide(one) for one in facts]
 
 
 def test_rule_values_of_any_size_reach_the_engine() -> None:
