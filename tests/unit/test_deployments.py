@@ -3,11 +3,16 @@ deployment `kamflow serve` serves: a process declared in one place and missing i
 
 from __future__ import annotations
 
+import multiprocessing.spawn
+import sys
+import types
 from typing import Any
 
+import pytest
 import yaml
 
 from flows.processes import PROCESSES, deployments
+from kamflow.app.serve import _spawn_lean
 from kamflow.settings import PROJECT_ROOT, Settings
 
 
@@ -38,3 +43,18 @@ def test_the_nightly_review_runs_on_the_company_clock() -> None:
     [review] = [d for d in deployments(Settings(timezone="America/Bogota")) if d.name == "nightly-credit-review"]
     [schedule] = review.schedules or []
     assert plain(schedule.schedule) == {"cron": Settings().review_cron, "timezone": "America/Bogota"}
+
+
+def test_flow_processes_of_serve_run_as_the_kamflow_script_do_not_import_the_cli_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A spawned process runs its parent's main script again unless the parent ran a package's `__main__`."""
+    script = types.ModuleType("__main__")
+    script.__file__ = "/opt/kamflow/.venv/bin/kamflow"
+    script.__spec__ = None
+    monkeypatch.setitem(sys.modules, "__main__", script)
+    assert "init_main_from_path" in multiprocessing.spawn.get_preparation_data("flow")
+    _spawn_lean()
+    prepared = multiprocessing.spawn.get_preparation_data("flow")
+    assert prepared["init_main_from_name"] == "kamflow.app.cli.__main__"
+    assert "init_main_from_path" not in prepared
