@@ -13,6 +13,7 @@ creates nothing twice; a date before the latest completed review is refused.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Annotated, cast
 from uuid import UUID
 
@@ -51,6 +52,9 @@ RETURNS_KEY = "credit-review-returns"
 DECISIONS_KEY = "credit-review-decisions"
 RETURNS_DAYS = 30
 """The returns and refusals artifact covers the credit notes of these days up to the review's date."""
+PROGRESS_SECONDS = 2.0
+"""A shard moves the progress artifact at most this often (after a batch): each move is a query and a call to
+Prefect's API, and a large review commits several batches a second."""
 SHARD_PROCESS = "credit-review-shard"
 SHARD_DEPLOYMENT = deployment_path(SHARD_PROCESS)
 
@@ -113,10 +117,13 @@ def credit_review_shard(
     progress_id: Annotated[UUID | None, Field(description="The review's progress artifact.")] = None,
 ) -> service.ShardResult:
     """One slice of a started review, committed batch by batch; it moves the review's progress artifact."""
+    moved = time.monotonic()
 
     def report_progress() -> None:
-        if progress_id is None:
+        nonlocal moved
+        if progress_id is None or time.monotonic() - moved < PROGRESS_SECONDS:
             return
+        moved = time.monotonic()
         with unit_of_work() as session:
             done = service.progress(session, as_of=business_date)
         update_progress_artifact(progress_id, progress=round(done * 100, 1))
