@@ -133,6 +133,7 @@ def register(
     )
     if kams is not None:
         query = query.where(customer.in_(select(Customer.code).where(Customer.kam_id.in_(kams))))
+    rows = session.connection().execute(query)  # Core rows: no ORM loading, a fraction of the cost per line
     return DecisionRegisterView(
         period_from=start,
         period_to=end,
@@ -148,6 +149,6 @@ def register(
                 reasons=[f"{reason['rule']}: {reason['text']}" for reason in reasons],
                 rules_version=rules_version,
             )
-            for at, actor, subject_type, subject_id, code, action, reasons, rules_version in session.execute(query)
+            for at, actor, subject_type, subject_id, code, action, reasons, rules_version in rows
         ],
     )
