@@ -3,16 +3,15 @@ customers (customer id modulo shards) in batches, finish it with its totals and 
 
 Each batch is read by `read` (a handful of set-based statements over the ledger, never one per invoice or
 per customer, the next batch read ahead), assessed customer by customer by `assess`, decided in one
-`decide_many` call of the `credit_review` rule set and written in bulk by `store`, committed together — on a
-thread of its own while the next batch is assessed and decided: memory stays bounded by a few batches, and a
-re-run of the same business date updates the same rows and creates no task twice.
+`decide_many` call of the `credit_review` rule set and written in bulk by `store`, committed together:
+memory stays bounded by the batch, and a re-run of the same business date updates the same rows and creates
+no task twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from decimal import InvalidOperation
@@ -211,31 +210,17 @@ def run_review(
     row.status, row.done, row.totals, row.error, row.started_at = "running", 0, {}, None, now
     session.commit()
     last, tasks = 0, 0
-    writing: tuple[int, Future[int]] | None = None  # the batch being written: its last customer id, its tasks
-
-    def written() -> None:
-        """Wait for the batch being written (raising what broke it), then count it and report it."""
-        nonlocal last, tasks, writing
-        if writing is not None:
-            (batch_last, made), writing = writing, None
-            tasks += made.result()
-            last = batch_last
-            if on_batch is not None:
-                on_batch()
-
     try:
-        with (
-            closing(read_ahead(session, run, shard=shard, shards=shards, size=batch_size)) as batches,
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="credit-review-write") as writer,
-        ):
-            try:
-                for batch in batches:  # closing: a failed batch waits for the read in flight
-                    with no_cycle_collection():  # a batch's many objects hold no cycles
-                        totals, decided = _review_batch(run, batch)
-                        written()
-                        writing = batch.last, writer.submit(_record, session, run, row, batch, totals, decided)
-            finally:
-                written()  # the batch before a failed one is committed (or is what failed first)
+        with closing(read_ahead(session, run, shard=shard, shards=shards, size=batch_size)) as batches:
+            for batch in batches:  # closing: a failed batch waits for the read in flight
+                with no_cycle_collection():  # a batch's many objects hold no cycles
+                    totals, made = _review_batch(session, run, batch)
+                row.done += totals.customers
+                row.totals = Totals.from_json(row.totals).merge(totals).to_json()
+                session.commit()
+                last, tasks = batch.last, tasks + made
+                if on_batch is not None:
+                    on_batch()
     except Exception as error:
         session.rollback()
         failure = error if isinstance(error, ReviewFailed) else _unexpected(error, last)
@@ -263,8 +248,8 @@ def _decide(ruleset: RuleSet, reviewed: Sequence[assess.Assessed]) -> list[Decis
         raise ReviewFailed(f"the rules engine failed on the batch: {error}", customer=None) from error
 
 
-def _review_batch(run: Run, batch: Batch) -> tuple[Totals, list[assess.Decided]]:
-    """Review and decide one batch: its totals and its customers as decided."""
+def _review_batch(session: Session, run: Run, batch: Batch) -> tuple[Totals, int]:
+    """Review, decide and record one batch; returns its totals and how many tasks it created."""
     reviewed = []
     promises, statements = batch.promises, batch.statements
     for row in batch.rows:
@@ -289,20 +274,7 @@ def _review_batch(run: Run, batch: Batch) -> tuple[Totals, list[assess.Decided]]
         assess.Decided(customer, decision, assess.actions(run, decision))
         for customer, decision in zip(reviewed, decisions, strict=True)
     ]
-    return totals, decided
-
-
-def _record(
-    session: Session, run: Run, shard: ReviewShard, batch: Batch, totals: Totals, decided: list[assess.Decided]
-) -> int:
-    """Write a decided batch and commit it with the shard's progress; returns how many tasks it created. On the
-    shard's writer thread, the only user of the session meanwhile: the next batch is decided while this one is
-    written and committed (the database's work on one core, Python's on the other)."""
-    made = store.write(session, run, batch.customers, decided)
-    shard.done += totals.customers
-    shard.totals = Totals.from_json(shard.totals).merge(totals).to_json()
-    session.commit()
-    return made
+    return totals, store.write(session, run, batch.customers, decided)
 
 
 def finish_review(
