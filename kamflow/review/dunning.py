@@ -77,7 +77,7 @@ class Policy(Versioned):
 
     @property
     def serious_from(self) -> int:
-        """The first seriously overdue bucket's place in `ageing`: those after the bound of `serious_overdue_days`."""
+        """Where the seriously overdue buckets start in `ageing`: after the bound of `serious_overdue_days`."""
         return self.ageing_bounds_days.index(self.serious_overdue_days) + 1
 
     def channel(self, level: int) -> str:
