@@ -13,6 +13,7 @@ creates nothing twice; a date before the latest completed review is refused.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Annotated, cast
 from uuid import UUID
 
@@ -39,8 +40,9 @@ from kamflow.errors import InvalidInput
 from kamflow.i18n import _
 from kamflow.review import MAX_SHARDS, service
 from kamflow.review.dunning import current
-from kamflow.review.report import headed
+from kamflow.review.report import ReviewSummary, headed
 from kamflow.settings import get_settings
+from rules.engine import no_cycle_collection
 
 PROGRESS_KEY = "credit-review-progress"
 LEVELS_KEY = "credit-review-levels"
@@ -51,6 +53,9 @@ RETURNS_KEY = "credit-review-returns"
 DECISIONS_KEY = "credit-review-decisions"
 RETURNS_DAYS = 30
 """The returns and refusals artifact covers the credit notes of these days up to the review's date."""
+PROGRESS_SECONDS = 2.0
+"""A shard moves the progress artifact at most this often (after a batch): each move is a query and a call to
+Prefect's API, and a large review commits several batches a second."""
 SHARD_PROCESS = "credit-review-shard"
 SHARD_DEPLOYMENT = deployment_path(SHARD_PROCESS)
 
@@ -113,10 +118,13 @@ def credit_review_shard(
     progress_id: Annotated[UUID | None, Field(description="The review's progress artifact.")] = None,
 ) -> service.ShardResult:
     """One slice of a started review, committed batch by batch; it moves the review's progress artifact."""
+    moved = time.monotonic()
 
     def report_progress() -> None:
-        if progress_id is None:
+        nonlocal moved
+        if progress_id is None or time.monotonic() - moved < PROGRESS_SECONDS:
             return
+        moved = time.monotonic()
         with unit_of_work() as session:
             done = service.progress(session, as_of=business_date)
         update_progress_artifact(progress_id, progress=round(done * 100, 1))
@@ -139,35 +147,9 @@ def run_shard(as_of: dt.date, shard: int, shards: int, progress_id: UUID) -> Non
         raise service.ReviewFailed(error or f"shard {shard} of {shards} ended {ended}", customer=None)
 
 
-@flow(name=service.PROCESS, flow_run_name=run_name, log_prints=False, persist_result=False)
-def nightly_credit_review(
-    business_date: Annotated[
-        dt.date | None,
-        Field(description="Business date the review is as of; default: the day the run is scheduled for."),
-    ] = None,
-    shards: Annotated[
-        int, Field(ge=1, le=MAX_SHARDS, description="Slices of the customers reviewed in parallel.")
-    ] = 1,
-) -> ReviewOutcome:
-    as_of = business_date or scheduled_date()
-    refuse_running(as_of, this_run=str(flow_run.id))
-    with unit_of_work() as session:
-        service.start_review(session, as_of=as_of, shards=shards, now=clock.now(), flow_run_id=str(flow_run.id))
-    progress_id = cast(
-        UUID,
-        create_progress_artifact(
-            0.0,
-            key=artifact_key(PROGRESS_KEY),
-            description=_("Credit review of {day}: progress").format(day=i18n.day(as_of)),
-        ),
-    )
-    futures = [run_shard.submit(as_of, shard, shards, progress_id) for shard in range(1, shards)]
-    try:
-        credit_review_shard(as_of, 0, shards, progress_id)  # shard 0 in this run's own process
-    finally:
-        wait(futures)  # a failed shard 0 still lets the others end before the run does
-    for future in futures:
-        future.result()  # the first failed shard fails the run, naming the customer that broke it
+def publish(as_of: dt.date, progress_id: UUID) -> ReviewSummary:
+    """Finish the review of `as_of` once its shards are done, and publish its artifacts: the customers per
+    dunning level, the top risks, the ageing per KAM, the day's decision register, the summary, the returns."""
     with unit_of_work() as session:
         summary = service.finish_review(session, as_of=as_of, now=clock.now())
         ageing = receivables.ageing_per_kam(session, as_of=as_of, buckets=current().ageing)
@@ -211,6 +193,40 @@ def nightly_credit_review(
             start=i18n.day(since), end=i18n.day(as_of)
         ),
     )
+    return summary
+
+
+@flow(name=service.PROCESS, flow_run_name=run_name, log_prints=False, persist_result=False)
+def nightly_credit_review(
+    business_date: Annotated[
+        dt.date | None,
+        Field(description="Business date the review is as of; default: the day the run is scheduled for."),
+    ] = None,
+    shards: Annotated[
+        int, Field(ge=1, le=MAX_SHARDS, description="Slices of the customers reviewed in parallel.")
+    ] = 1,
+) -> ReviewOutcome:
+    as_of = business_date or scheduled_date()
+    refuse_running(as_of, this_run=str(flow_run.id))
+    with unit_of_work() as session:
+        service.start_review(session, as_of=as_of, shards=shards, now=clock.now(), flow_run_id=str(flow_run.id))
+    progress_id = cast(
+        UUID,
+        create_progress_artifact(
+            0.0,
+            key=artifact_key(PROGRESS_KEY),
+            description=_("Credit review of {day}: progress").format(day=i18n.day(as_of)),
+        ),
+    )
+    futures = [run_shard.submit(as_of, shard, shards, progress_id) for shard in range(1, shards)]
+    try:
+        credit_review_shard(as_of, 0, shards, progress_id)  # shard 0 in this run's own process
+    finally:
+        wait(futures)  # a failed shard 0 still lets the others end before the run does
+    for future in futures:
+        future.result()  # the first failed shard fails the run, naming the customer that broke it
+    with no_cycle_collection():  # the night's decision register and tables: many objects, none in a cycle
+        summary = publish(as_of, progress_id)
     return ReviewOutcome(
         business_date=as_of,
         status=summary.status,

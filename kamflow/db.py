@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -78,8 +79,8 @@ def insert_many(connection: Connection, model: type[DeclarativeBase], rows: Sequ
     compiled = insert(table).compile(dialect=dialect, column_keys=list(rows[0]), for_executemany=True)
     names = compiled.positiontup or list(compiled.binds)  # in the order the statement takes them
     convert = [(name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names]
-    if compiled.positional:
-        params: list[Any] = [tuple([row[k] if p is None else p(row[k]) for k, p in convert]) for row in rows]
-    else:
-        params = [{k: row[k] if p is None else p(row[k]) for k, p in convert} for row in rows]
+    columns = [map(itemgetter(k), rows) if p is None else map(p, map(itemgetter(k), rows)) for k, p in convert]
+    params: list[Any] = list(zip(*columns, strict=True))  # column by column: the loops over rows run in C
+    if not compiled.positional:
+        params = [dict(zip(names, values, strict=True)) for values in params]
     connection.exec_driver_sql(str(compiled), params)

@@ -32,6 +32,27 @@ COLUMNS = (
 )
 
 
+def outcome_of(action: str, *, by_rules: bool) -> str:
+    """A decision's action in the reader's words: the rules' outcome (escalate, block) when they decided it
+    (`by_rules`), a person's (APPROVED, COUNTERED) when one answered; what kamflow did (order released on
+    recheck), or its action spelt out, when it is neither."""
+    if action in DOCUMENT_ANSWERS:
+        return said(DOCUMENT_ANSWERS[action])
+    parts = action.split("_")
+    for start in range(1, len(parts)):  # the outcome ends the action: order_release_with_prepayment
+        ending = "_".join(parts[start:])
+        if by_rules and ending in WORDS:
+            return words(ending)
+        if not by_rules and ending in approvals.OUTCOMES:
+            return said(approvals.outcome(ending))
+    return _(EVENTS[action]) if action in EVENTS else words(action)
+
+
+def moment(at: dt.datetime) -> str:
+    """An instant as the register writes it: the reader's day, the time and the timezone."""
+    return f"{i18n.day(at.date())} {at.strftime('%H:%M %Z')}"
+
+
 class DecisionLine(Part):
     at: dt.datetime
     actor: str
@@ -43,28 +64,20 @@ class DecisionLine(Part):
     rules_version: str | None
 
     def outcome(self) -> str:
-        """The decision in the reader's words: the rules' outcome (escalate, block) when they decided it, a
-        person's (APPROVED, COUNTERED) when one answered; what kamflow did (order released on recheck), or its
-        action spelt out, when it is neither."""
-        if self.action in DOCUMENT_ANSWERS:
-            return said(DOCUMENT_ANSWERS[self.action])
-        parts = self.action.split("_")
-        for start in range(1, len(parts)):  # the outcome ends the action: order_release_with_prepayment
-            ending = "_".join(parts[start:])
-            if self.rules_version is not None and ending in WORDS:
-                return words(ending)
-            if self.rules_version is None and ending in approvals.OUTCOMES:
-                return said(approvals.outcome(ending))
-        return _(EVENTS[self.action]) if self.action in EVENTS else words(self.action)
+        """The decision in the reader's words (`outcome_of`)."""
+        return outcome_of(self.action, by_rules=self.rules_version is not None)
 
-    def cells(self, day: Callable[[dt.date], str] = i18n.day) -> tuple[str | None, ...]:
-        """The line's cells; `day` writes its date (a table's lines share a few days: written once each)."""
+    def cells(
+        self, when: Callable[[dt.datetime], str] = moment, said_as: Callable[..., str] = outcome_of
+    ) -> tuple[str | None, ...]:
+        """The line's cells; `when` writes its instant and `said_as` its outcome (a table's lines share a few
+        instants and outcomes: each written once)."""
         return (
-            f"{day(self.at.date())} {self.at.strftime('%H:%M %Z')}",
+            when(self.at),
             self.actor,
             f"{labels.subject(self.subject_type)} {self.subject_id}",
             self.customer,
-            self.outcome(),
+            said_as(self.action, by_rules=self.rules_version is not None),
             "; ".join(self.reasons),
             (self.rules_version or "")[:12],
         )
@@ -84,14 +97,15 @@ class DecisionRegisterView(Tabular):
             if self.kam
             else _("every audited decision on every customer you may see; times in the company's timezone")
         )
-        day = cache(i18n.day)  # the lines of a period share a few days: each written once (in this reader's words)
+        # the lines of a period share a few instants and outcomes: each written once (in this reader's words)
+        when, said_as = cache(moment), cache(outcome_of)
         return Table(
             title=_("Decision register {start} to {end}").format(
                 start=i18n.day(self.period_from), end=i18n.day(self.period_to)
             ),
             lines=(whose,),
             columns=tuple(column.shown() for column in COLUMNS),
-            rows=tuple(Row(line.cells(day)) for line in self.decisions),
+            rows=tuple(Row(line.cells(when, said_as)) for line in self.decisions),
         )
 
 
@@ -133,6 +147,7 @@ def register(
     )
     if kams is not None:
         query = query.where(customer.in_(select(Customer.code).where(Customer.kam_id.in_(kams))))
+    rows = session.connection().execute(query)  # Core rows: no ORM loading, a fraction of the cost per line
     return DecisionRegisterView(
         period_from=start,
         period_to=end,
@@ -148,6 +163,6 @@ def register(
                 reasons=[f"{reason['rule']}: {reason['text']}" for reason in reasons],
                 rules_version=rules_version,
             )
-            for at, actor, subject_type, subject_id, code, action, reasons, rules_version in session.execute(query)
+            for at, actor, subject_type, subject_id, code, action, reasons, rules_version in rows
         ],
     )

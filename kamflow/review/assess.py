@@ -76,10 +76,7 @@ def customer(basis: Basis, row: dict[str, Any], promise: Promise | None, stateme
     buckets = [amount or ZERO for amount in basis.buckets_of(row)]
     not_due = row["not_due"] or ZERO
     overdue = sum(buckets, ZERO)
-    serious = sum(
-        (amount for amount, b in zip(buckets, basis.buckets, strict=True) if b.low > policy.serious_overdue_days),
-        ZERO,
-    )
+    serious = sum(buckets[policy.serious_from :], ZERO)
     dunnable = row["dunnable"] or ZERO
     exposure = not_due + overdue + (row["open_orders"] or ZERO)
     limit = row["credit_limit"]

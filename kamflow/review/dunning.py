@@ -75,6 +75,11 @@ class Policy(Versioned):
     def ageing(self) -> list[Bucket]:
         return buckets(self.ageing_bounds_days)
 
+    @property
+    def serious_from(self) -> int:
+        """Where the seriously overdue buckets start in `ageing`: after the bound of `serious_overdue_days`."""
+        return self.ageing_bounds_days.index(self.serious_overdue_days) + 1
+
     def channel(self, level: int) -> str:
         return self.levels[level - 1].channel if level else "none"
 
