@@ -1,9 +1,11 @@
 """The nightly credit review at scale, measured in one run against a baseline measured on the same data.
 
-    .venv/bin/python bench/bench_review.py [--customers 100000] [--seed 7]
+    .venv/bin/python bench/bench_review.py [--customers 100000] [--seed 7] [--reads-only] [--keep DIR]
 
 Generates the demo company (`kamflow.demo_data.generate`, about 10 invoices per customer) into a fresh
-SQLite database, copies it, then prints:
+SQLite database (--keep DIR: the one generated in DIR/<customers>-<seed> by an earlier run with --keep, else
+generated there now; migrated to the latest schema; delete it when the demo company changes), copies it, then
+prints:
   - the baseline: one bare SQL ageing query over every customer plus plain-Python dunning decisions;
   - starting the review, which moves the ledger's running figures' windows to its date (`kamflow.figures.roll`;
     the first time, every customer), and the next night's move (only the customers with sales or payments on the
@@ -257,6 +259,19 @@ def whole_flow(one: Path, two: Path, base: float, reads: float) -> None:
     show_runs(runs)
 
 
+def generate_company(data_dir: Path, customers: int, seed: int) -> None:
+    data_dir.mkdir()
+    settings = Settings(data_dir=data_dir)
+    migrate.upgrade(settings)
+    start = time.perf_counter()
+    made = generate(get_engine(settings), customers=customers, seed=seed, today=AS_OF)
+    print(
+        f"generated {made.customers:,} customers, {made.invoices:,} invoices, {made.payments:,} payments, "
+        f"{made.orders:,} orders in {time.perf_counter() - start:.0f} s (SQLite, {data_dir})"
+    )
+    dispose_engines()
+
+
 @flow
 def warm_up() -> None:
     """Prefect's first flow run in a process pays its start-up; not the review's cost."""
@@ -267,6 +282,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--reads-only", action="store_true", help="Stop after the review's reads.")
+    parser.add_argument("--keep", type=Path, help="Reuse (or keep) the generated company in this directory.")
     args = parser.parse_args()
     # A worker stops on SIGTERM by raising SIGINT, which a shell's background job (and so its children) starts
     # with ignored (ARCHITECTURE.md): handled here, it is no longer ignored in the workers started below.
@@ -274,15 +290,16 @@ def main() -> None:
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     root = Path(tempfile.mkdtemp(prefix="kamflow-bench-review-"))
     one, two = root / "one", root / "two"
-    one.mkdir()
+    kept = args.keep / f"{args.customers}-{args.seed}" if args.keep else None
+    if kept and kept.exists():
+        shutil.copytree(kept, one)
+        print(f"the company generated in {kept} (SQLite, {root})")
+    else:
+        generate_company(one, args.customers, args.seed)
+        if kept:
+            shutil.copytree(one, kept)
     settings = Settings(data_dir=one)
     migrate.upgrade(settings)
-    start = time.perf_counter()
-    made = generate(get_engine(settings), customers=args.customers, seed=args.seed, today=AS_OF)
-    print(
-        f"generated {made.customers:,} customers, {made.invoices:,} invoices, {made.payments:,} payments, "
-        f"{made.orders:,} orders in {time.perf_counter() - start:.0f} s (SQLite, {root})"
-    )
     dispose_engines()
     shutil.copytree(one, two)
     policy = load_policy()

@@ -16,7 +16,6 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
-    Connection,
     Date,
     Engine,
     Numeric,
@@ -24,6 +23,7 @@ from sqlalchemy import (
     Select,
     Subquery,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -81,12 +81,54 @@ def read_ahead(
     """The shard's batches in customer id order; each next one is read on a connection of its own (from the
     session's engine) while the caller works on the current one. Close it (`contextlib.closing`) to wait for
     the read in flight when the caller stops early."""
-    read = partial(_read_batch, session.get_bind().engine, run, shard=shard, shards=shards, size=size)
+    read = partial(_read_batch, session.get_bind().engine, Reads.of(run, shard=shard, shards=shards, size=size))
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="credit-review-read") as reader:
         ahead = reader.submit(read, after=0)
         while (batch := ahead.result()) is not None:
             ahead = reader.submit(read, after=batch.last)
             yield batch
+
+
+def _customers(shard: int, shards: int, first: Any, last: Any) -> Select[Any]:
+    """The ids of the shard's active customers from `first` to `last`: a batch's customers."""
+    return select(Customer.id).where(
+        Customer.active.is_(True), Customer.id.between(first, last), Customer.id % shards == shard
+    )
+
+
+@dataclass(frozen=True)
+class Reads:
+    """The statements that read a shard's batches, built once for the shard (SQLAlchemy builds a statement
+    in Python each time it is asked for one, which a batch would feel): the next batch's ids after the
+    parameter `after`, and the batch's figures, promises and statements, whose customers are those of the
+    shard from the parameter `first` to `last`."""
+
+    run: Run
+    shard: int
+    shards: int
+    ids: Select[Any]
+    figures: Select[Any]
+    promises: Select[Any]
+    statements: Select[Any]
+
+    @classmethod
+    def of(cls, run: Run, *, shard: int, shards: int, size: int) -> Reads:
+        ids = (
+            select(Customer.id)
+            .where(Customer.active.is_(True), Customer.id % shards == shard, Customer.id > bindparam("after"))
+            .order_by(Customer.id)
+            .limit(size)
+        )
+        customers = _customers(shard, shards, bindparam("first"), bindparam("last"))
+        return cls(
+            run,
+            shard,
+            shards,
+            ids,
+            _figures_query(run, customers),
+            _promises_query(run, customers),
+            _statements_query(run, customers),
+        )
 
 
 def _sum_or_none(amount: Any, type_: Numeric[Any] = Money) -> Any:
@@ -191,46 +233,43 @@ def _row(run: Run, customers: Select[Any], aged: Subquery, facts: list[Any]) -> 
     )
 
 
-def _read_batch(engine: Engine, run: Run, *, shard: int, shards: int, after: int, size: int) -> Batch | None:
+def _read_batch(engine: Engine, reads: Reads, *, after: int) -> Batch | None:
     """The shard's next batch of active customers after id `after`, read on a connection of its own (the
     review reads the next batch while it reviews this one); None when no customer is left."""
+    run = reads.run
     with engine.connect() as connection:
-        ids = connection.scalars(
-            select(Customer.id)
-            .where(Customer.active.is_(True), Customer.id % shards == shard, Customer.id > after)
-            .order_by(Customer.id)
-            .limit(size)
-        ).all()
+        ids = connection.scalars(reads.ids, {"after": after}).all()
         if not ids:
             return None
-        customers = select(Customer.id).where(
-            Customer.active.is_(True), Customer.id.between(ids[0], ids[-1]), Customer.id % shards == shard
-        )
-        rows = _rows(connection.execute(_figures_query(run, customers)))
+        batch = {"first": ids[0], "last": ids[-1]}
+        rows = _rows(connection.execute(reads.figures, batch))
         if len(rows) < len(ids):  # some customers' figures are not the ledger's as of the review's date
             read = {row["id"] for row in rows}
             rest = select(Customer.id).where(Customer.id.in_([i for i in ids if i not in read]))
             rows = sorted([*rows, *_rows(connection.execute(_ledger_query(run, rest)))], key=itemgetter("id"))
+        promises = connection.execute(reads.promises, batch)
+        statements = connection.execute(reads.statements, batch)
         return Batch(
-            customers=customers,
+            customers=_customers(reads.shard, reads.shards, ids[0], ids[-1]),
             last=ids[-1],
             rows=rows,
-            promises=_promises(connection, run, customers),
-            statements=_statements(connection, run, customers),
+            promises={customer_id: Promise(*values) for customer_id, *values in promises},
+            statements={customer_id: Statement(*values) for customer_id, *values in statements},
         )
 
 
 def _rows(result: Result[Any]) -> list[dict[str, Any]]:
-    """A statement's rows as plain dicts: cheaper to read."""
+    """A statement's rows as plain dicts: cheaper to read. Row by row, not `all()`: a batch's row objects alive
+    at once would outlive the garbage collector's young generations and bring on full collections."""
     keys = list(result.keys())
     return [dict(zip(keys, values, strict=True)) for values in result]
 
 
-def _promises(connection: Connection, run: Run, customers: Select[Any]) -> dict[int, Promise]:
+def _promises_query(run: Run, customers: Select[Any]) -> Select[Any]:
     """The batch's promises to pay that are open or were settled by this business date, with what the
-    customer paid since each was recorded; the latest per customer."""
+    customer paid since each was recorded: `customer_id` and the fields of `Promise`, the latest last."""
     paid = and_(Payment.invoice_id == Invoice.id, Payment.paid_on > PaymentPromise.recorded_on)
-    rows = connection.execute(
+    return (
         select(
             PaymentPromise.customer_id,
             PaymentPromise.id,
@@ -249,11 +288,11 @@ def _promises(connection: Connection, run: Run, customers: Select[Any]) -> dict[
         .group_by(PaymentPromise.id)
         .order_by(PaymentPromise.id)
     )
-    return {customer_id: Promise(*values) for customer_id, *values in rows}
 
 
-def _statements(connection: Connection, run: Run, customers: Select[Any]) -> dict[int, Statement]:
-    """The latest financial statement of each customer of the batch that has one by this business date."""
+def _statements_query(run: Run, customers: Select[Any]) -> Select[Any]:
+    """The latest financial statement of each customer of the batch that has one by this business date:
+    `customer_id` and the fields of `Statement`."""
     latest = (
         select(FinancialStatement.customer_id, func.max(FinancialStatement.period_end).label("period_end"))
         .where(FinancialStatement.customer_id.in_(customers), FinancialStatement.period_end <= run.as_of)
@@ -261,13 +300,10 @@ def _statements(connection: Connection, run: Run, customers: Select[Any]) -> dic
         .subquery()
     )
     figures = [getattr(FinancialStatement, name) for name in Statement.__dataclass_fields__]
-    rows = connection.execute(
-        select(FinancialStatement.customer_id, *figures).join(
-            latest,
-            and_(
-                FinancialStatement.customer_id == latest.c.customer_id,
-                FinancialStatement.period_end == latest.c.period_end,
-            ),
-        )
+    return select(FinancialStatement.customer_id, *figures).join(
+        latest,
+        and_(
+            FinancialStatement.customer_id == latest.c.customer_id,
+            FinancialStatement.period_end == latest.c.period_end,
+        ),
     )
-    return {customer_id: Statement(*values) for customer_id, *values in rows}

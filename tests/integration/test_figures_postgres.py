@@ -61,6 +61,9 @@ def test_the_review_reads_the_same_rows_from_the_figures_as_from_the_ledger_on_p
         kept = read._rows(session.connection().execute(read._figures_query(run, everyone)))
         said = read._rows(session.connection().execute(read._ledger_query(run, everyone)))
         assert len(kept) == 10 and kept == said
+        reads = read.Reads.of(run, shard=0, shards=1, size=100)  # the batch's statements, with bound parameters
+        batch = read._read_batch(get_engine(pg_settings), reads, after=0)
+        assert batch is not None and batch.rows == said and len(batch.statements) > 0
 
 
 def test_two_transactions_changing_one_customer_at_once_leave_its_figures_exact(

@@ -122,7 +122,8 @@ def test_the_review_reads_the_same_rows_from_the_figures_as_from_the_ledger(sess
         # 60 days back, the demo's ledger goes on after the day for all but one customer: theirs is read instead
         assert len(read._rows(connection.execute(read._figures_query(run, everyone)))) == fresh
         said = read._rows(connection.execute(read._ledger_query(run, everyone)))
-        batch = read._read_batch(session.get_bind().engine, run, shard=0, shards=1, after=0, size=100)
+        reads = read.Reads.of(run, shard=0, shards=1, size=100)
+        batch = read._read_batch(session.get_bind().engine, reads, after=0)
         assert batch is not None and len(said) == 40 and batch.rows == said
         session.rollback()
 
