@@ -41,7 +41,7 @@ from kamflow.models import Customer, CustomerFigures, Employee, Invoice, Money, 
 from kamflow.review.assess import Basis, Promise
 from kamflow.review.dunning import Policy
 from kamflow.review.tables import CustomerReview, DunningState, PaymentPromise
-from rules.engine import RuleSet
+from rules.engine import RuleSet, no_cycle_collection
 
 BATCH = 2000
 AMOUNT_DAYS = Numeric(24, 2)  # sum of amount x days overdue, for interest
@@ -237,7 +237,7 @@ def _read_batch(engine: Engine, reads: Reads, *, after: int) -> Batch | None:
     """The shard's next batch of active customers after id `after`, read on a connection of its own (the
     review reads the next batch while it reviews this one); None when no customer is left."""
     run = reads.run
-    with engine.connect() as connection:
+    with no_cycle_collection(), engine.connect() as connection:  # a batch's many values hold no cycles
         ids = connection.scalars(reads.ids, {"after": after}).all()
         if not ids:
             return None
