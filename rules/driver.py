@@ -116,7 +116,9 @@ def no_cycle_collection() -> Iterator[None]:
     walks every live object again and again, a third of a batch's time. Whoever paused it first restarts it;
     after a large batch (MANY_OBJECTS), having moved every object to the oldest generation (unless some are
     kept frozen by others): the young collections would otherwise walk all of the batch's objects at once as
-    soon as it restarts, a tenth of the batch's time."""
+    soon as it restarts, a tenth of the batch's time. The collector is the process's, not the thread's: where two
+    threads overlap (the review reads its next batch while it decides one), whichever paused it first restarts
+    it, possibly while the other's batch still runs; that costs time, never a result."""
     paused = gc.isenabled()
     gc.disable()
     try:

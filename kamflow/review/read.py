@@ -259,8 +259,8 @@ def _read_batch(engine: Engine, reads: Reads, *, after: int) -> Batch | None:
 
 
 def _rows(result: Result[Any]) -> list[dict[str, Any]]:
-    """A statement's rows as plain dicts: cheaper to read. Row by row, not `all()`: a batch's row objects alive
-    at once would outlive the garbage collector's young generations and bring on full collections."""
+    """A statement's rows as plain dicts: cheaper to read. Row by row, not `all()`: a batch's row objects are
+    never all alive at once."""
     keys = list(result.keys())
     return [dict(zip(keys, values, strict=True)) for values in result]
 
