@@ -104,8 +104,8 @@ def main() -> None:
         runner = subprocess.Popen(
             [sys.executable, "-m", "kamflow.app.cli", "serve"],
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=(data / "serve.log").open("wb"),  # kept for reading when a figure looks wrong
+            stderr=subprocess.STDOUT,
         )
         try:
             above = ask(Decimal("24"))

@@ -6,20 +6,20 @@ again under a new key (`approvals.waiting_key`); once the database holds an answ
 
 How a run waits (the warm wait). The run is suspended at once (`suspend_flow_run`): from its first moment the
 waiting is durable, exactly as if no process held it. Then, for `KAMFLOW_WARM_WAIT_SECONDS` (default 120; 0 gives
-the process back at once), the process stays and watches the run every half second. A resume moves a suspended
-run to Scheduled; the warm process claims it as a runner would, Scheduled → Pending (the server accepts one
-Pending: a runner that sees the run first wins, and this process then simply ends; the runner that started this
-process submits no second one for the run while it lives) → Running, reads the answer and goes on in the same
-process: 0.5 s from the resume call to the decision in the database, against 2.2 s for a runner's poll, a new
-process and its imports (medians of bench/bench_flows.py, same run). When the window passes unanswered the
-process ends as a suspended run's does, first telling Prefect so (`RELEASED`): the engine's heartbeats go on
-in the window, and the production crash detection would otherwise take the silence after the last one for a
-dead process (deploy/production.sh). A later answer restarts the flow from the top in a new process, which
-finds its task in the database and reads the answer. A kill -9 during the window loses nothing either: the run
-was suspended all along (if a heartbeat was sent in the window, the run is marked crashed and the recovery sweep
-starts it again, to wait as before). Only the first of two answers counts: Prefect accepts one resume of a
-suspended run, and one claim of the resumed run. The price: one flow process per run in its window (`kamflow
-serve` sets no limit on them).
+the process back at once), the process stays and watches the run every half second. A resume moves a suspended run
+to Scheduled; the warm process claims it as a runner would, Scheduled → Pending (the server accepts one Pending: a
+runner that sees the run first wins, and this process then simply ends; the runner that started this process
+submits no second one for the run while it lives) → Running, reads the answer and goes on in the same process:
+0.5 s from the resume call to the decision in the database, against 0.8–1.0 s for a runner's poll and a new process
+(forked from serve's fork server, which has done the imports: `kamflow.app.serve._fork_flow_processes`; medians of
+bench/bench_flows.py, same run). When the window passes unanswered the process ends as a suspended run's does,
+first telling Prefect so (`RELEASED`): the engine's heartbeats go on in the window, and the production crash
+detection would otherwise take the silence after the last one for a dead process (deploy/production.sh). A later
+answer restarts the flow from the top in a new process, which finds its task in the database and reads the answer.
+A kill -9 during the window loses nothing either: the run was suspended all along (if a heartbeat was sent in the
+window, the run is marked crashed and the recovery sweep starts it again, to wait as before). Only the first of two
+answers counts: Prefect accepts one resume of a suspended run, and one claim of the resumed run. The price: one
+flow process per run in its window (`kamflow serve` sets no limit on them).
 
 Why not `pause_flow_run(timeout=N)` first and `suspend_flow_run` after: a paused run is held by its process alone.
 A resume after that process dies (kill -9, a restart) moves it to Running with nobody to run it; a pause that

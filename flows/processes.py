@@ -250,17 +250,19 @@ def decided_view(session: Session, task: ApprovalTask) -> Decided | None:
     return None if view is None else Decided(task_id=task.id, process=task.process, subject=view)
 
 
+def deployment_options(process: Process, settings: Settings) -> dict[str, Any]:
+    """How a process is deployed, whether `kamflow serve` serves it with its flow in hand or `deploy/prefect.yaml`
+    declares it for workers that import it."""
+    return {
+        "name": process.name,
+        "entrypoint_type": EntrypointType.MODULE_PATH,
+        "description": process.description,
+        "schedules": None if process.schedule is None else [process.schedule(settings)],
+    }
+
+
 def deployments(settings: Settings) -> list[RunnerDeployment]:
-    """Every process as the deployment `kamflow serve` serves and `deploy/prefect.yaml` declares."""
+    """Every process as the deployment `deploy/prefect.yaml` declares (and `kamflow serve` serves)."""
     return [
-        cast(
-            RunnerDeployment,
-            p.flow.to_deployment(
-                name=p.name,
-                entrypoint_type=EntrypointType.MODULE_PATH,
-                description=p.description,
-                schedules=None if p.schedule is None else [p.schedule(settings)],
-            ),
-        )
-        for p in PROCESSES.values()
+        cast(RunnerDeployment, p.flow.to_deployment(**deployment_options(p, settings))) for p in PROCESSES.values()
     ]

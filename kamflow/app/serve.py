@@ -14,10 +14,14 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from kamflow.settings import Settings, private_file
+
+if TYPE_CHECKING:
+    from prefect import Flow
 
 PR_SET_PDEATHSIG = 1
 STOP_SECONDS = 8.0
@@ -149,28 +153,74 @@ def local_server(settings: Settings, *, timeout: float = 90) -> Iterator[None]:
 
 
 def _spawn_lean() -> None:
-    """Prefect's runner starts each flow run in a process spawned afresh (multiprocessing's spawn), which first
-    runs the parent's main script again as `__mp_main__`: for the `kamflow` command, the whole CLI, about 0.15 s
-    of every flow process's start that no flow needs (a run's flow comes back by its own module). Spawn leaves a
-    package's `__main__` alone: serve run as the `kamflow` script takes the spec of `python -m kamflow.app.cli`."""
+    """A flow run's process (`_fork_flow_processes`) first runs its parent's main script again as `__mp_main__`,
+    unless the parent ran a package's `__main__`: for the `kamflow` command, the whole CLI, about 0.15 s of every
+    flow process's start that no flow needs (a run's flow comes back by its own module). Serve run as the `kamflow`
+    script takes the spec of `python -m kamflow.app.cli`."""
     main = sys.modules["__main__"]
     if main.__spec__ is None:
         main.__spec__ = importlib.util.find_spec("kamflow.app.cli.__main__")
 
 
-def serve(settings: Settings) -> None:
-    """Serve every kamflow deployment from this process until interrupted, sweeping for runs to recover."""
-    from prefect import serve as prefect_serve
+FORK_PRELOAD = "kamflow.app.flow_process"
+"""What the fork server of `_fork_flow_processes` imports before it forks a run's process."""
 
-    from flows.processes import deployments
+
+def _fork_flow_processes() -> None:
+    """Start each flow run's process from a fork server that has imported what runs need once (multiprocessing's
+    forkserver, preloaded with `FORK_PRELOAD`; started now, in the background), not afresh: a run
+    resumed after its warm wait, a review's shard or a scheduled run is started in milliseconds instead of spending
+    1.5 s importing Prefect and the flows. The fork server is a process of its own that holds nothing of serve's
+    (no thread, connection or settings object); each run's process is forked from it as it stood after the
+    imports, so runs share nothing; it ends with serve. Prefect's runner starts a served flow's process with
+    `prefect.flow_engine.run_flow_in_subprocess`, which asks its `multiprocessing` for the spawn context: that one
+    lookup is pointed at the fork server (tests/integration/test_discount_process.py checks whose child a waiting
+    run's process is)."""
+    import copyreg
+    import multiprocessing
+    import types
+    from multiprocessing import forkserver
+
+    import prefect.flow_engine
+    from prefect import Flow
+
+    copyreg.pickle(Flow, _by_name)
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([FORK_PRELOAD])
+    forkserver.ensure_running()
+    prefect.flow_engine.multiprocessing = types.SimpleNamespace(get_context=lambda _method: context)  # type: ignore[attr-defined,assignment]
+
+
+def _by_name(flow: Flow[..., object]) -> str:
+    """A served flow is sent to its run's process by name, as pickle sends a module's function (the process has
+    imported its module), not by value: a flow's function taken by value keeps only the names its code uses, so the
+    types its parameters are annotated with could not be resolved to check a run's parameters."""
+    name: str = flow.fn.__name__
+    return name
+
+
+def serve(settings: Settings) -> None:
+    """Serve every kamflow process from this process until interrupted, sweeping for runs to recover. Each flow is
+    served in hand, so that a run's process starts from the flow already imported (`_fork_flow_processes`), not
+    from its entrypoint."""
+    import asyncio
+
+    from prefect.exceptions import TerminationSignal
+    from prefect.runner import Runner
+
+    from flows.processes import PROCESSES, deployment_options
 
     _spawn_lean()
+    _fork_flow_processes()
     threading.Thread(target=_recovering, name="kamflow-recovery", daemon=True).start()
 
-    # Schedules are not paused on the way out: the next serve serves them as they are.
-    prefect_serve(
-        *deployments(settings), print_starting_message=False, pause_on_shutdown=False, query_seconds=POLL_SECONDS
-    )
+    # Schedules are not paused on the way out: the next serve serves them as they are. No limit on runs at once:
+    # each run waiting for a person holds its process through its warm wait (flows/human.py).
+    runner = Runner(pause_on_shutdown=False, limit=None, query_seconds=POLL_SECONDS)
+    for process in PROCESSES.values():
+        runner.add_flow(process.flow, **deployment_options(process, settings))
+    with contextlib.suppress(KeyboardInterrupt, TerminationSignal):
+        asyncio.run(runner.start())
 
 
 RECOVERY_SECONDS = 10.0

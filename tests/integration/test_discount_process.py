@@ -18,7 +18,7 @@ from kamflow import audit
 from kamflow.db import unit_of_work
 from tests.integration.conftest import Stack, logs, wait_until
 from tests.integration.test_credit_process import run_state
-from tests.support import approval_code, kam_and_norm
+from tests.support import approval_code, command_line, descendants, kam_and_norm
 
 pytestmark = pytest.mark.integration
 
@@ -71,3 +71,22 @@ def test_a_waiting_approval_survives_a_restart_of_every_process(live: Stack) -> 
             if e.action == "discount_approve"
         ]
         assert len(decisions) == 1
+
+
+def test_a_runs_process_is_forked_from_serves_fork_server_not_started_afresh(live: Stack) -> None:
+    """`kamflow serve` starts each run's process from its fork server, which has imported Prefect's engine and
+    every flow once (`kamflow.app.serve._fork_flow_processes`): a request waiting for its head keeps its run's
+    process through the warm wait, and that process is the fork server's child, not a `python -m prefect.engine`
+    that imports them all again."""
+    kam, norm = kam_and_norm()
+    view = request(live, norm + 2)
+    assert view["status"] == "pending"
+    assert live.runner is not None
+    under_serve = {pid: command_line(pid) for pid in descendants(live.runner.pid)}
+    below = {child for pid in under_serve for child in descendants(pid)}
+    [fork_server] = [pid for pid, line in under_serve.items() if "forkserver" in line and pid not in below]
+    assert descendants(fork_server), under_serve  # the waiting run's process, in its warm wait
+    assert not [line for line in under_serve.values() if "prefect.engine" in line], under_serve
+    done = live.kamflow("withdraw", "discount-authorization", str(view["request_id"]), "--as", kam, "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["status"] == "withdrawn"

@@ -30,7 +30,7 @@ from kamflow.demo_data import DEMO_PASSWORD
 from kamflow.discounts.tables import DiscountRequest
 from kamflow.models import AuditEvent
 from kamflow.settings import PROJECT_ROOT, Settings, use_settings
-from tests.support import free_port, kam_and_norm
+from tests.support import descendants, free_port, kam_and_norm
 
 SCRIPT = PROJECT_ROOT / "deploy" / "production.sh"
 CHROMIUM = "/usr/bin/chromium"
@@ -71,22 +71,6 @@ def alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
     except (FileNotFoundError, IndexError):
         return False
-
-
-def descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            fields = Path(stat).read_text().split(") ", 1)[1].split()
-        except (FileNotFoundError, IndexError):
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.split("/")[2]))
-    found, todo = [], [pid]
-    while todo:
-        kids = children.get(todo.pop(), [])
-        found += kids
-        todo += kids
-    return found
 
 
 @dataclass

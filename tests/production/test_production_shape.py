@@ -43,8 +43,8 @@ from kamflow.models import ApprovalTask, AuditEvent, Customer
 from kamflow.review import service
 from kamflow.review.tables import CollectionTask, CreditReview, CustomerReview, ReviewShard
 from tests.integration.conftest import wait_until
-from tests.production.conftest import Production, acting_on, alive, decisions, descendants, escalate, settled
-from tests.support import approval_code, kam_and_norm
+from tests.production.conftest import Production, acting_on, alive, decisions, escalate, settled
+from tests.support import approval_code, descendants, kam_and_norm
 
 pytestmark = pytest.mark.production
 REVIEW_DEPLOYMENT = deployment_path(service.PROCESS)

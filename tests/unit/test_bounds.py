@@ -25,6 +25,7 @@ import flows
 import kamflow
 from flows.human import ApprovalInput, DecimalText
 from kamflow.app.cli import app
+from kamflow.app.serve import FORK_PRELOAD
 from kamflow.bounds import DOCUMENT_CHARS, MAX_ID, Amount, IsoDate, _Text, column_length, fit, read_bounded
 from kamflow.db import get_engine
 from kamflow.errors import InvalidInput, ServiceUnavailable
@@ -43,9 +44,12 @@ CLI_RUNS = settings(max_examples=max(8, settings.default.max_examples // 5))
 
 
 def _import_everything() -> None:
+    """Every module but the migrations, the `__main__`s and the fork server's preload (which freezes the cycle
+    collector's objects as it is imported: for the fork server, not for this process)."""
+    left_out = ("kamflow.migrations", FORK_PRELOAD)
     for package in (kamflow, flows):
         for module in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
-            if not module.name.startswith("kamflow.migrations") and not module.name.endswith("__main__"):
+            if not module.name.startswith(left_out) and not module.name.endswith("__main__"):
                 importlib.import_module(module.name)
 
 

@@ -4,6 +4,7 @@ deployment `kamflow serve` serves: a process declared in one place and missing i
 from __future__ import annotations
 
 import multiprocessing.spawn
+import subprocess
 import sys
 import types
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 import yaml
 
 from flows.processes import PROCESSES, deployments
-from kamflow.app.serve import _spawn_lean
+from kamflow.app.serve import FORK_PRELOAD, _spawn_lean
 from kamflow.settings import PROJECT_ROOT, Settings
 
 
@@ -58,3 +59,14 @@ def test_flow_processes_of_serve_run_as_the_kamflow_script_do_not_import_the_cli
     prepared = multiprocessing.spawn.get_preparation_data("flow")
     assert prepared["init_main_from_name"] == "kamflow.app.cli.__main__"
     assert "init_main_from_path" not in prepared
+
+
+def test_the_fork_servers_preload_imports_prefects_engine_and_every_flow_then_freezes_what_they_made() -> None:
+    """Run in a process of its own, as the fork server imports it (here it would freeze this process's objects)."""
+    wanted = ("prefect.flow_engine", "flows.processes")
+    probe = f"import gc, sys, {FORK_PRELOAD}; print(gc.get_freeze_count(), *(m in sys.modules for m in {wanted}))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=PROJECT_ROOT
+    )
+    frozen, *imported = done.stdout.split()
+    assert int(frozen) > 100_000 and imported == ["True", "True"], done.stderr
