@@ -3,6 +3,7 @@ harness, in tests/conftest.py), on a demo-company SQLite database. Nothing here 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -26,9 +27,11 @@ class Stack:
     settings: Settings
     env: dict[str, str]
     runner: subprocess.Popen[bytes] | None = None
+    started: dt.datetime | None = None
 
     def start_runner(self) -> None:
         log = (self.settings.data_dir / "runner.log").open("ab")
+        self.started = dt.datetime.now(dt.UTC)
         self.runner = subprocess.Popen(
             [sys.executable, "-m", "kamflow.app.cli", "serve"],
             env=self.env,
@@ -36,6 +39,30 @@ class Stack:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    def wait_serving(self, timeout: float = 120.0) -> None:
+        """Until the runner started last has polled every process's deployment: before that, a command that starts
+        a run and waits on it may find its deployment unpolled for longer than it waits for a runner
+        (`flows.runs.UNSERVED_SECONDS`; a fresh serve on a busy Prefect test server took 27 s to poll)."""
+        from prefect import get_client
+        from prefect.exceptions import ObjectNotFound
+
+        from flows.processes import PROCESSES
+        from flows.runs import deployment_path
+
+        since = self.started
+        assert since is not None
+
+        def polled() -> bool | None:
+            assert self.runner is not None and self.runner.poll() is None, logs(self.settings.data_dir / "runner.log")
+            with get_client(sync_client=True) as client:
+                try:
+                    last = [client.read_deployment_by_name(deployment_path(name)).last_polled for name in PROCESSES]
+                except ObjectNotFound:  # not registered yet
+                    return None
+            return True if all(at is not None and since <= at for at in last) else None
+
+        wait_until("serve to poll its deployments", polled, timeout)
 
     def kill_runner(self) -> None:
         """Kill the runner and every flow process it started, as a crash would."""
@@ -97,10 +124,11 @@ def stack(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 @pytest.fixture
 def live(stack: Stack) -> Stack:
-    """The stack, with this process's settings pointed at its database."""
+    """The stack, with this process's settings pointed at its database, served."""
     use_settings(stack.settings)
     if stack.runner is None or stack.runner.poll() is not None:
         stack.start_runner()
+    stack.wait_serving()
     return stack
 
 
