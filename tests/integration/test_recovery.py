@@ -21,7 +21,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import partial
 from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
@@ -302,9 +301,10 @@ def reviewed_once(day: dt.date, *, killed_at: dt.datetime) -> None:
     assert audited == {row.id: 1 for row in made}, f"a collection task audited twice: {audited}"
 
 
-def started_review(day: dt.date, review_run: str) -> bool | None:
-    """True once the review run has started its review (it may have ended)."""
-    return True if review_status(day)[1] == review_run else None
+def review(day: dt.date) -> None:
+    """Start a review of `day` through serve and return once its run has started the review (it may have ended)."""
+    run = start_run(deployment_path(REVIEW), {"business_date": day.isoformat(), "shards": 1})
+    wait_until("the review to start", lambda: True if review_status(day)[1] == run else None, 180)
 
 
 IN_FLIGHT = {StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING}
@@ -312,13 +312,13 @@ IN_FLIGHT = {StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING}
 
 
 def test_kill_9_of_serve_mid_operation_strands_nothing_loses_nothing_decides_nothing_twice(live: Stack) -> None:
-    """Each round opens 3 discount requests, 3 documents and 2 blocked orders, starts a review and, once it runs,
-    gives the 8 decisions (the run of each resumed) and kill -9s serve's process group at a random moment while the
-    runs carry them over and the review runs; serve is restarted at once. Tried: each operation in flight at the
-    kill (a decided task whose run was between its resume and its next wait or end; a review running). Then,
-    within 60 s of the restart, every task is decided and its subject decided or waiting on a live run, each
-    decision taken once (audit events and task rows), and the review run again completes with no collection task
-    made or audited twice. The counts go to stdout and test-artifacts/fault-injection.json."""
+    """Each round opens 3 discount requests, 3 documents and 2 blocked orders, gives the 8 decisions (the run of
+    each resumed) with a review running, or starts the review once they are given, and kill -9s serve's process
+    group at a random moment while the runs carry them over and the review runs; serve is restarted at once. Tried:
+    each operation in flight at the kill (a decided task whose run was between its resume and its next wait or end;
+    a review running). Then, within 60 s of the restart, every task is decided and its subject decided or waiting
+    on a live run, each decision taken once (audit events and task rows), and the review run again completes with
+    no collection task made or audited twice. The counts go to stdout and test-artifacts/fault-injection.json."""
     seed = int(os.environ.get("KAMFLOW_FAULT_SEED", time.time_ns() % 10**6))
     rng = random.Random(seed)
     tried: Counter[str] = Counter()
@@ -339,17 +339,17 @@ def test_kill_9_of_serve_mid_operation_strands_nothing_loses_nothing_decides_not
         coming = ahead.submit(open_round)
         while sum(tried.values()) < TRIES and kills < 2 * TRIES:
             ops = coming.result()
-            # A review of 40 customers runs for a second or two: every other round or so the kill aims at it.
+            # A review of 40 customers runs for about two seconds: every other round or so the kill aims at it,
+            # started once the decisions are given (giving them takes longer than the review while runs go on).
             at_review = rng.random() < 0.5
-            review_run = start_run(deployment_path(REVIEW), {"business_date": day.isoformat(), "shards": 1})
             if not at_review:
-                wait_until("the review to start", partial(started_review, day, review_run), 180)
+                review(day)
             for op in ops:
                 runs.decide(op.task_id, login=op.login, answer=runs.Answer(action=op.action))
             for resuming in [t for t in threading.enumerate() if t.name.startswith("resume ")]:
                 resuming.join(timeout=60)  # `decide` resumes the run on a thread of its own
             if at_review:
-                wait_until("the review to start", partial(started_review, day, review_run), 180)
+                review(day)
             # A random moment while all that is carried out: a resumed run is taken within the runner's poll
             # (0.5 s) and its process forked at once, so that most runs are done half a second after the last
             # decision.
