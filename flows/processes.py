@@ -262,7 +262,9 @@ def deployment_options(process: Process, settings: Settings) -> dict[str, Any]:
 
 
 def deployments(settings: Settings) -> list[RunnerDeployment]:
-    """Every process as the deployment `deploy/prefect.yaml` declares (and `kamflow serve` serves)."""
+    """Every process as the deployment `deploy/prefect.yaml` must declare for the workers (tests/unit/
+    test_deployments.py keeps the two in step); `kamflow serve` serves each flow in hand with the same
+    `deployment_options`."""
     return [
         cast(RunnerDeployment, p.flow.to_deployment(**deployment_options(p, settings))) for p in PROCESSES.values()
     ]
