@@ -54,13 +54,14 @@ class Stack:
         assert since is not None
 
         def polled() -> bool | None:
-            assert self.runner is not None and self.runner.poll() is None, logs(self.settings.data_dir / "runner.log")
+            runner = self.runner
+            assert runner is not None and runner.poll() is None, logs(self.settings.data_dir / "runner.log")
             with get_client(sync_client=True) as client:
                 try:
-                    last = [client.read_deployment_by_name(deployment_path(name)).last_polled for name in PROCESSES]
+                    served = [client.read_deployment_by_name(deployment_path(name)) for name in PROCESSES]
                 except ObjectNotFound:  # not registered yet
                     return None
-            return True if all(at is not None and since <= at for at in last) else None
+            return True if all(d.last_polled is not None and since <= d.last_polled for d in served) else None
 
         wait_until("serve to poll its deployments", polled, timeout)
 
