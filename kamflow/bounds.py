@@ -228,6 +228,9 @@ _AMBIGUOUS = re.compile(r"-?[1-9][0-9]{0,2}[.,][0-9]{3}")
 _GROUPED = re.compile(r"-?[0-9]{1,3}([ .,'\u00a0\u202f][0-9]{3})+([.,][0-9]+)?")
 
 
+NOT_A_NUMBER = N_("{field}: write a number with digits and a decimal comma or dot (e.g. 12,5 or 12.5), not {text}")
+
+
 def parse_number(text: str, *, field: str) -> Decimal:
     """A number as people write it, exactly: "12,5" and "12.5" are both Decimal("12.5"); thousands may be grouped
     by a space, an apostrophe or the other mark ("1.250,50", "1,250.50", "1 250,50"). One mark alone is the decimal
@@ -239,11 +242,7 @@ def parse_number(text: str, *, field: str) -> Decimal:
     if single is None:
         grouped = _GROUPED.fullmatch(written)
         if grouped is None or (grouped.group(2) and grouped.group(2)[0] == grouped.group(1)[0]):
-            raise InvalidInput(
-                _("{field}: write a number with digits and a decimal comma or dot (e.g. 12,5 or 12.5), not {text}")
-                .format(field=field, text=repr(written[:40])),
-                field=field,
-            )
+            raise InvalidInput(_(NOT_A_NUMBER).format(field=field, text=repr(written[:40])), field=field)
         decimals = grouped.group(2) or ""
         written = re.sub(r"[^0-9-]", "", written[: len(written) - len(decimals)]) + decimals
     elif _AMBIGUOUS.fullmatch(written) and written[-4] == i18n.marks()[1]:

@@ -62,9 +62,7 @@ KINDS: dict[str, Kind] = {
         "discount_request",
         DiscountRequest.requester_id,
         ("pending",),
-        lambda r: _("Discount {pct} on column {column}").format(
-            pct=pct(r.discount_pct), column=r.price_column
-        ),
+        lambda r: _("Discount {pct} on column {column}").format(pct=pct(r.discount_pct), column=r.price_column),
         lambda r: r.customer.code,
         lambda r: (
             _("{pct} asked, order {amount} {currency}").format(

@@ -32,8 +32,6 @@ def _signatures(session: Session, document: Document) -> list[Signature]:
     )
 
 
-
-
 def signer(signature: Signature) -> str:
     """ "Surname I.O.", and "B for A" when a delegate signed."""
     if signature.signed_for is None:
