@@ -258,6 +258,7 @@ deployments_up() {
   (cd "$ROOT" && prefect_client deploy --all --prefect-file deploy/prefect.yaml) > "$LOGS/deploy.log" 2>&1 \
     || die "prefect deploy failed; see $LOGS/deploy.log"
   # A worker that dies with its machine leaves its runs Running: heartbeats stop, and this marks them Crashed.
+  # A run it had claimed (Pending) and not yet started, which never sent a heartbeat, likewise.
   # A run waiting for a person sends heartbeats while its process watches it (the warm wait, flows/human.py),
   # and that process says kamflow.flow-run.released when it lets the run go.
   prefect_client automation delete "$ZOMBIE_AUTOMATION" >/dev/null 2>&1 || true
@@ -266,7 +267,7 @@ deployments_up() {
  "description": "A flow run that sent no heartbeat for $CRASH_AFTER_SECONDS s has lost its process: mark it Crashed.",
  "trigger": {"type": "event", "posture": "Proactive", "within": $CRASH_AFTER_SECONDS, "threshold": 1,
    "match": {"prefect.resource.id": "prefect.flow-run.*"}, "for_each": ["prefect.resource.id"],
-   "after": ["prefect.flow-run.heartbeat"],
+   "after": ["prefect.flow-run.heartbeat", "prefect.flow-run.Pending"],
    "expect": ["prefect.flow-run.heartbeat", "prefect.flow-run.Completed", "prefect.flow-run.Failed",
               "prefect.flow-run.Cancelled", "prefect.flow-run.Crashed", "prefect.flow-run.Suspended",
               "prefect.flow-run.Paused", "kamflow.flow-run.released"]},

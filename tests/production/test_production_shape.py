@@ -12,6 +12,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
+from dataclasses import dataclass
 from decimal import Decimal
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -29,7 +30,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.deployments import run_deployment
 from prefect.flow_runs import resume_flow_run
-from prefect.states import Scheduled
+from prefect.states import Pending, Scheduled
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import ProgrammingError
 
@@ -147,17 +148,42 @@ def actions(request_id: int) -> list[str]:
         return [e.action for e in audit.trail(session, subject_type="discount_request", subject_id=request_id)]
 
 
+@dataclass(frozen=True)
+class LeftBehind:
+    waiting: FlowRun
+    """An escalated discount nobody answers."""
+    claimed: UUID
+    """A run a worker claimed (Pending) and died with before the run's process started: no heartbeat ever came."""
+
+
 @pytest.fixture(scope="module")
-def left_waiting(production: Production) -> FlowRun:
-    """An escalated discount nobody answers, asked for as the module starts: its warm wait (35 s here) and the
-    crash detection's timeout run out while the next tests run, and `test_a_run_left_waiting_…` looks at it
-    then — the wait costs the suite nothing."""
+def left_behind(production: Production) -> LeftBehind:
+    """Runs left as the module starts: their warm wait (35 s here) and the crash detection's timeout run out while
+    the next tests run, and `test_a_run_left_waiting_…` and `test_a_run_claimed_…` look at them then — the wait
+    costs the suite nothing."""
     with acting_on(production):
-        return flow_run(escalate(production)["flow_run_id"])
+        waiting = flow_run(escalate(production)["flow_run_id"])
+        kam, norm = kam_and_norm()
+        ordinary = DiscountRequestIn(
+            customer="C0001", price_column=3, discount_pct=norm - 1, order_total=Decimal(1000), requester=kam
+        )
+        # held a year ahead so that no live worker takes it, then in the state a worker's claim leaves it in
+        claimed = run_deployment(
+            DISCOUNT_DEPLOYMENT,
+            parameters={"request": ordinary.model_dump(mode="json")},
+            scheduled_time=clock.now() + dt.timedelta(days=365),
+            timeout=0,
+        )
+        assert isinstance(claimed, FlowRun)
+        with get_client(sync_client=True) as client:
+            client.set_flow_run_state(claimed.id, Pending(), force=True)
+        return LeftBehind(waiting=waiting, claimed=claimed.id)
 
 
-def test_a_run_nobody_answers_waits_suspended(prod: Production, left_waiting: FlowRun) -> None:
-    assert left_waiting.state is not None and left_waiting.state.is_paused(), left_waiting.state
+def test_a_run_nobody_answers_waits_suspended(prod: Production, left_behind: LeftBehind) -> None:
+    waiting = left_behind.waiting
+    assert waiting.state is not None and waiting.state.is_paused(), waiting.state
+    assert in_state(left_behind.claimed, StateType.PENDING), "no live worker takes a run claimed by another"
 
 
 def test_the_api_refuses_a_client_without_the_auth_string(prod: Production) -> None:
@@ -278,22 +304,16 @@ def test_the_nightly_review_runs_through_its_deployment_in_parallel_shards(prod:
     assert all(any(str(r) in prod.log(w) for w in ("worker-1", "worker-2")) for r in (run.id, remote.id))
 
 
-def test_a_run_left_waiting_after_its_warm_wait_is_not_marked_crashed(
-    prod: Production, left_waiting: FlowRun
+def test_a_run_nobody_answers_gives_its_process_back_after_its_warm_wait(
+    prod: Production, left_behind: LeftBehind
 ) -> None:
-    """A run that waits for a person keeps its process for the warm wait (35 s here), whose heartbeats go on
-    past the suspension; when the window ends unanswered the process tells Prefect it has let the run go, and
-    the crash detection leaves the suspended run alone: it still waits once its heartbeat would have timed out.
-    (The run was escalated as the module started: `left_waiting`.)"""
-    run = left_waiting
-    assert run.start_time is not None
-    # its heartbeat 30 s after the start falls in the warm wait; 40 s of silence after it would mark it crashed
-    silent_until = run.start_time + dt.timedelta(seconds=30 + int(prod.env["KAMFLOW_CRASH_AFTER_SECONDS"]) + 10)
-    while (left := (silent_until - clock.now()).total_seconds()) > 0:
-        time.sleep(min(left, 1))
-    with get_client(sync_client=True) as client:
-        states = [(state.type, state.message) for state in client.read_flow_run_states(run.id)]
-    assert StateType.CRASHED not in {kind for kind, _ in states}, states  # never, not even once and re-run
+    """A run that waits for a person keeps its process for the warm wait (35 s here), then lets it go and waits
+    on, holding nothing: the worker kills below cannot reach it. (The run was escalated as the module started:
+    `left_behind`.)"""
+    run = flow_run(left_behind.waiting.id)
+    pid = int(str(run.infrastructure_pid).rsplit(":", 1)[-1])
+    warm = int(prod.env["KAMFLOW_WARM_WAIT_SECONDS"])
+    wait_until("the warm wait to let the process go", lambda: None if alive(pid) else True, timeout=warm + 60)
     assert in_state(run.id, StateType.PAUSED)
 
 
@@ -398,6 +418,39 @@ def test_a_worker_killed_during_the_nightly_review_leaves_it_crashed_and_its_rer
         reviewed = session.scalars(select(CustomerReview.customer_id).filter_by(review_id=review.id)).all()
         active = session.scalars(select(Customer.id).where(Customer.active.is_(True))).all()
     assert sorted(reviewed) == sorted(active), "one customer review per active customer"
+
+
+def test_a_run_left_waiting_after_its_warm_wait_is_not_marked_crashed(
+    prod: Production, left_behind: LeftBehind
+) -> None:
+    """A run that waits for a person keeps its process for the warm wait (35 s here), whose heartbeats go on
+    past the suspension; when the window ends unanswered the process tells Prefect it has let the run go, and
+    the crash detection leaves the suspended run alone: it still waits once its heartbeat would have timed out.
+    (The run was escalated as the module started, `left_behind`; that moment has passed by now, after the worker
+    kills.)"""
+    run = left_behind.waiting
+    assert run.start_time is not None
+    # its heartbeat 30 s after the start falls in the warm wait; 40 s of silence after it would mark it crashed
+    silent_until = run.start_time + dt.timedelta(seconds=30 + int(prod.env["KAMFLOW_CRASH_AFTER_SECONDS"]) + 10)
+    while (left := (silent_until - clock.now()).total_seconds()) > 0:
+        time.sleep(min(left, 1))
+    with get_client(sync_client=True) as client:
+        states = [(state.type, state.message) for state in client.read_flow_run_states(run.id)]
+    assert StateType.CRASHED not in {kind for kind, _ in states}, states  # never, not even once and re-run
+    assert in_state(run.id, StateType.PAUSED)
+
+
+def test_a_run_claimed_by_a_worker_that_died_before_starting_it_is_marked_crashed(
+    prod: Production, left_behind: LeftBehind
+) -> None:
+    """A worker that dies in the second between claiming a run (Pending) and the run's first heartbeat, as its
+    process starts, leaves the run Pending with no heartbeat to miss: the crash detection counts its silence
+    from the claim, so the run shows as Crashed and the recovery sweep, or the operator, can start it again.
+    (The run was left claimed as the module started: `left_behind`.)"""
+    crashed = wait_until(
+        "the claimed run to show as crashed", lambda: in_state(left_behind.claimed, StateType.CRASHED), timeout=150
+    )
+    assert crashed.state is not None and "heartbeat" in (crashed.state.message or "")
 
 
 def test_two_answers_to_one_task_at_once_make_one_decision_and_one_clear_refusal(prod: Production) -> None:
