@@ -5,7 +5,7 @@
 `deploy/production.sh up` in a private folder on loopback (as tests/production/conftest.py does): PostgreSQL for
 the domain and for Prefect's server, the Prefect server with API authentication, kamflow's server, the work pool
 `kamflow` with every deployment of deploy/prefect.yaml and 2 supervised process workers (`--limit 2` each,
-polling every 5 s: the script's defaults). Then, as the database's owner, the demo company
+polling every second: the script's defaults). Then, as the database's owner, the demo company
 (`kamflow.demo_data.generate`) goes into a database of its own, `kamflow_pristine`, migrated and granted as
 `kamflow init --app-role --read-role` does; its running figures' windows are moved to the review's date
 (`kamflow.figures.roll`: the first night's roll over every customer, timed here and outside the reviews, so the
@@ -128,7 +128,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
-        "--poll-seconds", type=int, help="How often a worker asks for runs (default: production.sh's, 5 s)."
+        "--poll-seconds", type=int, help="How often a worker asks for runs (default: production.sh's, 1 s)."
     )
     args = parser.parse_args()
     state = Path(tempfile.mkdtemp(prefix="kamflow-bench-shards-"))

@@ -23,7 +23,7 @@
 #   KAMFLOW_PREFECT_PORT [4200]         Prefect server and UI on 127.0.0.1
 #   KAMFLOW_WEB_PORT [8040]             kamflow's server (HTTP API, workspace) on 127.0.0.1
 #   KAMFLOW_WORKERS [2]                 process workers, each running at most KAMFLOW_WORKER_LIMIT [2] runs
-#   KAMFLOW_WORKER_POLL_SECONDS [5]     how often a worker asks for scheduled runs
+#   KAMFLOW_WORKER_POLL_SECONDS [1]     how often a worker asks for scheduled runs (a resumed run waits for it)
 #   KAMFLOW_HEARTBEAT_SECONDS [30]      flow run heartbeat (Prefect's minimum is 30)
 #   KAMFLOW_CRASH_AFTER_SECONDS [90]    a running flow run silent this long is marked Crashed
 set -euo pipefail
@@ -38,7 +38,7 @@ PREFECT_PORT=${KAMFLOW_PREFECT_PORT:-4200}
 WEB_PORT=${KAMFLOW_WEB_PORT:-8040}
 WORKERS=${KAMFLOW_WORKERS:-2}
 WORKER_LIMIT=${KAMFLOW_WORKER_LIMIT:-2}
-POLL_SECONDS=${KAMFLOW_WORKER_POLL_SECONDS:-5}
+POLL_SECONDS=${KAMFLOW_WORKER_POLL_SECONDS:-1}
 HEARTBEAT_SECONDS=${KAMFLOW_HEARTBEAT_SECONDS:-30}
 CRASH_AFTER_SECONDS=${KAMFLOW_CRASH_AFTER_SECONDS:-90}
 VENV=$ROOT/.venv
