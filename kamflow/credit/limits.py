@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from kamflow import approvals, audit, clock, decisions, i18n, labels, rulesets
 from kamflow.credit import facts, orders, policy, standing
-from kamflow.credit.standing import limit_text
+from kamflow.credit.standing import NO_LIMIT, limit_text
 from kamflow.credit.tables import CreditLimitChange, CreditTerms, OrderCreditCheck
 from kamflow.errors import InvalidInput
-from kamflow.i18n import N_, _
+from kamflow.i18n import _
 from kamflow.models import ApprovalTask, Customer, Employee, Order
 from kamflow.policy import versions
 from kamflow.reports import words
@@ -30,8 +30,6 @@ PROCESS = "credit-limit-change"
 RULESET = "credit_limit"
 STATUS_BY_OUTCOME = {"approve": "applied", "escalate": "pending", "reject": "rejected"}
 Category = Literal["total", "open_orders", "open_invoices", "overdue"]
-NO_LIMIT = N_("no limit")
-"""A limit not set, as a limit change's view keeps it (and shows it in the reader's words)."""
 
 
 class LimitChangeIn(BaseModel):

@@ -119,9 +119,13 @@ ROWS = (N_("order credit check"), N_("credit limit change"), N_("solvency check"
 """What `get_row` may not find, as people name it, for the catalog."""
 
 
+NO_LIMIT = N_("no limit")
+"""A missing limit, as a view keeps it (in English; `limit_text` says it in the reader's language)."""
+
+
 def limit_text(limit: str | None) -> str:
-    """A limit kept as text (an amount, or none: "no limit") as the reader writes it."""
-    return _("no limit") if limit in (None, "no limit") else amount(limit)
+    """A limit kept as text (an amount, or none: `NO_LIMIT`) as the reader writes it."""
+    return _(NO_LIMIT) if limit in (None, NO_LIMIT) else amount(limit)
 
 
 class ExposureLine(Part):
