@@ -223,30 +223,44 @@ class Difference:
 
 def differences(session: Session) -> tuple[int, list[Difference]]:
     """How many customers have running figures, and every figure and open item that differs from a full recompute
-    from the ledger (`computed`, `computed_items`), by customer code."""
-    codes: dict[int, str] = {row[0]: row[1] for row in session.execute(select(Customer.id, Customer.code))}
+    from the ledger (`computed`, `computed_items`), by customer code: read CHUNK customers at a time, so memory
+    holds one chunk's figures and open items (and what differs), whatever the size of the ledger."""
+    kept = windows(session)
+    customers, found = 0, []
+    for chunk in _chunks(session.scalars(select(Customer.id))):
+        counted, differing = _differences(session, kept, chunk)
+        customers += counted
+        found += differing
+    found.sort(key=lambda d: (d.customer, d.figure, d.invoice or "", d.instalment_id or 0))
+    return customers, found
+
+
+def _differences(session: Session, kept: Windows, chunk: list[int]) -> tuple[int, list[Difference]]:
+    """`differences` for the customers of one chunk."""
+    named = session.execute(select(Customer.id, Customer.code).where(Customer.id.in_(chunk)))
+    codes: dict[int, str] = {row[0]: row[1] for row in named}
+    figures = (CustomerFigures.customer_id, *(getattr(CustomerFigures, f) for f in FIGURES))
     kept_figures = {
-        row[0]: tuple(row[1:])
-        for row in session.execute(
-            select(CustomerFigures.customer_id, *(getattr(CustomerFigures, f) for f in FIGURES))
-        )
+        row[0]: tuple(row[1:]) for row in session.execute(select(*figures).where(figures[0].in_(chunk)))
     }
-    ledger_figures = {row[0]: tuple(row[1:]) for row in session.execute(computed(windows(session)))}
+    ledger_figures = {row[0]: tuple(row[1:]) for row in session.execute(computed(kept, chunk))}
     nothing = (None,) * len(FIGURES)
     found = [
-        Difference(codes[customer_id], name, kept, said)
+        Difference(codes[customer_id], name, was, said)
         for customer_id in kept_figures.keys() | ledger_figures.keys()
-        for name, kept, said in zip(
+        for name, was, said in zip(
             FIGURES, kept_figures.get(customer_id, nothing), ledger_figures.get(customer_id, nothing), strict=True
         )
-        if kept != said
+        if was != said
     ]
     columns = (OpenItem.customer_id, OpenItem.invoice_id, OpenItem.instalment_id, OpenItem.due_date)
     kept_items: dict[tuple[int, int, int | None], tuple[Any, ...]] = {
         (row[0], row[1], row[2]): tuple(row[3:])
-        for row in session.execute(select(*columns, OpenItem.open_amount, OpenItem.disputed))
+        for row in session.execute(
+            select(*columns, OpenItem.open_amount, OpenItem.disputed).where(OpenItem.customer_id.in_(chunk))
+        )
     }
-    ledger_items = {(row[0], row[1], row[2]): tuple(row[3:]) for row in session.execute(computed_items())}
+    ledger_items = {(row[0], row[1], row[2]): tuple(row[3:]) for row in session.execute(computed_items(chunk))}
     differing = [
         key for key in kept_items.keys() | ledger_items.keys() if kept_items.get(key) != ledger_items.get(key)
     ]
@@ -260,7 +274,6 @@ def differences(session: Session) -> tuple[int, list[Difference]]:
                 codes[customer_id], "open_item", kept_items.get(key), ledger_items.get(key), invoice, instalment_id
             )
         )
-    found.sort(key=lambda d: (d.customer, d.figure, d.invoice or "", d.instalment_id or 0))
     return len(kept_figures), found
 
 

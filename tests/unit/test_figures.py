@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
@@ -128,20 +129,28 @@ def test_the_review_reads_the_same_rows_from_the_figures_as_from_the_ledger(sess
         session.rollback()
 
 
-def test_verify_says_the_figures_equal_the_ledger_and_names_a_tampered_one(session: Session) -> None:
+@pytest.mark.parametrize("chunk", [figures.CHUNK, 3], ids=["one chunk", "chunks of 3 customers"])
+def test_verify_says_the_figures_equal_the_ledger_and_names_a_tampered_one(
+    session: Session, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    monkeypatch.setattr(figures, "CHUNK", chunk)
     runner = CliRunner()
     equal = runner.invoke(app, ["ledger", "verify"])
     assert equal.exit_code == 0, equal.output
     assert "The running figures of 40 customers equal the ledger." in equal.output
-    c2 = session.scalars(select(Customer.id).where(Customer.code == "C0002")).one()
-    session.execute(text("UPDATE customer_figures SET sales = sales + 1 WHERE customer_id = :id"), {"id": c2})
+    tampered = session.scalars(select(Customer.id).where(Customer.code.in_(["C0002", "C0040"]))).all()
+    for customer_id in tampered:
+        session.execute(
+            text("UPDATE customer_figures SET sales = sales + 1 WHERE customer_id = :id"), {"id": customer_id}
+        )
     session.execute(text("DELETE FROM open_items WHERE id = (SELECT min(id) FROM open_items)"))
     session.commit()
     differ = runner.invoke(app, ["ledger", "verify"])
     assert differ.exit_code == 2
     lines = differ.output.splitlines()
-    assert lines[0] == "2 running figures differ from the ledger:"
+    assert lines[0] == "3 running figures differ from the ledger:"
     assert any(line.startswith("C0002: sales in the window: kept ") for line in lines)
+    assert any(line.startswith("C0040: sales in the window: kept ") for line in lines)
     assert any(": open item of invoice " in line and "kept none, the ledger says " in line for line in lines)
     report = runner.invoke(app, ["ledger", "verify", "--json"])
     assert report.exit_code == 2 and '"figure": "sales"' in report.output
