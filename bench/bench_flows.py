@@ -15,7 +15,7 @@ decided view; it has also resumed the run), and until the waiting run has gone o
 
 With --production, the answers (not the in-process part) are measured on the production shape instead:
 `deploy/production.sh up --demo` in a private folder on loopback (PostgreSQL, the Prefect server with API
-authentication, 2 supervised process workers polling every `--poll-seconds`, production.sh's default 5 s unless
+authentication, 2 supervised process workers polling every `--poll-seconds`, production.sh's default 1 s unless
 given), as an operator beside the server (its server.env), stopped at the end whatever happens. A resumed run there
 is started by a worker as a new `python -m prefect.engine` process.
 """
@@ -24,21 +24,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from uuid import UUID
 
-from bench_review_production import SCRIPT, exports
-from bench_workspace import free_port
+from bench_review_production import production_shape
 from prefect import get_client
 from prefect.flow_runs import resume_flow_run
 from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
@@ -55,7 +51,7 @@ from kamflow.discounts import service as discounts
 from kamflow.discounts.tables import DiscountRequest
 from kamflow.discounts.views import DiscountView
 from kamflow.models import Customer
-from kamflow.settings import PROJECT_ROOT, Settings, get_settings, use_settings
+from kamflow.settings import Settings, get_settings, use_settings
 
 
 def ask(pct: Decimal) -> discounts.DiscountRequestIn:
@@ -89,9 +85,11 @@ def main() -> None:
         answers(args.resumes, args.window)
         return
     if args.production:
-        with production_shape(window=args.window, poll_seconds=args.poll_seconds) as server:
+        warm = {"KAMFLOW_WARM_WAIT_SECONDS": str(args.window), "KAMFLOW_DEMO_CUSTOMERS": "40"}
+        with production_shape("--demo", poll_seconds=args.poll_seconds, **warm) as shape:
             # an operator's process started with the server's settings, as Prefect and kamflow read them at import
             operator = [sys.executable, __file__, "--answers-only", f"--resumes={args.resumes}"]
+            server = shape.settings("server")
             subprocess.run([*operator, f"--window={args.window}"], env={**os.environ, **server}, check=True)
         return
     data = Path(tempfile.mkdtemp(prefix="kamflow-bench-"))
@@ -135,41 +133,6 @@ def main() -> None:
         finally:
             runner.terminate()
             runner.wait(30)
-
-
-@contextmanager
-def production_shape(*, window: int, poll_seconds: int | None) -> Iterator[dict[str, str]]:
-    """The production shape up with the demo company and a warm wait of `window` seconds; yields the server
-    machine's settings (its server.env) for an operator's process; down at the end."""
-    state = Path(tempfile.mkdtemp(prefix="kamflow-bench-answers-"))
-    state.chmod(0o755)  # the postgres user must reach its data folder inside
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "KAMFLOW_"))}
-    env.update(
-        PYTHONPATH=str(PROJECT_ROOT),  # the workers' flow runs import this checkout
-        KAMFLOW_PROD_DIR=str(state),
-        KAMFLOW_PG_PORT=str(free_port()),
-        KAMFLOW_PREFECT_PORT=str(free_port()),
-        KAMFLOW_WEB_PORT=str(free_port()),
-        KAMFLOW_WARM_WAIT_SECONDS=str(window),
-        KAMFLOW_DEMO_CUSTOMERS="40",
-    )
-    if poll_seconds:
-        env["KAMFLOW_WORKER_POLL_SECONDS"] = str(poll_seconds)
-
-    def script(*command: str) -> None:
-        done = subprocess.run([str(SCRIPT), *command], env=env, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise SystemExit(f"production.sh {' '.join(command)} failed:\n{done.stdout}{done.stderr}")
-
-    try:
-        script("up", "--demo")
-        print(
-            f"production shape up ({state}), workers polling every {poll_seconds or 'the default'} s", flush=True
-        )
-        yield exports(state / "server.env")
-    finally:
-        script("down")
-        shutil.rmtree(state, ignore_errors=True)
 
 
 def answers(resumes: int, window: int) -> None:

@@ -29,6 +29,9 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench_review import AS_OF, review_on_workers, show_runs
@@ -123,15 +126,23 @@ def serial_parts(runs: list[FlowRun]) -> str:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--poll-seconds", type=int, help="How often a worker asks for runs (default: production.sh's, 1 s)."
-    )
-    args = parser.parse_args()
-    state = Path(tempfile.mkdtemp(prefix="kamflow-bench-shards-"))
+@dataclass(frozen=True)
+class Shape:
+    state: Path
+    """production.sh's folder: PostgreSQL's data, logs, the settings files."""
+    env: dict[str, str]
+    """The environment production.sh runs with (its ports)."""
+
+    def settings(self, name: str) -> dict[str, str]:
+        """One of its settings files: "server" (the server machine's), "secrets"."""
+        return exports(self.state / f"{name}.env")
+
+
+@contextmanager
+def production_shape(*up: str, poll_seconds: int | None = None, **settings: str) -> Iterator[Shape]:
+    """`deploy/production.sh up *up` in a private folder on loopback, with `settings` added to its environment (and
+    the workers' poll, if given); `down` at the end, whatever happens, and the folder removed."""
+    state = Path(tempfile.mkdtemp(prefix="kamflow-bench-production-"))
     state.chmod(0o755)  # the postgres user must reach its data folder inside
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "KAMFLOW_"))}
     env.update(
@@ -140,54 +151,72 @@ def main() -> None:
         KAMFLOW_PG_PORT=str(free_port()),
         KAMFLOW_PREFECT_PORT=str(free_port()),
         KAMFLOW_WEB_PORT=str(free_port()),
-        KAMFLOW_WORKERS="2",
+        **settings,
     )
-    if args.poll_seconds:
-        env["KAMFLOW_WORKER_POLL_SECONDS"] = str(args.poll_seconds)
+    if poll_seconds:
+        env["KAMFLOW_WORKER_POLL_SECONDS"] = str(poll_seconds)
 
-    def script(*command: str) -> str:
+    def script(*command: str) -> None:
         done = subprocess.run([str(SCRIPT), *command], env=env, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise SystemExit(f"production.sh {' '.join(command)} failed:\n{done.stdout}{done.stderr}")
-        return done.stdout
 
     try:
         start = time.perf_counter()
-        script("up")
-        print(f"production shape up in {time.perf_counter() - start:.0f} s ({state}); {load()}")
-        server, secrets = exports(state / "server.env"), exports(state / "secrets.env")
-        pg = f"127.0.0.1:{env['KAMFLOW_PG_PORT']}"
-        super_engine = create_engine(
-            f"postgresql+psycopg://postgres:{secrets['PG_SUPER_PASSWORD']}@{pg}/postgres",
-            isolation_level="AUTOCOMMIT",
-            poolclass=NullPool,
-        )
-        owner_url = f"postgresql+psycopg://kamflow:{secrets['PG_KAMFLOW_PASSWORD']}@{pg}/{PRISTINE}"
-        prepare(super_engine, owner_url, state / "bench", args.customers, args.seed)
-        app = Settings(data_dir=state / "bench", database_url=server["KAMFLOW_DATABASE_URL"])
-        took: dict[int, float] = {}
-        tasks: dict[int, int] = {}
-        api = {
-            PREFECT_API_URL: server["PREFECT_API_URL"],
-            PREFECT_API_AUTH_STRING: server["PREFECT_API_AUTH_STRING"],
-        }
-        with temporary_settings(api):
-            for shards in (1, 2):
-                fresh_domain(super_engine)
-                before = load()
-                took[shards], tasks[shards], runs = review_on_workers(app, shards)
-                print(
-                    f"review, {shards} shard{'s' if shards > 1 else ''} on 2 workers: {took[shards]:.1f} s, "
-                    f"{tasks[shards]:,} collection tasks; before: {before}, after: {load()}"
-                )
-                show_runs(runs)
-                print(serial_parts(runs))
-        print(f"1 shard / 2 shards: {took[1] / took[2]:.2f} (goal >= 1.2)")
-        assert tasks[1] == tasks[2], f"1 shard made {tasks[1]:,} collection tasks, 2 shards {tasks[2]:,}"
+        script("up", *up)
+        print(f"production shape up in {time.perf_counter() - start:.0f} s ({state}); {load()}", flush=True)
+        yield Shape(state, env)
     finally:
-        dispose_engines()
         script("down")
         shutil.rmtree(state, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--poll-seconds", type=int, help="How often a worker asks for runs (default: production.sh's, 1 s)."
+    )
+    args = parser.parse_args()
+    with production_shape(poll_seconds=args.poll_seconds, KAMFLOW_WORKERS="2") as shape:
+        try:
+            review_both_ways(shape, args.customers, args.seed)
+        finally:
+            dispose_engines()
+
+
+def review_both_ways(shape: Shape, customers: int, seed: int) -> None:
+    """The review with 1 shard, then with 2, each from the same copy of the company; their times and ratio."""
+    server, secrets = shape.settings("server"), shape.settings("secrets")
+    pg = f"127.0.0.1:{shape.env['KAMFLOW_PG_PORT']}"
+    super_engine = create_engine(
+        f"postgresql+psycopg://postgres:{secrets['PG_SUPER_PASSWORD']}@{pg}/postgres",
+        isolation_level="AUTOCOMMIT",
+        poolclass=NullPool,
+    )
+    owner_url = f"postgresql+psycopg://kamflow:{secrets['PG_KAMFLOW_PASSWORD']}@{pg}/{PRISTINE}"
+    prepare(super_engine, owner_url, shape.state / "bench", customers, seed)
+    app = Settings(data_dir=shape.state / "bench", database_url=server["KAMFLOW_DATABASE_URL"])
+    took: dict[int, float] = {}
+    tasks: dict[int, int] = {}
+    api = {
+        PREFECT_API_URL: server["PREFECT_API_URL"],
+        PREFECT_API_AUTH_STRING: server["PREFECT_API_AUTH_STRING"],
+    }
+    with temporary_settings(api):
+        for shards in (1, 2):
+            fresh_domain(super_engine)
+            before = load()
+            took[shards], tasks[shards], runs = review_on_workers(app, shards)
+            print(
+                f"review, {shards} shard{'s' if shards > 1 else ''} on 2 workers: {took[shards]:.1f} s, "
+                f"{tasks[shards]:,} collection tasks; before: {before}, after: {load()}"
+            )
+            show_runs(runs)
+            print(serial_parts(runs))
+    print(f"1 shard / 2 shards: {took[1] / took[2]:.2f} (goal >= 1.2)")
+    assert tasks[1] == tasks[2], f"1 shard made {tasks[1]:,} collection tasks, 2 shards {tasks[2]:,}"
 
 
 if __name__ == "__main__":

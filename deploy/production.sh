@@ -25,7 +25,7 @@
 #   KAMFLOW_WORKERS [2]                 process workers, each running at most KAMFLOW_WORKER_LIMIT [2] runs
 #   KAMFLOW_WORKER_POLL_SECONDS [1]     how often a worker asks for scheduled runs (a resumed run waits for it)
 #   KAMFLOW_HEARTBEAT_SECONDS [30]      flow run heartbeat (Prefect's minimum is 30)
-#   KAMFLOW_CRASH_AFTER_SECONDS [90]    a running flow run silent this long is marked Crashed
+#   KAMFLOW_CRASH_AFTER_SECONDS [90]    a running or claimed flow run silent this long is marked Crashed
 set -euo pipefail
 umask 077  # every file made here (secrets, settings, logs, databases) is its owner's alone
 

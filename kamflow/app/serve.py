@@ -170,9 +170,9 @@ def _fork_flow_processes() -> None:
     """Start each flow run's process from a fork server that has imported what runs need once (multiprocessing's
     forkserver, preloaded with `FORK_PRELOAD`; started now, in the background), not afresh: a run resumed after its
     warm wait, a review's shard or a scheduled run is started in milliseconds instead of spending 1.5 s importing
-    Prefect and the flows. The fork server is a process of its own that holds nothing of serve's
-    (no thread, connection or settings object); each run's process is forked from it as it stood after the
-    imports, so runs share nothing; it ends with serve. Prefect's runner starts a served flow's process with
+    Prefect and the flows. The fork server is a process of its own that holds nothing of serve's (no thread,
+    connection or settings object); each run's process is forked from it as it stood after the imports, so runs
+    share nothing; it ends with serve. Prefect's runner starts a served flow's process with
     `prefect.flow_engine.run_flow_in_subprocess`, which asks its `multiprocessing` for the spawn context: that one
     lookup is pointed at the fork server (tests/integration/test_discount_process.py checks whose child a waiting
     run's process is)."""
