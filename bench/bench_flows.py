@@ -15,9 +15,8 @@ decided view; it has also resumed the run), and until the waiting run has gone o
 
 With --production, the answers (not the in-process part) are measured on the production shape instead:
 `deploy/production.sh up --demo` in a private folder on loopback (PostgreSQL, the Prefect server with API
-authentication, 2 supervised process workers polling every `--poll-seconds`, production.sh's default 1 s unless
-given), as an operator beside the server (its server.env), stopped at the end whatever happens. A resumed run there
-is started by a worker as a new `python -m prefect.engine` process.
+authentication, 2 supervised `kamflow worker`s), as an operator beside the server (its server.env), stopped at the
+end whatever happens. A resumed run there is started by a worker from its fork server, as under `kamflow serve`.
 """
 
 from __future__ import annotations
@@ -77,7 +76,6 @@ def main() -> None:
     parser.add_argument("--resumes", type=int, default=8)
     parser.add_argument("--window", type=int, default=3, help="the runner's warm wait, seconds")
     parser.add_argument("--production", action="store_true", help="answers on the production shape")
-    parser.add_argument("--poll-seconds", type=int, help="--production: how often a worker asks for runs")
     parser.add_argument("--answers-only", action="store_true", help=argparse.SUPPRESS)  # --production's operator
     args = parser.parse_args()
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
@@ -86,7 +84,7 @@ def main() -> None:
         return
     if args.production:
         warm = {"KAMFLOW_WARM_WAIT_SECONDS": str(args.window), "KAMFLOW_DEMO_CUSTOMERS": "40"}
-        with production_shape("--demo", poll_seconds=args.poll_seconds, **warm) as shape:
+        with production_shape("--demo", **warm) as shape:
             # an operator's process started with the server's settings, as Prefect and kamflow read them at import
             operator = [sys.executable, __file__, "--answers-only", f"--resumes={args.resumes}"]
             server = shape.settings("server")

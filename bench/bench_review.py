@@ -18,7 +18,7 @@ prints:
     time, the ratio to the baseline (goal <= 2) and to the review's reads alone (goal <= 2), and the peak memory
     of this process (goal <= 500 MB; the Prefect server runs in its own process and is not counted);
   - the same first night with 2 shards on 2 workers, on the untouched copy, as the schedule runs it: two
-    `prefect worker` processes serve a process work pool (as in production); the review is a run of its
+    `kamflow worker` processes serve every deployment (as in production); the review is a run of its
     deployment that one worker takes and reviews shard 0 itself, shard 1 is a run of `credit-review-shard`
     that the other takes, so the shards run on both cores. Each run's wait for a worker and run time follow.
 """
@@ -42,18 +42,15 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_client
-from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
-from prefect.deployments.runner import RunnerDeployment
 from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
-from prefect.types.entrypoint import EntrypointType
 from sqlalchemy import Select, case, cast, func, select
 from sqlalchemy.orm import Session
 
-from flows.review import credit_review_shard, nightly_credit_review
+from flows.review import nightly_credit_review
 from kamflow import figures, ledger, migrate
 from kamflow.db import dispose_engines, get_engine, unit_of_work
 from kamflow.demo_data import generate
@@ -66,7 +63,6 @@ from kamflow.settings import Settings, use_settings
 AS_OF = dt.date(2026, 3, 16)
 TRIES = 3
 """The baseline and the reads alone are each timed this many times, the fastest kept: a shared machine's noise."""
-POOL = "bench-review"
 
 
 def reset_peak() -> None:
@@ -163,36 +159,32 @@ def review_flow(data_dir: Path, shards: int) -> tuple[float, float, int]:
 
 @contextmanager
 def two_workers(data_dir: Path) -> Iterator[None]:
-    """The review's and the shards' deployments on a process work pool, and two `prefect worker` processes
-    (one run at a time each) serving it with kamflow on `data_dir`; stopped on leaving."""
-    with get_client(sync_client=True) as client:
-        client.create_work_pool(WorkPoolCreate(name=POOL, type="process"), overwrite=True)
-    for made in (nightly_credit_review, credit_review_shard):
-        deployment = made.to_deployment(name=made.name, entrypoint_type=EntrypointType.MODULE_PATH)
-        assert isinstance(deployment, RunnerDeployment)
-        deployment.apply(work_pool_name=POOL)
+    """Two `kamflow worker`s (one run at a time each), as in production, serving every deployment with kamflow on
+    `data_dir` and the bench's Prefect server (no deadlines sweep meanwhile); stopped on leaving."""
+    api = str(PREFECT_API_URL.value())
     env = {
         **os.environ,
-        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
-        "PREFECT_WORKER_QUERY_SECONDS": "1",
+        "PREFECT_API_URL": api,
+        "KAMFLOW_PREFECT_API_URL": api,
         "KAMFLOW_DATA_DIR": str(data_dir),
+        "KAMFLOW_DEADLINE_SWEEP_SECONDS": "86400",
     }
-    prefect = str(Path(sys.executable).parent / "prefect")
+    kamflow = str(Path(sys.executable).parent / "kamflow")
     workers = [
         subprocess.Popen(
-            [prefect, "worker", "start", "--pool", POOL, "--limit", "1", "--name", f"bench-{k}"],
+            [kamflow, "worker", "--limit", "1"],
             env=env,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            text=True,
         )
-        for k in (1, 2)
+        for _ in (1, 2)
     ]
     try:
-        while True:  # both polling before the clock starts
-            with get_client(sync_client=True) as client:
-                if len(client.read_workers_for_work_pool(POOL)) == 2:
-                    break
-            time.sleep(0.5)
+        for worker in workers:  # both serving before the clock starts
+            assert worker.stdout is not None
+            ready = worker.stdout.readline()
+            assert ready.startswith("kamflow worker: "), f"a worker did not start: {ready!r}"
         yield
     finally:
         for worker in workers:

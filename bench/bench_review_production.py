@@ -3,9 +3,8 @@
     PYTHONPATH=$PWD .venv/bin/python bench/bench_review_production.py [--customers 100000] [--seed 7]
 
 `deploy/production.sh up` in a private folder on loopback (as tests/production/conftest.py does): PostgreSQL for
-the domain and for Prefect's server, the Prefect server with API authentication, kamflow's server, the work pool
-`kamflow` with every deployment of deploy/prefect.yaml and 2 supervised process workers (`--limit 2` each,
-polling every second: the script's defaults). Then, as the database's owner, the demo company
+the domain and for Prefect's server, the Prefect server with API authentication, kamflow's server and 2 supervised
+`kamflow worker`s (`--limit 2` each: the script's defaults). Then, as the database's owner, the demo company
 (`kamflow.demo_data.generate`) goes into a database of its own, `kamflow_pristine`, migrated and granted as
 `kamflow init --app-role --read-role` does; its running figures' windows are moved to the review's date
 (`kamflow.figures.roll`: the first night's roll over every customer, timed here and outside the reviews, so the
@@ -139,9 +138,9 @@ class Shape:
 
 
 @contextmanager
-def production_shape(*up: str, poll_seconds: int | None = None, **settings: str) -> Iterator[Shape]:
-    """`deploy/production.sh up *up` in a private folder on loopback, with `settings` added to its environment (and
-    the workers' poll, if given); `down` at the end, whatever happens, and the folder removed."""
+def production_shape(*up: str, **settings: str) -> Iterator[Shape]:
+    """`deploy/production.sh up *up` in a private folder on loopback, with `settings` added to its environment;
+    `down` at the end, whatever happens, and the folder removed."""
     state = Path(tempfile.mkdtemp(prefix="kamflow-bench-production-"))
     state.chmod(0o755)  # the postgres user must reach its data folder inside
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "KAMFLOW_"))}
@@ -153,8 +152,6 @@ def production_shape(*up: str, poll_seconds: int | None = None, **settings: str)
         KAMFLOW_WEB_PORT=str(free_port()),
         **settings,
     )
-    if poll_seconds:
-        env["KAMFLOW_WORKER_POLL_SECONDS"] = str(poll_seconds)
 
     def script(*command: str) -> None:
         done = subprocess.run([str(SCRIPT), *command], env=env, capture_output=True, text=True, check=False)
@@ -175,11 +172,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--poll-seconds", type=int, help="How often a worker asks for runs (default: production.sh's, 1 s)."
-    )
     args = parser.parse_args()
-    with production_shape(poll_seconds=args.poll_seconds, KAMFLOW_WORKERS="2") as shape:
+    with production_shape(KAMFLOW_WORKERS="2") as shape:
         try:
             review_both_ways(shape, args.customers, args.seed)
         finally:

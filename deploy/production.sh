@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # kamflow's production shape on one machine, on loopback: a private PostgreSQL cluster holding the domain
 # database (kamflow) and the Prefect server's (prefect), the Prefect server with API authentication, kamflow's
-# own server (the HTTP API people's commands reach, KAMFLOW_AUTH=required), the process work pool `kamflow` with
-# every deployment of deploy/prefect.yaml, and N supervised process workers. Only the servers and the workers
-# hold the database credentials and the secret key; the client settings hold neither.
+# own server (the HTTP API people's commands reach, KAMFLOW_AUTH=required), the crash detection, and N supervised
+# `kamflow worker`s, each serving every deployment (registered by the workers themselves) and starting each run's
+# process from a warm fork server. Only the servers and the workers hold the database credentials and the secret
+# key; the client settings hold neither.
 #
 #   deploy/production.sh up [--demo]   start what is not running (--demo: fill a new domain database with
 #                                      the demo company); safe to repeat; a restart keeps every waiting run
@@ -13,8 +14,8 @@
 #   deploy/production.sh server-env    the server machine's settings, for operators' commands run beside the
 #                                      database (import, review, audit verify): never hand these to clients
 # On several machines (deploy/README.md), with PREFECT_API_URL, PREFECT_API_AUTH_STRING (and, for workers,
-# KAMFLOW_DATABASE_URL and KAMFLOW_SECRET_KEY) pointing at the server machine:
-#   deploy/production.sh deploy        the work pool, every deployment, the crash detection
+# KAMFLOW_PREFECT_API_URL, KAMFLOW_DATABASE_URL and KAMFLOW_SECRET_KEY) pointing at the server machine:
+#   deploy/production.sh deploy        the crash detection (the workers register the deployments)
 #   deploy/production.sh workers       N supervised workers on this machine (down/status as above)
 #
 # Settings (environment; defaults in brackets):
@@ -22,8 +23,7 @@
 #   KAMFLOW_PG_PORT [55433]             PostgreSQL on 127.0.0.1
 #   KAMFLOW_PREFECT_PORT [4200]         Prefect server and UI on 127.0.0.1
 #   KAMFLOW_WEB_PORT [8040]             kamflow's server (HTTP API, workspace) on 127.0.0.1
-#   KAMFLOW_WORKERS [2]                 process workers, each running at most KAMFLOW_WORKER_LIMIT [2] runs
-#   KAMFLOW_WORKER_POLL_SECONDS [1]     how often a worker asks for scheduled runs (a resumed run waits for it)
+#   KAMFLOW_WORKERS [2]                 workers, each running at most KAMFLOW_WORKER_LIMIT [2] runs at once
 #   KAMFLOW_HEARTBEAT_SECONDS [30]      flow run heartbeat (Prefect's minimum is 30)
 #   KAMFLOW_CRASH_AFTER_SECONDS [90]    a running or claimed flow run silent this long is marked Crashed
 set -euo pipefail
@@ -38,7 +38,6 @@ PREFECT_PORT=${KAMFLOW_PREFECT_PORT:-4200}
 WEB_PORT=${KAMFLOW_WEB_PORT:-8040}
 WORKERS=${KAMFLOW_WORKERS:-2}
 WORKER_LIMIT=${KAMFLOW_WORKER_LIMIT:-2}
-POLL_SECONDS=${KAMFLOW_WORKER_POLL_SECONDS:-1}
 HEARTBEAT_SECONDS=${KAMFLOW_HEARTBEAT_SECONDS:-30}
 CRASH_AFTER_SECONDS=${KAMFLOW_CRASH_AFTER_SECONDS:-90}
 VENV=$ROOT/.venv
@@ -53,7 +52,6 @@ API_URL=http://127.0.0.1:$PREFECT_PORT/api
 KAMFLOW_URL=http://127.0.0.1:$WEB_PORT
 APP_ROLE=kamflow_app
 READ_ROLE=kamflow_read
-POOL=kamflow
 ZOMBIE_AUTOMATION="kamflow: mark silent runs crashed"
 
 say() { echo "production: $*"; }
@@ -252,11 +250,7 @@ prefect_client() {
   (source "$CLIENT_ENV" && PREFECT_HOME="$STATE/prefect-client" "$VENV/bin/prefect" --no-prompt "$@")
 }
 
-deployments_up() {
-  prefect_client work-pool inspect "$POOL" >/dev/null 2>&1 \
-    || prefect_client work-pool create "$POOL" --type process >/dev/null
-  (cd "$ROOT" && prefect_client deploy --all --prefect-file deploy/prefect.yaml) > "$LOGS/deploy.log" 2>&1 \
-    || die "prefect deploy failed; see $LOGS/deploy.log"
+detection_up() {
   # A worker that dies with its machine leaves its runs Running: heartbeats stop, and this marks them Crashed.
   # A run it had claimed (Pending) and not yet started, which never sent a heartbeat, likewise.
   # A run waiting for a person sends heartbeats while its process watches it (the warm wait, flows/human.py),
@@ -275,7 +269,7 @@ deployments_up() {
               "message": "No heartbeat for $CRASH_AFTER_SECONDS s: its worker or machine died."}]}
 EOF
 )" >/dev/null
-  say "work pool $POOL with every deployment of deploy/prefect.yaml"
+  say "crash detection: a run silent for $CRASH_AFTER_SECONDS s is marked Crashed"
 }
 
 # One supervisor per worker (its own session): restarts the worker when it dies, until `down`.
@@ -283,10 +277,9 @@ supervise() {
   local i=$1
   while [ ! -e "$RUN/stopping" ]; do
     env --default-signal=INT,TERM \
-      PREFECT_HOME="$STATE/worker-$i" \
-      PREFECT_WORKER_QUERY_SECONDS="$POLL_SECONDS" PREFECT_FLOWS_HEARTBEAT_FREQUENCY="$HEARTBEAT_SECONDS" \
+      PREFECT_HOME="$STATE/worker-$i" PREFECT_FLOWS_HEARTBEAT_FREQUENCY="$HEARTBEAT_SECONDS" \
       PREFECT_RESULTS_PERSIST_BY_DEFAULT=true PREFECT_LOCAL_STORAGE_PATH="$STATE/results" \
-      "$VENV/bin/prefect" worker start --pool "$POOL" --limit "$WORKER_LIMIT" --name "kamflow-$(hostname)-$i" &
+      "$VENV/bin/kamflow" worker --limit "$WORKER_LIMIT" &
     echo $! > "$RUN/worker-$i.pid"
     wait $! || true
     [ -e "$RUN/stopping" ] && break
@@ -295,14 +288,26 @@ supervise() {
   done
 }
 
+# Starts the workers that are not running and waits until each serves (has registered every deployment).
 workers_up() {
   rm -f "$RUN/stopping"
-  local i
+  local i log started=()
   for i in $(seq 1 "$WORKERS"); do
     if alive "$RUN/supervisor-$i.pid"; then continue; fi
-    (source "$SERVER_ENV" && spawn "$LOGS/worker-$i.log" "$SELF" _supervise "$i") > "$RUN/supervisor-$i.pid"
+    log=$LOGS/worker-$i.log
+    started+=("$i:$(stat -c %s "$log" 2>/dev/null || echo 0)")
+    (source "$SERVER_ENV" && spawn "$log" "$SELF" _supervise "$i") > "$RUN/supervisor-$i.pid"
   done
-  say "$WORKERS process workers on pool $POOL (limit $WORKER_LIMIT each); logs in $LOGS"
+  local deadline=$((SECONDS + 120)) each
+  for each in "${started[@]}"; do
+    i=${each%%:*}
+    until tail -c +$((${each#*:} + 1)) "$LOGS/worker-$i.log" | grep -q "^kamflow worker: "; do
+      alive "$RUN/supervisor-$i.pid" || die "worker $i stopped; see $LOGS/worker-$i.log"
+      [ $SECONDS -lt $deadline ] || die "worker $i did not serve in 120 s; see $LOGS/worker-$i.log"
+      sleep 0.5
+    done
+  done
+  say "$WORKERS workers serving every deployment (limit $WORKER_LIMIT runs each); logs in $LOGS"
 }
 
 descendants() {
@@ -405,12 +410,12 @@ case "$cmd" in
     domain_up
     server_up
     kamflow_server_up
-    deployments_up
+    detection_up
     workers_up
     say "ready. Clients: eval \"\$($SELF env)\", then kamflow login; UI: http://127.0.0.1:$PREFECT_PORT (log in with \$PREFECT_API_AUTH_STRING)"
     ;;
   workers)
-    from_environment PREFECT_API_URL PREFECT_API_AUTH_STRING KAMFLOW_DATABASE_URL KAMFLOW_SECRET_KEY
+    from_environment PREFECT_API_URL PREFECT_API_AUTH_STRING KAMFLOW_PREFECT_API_URL KAMFLOW_DATABASE_URL KAMFLOW_SECRET_KEY
     mkdir -p "$RUN" "$LOGS"
     echo workers > "$STATE/role"
     workers_up
@@ -418,7 +423,7 @@ case "$cmd" in
   deploy)
     from_environment PREFECT_API_URL PREFECT_API_AUTH_STRING
     mkdir -p "$LOGS"
-    deployments_up
+    detection_up
     ;;
   down) down ;;
   status) status ;;

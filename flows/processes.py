@@ -1,7 +1,7 @@
 """Every process kamflow runs, declared once: its flow, its deployment, how a command starts it and reads back what
 it did, and — where people decide in it — the answer its human step waits for, how the decided subject is shown and
-how its overdue tasks are swept. `kamflow serve`'s deployments, `deploy/prefect.yaml` (checked by a test), the
-commands that start and decide, and the deadlines sweep are all derived from `PROCESSES`.
+how its overdue tasks are swept. The deployments `kamflow serve` and `kamflow worker` serve, the commands that
+start and decide, and the deadlines sweep are all derived from `PROCESSES`.
 
 A new process: its own flow module and domain package, and one entry in `PROCESSES` here.
 """
@@ -11,10 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeVar
 
 from prefect import Flow, flow
-from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron, Interval, Schedule
 from prefect.types.entrypoint import EntrypointType
 from pydantic import SerializeAsAny, SerializerFunctionWrapHandler, model_serializer
@@ -251,20 +250,11 @@ def decided_view(session: Session, task: ApprovalTask) -> Decided | None:
 
 
 def deployment_options(process: Process, settings: Settings) -> dict[str, Any]:
-    """How a process is deployed, whether `kamflow serve` serves it with its flow in hand or `deploy/prefect.yaml`
-    declares it for workers that import it."""
+    """How a process is deployed: `kamflow serve` and every `kamflow worker` serve it with its flow in hand, each
+    registering it on the Prefect server with these options."""
     return {
         "name": process.name,
         "entrypoint_type": EntrypointType.MODULE_PATH,
         "description": process.description,
         "schedules": None if process.schedule is None else [process.schedule(settings)],
     }
-
-
-def deployments(settings: Settings) -> list[RunnerDeployment]:
-    """Every process as the deployment `deploy/prefect.yaml` must declare for the workers (tests/unit/
-    test_deployments.py keeps the two in step); `kamflow serve` serves each flow in hand with the same
-    `deployment_options`."""
-    return [
-        cast(RunnerDeployment, p.flow.to_deployment(**deployment_options(p, settings))) for p in PROCESSES.values()
-    ]

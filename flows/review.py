@@ -4,7 +4,7 @@ risks with their reasons, the receivables ageing per KAM, and a markdown summary
 
 Each shard is a run of the flow `credit-review-shard`. Shard 0 runs inside the review's own process; each
 other shard is started by a parallel Prefect task as a run of the deployment `credit-review-shard`, so the
-shards spread over the work pool's workers (or over `kamflow serve`'s processes) and use every core.
+shards spread over the `kamflow worker`s (or over `kamflow serve`'s processes) and use every core.
 
 Orchestration only: the work is `kamflow.review.service`. Re-running a date updates the same review and
 creates nothing twice; a date before the latest completed review is refused.

@@ -18,8 +18,8 @@ WAIT_SECONDS = 90.0
 WATCH_SECONDS = 3.0
 """How often a command that waits on a run checks that the run can still go on (`watch`)."""
 UNSERVED_SECONDS = 20.0
-"""A deployment nobody has polled for this long has no runner or worker (`kamflow serve` polls every half second, a
-worker every 10 s)."""
+"""A deployment nobody has polled for this long has nothing serving it (`kamflow serve` and `kamflow worker` poll
+every half second)."""
 STOPPED = {"CRASHED", "FAILED", "CANCELLED", "CANCELLING"}
 AFTER_STOP = N_(
     "Under `kamflow serve` (and on the workers) the recovery sweep, run with the deadlines sweep, starts a "

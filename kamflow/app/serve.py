@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -199,10 +199,16 @@ def _by_name(flow: Flow[..., object]) -> str:
     return name
 
 
-def serve(settings: Settings) -> None:
-    """Serve every kamflow process from this process until interrupted, sweeping for runs to recover. Each flow is
-    served in hand, so that a run's process starts from the flow already imported (`_fork_flow_processes`), not
-    from its entrypoint."""
+def serve(
+    settings: Settings, *, ready: Callable[[], None], limit: int | None = None, sweeping: bool = True
+) -> None:
+    """Serve every kamflow process from this process until interrupted: register its deployment (with its
+    schedule) on the Prefect server, call `ready`, then start each of its runs, at most `limit` at once (a run
+    waiting for a person holds its process through its warm wait, flows/human.py), sweeping for runs to recover
+    every RECOVERY_SECONDS unless `sweeping` is off (`kamflow worker`: the deadlines flow sweeps there, on one
+    machine at a time). Each flow is served in hand, so that a run's process starts from the flow already imported
+    (`_fork_flow_processes`), not from its entrypoint. Several processes, on as many machines, may serve the same
+    deployments: each run is taken by the first to claim it."""
     import asyncio
 
     from prefect.exceptions import TerminationSignal
@@ -212,13 +218,14 @@ def serve(settings: Settings) -> None:
 
     _spawn_lean()
     _fork_flow_processes()
-    threading.Thread(target=_recovering, name="kamflow-recovery", daemon=True).start()
+    if sweeping:
+        threading.Thread(target=_recovering, name="kamflow-recovery", daemon=True).start()
 
-    # Schedules are not paused on the way out: the next serve serves them as they are. No limit on runs at once:
-    # each run waiting for a person holds its process through its warm wait (flows/human.py).
-    runner = Runner(pause_on_shutdown=False, limit=None, query_seconds=POLL_SECONDS)
+    # Schedules are not paused on the way out: the next serve serves them as they are.
+    runner = Runner(pause_on_shutdown=False, limit=limit, query_seconds=POLL_SECONDS)
     for process in PROCESSES.values():
         runner.add_flow(process.flow, **deployment_options(process, settings))
+    ready()
     with contextlib.suppress(KeyboardInterrupt, TerminationSignal):
         asyncio.run(runner.start())
 

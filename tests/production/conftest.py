@@ -1,6 +1,6 @@
 """The production shape for real: `deploy/production.sh up` starts, in a private folder on loopback, PostgreSQL
-(domain and Prefect databases), the Prefect server with API authentication and two supervised process
-workers, once per session; the tests use it as users and operators would, then `down` stops it. Nothing is
+(domain and Prefect databases), the Prefect server with API authentication and two supervised `kamflow
+worker`s, once per session; the tests use it as users and operators would, then `down` stops it. Nothing is
 mocked. Outside CI a machine without PostgreSQL's server (or Chromium, for the browser test) skips these
 tests saying so; under CI=true a missing part fails them."""
 
@@ -34,6 +34,7 @@ from tests.support import descendants, free_port, kam_and_norm
 
 SCRIPT = PROJECT_ROOT / "deploy" / "production.sh"
 CHROMIUM = "/usr/bin/chromium"
+WORKERS = ("worker-1", "worker-2")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
@@ -142,8 +143,7 @@ class Production:
     def logs(self) -> str:
         """The tail of every log, for a failing assertion's message."""
         return "\n".join(
-            f"--- {name}\n{self.log(name)[-3000:]}"
-            for name in ("deploy", "server", "kamflow-server", "worker-1", "worker-2")
+            f"--- {name}\n{self.log(name)[-3000:]}" for name in ("server", "kamflow-server", *WORKERS)
         )
 
     def every_pid(self) -> list[int]:
@@ -169,7 +169,6 @@ def production() -> Iterator[Production]:
         KAMFLOW_PREFECT_PORT=str(free_port()),
         KAMFLOW_WEB_PORT=str(free_port()),
         KAMFLOW_WORKERS="2",
-        KAMFLOW_WORKER_POLL_SECONDS="2",
         KAMFLOW_CRASH_AFTER_SECONDS="40",
         # A warm wait that spans the workers' first heartbeat (30 s) after a run suspends, and ends within a test.
         KAMFLOW_WARM_WAIT_SECONDS="35",

@@ -1,5 +1,5 @@
 """The production shape end to end: PostgreSQL for both databases, the Prefect server with API
-authentication, two process workers; runs go through the deployments, answers through Prefect's API and the
+authentication, two `kamflow worker`s; runs go through the deployments, answers through Prefect's API and the
 CLI, and the faults an operator meets (a dead worker, every process killed) lose or repeat nothing."""
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ from kamflow.models import ApprovalTask, AuditEvent, Customer
 from kamflow.review import service
 from kamflow.review.tables import CollectionTask, CreditReview, CustomerReview, ReviewShard
 from tests.integration.conftest import wait_until
-from tests.production.conftest import Production, acting_on, alive, decisions, escalate, settled
-from tests.support import approval_code, descendants, kam_and_norm
+from tests.production.conftest import WORKERS, Production, acting_on, alive, decisions, escalate, settled
+from tests.support import approval_code, command_line, descendants, kam_and_norm
 
 pytestmark = pytest.mark.production
 REVIEW_DEPLOYMENT = deployment_path(service.PROCESS)
@@ -74,13 +74,25 @@ def kill(pids: list[int]) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
+def worker_of(prod: Production, run_id: UUID) -> str:
+    """The worker that started the run's process: a worker logs each run it takes, and a run that has not been
+    resumed after its warm wait has been taken once."""
+    [worker] = [w for w in WORKERS if str(run_id) in prod.log(w)]
+    return worker
+
+
+def run_processes(prod: Production, worker: str) -> set[int]:
+    """The processes of the runs the worker holds: the children of its fork server."""
+    under = descendants(prod.pid(worker) or 0)
+    return {child for pid in under if "forkserver" in command_line(pid) for child in descendants(pid)}
+
+
 def kill_the_worker_of(prod: Production, run: FlowRun) -> tuple[str, int]:
-    """kill -9 the worker whose descendants hold the run's process, and everything it started, as if its
-    machine died; returns the worker's name and the pid it had."""
-    flow_pid = int(str(run.infrastructure_pid).rsplit(":", 1)[-1])
-    [worker] = [w for w in ("worker-1", "worker-2") if flow_pid in descendants(prod.pid(w) or 0)]
+    """kill -9 the worker that holds the run's process, and everything it started, as if its machine died;
+    returns the worker's name and the pid it had."""
+    worker = worker_of(prod, run.id)
     worker_pid = prod.pid(worker)
-    assert worker_pid is not None
+    assert worker_pid is not None and run_processes(prod, worker), prod.logs()
     kill([worker_pid, *descendants(worker_pid)])
     return worker, worker_pid
 
@@ -152,6 +164,8 @@ def actions(request_id: int) -> list[str]:
 class LeftBehind:
     waiting: FlowRun
     """An escalated discount nobody answers."""
+    warm: set[int]
+    """The processes of the runs its worker held while it was in its warm wait: its own among them."""
     claimed: UUID
     """A run a worker claimed (Pending) and died with before the run's process started: no heartbeat ever came."""
 
@@ -163,6 +177,7 @@ def left_behind(production: Production) -> LeftBehind:
     costs the suite nothing."""
     with acting_on(production):
         waiting = flow_run(escalate(production)["flow_run_id"])
+        warm = run_processes(production, worker_of(production, waiting.id))
         kam, norm = kam_and_norm()
         ordinary = DiscountRequestIn(
             customer="C0001", price_column=3, discount_pct=norm - 1, order_total=Decimal(1000), requester=kam
@@ -177,7 +192,7 @@ def left_behind(production: Production) -> LeftBehind:
         assert isinstance(claimed, FlowRun)
         with get_client(sync_client=True) as client:
             client.set_flow_run_state(claimed.id, Pending(), force=True)
-        return LeftBehind(waiting=waiting, claimed=claimed.id)
+        return LeftBehind(waiting=waiting, warm=warm, claimed=claimed.id)
 
 
 def test_a_run_nobody_answers_waits_suspended(prod: Production, left_behind: LeftBehind) -> None:
@@ -234,7 +249,8 @@ def test_an_escalated_discount_waits_on_a_worker_and_resumes_through_prefects_ap
     _, norm = kam_and_norm()
     view = escalate(prod)
     run = flow_run(view["flow_run_id"])
-    assert run.state is not None and run.state.is_paused() and run.work_pool_name == "kamflow"
+    assert run.state is not None and run.state.is_paused() and run.work_pool_name is None  # served by a worker
+    assert worker_of(prod, run.id) in WORKERS
     # kamflow's server sends the outbox: the head's mail (the demo shape writes it as a file, mode 600)
     outbox = prod.state / "kamflow" / "mail"
 
@@ -275,7 +291,7 @@ def test_both_workers_take_runs(prod: Production) -> None:
     runs = [start(ordinary) for _ in range(4)]
     for run_id in runs:
         wait_until(f"run {run_id} to complete", lambda r=run_id: in_state(r, StateType.COMPLETED), timeout=180)
-    took = {name: [r for r in runs if str(r) in prod.log(name)] for name in ("worker-1", "worker-2")}
+    took = {name: [r for r in runs if str(r) in prod.log(name)] for name in WORKERS}
     assert all(took.values()), took
 
 
@@ -289,7 +305,7 @@ def test_the_nightly_review_runs_through_its_deployment_in_parallel_shards(prod:
         review = service.get_review(session, as_of)
         assert review.status == "completed" and review.shards == 2 and review.flow_run_id is not None
     run = flow_run(review.flow_run_id)
-    assert run.work_pool_name == "kamflow" and run.state is not None and run.state.is_completed()
+    assert run.state is not None and run.state.is_completed()
     with get_client(sync_client=True) as client:
         found = client.read_flow_runs(
             flow_run_filter=FlowRunFilter(name=FlowRunFilterName(like_=f"credit-review-{as_of}-shard-"))
@@ -297,11 +313,11 @@ def test_the_nightly_review_runs_through_its_deployment_in_parallel_shards(prod:
     shards = {r.name: r for r in found}
     assert sorted(shards) == [f"credit-review-{as_of}-shard-{k}-of-2" for k in (0, 1)]
     assert all(r.state is not None and r.state.is_completed() for r in found)
-    # shard 0 ran inside the review's run; shard 1 as a deployment run that a worker of the pool took
+    # shard 0 ran inside the review's run; shard 1 as a deployment run that either worker took
     assert shards[f"credit-review-{as_of}-shard-0-of-2"].deployment_id is None
     remote = shards[f"credit-review-{as_of}-shard-1-of-2"]
-    assert remote.work_pool_name == "kamflow" and remote.deployment_id is not None
-    assert all(any(str(r) in prod.log(w) for w in ("worker-1", "worker-2")) for r in (run.id, remote.id))
+    assert remote.deployment_id is not None
+    assert all(any(str(r) in prod.log(w) for w in WORKERS) for r in (run.id, remote.id))
 
 
 def test_a_run_nobody_answers_gives_its_process_back_after_its_warm_wait(
@@ -310,11 +326,14 @@ def test_a_run_nobody_answers_gives_its_process_back_after_its_warm_wait(
     """A run that waits for a person keeps its process for the warm wait (35 s here), then lets it go and waits
     on, holding nothing: the worker kills below cannot reach it. (The run was escalated as the module started:
     `left_behind`.)"""
-    run = flow_run(left_behind.waiting.id)
-    pid = int(str(run.infrastructure_pid).rsplit(":", 1)[-1])
+    assert left_behind.warm, "the waiting run held a process of its worker"
     warm = int(prod.env["KAMFLOW_WARM_WAIT_SECONDS"])
-    wait_until("the warm wait to let the process go", lambda: None if alive(pid) else True, timeout=warm + 60)
-    assert in_state(run.id, StateType.PAUSED)
+    wait_until(
+        "the warm wait to let the process go",
+        lambda: None if any(alive(pid) for pid in left_behind.warm) else True,
+        timeout=warm + 60,
+    )
+    assert in_state(left_behind.waiting.id, StateType.PAUSED)
 
 
 def test_a_worker_killed_mid_run_leaves_the_run_crashed_and_its_rerun_acts_once(prod: Production) -> None:
@@ -514,9 +533,7 @@ def test_kill_9_of_a_worker_and_of_the_prefect_server_during_a_decision_loses_it
         text=True,
     )
     time.sleep(rng.uniform(0.5, 2.5))
-    held = int(str(run.infrastructure_pid or "0").rsplit(":", 1)[-1])
-    [worker] = [w for w in ("worker-1", "worker-2") if held in descendants(prod.pid(w) or 0)] or ["worker-1"]
-    worker_pid, server_pid = prod.pid(worker), prod.pid("server")
+    worker_pid, server_pid = prod.pid(worker_of(prod, run.id)), prod.pid("server")
     assert worker_pid is not None and server_pid is not None
     kill([worker_pid, *descendants(worker_pid), server_pid, *descendants(server_pid)])
     said, _ = deciding.communicate(timeout=120)

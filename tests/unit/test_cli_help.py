@@ -78,4 +78,4 @@ def test_every_command_but_the_servers_answers_in_json_as_the_readme_says() -> N
             command = command.commands[name]
         return {opt for param in command.params for opt in param.opts}
 
-    assert [path for path in COMMANDS if "--json" not in options(path)] == [("serve",), ("server",)]
+    assert [path for path in COMMANDS if "--json" not in options(path)] == [("serve",), ("server",), ("worker",)]

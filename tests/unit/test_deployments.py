@@ -1,5 +1,5 @@
-"""deploy/prefect.yaml, which the production shape deploys, declares every process of flows/processes.py as the
-deployment `kamflow serve` serves: a process declared in one place and missing in the other fails here."""
+"""Every process of flows/processes.py is served as one deployment, named like its process, with its schedule on
+the company's clock; and what makes a served run's process start fast."""
 
 from __future__ import annotations
 
@@ -10,40 +10,48 @@ import types
 from typing import Any
 
 import pytest
-import yaml
+from typer.testing import CliRunner
 
-from flows.processes import PROCESSES, deployments
+from flows.processes import PROCESSES, deployment_options
+from kamflow.app.cli import app
 from kamflow.app.serve import FORK_PRELOAD, _spawn_lean
 from kamflow.settings import PROJECT_ROOT, Settings
 
 
+def schedules(settings: Settings) -> dict[str, list[dict[str, Any]]]:
+    """Each deployment's schedules, by its name, as plain values."""
+    served = [deployment_options(process, settings) for process in PROCESSES.values()]
+    return {options["name"]: [plain(s) for s in options["schedules"] or []] for options in served}
+
+
 def plain(schedule: Any) -> dict[str, Any]:
-    if hasattr(schedule, "interval"):
+    if schedule.interval is not None:
         return {"interval": int(schedule.interval.total_seconds())}
     return {"cron": schedule.cron, "timezone": schedule.timezone}
 
 
-def test_prefect_yaml_declares_every_registered_deployment_on_the_kamflow_pool() -> None:
-    spec = yaml.safe_load((PROJECT_ROOT / "deploy" / "prefect.yaml").read_text())
-    declared = {
-        d["name"]: (d["entrypoint"], d["description"], d.get("schedules", []), d["work_pool"]["name"])
-        for d in spec["deployments"]
+def test_every_process_is_one_deployment_named_like_it_and_the_sweep_and_the_review_run_on_schedules() -> None:
+    settings = Settings(deadline_sweep_seconds=45)
+    assert schedules(settings) == {
+        **{name: [] for name in PROCESSES},
+        "approval-deadlines": [{"interval": 45}],
+        "nightly-credit-review": [{"cron": settings.review_cron, "timezone": settings.timezone}],
     }
-    registered = {
-        d.name: (d.entrypoint, d.description, [plain(s.schedule) for s in d.schedules or []], "kamflow")
-        for d in deployments(Settings())
-    }
-    assert declared == registered
-    assert set(registered) == set(PROCESSES), "every process is served as one deployment named like its flow"
-    assert len(spec["deployments"]) == len(declared), "each deployment is declared once"
-    assert spec["pull"] == [], "entrypoints are module paths: workers need the package, not a checkout"
 
 
 def test_the_nightly_review_runs_on_the_company_clock() -> None:
     """The schedule carries its timezone, so the UI shows 02:00 as the company's 02:00."""
-    [review] = [d for d in deployments(Settings(timezone="America/Bogota")) if d.name == "nightly-credit-review"]
-    [schedule] = review.schedules or []
-    assert plain(schedule.schedule) == {"cron": Settings().review_cron, "timezone": "America/Bogota"}
+    [review] = schedules(Settings(timezone="America/Bogota"))["nightly-credit-review"]
+    assert review == {"cron": Settings().review_cron, "timezone": "America/Bogota"}
+
+
+def test_a_worker_with_no_prefect_server_to_serve_says_which_setting_is_missing_and_serves_nothing(
+    settings: Settings,
+) -> None:
+    assert settings.prefect_api_url is None
+    done = CliRunner().invoke(app, ["worker"])
+    assert done.exit_code == 2 and "KAMFLOW_PREFECT_API_URL" in done.output, done.output
+    assert "serving" not in done.output
 
 
 def test_flow_processes_of_serve_run_as_the_kamflow_script_do_not_import_the_cli_again(

@@ -161,8 +161,35 @@ def serve() -> None:
         prefect_ui = settings.api_url.removesuffix("/api")
         with identity.speaking(chosen_language()):
             serving_text = _("kamflow serving; workspace: {workspace}/ · Prefect UI: {prefect}")
-        print(serving_text.format(workspace=settings.web_url, prefect=prefect_ui), flush=True)
-        serving.serve(settings)
+        ready = serving_text.format(workspace=settings.web_url, prefect=prefect_ui)
+        serving.serve(settings, ready=lambda: print(ready, flush=True))
+
+
+@app.command()
+def worker(
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Runs at once on this machine (default: no limit).")
+    ] = None,
+) -> None:
+    """Run kamflow's flows on this machine for the Prefect server at KAMFLOW_PREFECT_API_URL (the production
+    shape's worker machines, as many as you like): every deployment served from here, each run's process started
+    from a warm fork server, no local server, no web, no mail (kamflow's server sends it). Stop with Ctrl-C."""
+    from kamflow.app import serve as serving
+    from kamflow.errors import InvalidInput
+
+    def body() -> str:
+        settings = get_settings()
+        if settings.prefect_api_url is None:
+            raise InvalidInput(
+                _("a worker serves the flows of a Prefect server elsewhere: set KAMFLOW_PREFECT_API_URL"),
+                field="KAMFLOW_PREFECT_API_URL",
+            )
+        serving.stop_on_signals()
+        ready = _("kamflow worker: serving every deployment of {prefect}").format(prefect=settings.api_url)
+        serving.serve(settings, ready=lambda: print(ready, flush=True), limit=limit, sweeping=False)
+        return _("kamflow worker stopped")
+
+    run_command(False, body, str)
 
 
 @app.command()
