@@ -24,6 +24,7 @@
 #   KAMFLOW_PREFECT_PORT [4200]         Prefect server and UI on 127.0.0.1
 #   KAMFLOW_WEB_PORT [8040]             kamflow's server (HTTP API, workspace) on 127.0.0.1
 #   KAMFLOW_WORKERS [2]                 workers, each running at most KAMFLOW_WORKER_LIMIT [2] runs at once
+#   KAMFLOW_REVIEW_SHARDS [2]           shards of the scheduled nightly review (keep workers x limit above it)
 #   KAMFLOW_HEARTBEAT_SECONDS [30]      flow run heartbeat (Prefect's minimum is 30)
 #   KAMFLOW_CRASH_AFTER_SECONDS [90]    a running or claimed flow run silent this long is marked Crashed
 set -euo pipefail
@@ -106,6 +107,7 @@ export KAMFLOW_DATA_DIR=$STATE/kamflow
 export KAMFLOW_PREFECT_API_URL=$API_URL
 export KAMFLOW_WEB_PORT=$WEB_PORT
 export KAMFLOW_SERVER_URL=$KAMFLOW_URL
+export KAMFLOW_REVIEW_SHARDS=${KAMFLOW_REVIEW_SHARDS:-2}
 export PREFECT_API_URL=$API_URL
 export PREFECT_API_AUTH_STRING=$API_AUTH_STRING
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
@@ -430,5 +432,5 @@ case "$cmd" in
   env) [ -f "$CLIENT_ENV" ] || die "no $CLIENT_ENV: run \`$SELF up\` first"; cat "$CLIENT_ENV" ;;
   server-env) [ -f "$SERVER_ENV" ] || die "no $SERVER_ENV: run \`$SELF up\` first"; cat "$SERVER_ENV" ;;
   _supervise) supervise "$1" ;;
-  *) sed -n '2,28p' "$0"; exit 2 ;;
+  *) sed -n '2,29p' "$0"; exit 2 ;;
 esac

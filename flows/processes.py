@@ -206,7 +206,9 @@ PROCESSES: dict[str, Process] = {
         Process(
             nightly_credit_review,
             "Nightly credit review: ageing, dunning, collection tasks for the KAM (2.13).",
-            schedule=lambda settings: Cron(settings.review_cron, timezone=settings.timezone),
+            schedule=lambda settings: Cron(
+                settings.review_cron, timezone=settings.timezone, parameters={"shards": settings.review_shards}
+            ),
         ),
         Process(
             credit_review_shard,

@@ -38,10 +38,10 @@ from kamflow import clock, decision_register, i18n, receivables, returns
 from kamflow.db import unit_of_work
 from kamflow.errors import InvalidInput
 from kamflow.i18n import _
-from kamflow.review import MAX_SHARDS, service
+from kamflow.review import service
 from kamflow.review.dunning import current
 from kamflow.review.report import ReviewSummary, headed
-from kamflow.settings import get_settings
+from kamflow.settings import MAX_SHARDS, get_settings
 from rules.engine import no_cycle_collection
 
 PROGRESS_KEY = "credit-review-progress"

@@ -16,6 +16,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MAX_SHARDS = 64
+"""The most slices a credit review may be cut into (each a run on a worker)."""
 Language = Literal["en", "es"]
 """The languages kamflow speaks (kamflow.i18n): English, the language of the code, and Spanish."""
 
@@ -112,6 +114,13 @@ class Settings(BaseSettings):
     review_cron: str = Field(
         default="0 2 * * *",
         description="When the nightly credit review runs (cron, in the company timezone).",
+    )
+    review_shards: int = Field(
+        default=1,
+        ge=1,
+        le=MAX_SHARDS,
+        description="Slices of the customers the scheduled nightly review reviews in parallel, each a run any "
+        "worker may take (`kamflow review --shards` chooses its own).",
     )
     secret_key: str | None = Field(
         default=None,

@@ -24,11 +24,12 @@ from kamflow import audit, clock, figures, i18n, org, rulesets
 from kamflow.credit import policy as credit_policy
 from kamflow.errors import InvalidInput, KamflowError
 from kamflow.models import Customer, Employee
-from kamflow.review import MAX_SHARDS, assess, store
+from kamflow.review import assess, store
 from kamflow.review.dunning import DUNNING, Policy, current
 from kamflow.review.read import BATCH, Batch, Run, read_ahead, windows
 from kamflow.review.report import ReviewSummary, Totals
 from kamflow.review.tables import CollectionTask, CreditReview, CustomerReview, ReviewShard
+from kamflow.settings import MAX_SHARDS
 from rules.engine import Decision, FactsRefused, RuleSet, no_cycle_collection
 
 PROCESS = "nightly-credit-review"

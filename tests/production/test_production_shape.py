@@ -74,10 +74,15 @@ def kill(pids: list[int]) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
+def took(prod: Production, worker: str, run_id: UUID) -> bool:
+    """Whether the worker started a process for the run: the run's process logs where to view it as it begins,
+    into its worker's log (the other worker may name the run too, when it lost the claim)."""
+    return f"/runs/flow-run/{run_id}" in prod.log(worker)
+
+
 def worker_of(prod: Production, run_id: UUID) -> str:
-    """The worker that started the run's process: a worker logs each run it takes, and a run that has not been
-    resumed after its warm wait has been taken once."""
-    [worker] = [w for w in WORKERS if str(run_id) in prod.log(w)]
+    """The worker that started the run's process (a run not resumed after its warm wait was taken once)."""
+    [worker] = [w for w in WORKERS if took(prod, w, run_id)]
     return worker
 
 
@@ -291,11 +296,14 @@ def test_both_workers_take_runs(prod: Production) -> None:
     runs = [start(ordinary) for _ in range(4)]
     for run_id in runs:
         wait_until(f"run {run_id} to complete", lambda r=run_id: in_state(r, StateType.COMPLETED), timeout=180)
-    took = {name: [r for r in runs if str(r) in prod.log(name)] for name in WORKERS}
-    assert all(took.values()), took
+    taken = {name: [r for r in runs if took(prod, name, r)] for name in WORKERS}
+    assert all(taken.values()), taken
 
 
 def test_the_nightly_review_runs_through_its_deployment_in_parallel_shards(prod: Production) -> None:
+    with get_client(sync_client=True) as client:
+        [nightly] = client.read_deployment_by_name(REVIEW_DEPLOYMENT).schedules
+    assert nightly.parameters == {"shards": 2}, "the shape's scheduled review runs in 2 shards"
     as_of = next_review_date(days=1)
     done = prod.kamflow(
         "review", "--as-of", as_of.isoformat(), "--shards", "2", "--json", login="hr", on_server=True
@@ -317,7 +325,7 @@ def test_the_nightly_review_runs_through_its_deployment_in_parallel_shards(prod:
     assert shards[f"credit-review-{as_of}-shard-0-of-2"].deployment_id is None
     remote = shards[f"credit-review-{as_of}-shard-1-of-2"]
     assert remote.deployment_id is not None
-    assert all(any(str(r) in prod.log(w) for w in WORKERS) for r in (run.id, remote.id))
+    assert all(any(took(prod, w, r) for w in WORKERS) for r in (run.id, remote.id))
 
 
 def test_a_run_nobody_answers_gives_its_process_back_after_its_warm_wait(

@@ -25,24 +25,26 @@ def schedules(settings: Settings) -> dict[str, list[dict[str, Any]]]:
 
 
 def plain(schedule: Any) -> dict[str, Any]:
+    given = {"parameters": schedule.parameters} if schedule.parameters else {}
     if schedule.interval is not None:
-        return {"interval": int(schedule.interval.total_seconds())}
-    return {"cron": schedule.cron, "timezone": schedule.timezone}
+        return {"interval": int(schedule.interval.total_seconds()), **given}
+    return {"cron": schedule.cron, "timezone": schedule.timezone, **given}
 
 
 def test_every_process_is_one_deployment_named_like_it_and_the_sweep_and_the_review_run_on_schedules() -> None:
-    settings = Settings(deadline_sweep_seconds=45)
+    settings = Settings(deadline_sweep_seconds=45, review_shards=3)
+    nightly = {"cron": settings.review_cron, "timezone": settings.timezone, "parameters": {"shards": 3}}
     assert schedules(settings) == {
         **{name: [] for name in PROCESSES},
         "approval-deadlines": [{"interval": 45}],
-        "nightly-credit-review": [{"cron": settings.review_cron, "timezone": settings.timezone}],
+        "nightly-credit-review": [nightly],
     }
 
 
 def test_the_nightly_review_runs_on_the_company_clock() -> None:
     """The schedule carries its timezone, so the UI shows 02:00 as the company's 02:00."""
     [review] = schedules(Settings(timezone="America/Bogota"))["nightly-credit-review"]
-    assert review == {"cron": Settings().review_cron, "timezone": "America/Bogota"}
+    assert review == {"cron": Settings().review_cron, "timezone": "America/Bogota", "parameters": {"shards": 1}}
 
 
 def test_a_worker_with_no_prefect_server_to_serve_says_which_setting_is_missing_and_serves_nothing(

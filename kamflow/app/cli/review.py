@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kamflow.app.cli.common import AsOf, AsUser, CustomerArgument, Json, id_argument, run_command, run_op
 from kamflow.errors import InvalidInput
-from kamflow.review import MAX_SHARDS
+from kamflow.settings import MAX_SHARDS
 from kamflow.types import Day
 from kamflow.views import View
 

@@ -14,9 +14,10 @@ from kamflow import ledger as ledger_facts
 from kamflow.credit import policy as credit_policy
 from kamflow.errors import InvalidInput
 from kamflow.models import Customer
-from kamflow.review import MAX_SHARDS, service
+from kamflow.review import service
 from kamflow.review.dunning import load_policy
 from kamflow.review.tables import CreditReview, CustomerReview, ReviewShard
+from kamflow.settings import MAX_SHARDS
 from tests.conftest import TODAY
 from tests.unit.review.conftest import Ledger, at, review
 
