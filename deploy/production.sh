@@ -25,6 +25,7 @@
 #   KAMFLOW_WEB_PORT [8040]             kamflow's server (HTTP API, workspace) on 127.0.0.1
 #   KAMFLOW_WORKERS [2]                 workers, each running at most KAMFLOW_WORKER_LIMIT [2] runs at once
 #   KAMFLOW_REVIEW_SHARDS [2]           shards of the scheduled nightly review (keep workers x limit above it)
+#   KAMFLOW_WARM_WAIT_SECONDS [0]       how long a run that waits for a person keeps its process (and its slot)
 #   KAMFLOW_HEARTBEAT_SECONDS [30]      flow run heartbeat (Prefect's minimum is 30)
 #   KAMFLOW_CRASH_AFTER_SECONDS [90]    a running or claimed flow run silent this long is marked Crashed
 set -euo pipefail
@@ -39,6 +40,7 @@ PREFECT_PORT=${KAMFLOW_PREFECT_PORT:-4200}
 WEB_PORT=${KAMFLOW_WEB_PORT:-8040}
 WORKERS=${KAMFLOW_WORKERS:-2}
 WORKER_LIMIT=${KAMFLOW_WORKER_LIMIT:-2}
+WARM_WAIT=${KAMFLOW_WARM_WAIT_SECONDS:-0}
 HEARTBEAT_SECONDS=${KAMFLOW_HEARTBEAT_SECONDS:-30}
 CRASH_AFTER_SECONDS=${KAMFLOW_CRASH_AFTER_SECONDS:-90}
 VENV=$ROOT/.venv
@@ -281,7 +283,7 @@ supervise() {
     env --default-signal=INT,TERM \
       PREFECT_HOME="$STATE/worker-$i" PREFECT_FLOWS_HEARTBEAT_FREQUENCY="$HEARTBEAT_SECONDS" \
       PREFECT_RESULTS_PERSIST_BY_DEFAULT=true PREFECT_LOCAL_STORAGE_PATH="$STATE/results" \
-      "$VENV/bin/kamflow" worker --limit "$WORKER_LIMIT" &
+      KAMFLOW_WARM_WAIT_SECONDS="$WARM_WAIT" "$VENV/bin/kamflow" worker --limit "$WORKER_LIMIT" &
     echo $! > "$RUN/worker-$i.pid"
     wait $! || true
     [ -e "$RUN/stopping" ] && break
@@ -432,5 +434,5 @@ case "$cmd" in
   env) [ -f "$CLIENT_ENV" ] || die "no $CLIENT_ENV: run \`$SELF up\` first"; cat "$CLIENT_ENV" ;;
   server-env) [ -f "$SERVER_ENV" ] || die "no $SERVER_ENV: run \`$SELF up\` first"; cat "$SERVER_ENV" ;;
   _supervise) supervise "$1" ;;
-  *) sed -n '2,29p' "$0"; exit 2 ;;
+  *) sed -n '2,30p' "$0"; exit 2 ;;
 esac

@@ -19,7 +19,8 @@ answer restarts the flow from the top in a new process, which finds its task in 
 A kill -9 during the window loses nothing either: the run was suspended all along (if a heartbeat was sent in the
 window, the run is marked crashed and the recovery sweep starts it again, to wait as before). Only the first of two
 answers counts: Prefect accepts one resume of a suspended run, and one claim of the resumed run. The price: one
-flow process per run in its window (`kamflow serve` sets no limit on them).
+flow process per run in its window (`kamflow serve` sets no limit on them; a `kamflow worker`'s limit counts them,
+so the production shape's workers wait with no window: deploy/README.md).
 
 Why not `pause_flow_run(timeout=N)` first and `suspend_flow_run` after: a paused run is held by its process alone.
 A resume after that process dies (kill -9, a restart) moves it to Running with nobody to run it; a pause that

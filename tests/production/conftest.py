@@ -170,8 +170,6 @@ def production() -> Iterator[Production]:
         KAMFLOW_WEB_PORT=str(free_port()),
         KAMFLOW_WORKERS="2",
         KAMFLOW_CRASH_AFTER_SECONDS="40",
-        # A warm wait that spans the workers' first heartbeat (30 s) after a run suspends, and ends within a test.
-        KAMFLOW_WARM_WAIT_SECONDS="35",
         KAMFLOW_DEMO_CUSTOMERS="40",
     )
     # Every part of the shape (workers, kamflow's server, operators' commands) runs with a credit policy that lets

@@ -81,7 +81,7 @@ def took(prod: Production, worker: str, run_id: UUID) -> bool:
 
 
 def worker_of(prod: Production, run_id: UUID) -> str:
-    """The worker that started the run's process (a run not resumed after its warm wait was taken once)."""
+    """The worker that started the run's process (a run not yet resumed was taken once)."""
     [worker] = [w for w in WORKERS if took(prod, w, run_id)]
     return worker
 
@@ -169,20 +169,16 @@ def actions(request_id: int) -> list[str]:
 class LeftBehind:
     waiting: FlowRun
     """An escalated discount nobody answers."""
-    warm: set[int]
-    """The processes of the runs its worker held while it was in its warm wait: its own among them."""
     claimed: UUID
     """A run a worker claimed (Pending) and died with before the run's process started: no heartbeat ever came."""
 
 
 @pytest.fixture(scope="module")
 def left_behind(production: Production) -> LeftBehind:
-    """Runs left as the module starts: their warm wait (35 s here) and the crash detection's timeout run out while
-    the next tests run, and `test_a_run_left_waiting_…` and `test_a_run_claimed_…` look at them then — the wait
-    costs the suite nothing."""
+    """Runs left as the module starts: the crash detection's timeout runs out while the next tests run, and
+    `test_a_run_left_waiting_…` and `test_a_run_claimed_…` look at them then — the wait costs the suite nothing."""
     with acting_on(production):
         waiting = flow_run(escalate(production)["flow_run_id"])
-        warm = run_processes(production, worker_of(production, waiting.id))
         kam, norm = kam_and_norm()
         ordinary = DiscountRequestIn(
             customer="C0001", price_column=3, discount_pct=norm - 1, order_total=Decimal(1000), requester=kam
@@ -197,7 +193,7 @@ def left_behind(production: Production) -> LeftBehind:
         assert isinstance(claimed, FlowRun)
         with get_client(sync_client=True) as client:
             client.set_flow_run_state(claimed.id, Pending(), force=True)
-        return LeftBehind(waiting=waiting, warm=warm, claimed=claimed.id)
+        return LeftBehind(waiting=waiting, claimed=claimed.id)
 
 
 def test_a_run_nobody_answers_waits_suspended(prod: Production, left_behind: LeftBehind) -> None:
@@ -328,20 +324,27 @@ def test_the_nightly_review_runs_through_its_deployment_in_parallel_shards(prod:
     assert all(any(took(prod, w, r) for w in WORKERS) for r in (run.id, remote.id))
 
 
-def test_a_run_nobody_answers_gives_its_process_back_after_its_warm_wait(
-    prod: Production, left_behind: LeftBehind
-) -> None:
-    """A run that waits for a person keeps its process for the warm wait (35 s here), then lets it go and waits
-    on, holding nothing: the worker kills below cannot reach it. (The run was escalated as the module started:
-    `left_behind`.)"""
-    assert left_behind.warm, "the waiting run held a process of its worker"
-    warm = int(prod.env["KAMFLOW_WARM_WAIT_SECONDS"])
+def test_runs_waiting_for_people_hold_no_process_and_no_slot(prod: Production) -> None:
+    """As many escalated discounts as the workers have slots wait for the head: each run gives its process back
+    as it suspends (the shape's warm wait is 0), so no worker holds a process for them and a KAM's plain request
+    still goes straight through. A worker's limit counts a process in its warm wait: with one, the plain request
+    would wait until a window closed."""
+    slots = len(WORKERS) * int(prod.env.get("KAMFLOW_WORKER_LIMIT", "2"))
+    waiting = [flow_run(escalate(prod)["flow_run_id"]) for _ in range(slots)]
+    assert all(run.state is not None and run.state.is_paused() for run in waiting)
     wait_until(
-        "the warm wait to let the process go",
-        lambda: None if any(alive(pid) for pid in left_behind.warm) else True,
-        timeout=warm + 60,
+        "the waiting runs' processes to end",
+        lambda: not any(run_processes(prod, worker) for worker in WORKERS) or None,
+        timeout=30,
     )
-    assert in_state(left_behind.waiting.id, StateType.PAUSED)
+    kam, norm = kam_and_norm()
+    plain = start(
+        DiscountRequestIn(
+            customer="C0001", price_column=3, discount_pct=norm - 1, order_total=Decimal(1000), requester=kam
+        )
+    )
+    wait_until("the plain request to go through", lambda: in_state(plain, StateType.COMPLETED), timeout=30)
+    assert all(in_state(run.id, StateType.PAUSED) for run in waiting), "they still wait, holding nothing"
 
 
 def test_a_worker_killed_mid_run_leaves_the_run_crashed_and_its_rerun_acts_once(prod: Production) -> None:
@@ -447,17 +450,15 @@ def test_a_worker_killed_during_the_nightly_review_leaves_it_crashed_and_its_rer
     assert sorted(reviewed) == sorted(active), "one customer review per active customer"
 
 
-def test_a_run_left_waiting_after_its_warm_wait_is_not_marked_crashed(
-    prod: Production, left_behind: LeftBehind
-) -> None:
-    """A run that waits for a person keeps its process for the warm wait (35 s here), whose heartbeats go on
-    past the suspension; when the window ends unanswered the process tells Prefect it has let the run go, and
-    the crash detection leaves the suspended run alone: it still waits once its heartbeat would have timed out.
-    (The run was escalated as the module started, `left_behind`; that moment has passed by now, after the worker
-    kills.)"""
+def test_a_run_left_waiting_is_not_marked_crashed(prod: Production, left_behind: LeftBehind) -> None:
+    """A run that waits for a person sends no heartbeat once its process has let it go (at once here; after the
+    warm wait when there is one, and then says so: `kamflow.flow-run.released`): the crash detection takes the
+    suspension for the end of its heartbeats and leaves the run alone, so it still waits once its heartbeat would
+    have timed out. (The run was escalated as the module started, `left_behind`; that moment has passed by now,
+    after the worker kills.)"""
     run = left_behind.waiting
     assert run.start_time is not None
-    # its heartbeat 30 s after the start falls in the warm wait; 40 s of silence after it would mark it crashed
+    # a heartbeat would be due 30 s after the start; 40 s of silence after it would mark it crashed
     silent_until = run.start_time + dt.timedelta(seconds=30 + int(prod.env["KAMFLOW_CRASH_AFTER_SECONDS"]) + 10)
     while (left := (silent_until - clock.now()).total_seconds()) > 0:
         time.sleep(min(left, 1))
@@ -522,18 +523,16 @@ def test_a_waiting_approval_survives_kill_9_of_every_process(prod: Production) -
     assert actions(view["request_id"]) == ["discount_escalate", "discount_approve"]
 
 
-def test_kill_9_of_a_worker_and_of_the_prefect_server_during_a_decision_loses_it_not_and_takes_it_once(
+def test_kill_9_of_the_workers_and_of_the_prefect_server_during_a_decision_loses_it_not_and_takes_it_once(
     prod: Production,
 ) -> None:
     """The head decides a waiting discount through kamflow's server and, at a random moment while the answer
-    is recorded and its run resumed, the worker holding the run (and all it started) and the Prefect server are
-    killed with kill -9; `up` brings the server back and the supervisor the worker. The decision is either
-    recorded (decide said so) or the task still waits on a live run and a second decide records it: approved
-    once, one decision audited on the task, and no task of it left open."""
+    is recorded and its run resumed, every worker (and all they started: whichever took the resumed run) and the
+    Prefect server are killed with kill -9; `up` brings the server back and the supervisors the workers. The
+    decision is either recorded (decide said so) or the task still waits on a live run and a second decide records
+    it: approved once, one decision audited on the task, and no task of it left open."""
     rng = Random()
     view = escalate(prod)
-    # read before the answer: once resumed, the run may be taken up by either worker as well as by its warm process
-    holder = worker_of(prod, UUID(view["flow_run_id"]))
     deciding = subprocess.Popen(
         prod.kamflow_command("decide", str(view["task_id"]), "approve", "--json"),
         env=prod.signed_in("head.north"),
@@ -542,9 +541,9 @@ def test_kill_9_of_a_worker_and_of_the_prefect_server_during_a_decision_loses_it
         text=True,
     )
     time.sleep(rng.uniform(0.5, 2.5))
-    worker_pid, server_pid = prod.pid(holder), prod.pid("server")
-    assert worker_pid is not None and server_pid is not None
-    kill([worker_pid, *descendants(worker_pid), server_pid, *descendants(server_pid)])
+    roots = [prod.pid(name) for name in (*WORKERS, "server")]
+    assert None not in roots, roots
+    kill([pid for root in cast(list[int], roots) for pid in (root, *descendants(root))])
     said, _ = deciding.communicate(timeout=120)
     up = prod.script("up")
     assert up.returncode == 0, up.stdout + up.stderr + prod.logs()
