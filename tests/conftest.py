@@ -8,6 +8,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 from hypothesis import HealthCheck
@@ -20,9 +21,18 @@ from kamflow.demo_data import generate
 from kamflow.models import Customer
 from kamflow.settings import Settings, use_settings
 
+
+class _Quiet(TypedDict):
+    """The settings every hypothesis profile here shares, typed as `settings` takes them."""
+
+    deadline: None
+    derandomize: bool
+    suppress_health_check: list[HealthCheck]
+
+
 # Property-based tests (hypothesis): CI (CI set) runs the `ci` profile's many generated cases, the fast lane the
 # `dev` profile's few; KAMFLOW_HYPOTHESIS names a profile. The tests share a function's database across examples.
-_QUIET = {
+_QUIET: _Quiet = {
     "deadline": None,
     "derandomize": False,
     "suppress_health_check": [

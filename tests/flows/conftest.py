@@ -21,8 +21,9 @@ from uuid import UUID
 
 import pytest
 from prefect import Flow, get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
 from prefect.client.schemas.objects import State
+from prefect.deployments.runner import RunnerDeployment
 from prefect.exceptions import Pause
 from prefect.flow_engine import run_flow
 from prefect.types.entrypoint import EntrypointType
@@ -67,13 +68,20 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "kamflow.db"
 
 
+def deploy(flow: Flow[..., Any], name: str) -> UUID:
+    """The flow's deployment under `name`, applied: its id. Called outside any event loop, Prefect's sync-or-async
+    methods run synchronously and return their value, not a coroutine."""
+    deployment = flow.to_deployment(name=name, entrypoint_type=EntrypointType.MODULE_PATH)
+    assert isinstance(deployment, RunnerDeployment)
+    deployment_id = deployment.apply()
+    assert isinstance(deployment_id, UUID)
+    return deployment_id
+
+
 @pytest.fixture(scope="session")
 def deployments(prefect_api: str) -> dict[str, UUID]:
     """Each flow's deployment, applied once per session, by flow name."""
-    return {
-        flow.name: flow.to_deployment(name=IN_PROCESS, entrypoint_type=EntrypointType.MODULE_PATH).apply()
-        for flow in FLOWS
-    }
+    return {flow.name: deploy(flow, IN_PROCESS) for flow in FLOWS}
 
 
 @pytest.fixture
@@ -144,7 +152,9 @@ class Runs:
         """The latest artifact under the key (made this installation's), as the UI shows it."""
         keys = [artifact_key(key)]
         with get_client(sync_client=True) as client:
-            found = client.read_latest_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys)))
+            found = client.read_latest_artifacts(
+                artifact_filter=ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(any_=keys))
+            )
         return str(found[0].data) if found else None
 
 
@@ -158,7 +168,7 @@ def suspended(state: State) -> bool:
     return state.is_paused() and state.name == "Suspended"
 
 
-def cli(*args: str) -> tuple[int, dict[str, Any]]:
+def cli(*args: str) -> tuple[int, Any]:
     """A `kamflow` command run in this process with `--json`: its exit code and what it printed. Only commands that
     need no runner: reads, and refusals that happen before a run is started or resumed."""
     done = CliRunner().invoke(app, [*args, "--json"])

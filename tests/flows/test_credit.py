@@ -40,7 +40,7 @@ def settled(process: str, run_id: UUID) -> dict[str, Any]:
 
 def exposure(code: str = "C0001") -> dict[str, Any]:
     code_, view = cli("credit", "exposure", code, "--as", "credit")
-    assert code_ == 0
+    assert code_ == 0 and isinstance(view, dict)
     return view
 
 
@@ -52,6 +52,7 @@ def over_limit(by: int, code: str = "C0001") -> Decimal:
     """An order amount that takes the customer's exposure over its limit."""
     with unit_of_work() as session:
         now = standing.standing(session, customer(session, code), on=clock.today())
+        assert now.limits.total is not None, f"{code} has no total limit"
         return max(now.limits.total - now.exposure.total, Decimal(0)) + by
 
 
@@ -134,6 +135,7 @@ def test_an_order_released_by_a_new_limit_while_its_run_still_watches_ends_in_th
         wait_for("the order's run to suspend", lambda: True if suspended(runs.state(run_id)) else None, timeout=60)
         with unit_of_work() as session:
             limit = standing.standing(session, customer(session, "C0001"), on=clock.today()).limits.total
+        assert limit is not None, "C0001 has no total limit"
         change = LimitChangeIn(customer="C0001", amount=limit + 10000, reason="season", requester="credit")
         changed.append(runs.run(credit_limit_change, change=change))
 

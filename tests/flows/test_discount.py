@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import threading
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -138,6 +139,7 @@ def test_an_answer_from_the_requester_is_refused_and_the_run_waits_again_for_the
     assert state.is_completed(), state
     with unit_of_work() as session:
         row = discounts.get(session, view["request_id"])
+        assert row.granted_pct is not None, row.status
         assert (row.status, plain(row.granted_pct)) == ("approved", plain(norm))
 
 
@@ -205,7 +207,7 @@ def test_the_requester_posting_to_prefects_resume_endpoint_with_a_code_read_back
 
     # as the head with the code the refused answer carried and with another person's; as themself with the code
     # kamflow would make for them now (the requester is refused whatever code they hold)
-    tries = [
+    tries: list[tuple[str, Callable[[], str]]] = [
         (head, lambda: spent),
         (head, lambda: approval_code(task_id, kam)),
         (kam, lambda: approval_code(task_id, kam)),

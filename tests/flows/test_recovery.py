@@ -19,7 +19,6 @@ from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 from prefect.client.schemas.objects import State
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.states import Cancelled, Crashed, Failed, Pending, Running, Scheduled
-from prefect.types.entrypoint import EntrypointType
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
@@ -47,7 +46,7 @@ from kamflow.recovery import RERUN
 from kamflow.settings import Settings, get_settings, use_settings
 from kamflow.timeline import timeline
 from tests.conftest import customer
-from tests.flows.conftest import Runs, suspended
+from tests.flows.conftest import Runs, deploy, suspended
 from tests.flows.test_credit import over_limit
 from tests.flows.test_decide import resumed
 from tests.flows.test_discount import ask, status_of, waiting
@@ -109,7 +108,7 @@ def served(prefect_api: str) -> None:
     (`flows.runs.deployment_path`): the sweep starts a fresh run of them. Nobody serves them here either."""
     for process in PROCESSES.values():
         if process.waits is not None:
-            process.flow.to_deployment(name=process.name, entrypoint_type=EntrypointType.MODULE_PATH).apply()
+            deploy(process.flow, process.name)
 
 
 @dataclass(frozen=True)
@@ -208,6 +207,7 @@ def test_a_deleted_run_gives_way_to_a_fresh_run_that_waits_for_the_same_task_and
     assert recover(now=clock.now()) == Recovered([], [str(old)], [])
     with unit_of_work() as session:
         row = session.get_one(k.table, subject_id)
+        assert isinstance(row, k.table)
         waiting_now = approvals.pending(session, process=process, subject_id=subject_id)
         new = UUID(str(row.flow_run_id))
         assert new != old and row.status in k.waiting
@@ -234,7 +234,8 @@ def test_a_deleted_run_gives_way_to_a_fresh_run_that_waits_for_the_same_task_and
     resumed(runs, new)
     assert runs.execute(case.flow, new).is_completed()
     with unit_of_work() as session:
-        assert session.get_one(k.table, subject_id).status == case.settled
+        settled = session.get_one(k.table, subject_id)
+        assert isinstance(settled, k.table) and settled.status == case.settled
         after = [e.id for e in audit.trail(session, subject_type=k.subject_type, subject_id=subject_id)]
         assert after == decided  # the run carried the decision over and decided nothing again
         assert session.scalar(select(func.count()).select_from(k.table)) == subjects  # no new subject

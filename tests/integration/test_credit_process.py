@@ -46,6 +46,7 @@ def over_limit(by: Decimal | int, code: str = "C0001") -> Decimal:
     """An order amount that takes the customer's exposure over its limit (earlier tests may have done so)."""
     with unit_of_work() as session:
         now = standing.standing(session, customer(session, code), on=clock.today())
+        assert now.limits.total is not None, f"{code} has no total limit"
         return max(now.limits.total - now.exposure.total, Decimal(0)) + by
 
 

@@ -71,11 +71,11 @@ def test_a_discount_is_decided_and_the_audit_trail_refuses_changes_on_postgresql
         ask = discounts.DiscountRequestIn(
             customer="C0001",
             price_column=3,
-            discount_pct="60",  # type: ignore[arg-type]
+            discount_pct="60",
             order_total="1000",
             requester=kam,
             requested_on=TODAY,
-        )  # type: ignore[arg-type]
+        )
         row = discounts.submit(session, request=ask, flow_run_id="pg", now=NOW)
         assert row.status == "rejected"
     with pytest.raises(Exception, match="append-only"), get_engine(pg_settings).begin() as connection:

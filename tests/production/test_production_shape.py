@@ -259,7 +259,7 @@ def test_an_escalated_discount_waits_on_a_worker_and_resumes_through_prefects_ap
         for path in outbox.glob("*.eml"):
             mail = BytesParser(policy=default).parsebytes(path.read_bytes())
             if str(mail["Subject"]).startswith(f"Discount {view['request_id']} for "):
-                return path, cast(EmailMessage, mail)
+                return path, mail
         return None
 
     path, mail = wait_until("the head's mail", mailed, timeout=60)

@@ -16,14 +16,14 @@ from kamflow.demo_data import give_demo_passwords
 from kamflow.discounts import service as discount_requests
 from kamflow.documents.service import PROCESS
 from kamflow.errors import NotPermitted
-from kamflow.models import AuditEvent
+from kamflow.models import AuditEvent, Employee
 from kamflow.settings import Settings
 from tests.conftest import NOW, TODAY, customer
 from tests.unit.documents.conftest import submit
 from tests.unit.test_discounts import ask
 
 
-def person(session: Session, login: str) -> org.Employee:
+def person(session: Session, login: str) -> Employee:
     return org.employee(session, login)
 
 

@@ -22,7 +22,7 @@ from kamflow import i18n
 MODELS = [process.waits.answer for process in PROCESSES.values() if process.waits is not None]
 BASE = {"approver": "head.north", "approval_code": "AB12-CD34"}
 # (model, its Decimal field, an action that takes it)
-DECIMALS = [
+DECIMALS: list[tuple[type[ApprovalInput], str, str]] = [
     (DiscountAnswer, "discount_pct", "counter"),
     (OrderCreditAnswer, "amount", "release_with_prepayment"),
     (SolvencyAnswer, "amount", "approve_limit"),
@@ -158,7 +158,11 @@ def test_a_decimal_is_exact_and_a_bad_one_is_refused_naming_the_field() -> None:
     assert OrderCreditAnswer.model_validate({**BASE, "action": "release", "amount": "15000,50"}).amount == Decimal(
         "15000.50"
     )
-    for language, words in (("en", "decimal comma or dot"), ("es", "coma o un punto decimal")):
+    refusals: tuple[tuple[i18n.Language, str], ...] = (
+        ("en", "decimal comma or dot"),
+        ("es", "coma o un punto decimal"),
+    )
+    for language, words in refusals:
         with i18n.reading(language), pytest.raises(ValidationError) as refused:
             OrderCreditAnswer.model_validate({**BASE, "action": "release_with_prepayment", "amount": "15.000,50"})
         [error] = refused.value.errors()

@@ -53,7 +53,8 @@ def write_events(settings: Settings, *, batches: int = 20, size: int = 50) -> No
                         action="chain_test",
                         subject_type="t",
                         subject_id=k,
-                        detail={"k": k, "pct": "12.50", 3: [None, "á"]},
+                        # a key that is not text, on purpose: stored as JSON does, "3"
+                        detail={"k": k, "pct": "12.50", 3: [None, "á"]},  # type: ignore[dict-item]
                     )
                     for k in range(size)
                 ],
@@ -179,7 +180,9 @@ def change_rows_and_verify(settings: Settings) -> None:
     with unit_of_work(settings) as session:
         request = discounts.submit(session, request=ask(session, discount_pct="5"), flow_run_id=None, now=NOW)
         check = order(session, "C0001", "1000")
-        new_limit = customer(session, "C0001").credit_limit + 100000  # within what applies at once
+        old_limit = customer(session, "C0001").credit_limit
+        assert old_limit is not None
+        new_limit = old_limit + 100000  # within what applies at once
         limit = change(session, "C0001", new_limit)
         assert (request.status, check.status, limit.status) == ("approved", "approved", "applied")
         ids = request.id, check.id

@@ -12,7 +12,7 @@ import typing
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import pytest
 from hypothesis import given, settings
@@ -35,8 +35,10 @@ from kamflow.models import ApprovalTask, Base
 from kamflow.settings import Settings, use_settings
 from kamflow.views import View
 
+T = TypeVar("T")
 runner = CliRunner()
 EXIT_CODES = {0, 2, 3, 4, 5}
+assert settings.default is not None  # tests/conftest.py loads a profile
 CLI_RUNS = settings(max_examples=max(8, settings.default.max_examples // 5))
 """A CLI run costs ~0.1 s: those tests take a fifth of the profile's examples (CI: 200 each; models: 1000)."""
 
@@ -53,7 +55,7 @@ def _import_everything() -> None:
                 importlib.import_module(module.name)
 
 
-def _subclasses(cls: type) -> Iterator[type]:
+def _subclasses(cls: type[T]) -> Iterator[type[T]]:
     for sub in cls.__subclasses__():
         yield sub
         yield from _subclasses(sub)
@@ -270,7 +272,7 @@ def test_every_field_of_an_input_model_is_bounded(model: type[BaseModel]) -> Non
         elif leaf is Decimal:
             assert _bound(metadata, Amount) or _bound(metadata, DecimalText), f"{where}: an amount without bounds"
         elif leaf is int:
-            upper = [getattr(item, "le", None) for item in metadata if getattr(item, "le", None) is not None]
+            upper = [item.le for item in metadata if getattr(item, "le", None) is not None]
             assert upper and upper[0] <= MAX_ID, f"{where}: an int without an upper bound"
         elif leaf is dt.date:
             assert _bound(metadata, IsoDate), f"{where}: a date that is not kamflow.types.Day"
@@ -372,8 +374,9 @@ DATES = st.one_of(
 
 def _amounts(bound: Any) -> st.SearchStrategy[Any]:
     if isinstance(bound, Amount):
-        whole = bound.column_type.precision - bound.column_type.scale
-        scale = bound.column_type.scale
+        precision, places = bound.column_type.precision, bound.column_type.scale
+        assert precision is not None and places is not None  # as Amount's own schema asserts
+        whole, scale = precision - places, places
     else:
         whole, scale = (bound.digits, bound.decimals) if bound else (16, 2)
     edges = [f"{'9' * whole}.{'9' * scale}", f"1{'0' * whole}", "0", "-1", "0.001", "1e3", "NaN", "Infinity", "١٢"]

@@ -5,7 +5,9 @@ placeholders — a message missing from a catalog fails here."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO, Any
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -16,12 +18,17 @@ from kamflow import i18n
 
 ROOT = Path(i18n.__file__).resolve().parent.parent
 PLACEHOLDER = re.compile(r"(?<!\{)\{([a-z_0-9]*)[^{}]*\}")
+_parse_mapping_cfg: Callable[[IO[str]], tuple[list[tuple[str, str]], dict[str, dict[str, Any]]]] = (
+    parse_mapping_cfg
+)
+"""Babel's reader of babel.cfg, which Babel leaves unannotated: its (pattern, method) pairs and each pattern's
+options."""
 
 
 def _messages() -> dict[str, tuple[str, ...]]:
     """Each message in the code: its msgid (the singular) and its forms."""
     with (i18n.CATALOGS / "babel.cfg").open() as config:
-        method_map, options_map = parse_mapping_cfg(config)
+        method_map, options_map = _parse_mapping_cfg(config)
     found: dict[str, tuple[str, ...]] = {}
     for _path, _line, message, _comments, _context in extract_from_dir(ROOT, method_map, options_map):
         forms = (message,) if isinstance(message, str) else tuple(message)

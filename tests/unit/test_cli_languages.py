@@ -10,10 +10,9 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from click.testing import Result
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from kamflow import org
 from kamflow.app.cli import app

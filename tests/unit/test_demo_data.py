@@ -139,6 +139,7 @@ def test_c0001_is_healthy_and_c0002_is_more_than_30_days_overdue(demo: tuple[Eng
         open_orders = connection.scalars(
             select(Order.amount).where(Order.customer_id == customer_id, Order.status == "open")
         ).all()
+    assert limit is not None, "C0001 should have a credit limit"
     assert limit >= 2 * (sum(amount for _, amount, _ in healthy) + sum(open_orders))
     assert limit % 1000 == 0
 

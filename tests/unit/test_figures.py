@@ -100,6 +100,9 @@ def change(session: Session, folder: Path, step: tuple[Any, ...]) -> None:
     session.commit()
 
 
+assert settings.default is not None  # tests/conftest.py loads a profile
+
+
 @settings(max_examples=min(settings.default.max_examples, 60))  # each example makes up to 8 changes
 @given(st.lists(steps, min_size=1, max_size=8))
 def test_the_running_figures_equal_a_full_recompute_after_every_change(

@@ -4,6 +4,8 @@ countered."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy.orm import Session
 
 from kamflow import decision_register, i18n
@@ -50,7 +52,7 @@ def test_my_requests_in_spanish_and_english(session: Session) -> None:
         decided = mine()
     english = mine()
     assert all(filled(text) for text in (waiting, decided, english))
-    assert (row.discount_pct, row.order_total, row.currency) == (17, 150000, "EUR")
+    assert (row.discount_pct, row.order_total, row.currency) == (Decimal(17), Decimal(150000), "EUR")
     assert f"Descuento 17 % en la columna {row.price_column} — C0001, 17 % solicitado" in waiting
     assert "pedido 150.000,00 EUR: PENDIENTE" in waiting
     assert f"esperando a head.north, tarea {task.id}" in waiting and f"abierto el {TODAY:%d/%m/%Y} " in waiting

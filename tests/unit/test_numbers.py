@@ -79,7 +79,8 @@ def test_a_persons_figure_is_kept_the_same_in_every_language_and_read_back_in_th
     from kamflow.decisions import figure
     from kamflow.reports import figure_text
 
-    for language, shown in (("es", "1.250,50"), ("en", "1,250.50")):
+    shown_in: tuple[tuple[i18n.Language, str], ...] = (("es", "1.250,50"), ("en", "1,250.50"))
+    for language, shown in shown_in:
         with i18n.reading(language):
             kept = figure({"amount": "1250.5"})
             assert kept == "1,250.50" and figure_text(kept) == shown

@@ -40,7 +40,9 @@ def test_words_percent_and_instants_follow_the_reader() -> None:
 
 def test_the_credit_reports_in_spanish(session: Session) -> None:
     blocked = order(session, "C0001", headroom(session, "C0001") + Decimal("1234.5"))
-    limit = change(session, "C0001", customer(session, "C0001").credit_limit + 1000, requester="kam.north1")
+    old_limit = customer(session, "C0001").credit_limit
+    assert old_limit is not None
+    limit = change(session, "C0001", old_limit + 1000, requester="kam.north1")
     asked = solvency.SolvencyCheckIn.model_validate({"customer": "C0002", "requester": "credit"})
     check = solvency.submit(session, request=asked, flow_run_id=None, now=NOW)
     with i18n.reading("es"):

@@ -36,7 +36,9 @@ def test_credit_reports_name_whom_the_rules_sent_a_decision_to(session: Session)
     far_over = reports.order_markdown(order(session, "C0001", headroom(session, "C0001") + 60000))
     assert "(to the **department head**)" in far_over
 
-    kam_asks = change(session, "C0001", customer(session, "C0001").credit_limit + 1000, requester="kam.north1")
+    old_limit = customer(session, "C0001").credit_limit
+    assert old_limit is not None
+    kam_asks = change(session, "C0001", old_limit + 1000, requester="kam.north1")
     assert "(to the **credit controller**)" in reports.limit_markdown(kam_asks)
 
     request = solvency.SolvencyCheckIn.model_validate({"customer": "C0002", "requester": "credit"})

@@ -24,10 +24,11 @@ def order(session: Session, code: str, amount: Decimal | str, **changes: Any) ->
 def headroom(session: Session, code: str) -> Decimal:
     """What the customer can still order within its total limit today."""
     now = standing.standing(session, customer(session, code), on=TODAY)
+    assert now.limits.total is not None, f"{code} has no total limit"
     return now.limits.total - now.exposure.total
 
 
-def change(session: Session, code: str, amount: Decimal | str, **changes: Any) -> CreditLimitChange:
+def change(session: Session, code: str, amount: Decimal | str | None, **changes: Any) -> CreditLimitChange:
     values = {"customer": code, "amount": amount, "requester": "credit", "requested_on": TODAY} | changes
     return limits.submit(session, request=limits.LimitChangeIn.model_validate(values), flow_run_id=None, now=NOW)
 

@@ -127,10 +127,13 @@ def test_each_kind_of_bad_file(
 
 
 def test_payments_beyond_the_open_amount_are_refused(session: Session, tmp_path: Path) -> None:
-    number, amount = session.execute(select(Invoice.number, Invoice.amount).order_by(Invoice.id.desc())).first()  # type: ignore[misc]
+    latest = session.execute(select(Invoice.number, Invoice.amount).order_by(Invoice.id.desc())).first()
+    assert latest is not None, "the demo company has invoices"
+    number, amount = latest
     paid = session.scalar(
         select(func.coalesce(func.sum(Payment.amount), 0)).join(Invoice).where(Invoice.number == number)
     )
+    assert paid is not None  # coalesce: 0 when nothing is paid
     rest = amount - Decimal(paid).quantize(Decimal("0.01"))
     text = f"invoice,paid_on,amount\n{number},2026-03-16,{rest}\n{number},2026-03-16,0.01\n"
     with pytest.raises(imports.ImportRejected) as rejected:

@@ -37,6 +37,7 @@ def test_a_limit_below_the_current_exposure_needs_a_confirmation(session: Sessio
 
 def test_an_increase_up_to_the_threshold_applies_at_once(session: Session) -> None:
     old = customer(session, "C0001").credit_limit
+    assert old is not None
     row = change(session, "C0001", old + 100000)
     assert row.status == "applied" and row.decision["outcome"] == "approve"
     assert customer(session, "C0001").credit_limit == old + 100000
@@ -57,6 +58,7 @@ def approve(session: Session, row: Any, action: str, login: str = "commercial") 
 
 def test_an_increase_above_the_threshold_waits_for_the_commercial_director(session: Session) -> None:
     old = customer(session, "C0001").credit_limit
+    assert old is not None
     row = change(session, "C0001", old + Decimal("100000.01"))
     assert row.status == "pending" and row.decision["role"] == "commercial_director"
     assert customer(session, "C0001").credit_limit == old
@@ -71,12 +73,14 @@ def test_an_increase_above_the_threshold_waits_for_the_commercial_director(sessi
 
 def test_a_rejected_increase_changes_nothing(session: Session) -> None:
     old = customer(session, "C0001").credit_limit
+    assert old is not None
     row = approve(session, change(session, "C0001", old * 3), "reject")
     assert row.status == "rejected" and customer(session, "C0001").credit_limit == old
 
 
 def test_a_kam_asks_and_the_credit_controller_decides(session: Session) -> None:
     old = customer(session, "C0001").credit_limit
+    assert old is not None
     row = change(session, "C0001", old + 1000, requester="kam.north1")
     assert row.status == "pending" and row.decision["role"] == "credit_controller"
     with pytest.raises(NotPermitted):
@@ -86,6 +90,7 @@ def test_a_kam_asks_and_the_credit_controller_decides(session: Session) -> None:
 def test_a_temporary_limit_ends_after_its_last_day(session: Session) -> None:
     client = customer(session, "C0001")
     base, until = client.credit_limit, TODAY + dt.timedelta(days=10)
+    assert base is not None
     row = change(session, "C0001", base + 50000, until=until)
     assert row.status == "applied" and client.credit_limit == base
     on_last_day = standing.limits(session, client, on=until)
@@ -125,6 +130,7 @@ def test_a_new_limit_re_checks_blocked_orders_oldest_first(session: Session) -> 
     first = blocked_with_task(session, room + 3000)
     second = blocked_with_task(session, room + 1000)
     old = customer(session, "C0001").credit_limit
+    assert old is not None
     row = change(session, "C0001", old + 4000)  # room for the first, not for both
     assert row.status == "applied" and row.released == [first.id]
     assert (first.status, first.order.status, second.status) == ("released", "open", "blocked")

@@ -98,7 +98,7 @@ def newcomer(session: Session) -> Customer:
 def test_a_newcomer_without_statements_or_history_buys_against_prepayment(session: Session) -> None:
     newcomer(session)
     row = check(session, "C8888", purpose="first_order", order_amount="50000")
-    assert (row.risk_class, row.decision, row.proposed_limit) == ("C", "prepayment", 0)
+    assert (row.risk_class, row.decision, row.proposed_limit) == ("C", "prepayment", Decimal(0))
     assert rules(row) == ["no-statements", "no-history", "no-limit-basis"] and row.scores == {}
     assert "No financial statements on file." in reports.solvency_markdown(row)
 

@@ -63,7 +63,7 @@ def test_a_return_goes_to_the_author_and_the_revision_asks_everyone_again(sessio
     act(session, waiting(session, document)["legal"], "legal")
     act(session, waiting(session, document)["planning"], "planning", "return", comment="4.1: name the code")
     assert document.status == "returned" and set(waiting(session, document)) == {"head.north"}
-    cancelled = session.scalar(select(func.count()).where(approvals.ApprovalTask.status == "cancelled"))
+    cancelled = session.scalar(select(func.count()).where(ApprovalTask.status == "cancelled"))
     assert cancelled == 2  # hr's and commercial's turns
     revise = waiting(session, document)["head.north"]
     assert "4.1: name the code" in revise.explanation

@@ -17,15 +17,15 @@ from kamflow.app.cli import app
 from kamflow.app.serve import prefect_environment
 from kamflow.documents import service, views
 from kamflow.documents.tables import Signature
-from kamflow.errors import InvalidInput
-from kamflow.models import Delegation
+from kamflow.errors import InvalidInput, NotPermitted
+from kamflow.models import ApprovalTask, Delegation
 from kamflow.settings import Settings
 from tests.conftest import NOW, TODAY
 from tests.unit.documents.conftest import WEEK, act, agree_all, delegate, submit, waiting
 from tests.unit.statements import reads, statements
 
 
-def legal_task(session: Session, document_id: int) -> approvals.ApprovalTask:
+def legal_task(session: Session, document_id: int) -> ApprovalTask:
     [task] = [
         t for t in approvals.pending(session, process=service.PROCESS, subject_id=document_id) if t.role == "legal"
     ]
@@ -50,7 +50,7 @@ def test_a_chain_of_delegations_ends_at_the_last_and_the_signature_reads_b_for_a
     delegate(session, "credit", "support")
     task = legal_task(session, document.id)
     assert approvals.assignee(session, task, on=TODAY).login == "support"
-    with pytest.raises(approvals.NotPermitted):
+    with pytest.raises(NotPermitted):
         approvals.verify_actor(session, task, login="credit", on=TODAY)
     act(session, task, "support")
     signature = session.scalars(select(Signature)).one()

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from kamflow import approvals
 from kamflow.documents import service
 from kamflow.documents.sweep import sweep
+from kamflow.models import ApprovalTask
 from tests.conftest import NOW, TODAY
 from tests.unit.documents.conftest import act, submit, waiting
 
@@ -22,7 +23,7 @@ def test_an_answer_is_for_the_task_it_names_else_the_approvers_own_else_the_firs
     mine = waiting(session, document)
     first = min(mine.values(), key=lambda t: t.id)
 
-    def answered(login: str, task_id: int | None = None) -> approvals.ApprovalTask:
+    def answered(login: str, task_id: int | None = None) -> ApprovalTask:
         return approvals.answered(
             session, process=service.PROCESS, subject_id=document.id, login=login, task_id=task_id, on=TODAY
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import TypedDict
 
 import pytest
 from fastapi.testclient import TestClient
@@ -25,7 +26,20 @@ from tests.unit.web.test_pages import waiting
 UNFILLED = re.compile(r"\{[a-z_]*\}")
 """A `{placeholder}` left in a text that should have been filled."""
 
-WORDS = {
+
+class Words(TypedDict):
+    """What a reader of one language finds: on the task page, once decided, in the decided mail's subject and
+    body, the order's total as they write it, and the pattern of an instant."""
+
+    page: list[str]
+    decided: list[str]
+    subject: str
+    mail: list[str]
+    order_total: str
+    day: str
+
+
+WORDS: dict[str, Words] = {
     "es": {
         "page": ["Datos", "Su decisión", "Aprobar", "Rechazar", "Contraofertar", "descuento solicitado (%)"],
         "decided": ["Decidido."],
