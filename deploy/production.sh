@@ -258,7 +258,8 @@ detection_up() {
   # A worker that dies with its machine leaves its runs Running: heartbeats stop, and this marks them Crashed.
   # A run it had claimed (Pending) and not yet started, which never sent a heartbeat, likewise.
   # A run waiting for a person sends heartbeats while its process watches it (the warm wait, flows/human.py),
-  # and that process says kamflow.flow-run.released when it lets the run go.
+  # and that process says kamflow.flow-run.released when it lets the run go. A claimed run put back to wait for a
+  # later start (an operator's reschedule, a retry) is silent until then, as a scheduled run is.
   prefect_client automation delete "$ZOMBIE_AUTOMATION" >/dev/null 2>&1 || true
   prefect_client automation create --from-json "$(cat <<EOF
 {"name": "$ZOMBIE_AUTOMATION",
@@ -268,7 +269,8 @@ detection_up() {
    "after": ["prefect.flow-run.heartbeat", "prefect.flow-run.Pending"],
    "expect": ["prefect.flow-run.heartbeat", "prefect.flow-run.Completed", "prefect.flow-run.Failed",
               "prefect.flow-run.Cancelled", "prefect.flow-run.Crashed", "prefect.flow-run.Suspended",
-              "prefect.flow-run.Paused", "kamflow.flow-run.released"]},
+              "prefect.flow-run.Paused", "prefect.flow-run.Scheduled", "prefect.flow-run.AwaitingRetry",
+              "kamflow.flow-run.released"]},
  "actions": [{"type": "change-flow-run-state", "state": "CRASHED",
               "message": "No heartbeat for $CRASH_AFTER_SECONDS s: its worker or machine died."}]}
 EOF

@@ -171,29 +171,40 @@ class LeftBehind:
     """An escalated discount nobody answers."""
     claimed: UUID
     """A run a worker claimed (Pending) and died with before the run's process started: no heartbeat ever came."""
+    rescheduled: UUID
+    """A run claimed (Pending), then put back to start a year on, as an operator's reschedule does."""
 
 
 @pytest.fixture(scope="module")
 def left_behind(production: Production) -> LeftBehind:
     """Runs left as the module starts: the crash detection's timeout runs out while the next tests run, and
-    `test_a_run_left_waiting_…` and `test_a_run_claimed_…` look at them then — the wait costs the suite nothing."""
+    `test_waiting_or_rescheduled_…` and `test_a_run_claimed_…` look at them then — the wait costs the suite nothing."""
     with acting_on(production):
         waiting = flow_run(escalate(production)["flow_run_id"])
         kam, norm = kam_and_norm()
         ordinary = DiscountRequestIn(
             customer="C0001", price_column=3, discount_pct=norm - 1, order_total=Decimal(1000), requester=kam
         )
-        # held a year ahead so that no live worker takes it, then in the state a worker's claim leaves it in
-        claimed = run_deployment(
-            DISCOUNT_DEPLOYMENT,
-            parameters={"request": ordinary.model_dump(mode="json")},
-            scheduled_time=clock.now() + dt.timedelta(days=365),
-            timeout=0,
-        )
-        assert isinstance(claimed, FlowRun)
+        year_on = clock.now() + dt.timedelta(days=365)
+
+        def held() -> FlowRun:
+            """A run held a year ahead, so that no live worker takes it."""
+            run = run_deployment(
+                DISCOUNT_DEPLOYMENT,
+                parameters={"request": ordinary.model_dump(mode="json")},
+                scheduled_time=year_on,
+                timeout=0,
+            )
+            assert isinstance(run, FlowRun)
+            return run
+
+        claimed, rescheduled = held(), held()
+        # both in the state a worker's claim leaves a run in; one then put back, as an operator's reschedule does
         with get_client(sync_client=True) as client:
-            client.set_flow_run_state(claimed.id, Pending(), force=True)
-        return LeftBehind(waiting=waiting, claimed=claimed.id)
+            for run in (claimed, rescheduled):
+                client.set_flow_run_state(run.id, Pending(), force=True)
+            client.set_flow_run_state(rescheduled.id, Scheduled(scheduled_time=year_on), force=True)
+        return LeftBehind(waiting=waiting, claimed=claimed.id, rescheduled=rescheduled.id)
 
 
 def test_a_run_nobody_answers_waits_suspended(prod: Production, left_behind: LeftBehind) -> None:
@@ -450,12 +461,12 @@ def test_a_worker_killed_during_the_nightly_review_leaves_it_crashed_and_its_rer
     assert sorted(reviewed) == sorted(active), "one customer review per active customer"
 
 
-def test_a_run_left_waiting_is_not_marked_crashed(prod: Production, left_behind: LeftBehind) -> None:
+def test_waiting_or_rescheduled_runs_are_not_marked_crashed(prod: Production, left_behind: LeftBehind) -> None:
     """A run that waits for a person sends no heartbeat once its process has let it go (at once here; after the
     warm wait when there is one, and then says so: `kamflow.flow-run.released`): the crash detection takes the
     suspension for the end of its heartbeats and leaves the run alone, so it still waits once its heartbeat would
-    have timed out. (The run was escalated as the module started, `left_behind`; that moment has passed by now,
-    after the worker kills.)"""
+    have timed out. So does a claimed run put back to start later: silent, as a scheduled run is. (Both were left
+    as the module started, `left_behind`; that moment has passed by now, after the worker kills.)"""
     run = left_behind.waiting
     assert run.start_time is not None
     # a heartbeat would be due 30 s after the start; 40 s of silence after it would mark it crashed
@@ -463,9 +474,11 @@ def test_a_run_left_waiting_is_not_marked_crashed(prod: Production, left_behind:
     while (left := (silent_until - clock.now()).total_seconds()) > 0:
         time.sleep(min(left, 1))
     with get_client(sync_client=True) as client:
-        states = [(state.type, state.message) for state in client.read_flow_run_states(run.id)]
-    assert StateType.CRASHED not in {kind for kind, _ in states}, states  # never, not even once and re-run
+        for run_id in (run.id, left_behind.rescheduled):
+            states = [(state.type, state.message) for state in client.read_flow_run_states(run_id)]
+            assert StateType.CRASHED not in {kind for kind, _ in states}, states  # never, not even once and re-run
     assert in_state(run.id, StateType.PAUSED)
+    assert in_state(left_behind.rescheduled, StateType.SCHEDULED)
 
 
 def test_a_run_claimed_by_a_worker_that_died_before_starting_it_is_marked_crashed(
