@@ -8,20 +8,24 @@ import importlib.util
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from kamflow.settings import Settings, private_file
 
 if TYPE_CHECKING:
+    from multiprocessing.context import SpawnProcess
+
     from prefect import Flow
+    from prefect.client.schemas.objects import FlowRun
 
 PR_SET_PDEATHSIG = 1
 STOP_SECONDS = 8.0
@@ -81,11 +85,11 @@ def _die_with_parent() -> None:
 
 
 def _alive(pid: int) -> bool:
+    """Running: not gone, nor a zombie that nobody has reaped yet (a killed process whose parent died with it)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
         return False
-    return True
 
 
 def stop_server(pid: int, *, timeout: float = 5) -> None:
@@ -191,6 +195,35 @@ def _fork_flow_processes() -> None:
     prefect.flow_engine.multiprocessing = types.SimpleNamespace(get_context=lambda _method: context)  # type: ignore[attr-defined,assignment]
 
 
+def _holder(pid: int) -> str:
+    """A run's process as its flow run records it (`infrastructure_pid`): this machine's name and the pid, as
+    Prefect's process workers record it."""
+    return f"{socket.gethostname()}:{pid}"
+
+
+def _record_holders() -> None:
+    """Each run's process, as the runner starts it, is recorded on its flow run (`_holder`): the API shows which
+    machine and process holds a run, and a serve or worker that starts again on this machine ends at once the runs
+    whose process has died since (`end_orphans`). Prefect's runner starts a served flow's process through the
+    module-level `run_flow_in_subprocess` of `prefect.runner._starter_direct`, which that module's starter names as
+    the one to patch to override it."""
+    from prefect import get_client
+    from prefect.flow_engine import run_flow_in_subprocess as start
+    from prefect.runner import _starter_direct
+
+    def started(flow: Flow[..., Any], flow_run: FlowRun | None = None, **options: Any) -> SpawnProcess:
+        process = start(flow, flow_run=flow_run, **options)
+        if flow_run is not None and process.pid is not None:
+            try:
+                with get_client(sync_client=True) as client:
+                    client.update_flow_run(flow_run.id, infrastructure_pid=_holder(process.pid))
+            except Exception:  # the process runs whatever: a run with no holder is left to the crash detection
+                logging.getLogger("kamflow.serve").warning("could not record run %s's process", flow_run.name)
+        return process
+
+    _starter_direct.run_flow_in_subprocess = started  # type: ignore[attr-defined,assignment]
+
+
 def _by_name(flow: Flow[..., object]) -> str:
     """A served flow is sent to its run's process by name, as pickle sends a module's function (the process has
     imported its module), not by value: a flow's function taken by value keeps only the names its code uses, so the
@@ -218,6 +251,7 @@ def serve(
 
     _spawn_lean()
     _fork_flow_processes()
+    _record_holders()
     if sweeping:
         threading.Thread(target=_recovering, name="kamflow-recovery", daemon=True).start()
 
@@ -234,11 +268,14 @@ RECOVERY_SECONDS = 10.0
 ORPHANED = ("RUNNING", "PENDING")
 
 
-def end_orphans() -> list[str]:
-    """Before a serve that runs its own Prefect server starts its runner, no process of this machine carries a run
-    on: one left Running or Pending lost its process with the serve before (kill -9, a power cut) and is marked
-    Crashed — the recovery sweep then starts a waiting task's run again at once, and a review may be run again.
-    (A run left Cancelling, the runner cancels itself.) Returns the names of the runs it ended (logged)."""
+def end_orphans(*, every_run: bool) -> list[str]:
+    """Before a serve or a worker starts its runner, the runs whose process is gone are marked Crashed — the
+    recovery sweep then starts a waiting task's run again at once, and a review may be run again. `every_run`: a
+    serve that runs its own Prefect server carries every run of it, so one left Running or Pending lost its process
+    with the serve before (kill -9, a power cut); otherwise (a worker, or serve for a server elsewhere), the runs
+    whose process on this machine (`_holder`) has ended — a run claimed and not yet started, or held by another
+    machine, is left to the production shape's crash detection. (A run left Cancelling, the runner cancels itself.)
+    Returns the names of the runs it ended (logged)."""
     from prefect import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
     from prefect.client.schemas.objects import StateType
@@ -248,19 +285,24 @@ def end_orphans() -> list[str]:
 
     left = FlowRunFilterStateType(any_=[StateType(name) for name in ORPHANED])
     states = FlowRunFilter(state=FlowRunFilterState(type=left))
-    why = _("its process ended with the kamflow serve that ran it")
-    ended: dict[str, str] = {}
+    why = _("its process ended with the kamflow serve or worker that ran it")
     with get_client(sync_client=True) as client:
-        while runs := [
-            r for r in client.read_flow_runs(flow_run_filter=states, limit=200) if str(r.id) not in ended
-        ]:
-            for run in runs:
-                client.set_flow_run_state(run.id, Crashed(message=why), force=True)
-                ended[str(run.id)] = run.name
+        runs: list[FlowRun] = []
+        while page := client.read_flow_runs(flow_run_filter=states, limit=200, offset=len(runs)):
+            runs += page
+        ended = [run for run in runs if every_run or _died_here(run.infrastructure_pid)]
+        for run in ended:
+            client.set_flow_run_state(run.id, Crashed(message=why), force=True)
     if ended:
         logger = logging.getLogger("kamflow.recovery")
-        logger.warning("ended the runs a stopped serve left: %s", ", ".join(ended.values()))
-    return list(ended.values())
+        logger.warning("ended the runs whose process is gone: %s", ", ".join(run.name for run in ended))
+    return [run.name for run in ended]
+
+
+def _died_here(holder: str | None) -> bool:
+    """Whether a run's recorded process (`_holder`) was on this machine and has ended."""
+    machine, _, pid = (holder or "").rpartition(":")
+    return machine == socket.gethostname() and pid.isdigit() and not _alive(int(pid))
 
 
 def _recovering() -> None:

@@ -286,10 +286,9 @@ def first_review_day() -> dt.date:
 
 def reviewed_once(day: dt.date, *, killed_at: dt.datetime) -> None:
     """The review of `day` run again after the kill completes; it made no collection task twice and audited
-    none twice. A review run the kill (at `killed_at`) left Running is marked Crashed first, as a serve that runs
-    its own Prefect server does at its start and production's heartbeat automation does (tests/integration/
-    test_serve.py, tests/production): this stack's serve shares the session's Prefect server, so nothing else
-    ends it, and a review of a date a live run is reviewing is refused."""
+    none twice. A review run the kill (at `killed_at`) left Running is marked Crashed first, unless the restarted
+    serve has done so already as it started (the run's process on this machine is gone: tests/integration/
+    test_serve.py, tests/production), as a review of a date a live run is reviewing is refused."""
     status, killed = review_status(day)
     if status == "running" and killed is not None:
         with get_client(sync_client=True) as client:

@@ -169,7 +169,9 @@ def production() -> Iterator[Production]:
         KAMFLOW_PREFECT_PORT=str(free_port()),
         KAMFLOW_WEB_PORT=str(free_port()),
         KAMFLOW_WORKERS="2",
-        KAMFLOW_CRASH_AFTER_SECONDS="40",
+        # Long enough after a heartbeat (30 s) that a worker's restart (about 6 s) ends a run its death left first,
+        # short enough that the tests that wait for the crash detection wait under a minute.
+        KAMFLOW_CRASH_AFTER_SECONDS="60",
         KAMFLOW_DEMO_CUSTOMERS="40",
     )
     # Every part of the shape (workers, kamflow's server, operators' commands) runs with a credit policy that lets

@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections import Counter
@@ -92,21 +93,32 @@ def run_processes(prod: Production, worker: str) -> set[int]:
     return {child for pid in under if "forkserver" in command_line(pid) for child in descendants(pid)}
 
 
-def kill_the_worker_of(prod: Production, run: FlowRun) -> tuple[str, int]:
-    """kill -9 the worker that holds the run's process, and everything it started, as if its machine died;
-    returns the worker's name and the pid it had."""
+def kill_the_worker_of(prod: Production, run: FlowRun, *, machine: bool = False) -> tuple[str, int]:
+    """kill -9 the worker that holds the run's process and everything it started; `machine`: its supervisor too, as
+    if the machine died (nothing restarts it until `up`). Returns the worker's name and the pid it had."""
     worker = worker_of(prod, run.id)
     worker_pid = prod.pid(worker)
     assert worker_pid is not None and run_processes(prod, worker), prod.logs()
-    kill([worker_pid, *descendants(worker_pid)])
+    holder = flow_run(run.id).infrastructure_pid
+    assert holder is not None and holder.startswith(f"{socket.gethostname()}:"), holder
+    assert int(holder.rpartition(":")[2]) in run_processes(prod, worker), "the run records its process"
+    root = prod.pid(worker.replace("worker", "supervisor")) if machine else worker_pid
+    assert root is not None
+    kill([root, *descendants(root)])
     return worker, worker_pid
 
 
-def shows_crashed_and_its_worker_returns(prod: Production, run_id: UUID, worker: str, worker_pid: int) -> None:
-    """The run's heartbeats stopped, so the automation marks it Crashed; the supervisor restarts the worker."""
-    crashed = wait_until("the run to show as crashed", lambda: in_state(run_id, StateType.CRASHED), timeout=150)
-    assert crashed.state is not None and "heartbeat" in (crashed.state.message or "")
-    wait_until("the supervisor to restart the worker", lambda: prod.pid(worker) != worker_pid or None)
+def crashed_by(run_id: UUID, why: str) -> FlowRun:
+    """The run, once it shows as Crashed, for the reason `why` names."""
+    crashed: FlowRun = wait_until(
+        "the run to show as crashed", lambda: in_state(run_id, StateType.CRASHED), timeout=150
+    )
+    assert crashed.state is not None and why in (crashed.state.message or ""), crashed.state
+    return crashed
+
+
+def back(prod: Production, worker: str, worker_pid: int) -> None:
+    wait_until("the worker to come back", lambda: prod.pid(worker) != worker_pid or None)
     assert alive(prod.pid(worker) or 0)
 
 
@@ -178,7 +190,8 @@ class LeftBehind:
 @pytest.fixture(scope="module")
 def left_behind(production: Production) -> LeftBehind:
     """Runs left as the module starts: the crash detection's timeout runs out while the next tests run, and
-    `test_waiting_or_rescheduled_…` and `test_a_run_claimed_…` look at them then — the wait costs the suite nothing."""
+    `test_waiting_or_rescheduled_…` and `test_a_run_claimed_…` look at them then — the wait costs the suite
+    nothing."""
     with acting_on(production):
         waiting = flow_run(escalate(production)["flow_run_id"])
         kam, norm = kam_and_norm()
@@ -377,10 +390,14 @@ def test_a_worker_killed_mid_run_leaves_the_run_crashed_and_its_rerun_acts_once(
             return in_state(run_id, StateType.RUNNING) if stored else None
 
         running = wait_until("the run to stop between its steps", between_its_steps, timeout=120)
-        worker, worker_pid = kill_the_worker_of(prod, running)
+        worker, worker_pid = kill_the_worker_of(prod, running, machine=True)
         lock.rollback()
 
-    shows_crashed_and_its_worker_returns(prod, run_id, worker, worker_pid)
+    # its heartbeats stopped, so the crash detection marks it Crashed; `up` brings the machine's worker back
+    crashed_by(run_id, "heartbeat")
+    up = prod.script("up")
+    assert up.returncode == 0, up.stdout + up.stderr + prod.logs()
+    back(prod, worker, worker_pid)
     assert in_state(waiting["flow_run_id"], StateType.PAUSED), "a waiting approval is not a dead run"
     with unit_of_work() as session:
         [row] = session.scalars(select(DiscountRequest).where(DiscountRequest.flow_run_id == str(run_id))).all()
@@ -436,7 +453,9 @@ def test_a_worker_killed_during_the_nightly_review_leaves_it_crashed_and_its_rer
         worker, worker_pid = kill_the_worker_of(prod, running)
         row_lock.rollback()
 
-    shows_crashed_and_its_worker_returns(prod, run_id, worker, worker_pid)
+    # the supervisor restarts the worker, which ends at once the run whose process on this machine is gone
+    back(prod, worker, worker_pid)
+    crashed_by(run_id, "kamflow serve or worker that ran it")
     assert review_status(as_of) == ("running", "completed"), "the review never closed"
     stored = collection_tasks(as_of)
     assert stored, f"the review of {as_of} decided no collection task: nothing could be made twice"
@@ -469,7 +488,7 @@ def test_waiting_or_rescheduled_runs_are_not_marked_crashed(prod: Production, le
     as the module started, `left_behind`; that moment has passed by now, after the worker kills.)"""
     run = left_behind.waiting
     assert run.start_time is not None
-    # a heartbeat would be due 30 s after the start; 40 s of silence after it would mark it crashed
+    # a heartbeat would be due 30 s after the start; the crash detection's silence after it would mark it crashed
     silent_until = run.start_time + dt.timedelta(seconds=30 + int(prod.env["KAMFLOW_CRASH_AFTER_SECONDS"]) + 10)
     while (left := (silent_until - clock.now()).total_seconds()) > 0:
         time.sleep(min(left, 1))

@@ -4,6 +4,8 @@ the company's clock; and what makes a served run's process start fast."""
 from __future__ import annotations
 
 import multiprocessing.spawn
+import os
+import socket
 import subprocess
 import sys
 import types
@@ -14,7 +16,7 @@ from typer.testing import CliRunner
 
 from flows.processes import PROCESSES, deployment_options
 from kamflow.app.cli import app
-from kamflow.app.serve import FORK_PRELOAD, _spawn_lean
+from kamflow.app.serve import FORK_PRELOAD, _died_here, _holder, _spawn_lean
 from kamflow.settings import PROJECT_ROOT, Settings
 
 
@@ -80,3 +82,22 @@ def test_the_fork_servers_preload_imports_prefects_engine_and_every_flow_then_fr
     )
     frozen, *imported = done.stdout.split()
     assert int(frozen) > 100_000 and imported == ["True", "True"], done.stderr
+
+
+def test_a_run_is_ended_at_a_start_only_when_its_recorded_process_was_on_this_machine_and_is_gone() -> None:
+    """`end_orphans` (a worker's start) ends a run whose process (`_holder`, as the runner records it) ran here and
+    has ended, or is a zombie nobody reaped (its parent died with it); a live one, another machine's, or a run with
+    no process recorded yet (claimed, not started) is left to the crash detection."""
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    zombie = subprocess.Popen(["sleep", "30"])
+    zombie.kill()
+    try:
+        os.waitid(os.P_PID, zombie.pid, os.WEXITED | os.WNOWAIT)  # it has died; it stays a zombie, unreaped
+        assert _died_here(_holder(gone.pid)) and _died_here(_holder(zombie.pid))
+    finally:
+        zombie.wait()
+    assert _holder(os.getpid()) == f"{socket.gethostname()}:{os.getpid()}"
+    assert not _died_here(_holder(os.getpid()))
+    for other in (f"another-{socket.gethostname()}:{gone.pid}", None, "", f"{socket.gethostname()}:"):
+        assert not _died_here(other), other

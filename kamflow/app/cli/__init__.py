@@ -156,8 +156,7 @@ def serve() -> None:
         server.running(settings),
         sending(settings),
     ):
-        if owned:  # no process of a serve before this one carries a run on any more
-            serving.end_orphans()
+        serving.end_orphans(every_run=owned)  # no process of a serve before this one carries a run on any more
         prefect_ui = settings.api_url.removesuffix("/api")
         with identity.speaking(chosen_language()):
             serving_text = _("kamflow serving; workspace: {workspace}/ · Prefect UI: {prefect}")
@@ -185,6 +184,7 @@ def worker(
                 field="KAMFLOW_PREFECT_API_URL",
             )
         serving.stop_on_signals()
+        serving.end_orphans(every_run=False)  # the runs whose process on this machine died since
         ready = _("kamflow worker: serving every deployment of {prefect}").format(prefect=settings.api_url)
         serving.serve(settings, ready=lambda: print(ready, flush=True), limit=limit, sweeping=False)
         return _("kamflow worker stopped")
