@@ -58,6 +58,25 @@ def api_ready(api_url: str) -> bool:
         return False
 
 
+def wait_for_api(
+    api_url: str, *, waiting: Callable[[str], None], every: float = 2.0, say_every: float = 60.0
+) -> None:
+    """Return once the Prefect API at `api_url` answers at all (it may ask for its auth string), until then
+    calling `waiting` with what stands in the way, at once and every `say_every` seconds: a worker started before
+    its Prefect server (the machines booting together, the server restarting) waits for it, rather than failing
+    and being started again by its supervisor every few seconds."""
+    said = -say_every
+    while True:
+        try:
+            httpx.get(f"{api_url}/health", timeout=2)
+            return
+        except httpx.HTTPError as error:
+            if time.monotonic() - said >= say_every:
+                waiting(str(error) or type(error).__name__)
+                said = time.monotonic()
+        time.sleep(every)
+
+
 def stop_on_signals(*, within: float = STOP_SECONDS) -> None:
     """Ctrl-C and SIGTERM both stop `kamflow serve` the same way, from its first moment, in the foreground or as a
     background job (which starts with SIGINT ignored): the first asks it to stop; if it has not stopped `within`
@@ -84,7 +103,7 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     """Running: not gone, nor a zombie that nobody has reaped yet (a killed process whose parent died with it)."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
@@ -99,7 +118,7 @@ def stop_server(pid: int, *, timeout: float = 5) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.2)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
@@ -112,7 +131,7 @@ def _pidfile(settings: Settings) -> Path:
 def owns_server(settings: Settings) -> bool:
     """Whether `kamflow serve` runs the local Prefect server itself: unless KAMFLOW_PREFECT_API_URL points
     elsewhere or another server already answers there — an orphan of a killed serve does not count."""
-    orphan = _pidfile(settings).exists() and _alive(int(_pidfile(settings).read_text()))
+    orphan = _pidfile(settings).exists() and alive(int(_pidfile(settings).read_text()))
     return settings.prefect_api_url is None and (orphan or not api_ready(settings.api_url))
 
 
@@ -120,7 +139,7 @@ def _stop_orphan(pidfile: Path) -> None:
     """A server whose serve was killed before it could stop it is stopped before a new one starts."""
     if pidfile.exists():
         pid = int(pidfile.read_text())
-        if _alive(pid):
+        if alive(pid):
             stop_server(pid)
         pidfile.unlink()
 
@@ -206,22 +225,34 @@ def _record_holders() -> None:
     machine and process holds a run, and a serve or worker that starts again on this machine ends at once the runs
     whose process has died since (`end_orphans`). Prefect's runner starts a served flow's process through the
     module-level `run_flow_in_subprocess` of `prefect.runner._starter_direct`, which that module's starter names as
-    the one to patch to override it."""
-    from prefect import get_client
+    the one to patch to override it. The starter calls it on the runner's event loop: the record is sent from that
+    loop without holding it up."""
+    import asyncio
+
     from prefect.flow_engine import run_flow_in_subprocess as start
     from prefect.runner import _starter_direct
+
+    sending: set[asyncio.Task[None]] = set()  # held until sent: the loop keeps only weak references to its tasks
 
     def started(flow: Flow[..., Any], flow_run: FlowRun | None = None, **options: Any) -> SpawnProcess:
         process = start(flow, flow_run=flow_run, **options)
         if flow_run is not None and process.pid is not None:
-            try:
-                with get_client(sync_client=True) as client:
-                    client.update_flow_run(flow_run.id, infrastructure_pid=_holder(process.pid))
-            except Exception:  # the process runs whatever: a run with no holder is left to the crash detection
-                logging.getLogger("kamflow.serve").warning("could not record run %s's process", flow_run.name)
+            task = asyncio.get_running_loop().create_task(_record(flow_run, _holder(process.pid)))
+            sending.add(task)
+            task.add_done_callback(sending.discard)
         return process
 
     _starter_direct.run_flow_in_subprocess = started  # type: ignore[attr-defined,assignment]
+
+
+async def _record(flow_run: FlowRun, holder: str) -> None:
+    from prefect import get_client
+
+    try:
+        async with get_client() as client:
+            await client.update_flow_run(flow_run.id, infrastructure_pid=holder)
+    except Exception:  # the process runs whatever: a run with no holder is left to the crash detection
+        logging.getLogger("kamflow.serve").warning("could not record run %s's process", flow_run.name)
 
 
 def _by_name(flow: Flow[..., object]) -> str:
@@ -302,7 +333,7 @@ def end_orphans(*, every_run: bool) -> list[str]:
 def _died_here(holder: str | None) -> bool:
     """Whether a run's recorded process (`_holder`) was on this machine and has ended."""
     machine, _, pid = (holder or "").rpartition(":")
-    return machine == socket.gethostname() and pid.isdigit() and not _alive(int(pid))
+    return machine == socket.gethostname() and pid.isdigit() and not alive(int(pid))
 
 
 def _recovering() -> None:

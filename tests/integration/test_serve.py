@@ -16,15 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
+from kamflow.app.serve import alive
+
 pytestmark = pytest.mark.integration
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
 
 
 def _serve(data: Path, port: int) -> tuple[subprocess.Popen[bytes], int]:
@@ -95,7 +89,7 @@ def test_serve_stops_within_ten_seconds_its_server_never_outlives_it_and_the_nex
     serving.kill()  # kill -9: no cleanup runs in serve, the kernel ends its server
     serving.wait(5)
     deadline = time.monotonic() + 5
-    while _alive(server):
+    while alive(server):
         assert time.monotonic() < deadline, "the Prefect server outlived a killed serve"
         time.sleep(0.1)
 
@@ -112,7 +106,7 @@ def test_serve_stops_within_ten_seconds_its_server_never_outlives_it_and_the_nex
         if serving.poll() is None:
             serving.kill()
     assert time.monotonic() - asked <= 10
-    assert not _alive(server)
+    assert not alive(server)
     assert not (tmp_path / "prefect" / "server.pid").exists()
     assert {left[run_id]: state["type"] for run_id, state in ended.items()} == {
         "RUNNING": "CRASHED",

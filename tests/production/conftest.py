@@ -25,6 +25,7 @@ import pytest
 from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 from sqlalchemy import select
 
+from kamflow.app.serve import alive
 from kamflow.db import dispose_engines, unit_of_work
 from kamflow.demo_data import DEMO_PASSWORD
 from kamflow.discounts.tables import DiscountRequest
@@ -64,14 +65,6 @@ def chromium_missing() -> str | None:
     if importlib.util.find_spec("playwright") is None:
         return "the playwright package (./dev setup installs the dev extra)"
     return None
-
-
-def alive(pid: int) -> bool:
-    """Running, not a zombie."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
 
 
 @dataclass

@@ -38,6 +38,7 @@ from sqlalchemy.exc import ProgrammingError
 from flows.runs import deployment_path
 from kamflow import approvals, audit, clock, discounts
 from kamflow.app.runs import start_run
+from kamflow.app.serve import alive
 from kamflow.db import get_engine, unit_of_work
 from kamflow.discounts.service import DiscountRequestIn
 from kamflow.discounts.tables import DiscountRequest
@@ -45,7 +46,7 @@ from kamflow.models import ApprovalTask, AuditEvent, Customer
 from kamflow.review import service
 from kamflow.review.tables import CollectionTask, CreditReview, CustomerReview, ReviewShard
 from tests.integration.conftest import wait_until
-from tests.production.conftest import WORKERS, Production, acting_on, alive, decisions, escalate, settled
+from tests.production.conftest import WORKERS, Production, acting_on, decisions, escalate, settled
 from tests.support import approval_code, command_line, descendants, kam_and_norm
 
 pytestmark = pytest.mark.production

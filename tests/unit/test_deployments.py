@@ -3,12 +3,17 @@ the company's clock; and what makes a served run's process start fast."""
 
 from __future__ import annotations
 
+import http.server
 import multiprocessing.spawn
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 import types
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +21,9 @@ from typer.testing import CliRunner
 
 from flows.processes import PROCESSES, deployment_options
 from kamflow.app.cli import app
-from kamflow.app.serve import FORK_PRELOAD, _died_here, _holder, _spawn_lean
+from kamflow.app.serve import FORK_PRELOAD, _died_here, _holder, _spawn_lean, wait_for_api
 from kamflow.settings import PROJECT_ROOT, Settings
+from tests.support import free_port
 
 
 def schedules(settings: Settings) -> dict[str, list[dict[str, Any]]]:
@@ -56,6 +62,65 @@ def test_a_worker_with_no_prefect_server_to_serve_says_which_setting_is_missing_
     done = CliRunner().invoke(app, ["worker"])
     assert done.exit_code == 2 and "KAMFLOW_PREFECT_API_URL" in done.output, done.output
     assert "serving" not in done.output
+
+
+class Refusing(http.server.BaseHTTPRequestHandler):
+    """A server that answers every request 401, as a Prefect API behind its auth string answers a stranger."""
+
+    def do_GET(self) -> None:
+        self.send_response(401)
+        self.end_headers()
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def test_a_worker_waits_for_its_prefect_api_saying_why_and_goes_on_once_it_answers_at_all() -> None:
+    port = free_port()
+    said: list[str] = []
+    waiter = threading.Thread(
+        target=wait_for_api,
+        args=(f"http://127.0.0.1:{port}/api",),
+        kwargs={"waiting": said.append, "every": 0.05, "say_every": 0.2},
+    )
+    waiter.start()
+    time.sleep(0.5)
+    assert waiter.is_alive() and 2 <= len(said) <= 4 and all("refused" in why for why in said), said
+    answering = http.server.HTTPServer(("127.0.0.1", port), Refusing)
+    threading.Thread(target=answering.serve_forever, daemon=True).start()
+    try:
+        waiter.join(5)
+        assert not waiter.is_alive()
+    finally:
+        answering.shutdown()
+
+
+def test_a_worker_started_before_its_prefect_server_says_it_waits_and_stops_cleanly(tmp_path: Path) -> None:
+    """One line, no traceback, no exit for its supervisor to restart; SIGTERM stops it while it waits."""
+    api = f"http://127.0.0.1:{free_port()}/api"
+    env = {
+        **os.environ,
+        "KAMFLOW_DATA_DIR": str(tmp_path),
+        "KAMFLOW_PREFECT_API_URL": api,
+        "KAMFLOW_LANGUAGE": "en",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "kamflow.app.cli", "worker"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        assert worker.stdout is not None
+        first = worker.stdout.readline().decode()
+        assert first.startswith(f"kamflow worker: waiting for the Prefect API at {api} (") and "refused" in first
+        time.sleep(1)
+        assert worker.poll() is None
+        worker.send_signal(signal.SIGTERM)
+        rest = worker.communicate(timeout=10)[0].decode()
+    finally:
+        worker.kill()
+    assert worker.returncode == 0 and rest.strip() == "kamflow worker stopped", rest
 
 
 def test_flow_processes_of_serve_run_as_the_kamflow_script_do_not_import_the_cli_again(

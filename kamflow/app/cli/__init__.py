@@ -156,7 +156,7 @@ def serve() -> None:
         server.running(settings),
         sending(settings),
     ):
-        serving.end_orphans(every_run=owned)  # no process of a serve before this one carries a run on any more
+        serving.end_orphans(every_run=owned)  # the runs whose process died since (owned: every run it had)
         prefect_ui = settings.api_url.removesuffix("/api")
         with identity.speaking(chosen_language()):
             serving_text = _("kamflow serving; workspace: {workspace}/ · Prefect UI: {prefect}")
@@ -176,6 +176,10 @@ def worker(
     from kamflow.app import serve as serving
     from kamflow.errors import InvalidInput
 
+    def waiting(why: str) -> None:
+        text = _("kamflow worker: waiting for the Prefect API at {prefect} ({why})")
+        print(text.format(prefect=get_settings().api_url, why=why), flush=True)
+
     def body() -> str:
         settings = get_settings()
         if settings.prefect_api_url is None:
@@ -184,9 +188,11 @@ def worker(
                 field="KAMFLOW_PREFECT_API_URL",
             )
         serving.stop_on_signals()
-        serving.end_orphans(every_run=False)  # the runs whose process on this machine died since
-        ready = _("kamflow worker: serving every deployment of {prefect}").format(prefect=settings.api_url)
-        serving.serve(settings, ready=lambda: print(ready, flush=True), limit=limit, sweeping=False)
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C or SIGTERM, whenever it comes
+            serving.wait_for_api(settings.api_url, waiting=waiting)
+            serving.end_orphans(every_run=False)  # the runs whose process on this machine died since
+            ready = _("kamflow worker: serving every deployment of {prefect}").format(prefect=settings.api_url)
+            serving.serve(settings, ready=lambda: print(ready, flush=True), limit=limit, sweeping=False)
         return _("kamflow worker stopped")
 
     run_command(False, body, str)
