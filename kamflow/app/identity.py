@@ -25,7 +25,7 @@ from pydantic import TypeAdapter, ValidationError
 from kamflow import access, clock, i18n, org
 from kamflow.db import unit_of_work
 from kamflow.errors import InvalidInput, NotPermitted
-from kamflow.i18n import _
+from kamflow.i18n import N_, _
 from kamflow.models import Employee
 from kamflow.people import directory, signin, tokens, trail
 from kamflow.people.signin import Acting
@@ -109,19 +109,24 @@ def _unproven(wanted: str | None, settings: Settings, *, say: bool) -> Acting:
     return Acting(person)
 
 
-def keeper(as_login: str | None, *, themself: str | None = None, settings: Settings | None = None) -> str:
-    """The login a command that keeps people or accounts acts as: an admin (or, for `themself`, that very person),
-    else NotPermitted, audited. While no admin can sign in yet (a fresh database), "setup"."""
+PEOPLE = N_("keep people and accounts")
+IMPORTS = N_("import data")
+REVIEW = N_("run the review on demand")
+REPLAY = N_("replay the rules")
+UNOWNED = N_("read a decision about no customer")
+"""An admin's jobs (`access.yaml`'s `admin_roles`), as a refusal names the one it refused."""
+
+
+def keeper(
+    as_login: str | None, *, doing: str, themself: str | None = None, settings: Settings | None = None
+) -> str:
+    """The login an admin's command (`doing`: one of the jobs above) acts as: an admin (or, for `themself`, that
+    very person), else NotPermitted, audited. While no admin can sign in yet (a fresh database), "setup"."""
     settings = settings or get_settings()
     with unit_of_work(settings) as session:
         if directory.setting_up(session):
             return SETUP
-    return admitted(acting(as_login, settings=settings), themself=themself, settings=settings)
-
-
-def admitted(who: Acting, *, themself: str | None = None, settings: Settings | None = None) -> str:
-    """`keeper` for a person already proven: their login if they are an admin (or `themself`, or while no admin
-    can sign in yet), else NotPermitted, audited."""
+    who = acting(as_login, settings=settings)
     with unit_of_work(settings) as session:
         if directory.setting_up(session):
             return SETUP
@@ -129,10 +134,16 @@ def admitted(who: Acting, *, themself: str | None = None, settings: Settings | N
             return who.login
         actor = who.signed_in.login if who.signed_in else who.login
         trail.about(
-            session, "action_refused", person_id=who.person.id, actor=actor, now=clock.now(), reason="not_admin"
+            session,
+            "action_refused",
+            person_id=who.person.id,
+            actor=actor,
+            now=clock.now(),
+            reason="not_admin",
+            refused=doing,
         )
     raise NotPermitted(
-        _("{login} is not an admin: only an admin keeps people and accounts").format(login=who.login), field="as"
+        _("{login} is not an admin: only an admin may {doing}").format(login=who.login, doing=_(doing)), field="as"
     )
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kamflow import access, clock, customers, started
-from kamflow.app.identity import acting, keeper
+from kamflow.app.identity import UNOWNED, acting, keeper
 from kamflow.credit.tables import CreditCheck, CreditLimitChange, OrderCreditCheck
 from kamflow.db import unit_of_work
 from kamflow.discounts.tables import DiscountRequest
@@ -73,7 +73,7 @@ def of_decision(as_login: str | None, event_id: int, read: Callable[[Session], T
             owner = session.scalar(select(table.customer_id).where(table.id == event.subject_id))
         code = None if owner is None else session.get_one(Customer, owner).code
     if code is None:
-        keeper(as_login)
+        keeper(as_login, doing=UNOWNED)
         with unit_of_work() as session:
             return read(session)
     return of_customer(acting(as_login), code, f"decision {event_id}", lambda session, _customer: read(session))

@@ -141,8 +141,18 @@ def test_a_kam_reading_another_kams_customer_or_document_is_refused_with_exit_3_
 def test_admin_commands_need_an_admin_once_an_admin_can_sign_in(session: Session, kamflow: Any) -> None:
     give_demo_passwords(session, now=NOW)  # hr is the demo's admin
     session.commit()
-    for args in (("review", "--as-of", TODAY.isoformat()), ("import", "customers", "/nonexistent.csv")):
-        code, answer = kamflow(*args, "--as", "kam.north1")
+    jobs = {
+        ("review", "--as-of", TODAY.isoformat()): "run the review on demand",
+        ("import", "customers", "/nonexistent.csv"): "import data",
+        ("rules", "replay", "discount", "--candidate", "/nonexistent.yaml"): "replay the rules",
+    }
+    for args, job in jobs.items():  # a credit controller too: the company's policy keeps these to admins
+        code, answer = kamflow(*args, "--as", "credit")
         assert (code, answer["field"]) == (3, "as"), (args, answer)
+        assert answer["message"] == f"credit is not an admin: only an admin may {job}", answer
+    refused = session.scalars(select(AuditEvent).where(AuditEvent.action == "action_refused")).all()
+    assert [(e.actor, e.detail["reason"], e.detail["refused"]) for e in refused] == [
+        ("credit", "not_admin", job) for job in jobs.values()
+    ]
     code, answer = kamflow("import", "customers", "/nonexistent.csv", "--as", "hr")
     assert code == 2 and answer["field"] != "as"  # past the admin check: the file is what is wrong

@@ -204,12 +204,12 @@ def _import_command(kind: str) -> Callable[..., None]:
         as_json: Json = False,
     ) -> None:
         def body() -> dict[str, Any]:
-            from kamflow.app.identity import keeper
+            from kamflow.app.identity import IMPORTS, keeper
             from kamflow.app.progress import Progress
             from kamflow.db import unit_of_work
             from kamflow.imports import import_file
 
-            actor = keeper(acting)
+            actor = keeper(acting, doing=IMPORTS)
             with (
                 Progress(
                     _("importing {kind} from {file}").format(kind=kind, file=file.name), unit=_("rows read")

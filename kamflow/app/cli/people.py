@@ -64,12 +64,12 @@ def user_add(
 
     def body() -> PersonView:
         from kamflow import clock
-        from kamflow.app.identity import keeper
+        from kamflow.app.identity import PEOPLE, keeper
         from kamflow.db import unit_of_work
         from kamflow.people import directory
         from kamflow.people.views import person_view
 
-        actor = keeper(acting)
+        actor = keeper(acting, doing=PEOPLE)
         row = directory.PersonRow.model_validate(
             {"login": login, "name": name, "position": position, "department": department, "roles": roles}
             | _given(superior=superior, language=language, email=email)
@@ -83,12 +83,12 @@ def user_add(
 def _edit(login: str, changes: dict[str, Any], acting: str | None, as_json: bool) -> None:
     def body() -> PersonView:
         from kamflow import clock
-        from kamflow.app.identity import keeper
+        from kamflow.app.identity import PEOPLE, keeper
         from kamflow.db import unit_of_work
         from kamflow.people import directory
         from kamflow.people.views import person_view
 
-        actor = keeper(acting)
+        actor = keeper(acting, doing=PEOPLE)
         with unit_of_work() as session:
             return person_view(directory.edit(session, login, changes, actor=actor, now=clock.now()))
 
@@ -148,11 +148,11 @@ def user_set_password(
 
     def body() -> dict[str, Any]:
         from kamflow import clock, org
-        from kamflow.app.identity import keeper
+        from kamflow.app.identity import PEOPLE, keeper
         from kamflow.db import unit_of_work
         from kamflow.people import passwords
 
-        actor = keeper(acting, themself=login)
+        actor = keeper(acting, doing=PEOPLE, themself=login)
         password = _password(password_stdin, confirm=True)
         with unit_of_work() as session:
             passwords.set_password(session, org.employee(session, login), password, actor=actor, now=clock.now())
@@ -167,11 +167,11 @@ def user_revoke(login: LoginArgument, acting: AsUser = None, as_json: Json = Fal
 
     def body() -> dict[str, Any]:
         from kamflow import clock, org
-        from kamflow.app.identity import keeper
+        from kamflow.app.identity import PEOPLE, keeper
         from kamflow.db import unit_of_work
         from kamflow.people import tokens
 
-        actor = keeper(acting)
+        actor = keeper(acting, doing=PEOPLE)
         with unit_of_work() as session:
             person = org.employee(session, login)
             return {
@@ -233,11 +233,11 @@ def import_employees(
 
     def body() -> dict[str, Any]:
         from kamflow import clock
-        from kamflow.app.identity import keeper
+        from kamflow.app.identity import PEOPLE, keeper
         from kamflow.db import unit_of_work
         from kamflow.people import directory
 
-        actor = keeper(acting)
+        actor = keeper(acting, doing=PEOPLE)
         with unit_of_work() as session:
             return directory.import_employees(session, file, actor=actor, now=clock.now())
 

@@ -122,9 +122,9 @@ def review(
     """Run the nightly credit review now (through `kamflow serve`; an admin's command) and print its summary."""
 
     def body() -> View:
-        from kamflow.app.identity import keeper
+        from kamflow.app.identity import REVIEW, keeper
 
-        keeper(acting)
+        keeper(acting, doing=REVIEW)
         return run_review(ReviewRequest.model_validate({"as_of": as_of, "shards": shards}))
 
     run_command(as_json, body)

@@ -405,11 +405,11 @@ def replay(
     and the first changed decisions with their old and new reasons (an admin's command)."""
 
     def body() -> dict[str, Any]:
-        from kamflow.app.identity import keeper
+        from kamflow.app.identity import REPLAY, keeper
         from kamflow.db import unit_of_work
         from kamflow.replay import replay as replay_history
 
-        keeper(acting)
+        keeper(acting, doing=REPLAY)
 
         _path(ruleset)
         start = _since(since)
