@@ -1,16 +1,21 @@
 """What people are shown of the credit review and of collection: the review's summary (`kamflow review`), a
-collection task (`collection tasks`, `collection done`), a promise to pay and a disputed-invoice hold."""
+collection task (`collection tasks`, `collection done`), a promise to pay and a disputed-invoice hold, and what
+the latest review found for a customer with its open tasks (the customer's page)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from kamflow import i18n
 from kamflow.i18n import N_, _
-from kamflow.models import InvoiceHold
+from kamflow.models import Customer, Employee, InvoiceHold
 from kamflow.reports import amount, words
 from kamflow.review.report import ReviewSummary
-from kamflow.review.tables import CollectionTask, PaymentPromise
+from kamflow.review.tables import CollectionTask, CreditReview, CustomerReview, PaymentPromise
 from kamflow.views import Part, View
 
 
@@ -174,3 +179,77 @@ def hold_view(hold: InvoiceHold, invoice: str) -> HoldView:
         released_on=None if hold.released_on is None else hold.released_on.isoformat(),
         reason=hold.reason,
     )
+
+
+class Reviewed(Part):
+    """What the latest completed review found for a customer, with the rules' decision and why."""
+
+    business_date: dt.date
+    currency: str
+    ageing: list[tuple[str, Decimal]]
+    """Not due, then overdue per ageing bucket, as that review's labels."""
+    overdue: Decimal
+    serious_overdue: Decimal
+    oldest_overdue_days: int | None
+    dso: Decimal | None
+    payment_days: Decimal | None
+    payment_days_change: Decimal | None
+    altman_zone: str | None
+    dunning_level: int
+    outcome: str
+    reasons: list[str]
+    rules_version: str
+
+
+class OpenTask(Part):
+    """An open collection task of a customer, and who carries it out by when."""
+
+    task_id: int
+    title: str
+    next_action_on: dt.date
+    assignee: str
+
+
+def reviewed(session: Session, customer: Customer) -> Reviewed | None:
+    """The customer's row of the latest completed review (None: no completed review has reviewed it)."""
+    found = session.execute(
+        select(CustomerReview, CreditReview)
+        .join(CreditReview, CreditReview.id == CustomerReview.review_id)
+        .where(CustomerReview.customer_id == customer.id, CreditReview.status == "completed")
+        .order_by(CreditReview.business_date.desc())
+        .limit(1)
+    ).first()
+    if found is None:
+        return None
+    row, review = found
+    return Reviewed(
+        business_date=review.business_date,
+        currency=row.currency,
+        ageing=[(_("not due"), row.not_due), *zip(review.bucket_labels, map(Decimal, row.buckets), strict=True)],
+        overdue=row.overdue,
+        serious_overdue=row.serious_overdue,
+        oldest_overdue_days=row.oldest_overdue_days,
+        dso=row.dso,
+        payment_days=row.payment_days,
+        payment_days_change=row.payment_days_change,
+        altman_zone=row.altman_zone,
+        dunning_level=row.dunning_level,
+        outcome=row.outcome,
+        reasons=[reason["text"] for reason in row.reasons],
+        rules_version=review.rules_version or "",
+    )
+
+
+def open_tasks(session: Session, customer: Customer) -> list[OpenTask]:
+    """The customer's open collection tasks, soonest next action first."""
+    rows = session.execute(
+        select(CollectionTask, Employee.full_name)
+        .join(Employee, Employee.id == CollectionTask.assignee_id)
+        .where(CollectionTask.customer_id == customer.id, CollectionTask.status == "open")
+        .order_by(CollectionTask.next_action_on, CollectionTask.id)
+    )
+    code = customer.code
+    return [
+        OpenTask(task_id=task.id, title=title(task, code), next_action_on=task.next_action_on, assignee=who)
+        for task, who in rows
+    ]

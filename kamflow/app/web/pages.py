@@ -37,7 +37,7 @@ from kamflow.i18n import _
 from kamflow.models import ApprovalTask, Customer, Employee
 from kamflow.people import tokens
 from kamflow.review.tables import CollectionTask
-from kamflow.review.views import task_view, title
+from kamflow.review.views import open_tasks, reviewed, task_view, title
 from kamflow.settings import get_settings
 from kamflow.views import View
 
@@ -327,11 +327,11 @@ def customer_page(request: Request, who: Who, code: Annotated[str, Path_(max_len
     try:
         with unit_of_work() as session:
             client = customers.by_code(session, code)
-            access.see_customer(
-                session, org.employee(session, who.login), client, what="exposure", now=clock.now()
-            )
+            reader = org.employee(session, who.login)
+            access.see_customer(session, reader, client, what="exposure and credit review", now=clock.now())
             view = standing.exposure_view(standing.standing(session, client, on=clock.today()))
-            return page(request, "customer.html", me=who, view=view)
+            found, tasks = reviewed(session, client), open_tasks(session, client)
+            return page(request, "customer.html", me=who, view=view, reviewed=found, tasks=tasks)
     except NotPermitted as error:
         return refused(request, error, who)
     except (NotFound, InvalidInput) as error:

@@ -9,6 +9,7 @@ import re
 from decimal import Decimal
 
 from fastapi.testclient import TestClient
+from markupsafe import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -394,3 +395,35 @@ def test_a_number_in_an_address_beyond_any_key_is_refused_before_the_database_is
         assert client.get(f"/collection/{number}").status_code == 422
         assert client.get(f"/requests/discount-authorization/{number}").status_code == 422
     assert client.get(f"/tasks/{task.id}").status_code == 200
+
+
+def test_a_customers_page_shows_the_latest_review_and_its_open_collection_tasks(
+    client: TestClient, session: Session
+) -> None:
+    """What the nightly review found for the customer (ageing, payment behaviour, the rules' decision and why)
+    and the collection tasks still open, each linked; before any review, it says so."""
+    from kamflow.review.tables import CreditReview, CustomerReview
+
+    sign_in(client, "credit")  # sees every customer
+    before = client.get("/customers/C0002").text
+    assert "No completed credit review has reviewed this customer yet." in before and "None open." in before
+    task = a_collection_task(session, "kam.north2")
+    code = session.get_one(Customer, task.customer_id).code
+    page = client.get(f"/customers/{code}").text
+    found = session.scalars(select(CustomerReview).where(CustomerReview.customer_id == task.customer_id)).one()
+    [review] = session.scalars(select(CreditReview)).all()
+    assert review.rules_version is not None
+    assert "Latest credit review" in page and f"dunning level {found.dunning_level};" in page
+    decided = f"the rules' decision: {found.outcome.replace('_', ' ')} (rules version {review.rules_version[:12]})"
+    assert decided in page
+    assert all(f'<th class="num">{label}</th>' in page for label in review.bucket_labels)
+    assert f'<td class="num">{found.overdue:,.2f}</td>' in page
+    assert found.reasons and all(f"<li>{escape(reason['text'])}</li>" in page for reason in found.reasons)
+    opened = session.scalars(
+        select(CollectionTask).where(
+            CollectionTask.customer_id == task.customer_id, CollectionTask.status == "open"
+        )
+    ).all()
+    assert opened and all(f'<a href="/collection/{t.id}">{t.id}</a>' in page for t in opened)
+    reads = session.scalars(select(AuditEvent).where(AuditEvent.action == "customer_read")).all()
+    assert [(e.actor, e.detail["what"]) for e in reads] == [("credit", "exposure and credit review")] * 2
