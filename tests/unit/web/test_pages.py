@@ -90,8 +90,14 @@ def test_the_task_page_shows_facts_reasons_history_and_only_the_valid_actions(
     task = waiting(session, settings)
     sign_in(client, "head.north")
     page = client.get(f"/tasks/{task.id}").text
-    assert re.findall(r'name="action" value="(\w+)"', page) == ["approve", "reject", "counter"]
+    assert re.findall(r'name="action" value="(\w+)" required>', page) == ["approve", "reject", "counter"]
+    assert "checked" not in page  # no decision chosen for them: a stray submit decides nothing
     assert "<th>norm (%)</th><td>15</td>" in page
+    form = {"csrf": csrf(client, f"/tasks/{task.id}"), "comment": "sent without choosing"}
+    unchosen = client.post(f"/tasks/{task.id}", data=form)
+    assert unchosen.status_code == 400 and "Refused:" in unchosen.text and "action" in unchosen.text
+    session.refresh(task)
+    assert task.status == "pending"
     assert "above-norm" in page  # the rule that sent it here
     assert f"task {task.id} opened for" in page
     sign_in(client, "kam.north1")  # the requester sees it, and may not decide it
