@@ -24,6 +24,7 @@ from kamflow.i18n import _
 from kamflow.models import ApprovalTask, Customer, Employee
 from kamflow.review import collection
 from kamflow.review import views as collection_views
+from kamflow.review.tables import CollectionTask, CustomerReview
 from kamflow.settings import get_settings
 from kamflow.views import Part, View
 
@@ -233,10 +234,17 @@ def _collection(
             select(Employee.id, Employee.login).where(Employee.id.in_({task.assignee_id for task, _ in tasks}))
         )
     }
+    limited = _limited(session, [task for task, _code in tasks if task.action == LIMIT_CHANGE])
     zone = get_settings().tz
     lines = []
     for task, code in tasks:
         due_at = dt.datetime.combine(task.next_action_on, dt.time(23, 59), tzinfo=zone)
+        exposure, limit = limited.get(task.id, (None, None))
+        figure = (
+            _("exposure {exposure} of limit {limit}").format(exposure=number(exposure, 2), limit=number(limit, 2))
+            if exposure is not None and limit is not None  # a limit change: how the exposure stands against it
+            else _("{amount} overdue").format(amount=number(task.amount, 2))
+        )
         lines.append(
             InboxLine(
                 task_id=task.id,
@@ -245,7 +253,7 @@ def _collection(
                 title=collection_views.title(task, code),
                 customer=code,
                 subject=names[task.customer_id],
-                figure=_("{amount} overdue").format(amount=number(task.amount, 2)),
+                figure=figure,
                 requester=_("nightly credit review"),
                 opened_at=task.created_at,
                 due_at=due_at,
@@ -256,6 +264,32 @@ def _collection(
             )
         )
     return lines
+
+
+LIMIT_CHANGE = "propose_limit_change"
+
+
+def _limited(session: Session, tasks: list[CollectionTask]) -> dict[int, tuple[Decimal, Decimal | None]]:
+    """The exposure and the credit limit the review behind each limit-change task found, by the task's id."""
+    if not tasks:
+        return {}
+    behind = {(task.review_id, task.customer_id): task.id for task in tasks}
+    rows = session.execute(
+        select(
+            CustomerReview.review_id,
+            CustomerReview.customer_id,
+            CustomerReview.exposure,
+            CustomerReview.credit_limit,
+        ).where(
+            CustomerReview.review_id.in_({task.review_id for task in tasks}),
+            CustomerReview.customer_id.in_({task.customer_id for task in tasks}),
+        )
+    )
+    return {
+        behind[r.review_id, r.customer_id]: (r.exposure, r.credit_limit)
+        for r in rows
+        if (r.review_id, r.customer_id) in behind
+    }
 
 
 Sort = Literal["due", "opened", "level", "process"]

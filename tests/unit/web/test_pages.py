@@ -433,3 +433,25 @@ def test_a_customers_page_shows_the_latest_review_and_its_open_collection_tasks(
     assert opened and all(f'<a href="/collection/{t.id}">{t.id}</a>' in page for t in opened)
     reads = session.scalars(select(AuditEvent).where(AuditEvent.action == "customer_read")).all()
     assert [(e.actor, e.detail["what"]) for e in reads] == [("credit", "exposure and credit review")] * 2
+
+
+def test_a_limit_change_task_shows_the_exposure_against_the_limit_in_the_inbox(
+    client: TestClient, session: Session
+) -> None:
+    from kamflow.models import Employee
+    from kamflow.review.tables import CustomerReview
+
+    a_collection_task(session, "kam.north2")  # the night's review
+    task = session.scalars(
+        select(CollectionTask).where(CollectionTask.action == "propose_limit_change").order_by(CollectionTask.id)
+    ).first()
+    assert task is not None
+    found = session.scalars(
+        select(CustomerReview).where(
+            CustomerReview.review_id == task.review_id, CustomerReview.customer_id == task.customer_id
+        )
+    ).one()
+    assert found.credit_limit is not None
+    sign_in(client, session.get_one(Employee, task.assignee_id).login)
+    row = client.get("/").text.split(f'href="/collection/{task.id}"', 1)[1].split("</tr>", 1)[0]
+    assert f"exposure {found.exposure:,.2f} of limit {found.credit_limit:,.2f}" in row, row
