@@ -19,7 +19,7 @@ from decimal import Decimal
 from functools import cache
 from io import BytesIO
 from pathlib import Path
-from typing import TYPE_CHECKING, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 from babel.dates import format_date
 from babel.messages.mofile import write_mo
@@ -103,6 +103,47 @@ def ngettext(singular: str, plural: str, count: int) -> str:
 def N_(message: str) -> str:
     """Marks a message for the catalog where it is defined (a table of labels); `_` translates it where shown."""
     return message
+
+
+INPUT_ERRORS = {
+    "missing": N_("Field required"),
+    "extra_forbidden": N_("Extra inputs are not permitted"),
+    "literal_error": N_("Input should be {expected}"),
+    "enum": N_("Input should be {expected}"),
+    "greater_than": N_("Input should be greater than {gt}"),
+    "greater_than_equal": N_("Input should be greater than or equal to {ge}"),
+    "less_than": N_("Input should be less than {lt}"),
+    "less_than_equal": N_("Input should be less than or equal to {le}"),
+    "string_too_short": N_("String should have at least {min_length} characters"),
+    "string_too_long": N_("String should have at most {max_length} characters"),
+    "string_pattern_mismatch": N_("String should match pattern '{pattern}'"),
+    "int_parsing": N_("Input should be a valid integer, unable to parse string as an integer"),
+    "decimal_parsing": N_("Input should be a valid decimal"),
+    "decimal_max_digits": N_("Decimal input should have no more than {max_digits} digits in total"),
+    "decimal_max_places": N_("Decimal input should have no more than {decimal_places} decimal places"),
+    "finite_number": N_("Input should be a finite number"),
+    "date_parsing": N_("Input should be a valid date in the format YYYY-MM-DD"),
+    "date_from_datetime_parsing": N_("Input should be a valid date in the format YYYY-MM-DD"),
+    "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
+}
+"""pydantic's messages for the mistakes people's input can make (pydantic writes them in English only), by error
+type; any other error reads as pydantic wrote it."""
+
+
+def input_error(error: Any) -> str:
+    """Why one of pydantic's errors (`ValidationError.errors()`) refused an input, in the reader's language: a
+    validator's own message as it wrote it, the common mistakes from INPUT_ERRORS with their bounds as the reader
+    writes numbers, anything else as pydantic says it."""
+    known = INPUT_ERRORS.get(error["type"])
+    if known is None:
+        return str(error["msg"]).removeprefix("Value error, ")
+    given = {
+        name: number(value) if isinstance(value, int | Decimal) and not isinstance(value, bool) else value
+        for name, value in error.get("ctx", {}).items()
+    }
+    if "expected" in given:  # 'approve', 'reject' or 'counter'
+        given["expected"] = str(given["expected"]).replace(" or ", _(" or "))
+    return _(known).format_map(given)
 
 
 def number(value: Decimal | int | str, places: int | None = None) -> str:

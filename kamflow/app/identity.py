@@ -82,7 +82,7 @@ def prove(
         try:
             wanted = str(_LOGIN.validate_python(wanted))
         except ValidationError as error:
-            raise InvalidInput(f"as: {error.errors()[0]['msg']}", field="as") from None
+            raise InvalidInput(f"as: {i18n.input_error(error.errors()[0])}", field="as") from None
     if settings.auth == "demo":
         who = _unproven(wanted, settings, say=say)
     else:

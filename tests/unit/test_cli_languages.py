@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import Callable
 from decimal import Decimal
+from typing import get_args
 
 import pytest
 from sqlalchemy import func, select
@@ -156,6 +157,42 @@ def test_a_number_spanish_reads_as_thousands_is_refused_and_nothing_is_written(
     assert refused.exit_code == 2, refused.output
     assert "order_total" in refused.stderr and "ambiguo" in refused.stderr and "1234" in refused.stderr
     assert written() == before
+
+
+def test_an_input_out_of_bounds_is_refused_in_the_readers_words_and_nothing_is_written(
+    session: Session, settings: Settings, run: Run
+) -> None:
+    """pydantic writes English only: the mistakes people make read in their language, bounds as they write
+    numbers; English reads as pydantic writes it."""
+    written = session.scalar(select(func.count()).select_from(AuditEvent))
+    asked = ["discount", "request", "--customer", "C0001", "--column", "3", "--order-total", "100"]
+    said = {
+        (language, mistake): run("--lang", language, *asked, *mistake, "--as", org_kam(session))
+        for language in ("es", "en")
+        for mistake in (("--discount-pct", "120"), ("--discount-pct", "5", "--note", "a" * 2001))
+    }
+    assert {key: (done.exit_code, done.stderr.strip().splitlines()[-1]) for key, done in said.items()} == {
+        ("es", ("--discount-pct", "120")): (2, "error: discount_pct: Debe ser menor que 100"),
+        ("en", ("--discount-pct", "120")): (2, "error: discount_pct: Input should be less than 100"),
+        ("es", ("--discount-pct", "5", "--note", "a" * 2001)): (
+            2,
+            "error: note: Debe tener como máximo 2.000 caracteres",
+        ),
+        ("en", ("--discount-pct", "5", "--note", "a" * 2001)): (
+            2,
+            "error: note: String should have at most 2,000 characters",
+        ),
+    }
+    assert session.scalar(select(func.count()).select_from(AuditEvent)) == written
+    assert session.scalar(select(func.count()).select_from(DiscountRequest)) == 0
+
+
+def test_every_input_mistake_kamflow_words_is_one_pydantic_makes() -> None:
+    from pydantic_core.core_schema import ErrorType
+
+    from kamflow.i18n import INPUT_ERRORS
+
+    assert set(INPUT_ERRORS) <= set(get_args(ErrorType))
 
 
 def org_kam(session: Session) -> str:

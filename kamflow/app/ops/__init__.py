@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from kamflow.errors import InvalidInput, NotFound
-from kamflow.i18n import _
+from kamflow.i18n import _, input_error
 from kamflow.people.signin import Acting
 from kamflow.views import View
 
@@ -50,8 +50,7 @@ def invalid(exc: ValidationError) -> InvalidInput:
     """A validation error as people read it: the first field at fault and why."""
     first = exc.errors()[0]
     field = ".".join(str(p) for p in first["loc"]) or "input"
-    message = str(first["msg"]).removeprefix("Value error, ")
-    return InvalidInput(f"{field}: {message}", field=field)
+    return InvalidInput(f"{field}: {input_error(first)}", field=field)
 
 
 def find(name: str) -> Op:

@@ -152,6 +152,11 @@ def test_an_ambiguous_number_in_a_spanish_form_is_refused_in_words_and_nothing_i
     assert answer.status_code == 400
     assert "Rechazado:" in answer.text and "discount_pct: 1.234 es ambiguo" in answer.text
     assert "puede significar 1234 o 1,234" in answer.text and "Decidido." not in answer.text
+    unchosen = client.post(f"/tasks/{task.id}", data={"csrf": form["csrf"], "comment": "sin elegir"})
+    assert (
+        unchosen.status_code == 400
+        and "Debe ser &#39;approve&#39;, &#39;reject&#39; o &#39;counter&#39;" in unchosen.text
+    )
     session.expire_all()
     assert session.get_one(ApprovalTask, task.id).status == "pending"
     assert session.get_one(DiscountRequest, task.subject_id).granted_pct is None
