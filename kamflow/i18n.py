@@ -19,7 +19,7 @@ from decimal import Decimal
 from functools import cache
 from io import BytesIO
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, get_args
 
 from babel.dates import format_date
 from babel.messages.mofile import write_mo
@@ -30,6 +30,7 @@ from kamflow.settings import Language, get_settings
 
 if TYPE_CHECKING:
     from jinja2 import Environment
+    from pydantic_core import ErrorDetails
 
 __all__ = [
     "LANGUAGES",
@@ -130,7 +131,7 @@ INPUT_ERRORS = {
 type; any other error reads as pydantic wrote it."""
 
 
-def input_error(error: Any) -> str:
+def input_error(error: ErrorDetails) -> str:
     """Why one of pydantic's errors (`ValidationError.errors()`) refused an input, in the reader's language: a
     validator's own message as it wrote it, the common mistakes from INPUT_ERRORS with their bounds as the reader
     writes numbers, anything else as pydantic says it."""

@@ -24,6 +24,7 @@ from kamflow.i18n import _
 from kamflow.models import ApprovalTask, Customer, Employee
 from kamflow.review import collection
 from kamflow.review import views as collection_views
+from kamflow.review.dunning import LIMIT_CHANGE
 from kamflow.review.tables import CollectionTask, CustomerReview
 from kamflow.settings import get_settings
 from kamflow.views import Part, View
@@ -264,9 +265,6 @@ def _collection(
             )
         )
     return lines
-
-
-LIMIT_CHANGE = "propose_limit_change"
 
 
 def _limited(session: Session, tasks: list[CollectionTask]) -> dict[int, tuple[Decimal, Decimal | None]]:

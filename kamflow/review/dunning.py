@@ -30,6 +30,7 @@ Mode = Literal["days_after_due", "end_of_month_after_due", "days_after_previous"
 Channel = Literal["kam_call", "letter", "stop_shipments", "legal"]
 Action = Literal["block_orders", "propose_limit_change", "escalate"]
 DUNNING = "dunning"
+LIMIT_CHANGE: Action = "propose_limit_change"
 Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
 
 

@@ -33,7 +33,7 @@ from kamflow.documents import service as documents
 from kamflow.documents import text as document_text
 from kamflow.documents import views as document_views
 from kamflow.errors import InvalidInput, KamflowError, NotFound, NotPermitted
-from kamflow.i18n import _, input_error
+from kamflow.i18n import _
 from kamflow.models import ApprovalTask, Customer, Employee
 from kamflow.people import tokens
 from kamflow.review.tables import CollectionTask
@@ -253,9 +253,7 @@ def answer_task(
     except KamflowError as error:
         return _shown_refused(request, who, task_id, error.message, 400)
     except ValidationError as error:
-        wrong = error.errors()
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'answer'}: {input_error(e)}" for e in wrong)
-        return _shown_refused(request, who, task_id, problems, 400)
+        return _shown_refused(request, who, task_id, ops.invalid(error).message, 400)
     return _task_page(request, who, task_id, decided=decided)
 
 
