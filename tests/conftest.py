@@ -45,6 +45,18 @@ hypothesis_settings.register_profile("ci", max_examples=450, print_blob=True, **
 hypothesis_settings.register_profile("dev", max_examples=20, **_QUIET)
 hypothesis_settings.load_profile(os.environ.get("KAMFLOW_HYPOTHESIS") or ("ci" if os.environ.get("CI") else "dev"))
 
+IN_TURN = ("integration", "production")
+"""The lanes whose tests start real services and wait on them: under pytest-xdist's `--dist loadgroup` (`./dev
+test` with no arguments) they run in turn, in their order, on one worker, while the other takes the rest."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    lanes = {Path(__file__).parent / lane for lane in IN_TURN}
+    for item in items:
+        if any(item.path.is_relative_to(lane) for lane in lanes):
+            item.add_marker(pytest.mark.xdist_group("in-turn"))
+
+
 TODAY = dt.date(2026, 3, 16)
 NOW = dt.datetime(2026, 3, 16, 9, 30, tzinfo=dt.UTC)
 
