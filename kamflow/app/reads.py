@@ -12,14 +12,19 @@ from sqlalchemy.orm import Session
 
 from kamflow import access, clock, customers, started
 from kamflow.app.identity import UNOWNED, acting, keeper
+from kamflow.credit import standing
+from kamflow.credit.standing import ExposureView
 from kamflow.credit.tables import CreditCheck, CreditLimitChange, OrderCreditCheck
 from kamflow.db import unit_of_work
 from kamflow.discounts.tables import DiscountRequest
 from kamflow.documents import service as documents
 from kamflow.documents.tables import Document
+from kamflow.i18n import _
 from kamflow.models import ApprovalTask, AuditEvent, Customer, Employee
 from kamflow.people.signin import Acting
 from kamflow.review.tables import CollectionTask
+from kamflow.review.views import OpenTask, Reviewed, open_tasks, reviewed
+from kamflow.views import View
 
 T = TypeVar("T")
 
@@ -35,6 +40,31 @@ def of_customer(who: Acting, code: str, what: str, read: Callable[[Session, Cust
         client = customers.by_code(session, code)
         access.see_customer(session, _reader(session, who), client, what=what, now=clock.now())
         return read(session, client)
+
+
+class CustomerView(View):
+    """A customer's credit at a glance: the exposure against the limits in force, what the latest completed nightly
+    review found, and the open collection tasks (the workspace's customer page)."""
+
+    exposure: ExposureView
+    reviewed: Reviewed | None
+    tasks: list[OpenTask]
+
+    def text(self) -> str:
+        found = (
+            self.reviewed.text()
+            if self.reviewed
+            else _("No completed credit review has reviewed this customer yet.")
+        )
+        tasks = [task.text() for task in self.tasks] or [_("None open.")]
+        return "\n".join(
+            [self.exposure.text(), "", _("Latest credit review"), found, "", _("Open collection tasks"), *tasks]
+        )
+
+
+def customer_view(session: Session, client: Customer) -> CustomerView:
+    exposure = standing.exposure_view(standing.standing(session, client, on=clock.today()))
+    return CustomerView(exposure=exposure, reviewed=reviewed(session, client), tasks=open_tasks(session, client))
 
 
 def of_document(who: Acting, document_id: int, read: Callable[[Session], T]) -> T:

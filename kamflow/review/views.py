@@ -200,6 +200,42 @@ class Reviewed(Part):
     reasons: list[str]
     rules_version: str
 
+    def text(self) -> str:
+        head = _(
+            "The review of {day}, in {currency}: dunning level {level}; the rules' decision: {outcome} (rules "
+            "version {version})."
+        ).format(
+            day=i18n.day(self.business_date),
+            currency=self.currency,
+            level=self.dunning_level,
+            outcome=words(self.outcome),
+            version=self.rules_version[:12],
+        )
+        ageing = [*self.ageing, (_("overdue"), self.overdue)]
+        paid = _days(self.payment_days)
+        if self.payment_days_change is not None:
+            change = _("{change} since the review before").format(change=_days(self.payment_days_change))
+            paid = f"{paid} ({change})"
+        facts = [
+            (_("Seriously overdue"), amount(self.serious_overdue)),
+            (_("Oldest overdue (days)"), _days(self.oldest_overdue_days)),
+            (_("DSO (days)"), _days(self.dso)),
+            (_("Paid after the due date, on average (days)"), paid),
+            (_("Altman zone"), words(self.altman_zone) if self.altman_zone else "—"),
+        ]
+        return "\n".join(
+            [
+                head,
+                "  ".join(f"{label} {amount(value)}" for label, value in ageing),
+                *(f"{name}: {value}" for name, value in facts),
+                *(f"- {reason}" for reason in self.reasons),
+            ]
+        )
+
+
+def _days(value: Decimal | int | None) -> str:
+    return "—" if value is None else i18n.number(value)
+
 
 class OpenTask(Part):
     """An open collection task of a customer, and who carries it out by when."""
@@ -208,6 +244,11 @@ class OpenTask(Part):
     title: str
     next_action_on: dt.date
     assignee: str
+
+    def text(self) -> str:
+        return _("task {task}: {title} — next action on {day}, {person}").format(
+            task=self.task_id, title=self.title, day=i18n.day(self.next_action_on), person=self.assignee
+        )
 
 
 def reviewed(session: Session, customer: Customer) -> Reviewed | None:

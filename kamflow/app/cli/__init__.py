@@ -13,6 +13,7 @@ from kamflow.app import identity
 from kamflow.app.cli.audit import audit_app
 from kamflow.app.cli.common import (
     AsUser,
+    CustomerArgument,
     CustomerOption,
     Json,
     choose_language,
@@ -251,6 +252,14 @@ def discount_show(
 ) -> None:
     """Show a discount request, its decision and reasons (to those who may see its customer)."""
     run_op("discount show", {"request_id": request_id}, acting, as_json)
+
+
+@app.command()
+def customer(customer: CustomerArgument, acting: AsUser = None, as_json: Json = False) -> None:
+    """A customer's credit at a glance, as the workspace's customer page shows it: the exposure against the limits
+    in force, what the latest completed nightly review found, the open collection tasks (to those who may see the
+    customer)."""
+    run_op("customer", {"customer": customer}, acting, as_json)
 
 
 @app.command()

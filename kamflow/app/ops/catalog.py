@@ -15,9 +15,11 @@ from kamflow.app import reads
 from kamflow.app.ops import op
 from kamflow.app.runs import Answer
 from kamflow.bounds import parse_date, parse_number
+from kamflow.credit import standing
 from kamflow.delegation import DelegationIn
 from kamflow.i18n import N_, _
 from kamflow.people.signin import Acting
+from kamflow.review.views import hold_view
 from kamflow.types import Id, Note
 from kamflow.views import View
 
@@ -184,8 +186,6 @@ class ExposureAsk(Params):
 @op("credit exposure", ExposureAsk)
 def credit_exposure(who: Acting, given: ExposureAsk) -> View:
     """A customer's exposure by category against the limits in force, to those who may see the customer."""
-    from kamflow.credit import standing
-
     on = clock.today() if given.as_of is None else parse_date(given.as_of, "as_of")
     return reads.of_customer(
         who,
@@ -193,6 +193,16 @@ def credit_exposure(who: Acting, given: ExposureAsk) -> View:
         "exposure",
         lambda session, client: standing.exposure_view(standing.standing(session, client, on=on)),
     )
+
+
+class CustomerAsk(Params):
+    customer: str
+
+
+@op("customer", CustomerAsk)
+def customer(who: Acting, given: CustomerAsk) -> View:
+    """A customer's credit at a glance, to those who may see the customer."""
+    return reads.of_customer(who, given.customer, "exposure and credit review", reads.customer_view)
 
 
 class DocumentId(Params):
@@ -389,7 +399,6 @@ def collection_hold(who: Acting, given: HoldAsk) -> View:
     """A disputed invoice put on hold (no dunning for it), or its hold released."""
     from kamflow.db import unit_of_work
     from kamflow.review import collection
-    from kamflow.review.views import hold_view
 
     hold = collection.HoldIn.model_validate(given.model_dump() | {"placed_by": who.login})
     with unit_of_work() as session:

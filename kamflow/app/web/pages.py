@@ -23,7 +23,7 @@ from kamflow.app import identity, ops, reads
 from kamflow.app.runs import Answer, decide, withdraw
 from kamflow.app.web.session import Me, Reading, check_csrf, me, number, page, refused
 from kamflow.bounds import MAX_ID, parse_number
-from kamflow.credit import limits, orders, solvency, standing
+from kamflow.credit import limits, orders, solvency
 from kamflow.credit import views as credit_views
 from kamflow.db import unit_of_work
 from kamflow.discounts import PROCESS as DISCOUNTS
@@ -37,7 +37,7 @@ from kamflow.i18n import _
 from kamflow.models import ApprovalTask, Customer, Employee
 from kamflow.people import tokens
 from kamflow.review.tables import CollectionTask
-from kamflow.review.views import open_tasks, reviewed, task_view, title
+from kamflow.review.views import task_view, title
 from kamflow.settings import get_settings
 from kamflow.views import View
 
@@ -328,9 +328,10 @@ def customer_page(request: Request, who: Who, code: Annotated[str, Path_(max_len
             client = customers.by_code(session, code)
             reader = org.employee(session, who.login)
             access.see_customer(session, reader, client, what="exposure and credit review", now=clock.now())
-            view = standing.exposure_view(standing.standing(session, client, on=clock.today()))
-            found, tasks = reviewed(session, client), open_tasks(session, client)
-            return page(request, "customer.html", me=who, view=view, reviewed=found, tasks=tasks)
+            found = reads.customer_view(session, client)
+            return page(
+                request, "customer.html", me=who, view=found.exposure, reviewed=found.reviewed, tasks=found.tasks
+            )
     except NotPermitted as error:
         return refused(request, error, who)
     except (NotFound, InvalidInput) as error:

@@ -18,7 +18,7 @@ from kamflow.credit.facts import money
 from kamflow.errors import NotPermitted
 from kamflow.models import AuditEvent, Customer, Employee, Invoice, InvoiceHold
 from kamflow.review import collection
-from kamflow.review.tables import CollectionTask, PaymentPromise
+from kamflow.review.tables import CollectionTask, CustomerReview, PaymentPromise
 from tests.conftest import NOW, TODAY
 from tests.unit.review.conftest import review
 from tests.unit.statements import statements
@@ -168,3 +168,50 @@ def test_a_task_reads_as_people_speak_in_the_terminal(session: Session, kamflow:
         assert "_" not in head  # actions and channels in words: "propose limit change by KAM call"
         assert head.endswith(f"({money(Decimal(task['amount']))} overdue)")
     assert any(Decimal(task["amount"]) >= 1000 for task in mine)  # so some amount above shows a separator
+
+
+def test_a_customers_credit_at_a_glance_in_the_terminal_as_on_its_page(session: Session, kamflow: Any) -> None:
+    """`kamflow customer`: the exposure, what the latest completed review found with the rules' reasons, and the
+    open collection tasks, each as stored; before any review it says so; to those who may see the customer only,
+    audited either way."""
+    runner = CliRunner()
+    before = runner.invoke(app, ["customer", "C0002", "--as", "credit"])
+    assert before.exit_code == 0, before.output
+    assert before.stdout.startswith("exposure of C0002 ")
+    assert "No completed credit review has reviewed this customer yet." in before.stdout
+    assert before.stdout.rstrip().endswith("Open collection tasks\nNone open.")
+
+    review(session, TODAY)
+    client = session.scalars(select(Customer).where(Customer.code == "C0002")).one()
+    found = session.scalars(select(CustomerReview).where(CustomerReview.customer_id == client.id)).one()
+    opened = session.scalars(
+        select(CollectionTask)
+        .where(CollectionTask.customer_id == client.id, CollectionTask.status == "open")
+        .order_by(CollectionTask.next_action_on, CollectionTask.id)
+    ).all()
+    assert opened and found.reasons  # the demo's C0002 has tasks, so the test sees them
+    code, shown = kamflow("customer", "C0002", "--as", "credit")
+    assert code == 0 and shown["exposure"]["customer"] == "C0002"
+    assert (
+        shown["reviewed"]["business_date"] == TODAY.isoformat() and shown["reviewed"]["outcome"] == found.outcome
+    )
+    assert Decimal(shown["reviewed"]["overdue"]) == found.overdue
+    assert [task["task_id"] for task in shown["tasks"]] == [task.id for task in opened]
+    printed = runner.invoke(app, ["customer", "C0002", "--as", "credit"]).stdout
+    assert (
+        f"dunning level {found.dunning_level}; the rules' decision: {found.outcome.replace('_', ' ')}" in printed
+    )
+    assert f"overdue {money(found.overdue)}" in printed
+    assert all(f"- {reason['text']}" in printed for reason in found.reasons)
+    assert all(f"\ntask {task.id}: " in printed for task in opened)
+
+    before_refusal = written(session)
+    refused = runner.invoke(app, ["customer", "C0002", "--as", "kam.south1"])
+    assert refused.exit_code == 3 and "C0002" not in refused.stdout
+    assert written(session) == (*before_refusal[:2], before_refusal[2] + 1)
+    audited = session.scalars(select(AuditEvent).where(AuditEvent.action.in_(("customer_read", "access_refused"))))
+    assert [(event.actor, event.action) for event in audited][-3:] == [
+        ("credit", "customer_read"),
+        ("credit", "customer_read"),
+        ("kam.south1", "access_refused"),
+    ]
