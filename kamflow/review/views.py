@@ -5,16 +5,18 @@ the latest review found for a customer with its open tasks (the customer's page)
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import i18n
+from kamflow import i18n, rulesets
 from kamflow.i18n import N_, _
-from kamflow.models import Customer, Employee, InvoiceHold
+from kamflow.models import AuditEvent, Customer, Employee, InvoiceHold
 from kamflow.reports import amount, words
 from kamflow.review.report import ReviewSummary
+from kamflow.review.service import RULESET
 from kamflow.review.tables import CollectionTask, CreditReview, CustomerReview, PaymentPromise
 from kamflow.views import Part, View
 
@@ -110,20 +112,41 @@ class CollectionTaskView(View):
         )
 
 
-def task_view(task: CollectionTask, customer: str) -> CollectionTaskView:
-    return CollectionTaskView(
-        task_id=task.id,
-        customer=customer,
-        action=task.action,
-        channel=task.channel,
-        level=task.level,
-        business_date=task.business_date.isoformat(),
-        next_action_on=task.next_action_on.isoformat(),
-        amount=str(task.amount),
-        fee=str(task.fee),
-        status=task.status,
-        reasons=[reason["text"] for reason in task.reasons],
+def task_views(session: Session, tasks: Sequence[tuple[CollectionTask, str]]) -> list[CollectionTaskView]:
+    """Collection tasks (each with its customer's code) as their reader reads them: their reasons in the reader's
+    language, written from the decision each task's audit event keeps (the rules' facts and version, as
+    `rulesets.reasons_in` writes a decision's); as the task keeps them where that cannot be done. One read."""
+    decided = session.execute(
+        select(AuditEvent.subject_id, AuditEvent.reasons, AuditEvent.facts, AuditEvent.rules_version).where(
+            AuditEvent.subject_type == "collection_task",
+            AuditEvent.subject_id.in_([task.id for task, _code in tasks]),
+            AuditEvent.rules_version.is_not(None),
+        )
     )
+    kept = {task_id: (said, facts, version) for task_id, said, facts, version in decided}
+    views = []
+    for task, customer in tasks:
+        reasons = task.reasons
+        if task.id in kept:
+            said, facts, version = kept[task.id]
+            decision = {"ruleset": RULESET, "outcome": task.action, "role": None, "reasons": said}
+            reasons = rulesets.reasons_in(session, decision | {"facts": facts, "version": version})
+        views.append(
+            CollectionTaskView(
+                task_id=task.id,
+                customer=customer,
+                action=task.action,
+                channel=task.channel,
+                level=task.level,
+                business_date=task.business_date.isoformat(),
+                next_action_on=task.next_action_on.isoformat(),
+                amount=str(task.amount),
+                fee=str(task.fee),
+                status=task.status,
+                reasons=[reason["text"] for reason in reasons],
+            )
+        )
+    return views
 
 
 class PromiseView(View):

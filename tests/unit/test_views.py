@@ -237,7 +237,7 @@ def test_collection_views(session: Session) -> None:
     run_review(session, TODAY)
     task = session.query(CollectionTask).order_by(CollectionTask.id).first()
     assert task is not None
-    shown = review.task_view(task, "C0002")
+    [shown] = review.task_views(session, [(task, "C0002")])
     assert keys(shown) == {
         "task_id",
         "customer",

@@ -231,11 +231,11 @@ def collection_tasks(who: Acting, _: Nothing) -> list[View]:
     from kamflow.db import unit_of_work
     from kamflow.models import Employee
     from kamflow.review import collection
-    from kamflow.review.views import task_view
+    from kamflow.review.views import task_views
 
     with unit_of_work() as session:
         me = session.get_one(Employee, who.person.id)
-        return [task_view(task, code) for task, code in collection.tasks_for(session, me, on=clock.today())]
+        return list(task_views(session, collection.tasks_for(session, me, on=clock.today())))
 
 
 @op("delegate", DelegationIn)
@@ -358,13 +358,14 @@ def collection_done(who: Acting, given: CollectionDoneIn) -> View:
     from kamflow.db import unit_of_work
     from kamflow.models import Customer
     from kamflow.review import collection
-    from kamflow.review.views import task_view
+    from kamflow.review.views import task_views
 
     with unit_of_work() as session:
         task = collection.complete_task(
             session, task_id=given.task_id, login=who.login, note=given.note, on=clock.today(), now=clock.now()
         )
-        return task_view(task, session.get_one(Customer, task.customer_id).code)
+        [done] = task_views(session, [(task, session.get_one(Customer, task.customer_id).code)])
+        return done
 
 
 class PromiseAsk(Params):

@@ -37,7 +37,7 @@ from kamflow.i18n import _
 from kamflow.models import ApprovalTask, Customer, Employee
 from kamflow.people import tokens
 from kamflow.review.tables import CollectionTask
-from kamflow.review.views import task_view, title
+from kamflow.review.views import task_views, title
 from kamflow.settings import get_settings
 from kamflow.views import View
 
@@ -280,7 +280,7 @@ def _collection_page(
             assignee = session.get_one(Employee, task.assignee_id)
             acts = org.acting_for(session, assignee, on=clock.today()).id == who.id
             context = {
-                "task": task_view(task, client.code),
+                "task": task_views(session, [(task, client.code)])[0],
                 "title": title(task, client.code),
                 "name": client.name,
                 "assignee": assignee,

@@ -215,3 +215,32 @@ def test_a_customers_credit_at_a_glance_in_the_terminal_as_on_its_page(session: 
         ("credit", "customer_read"),
         ("kam.south1", "access_refused"),
     ]
+
+
+def test_a_kam_reads_the_reasons_of_their_collection_tasks_in_their_own_language(
+    session: Session, kamflow: Any
+) -> None:
+    """The review writes a task's reasons in the rule file's first language; a KAM who reads Spanish reads them in
+    Spanish, written from the decision the task's audit event keeps, in the terminal and on the task's page; one
+    who reads English reads them as kept."""
+    review(session, TODAY)
+    kam = org.employee(session, "kam.north2")
+    kept = {task.id: task for task, _code in collection.tasks_for(session, kam, on=TODAY)}
+    dunning = [task for task in kept.values() if task.action == "dunning"]
+    assert dunning and all(task.reasons[0]["text"].startswith("Dunning level ") for task in dunning)
+
+    code, english = kamflow("collection", "tasks", "--as", "kam.north2")
+    assert code == 0 and {t["task_id"]: t["reasons"] for t in english} == {
+        task_id: [reason["text"] for reason in task.reasons] for task_id, task in kept.items()
+    }
+    kam.language = "es"
+    session.commit()
+    code, spanish = kamflow("collection", "tasks", "--as", "kam.north2")
+    assert code == 0 and [t["task_id"] for t in spanish] == [t["task_id"] for t in english]
+    for shown in spanish:
+        task = kept[shown["task_id"]]
+        assert len(shown["reasons"]) == len(task.reasons)
+        assert not set(shown["reasons"]) & {reason["text"] for reason in task.reasons}  # none left in English
+        if task.action == "dunning":
+            assert shown["reasons"][0].startswith(f"Nivel de reclamación {task.level} (")
+            assert money(task.amount).replace(",", "X").replace(".", ",").replace("X", ".") in shown["reasons"][0]

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kamflow.demo_data import give_demo_passwords
-from kamflow.models import ApprovalTask, AuditEvent, Customer
+from kamflow.models import ApprovalTask, AuditEvent, Customer, Employee
 from kamflow.people.tables import ApiToken
 from kamflow.reports import plain
 from kamflow.review.tables import CollectionTask
@@ -401,6 +401,23 @@ def test_a_number_in_an_address_beyond_any_key_is_refused_before_the_database_is
         assert client.get(f"/collection/{number}").status_code == 422
         assert client.get(f"/requests/discount-authorization/{number}").status_code == 422
     assert client.get(f"/tasks/{task.id}").status_code == 200
+
+
+def test_a_collection_tasks_page_gives_its_reasons_in_the_readers_language(
+    client: TestClient, session: Session
+) -> None:
+    task = a_collection_task(session, "kam.north2")
+    sign_in(client, "kam.north2")
+    kept = [reason["text"] for reason in task.reasons]
+    assert all(f"<li>{escape(text)}</li>" in client.get(f"/collection/{task.id}").text for text in kept)
+    reader = session.scalars(select(Employee).where(Employee.login == "kam.north2")).one()
+    reader.language = "es"
+    session.commit()
+    page = client.get(f"/collection/{task.id}").text
+    shown = re.findall(r"<li>(.*?)</li>", page.split('<ul class="reasons">', 1)[1].split("</ul>", 1)[0])
+    assert len(shown) == len(kept) and not set(shown) & {str(escape(text)) for text in kept}
+    if task.action == "dunning":
+        assert shown[0].startswith(f"Nivel de reclamación {task.level} (")
 
 
 def test_a_customers_page_shows_the_latest_review_and_its_open_collection_tasks(
