@@ -98,9 +98,9 @@ def _discounts(session: Session, ids: Collection[int], number: Number) -> dict[i
     for row in rows:
         asked = number(row.discount_pct, None)
         parts = [
-            _("asks {asked} %").format(asked=asked)
+            _("asks {asked}%").format(asked=asked)
             if row.norm_pct is None
-            else _("asks {asked} % vs norm {norm} %").format(asked=asked, norm=number(row.norm_pct, None))
+            else _("asks {asked}% vs norm {norm}%").format(asked=asked, norm=number(row.norm_pct, None))
         ]
         overdue = _amount(row.overdue_amount)
         if overdue > 0:

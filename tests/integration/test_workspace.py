@@ -102,7 +102,7 @@ def test_a_head_counters_in_the_browser_and_the_kam_sees_it_while_another_kam_is
     page = signed_in(browser, live, head)
     row = page.locator("tr", has=page.locator(f'a[href="/tasks/{task_id}"]'))
     expect(row).to_contain_text(f"Discount {view['request_id']} for C0001")
-    expect(row).to_contain_text(f"asks {plain(norm + 2)} % vs norm {plain(norm)} %")
+    expect(row).to_contain_text(f"asks {plain(norm + 2)}% vs norm {plain(norm)}%")
     page.screenshot(path=ARTIFACTS / "inbox.png", full_page=True)
 
     row.get_by_role("link", name=f"Discount {view['request_id']} for C0001").click()

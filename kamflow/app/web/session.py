@@ -73,6 +73,7 @@ def date(value: dt.date | str | None) -> str:
 
 templates.env.filters.update(
     number=number,
+    pct=reports.pct,
     when=when,
     date=date,
     words=reports.words,
