@@ -17,6 +17,10 @@ prints:
   - the whole review flow (`nightly-credit-review`, in-process under Prefect's test harness, 1 shard): its
     time, the ratio to the baseline (goal <= 2) and to the review's reads alone (goal <= 2), and the peak memory
     of this process (goal <= 500 MB; the Prefect server runs in its own process and is not counted);
+  - a floor under the review's writes: the rows that night stored (customer reviews, collection tasks, their audit
+    events) inserted bare into empty tables of a fresh database, and the whole flow as a ratio to the reads plus
+    those bare writes;
+  - the night after on the same copy, as every later night runs: its reads, and the whole flow against them;
   - the same first night with 2 shards on 2 workers, on the untouched copy, as the schedule runs it: two
     `kamflow worker` processes serve every deployment (as in production); the review is a run of its
     deployment that one worker takes and reviews shard 0 itself, shard 1 is a run of `credit-review-shard`
@@ -47,14 +51,14 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
-from sqlalchemy import Select, case, cast, func, select
+from sqlalchemy import Select, case, cast, create_engine, func, select
 from sqlalchemy.orm import Session
 
 from flows.review import nightly_credit_review
 from kamflow import figures, ledger, migrate
 from kamflow.db import dispose_engines, get_engine, unit_of_work
 from kamflow.demo_data import generate
-from kamflow.models import Money
+from kamflow.models import Base, Money
 from kamflow.review import read, service
 from kamflow.review.dunning import Policy, load_policy
 from kamflow.review.tables import CollectionTask
@@ -108,14 +112,14 @@ def baseline(settings: Settings, policy: Policy) -> tuple[float, int]:
     return time.perf_counter() - start, acted
 
 
-def start_review(data_dir: Path) -> float:
-    """Start the review of AS_OF (the flow reopens it): its time is mostly moving the running figures' windows to
-    AS_OF (`kamflow.figures.roll`), the first time for every customer (the demo's figures keep no window)."""
+def start_review(data_dir: Path, day: dt.date = AS_OF) -> float:
+    """Start the review of `day` (the flow reopens it): its time is mostly moving the running figures' windows to
+    `day` (`kamflow.figures.roll`), the first time for every customer (the demo's figures keep no window)."""
     use_settings(Settings(data_dir=data_dir))
     dispose_engines()
     start = time.perf_counter()
     with unit_of_work() as session:
-        service.start_review(session, as_of=AS_OF, shards=1, now=dt.datetime.now(dt.UTC))
+        service.start_review(session, as_of=day, shards=1, now=dt.datetime.now(dt.UTC))
     return time.perf_counter() - start
 
 
@@ -129,15 +133,15 @@ def next_roll(policy: Policy) -> tuple[float, int]:
     return time.perf_counter() - start, moved
 
 
-def reads_alone(data_dir: Path) -> tuple[float, int]:
+def reads_alone(data_dir: Path, day: dt.date = AS_OF) -> tuple[float, int]:
     """The review's reads over every customer (one shard), batch by batch as the review reads them (from the
-    running figures); the review of AS_OF is started (`start_review`)."""
+    running figures); the review of `day` is started (`start_review`)."""
     use_settings(Settings(data_dir=data_dir))
     dispose_engines()
     now = dt.datetime.now(dt.UTC)
     start = time.perf_counter()
     with unit_of_work() as session:
-        run = service.prepare(session, service.get_review(session, AS_OF), now=now)
+        run = service.prepare(session, service.get_review(session, day), now=now)
         with closing(read.read_ahead(session, run, shard=0, shards=1)) as batches:
             customers = sum(len(batch.rows) for batch in batches)
     seconds = time.perf_counter() - start
@@ -145,16 +149,56 @@ def reads_alone(data_dir: Path) -> tuple[float, int]:
     return seconds, customers
 
 
-def review_flow(data_dir: Path, shards: int) -> tuple[float, float, int]:
+def review_flow(data_dir: Path, shards: int, day: dt.date = AS_OF) -> tuple[float, float, int]:
     settings = Settings(data_dir=data_dir)
     use_settings(settings)
     dispose_engines()
     reset_peak()
     start = time.perf_counter()
-    outcome = nightly_credit_review(business_date=AS_OF, shards=shards)
+    outcome = nightly_credit_review(business_date=day, shards=shards)
     seconds = time.perf_counter() - start
     dispose_engines()
     return seconds, peak_mb(), sum(outcome.tasks.values())
+
+
+NIGHT = {
+    "customer_reviews": "",
+    "collection_tasks": "",
+    "audit_events": "WHERE subject_type = 'collection_task'",
+}
+"""What the review stores for a night (this copy holds one): a row per customer, the collection tasks it decided,
+and their audit events; the dunning states and promises it moves are few."""
+
+
+def bare_writes(data_dir: Path) -> tuple[float, int]:
+    """A floor under the review's writes: the rows the night stored (`NIGHT`), read back as the driver gives them
+    and inserted in a fresh database into empty tables of the same schema and indexes, one executemany per table,
+    best of TRIES. SQLite's own cost of what the review stores: no Python builds a row, no foreign key is
+    checked."""
+    tables = [Base.metadata.tables[name] for name in NIGHT]
+    columns = {table.name: ", ".join(column.name for column in table.columns) for table in tables}
+    with get_engine(Settings(data_dir=data_dir)).connect() as source:
+        night = {
+            name: [tuple(row) for row in source.exec_driver_sql(f"SELECT {columns[name]} FROM {name} {where}")]
+            for name, where in NIGHT.items()
+        }
+    dispose_engines()
+    tries = []
+    for _ in range(TRIES):
+        with tempfile.TemporaryDirectory() as folder:
+            engine = create_engine(f"sqlite:///{folder}/floor.db")
+            Base.metadata.create_all(engine, tables=tables)
+            with engine.connect() as target:
+                target.exec_driver_sql("PRAGMA journal_mode=WAL")  # as kamflow's own connections
+                start = time.perf_counter()
+                for table in tables:
+                    marks = ", ".join("?" * len(table.columns))
+                    insert = f"INSERT INTO {table.name} ({columns[table.name]}) VALUES ({marks})"
+                    target.exec_driver_sql(insert, night[table.name])
+                target.commit()
+                tries.append(time.perf_counter() - start)
+            engine.dispose()
+    return min(tries), sum(len(rows) for rows in night.values())
 
 
 @contextmanager
@@ -242,6 +286,14 @@ def whole_flow(one: Path, two: Path, base: float, reads: float) -> None:
         f"review flow, 1 shard: {took:.1f} s = {took / base:.1f}x the baseline (goal <= 2) = {took / reads:.1f}x "
         f"its reads (goal <= 2), peak {peak:.0f} MB (goal <= 500), {tasks:,} collection tasks"
     )
+    writes, rows = bare_writes(one)
+    floor = reads + writes
+    print(
+        f"the night's {rows:,} rows (customer reviews, collection tasks, their audit events) inserted bare: "
+        f"{writes:.1f} s = {writes / reads:.1f}x the reads; the review's reads and bare writes {floor:.1f} s, "
+        f"the whole flow {took / floor:.1f}x that"
+    )
+    next_night(one)
     with two_workers(two):
         took2, tasks2, runs = review_on_workers(Settings(data_dir=two), shards=2)
     print(
@@ -249,6 +301,19 @@ def whole_flow(one: Path, two: Path, base: float, reads: float) -> None:
         f"{tasks2:,} collection tasks; the runs (their processes' memory is not counted):"
     )
     show_runs(runs)
+
+
+def next_night(data_dir: Path) -> None:
+    """The night after, on the same copy: the windows move on a day, the reads are timed again, and the flow
+    reviews every customer and makes only the tasks that night adds (an open one is not repeated)."""
+    day = AS_OF + dt.timedelta(days=1)
+    start_review(data_dir, day)
+    reads, _customers = min(reads_alone(data_dir, day) for _ in range(TRIES))
+    took, _peak, tasks = review_flow(data_dir, shards=1, day=day)
+    print(
+        f"the next night, 1 shard: {took:.1f} s = {took / reads:.1f}x its reads ({reads:.1f} s), {tasks:,} new "
+        "collection tasks"
+    )
 
 
 def generate_company(data_dir: Path, customers: int, seed: int) -> None:
