@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from kamflow import access, clock, customers, started
 from kamflow.app.identity import UNOWNED, acting, keeper
 from kamflow.credit import standing
-from kamflow.credit.standing import ExposureView
 from kamflow.credit.tables import CreditCheck, CreditLimitChange, OrderCreditCheck
 from kamflow.db import unit_of_work
 from kamflow.discounts.tables import DiscountRequest
@@ -46,7 +45,7 @@ class CustomerView(View):
     """A customer's credit at a glance: the exposure against the limits in force, what the latest completed nightly
     review found, and the open collection tasks (the workspace's customer page)."""
 
-    exposure: ExposureView
+    exposure: standing.ExposureView
     reviewed: Reviewed | None
     tasks: list[OpenTask]
 
