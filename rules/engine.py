@@ -92,6 +92,12 @@ class RuleSet:
             where = f"rule set {self.name!r} version {self.version[:12]}"
             raise ValueError(f"{where} has no rule or fact {missing}") from None
 
+    def printed_facts(self, fired: Sequence[str], facts: Mapping[str, Any]) -> dict[str, Any]:
+        """The facts (of a decision's, JSON-safe) that the reasons of the rules `fired` print, in every language of
+        the file: with those rules, enough to write the reasons again in another language (`reasons`) where keeping
+        every fact costs too much (the nightly review's row per customer)."""
+        return {name: facts[name] for name in self._explainer.printed(fired)}
+
     def typed_facts(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """Facts from JSON (a stored Decision's `facts`, a command line): decimal and money facts from strings,
         read exactly (never through float), or ints; the rest as they are. ValueError naming the first fact that

@@ -173,6 +173,7 @@ class Explainer:
         self._show = self._first.show
         """How a batch's reasons print each fact."""
         self._verdicts: dict[int, _Verdict] = {}
+        self._printed: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     def _writing(self, language: str) -> _Writing:
         """How reasons are written in one of the file's languages (worked out once)."""
@@ -205,6 +206,16 @@ class Explainer:
             shown = tuple(writing.show[name]([facts[name]])[0] for name in names)
             reasons.append(Reason(rule=rule, text=template % shown))
         return reasons
+
+    def printed(self, fired: Sequence[str]) -> tuple[str, ...]:
+        """The facts the reasons of the rules `fired` print (every language prints the same: the file's check),
+        worked out once for each combination. KeyError for a rule the rule set does not have."""
+        key = tuple(fired)
+        found = self._printed.get(key)
+        if found is None:
+            names = (name for rule in fired for name in self._first.templates[rule][1])
+            found = self._printed[key] = tuple(dict.fromkeys(names))
+        return found
 
     def decisions(
         self, fired: list[int], columns: Mapping[str, Sequence[Any]], facts: list[dict[str, Any]]

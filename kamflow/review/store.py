@@ -38,15 +38,14 @@ def _reviews(session: Session, run: Run, customers: Select[Any], decided: Sequen
             CustomerReview.review_id == run.review_id, CustomerReview.customer_id.in_(customers)
         )
     )
-    rows = [
-        customer.values
-        | {
-            "outcome": decision.outcome,
-            "actions": sorted(asked),
-            "reasons": [reason for found in asked.values() for reason in found],
-        }
-        for customer, decision, asked in decided
-    ]
+    rows = []
+    for customer, decision, asked in decided:
+        reasons = [reason for found in asked.values() for reason in found]
+        printed = run.ruleset.printed_facts([reason["rule"] for reason in reasons], decision.facts)
+        rows.append(
+            customer.values
+            | {"outcome": decision.outcome, "actions": sorted(asked), "reasons": reasons, "facts": printed or None}
+        )
     if rows:
         insert_many(session.connection(), CustomerReview, rows)
 

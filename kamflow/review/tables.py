@@ -82,6 +82,9 @@ class CustomerReview(Base):
     outcome: Mapped[str] = mapped_column(String(30))
     actions: Mapped[list[str]] = mapped_column(JSON)
     reasons: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The facts the reasons print (`RuleSet.printed_facts`), to write them in the reader's language; None when
+    they print none, and in the reviews before this column."""
 
 
 class DunningState(Base):

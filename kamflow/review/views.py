@@ -275,7 +275,8 @@ class OpenTask(Part):
 
 
 def reviewed(session: Session, customer: Customer) -> Reviewed | None:
-    """The customer's row of the latest completed review (None: no completed review has reviewed it)."""
+    """The customer's row of the latest completed review (None: no completed review has reviewed it), its reasons
+    in the reader's language (as kept, from a review before it kept the facts they print)."""
     found = session.execute(
         select(CustomerReview, CreditReview)
         .join(CreditReview, CreditReview.id == CustomerReview.review_id)
@@ -286,6 +287,9 @@ def reviewed(session: Session, customer: Customer) -> Reviewed | None:
     if found is None:
         return None
     row, review = found
+    version = review.rules_version or ""
+    kept = {"ruleset": RULESET, "outcome": row.outcome, "role": None, "reasons": row.reasons}
+    reasons = rulesets.reasons_in(session, kept | {"facts": row.facts or {}, "version": version})
     return Reviewed(
         business_date=review.business_date,
         currency=row.currency,
@@ -299,8 +303,8 @@ def reviewed(session: Session, customer: Customer) -> Reviewed | None:
         altman_zone=row.altman_zone,
         dunning_level=row.dunning_level,
         outcome=row.outcome,
-        reasons=[reason["text"] for reason in row.reasons],
-        rules_version=review.rules_version or "",
+        reasons=[reason["text"] for reason in reasons],
+        rules_version=version,
     )
 
 

@@ -205,6 +205,21 @@ def test_a_customers_credit_at_a_glance_in_the_terminal_as_on_its_page(session: 
     assert all(f"- {reason['text']}" in printed for reason in found.reasons)
     assert all(f"\ntask {task.id}: " in printed for task in opened)
 
+    english = [reason["text"] for reason in found.reasons]
+    assert found.facts and set(found.facts) < set(shown_facts(session, client))  # only what the reasons print
+    reader = org.employee(session, "credit")
+    reader.language = "es"
+    session.commit()
+    _, spanish = kamflow("customer", "C0002", "--as", "credit")
+    assert len(spanish["reviewed"]["reasons"]) == len(english)
+    assert not set(spanish["reviewed"]["reasons"]) & set(english)
+    assert any(text.startswith("Nivel de reclamación ") for text in spanish["reviewed"]["reasons"])
+    found.facts = None  # as a review kept before it kept them: the reasons read as kept
+    session.commit()
+    assert kamflow("customer", "C0002", "--as", "credit")[1]["reviewed"]["reasons"] == english
+    reader.language = None
+    session.commit()
+
     before_refusal = written(session)
     refused = runner.invoke(app, ["customer", "C0002", "--as", "kam.south1"])
     assert refused.exit_code == 3 and "C0002" not in refused.stdout
@@ -215,6 +230,15 @@ def test_a_customers_credit_at_a_glance_in_the_terminal_as_on_its_page(session: 
         ("credit", "customer_read"),
         ("kam.south1", "access_refused"),
     ]
+
+
+def shown_facts(session: Session, client: Customer) -> dict[str, Any]:
+    """Every fact the rules decided the customer's night on, as its collection tasks' audit events keep them."""
+    tasks = select(CollectionTask.id).where(CollectionTask.customer_id == client.id)
+    kept = select(AuditEvent.facts).where(
+        AuditEvent.subject_type == "collection_task", AuditEvent.subject_id.in_(tasks)
+    )
+    return session.scalars(kept).first() or {}
 
 
 def test_a_kam_reads_the_reasons_of_their_collection_tasks_in_their_own_language(

@@ -182,3 +182,20 @@ def test_a_language_without_every_template_or_with_other_placeholders_is_refused
 
 def test_every_language_reasons_are_written_in_has_its_words_for_yes_and_no() -> None:
     assert set(YES_NO) == set(LANGUAGES)
+
+
+def test_the_facts_a_decisions_reasons_print_are_enough_to_write_them_in_every_language() -> None:
+    """What the nightly review keeps per customer: the facts its reasons print, in any of the file's languages;
+    with the rules that fired, they write the same reasons as all the facts do."""
+    for path in sorted(RULES_DIR.glob("*.yaml")):
+        ruleset = get_ruleset(path.stem)
+        for decision in ruleset.decide_many([case.facts for case in ruleset.cases]):
+            printed = ruleset.printed_facts(decision.fired, decision.facts)
+            assert printed.items() <= decision.facts.items(), path.name
+            kept = decision.model_copy(update={"facts": printed})
+            for language in ruleset.languages:
+                assert ruleset.reasons(kept, language) == ruleset.reasons(decision, language), path.name
+    shop = load_ruleset_text(WORDS, "shop.yaml")
+    facts = {"amount": "10.00", "share": "5", "member": True, "country": "DE", "unprinted": 1}
+    assert list(shop.printed_facts(["all"], facts)) == ["amount", "share", "country", "member"]
+    assert shop.printed_facts(["default"], facts) == {}
