@@ -47,13 +47,15 @@ hypothesis_settings.load_profile(os.environ.get("KAMFLOW_HYPOTHESIS") or ("ci" i
 
 IN_TURN = ("integration", "production")
 """The lanes whose tests start real services and wait on them: under pytest-xdist's `--dist loadgroup` (`./dev
-test` with no arguments) they run in turn, in their order, on one worker, while the other takes the rest."""
+test` with no arguments) they run in turn, in their order, on one worker, while the other takes the rest. Their
+tests that need PostgreSQL alone (no Prefect API) go to the other worker too."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     lanes = {Path(__file__).parent / lane for lane in IN_TURN}
     for item in items:
-        if any(item.path.is_relative_to(lane) for lane in lanes):
+        database_only = item.get_closest_marker("postgres") and "prefect_api" not in item.fixturenames  # type: ignore[attr-defined]
+        if any(item.path.is_relative_to(lane) for lane in lanes) and not database_only:
             item.add_marker(pytest.mark.xdist_group("in-turn"))
 
 
