@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -126,11 +127,9 @@ def task_views(session: Session, tasks: Sequence[tuple[CollectionTask, str]]) ->
     kept = {task_id: (said, facts, version) for task_id, said, facts, version in decided}
     views = []
     for task, customer in tasks:
-        reasons = task.reasons
+        reasons = [reason["text"] for reason in task.reasons]
         if task.id in kept:
-            said, facts, version = kept[task.id]
-            decision = {"ruleset": RULESET, "outcome": task.action, "role": None, "reasons": said}
-            reasons = rulesets.reasons_in(session, decision | {"facts": facts, "version": version})
+            reasons = _written(session, task.action, *kept[task.id])
         views.append(
             CollectionTaskView(
                 task_id=task.id,
@@ -143,10 +142,21 @@ def task_views(session: Session, tasks: Sequence[tuple[CollectionTask, str]]) ->
                 amount=str(task.amount),
                 fee=str(task.fee),
                 status=task.status,
-                reasons=[reason["text"] for reason in reasons],
+                reasons=reasons,
             )
         )
     return views
+
+
+def _written(
+    session: Session, outcome: str, reasons: list[dict[str, str]], facts: dict[str, Any], version: str
+) -> list[str]:
+    """Reasons of the review's rules in the reader's language, written from the facts they print under the rules
+    version that decided (`rulesets.reasons_in`); as kept where that cannot be done."""
+    decision = {"ruleset": RULESET, "outcome": outcome, "role": None, "reasons": reasons}
+    return [
+        reason["text"] for reason in rulesets.reasons_in(session, decision | {"facts": facts, "version": version})
+    ]
 
 
 class PromiseView(View):
@@ -288,8 +298,6 @@ def reviewed(session: Session, customer: Customer) -> Reviewed | None:
         return None
     row, review = found
     version = review.rules_version or ""
-    kept = {"ruleset": RULESET, "outcome": row.outcome, "role": None, "reasons": row.reasons}
-    reasons = rulesets.reasons_in(session, kept | {"facts": row.facts or {}, "version": version})
     return Reviewed(
         business_date=review.business_date,
         currency=row.currency,
@@ -303,7 +311,7 @@ def reviewed(session: Session, customer: Customer) -> Reviewed | None:
         altman_zone=row.altman_zone,
         dunning_level=row.dunning_level,
         outcome=row.outcome,
-        reasons=[reason["text"] for reason in reasons],
+        reasons=_written(session, row.outcome, row.reasons, row.facts or {}, version),
         rules_version=version,
     )
 

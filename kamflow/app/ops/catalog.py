@@ -20,7 +20,7 @@ from kamflow.delegation import DelegationIn
 from kamflow.i18n import N_, _
 from kamflow.people.signin import Acting
 from kamflow.review.views import hold_view
-from kamflow.types import Id, Note
+from kamflow.types import CustomerCode, Id, Note
 from kamflow.views import View
 
 
@@ -196,7 +196,7 @@ def credit_exposure(who: Acting, given: ExposureAsk) -> View:
 
 
 class CustomerAsk(Params):
-    customer: str
+    customer: CustomerCode
 
 
 @op("customer", CustomerAsk)

@@ -221,6 +221,8 @@ def test_a_customers_credit_at_a_glance_in_the_terminal_as_on_its_page(session: 
     session.commit()
 
     before_refusal = written(session)
+    odd = runner.invoke(app, ["customer", "C" + "0" * 100, "--as", "credit"])
+    assert odd.exit_code == 2 and "customer" in odd.output and written(session) == before_refusal
     refused = runner.invoke(app, ["customer", "C0002", "--as", "kam.south1"])
     assert refused.exit_code == 3 and "C0002" not in refused.stdout
     assert written(session) == (*before_refusal[:2], before_refusal[2] + 1)
