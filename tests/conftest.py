@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypedDict
 
@@ -82,8 +83,33 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         PREFECT_LOCAL_STORAGE_PATH: tmp_path_factory.mktemp("prefect-results"),
         PREFECT_SERVER_ANALYTICS_ENABLED: False,
     }
-    with temporary_settings(quiet), prefect_test_harness(server_startup_timeout=120):
+    database = os.environ.get("KAMFLOW_TEST_PREFECT_DATABASE_URL")
+    server = prefect_test_harness(server_startup_timeout=120) if database is None else prefect_server_on(database)
+    with temporary_settings(quiet), server:
         yield str(PREFECT_API_URL.value())
+
+
+@contextmanager
+def prefect_server_on(database_url: str) -> Iterator[None]:
+    """Prefect's server on the database production gives it (PostgreSQL: `KAMFLOW_TEST_PREFECT_DATABASE_URL`, set
+    by CI for the long fault-injection run, whose kill -9s of serve under load the test harness's SQLite can answer
+    with minutes of "database is locked"), started as the harness starts its own: a subprocess on a free port,
+    whose API is the setting of this context and of the threads it starts."""
+    from prefect.context import _temporary_global_settings_context, get_settings_context
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL, temporary_settings
+
+    with temporary_settings({PREFECT_SERVER_DATABASE_CONNECTION_URL: database_url}):
+        server = SubprocessASGIServer()
+        server.start(timeout=120)
+    try:
+        with (
+            temporary_settings({PREFECT_API_URL: server.api_url}),
+            _temporary_global_settings_context(get_settings_context()),
+        ):
+            yield
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
