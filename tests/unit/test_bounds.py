@@ -536,6 +536,39 @@ def test_commands_taking_an_id_refuse_huge_and_odd_ids(cli: Any, data: st.DataOb
         assert done.exit_code == 2 and ("is not an id" in done.output or given_id.startswith("-"))
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["credit", "exposure", "{}", "--as", "credit"],
+        ["credit", "check", "{}", "--as", "credit"],
+        ["credit", "limit", "set", "{}", "1000", "--reason", "r", "--as", "credit"],
+        ["customer", "{}", "--as", "credit"],
+        [
+            "discount",
+            "request",
+            "--customer",
+            "{}",
+            "--column",
+            "A",
+            "--discount-pct",
+            "5",
+            "--order-total",
+            "100",
+            "--as",
+            "kam.north1",
+        ],
+        ["order", "submit", "--customer", "{}", "--amount", "100", "--as", "kam.north1"],
+        ["collection", "promise", "{}", "--amount", "100", "--date", "2026-04-01", "--as", "kam.north1"],
+    ],
+)
+def test_commands_naming_a_customer_refuse_what_is_no_customer_code_naming_the_field(
+    cli: Any, command: list[str]
+) -> None:
+    for code in ["C" + "0" * 100, "C٩١١٥", "c0001", "C0001\u202e"]:
+        done = cli(*[code if part == "{}" else part for part in command])
+        assert done.exit_code == 2 and "customer" in done.output, (command, code, done.output)
+
+
 @CLI_RUNS
 @given(
     data=st.data(),

@@ -111,7 +111,7 @@ def decide(who: Acting, given: DecideParams) -> View:
 
 
 class DiscountAsk(Params):
-    customer: str
+    customer: CustomerCode
     column: str
     discount_pct: Written
     order_total: Written
@@ -146,7 +146,7 @@ def discount_show(who: Acting, given: DiscountId) -> View:
 
 
 class OrderAsk(Params):
-    customer: str
+    customer: CustomerCode
     amount: Written
     number: str | None = None
 
@@ -179,7 +179,7 @@ def order_show(who: Acting, given: OrderId) -> View:
 
 
 class ExposureAsk(Params):
-    customer: str
+    customer: CustomerCode
     as_of: str | None = None
 
 
@@ -258,7 +258,7 @@ def delegate(who: Acting, given: DelegationIn) -> View:
 
 
 class SolvencyAsk(Params):
-    customer: str
+    customer: CustomerCode
     purpose: str = "request"
     order_amount: Written = "0"
 
@@ -273,7 +273,7 @@ def credit_check(who: Acting, given: SolvencyAsk) -> View:
 
 
 class LimitAsk(Params):
-    customer: str
+    customer: CustomerCode
     amount: Written | None = None
     clear: bool = False
     until: str | None = None
@@ -369,7 +369,7 @@ def collection_done(who: Acting, given: CollectionDoneIn) -> View:
 
 
 class PromiseAsk(Params):
-    customer: str
+    customer: CustomerCode
     amount: Written
     date: str
 
