@@ -181,3 +181,9 @@ def category(key: str) -> str:
 def fact(key: str) -> str:
     """A fact's name: discount asked (%) / descuento solicitado (%)."""
     return _shown(FACTS, key)
+
+
+def bucket(label: str) -> str:
+    """An ageing bucket as kept (`31-60`, `over 90`: `review.ageing.buckets`): 31-60 days / más de 90 días."""
+    over = label.removeprefix("over ")
+    return _("{label} days").format(label=label) if over == label else _("over {days} days").format(days=over)

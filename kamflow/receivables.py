@@ -12,7 +12,7 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, case, cast, func, select, union_all
 from sqlalchemy.orm import Session
 
-from kamflow import access, i18n, ledger
+from kamflow import access, i18n, labels, ledger
 from kamflow.i18n import _
 from kamflow.models import Customer, CustomerFigures, Employee, OpenItem
 from kamflow.review.ageing import Bucket, days_overdue
@@ -72,7 +72,7 @@ class AgeingView(Tabular):
             Column(_("name")),
             Column(_("currency")),
             Column(_("not due"), "money"),
-            *(Column(_("{label} days").format(label=label), "money") for label in self.bucket_labels),
+            *(Column(labels.bucket(label), "money") for label in self.bucket_labels),
             Column(_("past due"), "money"),
             Column(_("total"), "money"),
             Column(_("oldest overdue (days)"), "count"),

@@ -146,7 +146,7 @@ class ReviewSummary:
             "{customers} customers reviewed in {shards} shard(s)",
             self.totals.customers,
         ).format(customers=i18n.number(self.totals.customers), shards=self.shards)
-        head = [_("currency"), _("not due"), *self.bucket_labels]
+        head = [_("currency"), _("not due"), *map(labels.bucket, self.bucket_labels)]
         head += [_(CHANGES["overdue"]), _("not on hold"), _(CHANGES["exposure"]), _("interest"), _("fees")]
         lines = [
             _("# Credit review of {day}: {status}").format(

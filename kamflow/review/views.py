@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kamflow import i18n, rulesets
+from kamflow import i18n, labels, rulesets
 from kamflow.i18n import N_, _
 from kamflow.models import AuditEvent, Customer, Employee, InvoiceHold
 from kamflow.reports import amount, words
@@ -301,7 +301,10 @@ def reviewed(session: Session, customer: Customer) -> Reviewed | None:
     return Reviewed(
         business_date=review.business_date,
         currency=row.currency,
-        ageing=[(_("not due"), row.not_due), *zip(review.bucket_labels, map(Decimal, row.buckets), strict=True)],
+        ageing=[
+            (_("not due"), row.not_due),
+            *zip(map(labels.bucket, review.bucket_labels), map(Decimal, row.buckets), strict=True),
+        ],
         overdue=row.overdue,
         serious_overdue=row.serious_overdue,
         oldest_overdue_days=row.oldest_overdue_days,

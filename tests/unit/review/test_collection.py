@@ -196,6 +196,8 @@ def test_a_customers_credit_at_a_glance_in_the_terminal_as_on_its_page(session: 
         shown["reviewed"]["business_date"] == TODAY.isoformat() and shown["reviewed"]["outcome"] == found.outcome
     )
     assert Decimal(shown["reviewed"]["overdue"]) == found.overdue
+    days = ["1-30 days", "31-60 days", "61-90 days", "over 90 days"]
+    assert [label for label, _amount in shown["reviewed"]["ageing"]] == ["not due", *days]
     assert [task["task_id"] for task in shown["tasks"]] == [task.id for task in opened]
     printed = runner.invoke(app, ["customer", "C0002", "--as", "credit"]).stdout
     assert (
@@ -214,6 +216,8 @@ def test_a_customers_credit_at_a_glance_in_the_terminal_as_on_its_page(session: 
     assert len(spanish["reviewed"]["reasons"]) == len(english)
     assert not set(spanish["reviewed"]["reasons"]) & set(english)
     assert any(text.startswith("Nivel de reclamación ") for text in spanish["reviewed"]["reasons"])
+    dias = ["1-30 días", "31-60 días", "61-90 días", "más de 90 días"]
+    assert [label for label, _amount in spanish["reviewed"]["ageing"]][1:] == dias
     found.facts = None  # as a review kept before it kept them: the reasons read as kept
     session.commit()
     assert kamflow("customer", "C0002", "--as", "credit")[1]["reviewed"]["reasons"] == english
