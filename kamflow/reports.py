@@ -16,6 +16,11 @@ def plain(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
+def number(value: Decimal | int | str | None, places: int | None = None) -> str:
+    """A number as the reader writes it: 1,250.5 / 1.250,5; — for none."""
+    return "—" if value is None or value == "" else i18n.number(value, places)
+
+
 def pct(value: Decimal | str | None) -> str:
     """A percentage as the reader writes it: 12.5% / 12,5 %."""
     return "—" if value is None else _("{number}%").format(number=i18n.number(value))
@@ -23,7 +28,7 @@ def pct(value: Decimal | str | None) -> str:
 
 def amount(value: Decimal | str | None) -> str:
     """An amount as the reader writes it, to the cent: 106,355.82 / 106.355,82; — for none."""
-    return "—" if value is None else i18n.number(value, 2)
+    return number(value, 2)
 
 
 def figure_text(figure: str) -> str:

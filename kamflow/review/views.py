@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from kamflow import i18n, labels, rulesets
 from kamflow.i18n import N_, _
 from kamflow.models import AuditEvent, Customer, Employee, InvoiceHold
-from kamflow.reports import amount, words
+from kamflow.reports import amount, number, words
 from kamflow.review.report import ReviewSummary
 from kamflow.review.service import RULESET
 from kamflow.review.tables import CollectionTask, CreditReview, CustomerReview, PaymentPromise
@@ -245,14 +245,14 @@ class Reviewed(Part):
             version=self.rules_version[:12],
         )
         ageing = [*self.ageing, (_("overdue"), self.overdue)]
-        paid = _days(self.payment_days)
+        paid = number(self.payment_days)
         if self.payment_days_change is not None:
-            change = _("{change} since the review before").format(change=_days(self.payment_days_change))
+            change = _("{change} since the review before").format(change=number(self.payment_days_change))
             paid = f"{paid} ({change})"
         facts = [
             (_("Seriously overdue"), amount(self.serious_overdue)),
-            (_("Oldest overdue (days)"), _days(self.oldest_overdue_days)),
-            (_("DSO (days)"), _days(self.dso)),
+            (_("Oldest overdue (days)"), number(self.oldest_overdue_days)),
+            (_("DSO (days)"), number(self.dso)),
             (_("Paid after the due date, on average (days)"), paid),
             (_("Altman zone"), words(self.altman_zone) if self.altman_zone else "—"),
         ]
@@ -264,10 +264,6 @@ class Reviewed(Part):
                 *(f"- {reason}" for reason in self.reasons),
             ]
         )
-
-
-def _days(value: Decimal | int | None) -> str:
-    return "—" if value is None else i18n.number(value)
 
 
 class OpenTask(Part):

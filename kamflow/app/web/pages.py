@@ -21,7 +21,7 @@ from flows.processes import PROCESSES, waits_of
 from kamflow import access, approvals, clock, customers, inbox, links, org, reports, started, timeline
 from kamflow.app import identity, ops, reads
 from kamflow.app.runs import Answer, decide, withdraw
-from kamflow.app.web.session import Me, Reading, check_csrf, me, number, page, refused
+from kamflow.app.web.session import Me, Reading, check_csrf, me, page, refused
 from kamflow.bounds import MAX_ID, parse_number
 from kamflow.credit import limits, orders, solvency
 from kamflow.credit import views as credit_views
@@ -141,7 +141,7 @@ def inbox_page(
             org.employee(session, who.login),
             on=clock.today(),
             now=clock.now(),
-            number=number,
+            number=reports.number,
             process=process or None,
             search=q,
             overdue_only=overdue,

@@ -16,7 +16,6 @@ import hmac
 import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +40,6 @@ templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))  # 
 i18n.install(templates.env)
 
 
-def number(value: Decimal | str | None, places: int | None = None) -> str:
-    """A number as the reader writes it."""
-    if value is None or value == "":
-        return "—"
-    return i18n.number(value, places)
-
-
 def when(at: Any) -> str:
     """An instant in the company's timezone, with the zone, its date as the reader writes it."""
     return "—" if at is None else reports.when(at)
@@ -60,7 +52,7 @@ def fact(value: object) -> str:
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, int | float | str) and PLAIN_NUMBER.fullmatch(str(value)):
-        return number(str(value))
+        return reports.number(str(value))
     return str(value)
 
 
@@ -72,7 +64,7 @@ def date(value: dt.date | str | None) -> str:
 
 
 templates.env.filters.update(
-    number=number,
+    number=reports.number,
     pct=reports.pct,
     when=when,
     date=date,
