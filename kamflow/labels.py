@@ -148,6 +148,10 @@ FACTS = {
 """The facts a task shows (its subject's view and the facts the rules decided on)."""
 
 
+TASKS = {"escalate": N_("escalated case")}
+"""A collection task's action where the review's word for it (`reports.words`: escalate) names no task."""
+
+
 def _shown(table: dict[str, str], key: str) -> str:
     return _(table[key]) if key in table else reports.words(key)
 
@@ -181,6 +185,11 @@ def category(key: str) -> str:
 def fact(key: str) -> str:
     """A fact's name: discount asked (%) / descuento solicitado (%)."""
     return _shown(FACTS, key)
+
+
+def task(key: str) -> str:
+    """A collection task's action: dunning / reclamación, escalated case / caso elevado."""
+    return _shown(TASKS, key)
 
 
 def bucket(label: str) -> str:

@@ -21,16 +21,13 @@ from kamflow import approvals, audit, clock, decisions, i18n, ledger, rulesets
 from kamflow.credit import facts, policy, standing
 from kamflow.credit.tables import CreditCheck, FinancialStatement
 from kamflow.errors import InvalidInput
-from kamflow.i18n import N_, _
+from kamflow.i18n import _
 from kamflow.models import ApprovalTask, Customer, Employee
 from kamflow.policy import versions
 from kamflow.reports import amount
 from kamflow.types import CustomerCode, Day, Login, NonNegative
 from kamflow.views import Explained, said
 from rules.engine import Decision
-
-WORDS = (N_("safe"), N_("grey"), N_("distress"), N_("request"), N_("contract"), N_("first order"))
-"""The Altman zones and the purposes of a check as people name them, for the catalog."""
 
 PROCESS = "solvency-check"
 RULESET = "solvency"

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kamflow import i18n, labels, rulesets
-from kamflow.i18n import N_, _
+from kamflow.i18n import _
 from kamflow.models import AuditEvent, Customer, Employee, InvoiceHold
 from kamflow.reports import amount, number, words
 from kamflow.review.report import ReviewSummary
@@ -65,19 +65,12 @@ def review_view(summary: ReviewSummary, *, flow_run_id: str) -> ReviewView:
     )
 
 
-WORDS = (
-    *(N_("dunning"), N_("escalate"), N_("block orders"), N_("propose limit change")),
-    *(N_("KAM call"), N_("letter"), N_("stop shipments"), N_("legal")),
-)
-"""The collection tasks' actions and channels in words, for the catalog."""
-
-
 def what(action: str, level: int | None, channel: str | None) -> str:
     """A collection task's action in words, in the reader's language: "dunning level 2 by letter"."""
     return (
-        _(words(action))
+        labels.task(action)
         + (_(" level {level}").format(level=level) if level else "")
-        + (_(" by {channel}").format(channel=_(words(channel))) if channel else "")
+        + (_(" by {channel}").format(channel=words(channel)) if channel else "")
     )
 
 
@@ -254,7 +247,7 @@ class Reviewed(Part):
             (_("Oldest overdue (days)"), number(self.oldest_overdue_days)),
             (_("DSO (days)"), number(self.dso)),
             (_("Paid after the due date, on average (days)"), paid),
-            (_("Altman zone"), words(self.altman_zone) if self.altman_zone else "—"),
+            (_("Altman Z-score zone"), words(self.altman_zone) if self.altman_zone else "—"),
         ]
         return "\n".join(
             [

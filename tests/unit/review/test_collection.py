@@ -12,13 +12,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from kamflow import clock, org
+from kamflow import clock, i18n, org
 from kamflow.app.cli import app
 from kamflow.credit.facts import money
 from kamflow.errors import NotPermitted
 from kamflow.models import AuditEvent, Customer, Employee, Invoice, InvoiceHold
 from kamflow.review import collection
 from kamflow.review.tables import CollectionTask, CustomerReview, PaymentPromise
+from kamflow.review.views import title
 from tests.conftest import NOW, TODAY
 from tests.unit.review.conftest import review
 from tests.unit.statements import statements
@@ -274,3 +275,14 @@ def test_a_kam_reads_the_reasons_of_their_collection_tasks_in_their_own_language
         if task.action == "dunning":
             assert shown["reasons"][0].startswith(f"Nivel de reclamación {task.level} (")
             assert money(task.amount).replace(",", "X").replace(".", ",").replace("X", ".") in shown["reasons"][0]
+
+
+def test_a_collection_tasks_title_names_the_task_in_its_readers_language() -> None:
+    """The head's inbox lists escalations by title: a case escalated to them, not an order to escalate."""
+    escalated = CollectionTask(action="escalate", level=None, channel=None)
+    dunning = CollectionTask(action="dunning", level=2, channel="letter")
+    assert title(escalated, "C0065") == "Escalated case for C0065"
+    assert title(dunning, "C0002") == "Dunning level 2 by letter for C0002"
+    with i18n.reading("es"):
+        assert title(escalated, "C0065") == "Caso elevado para C0065"
+        assert title(dunning, "C0002") == "Reclamación nivel 2 por carta para C0002"
