@@ -92,9 +92,10 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @contextmanager
 def prefect_server_on(database_url: str) -> Iterator[None]:
     """Prefect's server on the database production gives it (PostgreSQL: `KAMFLOW_TEST_PREFECT_DATABASE_URL`, an
-    empty database of its own, which CI creates for the long fault-injection run, whose kill -9s of serve under load
-    the test harness's SQLite can answer with over a minute of "database is locked"), started as the harness starts
-    its own: a subprocess on a free port, whose API is the setting of this context and of the threads it starts."""
+    empty database of its own, which CI creates for the long fault-injection run, whose kill -9s of serve under
+    load the test harness's SQLite can answer with over a minute of "database is locked"), started as the harness
+    starts its own: a subprocess on a free port, whose API is the setting of this context and of the threads it
+    starts."""
     from prefect.context import _temporary_global_settings_context, get_settings_context
     from prefect.server.api.server import SubprocessASGIServer
     from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL, temporary_settings

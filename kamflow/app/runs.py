@@ -28,7 +28,7 @@ def start_run(deployment: str, parameters: dict[str, Any]) -> str:
     may not have registered its deployments yet: give it a moment."""
     from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
-    from prefect.exceptions import ObjectNotFound
+    from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
     from prefect.settings import PREFECT_API_URL
 
     def started() -> str | None:
@@ -36,7 +36,13 @@ def start_run(deployment: str, parameters: dict[str, Any]) -> str:
             return str(cast(FlowRun, run_deployment(deployment, parameters=parameters, timeout=0)).id)
         except ObjectNotFound:
             return None
-        except Exception as exc:  # the Prefect client raises many kinds; all mean the service is not there
+        except PrefectHTTPStatusError as exc:  # it answered, after its client's own tries: a busy database, a key
+            raise ServiceUnavailable(
+                _("Prefect's API at {api} refused to start {deployment}: {error}").format(
+                    deployment=deployment, api=PREFECT_API_URL.value(), error=exc
+                )
+            ) from exc
+        except Exception as exc:  # no answer: the Prefect client raises many kinds
             raise ServiceUnavailable(
                 _("could not start {deployment} at {api}: {error}; is `kamflow serve` running?").format(
                     deployment=deployment, api=PREFECT_API_URL.value(), error=exc

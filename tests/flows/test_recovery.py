@@ -31,7 +31,7 @@ from flows.runs import WATCH_SECONDS, deployment_path, wait_for, watch
 from flows.solvency import solvency_check
 from kamflow import approvals, audit, clock, org, recovery, started
 from kamflow.app import runs as run_control
-from kamflow.app.runs import Answer
+from kamflow.app.runs import Answer, start_run
 from kamflow.credit import standing
 from kamflow.credit.limits import LimitChangeIn
 from kamflow.credit.orders import OrderIn
@@ -46,7 +46,7 @@ from kamflow.recovery import RERUN
 from kamflow.settings import Settings, get_settings, use_settings
 from kamflow.timeline import timeline
 from tests.conftest import customer
-from tests.flows.conftest import Runs, deploy, suspended
+from tests.flows.conftest import IN_PROCESS, Runs, deploy, suspended
 from tests.flows.test_credit import over_limit
 from tests.flows.test_decide import resumed
 from tests.flows.test_discount import ask, status_of, waiting
@@ -329,6 +329,20 @@ def test_the_deadlines_flow_runs_the_sweep_and_a_live_wait_is_left_alone(runs: R
     assert approval_deadlines() == []
     assert runs.state(run_id).is_scheduled() and suspended(runs.state(live_id))
     assert trail(view["task_id"], RERUN)
+
+
+def test_a_run_prefect_refuses_to_start_names_its_answer_and_no_answer_asks_for_serve(runs: Runs) -> None:
+    """Prefect's API answered with an error (here 409, parameters its deployment's schema refuses; in life a 503
+    from its busy database, a 401 from a wrong key): the message gives that answer and does not send the reader to
+    look for `kamflow serve`; an API that does not answer does."""
+    deployment = f"{discount_authorization.name}/{IN_PROCESS}"
+    with pytest.raises(ServiceUnavailable) as refused:
+        start_run(deployment, {"request": {"customer": ["not", "a", "code"]}})
+    assert refused.value.message.startswith(f"Prefect's API at {PREFECT_API_URL.value()} refused to start")
+    assert "409" in refused.value.message and "kamflow serve" not in refused.value.message
+    nowhere = {PREFECT_API_URL: f"http://127.0.0.1:{free_port()}/api"}
+    with temporary_settings(nowhere), pytest.raises(ServiceUnavailable, match="is `kamflow serve` running"):
+        start_run(deployment, {"request": {}})
 
 
 def test_a_command_waiting_on_a_run_stops_saying_why_when_the_run_cannot_go_on(runs: Runs) -> None:
