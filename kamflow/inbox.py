@@ -29,9 +29,6 @@ from kamflow.review.tables import CollectionTask, CustomerReview
 from kamflow.settings import get_settings
 from kamflow.views import Part, View
 
-Number = Callable[[Decimal | str, int | None], str]
-"""How a number is written for the reader: (value, decimal places or None for as many as it has)."""
-
 COLLECTION = "collection"
 """The inbox's name for the collection tasks of the nightly credit review (no approval process of their own)."""
 
@@ -81,7 +78,7 @@ def _amount(text: str | None) -> Decimal:
     return Decimal(text or 0)
 
 
-def _discounts(session: Session, ids: Collection[int], number: Number) -> dict[int, Subject]:
+def _discounts(session: Session, ids: Collection[int]) -> dict[int, Subject]:
     rows = session.execute(
         select(
             DiscountRequest.id,
@@ -96,20 +93,20 @@ def _discounts(session: Session, ids: Collection[int], number: Number) -> dict[i
     )
     found = {}
     for row in rows:
-        asked = number(row.discount_pct, None)
+        asked = reports.number(row.discount_pct)
         parts = [
             _("asks {asked}%").format(asked=asked)
             if row.norm_pct is None
-            else _("asks {asked}% vs norm {norm}%").format(asked=asked, norm=number(row.norm_pct, None))
+            else _("asks {asked}% vs norm {norm}%").format(asked=asked, norm=reports.number(row.norm_pct))
         ]
         overdue = _amount(row.overdue_amount)
         if overdue > 0:
-            parts.append(_("{amount} overdue").format(amount=number(overdue, 2)))
+            parts.append(_("{amount} overdue").format(amount=reports.amount(overdue)))
         found[row.id] = Subject(customer=row.code, name=row.name, figure=", ".join(parts))
     return found
 
 
-def _orders(session: Session, ids: Collection[int], number: Number) -> dict[int, Subject]:
+def _orders(session: Session, ids: Collection[int]) -> dict[int, Subject]:
     rows = session.execute(
         select(
             OrderCreditCheck.id,
@@ -128,14 +125,14 @@ def _orders(session: Session, ids: Collection[int], number: Number) -> dict[int,
     for row in rows:
         parts = [_("order {amount}").format(amount=i18n.money(_amount(row.order_amount), row.currency))]
         if _amount(row.over_limit_amount) > 0:
-            parts.append(_("{amount} over the limit").format(amount=number(row.over_limit_amount, 2)))
+            parts.append(_("{amount} over the limit").format(amount=reports.amount(row.over_limit_amount)))
         if _amount(row.overdue_amount) > 0:
-            parts.append(_("{amount} overdue").format(amount=number(row.overdue_amount, 2)))
+            parts.append(_("{amount} overdue").format(amount=reports.amount(row.overdue_amount)))
         found[row.id] = Subject(customer=row.code, name=row.name, figure=", ".join(parts))
     return found
 
 
-def _limits(session: Session, ids: Collection[int], number: Number) -> dict[int, Subject]:
+def _limits(session: Session, ids: Collection[int]) -> dict[int, Subject]:
     rows = session.execute(
         select(
             CreditLimitChange.id,
@@ -150,7 +147,7 @@ def _limits(session: Session, ids: Collection[int], number: Number) -> dict[int,
     )
 
     def limit(value: Decimal | None) -> str:
-        return _("no limit") if value is None else number(value, 2)
+        return _("no limit") if value is None else reports.amount(value)
 
     return {
         row.id: Subject(
@@ -164,7 +161,7 @@ def _limits(session: Session, ids: Collection[int], number: Number) -> dict[int,
     }
 
 
-def _solvency(session: Session, ids: Collection[int], number: Number) -> dict[int, Subject]:
+def _solvency(session: Session, ids: Collection[int]) -> dict[int, Subject]:
     rows = session.execute(
         select(CreditCheck.id, CreditCheck.risk_class, CreditCheck.proposed_limit, Customer.code, Customer.name)
         .join(Customer, Customer.id == CreditCheck.customer_id)
@@ -175,14 +172,14 @@ def _solvency(session: Session, ids: Collection[int], number: Number) -> dict[in
             customer=row.code,
             name=row.name,
             figure=_("risk class {risk_class}, proposed limit {amount}").format(
-                risk_class=row.risk_class, amount=number(row.proposed_limit, 2)
+                risk_class=row.risk_class, amount=reports.amount(row.proposed_limit)
             ),
         )
         for row in rows
     }
 
 
-def _documents(session: Session, ids: Collection[int], number: Number) -> dict[int, Subject]:
+def _documents(session: Session, ids: Collection[int]) -> dict[int, Subject]:
     rows = session.execute(
         select(Document.id, Document.title, Document.doc_type, Document.version).where(Document.id.in_(ids))
     )
@@ -196,7 +193,7 @@ def _documents(session: Session, ids: Collection[int], number: Number) -> dict[i
     }
 
 
-SUBJECTS: dict[str, Callable[[Session, Collection[int], Number], dict[int, Subject]]] = {
+SUBJECTS: dict[str, Callable[[Session, Collection[int]], dict[int, Subject]]] = {
     DISCOUNTS: _discounts,
     orders.PROCESS: _orders,
     limits.PROCESS: _limits,
@@ -205,21 +202,19 @@ SUBJECTS: dict[str, Callable[[Session, Collection[int], Number], dict[int, Subje
 }
 
 
-def subjects(session: Session, tasks: Iterable[ApprovalTask], number: Number) -> dict[tuple[str, int], Subject]:
+def subjects(session: Session, tasks: Iterable[ApprovalTask]) -> dict[tuple[str, int], Subject]:
     """What each task is about, one read per process."""
     by_process: dict[str, set[int]] = {}
     for task in tasks:
         by_process.setdefault(task.process, set()).add(task.subject_id)
     found: dict[tuple[str, int], Subject] = {}
     for process, ids in by_process.items():
-        for subject_id, subject in SUBJECTS[process](session, ids, number).items():
+        for subject_id, subject in SUBJECTS[process](session, ids).items():
             found[process, subject_id] = subject
     return found
 
 
-def _collection(
-    session: Session, person: Employee, *, on: dt.date, now: dt.datetime, number: Number
-) -> list[InboxLine]:
+def _collection(session: Session, person: Employee, *, on: dt.date, now: dt.datetime) -> list[InboxLine]:
     """The person's open collection tasks as inbox lines: due at the end of their next-action day, in the
     company's timezone."""
     tasks = collection.tasks_for(session, person, on=on)
@@ -242,9 +237,11 @@ def _collection(
         due_at = dt.datetime.combine(task.next_action_on, dt.time(23, 59), tzinfo=zone)
         exposure, limit = limited.get(task.id, (None, None))
         figure = (
-            _("exposure {exposure} of limit {limit}").format(exposure=number(exposure, 2), limit=number(limit, 2))
+            _("exposure {exposure} of limit {limit}").format(
+                exposure=reports.amount(exposure), limit=reports.amount(limit)
+            )
             if exposure is not None and limit is not None  # a limit change: how the exposure stands against it
-            else _("{amount} overdue").format(amount=number(task.amount, 2))
+            else _("{amount} overdue").format(amount=reports.amount(task.amount))
         )
         lines.append(
             InboxLine(
@@ -299,7 +296,6 @@ def inbox(
     *,
     on: dt.date,
     now: dt.datetime,
-    number: Number,
     process: str | None = None,
     search: str = "",
     overdue_only: bool = False,
@@ -309,7 +305,7 @@ def inbox(
     tasks = [] if process == COLLECTION else approvals.pending_for(session, person, on=on)
     if process:
         tasks = [task for task in tasks if task.process == process]
-    about = subjects(session, tasks, number)
+    about = subjects(session, tasks)
     asked_by = {t.requester_id for t in tasks}
     requesters = {
         row.id: row.full_name
@@ -337,7 +333,7 @@ def inbox(
             )
         )
     if not process or process == COLLECTION:
-        lines += _collection(session, person, on=on, now=now, number=number)
+        lines += _collection(session, person, on=on, now=now)
     wanted = search.strip().casefold()
     if wanted:
         lines = [

@@ -141,7 +141,6 @@ def inbox_page(
             org.employee(session, who.login),
             on=clock.today(),
             now=clock.now(),
-            number=reports.number,
             process=process or None,
             search=q,
             overdue_only=overdue,
