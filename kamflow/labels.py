@@ -190,9 +190,3 @@ def fact(key: str) -> str:
 def task(key: str) -> str:
     """A collection task's action: dunning / reclamación, escalated case / caso elevado."""
     return _shown(TASKS, key)
-
-
-def bucket(label: str) -> str:
-    """An ageing bucket as kept (`31-60`, `over 90`: `review.ageing.buckets`): 31-60 days / más de 90 días."""
-    over = label.removeprefix("over ")
-    return _("{label} days").format(label=label) if over == label else _("over {days} days").format(days=over)

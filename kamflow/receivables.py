@@ -12,10 +12,10 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, case, cast, func, select, union_all
 from sqlalchemy.orm import Session
 
-from kamflow import access, i18n, labels, ledger
+from kamflow import access, i18n, ledger
 from kamflow.i18n import _
 from kamflow.models import Customer, CustomerFigures, Employee, OpenItem
-from kamflow.review.ageing import Bucket, days_overdue
+from kamflow.review.ageing import Bucket, days_overdue, shown
 from kamflow.tabular import Column, Row, Table, Tabular
 from kamflow.views import Part
 
@@ -72,7 +72,7 @@ class AgeingView(Tabular):
             Column(_("name")),
             Column(_("currency")),
             Column(_("not due"), "money"),
-            *(Column(labels.bucket(label), "money") for label in self.bucket_labels),
+            *(Column(shown(label), "money") for label in self.bucket_labels),
             Column(_("past due"), "money"),
             Column(_("total"), "money"),
             Column(_("oldest overdue (days)"), "count"),

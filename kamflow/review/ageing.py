@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from kamflow.i18n import _
+
 CENT = Decimal("0.01")
 TENTH = Decimal("0.1")
 DAYS_IN_YEAR = 365
@@ -33,13 +35,23 @@ class Bucket:
         return earliest, as_of - dt.timedelta(days=self.low)
 
 
+OPEN_ENDED = "over "
+"""How the label of the last bucket, which has no upper bound, begins: `over 90`."""
+
+
 def buckets(bounds: Sequence[int]) -> list[Bucket]:
     """(30, 60, 90) -> 1-30, 31-60, 61-90, over 90."""
     if not bounds or list(bounds) != sorted(set(bounds)) or bounds[0] < 1:
         raise ValueError(f"bucket bounds must be distinct, ascending and at least 1 day: {list(bounds)}")
     lows = [1, *(bound + 1 for bound in bounds)]
     made = [Bucket(f"{low}-{high}", low, high) for low, high in zip(lows, bounds, strict=False)]
-    return [*made, Bucket(f"over {bounds[-1]}", lows[-1], None)]
+    return [*made, Bucket(f"{OPEN_ENDED}{bounds[-1]}", lows[-1], None)]
+
+
+def shown(label: str) -> str:
+    """A bucket's label as kept (`31-60`, `over 90`) as the reader reads it: 31-60 days / más de 90 días."""
+    over = label.removeprefix(OPEN_ENDED)
+    return _("{label} days").format(label=label) if over == label else _("over {days} days").format(days=over)
 
 
 def days_overdue(as_of: dt.date, due: dt.date) -> int:

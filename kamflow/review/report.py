@@ -14,6 +14,7 @@ from typing import Any
 from kamflow import i18n, labels
 from kamflow.i18n import N_, _, ngettext
 from kamflow.reports import words
+from kamflow.review import ageing
 
 CHANGES = {
     "overdue": N_("overdue"),
@@ -146,7 +147,7 @@ class ReviewSummary:
             "{customers} customers reviewed in {shards} shard(s)",
             self.totals.customers,
         ).format(customers=i18n.number(self.totals.customers), shards=self.shards)
-        head = [_("currency"), _("not due"), *map(labels.bucket, self.bucket_labels)]
+        head = [_("currency"), _("not due"), *map(ageing.shown, self.bucket_labels)]
         head += [_(CHANGES["overdue"]), _("not on hold"), _(CHANGES["exposure"]), _("interest"), _("fees")]
         lines = [
             _("# Credit review of {day}: {status}").format(

@@ -16,6 +16,7 @@ from kamflow import i18n, labels, rulesets
 from kamflow.i18n import _
 from kamflow.models import AuditEvent, Customer, Employee, InvoiceHold
 from kamflow.reports import amount, number, words
+from kamflow.review import ageing
 from kamflow.review.report import ReviewSummary
 from kamflow.review.service import RULESET
 from kamflow.review.tables import CollectionTask, CreditReview, CustomerReview, PaymentPromise
@@ -292,7 +293,7 @@ def reviewed(session: Session, customer: Customer) -> Reviewed | None:
         currency=row.currency,
         ageing=[
             (_("not due"), row.not_due),
-            *zip(map(labels.bucket, review.bucket_labels), map(Decimal, row.buckets), strict=True),
+            *zip(map(ageing.shown, review.bucket_labels), map(Decimal, row.buckets), strict=True),
         ],
         overdue=row.overdue,
         serious_overdue=row.serious_overdue,
